@@ -1,0 +1,119 @@
+// The abstract syntax of one p0f TCP signature:
+//   ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass
+// Every field keeps the span of the text it was parsed from, so later passes
+// can point at it in diagnostics and listings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "p0fbpf/diagnostic.hpp"
+
+namespace p0fbpf {
+
+enum class IpVersion { V4, V6, Any };
+
+struct InitialTtl {
+  enum class Kind {
+    Window,  // N or N+D: the packet's TTL lies in [N-35, N]
+    Random,  // N-: only an upper bound
+  };
+  Kind kind = Kind::Window;
+  unsigned initial = 0;                // N, or N+D for the raw_sig form
+  std::optional<unsigned> distance;    // D of the raw_sig form N+D
+  Span span;
+};
+
+struct IpOptionLength {
+  std::optional<unsigned> bytes;  // nullopt: '*' (p0fbpf extension)
+  Span span;
+};
+
+struct MaximumSegmentSize {
+  std::optional<unsigned> value;  // nullopt: '*'
+  Span span;
+};
+
+struct WindowSize {
+  enum class Kind { Any, Exact, MssMultiple, MtuMultiple, Modulo };
+  Kind kind = Kind::Any;
+  unsigned value = 0;  // the size, the multiplier M, or the modulus K
+  Span span;
+};
+
+struct WindowScale {
+  std::optional<unsigned> value;  // nullopt: '*'
+  Span span;
+};
+
+namespace tcp_option {
+inline constexpr std::uint8_t kEol = 0;
+inline constexpr std::uint8_t kNop = 1;
+inline constexpr std::uint8_t kMss = 2;
+inline constexpr std::uint8_t kWindowScale = 3;
+inline constexpr std::uint8_t kSackPermitted = 4;
+inline constexpr std::uint8_t kSack = 5;
+inline constexpr std::uint8_t kTimestamp = 8;
+}  // namespace tcp_option
+
+struct TcpOption {
+  std::uint8_t kind = 0;
+  unsigned eol_padding = 0;  // only for kind 0 (eol+N)
+  Span span;
+};
+
+enum class Quirk {
+  DontFragment,      // df
+  NonZeroId,         // id+
+  ZeroId,            // id-
+  Ecn,               // ecn
+  MustBeZero,        // 0+
+  FlowLabel,         // flow
+  ZeroSeq,           // seq-
+  NonZeroAck,        // ack+
+  ZeroAck,           // ack-
+  NonZeroUrgentPtr,  // uptr+
+  UrgentFlag,        // urgf+
+  PushFlag,          // pushf+
+  ZeroTs1,           // ts1-
+  NonZeroTs2,        // ts2+
+  OptionDataAfterEol,  // opt+
+  ExcessiveScale,    // exws
+  BadOptions,        // bad
+  LinuxId,           // linux (p0fbpf extension, --loose only)
+};
+inline constexpr int kQuirkCount = 18;
+
+// The spelling p0f uses for a quirk ("df", "id+", ...).
+const char* quirk_name(Quirk quirk);
+
+struct QuirkItem {
+  Quirk quirk;
+  Span span;
+};
+
+enum class PayloadClass { Zero, NonZero, Any };
+
+struct Signature {
+  std::string text;  // the source, as given
+  IpVersion version = IpVersion::Any;
+  Span version_span;
+  InitialTtl ttl;
+  IpOptionLength olen;
+  MaximumSegmentSize mss;
+  WindowSize window;
+  WindowScale scale;
+  std::vector<TcpOption> options;
+  Span options_span;
+  std::vector<QuirkItem> quirks;
+  Span quirks_span;
+  PayloadClass payload = PayloadClass::Zero;
+  Span payload_span;
+
+  bool has(Quirk quirk) const;
+  const QuirkItem* find(Quirk quirk) const;
+};
+
+}  // namespace p0fbpf

@@ -1,0 +1,32 @@
+// Code generation: IR branches become one classic BPF program that returns
+// `accept_value` when some branch holds and 0 otherwise.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <pcap/bpf.h>
+
+#include "p0fbpf/ir.hpp"
+
+namespace p0fbpf {
+
+// tcpdump's snapshot length: "accept the whole packet", so the same program
+// serves xt_bpf (non-zero = match) and packet sockets.
+inline constexpr std::uint32_t kAcceptWholePacket = 262144;
+
+struct CodegenOptions {
+  std::uint32_t link_offset = 0;  // bytes before the IP header
+  bool negate = false;            // accept what the branches reject
+  std::uint32_t accept_value = kAcceptWholePacket;
+};
+
+struct BpfProgram {
+  std::vector<bpf_insn> instructions;
+  std::vector<std::string> comments;  // per instruction: the field it checks
+};
+
+BpfProgram generate(const ir::Program& program, const CodegenOptions& options);
+
+}  // namespace p0fbpf

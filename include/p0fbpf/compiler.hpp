@@ -1,0 +1,48 @@
+// The whole pipeline in one call: signature texts -> AST -> IR -> BPF.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/ir.hpp"
+#include "p0fbpf/lower.hpp"
+
+namespace p0fbpf {
+
+struct SignatureSource {
+  std::string text;
+  std::string origin;  // where it came from, e.g. "<stdin>:3"; empty for an argument
+};
+
+struct CompileOptions {
+  LowerOptions lower;
+  CodegenOptions codegen;
+};
+
+// A diagnostic together with the text its span points into.
+struct SourcedDiagnostic {
+  Diagnostic diagnostic;
+  SignatureSource source;
+
+  std::string render() const { return p0fbpf::render(diagnostic, source.text, source.origin); }
+};
+
+struct Compilation {
+  std::optional<BpfProgram> program;  // absent if any signature had an error
+  ir::Program ir;
+  std::vector<SourcedDiagnostic> diagnostics;  // errors and warnings, in input order
+
+  bool ok() const { return program.has_value(); }
+};
+
+// Compiles all signatures into one program that accepts a packet matching any
+// of them. Every signature is checked, so all errors are reported at once.
+Compilation compile(const std::vector<SignatureSource>& sources, const CompileOptions& options);
+
+// libpcap's verdict on a program (bpf_validate).
+bool is_valid(const BpfProgram& program);
+
+}  // namespace p0fbpf

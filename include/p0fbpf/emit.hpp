@@ -1,0 +1,24 @@
+// Output formats for a finished program.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "p0fbpf/codegen.hpp"
+
+namespace p0fbpf {
+
+enum class Format {
+  Iptables,  // "N,code jt jf k,..." for iptables -m bpf --bytecode and tc
+  Assembly,  // tcpdump -d listing, each line with a comment
+  C,         // a sock_filter array and its sock_fprog, like tcpdump -dd
+  Decimal,   // exactly tcpdump -ddd
+};
+
+std::optional<Format> parse_format(std::string_view name);
+
+// The text, ending in a newline.
+std::string emit(const BpfProgram& program, Format format);
+
+}  // namespace p0fbpf

@@ -1,0 +1,139 @@
+// The intermediate representation between a signature and BPF: boolean
+// conditions over values computed from packet bytes. Offsets are relative to
+// the first byte of the IP header; the code generator adds the link-layer
+// offset. Values are immutable and shared; each has a canonical key, so that
+// equal computations are recognised as equal.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace p0fbpf::ir {
+
+enum class Width : std::uint8_t { Byte = 1, Half = 2, Word = 4 };
+enum class BinaryOp { Add, Sub, Mul, Div, Mod, And, Or, Xor, Lsh, Rsh };
+
+struct Value;
+using ValuePtr = std::shared_ptr<const Value>;
+
+struct Value {
+  enum class Kind {
+    Constant,
+    Load,            // `width` bytes at base + offset (big-endian)
+    PacketLength,    // the length of the packet as the filter sees it
+    IpHeaderLength,  // 4 * (low nibble of the first byte): IPv4 IHL in bytes
+    Binary,
+  };
+  Kind kind = Kind::Constant;
+  std::uint32_t constant = 0;
+  Width width = Width::Byte;
+  ValuePtr base;  // Load: null for an absolute offset
+  std::uint32_t offset = 0;
+  BinaryOp op = BinaryOp::Add;
+  ValuePtr lhs, rhs;
+  std::string key;  // canonical text, equal for equal computations
+
+  bool is_constant() const { return kind == Kind::Constant; }
+  // True if computing it needs the index register (an indexed load).
+  bool uses_index() const;
+};
+
+ValuePtr constant(std::uint32_t value);
+ValuePtr load(Width width, std::uint32_t offset, ValuePtr base = nullptr);
+ValuePtr packet_length();
+ValuePtr ip_header_length();
+// Folds constant operands and identities (x+0, x*1, ...).
+ValuePtr binary(BinaryOp op, ValuePtr lhs, ValuePtr rhs);
+ValuePtr add(ValuePtr lhs, ValuePtr rhs);
+ValuePtr add(ValuePtr lhs, std::uint32_t rhs);
+ValuePtr sub(ValuePtr lhs, std::uint32_t rhs);
+ValuePtr bit_and(ValuePtr lhs, std::uint32_t mask);
+
+// A position in the packet: base (null = absolute) + offset.
+struct Position {
+  ValuePtr base;
+  std::uint32_t offset = 0;
+
+  Position advanced(std::uint32_t by) const { return {base, offset + by}; }
+  ValuePtr value() const;  // as a value, for comparisons
+  ValuePtr load(Width width, std::uint32_t extra = 0) const {
+    return ir::load(width, offset + extra, base);
+  }
+  bool is_constant() const { return base == nullptr; }
+};
+
+enum class Relation {
+  Equal,         // lhs == rhs
+  Greater,       // lhs > rhs (unsigned)
+  GreaterEqual,  // lhs >= rhs (unsigned)
+  AnyBitSet,     // (lhs & rhs) != 0
+};
+
+struct Condition;
+using ConditionPtr = std::shared_ptr<const Condition>;
+
+struct Condition {
+  enum class Kind {
+    Compare,
+    All,     // every child holds (checked in order)
+    Any,     // some child holds (checked in order)
+    Select,  // children[0] ? children[1] : children[2]
+    Constant,
+  };
+  Kind kind = Kind::Constant;
+  Relation relation = Relation::Equal;
+  bool negated = false;  // Compare: the relation must NOT hold
+  ValuePtr lhs, rhs;
+  std::vector<ConditionPtr> children;
+  bool truth = true;  // Constant
+  // The signature field this condition checks, e.g. "ttl" or "quirk df";
+  // for a false Constant, why it can never hold.
+  std::string field;
+};
+
+ConditionPtr compare(Relation relation, ValuePtr lhs, ValuePtr rhs, std::string field,
+                     bool negated = false);
+ConditionPtr eq(ValuePtr lhs, ValuePtr rhs, std::string field);
+ConditionPtr eq(ValuePtr lhs, std::uint32_t rhs, std::string field);
+ConditionPtr ne(ValuePtr lhs, ValuePtr rhs, std::string field);
+ConditionPtr ne(ValuePtr lhs, std::uint32_t rhs, std::string field);
+ConditionPtr gt(ValuePtr lhs, ValuePtr rhs, std::string field);
+ConditionPtr gt(ValuePtr lhs, std::uint32_t rhs, std::string field);
+ConditionPtr ge(ValuePtr lhs, ValuePtr rhs, std::string field);
+ConditionPtr ge(ValuePtr lhs, std::uint32_t rhs, std::string field);
+ConditionPtr lt(ValuePtr lhs, ValuePtr rhs, std::string field);
+ConditionPtr lt(ValuePtr lhs, std::uint32_t rhs, std::string field);
+ConditionPtr le(ValuePtr lhs, ValuePtr rhs, std::string field);
+ConditionPtr le(ValuePtr lhs, std::uint32_t rhs, std::string field);
+ConditionPtr bits_set(ValuePtr lhs, std::uint32_t mask, std::string field);
+ConditionPtr bits_clear(ValuePtr lhs, std::uint32_t mask, std::string field);
+// `holds` ? (some bit of mask set) : (no bit of mask set)
+ConditionPtr bits_match(ValuePtr lhs, std::uint32_t mask, bool holds, std::string field);
+ConditionPtr all(std::vector<ConditionPtr> children);
+ConditionPtr any(std::vector<ConditionPtr> children);
+ConditionPtr select(ConditionPtr test, ConditionPtr then, ConditionPtr otherwise);
+ConditionPtr always();
+ConditionPtr never(std::string reason);
+ConditionPtr negate(const ConditionPtr& condition);
+// `holds` ? condition : !condition
+ConditionPtr equivalent(const ConditionPtr& condition, bool holds);
+
+bool is_never(const ConditionPtr& condition);
+bool is_always(const ConditionPtr& condition);
+
+// One alternative of a program: the packet is accepted if `condition` holds.
+struct Branch {
+  std::string label;  // e.g. "4:64:0:*:... (IPv4)"
+  ConditionPtr condition;
+};
+
+struct Program {
+  std::vector<Branch> branches;
+};
+
+// A readable dump, one condition per line, for tests and debugging.
+std::string to_string(const ConditionPtr& condition, int indent = 0);
+
+}  // namespace p0fbpf::ir

@@ -1,0 +1,37 @@
+// Lowering: a parsed signature becomes IR branches, one per IP version it
+// covers (and, for `bad` signatures, per way the option walk can go wrong).
+#pragma once
+
+#include <vector>
+
+#include "p0fbpf/ast.hpp"
+#include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/ir.hpp"
+
+namespace p0fbpf {
+
+enum class MatchMode {
+  Exact,  // p0f 3.09b's strict match (SEMANTICS.md §2-3)
+  Loose,  // only the fields the signature names (SEMANTICS.md §4)
+};
+
+enum class Direction {
+  Request,   // SYN, p0f.fp [tcp:request]
+  Response,  // SYN+ACK, p0f.fp [tcp:response]
+};
+
+struct LowerOptions {
+  MatchMode mode = MatchMode::Exact;
+  Direction direction = Direction::Request;
+};
+
+struct Lowered {
+  std::vector<ir::Branch> branches;  // may be empty: the signature never matches
+  std::vector<Diagnostic> warnings;
+};
+
+// Fails only for signatures the chosen mode cannot express (the `linux` quirk
+// outside --loose).
+Result<Lowered> lower(const Signature& signature, const LowerOptions& options);
+
+}  // namespace p0fbpf

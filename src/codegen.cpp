@@ -1,0 +1,422 @@
+#include "p0fbpf/codegen.hpp"
+
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+namespace p0fbpf {
+namespace {
+
+using namespace ir;
+
+constexpr int kScratchSlots = 16;  // BPF_MEMWORDS
+constexpr std::uint32_t kMaxConditionalJump = 255;
+
+// What the registers and scratch memory are known to hold.
+struct MachineState {
+  std::string a;
+  std::string x;
+  std::map<std::string, int> scratch;  // value key -> slot
+
+  static MachineState meet(const MachineState& l, const MachineState& r) {
+    MachineState out;
+    if (l.a == r.a) out.a = l.a;
+    if (l.x == r.x) out.x = l.x;
+    for (const auto& [key, slot] : l.scratch) {
+      auto it = r.scratch.find(key);
+      if (it != r.scratch.end() && it->second == slot) out.scratch.emplace(key, slot);
+    }
+    return out;
+  }
+};
+
+// An instruction whose jump targets are still labels.
+struct PendingInstruction {
+  bpf_insn insn{};
+  int true_label = -1;   // conditional jumps and ja
+  int false_label = -1;  // conditional jumps
+  int label_here = -1;   // >= 0: a label marker, not an instruction
+  std::string comment;
+};
+
+std::uint16_t width_code(Width width) {
+  switch (width) {
+    case Width::Byte: return BPF_B;
+    case Width::Half: return BPF_H;
+    case Width::Word: return BPF_W;
+  }
+  return BPF_W;
+}
+
+std::uint16_t alu_code(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return BPF_ADD;
+    case BinaryOp::Sub: return BPF_SUB;
+    case BinaryOp::Mul: return BPF_MUL;
+    case BinaryOp::Div: return BPF_DIV;
+    case BinaryOp::Mod: return BPF_MOD;
+    case BinaryOp::And: return BPF_AND;
+    case BinaryOp::Or: return BPF_OR;
+    case BinaryOp::Xor: return BPF_XOR;
+    case BinaryOp::Lsh: return BPF_LSH;
+    case BinaryOp::Rsh: return BPF_RSH;
+  }
+  return BPF_ADD;
+}
+
+std::uint16_t jump_code(Relation relation) {
+  switch (relation) {
+    case Relation::Equal: return BPF_JEQ;
+    case Relation::Greater: return BPF_JGT;
+    case Relation::GreaterEqual: return BPF_JGE;
+    case Relation::AnyBitSet: return BPF_JSET;
+  }
+  return BPF_JEQ;
+}
+
+class Generator {
+ public:
+  explicit Generator(const CodegenOptions& options) : options_(options) {}
+
+  BpfProgram run(const Program& program) {
+    for (const Branch& branch : program.branches) count_uses(branch.condition);
+    int accept = new_label();
+    int reject = new_label();
+    for (std::size_t i = 0; i < program.branches.size(); ++i) {
+      bool last = i + 1 == program.branches.size();
+      int next = last ? reject : new_label();
+      state_ = MachineState{};
+      reachable_ = true;
+      condition(program.branches[i].condition, accept, next);
+      if (!last) place(next);
+    }
+    std::uint32_t accepted = options_.negate ? 0 : options_.accept_value;
+    std::uint32_t rejected = options_.negate ? options_.accept_value : 0;
+    if (program.branches.empty()) {
+      emit(BPF_RET | BPF_K, rejected, "no signature can match");
+      return resolve();
+    }
+    place(reject);
+    emit(BPF_RET | BPF_K, rejected, options_.negate ? "accept (negated)" : "reject");
+    reachable_ = false;
+    place(accept);
+    if (reachable_) emit(BPF_RET | BPF_K, accepted, options_.negate ? "reject (negated)" : "accept");
+    return resolve();
+  }
+
+ private:
+  int new_label() { return next_label_++; }
+
+  void emit(std::uint16_t code, std::uint32_t k, const std::string& comment) {
+    PendingInstruction p;
+    p.insn.code = code;
+    p.insn.k = k;
+    p.comment = comment;
+    code_.push_back(std::move(p));
+  }
+
+  void jump(int target) {
+    if (!reachable_) return;
+    PendingInstruction p;
+    p.insn.code = BPF_JMP | BPF_JA;
+    p.true_label = target;
+    p.comment = comment_;
+    code_.push_back(std::move(p));
+    arrive(target);
+    reachable_ = false;
+  }
+
+  void branch(std::uint16_t code, std::uint32_t k, int on_true, int on_false) {
+    PendingInstruction p;
+    p.insn.code = code;
+    p.insn.k = k;
+    p.true_label = on_true;
+    p.false_label = on_false;
+    p.comment = comment_;
+    code_.push_back(std::move(p));
+    arrive(on_true);
+    arrive(on_false);
+    reachable_ = false;
+  }
+
+  void arrive(int label) {
+    auto it = incoming_.find(label);
+    if (it == incoming_.end()) incoming_.emplace(label, state_);
+    else it->second = MachineState::meet(it->second, state_);
+  }
+
+  void place(int label) {
+    auto it = incoming_.find(label);
+    if (it != incoming_.end()) {
+      state_ = reachable_ ? MachineState::meet(state_, it->second) : it->second;
+      reachable_ = true;
+    }
+    PendingInstruction marker;
+    marker.label_here = label;
+    code_.push_back(std::move(marker));
+  }
+
+  // --- values ---------------------------------------------------------
+
+  void count_uses(const ConditionPtr& c) {
+    if (c->kind == Condition::Kind::Compare) {
+      count_uses(c->lhs);
+      count_uses(c->rhs);
+    }
+    for (const auto& child : c->children) count_uses(child);
+  }
+
+  // Counts how often each value serves as the base of an indexed load:
+  // those are the values worth keeping in scratch memory.
+  void count_uses(const ValuePtr& v) {
+    if (v->base) {
+      ++uses_[v->base->key];
+      count_uses(v->base);
+    }
+    if (v->lhs) count_uses(v->lhs);
+    if (v->rhs) count_uses(v->rhs);
+  }
+
+  // Whether getting `v` into X goes through A.
+  bool x_load_clobbers_a(const ValuePtr& v) const {
+    if (state_.x == v->key || state_.scratch.count(v->key)) return false;
+    switch (v->kind) {
+      case Value::Kind::Constant:
+      case Value::Kind::IpHeaderLength:
+      case Value::Kind::PacketLength: return false;
+      default: return true;
+    }
+  }
+
+  void into_a(const ValuePtr& v) {
+    if (state_.a == v->key) return;
+    if (auto it = state_.scratch.find(v->key); it != state_.scratch.end()) {
+      emit(BPF_LD | BPF_MEM, static_cast<std::uint32_t>(it->second), comment_);
+      state_.a = v->key;
+      return;
+    }
+    switch (v->kind) {
+      case Value::Kind::Constant:
+        emit(BPF_LD | BPF_IMM, v->constant, comment_);
+        break;
+      case Value::Kind::PacketLength:
+        emit(BPF_LD | BPF_W | BPF_LEN, 0, comment_);
+        break;
+      case Value::Kind::IpHeaderLength:
+        into_x(v);
+        emit(BPF_MISC | BPF_TXA, 0, comment_);
+        break;
+      case Value::Kind::Load:
+        if (v->base) {
+          into_x(v->base);
+          emit(BPF_LD | BPF_IND | width_code(v->width), v->offset + options_.link_offset, comment_);
+        } else {
+          emit(BPF_LD | BPF_ABS | width_code(v->width), v->offset + options_.link_offset, comment_);
+        }
+        break;
+      case Value::Kind::Binary:
+        if (v->rhs->is_constant()) {
+          into_a(v->lhs);
+          emit(BPF_ALU | alu_code(v->op) | BPF_K, v->rhs->constant, comment_);
+        } else {
+          pair(v->lhs, v->rhs);
+          emit(BPF_ALU | alu_code(v->op) | BPF_X, 0, comment_);
+        }
+        break;
+    }
+    state_.a = v->key;
+    remember(v);
+  }
+
+  // Keeps a computed value that is needed again in scratch memory.
+  void remember(const ValuePtr& v) {
+    if (v->kind != Value::Kind::Binary || uses_[v->key] < 2 || state_.scratch.count(v->key)) return;
+    int slot = free_slot();
+    if (slot < 0) return;
+    emit(BPF_ST, static_cast<std::uint32_t>(slot), comment_);
+    state_.scratch.emplace(v->key, slot);
+  }
+
+  int free_slot() const {
+    for (int slot = 0; slot < kScratchSlots; ++slot) {
+      bool used = false;
+      for (const auto& [key, s] : state_.scratch) used = used || s == slot;
+      if (!used) return slot;
+    }
+    return -1;
+  }
+
+  void into_x(const ValuePtr& v) {
+    if (state_.x == v->key) return;
+    if (auto it = state_.scratch.find(v->key); it != state_.scratch.end()) {
+      emit(BPF_LDX | BPF_MEM, static_cast<std::uint32_t>(it->second), comment_);
+    } else if (v->kind == Value::Kind::Constant) {
+      emit(BPF_LDX | BPF_IMM, v->constant, comment_);
+    } else if (v->kind == Value::Kind::IpHeaderLength) {
+      emit(BPF_LDX | BPF_B | BPF_MSH, options_.link_offset, comment_);
+    } else if (v->kind == Value::Kind::PacketLength) {
+      emit(BPF_LDX | BPF_W | BPF_LEN, 0, comment_);
+    } else {
+      into_a(v);
+      emit(BPF_MISC | BPF_TAX, 0, comment_);
+    }
+    state_.x = v->key;
+  }
+
+  // A = lhs, X = rhs.
+  void pair(const ValuePtr& lhs, const ValuePtr& rhs) {
+    if (state_.a == lhs->key && state_.x == rhs->key) return;
+    if (!lhs->uses_index()) {
+      into_x(rhs);
+      into_a(lhs);
+    } else if (!x_load_clobbers_a(rhs) && lhs->uses_index()) {
+      into_a(lhs);
+      into_x(rhs);
+    } else {
+      // Both need the registers: park rhs in scratch memory.
+      into_a(rhs);
+      int slot = state_.scratch.count(rhs->key) ? state_.scratch.at(rhs->key) : free_slot();
+      if (!state_.scratch.count(rhs->key)) {
+        emit(BPF_ST, static_cast<std::uint32_t>(slot), comment_);
+        state_.scratch.emplace(rhs->key, slot);
+      }
+      into_a(lhs);
+      into_x(rhs);
+    }
+  }
+
+  // --- conditions -----------------------------------------------------
+
+  void condition(const ConditionPtr& c, int on_true, int on_false) {
+    if (!reachable_) return;
+    switch (c->kind) {
+      case Condition::Kind::Constant:
+        jump(c->truth ? on_true : on_false);
+        return;
+      case Condition::Kind::Compare:
+        compare(*c, on_true, on_false);
+        return;
+      case Condition::Kind::All:
+        for (std::size_t i = 0; i + 1 < c->children.size(); ++i) {
+          int next = new_label();
+          condition(c->children[i], next, on_false);
+          place(next);
+        }
+        condition(c->children.back(), on_true, on_false);
+        return;
+      case Condition::Kind::Any:
+        for (std::size_t i = 0; i + 1 < c->children.size(); ++i) {
+          int next = new_label();
+          condition(c->children[i], on_true, next);
+          place(next);
+        }
+        condition(c->children.back(), on_true, on_false);
+        return;
+      case Condition::Kind::Select: {
+        int then_label = new_label();
+        int else_label = new_label();
+        condition(c->children[0], then_label, else_label);
+        place(then_label);
+        condition(c->children[1], on_true, on_false);
+        place(else_label);
+        condition(c->children[2], on_true, on_false);
+        return;
+      }
+    }
+  }
+
+  void compare(const Condition& c, int on_true, int on_false) {
+    comment_ = c.field;
+    if (c.negated) std::swap(on_true, on_false);
+    std::uint16_t code = BPF_JMP | jump_code(c.relation);
+    if (c.rhs->is_constant()) {
+      into_a(c.lhs);
+      branch(code | BPF_K, c.rhs->constant, on_true, on_false);
+    } else {
+      pair(c.lhs, c.rhs);
+      branch(code | BPF_X, 0, on_true, on_false);
+    }
+  }
+
+  // --- layout ---------------------------------------------------------
+
+  BpfProgram resolve() {
+    while (true) {
+      std::unordered_map<int, std::size_t> at;  // label -> instruction index
+      std::vector<std::size_t> index(code_.size());
+      std::size_t count = 0;
+      for (std::size_t i = 0; i < code_.size(); ++i) {
+        if (code_[i].label_here >= 0) at[code_[i].label_here] = count;
+        else index[i] = count++;
+      }
+      bool changed = false;
+      for (std::size_t i = 0; i < code_.size() && !changed; ++i) {
+        PendingInstruction& p = code_[i];
+        if (p.label_here >= 0 || p.true_label < 0) continue;
+        std::size_t next = index[i] + 1;
+        if (BPF_OP(p.insn.code) == BPF_JA) {
+          if (at.at(p.true_label) == next) {
+            code_.erase(code_.begin() + static_cast<std::ptrdiff_t>(i));
+            changed = true;
+          }
+          continue;
+        }
+        // Conditional jumps reach 255 instructions; farther targets go
+        // through an unconditional jump placed right after.
+        for (int* label : {&p.true_label, &p.false_label}) {
+          if (at.at(*label) - next > kMaxConditionalJump) {
+            int far = *label;
+            int near = new_label();
+            *label = near;
+            PendingInstruction marker;
+            marker.label_here = near;
+            PendingInstruction ja;
+            ja.insn.code = BPF_JMP | BPF_JA;
+            ja.true_label = far;
+            ja.comment = "(far jump)";
+            auto pos = code_.begin() + static_cast<std::ptrdiff_t>(i) + 1;
+            pos = code_.insert(pos, std::move(ja));
+            code_.insert(pos, std::move(marker));
+            changed = true;
+            break;
+          }
+        }
+      }
+      if (changed) continue;
+
+      BpfProgram out;
+      for (std::size_t i = 0; i < code_.size(); ++i) {
+        const PendingInstruction& p = code_[i];
+        if (p.label_here >= 0) continue;
+        bpf_insn insn = p.insn;
+        std::size_t next = index[i] + 1;
+        if (p.true_label >= 0 && BPF_OP(insn.code) == BPF_JA) {
+          insn.k = static_cast<std::uint32_t>(at.at(p.true_label) - next);
+        } else if (p.true_label >= 0) {
+          insn.jt = static_cast<std::uint8_t>(at.at(p.true_label) - next);
+          insn.jf = static_cast<std::uint8_t>(at.at(p.false_label) - next);
+        }
+        out.instructions.push_back(insn);
+        out.comments.push_back(p.comment);
+      }
+      return out;
+    }
+  }
+
+  CodegenOptions options_;
+  std::vector<PendingInstruction> code_;
+  std::map<int, MachineState> incoming_;
+  MachineState state_;
+  bool reachable_ = true;
+  int next_label_ = 0;
+  std::string comment_;
+  std::unordered_map<std::string, int> uses_;
+};
+
+}  // namespace
+
+BpfProgram generate(const Program& program, const CodegenOptions& options) {
+  return Generator(options).run(program);
+}
+
+}  // namespace p0fbpf

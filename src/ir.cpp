@@ -1,0 +1,341 @@
+#include "p0fbpf/ir.hpp"
+
+#include <fmt/format.h>
+
+namespace p0fbpf::ir {
+namespace {
+
+const char* op_symbol(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "+";
+    case BinaryOp::Sub: return "-";
+    case BinaryOp::Mul: return "*";
+    case BinaryOp::Div: return "/";
+    case BinaryOp::Mod: return "%";
+    case BinaryOp::And: return "&";
+    case BinaryOp::Or: return "|";
+    case BinaryOp::Xor: return "^";
+    case BinaryOp::Lsh: return "<<";
+    case BinaryOp::Rsh: return ">>";
+  }
+  return "?";
+}
+
+const char* width_letter(Width width) {
+  switch (width) {
+    case Width::Byte: return "b";
+    case Width::Half: return "h";
+    case Width::Word: return "";
+  }
+  return "?";
+}
+
+std::uint32_t fold(BinaryOp op, std::uint32_t a, std::uint32_t b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return b ? a / b : 0;
+    case BinaryOp::Mod: return b ? a % b : 0;
+    case BinaryOp::And: return a & b;
+    case BinaryOp::Or: return a | b;
+    case BinaryOp::Xor: return a ^ b;
+    case BinaryOp::Lsh: return b < 32 ? a << b : 0;
+    case BinaryOp::Rsh: return b < 32 ? a >> b : 0;
+  }
+  return 0;
+}
+
+std::shared_ptr<Value> make(Value::Kind kind) {
+  auto value = std::make_shared<Value>();
+  value->kind = kind;
+  return value;
+}
+
+std::shared_ptr<Condition> make_condition(Condition::Kind kind) {
+  auto condition = std::make_shared<Condition>();
+  condition->kind = kind;
+  return condition;
+}
+
+bool relation_holds(Relation relation, std::uint32_t a, std::uint32_t b) {
+  switch (relation) {
+    case Relation::Equal: return a == b;
+    case Relation::Greater: return a > b;
+    case Relation::GreaterEqual: return a >= b;
+    case Relation::AnyBitSet: return (a & b) != 0;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Value::uses_index() const {
+  switch (kind) {
+    case Kind::Load: return base != nullptr;
+    case Kind::IpHeaderLength: return true;  // computed by ldxb 4*([k]&0xf)
+    case Kind::Binary: return lhs->uses_index() || !rhs->is_constant();
+    default: return false;
+  }
+}
+
+ValuePtr constant(std::uint32_t value) {
+  auto v = make(Value::Kind::Constant);
+  v->constant = value;
+  v->key = fmt::format("#{}", value);
+  return v;
+}
+
+ValuePtr load(Width width, std::uint32_t offset, ValuePtr base) {
+  if (base && base->is_constant()) {
+    offset += base->constant;
+    base = nullptr;
+  }
+  auto v = make(Value::Kind::Load);
+  v->width = width;
+  v->offset = offset;
+  v->base = base;
+  v->key = base ? fmt::format("ld{}[{}+{}]", width_letter(width), base->key, offset)
+                : fmt::format("ld{}[{}]", width_letter(width), offset);
+  return v;
+}
+
+ValuePtr packet_length() {
+  auto v = make(Value::Kind::PacketLength);
+  v->key = "len";
+  return v;
+}
+
+ValuePtr ip_header_length() {
+  auto v = make(Value::Kind::IpHeaderLength);
+  v->key = "4*([0]&0xf)";
+  return v;
+}
+
+ValuePtr binary(BinaryOp op, ValuePtr lhs, ValuePtr rhs) {
+  if (lhs->is_constant() && rhs->is_constant()) return constant(fold(op, lhs->constant, rhs->constant));
+  if (rhs->is_constant()) {
+    std::uint32_t k = rhs->constant;
+    bool identity = ((op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::Or ||
+                      op == BinaryOp::Xor || op == BinaryOp::Lsh || op == BinaryOp::Rsh) &&
+                     k == 0) ||
+                    ((op == BinaryOp::Mul || op == BinaryOp::Div) && k == 1);
+    if (identity) return lhs;
+    // (x + a) + b and (x + a) - b fold into one addition.
+    if ((op == BinaryOp::Add || op == BinaryOp::Sub) && lhs->kind == Value::Kind::Binary &&
+        lhs->op == BinaryOp::Add && lhs->rhs->is_constant()) {
+      std::uint32_t a = lhs->rhs->constant;
+      return binary(BinaryOp::Add, lhs->lhs, constant(op == BinaryOp::Add ? a + k : a - k));
+    }
+  }
+  if (lhs->is_constant() && op == BinaryOp::Add) std::swap(lhs, rhs);
+  auto v = make(Value::Kind::Binary);
+  v->op = op;
+  v->lhs = lhs;
+  v->rhs = rhs;
+  v->key = fmt::format("({} {} {})", lhs->key, op_symbol(op), rhs->key);
+  return v;
+}
+
+ValuePtr add(ValuePtr lhs, ValuePtr rhs) { return binary(BinaryOp::Add, std::move(lhs), std::move(rhs)); }
+ValuePtr add(ValuePtr lhs, std::uint32_t rhs) { return binary(BinaryOp::Add, std::move(lhs), constant(rhs)); }
+ValuePtr sub(ValuePtr lhs, std::uint32_t rhs) { return binary(BinaryOp::Sub, std::move(lhs), constant(rhs)); }
+ValuePtr bit_and(ValuePtr lhs, std::uint32_t mask) {
+  return binary(BinaryOp::And, std::move(lhs), constant(mask));
+}
+
+ValuePtr Position::value() const { return base ? add(base, offset) : constant(offset); }
+
+ConditionPtr compare(Relation relation, ValuePtr lhs, ValuePtr rhs, std::string field, bool negated) {
+  if (lhs->is_constant() && rhs->is_constant()) {
+    bool holds = relation_holds(relation, lhs->constant, rhs->constant) != negated;
+    return holds ? always() : never(fmt::format("{} can never hold", field));
+  }
+  auto c = make_condition(Condition::Kind::Compare);
+  c->relation = relation;
+  c->negated = negated;
+  c->lhs = std::move(lhs);
+  c->rhs = std::move(rhs);
+  c->field = std::move(field);
+  return c;
+}
+
+ConditionPtr eq(ValuePtr lhs, ValuePtr rhs, std::string field) {
+  return compare(Relation::Equal, std::move(lhs), std::move(rhs), std::move(field));
+}
+ConditionPtr eq(ValuePtr lhs, std::uint32_t rhs, std::string field) {
+  return eq(std::move(lhs), constant(rhs), std::move(field));
+}
+ConditionPtr ne(ValuePtr lhs, ValuePtr rhs, std::string field) {
+  return compare(Relation::Equal, std::move(lhs), std::move(rhs), std::move(field), true);
+}
+ConditionPtr ne(ValuePtr lhs, std::uint32_t rhs, std::string field) {
+  return ne(std::move(lhs), constant(rhs), std::move(field));
+}
+ConditionPtr gt(ValuePtr lhs, ValuePtr rhs, std::string field) {
+  return compare(Relation::Greater, std::move(lhs), std::move(rhs), std::move(field));
+}
+ConditionPtr gt(ValuePtr lhs, std::uint32_t rhs, std::string field) {
+  return gt(std::move(lhs), constant(rhs), std::move(field));
+}
+ConditionPtr ge(ValuePtr lhs, ValuePtr rhs, std::string field) {
+  return compare(Relation::GreaterEqual, std::move(lhs), std::move(rhs), std::move(field));
+}
+ConditionPtr ge(ValuePtr lhs, std::uint32_t rhs, std::string field) {
+  return ge(std::move(lhs), constant(rhs), std::move(field));
+}
+ConditionPtr lt(ValuePtr lhs, ValuePtr rhs, std::string field) {
+  return compare(Relation::GreaterEqual, std::move(lhs), std::move(rhs), std::move(field), true);
+}
+ConditionPtr lt(ValuePtr lhs, std::uint32_t rhs, std::string field) {
+  return lt(std::move(lhs), constant(rhs), std::move(field));
+}
+ConditionPtr le(ValuePtr lhs, ValuePtr rhs, std::string field) {
+  return compare(Relation::Greater, std::move(lhs), std::move(rhs), std::move(field), true);
+}
+ConditionPtr le(ValuePtr lhs, std::uint32_t rhs, std::string field) {
+  return le(std::move(lhs), constant(rhs), std::move(field));
+}
+ConditionPtr bits_set(ValuePtr lhs, std::uint32_t mask, std::string field) {
+  return compare(Relation::AnyBitSet, std::move(lhs), constant(mask), std::move(field));
+}
+ConditionPtr bits_clear(ValuePtr lhs, std::uint32_t mask, std::string field) {
+  return compare(Relation::AnyBitSet, std::move(lhs), constant(mask), std::move(field), true);
+}
+ConditionPtr bits_match(ValuePtr lhs, std::uint32_t mask, bool holds, std::string field) {
+  return compare(Relation::AnyBitSet, std::move(lhs), constant(mask), std::move(field), !holds);
+}
+
+ConditionPtr all(std::vector<ConditionPtr> children) {
+  std::vector<ConditionPtr> kept;
+  for (auto& child : children) {
+    if (is_always(child)) continue;
+    if (is_never(child)) return child;
+    if (child->kind == Condition::Kind::All) {
+      kept.insert(kept.end(), child->children.begin(), child->children.end());
+    } else {
+      kept.push_back(std::move(child));
+    }
+  }
+  if (kept.empty()) return always();
+  if (kept.size() == 1) return kept.front();
+  auto c = make_condition(Condition::Kind::All);
+  c->children = std::move(kept);
+  return c;
+}
+
+ConditionPtr any(std::vector<ConditionPtr> children) {
+  std::vector<ConditionPtr> kept;
+  std::string reason;
+  for (auto& child : children) {
+    if (is_never(child)) {
+      if (reason.empty()) reason = child->field;
+      continue;
+    }
+    if (is_always(child)) return child;
+    if (child->kind == Condition::Kind::Any) {
+      kept.insert(kept.end(), child->children.begin(), child->children.end());
+    } else {
+      kept.push_back(std::move(child));
+    }
+  }
+  if (kept.empty()) return never(reason.empty() ? "no alternative can hold" : reason);
+  if (kept.size() == 1) return kept.front();
+  auto c = make_condition(Condition::Kind::Any);
+  c->children = std::move(kept);
+  return c;
+}
+
+ConditionPtr select(ConditionPtr test, ConditionPtr then, ConditionPtr otherwise) {
+  if (is_always(test)) return then;
+  if (is_never(test)) return otherwise;
+  if (is_never(then)) return all({negate(test), otherwise});
+  if (is_never(otherwise)) return all({test, then});
+  auto c = make_condition(Condition::Kind::Select);
+  c->children = {std::move(test), std::move(then), std::move(otherwise)};
+  return c;
+}
+
+ConditionPtr always() {
+  auto c = make_condition(Condition::Kind::Constant);
+  c->truth = true;
+  return c;
+}
+
+ConditionPtr never(std::string reason) {
+  auto c = make_condition(Condition::Kind::Constant);
+  c->truth = false;
+  c->field = std::move(reason);
+  return c;
+}
+
+ConditionPtr negate(const ConditionPtr& condition) {
+  switch (condition->kind) {
+    case Condition::Kind::Compare:
+      return compare(condition->relation, condition->lhs, condition->rhs, condition->field,
+                     !condition->negated);
+    case Condition::Kind::All: {
+      std::vector<ConditionPtr> children;
+      for (const auto& child : condition->children) children.push_back(negate(child));
+      return any(std::move(children));
+    }
+    case Condition::Kind::Any: {
+      std::vector<ConditionPtr> children;
+      for (const auto& child : condition->children) children.push_back(negate(child));
+      return all(std::move(children));
+    }
+    case Condition::Kind::Select:
+      return select(condition->children[0], negate(condition->children[1]),
+                    negate(condition->children[2]));
+    case Condition::Kind::Constant:
+      return condition->truth ? never("negation of a condition that always holds") : always();
+  }
+  return condition;
+}
+
+ConditionPtr equivalent(const ConditionPtr& condition, bool holds) {
+  return holds ? condition : negate(condition);
+}
+
+bool is_never(const ConditionPtr& condition) {
+  return condition->kind == Condition::Kind::Constant && !condition->truth;
+}
+
+bool is_always(const ConditionPtr& condition) {
+  return condition->kind == Condition::Kind::Constant && condition->truth;
+}
+
+std::string to_string(const ConditionPtr& c, int indent) {
+  std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
+  switch (c->kind) {
+    case Condition::Kind::Compare: {
+      const char* rel = "?";
+      switch (c->relation) {
+        case Relation::Equal: rel = c->negated ? "!=" : "=="; break;
+        case Relation::Greater: rel = c->negated ? "<=" : ">"; break;
+        case Relation::GreaterEqual: rel = c->negated ? "<" : ">="; break;
+        case Relation::AnyBitSet: rel = c->negated ? "&==0" : "&!=0"; break;
+      }
+      return fmt::format("{}{} {} {}  ; {}\n", pad, c->lhs->key, rel, c->rhs->key, c->field);
+    }
+    case Condition::Kind::All:
+    case Condition::Kind::Any: {
+      std::string out = fmt::format("{}{}\n", pad, c->kind == Condition::Kind::All ? "all" : "any");
+      for (const auto& child : c->children) out += to_string(child, indent + 1);
+      return out;
+    }
+    case Condition::Kind::Select: {
+      std::string out = fmt::format("{}if\n", pad);
+      out += to_string(c->children[0], indent + 1);
+      out += fmt::format("{}then\n", pad) + to_string(c->children[1], indent + 1);
+      out += fmt::format("{}else\n", pad) + to_string(c->children[2], indent + 1);
+      return out;
+    }
+    case Condition::Kind::Constant:
+      return fmt::format("{}{}{}\n", pad, c->truth ? "true" : "false",
+                         c->field.empty() ? "" : "  ; " + c->field);
+  }
+  return {};
+}
+
+}  // namespace p0fbpf::ir

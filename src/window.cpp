@@ -1,0 +1,132 @@
+#include "p0fbpf/window.hpp"
+
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace p0fbpf {
+namespace {
+
+using namespace ir;
+
+constexpr std::uint32_t kMtu = 1500;
+constexpr std::uint32_t kMinMss = 100;  // p0f tries no divisor below this MSS
+
+struct Candidate {
+  ValuePtr divisor;
+  bool mtu = false;
+  ConditionPtr active;  // the divisor is only tried when this holds
+};
+
+// p0f's divisors, in the order it tries them.
+std::vector<Candidate> candidates(const WindowFacts& f) {
+  std::vector<Candidate> list;
+  auto add_candidate = [&](ValuePtr divisor, bool mtu, ConditionPtr active = always()) {
+    list.push_back({std::move(divisor), mtu, std::move(active)});
+  };
+  add_candidate(f.mss, false);
+  add_candidate(sub(f.mss, 12), false, f.ts1_set);
+  add_candidate(constant(kMtu - 40), false);
+  add_candidate(constant(kMtu - 40 - 12), false);
+  if (f.ipv6) {
+    add_candidate(constant(kMtu - 60), false);
+    add_candidate(constant(kMtu - 60 - 12), false);
+  }
+  add_candidate(add(f.mss, 40), true);
+  add_candidate(add(f.mss, f.header_total), true);
+  if (f.ipv6) add_candidate(add(f.mss, 60), true);
+  add_candidate(constant(kMtu), true);
+  return list;
+}
+
+}  // namespace
+
+std::optional<WindowMultiplier> detect_window_multiplier(std::uint32_t window, std::uint32_t mss,
+                                                        std::uint32_t ts1,
+                                                        std::uint32_t header_total, bool ipv6) {
+  if (window == 0 || mss < kMinMss) return std::nullopt;
+  auto divides = [&](std::uint32_t d) { return d != 0 && window % d == 0; };
+  struct Try {
+    std::uint32_t divisor;
+    bool mtu;
+    bool active;
+  };
+  std::vector<Try> tries = {{mss, false, true}, {mss - 12, false, ts1 != 0},
+                            {1460, false, true}, {1448, false, true}};
+  if (ipv6) {
+    tries.push_back({1440, false, true});
+    tries.push_back({1428, false, true});
+  }
+  tries.push_back({mss + 40, true, true});
+  tries.push_back({mss + header_total, true, true});
+  if (ipv6) tries.push_back({mss + 60, true, true});
+  tries.push_back({kMtu, true, true});
+  for (const Try& t : tries) {
+    if (t.active && divides(t.divisor)) return WindowMultiplier{window / t.divisor, t.mtu};
+  }
+  return std::nullopt;
+}
+
+ConditionPtr exact_window(const WindowSize& window, const WindowFacts& f) {
+  const std::string field = "wsize";
+  switch (window.kind) {
+    case WindowSize::Kind::Any:
+      return always();
+    case WindowSize::Kind::Exact:
+      return eq(f.window, window.value, field);
+    case WindowSize::Kind::Modulo:
+      return eq(binary(BinaryOp::Mod, f.window, constant(window.value)), 0, field);
+    case WindowSize::Kind::MssMultiple:
+    case WindowSize::Kind::MtuMultiple:
+      break;
+  }
+  const bool want_mtu = window.kind == WindowSize::Kind::MtuMultiple;
+  const std::uint32_t multiplier = window.value;
+  ConditionPtr mss_usable = ge(f.mss, kMinMss, "wsize: p0f needs mss >= 100");
+  if (is_never(mss_usable)) {
+    return never(fmt::format("{}: p0f detects no multiplier when the MSS is below 100", field));
+  }
+
+  // Built from the last divisor to the first. While everything after the
+  // current divisor is "the window is one of these constants", the chain
+  // stays a short list of compares; a divisor that depends on the packet
+  // turns it into if-then-else.
+  std::vector<std::uint32_t> accepted;
+  ConditionPtr rest;  // null while `accepted` describes the rest exactly
+  auto rest_condition = [&]() -> ConditionPtr {
+    if (rest) return rest;
+    std::vector<ConditionPtr> alternatives;
+    for (std::uint32_t w : accepted) alternatives.push_back(eq(f.window, w, field));
+    return any(std::move(alternatives));
+  };
+
+  auto list = candidates(f);
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    const Candidate& c = *it;
+    bool wanted = c.mtu == want_mtu;
+    if (c.divisor->is_constant() && !rest && is_always(c.active)) {
+      std::uint32_t d = c.divisor->constant;
+      std::vector<std::uint32_t> next;
+      std::uint64_t hit = std::uint64_t{multiplier} * d;
+      if (wanted && d != 0 && hit <= 0xffff) next.push_back(static_cast<std::uint32_t>(hit));
+      for (std::uint32_t w : accepted) {
+        if (d == 0 || w % d != 0) next.push_back(w);
+      }
+      accepted = std::move(next);
+      continue;
+    }
+    // Given that the divisor divides the window, window/d == M is the match.
+    ConditionPtr divides = all({c.active, eq(binary(BinaryOp::Mod, f.window, c.divisor), 0, field)});
+    ConditionPtr hit = wanted ? eq(binary(BinaryOp::Div, f.window, c.divisor), multiplier, field)
+                              : never(fmt::format("{}: detected as the other multiplier kind", field));
+    rest = select(divides, hit, rest_condition());
+    if (is_never(rest)) {
+      rest = nullptr;  // back to an (empty) list of constants
+      accepted.clear();
+    }
+  }
+  return all({mss_usable, rest_condition()});
+}
+
+}  // namespace p0fbpf
