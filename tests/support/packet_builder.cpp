@@ -1,0 +1,73 @@
+#include "packet_builder.hpp"
+
+namespace p0fbpf::testing {
+namespace {
+
+void put16(std::vector<std::uint8_t>& out, std::uint16_t v) {
+  out.push_back(static_cast<std::uint8_t>(v >> 8));
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
+void put32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  put16(out, static_cast<std::uint16_t>(v >> 16));
+  put16(out, static_cast<std::uint16_t>(v));
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> build_packet(const PacketSpec& s) {
+  std::vector<std::uint8_t> tcp;
+  put16(tcp, s.source_port);
+  put16(tcp, s.destination_port);
+  put32(tcp, s.seq);
+  put32(tcp, s.ack);
+  std::vector<std::uint8_t> options = s.tcp_options;
+  while (options.size() % 4) options.push_back(0);
+  auto words = s.data_offset_words.value_or(static_cast<std::uint8_t>(5 + options.size() / 4));
+  tcp.push_back(static_cast<std::uint8_t>((words << 4) | (s.reserved & 0x0f)));
+  tcp.push_back(s.flags);
+  put16(tcp, s.window);
+  put16(tcp, 0);  // checksum: p0f does not look at it
+  put16(tcp, s.urgent);
+  tcp.insert(tcp.end(), options.begin(), options.end());
+  tcp.insert(tcp.end(), s.payload.begin(), s.payload.end());
+
+  std::vector<std::uint8_t> out;
+  if (s.ipv6) {
+    std::uint32_t first = (6u << 28) | (std::uint32_t{s.tos} << 20) | (s.flow_label & 0xfffff);
+    put32(out, first);
+    put16(out, s.length_field.value_or(static_cast<std::uint16_t>(tcp.size())));
+    out.push_back(s.protocol);
+    out.push_back(s.ttl);
+    out.insert(out.end(), s.source.begin(), s.source.end());
+    out.insert(out.end(), s.destination.begin(), s.destination.end());
+  } else {
+    std::vector<std::uint8_t> ip_options = s.ip_options;
+    while (ip_options.size() % 4) ip_options.push_back(0);
+    std::size_t header = 20 + ip_options.size();
+    out.push_back(static_cast<std::uint8_t>(0x40 | ((header / 4) & 0x0f)));
+    out.push_back(s.tos);
+    put16(out, s.length_field.value_or(static_cast<std::uint16_t>(header + tcp.size())));
+    put16(out, s.ip_id);
+    put16(out, s.fragment);
+    out.push_back(s.ttl);
+    out.push_back(s.protocol);
+    put16(out, 0);  // checksum
+    out.insert(out.end(), s.source.begin(), s.source.begin() + 4);
+    out.insert(out.end(), s.destination.begin(), s.destination.begin() + 4);
+    out.insert(out.end(), ip_options.begin(), ip_options.end());
+  }
+  out.insert(out.end(), tcp.begin(), tcp.end());
+  out.insert(out.end(), s.extra, 0);
+  out.resize(out.size() > s.cut ? out.size() - s.cut : 0);
+  return out;
+}
+
+std::vector<std::uint8_t> ethernet_frame(const std::vector<std::uint8_t>& ip_packet, bool ipv6) {
+  std::vector<std::uint8_t> frame = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
+  put16(frame, ipv6 ? 0x86dd : 0x0800);
+  frame.insert(frame.end(), ip_packet.begin(), ip_packet.end());
+  return frame;
+}
+
+}  // namespace p0fbpf::testing
