@@ -124,6 +124,10 @@ class ExactLowering {
     std::vector<ConditionPtr> c;
 
     std::optional<std::uint32_t> fixed_doff = fixed_header_length(abort_last);
+    if (fixed_doff && *fixed_doff % 4 != 0) {
+      return never(fmt::format("the option layout spans {} bytes, not a whole number of 32-bit words",
+                               *fixed_doff - kTcpHeader));
+    }
     if (fixed_doff && *fixed_doff > kMaxTcpHeader) {
       return never(fmt::format("the option layout needs {} bytes of TCP header, more than 60",
                                *fixed_doff));
@@ -172,6 +176,7 @@ class ExactLowering {
       c.push_back(eq(load(Width::Half, 6), flags, "quirks df, 0+; not a fragment"));
       c.push_back(ip_id_check());
     } else {
+      if (sig_.has(Quirk::MustBeZero)) return never("0+ is never set on IPv6");
       c.push_back(bits_match(load(Width::Word, 0), 0xfffff, has(Quirk::FlowLabel), quirk_field(Quirk::FlowLabel)));
     }
     c.push_back(ttl_check(sig_.ttl, f));
@@ -230,8 +235,9 @@ class ExactLowering {
  private:
   bool has(Quirk q) const {
     if (!sig_.has(q)) return false;
-    // A `*` signature drops the other version's quirks (p0f does the same).
-    if (frame_.v6 && ipv4_only(q)) return false;
+    // p0f drops df, id+ and id- of a `*` signature for IPv6 packets, and flow
+    // for IPv4 ones; 0+ stays, so such a signature never matches IPv6.
+    if (frame_.v6 && (q == Quirk::DontFragment || q == Quirk::NonZeroId || q == Quirk::ZeroId)) return false;
     if (!frame_.v6 && q == Quirk::FlowLabel) return false;
     return true;
   }
@@ -612,6 +618,15 @@ class LooseLowering {
   Frame frame_;
 };
 
+// p0f 3.09b's reader skips one character too many after `N-`, so it reads
+// the IP option length without its first digit ("64-:4:" as olen 0,
+// "64-:12:" as olen 2). Matching follows what p0f read.
+std::optional<unsigned> olen_as_p0f_reads_it(const Signature& sig) {
+  if (sig.ttl.kind != InitialTtl::Kind::Random || !sig.olen.bytes) return sig.olen.bytes;
+  std::string digits = sig.text.substr(sig.olen.span.begin + 1, sig.olen.span.end - sig.olen.span.begin - 1);
+  return digits.empty() ? 0u : static_cast<unsigned>(std::stoul(digits));
+}
+
 std::string branch_label(const Signature& sig, bool v6, bool aborted) {
   std::string label = fmt::format("{} ({})", sig.text, v6 ? "IPv6" : "IPv4");
   if (aborted) label += " (option walk cut short)";
@@ -620,8 +635,19 @@ std::string branch_label(const Signature& sig, bool v6, bool aborted) {
 
 }  // namespace
 
-Result<Lowered> lower(const Signature& sig, const LowerOptions& options) {
+Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
   Lowered out;
+  Signature sig = written;
+  if (options.mode == MatchMode::Exact) {
+    sig.olen.bytes = olen_as_p0f_reads_it(written);
+    if (sig.olen.bytes != written.olen.bytes) {
+      out.warnings.push_back(Diagnostic{
+          Severity::Warning, written.olen.span,
+          fmt::format("p0f 3.09b reads this IP option length as {} after the random TTL '{}-'",
+                      *sig.olen.bytes, written.ttl.initial),
+          "p0fbpf matches what p0f reads; p0f.fp only uses N- with olen 0"});
+    }
+  }
   if (options.mode == MatchMode::Exact) {
     if (const QuirkItem* item = sig.find(Quirk::LinuxId)) {
       return Diagnostic{Severity::Error, item->span,

@@ -155,8 +155,16 @@ class Parser {
     std::size_t start = pos_;
     const char* help = "the TTL field is N (initial TTL, window N-35..N), N- (any TTL up to N) "
                        "or N+D (p0f's raw_sig: observed TTL plus distance)";
-    unsigned n = number("an initial TTL", 1, 255, help);
+    unsigned n = number("an initial TTL", 0, 255, help);
     sig.ttl.initial = n;
+    if (n == 0 && peek() == '+') {
+      // A raw_sig of a packet that arrived with TTL 0; p0f refuses it too.
+      std::size_t end = pos_ + 1;
+      while (end < text_.size() && std::isdigit(static_cast<unsigned char>(text_[end]))) ++end;
+      fail({start, end}, "observed TTL 0 in a raw_sig TTL: p0f does not accept it",
+           "write the sender's initial TTL instead, usually 32, 64, 128 or 255");
+    }
+    if (n == 0) fail({start, pos_}, "an initial TTL 0 is out of range 1..255", help);
     if (accept("-")) {
       sig.ttl.kind = InitialTtl::Kind::Random;
     } else if (peek() == '+') {

@@ -167,27 +167,35 @@ TEST(P0fDifferential, RawSignaturesOfRandomPackets) {
   Random rng(seed);
   Tally tally;
   std::size_t compiled = 0;
-  std::size_t unknown_distance = 0;
+  std::size_t unusable = 0;
   for (bool response : {false, true}) {
     std::vector<PacketSpec> randoms;
-    for (int i = 0; i < 600; ++i) randoms.push_back(random_packet(i % 2 == 1, response, rng));
+    for (int i = 0; i < 900; ++i) {
+      PacketSpec p = random_packet(i % 2 == 1, response, rng);
+      // Odd packets too: broken options, stray flags, unusual TTLs.
+      if (i % 3 == 2) p = mutate(p, rng);
+      if (i % 9 == 8) p = mutate(p, rng);
+      if (p.ipv6 != (i % 2 == 1)) p.ipv6 = !p.ipv6;
+      randoms.push_back(p);
+    }
     auto verdicts = run_p0f(*p0f, randoms, "", response);
     std::map<std::string, std::size_t> first_packet;
     for (std::size_t i = 0; i < verdicts.size(); ++i) {
       if (verdicts[i].fingerprinted) first_packet.emplace(verdicts[i].raw_sig, i);
     }
-    std::size_t budget = response ? 40 : 80;
+    std::size_t budget = response ? 60 : 120;
     for (const auto& [raw_sig, index] : first_packet) {
       if (budget == 0) break;
-      if (raw_sig.find('?') != std::string::npos &&
-          raw_sig.find("+?") != std::string::npos) {
-        ++unknown_distance;
+      // p0f cannot load these as signatures either: an unknown distance, or
+      // an observed TTL of 0.
+      if (raw_sig.find("+?") != std::string::npos || raw_sig.find(":0+") == 1) {
+        ++unusable;
         continue;
       }
       --budget;
       ++compiled;
       Result<Signature> parsed = parse_signature(raw_sig);
-      ASSERT_TRUE(parsed.ok()) << raw_sig;
+      ASSERT_TRUE(parsed.ok()) << raw_sig << "\n" << render(parsed.error(), raw_sig);
       std::vector<PacketSpec> packets = {randoms[index]};
       for (int i = 0; i < 40; ++i) {
         PacketSpec p = mutate(randoms[index], rng);
@@ -197,9 +205,65 @@ TEST(P0fDifferential, RawSignaturesOfRandomPackets) {
       compare(*p0f, raw_sig, response, parsed->version, packets, tally);
     }
   }
-  fmt::print("{} raw_sigs compiled, {} skipped for an unknown distance\n", compiled, unknown_distance);
+  fmt::print("{} raw_sigs compiled, {} skipped (unknown distance or TTL 0)\n", compiled, unusable);
   report(tally, "random raw_sigs");
   EXPECT_GT(compiled, 60u);
+}
+
+// Signatures drawn from the whole grammar, for what p0f.fp and real stacks
+// rarely show: %K, N-, mtu*, sack, ?N, eol+N with opt+, bad, pclass *...
+Signature random_signature(Random& rng, std::string& text) {
+  auto pick = [&](unsigned lo, unsigned hi) { return std::uniform_int_distribution<unsigned>(lo, hi)(rng); };
+  while (true) {
+    std::string ver = std::vector<std::string>{"4", "6", "*"}[pick(0, 2)];
+    unsigned ttl = std::vector<unsigned>{32, 64, 128, 255, 60}[pick(0, 4)];
+    std::string ittl = std::to_string(ttl) + (pick(0, 3) == 0 ? "-" : "");
+    std::string olen = ver == "4" && pick(0, 4) == 0 ? "4" : "0";
+    std::string mss = pick(0, 1) ? "*" : std::to_string(std::vector<unsigned>{1460, 1400, 536, 1331, 99}[pick(0, 4)]);
+    std::string win;
+    switch (pick(0, 4)) {
+      case 0: win = "*"; break;
+      case 1: win = std::to_string(std::vector<unsigned>{65535, 8192, 1337, 14600}[pick(0, 3)]); break;
+      case 2: win = "mss*" + std::to_string(pick(1, 44)); break;
+      case 3: win = "mtu*" + std::to_string(pick(1, 10)); break;
+      default: win = "%" + std::to_string(std::vector<unsigned>{512, 1024, 8192, 3}[pick(0, 3)]); break;
+    }
+    std::string scale = pick(0, 2) == 0 ? "*" : std::to_string(pick(0, 16));
+    static const std::vector<std::string> palette = {"mss", "nop", "ws", "sok", "ts", "sack", "?30", "nop", "mss"};
+    std::string layout;
+    unsigned count = pick(0, 6);
+    for (unsigned i = 0; i < count; ++i) layout += (i ? "," : "") + palette[pick(0, static_cast<unsigned>(palette.size() - 1))];
+    if (pick(0, 3) == 0) layout += std::string(layout.empty() ? "" : ",") + "eol+" + std::to_string(pick(0, 9));
+    std::vector<std::string> quirks;
+    auto maybe = [&](const char* q, unsigned odds) { if (pick(0, odds) == 0) quirks.push_back(q); };
+    if (ver != "6") { maybe("df", 1); maybe("id+", 2); maybe("id-", 6); maybe("0+", 9); }
+    if (ver != "4") maybe("flow", 4);
+    maybe("ecn", 6); maybe("seq-", 9); maybe("ack+", 6); maybe("uptr+", 9); maybe("urgf+", 9);
+    maybe("pushf+", 9); maybe("ts1-", 6); maybe("ts2+", 6); maybe("opt+", 4); maybe("exws", 6); maybe("bad", 3);
+    std::string quirk_text;
+    for (std::size_t i = 0; i < quirks.size(); ++i) quirk_text += (i ? "," : "") + quirks[i];
+    std::string pclass = std::vector<std::string>{"0", "+", "*"}[pick(0, 2)];
+    text = ver + ":" + ittl + ":" + olen + ":" + mss + ":" + win + "," + scale + ":" + layout + ":" + quirk_text + ":" + pclass;
+    Result<Signature> parsed = parse_signature(text);
+    if (parsed.ok()) return *parsed;
+  }
+}
+
+TEST(P0fDifferential, SignaturesFromTheWholeGrammar) {
+  auto p0f = find_p0f();
+  P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
+  std::uint64_t seed = seed_from_env();
+  fmt::print("seed {} (set P0FBPF_SEED to repeat)\n", seed);
+  Random rng(seed);
+  Tally tally;
+  for (int i = 0; i < 160; ++i) {
+    std::string text;
+    Signature sig = random_signature(rng, text);
+    bool response = i % 4 == 3;
+    compare(*p0f, text, response, sig.version, packets_around(sig, response, rng, 24), tally);
+  }
+  report(tally, "signatures from the grammar");
+  EXPECT_GT(tally.p0f_matches, 50u);
 }
 
 }  // namespace

@@ -146,6 +146,21 @@ PacketSpec matching_packet(const Signature& sig, bool ipv6, bool response, Rando
     }
     option_bytes(options, opt.kind, mss, scale, ts1, ts2, rng);
   }
+  // Lengthen the last variable-size option so that the layout fills whole
+  // 32-bit words, as a real stack's would.
+  if (sig.options.empty() || sig.options.back().kind != 0) {
+    auto found = scan(options);
+    for (auto it = found.rbegin(); it != found.rend(); ++it) {
+      if (it->kind == 0 || it->kind == 1 || it->kind == 2 || it->kind == 3 || it->kind == 4 || it->kind == 8) continue;
+      std::size_t deficit = (4 - options.size() % 4) % 4;
+      unsigned length = options[it->offset + 1];
+      if (deficit && length + deficit <= (it->kind == 5 ? 34u : 40u)) {
+        options[it->offset + 1] = static_cast<std::uint8_t>(length + deficit);
+        options.insert(options.begin() + static_cast<long>(it->offset + length), deficit, 0x5a);
+      }
+      break;
+    }
+  }
   if (has(Quirk::BadOptions) && !options.empty()) {
     // Break one length byte, or cut the last option short.
     auto found = scan(options);
