@@ -122,7 +122,10 @@ class Parser {
   }
 
   // A decimal number within [min, max]; `what` names it in messages.
-  unsigned number(const char* what, unsigned min, unsigned max, const char* help) {
+  // `shown_min` is the lower bound named in messages, when a smaller value
+  // gets a message of its own.
+  unsigned number(const char* what, unsigned min, unsigned max, const char* help,
+                  std::optional<unsigned> shown_min = std::nullopt) {
     std::size_t start = pos_;
     while (!at_end() && std::isdigit(static_cast<unsigned char>(peek()))) ++pos_;
     if (start == pos_) {
@@ -132,7 +135,7 @@ class Parser {
     if (pos_ - start > 9) fail(span, fmt::format("{} is out of range", what), help);
     unsigned value = std::stoul(std::string(text_.substr(start, pos_ - start)));
     if (value < min || value > max) {
-      fail(span, fmt::format("{} {} is out of range {}..{}", what, value, min, max), help);
+      fail(span, fmt::format("{} {} is out of range {}..{}", what, value, shown_min.value_or(min), max), help);
     }
     return value;
   }
@@ -155,7 +158,7 @@ class Parser {
     std::size_t start = pos_;
     const char* help = "the TTL field is N (initial TTL, window N-35..N), N- (any TTL up to N) "
                        "or N+D (p0f's raw_sig: observed TTL plus distance)";
-    unsigned n = number("an initial TTL", 0, 255, help);
+    unsigned n = number("an initial TTL", 0, 255, help, 1);
     sig.ttl.initial = n;
     if (n == 0 && peek() == '+') {
       // A raw_sig of a packet that arrived with TTL 0; p0f refuses it too.
