@@ -1,1 +1,175 @@
+// The p0fbpf command as users and scripts run it.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* kDesignCard = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& arg) {
+  std::string q = "'";
+  for (char c : arg) {
+    if (c == '\'') q += "'\\''";
+    else q += c;
+  }
+  return q + "'";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Outcome p0fbpf(const std::vector<std::string>& args, const std::string& input = "") {
+  std::string dir = ::testing::TempDir();
+  std::string in = dir + "cli_in", out = dir + "cli_out", err = dir + "cli_err";
+  std::ofstream(in) << input;
+  std::string command = quote(P0FBPF_BINARY);
+  for (const auto& a : args) command += " " + quote(a);
+  command += " < " + in + " > " + out + " 2> " + err;
+  Outcome r;
+  int raw = std::system(command.c_str());
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+TEST(Cli, DesignCardPrintsOneIptablesLine) {
+  Outcome r = p0fbpf({kDesignCard});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1);
+  EXPECT_LE(std::stoi(r.out), 64);
+  EXPECT_EQ(r.out.rfind("64,", 0), 0u);
+}
+
+TEST(Cli, BadSignatureExitsTwoWithNothingOnStdout) {
+  Outcome r = p0fbpf({"4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+,bogus:0"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "error: unknown quirk 'bogus'\n"
+            "  4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+,bogus:0\n"
+            "                                             ^~~~~\n"
+            "  help: quirks are df, id+, id-, ecn, 0+, flow, seq-, ack+, ack-, uptr+, urgf+, pushf+, "
+            "ts1-, ts2+, opt+, exws, bad (and linux with --loose)\n");
+}
+
+TEST(Cli, OneBadSignatureAmongSeveralSpoilsTheOutput) {
+  Outcome r = p0fbpf({kDesignCard, "4:64:0:*:*,*:::9"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("expected a payload class, found '9'"), std::string::npos);
+}
+
+TEST(Cli, UnknownDistanceExplains) {
+  Outcome r = p0fbpf({"4:90+?:0:1460:mss*4,7:mss,sok,ts,nop,ws:df,id+:0"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("unknown distance"), std::string::npos);
+  EXPECT_NE(r.err.find("help:"), std::string::npos);
+}
+
+TEST(Cli, ReadsSignaturesFromStdin) {
+  Outcome r = p0fbpf({"-", "-f", "ddd"},
+                 "# Linux\n" + std::string(kDesignCard) + "   # the design card\n\n"
+                 "*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0\n");
+  EXPECT_EQ(r.status, 0) << r.err;
+  Outcome one = p0fbpf({kDesignCard, "-f", "ddd"});
+  EXPECT_GT(std::stoi(r.out), std::stoi(one.out));
+}
+
+TEST(Cli, StdinErrorsNameTheLine) {
+  Outcome r = p0fbpf({"-"}, std::string(kDesignCard) + "\n4:64:0:*:*,*:::x\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("<stdin>:2: error:", 0), 0u) << r.err;
+}
+
+TEST(Cli, EveryFormat) {
+  EXPECT_NE(p0fbpf({"-f", "asm", kDesignCard}).out.find("(000) ldh      [0]"), std::string::npos);
+  EXPECT_NE(p0fbpf({"--format", "c", kDesignCard}).out.find("struct sock_fprog"), std::string::npos);
+  EXPECT_EQ(p0fbpf({"-f", "ddd", kDesignCard}).out.rfind("64\n", 0), 0u);
+  EXPECT_EQ(p0fbpf({"-f", "iptables", kDesignCard}).out, p0fbpf({kDesignCard}).out);
+  Outcome bad = p0fbpf({"-f", "pdf", kDesignCard});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.out, "");
+}
+
+TEST(Cli, NegateLooseResponse) {
+  Outcome plain = p0fbpf({"-f", "asm", kDesignCard});
+  Outcome negated = p0fbpf({"-n", "-f", "asm", kDesignCard});
+  EXPECT_EQ(negated.status, 0);
+  EXPECT_NE(negated.out.find("ret      #0"), std::string::npos);
+  EXPECT_NE(negated.out, plain.out);
+  Outcome loose = p0fbpf({"--loose", "-f", "ddd", kDesignCard});
+  EXPECT_EQ(loose.status, 0);
+  EXPECT_LT(std::stoi(loose.out), std::stoi(p0fbpf({"-f", "ddd", kDesignCard}).out));
+  Outcome response = p0fbpf({"--response", "-f", "asm", kDesignCard});
+  EXPECT_EQ(response.status, 0);
+  EXPECT_NE(response.out.find("#0xa012"), std::string::npos);  // SYN+ACK with doff 40
+}
+
+TEST(Cli, OverTheInstructionLimitIsAnError) {
+  Outcome r = p0fbpf({"--max-insns", "20", kDesignCard});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("more than the 20 allowed"), std::string::npos);
+  // Several signatures overflow xt_bpf's 64 by default, not other formats.
+  std::vector<std::string> many = {kDesignCard, "*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0"};
+  EXPECT_EQ(p0fbpf(many).status, 2);
+  many.insert(many.begin(), {"-f", "asm"});
+  EXPECT_EQ(p0fbpf(many).status, 0);
+  EXPECT_EQ(p0fbpf({"--max-insns", "0", kDesignCard}).status, 2);
+  EXPECT_EQ(p0fbpf({"--max-insns", "5000", kDesignCard}).status, 2);
+}
+
+TEST(Cli, DoubleDashEndsOptions) {
+  Outcome r = p0fbpf({"--", kDesignCard});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, p0fbpf({kDesignCard}).out);
+}
+
+TEST(Cli, HelpVersionAndUsageErrors) {
+  Outcome help = p0fbpf({"--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("iptables -A INPUT -p tcp --syn -m bpf"), std::string::npos);
+  EXPECT_NE(help.out.find("--loose"), std::string::npos);
+  EXPECT_NE(help.out.find("Exit status"), std::string::npos);
+  Outcome version = p0fbpf({"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_EQ(version.out.rfind("p0fbpf ", 0), 0u);
+  Outcome none = p0fbpf({});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.err.find("no signature given"), std::string::npos);
+  Outcome unknown = p0fbpf({"--frobnicate", kDesignCard});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_EQ(unknown.out, "");
+  Outcome empty_stdin = p0fbpf({"-"}, "# nothing\n\n");
+  EXPECT_EQ(empty_stdin.status, 2);
+}
+
+TEST(Cli, NeverMatchingSignatureWarns) {
+  Outcome r = p0fbpf({"4:64:0:*:*,*::id+:0"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "1,6 0 0 0\n");
+  EXPECT_NE(r.err.find("warning: this signature can never match"), std::string::npos);
+}
+
+}  // namespace
