@@ -182,8 +182,7 @@ class Generator {
     if (state_.x == v->key || state_.scratch.count(v->key)) return false;
     switch (v->kind) {
       case Value::Kind::Constant:
-      case Value::Kind::IpHeaderLength:
-      case Value::Kind::PacketLength: return false;
+      case Value::Kind::IpHeaderLength: return false;
       default: return true;
     }
   }
@@ -254,9 +253,8 @@ class Generator {
       emit(BPF_LDX | BPF_IMM, v->constant, comment_);
     } else if (v->kind == Value::Kind::IpHeaderLength) {
       emit(BPF_LDX | BPF_B | BPF_MSH, options_.link_offset, comment_);
-    } else if (v->kind == Value::Kind::PacketLength) {
-      emit(BPF_LDX | BPF_W | BPF_LEN, 0, comment_);
     } else {
+      // Also the packet length: libpcap's listings do not know ldx #pktlen.
       into_a(v);
       emit(BPF_MISC | BPF_TAX, 0, comment_);
     }

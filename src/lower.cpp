@@ -134,9 +134,13 @@ class ExactLowering {
     }
 
     // IP header.
-    if (f.v6) {
+    if (f.v6 && !has(Quirk::Ecn) && !has(Quirk::FlowLabel)) {
+      // Version, the traffic class's ECN bits and the flow label in one compare.
+      c.push_back(eq(bit_and(load(Width::Word, 0), 0xf03fffff), 0x60000000, "ver, quirks ecn, flow"));
+    } else if (f.v6 && !has(Quirk::Ecn)) {
+      c.push_back(eq(bit_and(load(Width::Half, 0), 0xf030), 0x6000, "ver, quirk ecn"));
+    } else if (f.v6) {
       c.push_back(eq(bit_and(load(Width::Byte, 0), 0xf0), 0x60, "ver"));
-      c.push_back(ecn_bits_check());
     } else if (sig_.olen.bytes) {
       std::uint32_t olen = *sig_.olen.bytes;
       if (olen % 4 != 0) return never(fmt::format("olen {} is not a multiple of 4", olen));
@@ -164,7 +168,7 @@ class ExactLowering {
       c.push_back(eq(datagram, headers, "pclass"));
       c.push_back(ge(packet_length(), datagram_start + headers->constant, "ip length"));
     } else {
-      c.push_back(le(add(datagram, datagram_start), packet_length(), "ip length"));
+      c.push_back(ge(packet_length(), add(datagram, datagram_start), "ip length"));
       if (sig_.payload == PayloadClass::Zero) c.push_back(eq(datagram, headers, "pclass"));
       else if (sig_.payload == PayloadClass::NonZero) c.push_back(gt(datagram, headers, "pclass"));
       else c.push_back(ge(datagram, headers, "tcp header length"));
@@ -177,7 +181,9 @@ class ExactLowering {
       c.push_back(ip_id_check());
     } else {
       if (sig_.has(Quirk::MustBeZero)) return never("0+ is never set on IPv6");
-      c.push_back(bits_match(load(Width::Word, 0), 0xfffff, has(Quirk::FlowLabel), quirk_field(Quirk::FlowLabel)));
+      if (has(Quirk::FlowLabel) || has(Quirk::Ecn)) {
+        c.push_back(bits_match(load(Width::Word, 0), 0xfffff, has(Quirk::FlowLabel), quirk_field(Quirk::FlowLabel)));
+      }
     }
     c.push_back(ttl_check(sig_.ttl, f));
     c.push_back(eq(load(Width::Byte, f.v6 ? 6 : 9), 6, "ip protocol tcp"));
@@ -495,8 +501,17 @@ class LooseLowering {
     }
     c.push_back(ttl_check(sig_.ttl, f));
 
-    // Options at the offsets their layout gives them.
+    // Options at the offsets their layout gives them. Every load stays inside
+    // the packet, so that one branch cannot abort another: one guard covers
+    // the options at fixed offsets, each later one gets its own.
     Position pos = f.tcp.advanced(kTcpHeader);
+    std::uint32_t fixed_reach = 0;
+    for (const TcpOption& opt : sig_.options) {
+      std::uint32_t size = fixed_size(opt.kind);
+      fixed_reach += opt.kind == tcp_option::kEol ? 1 + opt.eol_padding : size ? size : 2;
+      if (!size) break;
+    }
+    if (fixed_reach) c.push_back(ge(packet_length(), add(pos.value(), fixed_reach), "olayout: in packet"));
     ValuePtr mss = constant(0);
     ValuePtr scale = constant(0);
     std::optional<Position> timestamp;
@@ -505,8 +520,7 @@ class LooseLowering {
       const std::string field = option_field(i, opt);
       std::uint32_t size = fixed_size(opt.kind);
       std::uint32_t reach = opt.kind == tcp_option::kEol ? 1 + opt.eol_padding : size ? size : 2;
-      // Keep every load inside the packet, so one branch cannot abort another.
-      c.push_back(le(add(pos.value(), reach), packet_length(), field + ": in packet"));
+      if (pos.base != f.tcp.base) c.push_back(ge(packet_length(), add(pos.value(), reach), field + ": in packet"));
       c.push_back(eq(pos.load(Width::Byte), opt.kind, field));
       switch (opt.kind) {
         case tcp_option::kMss: mss = pos.load(Width::Half, 2); break;

@@ -1,6 +1,7 @@
 // The p0fbpf command as users and scripts run it.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -35,8 +36,9 @@ std::string slurp(const std::string& path) {
 }
 
 Outcome p0fbpf(const std::vector<std::string>& args, const std::string& input = "") {
-  std::string dir = ::testing::TempDir();
-  std::string in = dir + "cli_in", out = dir + "cli_out", err = dir + "cli_err";
+  // ctest may run these tests in parallel processes: files of their own.
+  std::string dir = ::testing::TempDir() + "p0fbpf_cli_" + std::to_string(getpid()) + "_";
+  std::string in = dir + "in", out = dir + "out", err = dir + "err";
   std::ofstream(in) << input;
   std::string command = quote(P0FBPF_BINARY);
   for (const auto& a : args) command += " " + quote(a);
@@ -46,6 +48,7 @@ Outcome p0fbpf(const std::vector<std::string>& args, const std::string& input = 
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
+  for (const auto& f : {in, out, err}) std::remove(f.c_str());
   return r;
 }
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -94,7 +96,7 @@ TEST(Emit, FormatNames) {
 }
 
 TEST(Emit, CFragmentCompilesAsIs) {
-  std::string path = ::testing::TempDir() + "p0fbpf_emit_test.c";
+  std::string path = ::testing::TempDir() + "p0fbpf_emit_" + std::to_string(getpid()) + ".c";
   {
     std::ofstream out(path);
     out << emit(design_card(), Format::C)

@@ -1,1 +1,146 @@
+// The kernel accepts every program p0fbpf makes: SO_ATTACH_FILTER on a
+// socket (any user), and iptables -m bpf in a network namespace (root).
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/emit.hpp"
+#include "test_env.hpp"
+
+namespace p0fbpf {
+namespace {
+
+std::vector<std::pair<std::string, bool>> signatures_in(const std::string& path) {
+  std::vector<std::pair<std::string, bool>> out;
+  std::ifstream in(path);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') section = line;
+    if (line.rfind("sig", 0) == 0 && section.rfind("[tcp:", 0) == 0) {
+      std::string sig = line.substr(line.find('=') + 1);
+      sig.erase(0, sig.find_first_not_of(" \t"));
+      sig.erase(sig.find_last_not_of(" \t\r") + 1);
+      out.emplace_back(sig, section == "[tcp:response]");
+    }
+  }
+  return out;
+}
+
+bool kernel_accepts(const BpfProgram& program) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return false;
+  std::vector<sock_filter> code;
+  for (const bpf_insn& i : program.instructions) code.push_back({i.code, i.jt, i.jf, i.k});
+  sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+  int rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+  if (rc != 0) std::perror("SO_ATTACH_FILTER");
+  close(fd);
+  return rc == 0;
+}
+
+void check_all(const std::vector<std::pair<std::string, bool>>& sigs, std::size_t& checked) {
+  for (const auto& [sig, response] : sigs) {
+    for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
+      for (bool negate : {false, true}) {
+        CompileOptions options;
+        options.lower.mode = mode;
+        options.lower.direction = response ? Direction::Response : Direction::Request;
+        options.codegen.negate = negate;
+        options.codegen.link_offset = negate ? 14 : 0;
+        Compilation c = compile({{sig, ""}}, options);
+        ASSERT_TRUE(c.ok()) << sig;
+        EXPECT_TRUE(is_valid(*c.program)) << "bpf_validate: " << sig;
+        EXPECT_TRUE(kernel_accepts(*c.program)) << "SO_ATTACH_FILTER: " << sig;
+        // Only instructions libpcap can list.
+        EXPECT_EQ(emit(*c.program, Format::Assembly).find("unimp"), std::string::npos) << sig;
+        ++checked;
+      }
+    }
+  }
+}
+
+TEST(Kernel, AttachesEveryProgramOfTheExampleSignatures) {
+  auto sigs = signatures_in(std::string(P0FBPF_TEST_DATA) + "/../signatures/examples.fp");
+  ASSERT_GE(sigs.size(), 5u);
+  std::size_t checked = 0;
+  check_all(sigs, checked);
+  EXPECT_EQ(checked, sigs.size() * 4);
+}
+
+TEST(Kernel, AttachesEveryProgramOfP0fDatabase) {
+  auto sigs = signatures_in("/etc/p0f/p0f.fp");
+  P0FBPF_REQUIRE(!sigs.empty(), "/etc/p0f/p0f.fp not found (apt-get install p0f)");
+  std::size_t checked = 0;
+  check_all(sigs, checked);
+  std::printf("%zu programs attached\n", checked);
+  // And all of them in one program, as a 4096-instruction socket filter.
+  std::vector<SignatureSource> requests;
+  for (const auto& [sig, response] : sigs) {
+    if (!response && requests.size() < 10) requests.push_back({sig, ""});
+  }
+  Compilation all = compile(requests, {});
+  ASSERT_TRUE(all.ok());
+  EXPECT_GT(all.program->instructions.size(), 255u);  // far jumps included
+  std::printf("%zu instructions for %zu signatures\n", all.program->instructions.size(), requests.size());
+  EXPECT_TRUE(is_valid(*all.program));
+  EXPECT_TRUE(kernel_accepts(*all.program));
+}
+
+TEST(Kernel, RejectsAnInvalidProgram) {
+  // The check above can fail: a jump past the end is refused.
+  BpfProgram broken;
+  bpf_insn jump{};
+  jump.code = BPF_JMP | BPF_JA;
+  jump.k = 5;
+  broken.instructions = {jump};
+  EXPECT_FALSE(kernel_accepts(broken));
+  EXPECT_FALSE(is_valid(broken));
+}
+
+std::string shell(const std::string& command, int* status) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  char buffer[4096];
+  std::size_t n;
+  while (pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  int raw = pipe ? pclose(pipe) : -1;
+  *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return out;
+}
+
+// The design-card command of the README, in a namespace of its own.
+TEST(Kernel, IptablesAcceptsTheDesignCardRule) {
+  P0FBPF_REQUIRE(geteuid() == 0, "needs root for iptables in a network namespace");
+  int status = 0;
+  shell("command -v iptables && command -v ip6tables && command -v ip", &status);
+  P0FBPF_REQUIRE(status == 0, "iptables, ip6tables or ip (iproute2) missing");
+  std::string ns = "p0fbpf-test-" + std::to_string(getpid());
+  shell("ip netns add " + ns, &status);
+  ASSERT_EQ(status, 0) << "ip netns add failed";
+  std::string binary = P0FBPF_BINARY;
+  std::string v4 = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+  std::string v6 = "6:64:0:*:mss*10,6:mss,sok,ts,nop,ws::0";
+  std::string out = shell("ip netns exec " + ns + " iptables -A INPUT -p tcp --syn -m bpf --bytecode \"$(" +
+                              binary + " '" + v4 + "')\" -j DROP",
+                          &status);
+  EXPECT_EQ(status, 0) << out;
+  out = shell("ip netns exec " + ns + " ip6tables -A INPUT -p tcp --syn -m bpf --bytecode \"$(" + binary +
+                  " '" + v6 + "')\" -j DROP",
+              &status);
+  EXPECT_EQ(status, 0) << out;
+  std::string rules = shell("ip netns exec " + ns + " iptables -S INPUT", &status);
+  std::string program = shell(binary + " '" + v4 + "'", &status);
+  program.pop_back();
+  EXPECT_NE(rules.find("--bytecode \"" + program + "\""), std::string::npos) << rules;
+  std::string rules6 = shell("ip netns exec " + ns + " ip6tables -S INPUT", &status);
+  EXPECT_NE(rules6.find("-m bpf --bytecode"), std::string::npos) << rules6;
+  shell("ip netns del " + ns, &status);
+}
+
+}  // namespace
+}  // namespace p0fbpf
