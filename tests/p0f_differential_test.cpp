@@ -131,22 +131,34 @@ void report(const Tally& tally, const char* what) {
   EXPECT_TRUE(tally.disagreements.empty());
 }
 
-TEST(P0fDifferential, EveryTcpSignatureOfP0fDatabase) {
-  auto p0f = find_p0f();
-  P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
+// Every test needs p0f and a seeded random source, printed so a failure
+// can be repeated.
+class P0fDifferential : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto found = find_p0f();
+    P0FBPF_REQUIRE(found.has_value(), "p0f is not installed (apt-get install p0f)");
+    p0f_ = *found;
+    std::uint64_t seed = seed_from_env();
+    fmt::print("seed {} (set P0FBPF_SEED to repeat)\n", seed);
+    rng_.seed(seed);
+  }
+
+  std::string p0f_;
+  Random rng_;
+};
+
+TEST_F(P0fDifferential, EveryTcpSignatureOfP0fDatabase) {
   auto sigs = database_signatures();
   P0FBPF_REQUIRE(!sigs.empty(), std::string("no TCP signatures in ") + kDatabase);
-  std::uint64_t seed = seed_from_env();
-  fmt::print("seed {} (set P0FBPF_SEED to repeat)\n", seed);
-  Random rng(seed);
   Tally tally;
   std::size_t without_match = 0;
   for (const auto& entry : sigs) {
     Result<Signature> parsed = parse_signature(entry.text);
     ASSERT_TRUE(parsed.ok()) << kDatabase << ":" << entry.line << ": " << entry.text;
     std::size_t matches_before = tally.p0f_matches;
-    compare(*p0f, entry.text, entry.response, parsed->version,
-            packets_around(*parsed, entry.response, rng, 36), tally);
+    compare(p0f_, entry.text, entry.response, parsed->version,
+            packets_around(*parsed, entry.response, rng_, 36), tally);
     if (tally.p0f_matches == matches_before) {
       ++without_match;
       fmt::print("no packet matched {}\n", entry.text);
@@ -159,26 +171,21 @@ TEST(P0fDifferential, EveryTcpSignatureOfP0fDatabase) {
   EXPECT_GT(tally.packets, 10000u);
 }
 
-TEST(P0fDifferential, RawSignaturesOfRandomPackets) {
-  auto p0f = find_p0f();
-  P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
-  std::uint64_t seed = seed_from_env();
-  fmt::print("seed {} (set P0FBPF_SEED to repeat)\n", seed);
-  Random rng(seed);
+TEST_F(P0fDifferential, RawSignaturesOfRandomPackets) {
   Tally tally;
   std::size_t compiled = 0;
   std::size_t unusable = 0;
   for (bool response : {false, true}) {
     std::vector<PacketSpec> randoms;
     for (int i = 0; i < 900; ++i) {
-      PacketSpec p = random_packet(i % 2 == 1, response, rng);
+      PacketSpec p = random_packet(i % 2 == 1, response, rng_);
       // Odd packets too: broken options, stray flags, unusual TTLs.
-      if (i % 3 == 2) p = mutate(p, rng);
-      if (i % 9 == 8) p = mutate(p, rng);
+      if (i % 3 == 2) p = mutate(p, rng_);
+      if (i % 9 == 8) p = mutate(p, rng_);
       if (p.ipv6 != (i % 2 == 1)) p.ipv6 = !p.ipv6;
       randoms.push_back(p);
     }
-    auto verdicts = run_p0f(*p0f, randoms, "", response);
+    auto verdicts = run_p0f(p0f_, randoms, "", response);
     std::map<std::string, std::size_t> first_packet;
     for (std::size_t i = 0; i < verdicts.size(); ++i) {
       if (verdicts[i].fingerprinted) first_packet.emplace(verdicts[i].raw_sig, i);
@@ -198,11 +205,11 @@ TEST(P0fDifferential, RawSignaturesOfRandomPackets) {
       ASSERT_TRUE(parsed.ok()) << raw_sig << "\n" << render(parsed.error(), raw_sig);
       std::vector<PacketSpec> packets = {randoms[index]};
       for (int i = 0; i < 40; ++i) {
-        PacketSpec p = mutate(randoms[index], rng);
-        if (i % 4 == 3) p = mutate(p, rng);
+        PacketSpec p = mutate(randoms[index], rng_);
+        if (i % 4 == 3) p = mutate(p, rng_);
         packets.push_back(p);
       }
-      compare(*p0f, raw_sig, response, parsed->version, packets, tally);
+      compare(p0f_, raw_sig, response, parsed->version, packets, tally);
     }
   }
   fmt::print("{} raw_sigs compiled, {} skipped (unknown distance or TTL 0)\n", compiled, unusable);
@@ -249,18 +256,13 @@ Signature random_signature(Random& rng, std::string& text) {
   }
 }
 
-TEST(P0fDifferential, SignaturesFromTheWholeGrammar) {
-  auto p0f = find_p0f();
-  P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
-  std::uint64_t seed = seed_from_env();
-  fmt::print("seed {} (set P0FBPF_SEED to repeat)\n", seed);
-  Random rng(seed);
+TEST_F(P0fDifferential, SignaturesFromTheWholeGrammar) {
   Tally tally;
   for (int i = 0; i < 160; ++i) {
     std::string text;
-    Signature sig = random_signature(rng, text);
+    Signature sig = random_signature(rng_, text);
     bool response = i % 4 == 3;
-    compare(*p0f, text, response, sig.version, packets_around(sig, response, rng, 24), tally);
+    compare(p0f_, text, response, sig.version, packets_around(sig, response, rng_, 24), tally);
   }
   report(tally, "signatures from the grammar");
   EXPECT_GT(tally.p0f_matches, 50u);
