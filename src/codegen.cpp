@@ -87,6 +87,7 @@ class Generator {
       int next = last ? reject : new_label();
       state_ = MachineState{};
       reachable_ = true;
+      link_offset_ = program.branches[i].link_offset;
       condition(program.branches[i].condition, accept, next);
       if (!last) place(next);
     }
@@ -208,9 +209,9 @@ class Generator {
       case Value::Kind::Load:
         if (v->base) {
           into_x(v->base);
-          emit(BPF_LD | BPF_IND | width_code(v->width), v->offset + options_.link_offset, comment_);
+          emit(BPF_LD | BPF_IND | width_code(v->width), v->offset + link_offset_, comment_);
         } else {
-          emit(BPF_LD | BPF_ABS | width_code(v->width), v->offset + options_.link_offset, comment_);
+          emit(BPF_LD | BPF_ABS | width_code(v->width), v->offset + (v->frame ? 0 : link_offset_), comment_);
         }
         break;
       case Value::Kind::Binary:
@@ -252,7 +253,7 @@ class Generator {
     } else if (v->kind == Value::Kind::Constant) {
       emit(BPF_LDX | BPF_IMM, v->constant, comment_);
     } else if (v->kind == Value::Kind::IpHeaderLength) {
-      emit(BPF_LDX | BPF_B | BPF_MSH, options_.link_offset, comment_);
+      emit(BPF_LDX | BPF_B | BPF_MSH, link_offset_, comment_);
     } else {
       // Also the packet length: libpcap's listings do not know ldx #pktlen.
       into_a(v);
@@ -409,6 +410,7 @@ class Generator {
   int next_label_ = 0;
   std::string comment_;
   std::unordered_map<std::string, int> uses_;
+  std::uint32_t link_offset_ = 0;  // of the branch being generated
 };
 
 }  // namespace

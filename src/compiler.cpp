@@ -23,6 +23,7 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
     for (const Diagnostic& warning : lowered->warnings) out.diagnostics.push_back({warning, source});
     for (const ir::Branch& branch : lowered->branches) out.ir.branches.push_back(branch);
   }
+  out.ir = apply_link(out.ir, options.link);
   if (!failed) out.program = generate(out.ir, options.codegen);
   return out;
 }

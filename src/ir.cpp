@@ -100,6 +100,15 @@ ValuePtr load(Width width, std::uint32_t offset, ValuePtr base) {
   return v;
 }
 
+ValuePtr frame_load(Width width, std::uint32_t offset) {
+  auto v = make(Value::Kind::Load);
+  v->width = width;
+  v->offset = offset;
+  v->frame = true;
+  v->key = fmt::format("ld{}[frame+{}]", width_letter(width), offset);
+  return v;
+}
+
 ValuePtr packet_length() {
   auto v = make(Value::Kind::PacketLength);
   v->key = "len";

@@ -688,7 +688,7 @@ Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
         if (reason.empty()) reason = condition->field;
         continue;
       }
-      out.branches.push_back({branch_label(sig, v6, aborted), condition});
+      out.branches.push_back({branch_label(sig, v6, aborted), condition, v6 ? 6 : 4, 0});
     }
   }
   if (out.branches.empty()) {

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ Examples:
 
   # A SYN+ACK signature from p0f.fp's [tcp:response], as a C array:
   p0fbpf --response -f c '*:64:0:*:mss*10,4:mss,sok,ts,nop,ws:df:0'
+
+  # For a packet socket or a pcap capture on Ethernet (VLAN-tagged or not):
+  p0fbpf --link ether -f c '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'
 
   # Signatures from a file:
   grep -v '^;' my.sigs | p0fbpf -
@@ -87,6 +91,8 @@ int main(int argc, char** argv) {
   bool loose = false;
   bool response = false;
   unsigned max_instructions = 0;
+  std::string link_name = "raw";
+  std::optional<unsigned> l3_offset;
 
   app.add_option("signature", signatures, "p0f signatures, or - to read them from standard input")
       ->type_name("SIGNATURE");
@@ -100,6 +106,14 @@ int main(int argc, char** argv) {
   app.add_flag("--loose", loose, "check only the fields a signature names, like bpftools");
   app.add_flag("--response", response,
                "compile SYN+ACK signatures (p0f.fp [tcp:response]) instead of SYN ones");
+  app.add_option("-l,--link", link_name,
+                 "what comes before the IP header: raw (nothing: iptables, ip6tables, tc; default), "
+                 "ether (Ethernet, with or without one 802.1Q tag), sll (Linux cooked capture)")
+      ->type_name("LINK")
+      ->check(CLI::IsMember({"raw", "ether", "sll"}));
+  app.add_option("--l3-offset", l3_offset, "with --link raw: the IP header starts N bytes in (bpftools -o)")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 1500u));
   app.add_option("--max-insns", max_instructions,
                  "largest program allowed (default 64 for iptables, xt_bpf's limit; 4096 otherwise)")
       ->type_name("N")
@@ -131,6 +145,11 @@ int main(int argc, char** argv) {
   }
 
   p0fbpf::Format format = *p0fbpf::parse_format(format_name);
+  p0fbpf::LinkLayer link{*p0fbpf::parse_link_type(link_name), l3_offset.value_or(0)};
+  if (l3_offset && link.type != p0fbpf::LinkType::Raw) {
+    fmt::print(stderr, "p0fbpf: error: --l3-offset goes with --link raw, not --link {}\n", link_name);
+    return kExitError;
+  }
   if (max_instructions == 0) {
     max_instructions = format == p0fbpf::Format::Iptables ? kXtBpfMaxInstructions : kBpfMaxInstructions;
   }
@@ -139,6 +158,7 @@ int main(int argc, char** argv) {
   options.lower.mode = loose ? p0fbpf::MatchMode::Loose : p0fbpf::MatchMode::Exact;
   options.lower.direction = response ? p0fbpf::Direction::Response : p0fbpf::Direction::Request;
   options.codegen.negate = negate;
+  options.link = link;
 
   p0fbpf::Compilation result = p0fbpf::compile(sources, options);
   for (const auto& diagnostic : result.diagnostics) fmt::print(stderr, "{}", diagnostic.render());

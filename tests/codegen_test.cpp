@@ -50,12 +50,13 @@ TEST(Codegen, OneCompare) {
 }
 
 TEST(Codegen, LinkOffsetMovesEveryPacketLoad) {
-  CodegenOptions options;
-  options.link_offset = 14;
-  ConditionPtr c = all({eq(load(Width::Byte, 9), 6u, "proto"),
+  ConditionPtr c = all({eq(frame_load(Width::Half, 12), 0x800u, "ethertype"), eq(load(Width::Byte, 9), 6u, "proto"),
                         eq(load(Width::Half, 14, ip_header_length()), 80u, "port")});
-  BpfProgram p = generate(one_branch(c), options);
-  expect_code(p, {insn(BPF_LD | BPF_B | BPF_ABS, 0, 0, 23), insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 6),
+  Program program = one_branch(c);
+  program.branches[0].link_offset = 14;
+  BpfProgram p = generate(program, {});
+  expect_code(p, {insn(BPF_LD | BPF_H | BPF_ABS, 0, 0, 12), insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 5, 0x800),
+                  insn(BPF_LD | BPF_B | BPF_ABS, 0, 0, 23), insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 6),
                   insn(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14), insn(BPF_LD | BPF_H | BPF_IND, 0, 0, 28),
                   insn(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 80), insn(BPF_RET | BPF_K, 0, 0, 0),
                   insn(BPF_RET | BPF_K, 0, 0, kAcceptWholePacket)});

@@ -65,7 +65,7 @@ TEST(Compiler, NeverMatchingSignatureWarnsAndStillCompiles) {
 
 TEST(Compiler, LinkOffsetSkipsTheLinkHeader) {
   CompileOptions options;
-  options.codegen.link_offset = 14;
+  options.link.type = LinkType::Ethernet;
   Compilation c = compile({{kDesignCard, ""}}, options);
   ASSERT_TRUE(c.ok());
   auto frame = testing::ethernet_frame(testing::build_packet(linux_syn()), false);

@@ -39,7 +39,7 @@ TEST(Fixture, SynMixVerdictsMatchP0f) {
 
   for (std::size_t s = 0; s < expected.signatures.size(); ++s) {
     CompileOptions options;
-    options.codegen.link_offset = 14;  // the capture is Ethernet
+    options.link.type = LinkType::Ethernet;  // the capture is
     Compilation c = compile({{expected.signatures[s], ""}}, options);
     ASSERT_TRUE(c.ok());
     char error[PCAP_ERRBUF_SIZE];

@@ -51,7 +51,7 @@ void check_all(const std::vector<std::pair<std::string, bool>>& sigs, std::size_
         options.lower.mode = mode;
         options.lower.direction = response ? Direction::Response : Direction::Request;
         options.codegen.negate = negate;
-        options.codegen.link_offset = negate ? 14 : 0;
+        options.link.type = negate ? LinkType::Ethernet : LinkType::Raw;
         Compilation c = compile({{sig, ""}}, options);
         ASSERT_TRUE(c.ok()) << sig;
         EXPECT_TRUE(is_valid(*c.program)) << "bpf_validate: " << sig;

@@ -16,8 +16,9 @@ namespace p0fbpf {
 // serves xt_bpf (non-zero = match) and packet sockets.
 inline constexpr std::uint32_t kAcceptWholePacket = 262144;
 
+// Each branch is generated for the IP header at its own link_offset (see
+// link.hpp).
 struct CodegenOptions {
-  std::uint32_t link_offset = 0;  // bytes before the IP header
   bool negate = false;            // accept what the branches reject
   std::uint32_t accept_value = kAcceptWholePacket;
 };

@@ -8,6 +8,7 @@
 #include "p0fbpf/codegen.hpp"
 #include "p0fbpf/diagnostic.hpp"
 #include "p0fbpf/ir.hpp"
+#include "p0fbpf/link.hpp"
 #include "p0fbpf/lower.hpp"
 
 namespace p0fbpf {
@@ -19,6 +20,7 @@ struct SignatureSource {
 
 struct CompileOptions {
   LowerOptions lower;
+  LinkLayer link;
   CodegenOptions codegen;
 };
 
@@ -32,7 +34,7 @@ struct SourcedDiagnostic {
 
 struct Compilation {
   std::optional<BpfProgram> program;  // absent if any signature had an error
-  ir::Program ir;
+  ir::Program ir;  // after the link pass
   std::vector<SourcedDiagnostic> diagnostics;  // errors and warnings, in input order
 
   bool ok() const { return program.has_value(); }

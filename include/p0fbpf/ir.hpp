@@ -31,6 +31,7 @@ struct Value {
   Width width = Width::Byte;
   ValuePtr base;  // Load: null for an absolute offset
   std::uint32_t offset = 0;
+  bool frame = false;  // Load: offset from the start of the frame, not of the IP header
   BinaryOp op = BinaryOp::Add;
   ValuePtr lhs, rhs;
   std::string key;  // canonical text, equal for equal computations
@@ -42,6 +43,8 @@ struct Value {
 
 ValuePtr constant(std::uint32_t value);
 ValuePtr load(Width width, std::uint32_t offset, ValuePtr base = nullptr);
+// A load from the link-layer header: offset from the start of the frame.
+ValuePtr frame_load(Width width, std::uint32_t offset);
 ValuePtr packet_length();
 ValuePtr ip_header_length();
 // Folds constant operands and identities (x+0, x*1, ...).
@@ -127,6 +130,8 @@ bool is_always(const ConditionPtr& condition);
 struct Branch {
   std::string label;  // e.g. "4:64:0:*:... (IPv4)"
   ConditionPtr condition;
+  int ip_version = 4;               // of the packets it can accept
+  std::uint32_t link_offset = 0;    // where the IP header starts in the frame
 };
 
 struct Program {

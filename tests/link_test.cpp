@@ -1,0 +1,112 @@
+#include "p0fbpf/link.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bpf_run.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "packet_builder.hpp"
+
+namespace p0fbpf {
+namespace {
+
+constexpr const char* kStar = "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+
+testing::PacketSpec syn(bool ipv6) {
+  testing::PacketSpec p;
+  p.ipv6 = ipv6;
+  p.ttl = 60;
+  p.ip_id = ipv6 ? 0 : 7;
+  p.window = 14600;
+  p.tcp_options = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 1, 0, 0, 0, 0, 0, 1, 3, 3, 6};
+  return p;
+}
+
+BpfProgram compiled(LinkLayer link) {
+  CompileOptions options;
+  options.link = link;
+  Compilation c = compile({{kStar, ""}}, options);
+  EXPECT_TRUE(c.ok());
+  return *c.program;
+}
+
+std::vector<std::uint8_t> with_header(std::vector<std::uint8_t> header, const std::vector<std::uint8_t>& ip) {
+  header.insert(header.end(), ip.begin(), ip.end());
+  return header;
+}
+
+std::vector<std::uint8_t> ethernet(const std::vector<std::uint8_t>& ip, std::uint16_t type, bool vlan) {
+  std::vector<std::uint8_t> h = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
+  if (vlan) h.insert(h.end(), {0x81, 0x00, 0x00, 0x2a});
+  h.push_back(static_cast<std::uint8_t>(type >> 8));
+  h.push_back(static_cast<std::uint8_t>(type));
+  return with_header(h, ip);
+}
+
+TEST(Link, RawIsTheIpHeaderFirst) {
+  BpfProgram p = compiled({LinkType::Raw, 0});
+  EXPECT_NE(testing::run_bpf(p, testing::build_packet(syn(false))), 0u);
+  EXPECT_NE(testing::run_bpf(p, testing::build_packet(syn(true))), 0u);
+}
+
+TEST(Link, RawWithAnOffset) {
+  BpfProgram p = compiled({LinkType::Raw, 6});
+  auto ip = testing::build_packet(syn(false));
+  EXPECT_NE(testing::run_bpf(p, with_header({9, 9, 9, 9, 9, 9}, ip)), 0u);
+  EXPECT_EQ(testing::run_bpf(p, ip), 0u);
+}
+
+TEST(Link, EthernetChecksTheEtherType) {
+  BpfProgram p = compiled({LinkType::Ethernet, 0});
+  auto v4 = testing::build_packet(syn(false));
+  auto v6 = testing::build_packet(syn(true));
+  EXPECT_NE(testing::run_bpf(p, ethernet(v4, 0x0800, false)), 0u);
+  EXPECT_NE(testing::run_bpf(p, ethernet(v6, 0x86dd, false)), 0u);
+  EXPECT_EQ(testing::run_bpf(p, ethernet(v4, 0x86dd, false)), 0u);  // type and version disagree
+  EXPECT_EQ(testing::run_bpf(p, ethernet(v4, 0x0806, false)), 0u);
+  EXPECT_EQ(testing::run_bpf(p, v4), 0u);
+}
+
+TEST(Link, EthernetTakesOneVlanTag) {
+  BpfProgram p = compiled({LinkType::Ethernet, 0});
+  auto v4 = testing::build_packet(syn(false));
+  auto v6 = testing::build_packet(syn(true));
+  EXPECT_NE(testing::run_bpf(p, ethernet(v4, 0x0800, true)), 0u);
+  EXPECT_NE(testing::run_bpf(p, ethernet(v6, 0x86dd, true)), 0u);
+  EXPECT_EQ(testing::run_bpf(p, ethernet(v4, 0x86dd, true)), 0u);
+  // Two tags are more than p0fbpf reads.
+  auto double_tagged = ethernet(ethernet(v4, 0x0800, true), 0x8100, false);
+  double_tagged.erase(double_tagged.begin() + 14, double_tagged.begin() + 26);
+  EXPECT_EQ(testing::run_bpf(p, double_tagged), 0u);
+}
+
+TEST(Link, LinuxCookedCapture) {
+  BpfProgram p = compiled({LinkType::LinuxCooked, 0});
+  std::vector<std::uint8_t> v4_header = {0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00};
+  std::vector<std::uint8_t> v6_header = {0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x86, 0xdd};
+  EXPECT_NE(testing::run_bpf(p, with_header(v4_header, testing::build_packet(syn(false)))), 0u);
+  EXPECT_NE(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(true)))), 0u);
+  EXPECT_EQ(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(false)))), 0u);
+}
+
+TEST(Link, LoopbackHasAFourByteHeader) {
+  BpfProgram p = compiled({LinkType::Loopback, 0});
+  EXPECT_NE(testing::run_bpf(p, with_header({2, 0, 0, 0}, testing::build_packet(syn(false)))), 0u);
+  EXPECT_NE(testing::run_bpf(p, with_header({0, 0, 0, 30}, testing::build_packet(syn(true)))), 0u);
+}
+
+TEST(Link, BranchesPerFraming) {
+  ir::Program program;
+  program.branches.push_back({"v4", ir::always(), 4, 0});
+  program.branches.push_back({"v6", ir::always(), 6, 0});
+  EXPECT_EQ(apply_link(program, {LinkType::Raw, 0}).branches.size(), 2u);
+  ir::Program ether = apply_link(program, {LinkType::Ethernet, 0});
+  ASSERT_EQ(ether.branches.size(), 4u);
+  EXPECT_EQ(ether.branches[0].link_offset, 14u);
+  EXPECT_EQ(ether.branches[1].link_offset, 18u);
+  EXPECT_EQ(apply_link(program, {LinkType::LinuxCooked, 0}).branches[0].link_offset, 16u);
+  EXPECT_EQ(parse_link_type("ether"), LinkType::Ethernet);
+  EXPECT_FALSE(parse_link_type("token-ring").has_value());
+}
+
+}  // namespace
+}  // namespace p0fbpf
