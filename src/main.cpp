@@ -1,23 +1,14 @@
-// p0fbpf: compile p0f TCP signatures into classic BPF programs.
-// A thin command line over the library; all the work is in compile().
+// p0fbpf: compile p0f TCP signatures into classic BPF programs, and test and
+// fingerprint captures. The work is in the library; this only dispatches.
 
-#include <cstdio>
-#include <iostream>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "p0fbpf/compiler.hpp"
-#include "p0fbpf/emit.hpp"
+#include "cli/commands.hpp"
 
 namespace {
-
-constexpr int kExitError = 2;
-constexpr unsigned kXtBpfMaxInstructions = 64;  // XT_BPF_MAX_NUM_INSTR
-constexpr unsigned kBpfMaxInstructions = 4096;  // BPF_MAXINSNS
 
 constexpr const char* kDescription =
     "Compile p0f TCP signatures into a classic BPF program.\n\n"
@@ -46,78 +37,48 @@ Examples:
   # Signatures from a file:
   grep -v '^;' my.sigs | p0fbpf -
 
+  # Which signatures are in a capture of the flood, and does a rule catch it?
+  p0fbpf fingerprint -r flood.pcap --top 5
+  p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'
+
 Modes:
   exact (default)  accept exactly the packets p0f 3.09b strictly matches:
                    flags, option layout and walk, every quirk, TTL window,
                    p0f's window multiplier detection, payload class.
   --loose          check only what the signature names (Cloudflare bpftools).
 
-Exit status: 0 on success, 2 on any error (nothing is printed on stdout then).
+Exit status: 0 on success, 2 on any error (nothing is printed on stdout then);
+'test' exits 1 when no packet matched, like grep.
 )HELP";
-
-std::string trim(const std::string& text) {
-  const char* space = " \t\r\n\v\f";
-  auto begin = text.find_first_not_of(space);
-  if (begin == std::string::npos) return {};
-  auto end = text.find_last_not_of(space);
-  return text.substr(begin, end - begin + 1);
-}
-
-// Signatures from standard input: one a line, '#' to the end of a line is
-// a comment, blank lines are skipped.
-std::vector<p0fbpf::SignatureSource> read_stdin() {
-  std::vector<p0fbpf::SignatureSource> sources;
-  std::string line;
-  int number = 0;
-  while (std::getline(std::cin, line)) {
-    ++number;
-    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-    std::string text = trim(line);
-    if (!text.empty()) sources.push_back({text, fmt::format("<stdin>:{}", number)});
-  }
-  return sources;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  using namespace p0fbpf::cli;
   CLI::App app{kDescription, "p0fbpf"};
   app.footer(kExamples);
   app.set_version_flag("--version", std::string("p0fbpf ") + P0FBPF_VERSION);
+  app.require_subcommand(0, 1);
 
-  std::vector<std::string> signatures;
-  std::string format_name = "iptables";
-  bool negate = false;
-  bool loose = false;
-  bool response = false;
-  unsigned max_instructions = 0;
-  std::string link_name = "raw";
-  std::optional<unsigned> l3_offset;
+  CompileCommand compile;
+  compile.add_to(app);
 
-  app.add_option("signature", signatures, "p0f signatures, or - to read them from standard input")
-      ->type_name("SIGNATURE");
-  app.add_option("-f,--format", format_name,
-                 "output format: iptables (one line for -m bpf --bytecode, default), "
-                 "asm (tcpdump -d listing with comments), c (sock_filter array), "
-                 "ddd (tcpdump -ddd)")
-      ->type_name("FORMAT")
-      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd"}));
-  app.add_flag("-n,--negate", negate, "accept the packets the signatures do not match");
-  app.add_flag("--loose", loose, "check only the fields a signature names, like bpftools");
-  app.add_flag("--response", response,
-               "compile SYN+ACK signatures (p0f.fp [tcp:response]) instead of SYN ones");
-  app.add_option("-l,--link", link_name,
-                 "what comes before the IP header: raw (nothing: iptables, ip6tables, tc; default), "
-                 "ether (Ethernet, with or without one 802.1Q tag), sll (Linux cooked capture)")
-      ->type_name("LINK")
-      ->check(CLI::IsMember({"raw", "ether", "sll"}));
-  app.add_option("--l3-offset", l3_offset, "with --link raw: the IP header starts N bytes in (bpftools -o)")
-      ->type_name("N")
-      ->check(CLI::Range(0u, 1500u));
-  app.add_option("--max-insns", max_instructions,
-                 "largest program allowed (default 64 for iptables, xt_bpf's limit; 4096 otherwise)")
-      ->type_name("N")
-      ->check(CLI::Range(1u, kBpfMaxInstructions));
+  TestCommand test;
+  CLI::App* test_app = app.add_subcommand(
+      "test", "Run the compiled program over a capture: prints 'M of N packets matched'.\n"
+              "The program is compiled for the capture's link type. Exit status 0 if a packet\n"
+              "matched, 1 if none did, 2 on errors.");
+  test.add_to(*test_app);
+  test_app->footer("\nExample:\n  p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'\n");
+
+  FingerprintCommand fingerprint;
+  CLI::App* fingerprint_app = app.add_subcommand(
+      "fingerprint", "Print p0f's raw_sig of every SYN in a capture, one line per distinct\n"
+                     "signature, 'COUNT  SIGNATURE', most frequent first. The signatures are p0f\n"
+                     "3.09b's exactly; for SYN+ACKs (--response) without p0f's peer-MSS window rule.");
+  fingerprint.add_to(*fingerprint_app);
+  fingerprint_app->footer(
+      "\nExample:\n  p0fbpf fingerprint -r flood.pcap --top 1 | awk '{print $2}' | p0fbpf -\n");
 
   try {
     app.parse(argc, argv);
@@ -129,58 +90,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "p0fbpf: error: {}\nRun 'p0fbpf --help' for usage.\n", e.what());
     return kExitError;
   }
-
-  std::vector<p0fbpf::SignatureSource> sources;
-  for (const std::string& signature : signatures) {
-    if (signature == "-") {
-      auto from_stdin = read_stdin();
-      sources.insert(sources.end(), from_stdin.begin(), from_stdin.end());
-    } else {
-      sources.push_back({signature, ""});
-    }
-  }
-  if (sources.empty()) {
-    fmt::print(stderr, "p0fbpf: error: no signature given\nRun 'p0fbpf --help' for usage.\n");
-    return kExitError;
-  }
-
-  p0fbpf::Format format = *p0fbpf::parse_format(format_name);
-  p0fbpf::LinkLayer link{*p0fbpf::parse_link_type(link_name), l3_offset.value_or(0)};
-  if (l3_offset && link.type != p0fbpf::LinkType::Raw) {
-    fmt::print(stderr, "p0fbpf: error: --l3-offset goes with --link raw, not --link {}\n", link_name);
-    return kExitError;
-  }
-  if (max_instructions == 0) {
-    max_instructions = format == p0fbpf::Format::Iptables ? kXtBpfMaxInstructions : kBpfMaxInstructions;
-  }
-
-  p0fbpf::CompileOptions options;
-  options.lower.mode = loose ? p0fbpf::MatchMode::Loose : p0fbpf::MatchMode::Exact;
-  options.lower.direction = response ? p0fbpf::Direction::Response : p0fbpf::Direction::Request;
-  options.codegen.negate = negate;
-  options.link = link;
-
-  p0fbpf::Compilation result = p0fbpf::compile(sources, options);
-  for (const auto& diagnostic : result.diagnostics) fmt::print(stderr, "{}", diagnostic.render());
-  if (!result.ok()) return kExitError;
-
-  const p0fbpf::BpfProgram& program = *result.program;
-  if (!p0fbpf::is_valid(program)) {
-    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects the program\n");
-    return kExitError;
-  }
-  if (program.instructions.size() > max_instructions) {
-    fmt::print(stderr,
-               "p0fbpf: error: the program has {} instructions, more than the {} allowed\n"
-               "  help: {}\n",
-               program.instructions.size(), max_instructions,
-               format == p0fbpf::Format::Iptables
-                   ? "iptables -m bpf takes at most 64 (XT_BPF_MAX_NUM_INSTR): split the "
-                     "signatures over several rules, or use --max-insns with another format"
-                   : "raise --max-insns (at most 4096), or split the signatures");
-    return kExitError;
-  }
-  std::string text = p0fbpf::emit(program, format);
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : kExitError;
+  if (test_app->parsed()) return test.run();
+  if (fingerprint_app->parsed()) return fingerprint.run();
+  return compile.run();
 }

@@ -15,6 +15,7 @@
 #include "bpf_run.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/compiler.hpp"
+#include "p0fbpf/packet.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
@@ -266,6 +267,42 @@ TEST_F(P0fDifferential, SignaturesFromTheWholeGrammar) {
   }
   report(tally, "signatures from the grammar");
   EXPECT_GT(tally.p0f_matches, 50u);
+}
+
+// p0fbpf fingerprint prints p0f's raw_sig: the packet model must derive the
+// same string, and fingerprint the same packets, as p0f does.
+TEST_F(P0fDifferential, RawSignaturesAreP0fs) {
+  std::size_t compared = 0, agreed = 0;
+  std::vector<std::string> differences;
+  for (bool response : {false, true}) {
+    std::vector<PacketSpec> packets;
+    for (int i = 0; i < 3000; ++i) {
+      PacketSpec p = random_packet(i % 2 == 1, response, rng_);
+      if (i % 2 == 0) p = mutate(p, rng_);
+      if (i % 5 == 0) p = mutate(p, rng_);
+      packets.push_back(p);
+    }
+    auto verdicts = run_p0f(p0f_, packets, "", response);
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+      PacketSpec spec = packets[i];
+      assign_flow(spec, i, response);
+      auto bytes = build_packet(spec);
+      auto facts = analyze_packet(bytes.data(), bytes.size());
+      bool ours = facts && (response ? facts->is_syn_ack() : facts->is_syn());
+      std::string sig = ours ? raw_signature(*facts) : "";
+      ++compared;
+      if (ours == verdicts[i].fingerprinted && sig == verdicts[i].raw_sig) {
+        ++agreed;
+      } else if (differences.size() < 10) {
+        differences.push_back(fmt::format("p0f {} '{}', p0fbpf {} '{}'; packet {}",
+                                          verdicts[i].fingerprinted ? "fingerprints" : "skips",
+                                          verdicts[i].raw_sig, ours ? "fingerprints" : "skips", sig, hex(bytes)));
+      }
+    }
+  }
+  fmt::print("raw_sig of {} packets compared with p0f, {} agree\n", compared, agreed);
+  for (const auto& d : differences) ADD_FAILURE() << d;
+  EXPECT_EQ(agreed, compared);
 }
 
 }  // namespace

@@ -1,0 +1,69 @@
+// Reading and writing pcap captures with libpcap, and finding the IP header
+// in their frames.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <pcap/pcap.h>
+
+#include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/link.hpp"
+
+namespace p0fbpf {
+
+// The link layer programs must be compiled for to read a capture of this
+// DLT_ type; nullopt if p0fbpf does not read it.
+std::optional<LinkLayer> link_for_capture(int datalink);
+
+// Where the IP header starts in a frame of that link layer, after the
+// checks p0f's own capture filter makes ("tcp or (vlan and tcp)"): nullopt
+// for a frame that carries no IPv4/IPv6.
+std::optional<std::size_t> ip_offset(LinkType link, const std::uint8_t* frame, std::size_t length);
+
+struct CaptureRecord {
+  const pcap_pkthdr* header;
+  const std::uint8_t* data;
+  // What p0f sees of the packet: the bytes captured, never more than its
+  // length on the wire.
+  std::size_t length() const { return std::min<std::size_t>(header->caplen, header->len); }
+};
+
+class Capture {
+ public:
+  // Opens a pcap or pcapng file; fails with a message naming the file.
+  static Result<std::shared_ptr<Capture>> open(const std::string& path);
+  ~Capture();
+
+  int datalink() const;
+  std::string datalink_name() const;
+  pcap_t* handle() const { return pcap_; }
+
+  // Calls `visit` for every record. Returns the number read, or stops at a
+  // damaged record and says so in `problem` (the records before it count).
+  std::size_t for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem);
+
+ private:
+  Capture(pcap_t* pcap, std::string path) : pcap_(pcap), path_(std::move(path)) {}
+  pcap_t* pcap_;
+  std::string path_;
+};
+
+// Writes records to a pcap file of the same link type as `like`.
+class CaptureWriter {
+ public:
+  static Result<std::shared_ptr<CaptureWriter>> open(const std::string& path, const Capture& like);
+  ~CaptureWriter();
+  void write(const CaptureRecord& record);
+  bool close(std::string& problem);
+
+ private:
+  explicit CaptureWriter(pcap_dumper_t* dumper, std::string path) : dumper_(dumper), path_(std::move(path)) {}
+  pcap_dumper_t* dumper_;
+  std::string path_;
+};
+
+}  // namespace p0fbpf

@@ -1,0 +1,84 @@
+// The p0fbpf command line: one function per command, sharing how compile
+// options are declared and read.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "p0fbpf/compiler.hpp"
+
+namespace p0fbpf::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitNoMatch = 1;
+inline constexpr int kExitError = 2;
+
+// The options every command that compiles signatures takes.
+struct CompileFlags {
+  std::vector<std::string> signatures;
+  bool negate = false;
+  bool loose = false;
+  bool response = false;
+
+  void add_to(CLI::App& app, const char* negate_help);
+  CompileOptions options() const;
+};
+
+// Signatures from the arguments, '-' reading standard input; nullopt (after
+// saying why on stderr) when there are none.
+std::optional<std::vector<SignatureSource>> read_signatures(const std::vector<std::string>& arguments);
+
+// Prints every diagnostic; false if any is an error.
+bool report(const Compilation& compilation);
+
+struct CompileCommand {
+  CompileFlags flags;
+  std::string format = "iptables";
+  std::string link = "raw";
+  std::optional<unsigned> l3_offset;
+  unsigned max_instructions = 0;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+struct TestCommand {
+  CompileFlags flags;
+  std::string input;
+  std::string output;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+struct FingerprintCommand {
+  std::string input;
+  bool response = false;
+  std::size_t top = 0;
+  bool json = false;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+// Progress on stderr for long runs, only when stderr is a terminal.
+class Progress {
+ public:
+  explicit Progress(const char* what);
+  ~Progress();
+  static bool on_terminal();
+  void tick(std::size_t done) {
+    if (enabled_ && (done & 0xffff) == 0) show(done);
+  }
+
+ private:
+  void show(std::size_t done);
+  const char* what_;
+  bool enabled_;
+  bool shown_ = false;
+};
+
+}  // namespace p0fbpf::cli

@@ -1,0 +1,80 @@
+#include <unistd.h>
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+
+namespace p0fbpf::cli {
+namespace {
+
+std::string trim(const std::string& text) {
+  const char* space = " \t\r\n\v\f";
+  auto begin = text.find_first_not_of(space);
+  if (begin == std::string::npos) return {};
+  auto end = text.find_last_not_of(space);
+  return text.substr(begin, end - begin + 1);
+}
+
+}  // namespace
+
+void CompileFlags::add_to(CLI::App& app, const char* negate_help) {
+  app.add_option("signature", signatures, "p0f signatures, or - to read them from standard input")
+      ->type_name("SIGNATURE");
+  app.add_flag("-n,--negate", negate, negate_help);
+  app.add_flag("--loose", loose, "check only the fields a signature names, like bpftools");
+  app.add_flag("--response", response, "SYN+ACK signatures (p0f.fp [tcp:response]) instead of SYN ones");
+}
+
+CompileOptions CompileFlags::options() const {
+  CompileOptions options;
+  options.lower.mode = loose ? MatchMode::Loose : MatchMode::Exact;
+  options.lower.direction = response ? Direction::Response : Direction::Request;
+  options.codegen.negate = negate;
+  return options;
+}
+
+std::optional<std::vector<SignatureSource>> read_signatures(const std::vector<std::string>& arguments) {
+  std::vector<SignatureSource> sources;
+  for (const std::string& argument : arguments) {
+    if (argument != "-") {
+      sources.push_back({argument, ""});
+      continue;
+    }
+    // One signature a line; '#' to the end of a line is a comment.
+    std::string line;
+    int number = 0;
+    while (std::getline(std::cin, line)) {
+      ++number;
+      if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+      std::string text = trim(line);
+      if (!text.empty()) sources.push_back({text, fmt::format("<stdin>:{}", number)});
+    }
+  }
+  if (sources.empty()) {
+    fmt::print(stderr, "p0fbpf: error: no signature given\nRun 'p0fbpf --help' for usage.\n");
+    return std::nullopt;
+  }
+  return sources;
+}
+
+bool report(const Compilation& compilation) {
+  for (const auto& diagnostic : compilation.diagnostics) fmt::print(stderr, "{}", diagnostic.render());
+  return compilation.ok();
+}
+
+bool Progress::on_terminal() { return isatty(STDERR_FILENO) != 0; }
+
+Progress::Progress(const char* what) : what_(what), enabled_(on_terminal()) {}
+
+Progress::~Progress() {
+  if (shown_) fmt::print(stderr, "\r\033[K");
+}
+
+void Progress::show(std::size_t done) {
+  fmt::print(stderr, "\r{} {} packets...", what_, done);
+  shown_ = true;
+}
+
+}  // namespace p0fbpf::cli

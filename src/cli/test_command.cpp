@@ -1,0 +1,74 @@
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "p0fbpf/capture.hpp"
+
+namespace p0fbpf::cli {
+
+void TestCommand::add_to(CLI::App& app) {
+  app.add_option("-r,--read", input, "the capture to test (pcap or pcapng)")->required()->type_name("FILE");
+  app.add_option("-w,--write", output, "write the matching packets to this pcap file")->type_name("FILE");
+  flags.add_to(app, "count (and write) the packets the signatures do not match");
+}
+
+int TestCommand::run() const {
+  auto sources = read_signatures(flags.signatures);
+  if (!sources) return kExitError;
+  auto capture = Capture::open(input);
+  if (!capture) {
+    fmt::print(stderr, "p0fbpf: error: {}\n", capture.error().message);
+    return kExitError;
+  }
+  Capture& in = **capture;
+  std::optional<LinkLayer> link = link_for_capture(in.datalink());
+  if (!link) {
+    fmt::print(stderr,
+               "p0fbpf: error: {}: link type {} is not supported\n"
+               "  help: p0fbpf reads Ethernet, raw IP, Linux cooked (SLL) and BSD loopback captures\n",
+               input, in.datalink_name());
+    return kExitError;
+  }
+  CompileOptions options = flags.options();
+  options.link = *link;
+  Compilation compiled = compile(*sources, options);
+  if (!report(compiled)) return kExitError;
+  const BpfProgram& program = *compiled.program;
+
+  std::shared_ptr<CaptureWriter> writer;
+  if (!output.empty()) {
+    auto opened = CaptureWriter::open(output, in);
+    if (!opened) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", opened.error().message);
+      return kExitError;
+    }
+    writer = *opened;
+  }
+
+  std::size_t matched = 0;
+  std::size_t seen = 0;
+  std::string problem;
+  std::size_t total;
+  {
+    Progress progress("testing");
+    total = in.for_each(
+        [&](const CaptureRecord& record) {
+          // The program sees what p0f sees: the captured bytes, no more.
+          auto length = static_cast<unsigned>(record.length());
+          if (bpf_filter(program.instructions.data(), record.data, length, length) != 0) {
+            ++matched;
+            if (writer) writer->write(record);
+          }
+          progress.tick(++seen);
+        },
+        problem);
+  }
+  if (!problem.empty()) fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were tested\n", problem, total);
+  if (writer && !writer->close(problem)) {
+    fmt::print(stderr, "p0fbpf: error: {}\n", problem);
+    return kExitError;
+  }
+  fmt::print("{} of {} packets matched\n", matched, total);
+  return matched > 0 ? kExitOk : kExitNoMatch;
+}
+
+}  // namespace p0fbpf::cli

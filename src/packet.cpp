@@ -1,0 +1,202 @@
+#include "p0fbpf/packet.hpp"
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include "p0fbpf/window.hpp"
+
+namespace p0fbpf {
+namespace {
+
+constexpr std::size_t kMinTcp4 = 40;
+constexpr std::size_t kMinTcp6 = 60;
+constexpr std::size_t kMaxOptions = 24;
+constexpr std::uint32_t kMaxDistance = 35;
+constexpr std::uint16_t kSendsynMss = 1331;  // p0f-sendsyn's probe MSS
+
+constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10, kUrg = 0x20,
+                       kEce = 0x40, kCwr = 0x80;
+
+std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint32_t be32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+
+void set(PacketFacts& f, Quirk q) { f.quirks |= 1u << static_cast<int>(q); }
+
+// p0f's option walk, from the first option byte to the end of the header.
+void walk_options(const std::uint8_t* at, const std::uint8_t* end, PacketFacts& f) {
+  while (at < end && f.layout.size() < kMaxOptions) {
+    std::uint8_t kind = *at++;
+    f.layout.push_back(kind);
+    switch (kind) {
+      case tcp_option::kEol:
+        f.eol_padding = static_cast<std::uint32_t>(end - at);
+        // The scan stops one byte past the first non-zero byte.
+        while (at < end && !*at++) {
+        }
+        if (at != end) {
+          set(f, Quirk::OptionDataAfterEol);
+          at = end;
+        }
+        break;
+      case tcp_option::kNop:
+        break;
+      case tcp_option::kMss:
+        if (at + 3 > end) goto abort;
+        if (*at != 4) set(f, Quirk::BadOptions);
+        f.mss = be16(at + 1);
+        at += 3;
+        break;
+      case tcp_option::kWindowScale:
+        if (at + 2 > end) goto abort;
+        if (*at != 3) set(f, Quirk::BadOptions);
+        f.window_scale = at[1];
+        if (f.window_scale > 14) set(f, Quirk::ExcessiveScale);
+        at += 2;
+        break;
+      case tcp_option::kSackPermitted:
+        if (at + 1 > end) goto abort;
+        if (*at != 2) set(f, Quirk::BadOptions);
+        at += 1;
+        break;
+      case tcp_option::kSack:
+        if (at == end || *at < 10 || *at > 34 || at - 1 + *at > end) goto abort;
+        at += *at - 1;
+        break;
+      case tcp_option::kTimestamp:
+        if (at + 9 > end) goto abort;
+        if (*at != 10) set(f, Quirk::BadOptions);
+        f.ts1 = be32(at + 1);
+        if (!f.ts1) set(f, Quirk::ZeroTs1);
+        if (f.tcp_type == kSyn && be32(at + 5)) set(f, Quirk::NonZeroTs2);
+        at += 9;
+        break;
+      default:
+        if (at == end || *at < 2 || *at > 40 || at - 1 + *at > end) goto abort;
+        at += *at - 1;
+        break;
+    }
+  }
+  if (at == end) return;
+abort:
+  set(f, Quirk::BadOptions);
+}
+
+}  // namespace
+
+std::optional<PacketFacts> analyze_packet(const std::uint8_t* data, std::size_t length) {
+  if (length < kMinTcp4) return std::nullopt;
+  PacketFacts f;
+  const std::uint8_t* tcp = nullptr;
+  if (data[0] >> 4 == 4) {
+    std::size_t header = (data[0] & 0x0f) * 4u;
+    std::uint16_t flags_offset = be16(data + 6);
+    std::size_t total = be16(data + 2);
+    if (length > total) length = total;
+    if (length < kMinTcp4 || header < 20 || total > length || header + 20 > length) return std::nullopt;
+    if (data[9] != 6) return std::nullopt;
+    if (flags_offset & ~0xc000u) return std::nullopt;  // a fragment
+    f.ip_version = 4;
+    f.ip_option_length = static_cast<std::uint32_t>(header - 20);
+    f.ttl = data[8];
+    if (data[1] & 0x03) set(f, Quirk::Ecn);
+    if (flags_offset & 0x8000) set(f, Quirk::MustBeZero);
+    if (flags_offset & 0x4000) {
+      set(f, Quirk::DontFragment);
+      if (be16(data + 4)) set(f, Quirk::NonZeroId);
+    } else if (!be16(data + 4)) {
+      set(f, Quirk::ZeroId);
+    }
+    f.header_total = static_cast<std::uint32_t>(header);
+    tcp = data + header;
+    length -= header;
+  } else if (data[0] >> 4 == 6) {
+    std::uint32_t first = be32(data);
+    std::size_t total = be16(data + 4) + 40u;
+    if (length > total) length = total;
+    if (length < kMinTcp6 || total > length) return std::nullopt;
+    if (data[6] != 6) return std::nullopt;
+    f.ip_version = 6;
+    f.ttl = data[7];
+    if (first & 0xfffff) set(f, Quirk::FlowLabel);
+    if ((first >> 20) & 0x03) set(f, Quirk::Ecn);
+    f.header_total = 40;
+    tcp = data + 40;
+    length -= 40;
+  } else {
+    return std::nullopt;
+  }
+
+  std::size_t doff = (tcp[12] >> 4) * 4u;
+  if (doff < 20 || doff > length) return std::nullopt;
+  f.header_total += static_cast<std::uint32_t>(doff);
+  std::uint8_t flags = tcp[13];
+  f.tcp_type = flags & (kSyn | kAck | kFin | kRst);
+  if (((flags & kSyn) && (flags & (kFin | kRst))) || ((flags & kFin) && (flags & kRst)) || !f.tcp_type) {
+    return std::nullopt;
+  }
+  f.window = be16(tcp + 14);
+  if ((flags & (kEce | kCwr)) || (tcp[12] & 0x01)) set(f, Quirk::Ecn);
+  if (!be32(tcp + 4)) set(f, Quirk::ZeroSeq);
+  if (flags & kAck) {
+    if (!be32(tcp + 8)) set(f, Quirk::ZeroAck);
+  } else if ((tcp[8] & 0x01) && !(flags & kRst)) {
+    // p0f 3.09b: RD32(ack) & 1 on a little-endian host, the first byte's low bit.
+    set(f, Quirk::NonZeroAck);
+  }
+  if (flags & kUrg) set(f, Quirk::UrgentFlag);
+  else if (be16(tcp + 18)) set(f, Quirk::NonZeroUrgentPtr);
+  if (flags & kPsh) set(f, Quirk::PushFlag);
+  f.payload = doff != length;
+  walk_options(tcp + 20, tcp + doff, f);
+  return f;
+}
+
+std::string raw_signature(const PacketFacts& f) {
+  std::string out;
+  std::uint32_t distance = f.ttl <= 32 ? 32 - f.ttl : f.ttl <= 64 ? 64 - f.ttl : f.ttl <= 128 ? 128 - f.ttl : 255 - f.ttl;
+  if (distance > kMaxDistance) out = fmt::format("{}:{}+?:{}:", f.ip_version, f.ttl, f.ip_option_length);
+  else out = fmt::format("{}:{}+{}:{}:", f.ip_version, f.ttl, distance, f.ip_option_length);
+
+  if (f.mss == kSendsynMss && f.is_syn_ack()) out += "*:";
+  else out += fmt::format("{}:", f.mss);
+
+  auto multiplier = detect_window_multiplier(f.window, f.mss, f.ts1, f.header_total, f.ip_version == 6);
+  if (multiplier) out += fmt::format("{}*{}", multiplier->mtu ? "mtu" : "mss", multiplier->value);
+  else out += fmt::format("{}", f.window);
+  out += fmt::format(",{}:", f.window_scale);
+
+  for (std::size_t i = 0; i < f.layout.size(); ++i) {
+    if (i) out += ",";
+    switch (f.layout[i]) {
+      case tcp_option::kEol: out += fmt::format("eol+{}", f.eol_padding); break;
+      case tcp_option::kNop: out += "nop"; break;
+      case tcp_option::kMss: out += "mss"; break;
+      case tcp_option::kWindowScale: out += "ws"; break;
+      case tcp_option::kSackPermitted: out += "sok"; break;
+      case tcp_option::kSack: out += "sack"; break;
+      case tcp_option::kTimestamp: out += "ts"; break;
+      default: out += fmt::format("?{}", f.layout[i]); break;
+    }
+  }
+  out += ":";
+  static const Quirk order[] = {Quirk::DontFragment, Quirk::NonZeroId,      Quirk::ZeroId,
+                                Quirk::Ecn,          Quirk::MustBeZero,     Quirk::FlowLabel,
+                                Quirk::ZeroSeq,      Quirk::NonZeroAck,     Quirk::ZeroAck,
+                                Quirk::NonZeroUrgentPtr, Quirk::UrgentFlag, Quirk::PushFlag,
+                                Quirk::ZeroTs1,      Quirk::NonZeroTs2,     Quirk::OptionDataAfterEol,
+                                Quirk::ExcessiveScale, Quirk::BadOptions};
+  bool first = true;
+  for (Quirk q : order) {
+    if (!f.has(q)) continue;
+    if (!first) out += ",";
+    out += quirk_name(q);
+    first = false;
+  }
+  out += f.payload ? ":+" : ":0";
+  return out;
+}
+
+}  // namespace p0fbpf
