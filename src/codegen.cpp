@@ -200,7 +200,9 @@ class Generator {
         emit(BPF_LD | BPF_IMM, v->constant, comment_);
         break;
       case Value::Kind::PacketLength:
+        // The IR's packet length counts from the IP header.
         emit(BPF_LD | BPF_W | BPF_LEN, 0, comment_);
+        if (link_offset_) emit(BPF_ALU | BPF_SUB | BPF_K, link_offset_, comment_);
         break;
       case Value::Kind::IpHeaderLength:
         into_x(v);
@@ -328,7 +330,13 @@ class Generator {
     comment_ = c.field;
     if (c.negated) std::swap(on_true, on_false);
     std::uint16_t code = BPF_JMP | jump_code(c.relation);
-    if (c.rhs->is_constant()) {
+    if (c.lhs->kind == Value::Kind::PacketLength && c.rhs->is_constant() && c.relation != Relation::AnyBitSet &&
+        state_.a != c.lhs->key) {
+      // Compare the frame length with the bound moved by the link header.
+      emit(BPF_LD | BPF_W | BPF_LEN, 0, comment_);
+      state_.a.clear();
+      branch(code | BPF_K, c.rhs->constant + link_offset_, on_true, on_false);
+    } else if (c.rhs->is_constant()) {
       into_a(c.lhs);
       branch(code | BPF_K, c.rhs->constant, on_true, on_false);
     } else {

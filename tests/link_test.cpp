@@ -79,6 +79,25 @@ TEST(Link, EthernetTakesOneVlanTag) {
   EXPECT_EQ(testing::run_bpf(p, double_tagged), 0u);
 }
 
+// The IP datagram must be all there, whatever comes before it.
+TEST(Link, TruncatedDatagramIsRejectedBehindAnyHeader) {
+  testing::PacketSpec p = syn(false);
+  p.payload.assign(10, 0xab);
+  const std::string sig = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:+";
+  for (std::size_t cut : {0u, 5u}) {
+    p.cut = cut;
+    auto ip = testing::build_packet(p);
+    for (LinkLayer link : {LinkLayer{LinkType::Raw, 0}, LinkLayer{LinkType::Ethernet, 0}, LinkLayer{LinkType::Raw, 7}}) {
+      CompileOptions options;
+      options.link = link;
+      Compilation c = compile({{sig, ""}}, options);
+      auto frame = link.type == LinkType::Ethernet ? ethernet(ip, 0x0800, false)
+                   : link.l3_offset ? with_header(std::vector<std::uint8_t>(7, 0), ip) : ip;
+      EXPECT_EQ(testing::run_bpf(*c.program, frame) != 0, cut == 0) << "cut " << cut << " offset " << link.l3_offset;
+    }
+  }
+}
+
 TEST(Link, LinuxCookedCapture) {
   BpfProgram p = compiled({LinkType::LinuxCooked, 0});
   std::vector<std::uint8_t> v4_header = {0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00};

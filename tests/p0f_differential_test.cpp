@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <map>
 #include <random>
@@ -267,6 +269,36 @@ TEST_F(P0fDifferential, SignaturesFromTheWholeGrammar) {
   }
   report(tally, "signatures from the grammar");
   EXPECT_GT(tally.p0f_matches, 50u);
+}
+
+// `p0fbpf test` counts what p0f strictly matches, on Ethernet and raw IP
+// captures alike.
+TEST_F(P0fDifferential, TestCommandCountsP0fsMatches) {
+  auto sigs = database_signatures();
+  P0FBPF_REQUIRE(!sigs.empty(), std::string("no TCP signatures in ") + kDatabase);
+  std::string capture = ::testing::TempDir() + "p0fbpf_test_command_" + std::to_string(getpid()) + ".pcap";
+  std::size_t runs = 0;
+  for (std::size_t i = 0; i < sigs.size(); i += 10) {
+    const auto& entry = sigs[i];
+    if (entry.response) continue;
+    Result<Signature> parsed = parse_signature(entry.text);
+    ASSERT_TRUE(parsed.ok());
+    for (bool raw_ip : {false, true}) {
+      auto verdicts = run_p0f(p0f_, packets_around(*parsed, false, rng_, 60), entry.text, false, raw_ip, capture);
+      std::size_t p0f_matches = 0;
+      for (const auto& v : verdicts) p0f_matches += v.matched;
+      std::string command = std::string(P0FBPF_BINARY) + " test -r " + capture + " '" + entry.text + "'";
+      FILE* pipe = popen(command.c_str(), "r");
+      char line[256] = {};
+      ASSERT_NE(fgets(line, sizeof line, pipe), nullptr);
+      pclose(pipe);
+      EXPECT_EQ(std::string(line), fmt::format("{} of {} packets matched\n", p0f_matches, verdicts.size()))
+          << entry.text << (raw_ip ? " (raw IP)" : " (Ethernet)");
+      ++runs;
+    }
+  }
+  std::remove(capture.c_str());
+  EXPECT_GE(runs, 20u);
 }
 
 // p0fbpf fingerprint prints p0f's raw_sig: the packet model must derive the

@@ -53,8 +53,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-void write_pcap(const std::filesystem::path& file, const std::vector<std::vector<std::uint8_t>>& frames) {
-  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+void write_pcap(const std::filesystem::path& file, const std::vector<std::vector<std::uint8_t>>& frames,
+                int datalink) {
+  pcap_t* dead = pcap_open_dead(datalink, 65535);
   pcap_dumper_t* dumper = pcap_dump_open(dead, file.c_str());
   if (!dumper) throw std::runtime_error(pcap_geterr(dead));
   for (std::size_t i = 0; i < frames.size(); ++i) {
@@ -96,7 +97,12 @@ void assign_flow(PacketSpec& spec, std::size_t index, bool response) {
 }
 
 std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpec> packets,
-                                   const std::string& signature, bool response) {
+                                   const std::string& signature, bool response, bool raw_ip,
+                                   const std::string& keep) {
+  auto frame = [&](const PacketSpec& spec) {
+    auto packet = build_packet(spec);
+    return raw_ip ? packet : ethernet_frame(packet, spec.ipv6);
+  };
   if (packets.size() > 60000) throw std::invalid_argument("too many packets for one p0f run");
   TempDir dir;
   std::vector<std::vector<std::uint8_t>> frames;
@@ -110,14 +116,15 @@ std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpe
       assign_flow(syn, i, false);
       syn.ip_id = 1;
       syn.window = 1024;
-      frames.push_back(ethernet_frame(build_packet(syn), syn.ipv6));
+      frames.push_back(frame(syn));
     }
-    frames.push_back(ethernet_frame(build_packet(spec), spec.ipv6));
+    frames.push_back(frame(spec));
   }
   auto pcap_file = dir.path() / "in.pcap";
   auto db_file = dir.path() / "test.fp";
   auto out_file = dir.path() / "out.txt";
-  write_pcap(pcap_file, frames);
+  write_pcap(pcap_file, frames, raw_ip ? DLT_RAW : DLT_EN10MB);
+  if (!keep.empty()) std::filesystem::copy_file(pcap_file, keep, std::filesystem::copy_options::overwrite_existing);
   {
     std::ofstream db(db_file);
     db << "classes = win,unix,other\n\n" << (response ? "[tcp:response]\n" : "[tcp:request]\n");

@@ -22,8 +22,11 @@ std::optional<std::string> find_p0f();
 // The packets, each given its own flow; with `response`, each is sent by the
 // server after a SYN of its flow (without MSS, so no peer-MSS rule applies).
 // `signature` may be empty for a run that only collects raw_sigs.
+// `raw_ip` writes a DLT_RAW capture instead of Ethernet; `keep`, if not
+// empty, is where a copy of the capture goes.
 std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpec> packets,
-                                   const std::string& signature, bool response);
+                                   const std::string& signature, bool response, bool raw_ip = false,
+                                   const std::string& keep = "");
 
 // Gives the packet the addresses and ports run_p0f would: what the BPF
 // program under test must see too.

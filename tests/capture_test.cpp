@@ -1,0 +1,126 @@
+// Captures of every link type, and captures that are broken.
+#include "p0fbpf/capture.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/fingerprint.hpp"
+
+namespace p0fbpf {
+namespace {
+
+const std::string kFixtures = std::string(P0FBPF_TEST_DATA) + "/fixtures/";
+const char* kLinks[] = {"ethernet-vlan", "raw", "ipv4", "ipv6", "linux-sll", "null", "loop"};
+const char* kStar = "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+
+std::vector<std::string> fingerprints(const std::string& path) {
+  auto capture = Capture::open(path);
+  EXPECT_TRUE(capture.ok()) << path;
+  auto link = link_for_capture((*capture)->datalink());
+  EXPECT_TRUE(link.has_value()) << path;
+  std::vector<std::string> out;
+  std::string problem;
+  (*capture)->for_each(
+      [&](const CaptureRecord& r) {
+        if (auto sig = fingerprint_frame(link->type, r.data, r.length(), Direction::Request)) out.push_back(*sig);
+      },
+      problem);
+  EXPECT_EQ(problem, "");
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::size_t matches(const std::string& path, const std::string& signature) {
+  auto capture = Capture::open(path);
+  CompileOptions options;
+  options.link = *link_for_capture((*capture)->datalink());
+  Compilation c = compile({{signature, ""}}, options);
+  std::size_t n = 0;
+  std::string problem;
+  (*capture)->for_each(
+      [&](const CaptureRecord& r) {
+        auto len = static_cast<unsigned>(r.length());
+        n += bpf_filter(c.program->instructions.data(), r.data, len, len) != 0;
+      },
+      problem);
+  return n;
+}
+
+TEST(Capture, EveryLinkTypeGivesTheSameFingerprints) {
+  std::vector<std::string> reference = fingerprints(kFixtures + "syn-mix.pcap");
+  ASSERT_EQ(reference.size(), 18u);
+  for (const char* link : {"ethernet-vlan", "raw", "linux-sll", "null", "loop"}) {
+    EXPECT_EQ(fingerprints(kFixtures + "links/" + link + ".pcap"), reference) << link;
+  }
+  auto v4 = fingerprints(kFixtures + "links/ipv4.pcap");
+  auto v6 = fingerprints(kFixtures + "links/ipv6.pcap");
+  v4.insert(v4.end(), v6.begin(), v6.end());
+  std::sort(v4.begin(), v4.end());
+  EXPECT_EQ(v4, reference);
+}
+
+TEST(Capture, EveryLinkTypeGivesTheSameMatches) {
+  std::size_t reference = matches(kFixtures + "syn-mix.pcap", kStar);
+  EXPECT_EQ(reference, 5u);  // the '+' of syn-mix.expected's second column
+  for (const char* link : {"ethernet-vlan", "raw", "linux-sll", "null", "loop"}) {
+    EXPECT_EQ(matches(kFixtures + "links/" + link + ".pcap", kStar), reference) << link;
+  }
+  EXPECT_EQ(matches(kFixtures + "links/ipv4.pcap", kStar) + matches(kFixtures + "links/ipv6.pcap", kStar), reference);
+}
+
+TEST(Capture, LinkTypes) {
+  EXPECT_EQ(link_for_capture(DLT_EN10MB)->type, LinkType::Ethernet);
+  EXPECT_EQ(link_for_capture(DLT_RAW)->type, LinkType::Raw);
+  EXPECT_EQ(link_for_capture(DLT_LINUX_SLL)->type, LinkType::LinuxCooked);
+  EXPECT_EQ(link_for_capture(DLT_NULL)->type, LinkType::Loopback);
+  EXPECT_FALSE(link_for_capture(DLT_IEEE802_11).has_value());
+  std::uint8_t arp[14] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x06};
+  EXPECT_FALSE(ip_offset(LinkType::Ethernet, arp, sizeof arp).has_value());
+  EXPECT_FALSE(ip_offset(LinkType::Ethernet, arp, 10).has_value());  // never past the bytes given
+}
+
+class BrokenCaptures : public ::testing::Test {
+ protected:
+  std::string path(const std::string& name) {
+    return ::testing::TempDir() + "p0fbpf_" + std::to_string(getpid()) + "_" + name;
+  }
+  void TearDown() override {
+    for (const auto& f : made_) std::filesystem::remove(f);
+  }
+  std::string make(const std::string& name, const std::string& bytes) {
+    std::string p = path(name);
+    std::ofstream(p, std::ios::binary) << bytes;
+    made_.push_back(p);
+    return p;
+  }
+  std::vector<std::string> made_;
+};
+
+TEST_F(BrokenCaptures, MissingEmptyAndCorruptFilesAreErrors) {
+  auto missing = Capture::open("/nonexistent/flood.pcap");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("/nonexistent/flood.pcap"), std::string::npos);
+  EXPECT_NE(missing.error().message.find("No such file"), std::string::npos);
+  EXPECT_FALSE(Capture::open(make("empty.pcap", "")).ok());
+  EXPECT_FALSE(Capture::open(make("corrupt.pcap", std::string(200, '\x5a'))).ok());
+}
+
+TEST_F(BrokenCaptures, TruncatedLastRecordIsReportedAndTheRestRead) {
+  std::ifstream in(kFixtures + "links/raw.pcap", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string cut = make("cut.pcap", bytes.substr(0, bytes.size() - 7));
+  auto capture = Capture::open(cut);
+  ASSERT_TRUE(capture.ok());
+  std::string problem;
+  std::size_t n = (*capture)->for_each([](const CaptureRecord&) {}, problem);
+  EXPECT_EQ(n, 20u);
+  EXPECT_NE(problem.find("record 21"), std::string::npos) << problem;
+}
+
+}  // namespace
+}  // namespace p0fbpf
