@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -176,3 +177,94 @@ TEST(Cli, NeverMatchingSignatureWarns) {
 }
 
 }  // namespace
+
+namespace captures {
+
+const std::string kFixtures = std::string(P0FBPF_TEST_DATA) + "/fixtures/";
+const std::string kMix = kFixtures + "syn-mix.pcap";
+
+TEST(CliTest, CountsMatchesAndExitsLikeGrep) {
+  Outcome hit = p0fbpf({"test", "-r", kMix, kDesignCard});
+  EXPECT_EQ(hit.status, 0);
+  EXPECT_EQ(hit.out, "4 of 21 packets matched\n");
+  Outcome negated = p0fbpf({"test", "-n", "-r", kMix, kDesignCard});
+  EXPECT_EQ(negated.out, "17 of 21 packets matched\n");
+  Outcome none = p0fbpf({"test", "-r", kMix, "4:32:0:*:*,*:::0"});
+  EXPECT_EQ(none.status, 1);
+  EXPECT_EQ(none.out, "0 of 21 packets matched\n");
+  Outcome loose = p0fbpf({"test", "--loose", "-r", kMix, kDesignCard});
+  EXPECT_EQ(loose.status, 0);
+}
+
+TEST(CliTest, WritesTheMatchingPackets) {
+  std::string out = ::testing::TempDir() + "p0fbpf_cli_matched_" + std::to_string(getpid()) + ".pcap";
+  Outcome r = p0fbpf({"test", "-r", kMix, "-w", out, "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  EXPECT_EQ(r.out, "5 of 21 packets matched\n");
+  Outcome again = p0fbpf({"test", "-r", out, "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  EXPECT_EQ(again.out, "5 of 5 packets matched\n");
+  std::remove(out.c_str());
+}
+
+TEST(CliTest, BadCapturesExitTwo) {
+  Outcome missing = p0fbpf({"test", "-r", "/nonexistent.pcap", kDesignCard});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(missing.out, "");
+  EXPECT_NE(missing.err.find("cannot read capture /nonexistent.pcap"), std::string::npos);
+  std::string empty = ::testing::TempDir() + "p0fbpf_cli_empty_" + std::to_string(getpid()) + ".pcap";
+  std::ofstream(empty).close();
+  EXPECT_EQ(p0fbpf({"test", "-r", empty, kDesignCard}).status, 2);
+  EXPECT_EQ(p0fbpf({"fingerprint", "-r", empty}).status, 2);
+  std::remove(empty.c_str());
+  EXPECT_EQ(p0fbpf({"test", "-r", kMix}).status, 2);  // no signature
+  EXPECT_EQ(p0fbpf({"test", kDesignCard}).status, 2);  // no -r
+}
+
+TEST(CliTest, TruncatedLastRecordIsReported) {
+  std::ifstream in(kMix, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string cut = ::testing::TempDir() + "p0fbpf_cli_cut_" + std::to_string(getpid()) + ".pcap";
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
+  Outcome r = p0fbpf({"test", "-r", cut, kDesignCard});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "4 of 20 packets matched\n");
+  EXPECT_NE(r.err.find("warning:"), std::string::npos);
+  EXPECT_NE(r.err.find("record 21"), std::string::npos);
+  std::remove(cut.c_str());
+}
+
+TEST(CliFingerprint, TableMostFrequentFirst) {
+  Outcome r = p0fbpf({"fingerprint", "-r", kMix});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");  // nothing extra when not on a terminal
+  std::istringstream lines(r.out);
+  std::string first;
+  std::getline(lines, first);
+  EXPECT_EQ(first, "       3  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0");
+  int count = 1;
+  for (std::string line; std::getline(lines, line);) ++count;
+  EXPECT_EQ(count, 16);
+  Outcome top = p0fbpf({"fingerprint", "-r", kMix, "--top", "2"});
+  EXPECT_EQ(std::count(top.out.begin(), top.out.end(), '\n'), 2);
+}
+
+TEST(CliFingerprint, SignaturesPipeBackIntoTheCompiler) {
+  Outcome table = p0fbpf({"fingerprint", "-r", kMix, "--top", "1"});
+  std::string sig = table.out.substr(table.out.rfind(' ') + 1);  // awk '{print $2}'
+  Outcome compiled = p0fbpf({"-f", "ddd", "-"}, sig);
+  EXPECT_EQ(compiled.status, 0) << compiled.err;
+  sig.pop_back();
+  Outcome tested = p0fbpf({"test", "-r", kMix, sig});
+  EXPECT_EQ(tested.out, "3 of 21 packets matched\n");
+}
+
+TEST(CliFingerprint, JsonAndResponses) {
+  Outcome r = p0fbpf({"fingerprint", "--json", "--top", "1", "-r", kMix});
+  EXPECT_EQ(r.out,
+            "{\"packets\": 21, \"syns\": 18, \"distinct\": 16, \"signatures\": [\n"
+            "  {\"count\": 3, \"signature\": \"4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\"}\n"
+            "]}\n");
+  Outcome responses = p0fbpf({"fingerprint", "--response", "-r", kMix});
+  EXPECT_EQ(responses.out, "       1  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+,ack-:0\n");
+}
+
+}  // namespace captures
