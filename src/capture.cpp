@@ -1,10 +1,15 @@
 #include "p0fbpf/capture.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace p0fbpf {
 namespace {
 
+constexpr std::size_t kBufferSize = 1 << 20;
 constexpr int kDltIpv4 = 228;  // DLT_IPV4, missing from older headers
 constexpr int kDltIpv6 = 229;
 
@@ -49,8 +54,12 @@ std::optional<std::size_t> ip_offset(LinkType link, const std::uint8_t* frame, s
 }
 
 Result<std::shared_ptr<Capture>> Capture::open(const std::string& path) {
+  // Our own FILE with a large buffer: reading is most of the work.
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return file_error(fmt::format("cannot read capture {}: {}", path, std::strerror(errno)));
+  std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
   char error[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* pcap = pcap_open_offline(path.c_str(), error);
+  pcap_t* pcap = pcap_fopen_offline(file, error);  // closes the file when it fails
   if (!pcap) return file_error(fmt::format("cannot read capture {}: {}", path, error));
   return std::shared_ptr<Capture>(new Capture(pcap, path));
 }
@@ -65,26 +74,35 @@ std::string Capture::datalink_name() const {
 }
 
 std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem) {
-  std::size_t count = 0;
-  pcap_pkthdr* header = nullptr;
-  const u_char* data = nullptr;
-  while (true) {
-    int rc = pcap_next_ex(pcap_, &header, &data);
-    if (rc == 1) {
-      visit(CaptureRecord{header, data});
-      ++count;
-    } else if (rc == PCAP_ERROR_BREAK) {
-      return count;
-    } else {
-      problem = fmt::format("{}: record {} is damaged: {}", path_, count + 1, pcap_geterr(pcap_));
-      return count;
-    }
+  struct Context {
+    const std::function<void(const CaptureRecord&)>* visit;
+    std::size_t count;
+  } context{&visit, 0};
+  // pcap_loop rather than pcap_next_ex: it hands over records without a
+  // call and a copy of the header each.
+  int rc = pcap_loop(
+      pcap_, -1,
+      [](u_char* user, const pcap_pkthdr* header, const u_char* data) {
+        auto* c = reinterpret_cast<Context*>(user);
+        (*c->visit)(CaptureRecord{header, data});
+        ++c->count;
+      },
+      reinterpret_cast<u_char*>(&context));
+  if (rc == PCAP_ERROR) {
+    problem = fmt::format("{}: record {} is damaged: {}", path_, context.count + 1, pcap_geterr(pcap_));
   }
+  return context.count;
 }
 
 Result<std::shared_ptr<CaptureWriter>> CaptureWriter::open(const std::string& path, const Capture& like) {
-  pcap_dumper_t* dumper = pcap_dump_open(like.handle(), path.c_str());
-  if (!dumper) return file_error(fmt::format("cannot write {}: {}", path, pcap_geterr(like.handle())));
+  FILE* file = std::fopen(path.c_str(), "wb");
+  if (!file) return file_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
+  pcap_dumper_t* dumper = pcap_dump_fopen(like.handle(), file);
+  if (!dumper) {
+    std::fclose(file);
+    return file_error(fmt::format("cannot write {}: {}", path, pcap_geterr(like.handle())));
+  }
   return std::shared_ptr<CaptureWriter>(new CaptureWriter(dumper, path));
 }
 

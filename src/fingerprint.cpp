@@ -1,13 +1,22 @@
 #include "p0fbpf/fingerprint.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "p0fbpf/capture.hpp"
-#include "p0fbpf/packet.hpp"
 
 namespace p0fbpf {
+namespace {
 
-std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* frame, std::size_t length,
+std::uint64_t hash_of(const SignatureFields& fields) {
+  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&fields), sizeof fields));
+}
+
+bool same(const SignatureFields& a, const SignatureFields& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+}  // namespace
+
+std::optional<PacketFacts> fingerprint_facts(LinkType link, const std::uint8_t* frame, std::size_t length,
                                              Direction direction) {
   std::optional<std::size_t> offset = ip_offset(link, frame, length);
   if (!offset) return std::nullopt;
@@ -15,16 +24,58 @@ std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* 
   if (!facts) return std::nullopt;
   bool wanted = direction == Direction::Request ? facts->is_syn() : facts->is_syn_ack();
   if (!wanted) return std::nullopt;
+  return facts;
+}
+
+std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* frame, std::size_t length,
+                                             Direction direction) {
+  auto facts = fingerprint_facts(link, frame, length, direction);
+  if (!facts) return std::nullopt;
   return raw_signature(*facts);
 }
 
-std::vector<SignatureCount> SignatureCounter::most_frequent(std::size_t top) const {
-  std::vector<SignatureCount> out;
-  out.reserve(counts_.size());
-  for (const auto& [signature, count] : counts_) out.push_back({signature, count});
-  std::stable_sort(out.begin(), out.end(),
-                   [](const SignatureCount& a, const SignatureCount& b) { return a.count > b.count; });
-  if (top && out.size() > top) out.resize(top);
+void SignatureCounter::add(const PacketFacts& facts) {
+  SignatureFields fields = signature_fields(facts);
+  std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = hash_of(fields) & mask;; i = (i + 1) & mask) {
+    std::uint32_t& slot = slots_[i];
+    if (slot == kEmpty) {
+      slot = static_cast<std::uint32_t>(entries_.size());
+      entries_.push_back({fields, 1});
+      if (entries_.size() * 2 > slots_.size()) grow();
+      return;
+    }
+    if (same(entries_[slot].fields, fields)) {
+      ++entries_[slot].count;
+      return;
+    }
+  }
+}
+
+void SignatureCounter::grow() {
+  slots_.assign(slots_.size() * 2, kEmpty);
+  std::size_t mask = slots_.size() - 1;
+  for (std::uint32_t e = 0; e < entries_.size(); ++e) {
+    std::size_t i = hash_of(entries_[e].fields) & mask;
+    while (slots_[i] != kEmpty) i = (i + 1) & mask;
+    slots_[i] = e;
+  }
+}
+
+SignatureCounts SignatureCounter::most_frequent(std::size_t top) const {
+  std::vector<std::uint32_t> order(entries_.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return entries_[a].count > entries_[b].count; });
+  if (top && order.size() > top) order.resize(top);
+  SignatureCounts out;
+  out.text.reserve(order.size() * 64);
+  out.entries.reserve(order.size());
+  for (std::uint32_t index : order) {
+    std::size_t begin = out.text.size();
+    append_signature(entries_[index].fields, out.text);
+    out.entries.push_back({entries_[index].count, begin, out.text.size() - begin});
+  }
   return out;
 }
 

@@ -1,8 +1,9 @@
 #include "p0fbpf/packet.hpp"
 
+#include <charconv>
+#include <algorithm>
 #include <string>
 
-#include <fmt/format.h>
 
 #include "p0fbpf/window.hpp"
 
@@ -27,9 +28,9 @@ void set(PacketFacts& f, Quirk q) { f.quirks |= 1u << static_cast<int>(q); }
 
 // p0f's option walk, from the first option byte to the end of the header.
 void walk_options(const std::uint8_t* at, const std::uint8_t* end, PacketFacts& f) {
-  while (at < end && f.layout.size() < kMaxOptions) {
+  while (at < end && f.option_count < kMaxOptions) {
     std::uint8_t kind = *at++;
-    f.layout.push_back(kind);
+    f.layout[f.option_count++] = kind;
     switch (kind) {
       case tcp_option::kEol:
         f.eol_padding = static_cast<std::uint32_t>(end - at);
@@ -154,34 +155,70 @@ std::optional<PacketFacts> analyze_packet(const std::uint8_t* data, std::size_t 
   return f;
 }
 
-std::string raw_signature(const PacketFacts& f) {
-  std::string out;
-  std::uint32_t distance = f.ttl <= 32 ? 32 - f.ttl : f.ttl <= 64 ? 64 - f.ttl : f.ttl <= 128 ? 128 - f.ttl : 255 - f.ttl;
-  if (distance > kMaxDistance) out = fmt::format("{}:{}+?:{}:", f.ip_version, f.ttl, f.ip_option_length);
-  else out = fmt::format("{}:{}+{}:{}:", f.ip_version, f.ttl, distance, f.ip_option_length);
+namespace {
 
-  if (f.mss == kSendsynMss && f.is_syn_ack()) out += "*:";
-  else out += fmt::format("{}:", f.mss);
+// Appending with to_chars: fingerprinting formats one signature per packet.
+void put(std::string& out, unsigned value) {
+  char buffer[16];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, end);
+}
 
+}  // namespace
+
+SignatureFields signature_fields(const PacketFacts& f) {
+  SignatureFields s;
+  s.ip_version = static_cast<std::uint8_t>(f.ip_version);
+  s.ttl = f.ttl;
+  s.ip_option_length = f.ip_option_length;
+  s.mss_wildcard = f.mss == kSendsynMss && f.is_syn_ack();
+  s.mss = f.mss;
   auto multiplier = detect_window_multiplier(f.window, f.mss, f.ts1, f.header_total, f.ip_version == 6);
-  if (multiplier) out += fmt::format("{}*{}", multiplier->mtu ? "mtu" : "mss", multiplier->value);
-  else out += fmt::format("{}", f.window);
-  out += fmt::format(",{}:", f.window_scale);
+  s.window_kind = multiplier ? (multiplier->mtu ? 2 : 1) : 0;
+  s.window = multiplier ? multiplier->value : f.window;
+  s.window_scale = f.window_scale;
+  s.option_count = f.option_count;
+  std::copy(f.layout.begin(), f.layout.begin() + f.option_count, s.layout.begin());
+  s.eol_padding = f.eol_padding;
+  s.quirks = f.quirks;
+  s.payload = f.payload;
+  return s;
+}
 
-  for (std::size_t i = 0; i < f.layout.size(); ++i) {
-    if (i) out += ",";
-    switch (f.layout[i]) {
-      case tcp_option::kEol: out += fmt::format("eol+{}", f.eol_padding); break;
+void append_signature(const SignatureFields& s, std::string& out) {
+  std::uint32_t ttl = s.ttl;
+  std::uint32_t distance = ttl <= 32 ? 32 - ttl : ttl <= 64 ? 64 - ttl : ttl <= 128 ? 128 - ttl : 255 - ttl;
+  put(out, s.ip_version);
+  out += ':';
+  put(out, ttl);
+  out += '+';
+  if (distance > kMaxDistance) out += '?';
+  else put(out, distance);
+  out += ':';
+  put(out, s.ip_option_length);
+  out += ':';
+  if (s.mss_wildcard) out += '*';
+  else put(out, s.mss);
+  out += ':';
+  if (s.window_kind) out += s.window_kind == 2 ? "mtu*" : "mss*";
+  put(out, s.window);
+  out += ',';
+  put(out, s.window_scale);
+  out += ':';
+  for (std::size_t i = 0; i < s.option_count; ++i) {
+    if (i) out += ',';
+    switch (s.layout[i]) {
+      case tcp_option::kEol: out += "eol+"; put(out, s.eol_padding); break;
       case tcp_option::kNop: out += "nop"; break;
       case tcp_option::kMss: out += "mss"; break;
       case tcp_option::kWindowScale: out += "ws"; break;
       case tcp_option::kSackPermitted: out += "sok"; break;
       case tcp_option::kSack: out += "sack"; break;
       case tcp_option::kTimestamp: out += "ts"; break;
-      default: out += fmt::format("?{}", f.layout[i]); break;
+      default: out += '?'; put(out, s.layout[i]); break;
     }
   }
-  out += ":";
+  out += ':';
   static const Quirk order[] = {Quirk::DontFragment, Quirk::NonZeroId,      Quirk::ZeroId,
                                 Quirk::Ecn,          Quirk::MustBeZero,     Quirk::FlowLabel,
                                 Quirk::ZeroSeq,      Quirk::NonZeroAck,     Quirk::ZeroAck,
@@ -190,12 +227,18 @@ std::string raw_signature(const PacketFacts& f) {
                                 Quirk::ExcessiveScale, Quirk::BadOptions};
   bool first = true;
   for (Quirk q : order) {
-    if (!f.has(q)) continue;
-    if (!first) out += ",";
+    if (!(s.quirks & (1u << static_cast<int>(q)))) continue;
+    if (!first) out += ',';
     out += quirk_name(q);
     first = false;
   }
-  out += f.payload ? ":+" : ":0";
+  out += s.payload ? ":+" : ":0";
+}
+
+std::string raw_signature(const PacketFacts& f) {
+  std::string out;
+  out.reserve(96);
+  append_signature(signature_fields(f), out);
   return out;
 }
 

@@ -47,21 +47,18 @@ std::optional<WindowMultiplier> detect_window_multiplier(std::uint32_t window, s
                                                         std::uint32_t header_total, bool ipv6) {
   if (window == 0 || mss < kMinMss) return std::nullopt;
   auto divides = [&](std::uint32_t d) { return d != 0 && window % d == 0; };
+  // p0f's divisors in its order; a fixed table, as fingerprinting calls this
+  // once per packet.
   struct Try {
     std::uint32_t divisor;
     bool mtu;
     bool active;
   };
-  std::vector<Try> tries = {{mss, false, true}, {mss - 12, false, ts1 != 0},
-                            {1460, false, true}, {1448, false, true}};
-  if (ipv6) {
-    tries.push_back({1440, false, true});
-    tries.push_back({1428, false, true});
-  }
-  tries.push_back({mss + 40, true, true});
-  tries.push_back({mss + header_total, true, true});
-  if (ipv6) tries.push_back({mss + 60, true, true});
-  tries.push_back({kMtu, true, true});
+  const Try tries[] = {{mss, false, true},          {mss - 12, false, ts1 != 0},
+                       {1460, false, true},         {1448, false, true},
+                       {1440, false, ipv6},         {1428, false, ipv6},
+                       {mss + 40, true, true},      {mss + header_total, true, true},
+                       {mss + 60, true, ipv6},      {kMtu, true, true}};
   for (const Try& t : tries) {
     if (t.active && divides(t.divisor)) return WindowMultiplier{window / t.divisor, t.mtu};
   }

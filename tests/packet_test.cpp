@@ -33,7 +33,7 @@ TEST(Packet, DesignCardSyn) {
   EXPECT_EQ(f->window_scale, 6);
   EXPECT_EQ(f->ts1, 9u);
   EXPECT_EQ(f->header_total, 60u);
-  EXPECT_EQ(f->layout, (std::vector<std::uint8_t>{2, 4, 8, 1, 3}));
+  EXPECT_EQ(f->options(), (std::vector<std::uint8_t>{2, 4, 8, 1, 3}));
   EXPECT_TRUE(f->has(Quirk::DontFragment));
   EXPECT_TRUE(f->has(Quirk::NonZeroId));
   EXPECT_EQ(sig_of(linux_syn()), "4:64+0:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0");
@@ -75,7 +75,7 @@ TEST(Packet, OptionWalkQuirks) {
   p.tcp_options = {1, 1, 1, 8};  // a timestamp with no room
   auto f = facts_of(p);
   EXPECT_TRUE(f->has(Quirk::BadOptions));
-  EXPECT_EQ(f->layout, (std::vector<std::uint8_t>{1, 1, 1, 8}));
+  EXPECT_EQ(f->options(), (std::vector<std::uint8_t>{1, 1, 1, 8}));
   p.tcp_options = {3, 3, 15, 1};
   EXPECT_TRUE(facts_of(p)->has(Quirk::ExcessiveScale));
 }

@@ -2,35 +2,59 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "p0fbpf/link.hpp"
 #include "p0fbpf/lower.hpp"
+#include "p0fbpf/packet.hpp"
 
 namespace p0fbpf {
 
-// The raw_sig of a frame that carries a SYN (Direction::Request) or SYN+ACK
-// (Direction::Response) p0f would fingerprint, else nullopt.
+// What p0f derives from a frame that carries a SYN (Direction::Request) or a
+// SYN+ACK (Direction::Response) it would fingerprint, else nullopt.
+std::optional<PacketFacts> fingerprint_facts(LinkType link, const std::uint8_t* frame, std::size_t length,
+                                             Direction direction);
+
+// Its raw_sig.
 std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* frame, std::size_t length,
                                              Direction direction);
 
-struct SignatureCount {
-  std::string signature;
-  std::size_t count = 0;
+// Signatures with their counts, the text of all of them in one buffer.
+struct SignatureCounts {
+  struct Entry {
+    std::size_t count;
+    std::size_t offset, length;
+  };
+  std::string text;
+  std::vector<Entry> entries;
+
+  std::string_view signature(std::size_t i) const { return std::string_view(text).substr(entries[i].offset, entries[i].length); }
+  std::size_t count(std::size_t i) const { return entries[i].count; }
+  std::size_t size() const { return entries.size(); }
 };
 
+// Counts raw signatures by the fields they show, each distinct signature
+// formatted once at the end. An open-addressing table, as a flood can hold
+// tens of thousands of distinct signatures.
 class SignatureCounter {
  public:
-  void add(const std::string& signature) { ++counts_[signature]; }
-  std::size_t distinct() const { return counts_.size(); }
-  // Most frequent first, then by signature; at most `top` (0: all).
-  std::vector<SignatureCount> most_frequent(std::size_t top = 0) const;
+  void add(const PacketFacts& facts);
+  std::size_t distinct() const { return entries_.size(); }
+  // Most frequent first, ties in the order first seen; at most `top` (0: all).
+  SignatureCounts most_frequent(std::size_t top = 0) const;
 
  private:
-  std::map<std::string, std::size_t> counts_;
+  struct Entry {
+    SignatureFields fields;
+    std::size_t count = 0;
+  };
+  void grow();
+  std::vector<std::uint32_t> slots_ = std::vector<std::uint32_t>(1024, kEmpty);  // index into entries_
+  std::vector<Entry> entries_;
+  static constexpr std::uint32_t kEmpty = 0xffffffff;
 };
 
 }  // namespace p0fbpf

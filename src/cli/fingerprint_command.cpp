@@ -1,3 +1,5 @@
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "commands.hpp"
@@ -40,8 +42,8 @@ int FingerprintCommand::run() const {
     Progress progress("fingerprinting");
     total = in.for_each(
         [&](const CaptureRecord& record) {
-          if (auto sig = fingerprint_frame(link->type, record.data, record.length(), direction)) {
-            counter.add(*sig);
+          if (auto facts = fingerprint_facts(link->type, record.data, record.length(), direction)) {
+            counter.add(*facts);
             ++fingerprinted;
           }
           progress.tick(++seen);
@@ -51,24 +53,34 @@ int FingerprintCommand::run() const {
   if (!problem.empty()) {
     fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were read\n", problem, total);
   }
+  std::size_t distinct = counter.distinct();
   auto entries = counter.most_frequent(top);
   std::string out;
+  auto it = std::back_inserter(out);
   if (json) {
-    out += fmt::format("{{\"packets\": {}, \"{}\": {}, \"distinct\": {}, \"signatures\": [", total,
-                       response ? "syn_acks" : "syns", fingerprinted, counter.distinct());
+    fmt::format_to(it, "{{\"packets\": {}, \"{}\": {}, \"distinct\": {}, \"signatures\": [", total,
+                   response ? "syn_acks" : "syns", fingerprinted, distinct);
     for (std::size_t i = 0; i < entries.size(); ++i) {
       // Signatures hold no character that JSON would need escaped.
-      out += fmt::format("{}\n  {{\"count\": {}, \"signature\": \"{}\"}}", i ? "," : "", entries[i].count,
-                         entries[i].signature);
+      fmt::format_to(it, "{}\n  {{\"count\": {}, \"signature\": \"{}\"}}", i ? "," : "", entries.count(i),
+                     entries.signature(i));
     }
-    out += entries.empty() ? "]}\n" : "\n]}\n";
+    out += entries.size() == 0 ? "]}\n" : "\n]}\n";
   } else {
-    for (const auto& e : entries) out += fmt::format("{:>8}  {}\n", e.count, e.signature);
+    // By hand: a flood can have tens of thousands of lines.
+    out.reserve(entries.text.size() + entries.size() * 11);
+    char count[24];
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      auto end = std::to_chars(count, count + sizeof count, entries.count(i)).ptr;
+      auto width = static_cast<std::size_t>(end - count);
+      if (width < 8) out.append(8 - width, ' ');
+      out.append(count, end).append(2, ' ').append(entries.signature(i)) += '\n';
+    }
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   if (Progress::on_terminal()) {
     fmt::print(stderr, "{} {} in {} packets, {} distinct signatures\n", fingerprinted,
-               response ? "SYN+ACKs" : "SYNs", total, counter.distinct());
+               response ? "SYN+ACKs" : "SYNs", total, distinct);
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitError;
 }

@@ -1,0 +1,152 @@
+// Capture speed, against the peers measured in the same run:
+//   p0fbpf fingerprint  vs  p0f -r            (target: 20 times faster)
+//   p0fbpf test         vs  tcpdump -r -w     (target: at least as fast)
+// on a capture of 100,000 SYNs, each its own flow.
+//
+//   build/bench/capture_bench [--packets N] [--runs N]
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <pcap/pcap.h>
+
+#include "bpftools.hpp"
+#include "p0f_oracle.hpp"
+#include "p0fbpf/parser.hpp"
+#include "signature_packets.hpp"
+
+namespace {
+
+using namespace p0fbpf;
+using namespace p0fbpf::testing;
+
+constexpr const char* kSignature = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+// Best wall time of `runs` runs of a shell command, in milliseconds.
+double best_ms(const std::string& command, int runs) {
+  double best = 1e18;
+  for (int i = 0; i < runs; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    int status = std::system(command.c_str());
+    auto end = std::chrono::steady_clock::now();
+    if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)) {
+      fmt::print(stderr, "failed: {}\n", command);
+      std::exit(2);
+    }
+    best = std::min(best, std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  return best;
+}
+
+// A flood: 90% from three flood tools (fixed stack parameters; random
+// addresses, ports, sequence numbers, IP IDs; TTLs from bots 5 to 20 hops
+// away) and 10% other traffic. `varied` instead draws every packet at
+// random: nearly every SYN has a signature of its own.
+void write_capture(const std::string& path, std::size_t count, bool varied) {
+  Random rng(2026);
+  const char* tools[] = {kSignature, "*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0",
+                         "*:64-:0:1460:1024,0:mss::0"};
+  std::vector<PacketSpec> bases;
+  for (const char* tool : tools) bases.push_back(matching_packet(*parse_signature(tool), false, false, rng));
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+  pcap_dumper_t* dumper = pcap_dump_open(dead, path.c_str());
+  for (std::size_t i = 0; i < count; ++i) {
+    PacketSpec p;
+    if (varied) {
+      Result<Signature> sig = parse_signature(kSignature);
+      p = i % 3 == 0 ? matching_packet(*sig, false, false, rng)
+          : i % 3 == 1 ? mutate(matching_packet(*sig, false, false, rng), rng)
+                       : random_packet(i % 6 == 5, false, rng);
+    } else if (i % 10 == 9) {
+      p = random_packet(i % 20 == 19, false, rng);
+    } else {
+      p = bases[rng() % bases.size()];
+      p.ttl = static_cast<std::uint8_t>((p.ttl > 100 ? 128 : 64) - 5 - rng() % 16);
+      p.seq = static_cast<std::uint32_t>(rng()) | 1;
+      if (p.ip_id) p.ip_id = static_cast<std::uint16_t>(rng() | 1);
+    }
+    p.flags = 0x02;
+    assign_flow(p, i, false);
+    auto frame = ethernet_frame(build_packet(p), p.ipv6);
+    pcap_pkthdr header{};
+    header.ts.tv_sec = 1700000000 + static_cast<long>(i / 10000);
+    header.ts.tv_usec = static_cast<long>(i % 10000) * 100;
+    header.caplen = header.len = static_cast<bpf_u_int32>(frame.size());
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &header, frame.data());
+  }
+  pcap_dump_close(dumper);
+  pcap_close(dead);
+}
+
+std::size_t distinct_signatures(const std::string& binary, const std::string& capture) {
+  std::string command = binary + " fingerprint -r " + capture + " | wc -l";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::size_t n = 0;
+  if (pipe && std::fscanf(pipe, "%zu", &n) != 1) n = 0;
+  if (pipe) pclose(pipe);
+  return n;
+}
+
+void measure(const std::string& binary, const std::string& capture, const std::optional<std::string>& p0f,
+             bool tcpdump, const std::string& expression, int runs) {
+  fmt::print("{:<58} {:>10}  {}\n", "command", "ms", "ratio");
+  double fingerprint = best_ms(binary + " fingerprint -r " + capture + " > /dev/null", runs);
+  if (p0f) {
+    double peer = best_ms(*p0f + " -r " + capture + " -f /etc/p0f/p0f.fp > /dev/null 2>&1", runs);
+    fmt::print("{:<58} {:>10.1f}\n", "p0f -r FILE (raw_sig of every SYN)", peer);
+    fmt::print("{:<58} {:>10.1f}  {:.1f}x faster than p0f (target 20x)\n", "p0fbpf fingerprint -r FILE", fingerprint,
+               peer / fingerprint);
+  } else {
+    fmt::print("{:<58} {:>10.1f}  (p0f not installed: no ratio)\n", "p0fbpf fingerprint -r FILE", fingerprint);
+  }
+  double test = best_ms(binary + " test -r " + capture + " -w /dev/null " + quote(kSignature) + " > /dev/null", runs);
+  if (tcpdump) {
+    double peer = best_ms("tcpdump -r " + capture + " -w /dev/null " + quote(expression) + " 2> /dev/null", runs);
+    fmt::print("{:<58} {:>10.1f}\n", "tcpdump -r FILE -w /dev/null EXPR (bpftools expression)", peer);
+    fmt::print("{:<58} {:>10.1f}  {:.2f}x tcpdump's speed (target >= 1)\n", "p0fbpf test -r FILE -w /dev/null SIG",
+               test, peer / test);
+  } else {
+    fmt::print("{:<58} {:>10.1f}  (tcpdump not installed: no ratio)\n", "p0fbpf test -r FILE -w /dev/null SIG", test);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t packets = 100000;
+  int runs = 3;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--packets") packets = std::stoul(argv[i + 1]);
+    if (flag == "--runs") runs = std::stoi(argv[i + 1]);
+  }
+  auto p0f = find_p0f();
+  bool tcpdump = std::system("command -v tcpdump > /dev/null 2>&1") == 0;
+  std::string dir = std::filesystem::temp_directory_path() / ("p0fbpf-bench-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string binary = P0FBPF_BINARY;
+  Result<Signature> sig = parse_signature(kSignature);
+  std::string expression = *bench::bpftools_expression(*sig, false);
+  for (bool varied : {false, true}) {
+    std::string capture = dir + (varied ? "/varied.pcap" : "/flood.pcap");
+    write_capture(capture, packets, varied);
+    fmt::print("{}: {} SYNs on Ethernet, {:.1f} MB, {} distinct signatures; best of {} runs\n\n",
+               varied ? "every SYN different (stress)" : "flood", packets,
+               std::filesystem::file_size(capture) / 1e6, distinct_signatures(binary, capture), runs);
+    measure(binary, capture, p0f, tcpdump, expression, runs);
+    fmt::print("\n");
+  }
+  fmt::print("signature: {}\nbpftools expression: {}\n", kSignature, expression);
+  if (!std::getenv("P0FBPF_BENCH_KEEP")) std::filesystem::remove_all(dir);
+  else fmt::print("kept {}\n", dir);
+  return 0;
+}
