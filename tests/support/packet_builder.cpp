@@ -52,10 +52,17 @@ std::vector<std::uint8_t> build_packet(const PacketSpec& s) {
     put16(out, s.fragment);
     out.push_back(s.ttl);
     out.push_back(s.protocol);
-    put16(out, 0);  // checksum
+    put16(out, 0);  // checksum, below
     out.insert(out.end(), s.source.begin(), s.source.begin() + 4);
     out.insert(out.end(), s.destination.begin(), s.destination.begin() + 4);
     out.insert(out.end(), ip_options.begin(), ip_options.end());
+    // A valid header checksum, so that the kernel's ip_rcv lets it through.
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i + 1 < out.size(); i += 2) sum += (out[i] << 8) | out[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    sum = ~sum & 0xffff;
+    out[10] = static_cast<std::uint8_t>(sum >> 8);
+    out[11] = static_cast<std::uint8_t>(sum);
   }
   out.insert(out.end(), tcp.begin(), tcp.end());
   out.insert(out.end(), s.extra, 0);
