@@ -58,10 +58,17 @@ Result<std::shared_ptr<Capture>> Capture::open(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "rb");
   if (!file) return file_error(fmt::format("cannot read capture {}: {}", path, std::strerror(errno)));
   std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
+  return open(file, path);
+}
+
+Result<std::shared_ptr<Capture>> Capture::open(FILE* file, const std::string& name) {
   char error[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* pcap = pcap_fopen_offline(file, error);  // closes the file when it fails
-  if (!pcap) return file_error(fmt::format("cannot read capture {}: {}", path, error));
-  return std::shared_ptr<Capture>(new Capture(pcap, path));
+  pcap_t* pcap = pcap_fopen_offline(file, error);
+  if (!pcap) {
+    std::fclose(file);
+    return file_error(fmt::format("cannot read capture {}: {}", name, error));
+  }
+  return std::shared_ptr<Capture>(new Capture(pcap, name));
 }
 
 Capture::~Capture() { pcap_close(pcap_); }

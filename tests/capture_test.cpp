@@ -15,7 +15,6 @@ namespace p0fbpf {
 namespace {
 
 const std::string kFixtures = std::string(P0FBPF_TEST_DATA) + "/fixtures/";
-const char* kLinks[] = {"ethernet-vlan", "raw", "ipv4", "ipv6", "linux-sll", "null", "loop"};
 const char* kStar = "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
 
 std::vector<std::string> fingerprints(const std::string& path) {

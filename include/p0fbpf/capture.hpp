@@ -36,6 +36,8 @@ class Capture {
  public:
   // Opens a pcap or pcapng file; fails with a message naming the file.
   static Result<std::shared_ptr<Capture>> open(const std::string& path);
+  // Reads an open stream (taking it over); `name` is for messages.
+  static Result<std::shared_ptr<Capture>> open(FILE* file, const std::string& name);
   ~Capture();
 
   int datalink() const;
