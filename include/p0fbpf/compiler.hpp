@@ -22,6 +22,8 @@ struct CompileOptions {
   LowerOptions lower;
   LinkLayer link;
   CodegenOptions codegen;
+  std::optional<int> ip_version;  // keep only what matches this IP version (4 or 6)
+  bool optimize = true;           // false: -O0, the program as lowered
 };
 
 // A diagnostic together with the text its span points into.
@@ -43,6 +45,20 @@ struct Compilation {
 // Compiles all signatures into one program that accepts a packet matching any
 // of them. Every signature is checked, so all errors are reported at once.
 Compilation compile(const std::vector<SignatureSource>& sources, const CompileOptions& options);
+
+// Programs that together accept what the signatures accept, each at most
+// `limit` instructions: signatures stay whole and in order, and share a
+// program while they fit. Fails when one signature alone is too large (the
+// diagnostic is on it) or when any signature has an error.
+struct SplitCompilation {
+  std::vector<BpfProgram> programs;
+  std::vector<std::vector<std::size_t>> members;  // indexes into the sources, per program
+  std::vector<SourcedDiagnostic> diagnostics;
+  bool ok = false;
+  bool too_large = false;  // failed because one signature alone is over the limit
+};
+SplitCompilation compile_split(const std::vector<SignatureSource>& sources, const CompileOptions& options,
+                               std::size_t limit);
 
 // libpcap's verdict on a program (bpf_validate).
 bool is_valid(const BpfProgram& program);

@@ -19,11 +19,13 @@ inline constexpr int kExitError = 2;
 // The options every command that compiles signatures takes.
 struct CompileFlags {
   std::vector<std::string> signatures;
+  unsigned optimize = 1;
   bool negate = false;
   bool loose = false;
   bool response = false;
 
   void add_to(CLI::App& app, const char* negate_help);
+  CLI::Option* signature_option = nullptr;
   CompileOptions options() const;
 };
 
@@ -40,6 +42,14 @@ struct CompileCommand {
   std::string link = "raw";
   std::optional<unsigned> l3_offset;
   unsigned max_instructions = 0;
+  std::string fp_file;
+  std::optional<std::string> label;
+  bool list = false;
+  bool split = false;
+  std::string chain = "INPUT";
+  std::string target = "DROP";
+  std::vector<std::string> destinations;
+  std::string ipset;
 
   void add_to(CLI::App& app);
   int run() const;

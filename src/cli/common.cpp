@@ -20,9 +20,14 @@ std::string trim(const std::string& text) {
 }  // namespace
 
 void CompileFlags::add_to(CLI::App& app, const char* negate_help) {
-  app.add_option("signature", signatures, "p0f signatures, or - to read them from standard input")
-      ->type_name("SIGNATURE");
+  signature_option = app.add_option("signature", signatures, "p0f signatures, or - to read them from standard input")
+                         ->type_name("SIGNATURE");
   app.add_flag("-n,--negate", negate, negate_help);
+  app.add_option("-O", optimize, "optimization level: -O1 (default) merges neighbouring checks, -O0 keeps "
+                                 "the program as lowered")
+      ->type_name("LEVEL")
+      ->check(CLI::IsMember({0u, 1u}));
+  app.add_flag_callback("--no-optimize", [this] { optimize = 0; }, "the same as -O0");
   app.add_flag("--loose", loose, "check only the fields a signature names, like bpftools");
   app.add_flag("--response", response, "SYN+ACK signatures (p0f.fp [tcp:response]) instead of SYN ones");
 }
@@ -32,6 +37,7 @@ CompileOptions CompileFlags::options() const {
   options.lower.mode = loose ? MatchMode::Loose : MatchMode::Exact;
   options.lower.direction = response ? Direction::Response : Direction::Request;
   options.codegen.negate = negate;
+  options.optimize = optimize != 0;
   return options;
 }
 

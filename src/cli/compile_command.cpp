@@ -1,15 +1,54 @@
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "p0fbpf/database.hpp"
 #include "p0fbpf/emit.hpp"
+#include "p0fbpf/script.hpp"
 
 namespace p0fbpf::cli {
 namespace {
 
 constexpr unsigned kXtBpfMaxInstructions = 64;  // XT_BPF_MAX_NUM_INSTR
 constexpr unsigned kBpfMaxInstructions = 4096;  // BPF_MAXINSNS
+constexpr const char* kSystemDatabase = "/etc/p0f/p0f.fp";
+
+struct Selection {
+  std::vector<SignatureSource> sources;
+  std::vector<std::string> names;  // per source: its label, or the signature itself
+};
+
+std::optional<Database> load_database(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    fmt::print(stderr, "p0fbpf: error: cannot read {}: {}\n", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  DatabaseResult result = read_database(text.str(), path);
+  for (const auto& e : result.errors) fmt::print(stderr, "{}", e.render());
+  if (!result.ok()) return std::nullopt;
+  return result.database;
+}
+
+// What the rule stands for, for the comment in a script.
+std::string describe(const Selection& selection, const std::vector<std::size_t>& members) {
+  std::vector<std::string> names;
+  for (std::size_t m : members) {
+    if (std::find(names.begin(), names.end(), selection.names[m]) == names.end()) names.push_back(selection.names[m]);
+  }
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : "; ") + n;
+  return out;
+}
 
 }  // namespace
 
@@ -18,9 +57,9 @@ void CompileCommand::add_to(CLI::App& app) {
   app.add_option("-f,--format", format,
                  "output format: iptables (one line for -m bpf --bytecode, default), "
                  "asm (tcpdump -d listing with comments), c (sock_filter array), "
-                 "ddd (tcpdump -ddd)")
+                 "ddd (tcpdump -ddd), script (bash script that installs iptables/ip6tables rules)")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd"}));
+      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "script"}));
   app.add_option("-l,--link", link,
                  "what comes before the IP header: raw (nothing: iptables, ip6tables, tc; default), "
                  "ether (Ethernet, with or without one 802.1Q tag), sll (Linux cooked capture)")
@@ -30,43 +69,168 @@ void CompileCommand::add_to(CLI::App& app) {
       ->type_name("N")
       ->check(CLI::Range(0u, 1500u));
   app.add_option("--max-insns", max_instructions,
-                 "largest program allowed (default 64 for iptables, xt_bpf's limit; 4096 otherwise)")
+                 "largest program allowed (default 64 for iptables and script, xt_bpf's limit; 4096 otherwise)")
       ->type_name("N")
       ->check(CLI::Range(1u, kBpfMaxInstructions));
+  app.add_option("-F,--fp-file", fp_file, "read signatures from a p0f database (p0f.fp format)")->type_name("FILE");
+  app.add_option("--label", label,
+                 "the database's signatures whose label (type:class:name:flavor) this regular expression "
+                 "matches; without --fp-file, from /etc/p0f/p0f.fp")
+      ->type_name("PATTERN");
+  app.add_flag("--list", list, "list the database's labels (or those --label selects) with their signatures");
+  app.add_flag("--split", split, "as many programs as needed, each within --max-insns, one per line or block");
+  app.add_option("--chain", chain, "script: the chain the rules go in (default INPUT)")->type_name("CHAIN");
+  app.add_option("--target", target, "script: what the rules do (default DROP)")->type_name("TARGET");
+  app.add_option("-d,--destination", destinations, "script: only packets to this address or prefix (repeatable)")
+      ->type_name("ADDR");
+  app.add_option("--ipset", ipset, "script: only packets to addresses in this ipset")->type_name("NAME");
 }
 
 int CompileCommand::run() const {
-  auto sources = read_signatures(flags.signatures);
-  if (!sources) return kExitError;
-  Format chosen = *parse_format(format);
+  Format chosen = format == "script" ? Format::Iptables : *parse_format(format);
+  bool script = format == "script";
   CompileOptions options = flags.options();
   options.link = {*parse_link_type(link), l3_offset.value_or(0)};
   if (l3_offset && options.link.type != LinkType::Raw) {
     fmt::print(stderr, "p0fbpf: error: --l3-offset goes with --link raw, not --link {}\n", link);
     return kExitError;
   }
+  if (script && options.link.type != LinkType::Raw) {
+    fmt::print(stderr, "p0fbpf: error: iptables rules see the IP header first: -f script takes no --link\n");
+    return kExitError;
+  }
+  ScriptOptions script_options{chain, target, destinations, ipset, std::string("p0fbpf ") + P0FBPF_VERSION};
+  if (script) {
+    if (auto problem = check_script_options(script_options)) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", *problem);
+      return kExitError;
+    }
+  }
+  if ((split || script) && flags.negate) {
+    fmt::print(stderr,
+               "p0fbpf: error: --negate needs one program: the packets outside several programs are not "
+               "the packets outside each\n");
+    return kExitError;
+  }
+
+  // The signatures: from the arguments and from the database.
+  Selection selection;
+  if (!flags.signatures.empty()) {
+    auto sources = read_signatures(flags.signatures);
+    if (!sources) return kExitError;
+    for (const auto& s : *sources) {
+      selection.sources.push_back(s);
+      selection.names.push_back(s.text);
+    }
+  }
+  if (label || list || !fp_file.empty()) {
+    std::string path = fp_file.empty() ? kSystemDatabase : fp_file;
+    auto database = load_database(path);
+    if (!database) return kExitError;
+    std::vector<const DatabaseLabel*> chosen;
+    try {
+      chosen = select_labels(*database, label.value_or(""),
+                             list ? std::nullopt : std::optional<Direction>(options.lower.direction));
+    } catch (const std::regex_error& e) {
+      fmt::print(stderr, "p0fbpf: error: --label '{}' is not a regular expression: {}\n", *label, e.what());
+      return kExitError;
+    }
+    if (list) {
+      for (const DatabaseLabel* l : chosen) {
+        fmt::print("{:>3} {:<14} {}\n", l->signatures.size(),
+                   l->direction == Direction::Request ? "[tcp:request]" : "[tcp:response]", l->text);
+      }
+      return kExitOk;
+    }
+    if (chosen.empty()) {
+      fmt::print(stderr, "p0fbpf: error: no {} label in {} matches '{}'\n  help: see them with --list{}\n",
+                 flags.response ? "[tcp:response]" : "[tcp:request]", path, label.value_or(""),
+                 flags.response ? "" : "; SYN+ACK labels need --response");
+      return kExitError;
+    }
+    for (const DatabaseLabel* l : chosen) {
+      for (const auto& s : l->signatures) {
+        selection.sources.push_back(s);
+        selection.names.push_back(l->text);
+      }
+    }
+  }
+  if (selection.sources.empty()) {
+    fmt::print(stderr, "p0fbpf: error: no signature given\nRun 'p0fbpf --help' for usage.\n");
+    return kExitError;
+  }
+
   unsigned limit = max_instructions;
   if (limit == 0) limit = chosen == Format::Iptables ? kXtBpfMaxInstructions : kBpfMaxInstructions;
 
-  Compilation result = compile(*sources, options);
-  if (!report(result)) return kExitError;
-  const BpfProgram& program = *result.program;
-  if (!is_valid(program)) {
-    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects the program\n");
-    return kExitError;
+  // A script has rules per IP version. Other formats have one program for
+  // both, or with --split, per version when a signature is too large for one.
+  std::vector<std::optional<int>> families = {std::nullopt};
+  if (script) {
+    families = {4, 6};
+  } else if (split) {
+    CompileOptions both = options;
+    if (compile_split(selection.sources, both, limit).too_large) families = {4, 6};
   }
-  if (program.instructions.size() > limit) {
-    fmt::print(stderr,
-               "p0fbpf: error: the program has {} instructions, more than the {} allowed\n"
-               "  help: {}\n",
-               program.instructions.size(), limit,
-               chosen == Format::Iptables
-                   ? "iptables -m bpf takes at most 64 (XT_BPF_MAX_NUM_INSTR): split the "
-                     "signatures over several rules, or use --max-insns with another format"
-                   : "raise --max-insns (at most 4096), or split the signatures");
-    return kExitError;
+  std::vector<FirewallRule> rules;
+  std::string text;
+  bool printed_diagnostics = false;
+  for (const auto& family : families) {
+    CompileOptions per_family = options;
+    per_family.ip_version = family;
+    std::vector<BpfProgram> programs;
+    std::vector<std::vector<std::size_t>> members;
+    if (split || script) {
+      SplitCompilation result = compile_split(selection.sources, per_family, limit);
+      if (!printed_diagnostics || !result.ok) {
+        for (const auto& d : result.diagnostics) fmt::print(stderr, "{}", d.render());
+        printed_diagnostics = true;
+      }
+      if (!result.ok) return kExitError;
+      programs = std::move(result.programs);
+      members = std::move(result.members);
+    } else {
+      Compilation result = compile(selection.sources, per_family);
+      if (!report(result)) return kExitError;
+      if (result.program->instructions.size() > limit) {
+        fmt::print(stderr,
+                   "p0fbpf: error: the program has {} instructions, more than the {} allowed\n"
+                   "  help: {}\n",
+                   result.program->instructions.size(), limit,
+                   selection.sources.size() > 1
+                       ? "--split makes as many programs as needed (one rule each), or raise --max-insns with "
+                         "another format"
+                       : chosen == Format::Iptables ? "iptables -m bpf takes at most 64 (XT_BPF_MAX_NUM_INSTR): "
+                                                      "-f script makes one rule per IP version, or use "
+                                                      "--max-insns with another format"
+                                                    : "raise --max-insns (at most 4096)");
+        return kExitError;
+      }
+      programs.push_back(std::move(*result.program));
+      std::vector<std::size_t> all(selection.sources.size());
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+      members.push_back(std::move(all));
+    }
+    for (std::size_t p = 0; p < programs.size(); ++p) {
+      if (!is_valid(programs[p])) {
+        fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
+        return kExitError;
+      }
+      if (script) {
+        std::string line = emit(programs[p], Format::Iptables);
+        line.pop_back();
+        rules.push_back({*family, options.lower.direction, line, describe(selection, members[p])});
+      } else {
+        if (p && chosen != Format::Iptables) text += "\n";
+        text += emit(programs[p], chosen);
+      }
+    }
+    if (!script && programs.empty()) {
+      // Nothing can match: one program that says so.
+      text += emit(generate(ir::Program{}, options.codegen), chosen);
+    }
   }
-  std::string text = emit(program, chosen);
+  if (script) text = firewall_script(rules, script_options);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return std::fflush(stdout) == 0 ? kExitOk : kExitError;
 }

@@ -1,0 +1,17 @@
+// Optimization passes over the IR.
+#pragma once
+
+#include "p0fbpf/ir.hpp"
+
+namespace p0fbpf {
+
+// Equality checks on neighbouring bytes at fixed offsets (the same base)
+// become one masked compare of a half-word or word: version and header
+// length with the total length, an option's kind and length with the next
+// option's. A merged check stands where its last part stood, so no byte is
+// loaded earlier than before. Only the checks of a branch's top level merge.
+ir::ConditionPtr merge_neighbouring_checks(const ir::ConditionPtr& condition);
+
+ir::Program optimize(const ir::Program& program);
+
+}  // namespace p0fbpf

@@ -1,0 +1,152 @@
+#include "p0fbpf/optimize.hpp"
+
+#include <map>
+#include <optional>
+
+namespace p0fbpf {
+namespace {
+
+using namespace ir;
+
+// One check, seen as byte constraints: (byte & mask) == value per byte.
+struct ByteCheck {
+  ValuePtr base;  // null: absolute
+  bool frame = false;
+  std::uint32_t offset = 0;
+  std::uint32_t width = 0;
+  std::uint32_t mask = 0;
+  std::uint32_t value = 0;
+};
+
+std::optional<ByteCheck> as_byte_check(const ConditionPtr& c) {
+  if (c->kind != Condition::Kind::Compare || c->relation != Relation::Equal || c->negated || !c->rhs->is_constant()) {
+    return std::nullopt;
+  }
+  ValuePtr load = c->lhs;
+  std::uint32_t width_mask = 0;
+  std::uint32_t mask = 0xffffffff;
+  if (load->kind == Value::Kind::Binary && load->op == BinaryOp::And && load->rhs->is_constant()) {
+    mask = load->rhs->constant;
+    load = load->lhs;
+  }
+  if (load->kind != Value::Kind::Load) return std::nullopt;
+  std::uint32_t width = static_cast<std::uint32_t>(load->width);
+  width_mask = width == 4 ? 0xffffffff : (1u << (8 * width)) - 1;
+  mask &= width_mask;
+  if ((c->rhs->constant & ~mask) != 0) return std::nullopt;  // can never hold: leave it alone
+  return ByteCheck{load->base, load->frame, load->offset, width, mask, c->rhs->constant};
+}
+
+struct Key {
+  const Value* base;
+  bool frame;
+  std::uint32_t offset;
+  bool operator<(const Key& o) const {
+    if (base != o.base) return base < o.base;
+    if (frame != o.frame) return frame < o.frame;
+    return offset < o.offset;
+  }
+};
+
+struct Byte {
+  std::uint8_t mask = 0;
+  std::uint8_t value = 0;
+  std::size_t last = 0;  // the last check (index) that constrains it
+  ValuePtr base;
+  std::string field;
+};
+
+ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
+  std::map<Key, Byte> bytes;
+  std::vector<bool> merged(children.size(), false);
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    auto check = as_byte_check(children[i]);
+    if (!check) continue;
+    merged[i] = true;
+    for (std::uint32_t b = 0; b < check->width; ++b) {
+      std::uint32_t shift = 8 * (check->width - 1 - b);
+      auto m = static_cast<std::uint8_t>(check->mask >> shift);
+      auto v = static_cast<std::uint8_t>(check->value >> shift);
+      if (!m) continue;
+      Byte& byte = bytes[{check->base.get(), check->frame, check->offset + b}];
+      if ((byte.mask & m & (byte.value ^ v)) != 0) return never(children[i]->field + ": contradicts another check");
+      byte.mask |= m;
+      byte.value |= v;
+      byte.last = i;
+      byte.base = check->base;
+      if (byte.field.find(children[i]->field) == std::string::npos) {
+        byte.field += (byte.field.empty() ? "" : ", ") + children[i]->field;
+      }
+    }
+  }
+  // Windows of up to 4 bytes from each constrained byte on; each becomes
+  // one check placed after the last check it takes the place of.
+  std::multimap<std::size_t, ConditionPtr> placed;
+  for (auto it = bytes.begin(); it != bytes.end();) {
+    Key first = it->first;
+    std::uint32_t span = 0;
+    std::size_t last = 0;
+    std::string field;
+    ValuePtr base = it->second.base;
+    auto end = it;
+    while (end != bytes.end() && end->first.base == first.base && end->first.frame == first.frame &&
+           end->first.offset < first.offset + 4) {
+      span = end->first.offset - first.offset + 1;
+      last = std::max(last, end->second.last);
+      if (field.find(end->second.field) == std::string::npos) field += (field.empty() ? "" : ", ") + end->second.field;
+      ++end;
+    }
+    // Never read past the last byte a check read before: a packet may end
+    // there. Three bytes become a word that starts one byte earlier, which
+    // is always as readable.
+    std::uint32_t start = first.offset;
+    if (span == 3 && start > 0) {
+      start -= 1;
+      span = 4;
+    }
+    auto emit_window = [&](std::uint32_t from, std::uint32_t length) {
+      Width width = length == 4 ? Width::Word : length == 2 ? Width::Half : Width::Byte;
+      std::uint32_t size = static_cast<std::uint32_t>(width);
+      std::uint32_t window_mask = 0, window_value = 0;
+      for (auto b = it; b != end; ++b) {
+        if (b->first.offset < from || b->first.offset >= from + size) continue;
+        std::uint32_t shift = 8 * (size - 1 - (b->first.offset - from));
+        window_mask |= std::uint32_t{b->second.mask} << shift;
+        window_value |= std::uint32_t{b->second.value} << shift;
+      }
+      ValuePtr load = first.frame ? frame_load(width, from) : ir::load(width, from, base);
+      std::uint32_t full = size == 4 ? 0xffffffff : (1u << (8 * size)) - 1;
+      ValuePtr lhs = window_mask == full ? load : bit_and(load, window_mask);
+      placed.emplace(last, eq(lhs, window_value, field));
+    };
+    if (span == 3) {  // at offset 0: a half-word and a byte
+      emit_window(start, 2);
+      emit_window(start + 2, 1);
+    } else {
+      emit_window(start, span);
+    }
+    it = end;
+  }
+  std::vector<ConditionPtr> out;
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    if (!merged[i]) out.push_back(children[i]);
+    auto [from, to] = placed.equal_range(i);
+    for (auto p = from; p != to; ++p) out.push_back(p->second);
+  }
+  return all(std::move(out));
+}
+
+}  // namespace
+
+ConditionPtr merge_neighbouring_checks(const ConditionPtr& condition) {
+  if (condition->kind != Condition::Kind::All) return condition;
+  return merge_all(condition->children);
+}
+
+Program optimize(const Program& program) {
+  Program out = program;
+  for (Branch& branch : out.branches) branch.condition = merge_neighbouring_checks(branch.condition);
+  return out;
+}
+
+}  // namespace p0fbpf

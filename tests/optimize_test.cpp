@@ -1,0 +1,90 @@
+#include "p0fbpf/optimize.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "bpf_run.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/parser.hpp"
+#include "signature_packets.hpp"
+
+namespace p0fbpf {
+namespace {
+
+using namespace ir;
+
+TEST(Optimize, NeighbouringBytesBecomeOneCompare) {
+  ConditionPtr c = all({eq(load(Width::Byte, 0), 0x45u, "ver"), le(load(Width::Byte, 8), 64u, "ttl"),
+                        eq(load(Width::Half, 2), 60u, "len"), eq(load(Width::Byte, 9), 6u, "proto")});
+  EXPECT_EQ(to_string(merge_neighbouring_checks(c)),
+            "all\n"
+            "  ldb[8] <= #64  ; ttl\n"
+            "  (ld[0] & #4278255615) == #1157627964  ; ver, len\n"
+            "  ldb[9] == #6  ; proto\n");
+}
+
+TEST(Optimize, ThreeBytesReadNoFurtherThanBefore) {
+  // Bytes 57..59: the word starts at 56, never reaching 60.
+  ConditionPtr c = all({eq(load(Width::Half, 57), 0x0303u, "ws"), eq(load(Width::Byte, 59), 6u, "scale")});
+  EXPECT_EQ(to_string(merge_neighbouring_checks(c)), "(ld[56] & #16777215) == #197382  ; ws, scale\n");
+}
+
+TEST(Optimize, ContradictionsNeverHold) {
+  ConditionPtr c = all({eq(load(Width::Half, 0), 0x4500u, "a"), eq(load(Width::Byte, 0), 0x46u, "b")});
+  EXPECT_TRUE(is_never(merge_neighbouring_checks(c)));
+}
+
+// -O1 and -O0 accept the same packets: matching, near-miss and random ones,
+// for every TCP signature of p0f.fp and the examples.
+TEST(Optimize, SameVerdictsAsUnoptimized) {
+  std::vector<std::pair<std::string, bool>> sigs;
+  for (const char* path : {"/etc/p0f/p0f.fp", P0FBPF_TEST_DATA "/../signatures/examples.fp"}) {
+    std::ifstream in(path);
+    std::string line, section;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line[0] == '[') section = line;
+      if (line.rfind("sig", 0) == 0 && section.rfind("[tcp:", 0) == 0) {
+        std::string sig = line.substr(line.find('=') + 1);
+        sig.erase(0, sig.find_first_not_of(" \t"));
+        sigs.emplace_back(sig, section == "[tcp:response]");
+      }
+    }
+  }
+  ASSERT_GE(sigs.size(), 5u);
+  testing::Random rng(4242);
+  std::size_t packets = 0, matched = 0;
+  for (const auto& [text, response] : sigs) {
+    Signature sig = *parse_signature(text);
+    for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
+      for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
+        CompileOptions options;
+        options.lower.mode = mode;
+        options.lower.direction = response ? Direction::Response : Direction::Request;
+        options.link.type = link;
+        BpfProgram optimized = *compile({{text, ""}}, options).program;
+        options.optimize = false;
+        BpfProgram plain = *compile({{text, ""}}, options).program;
+        EXPECT_LE(optimized.instructions.size(), plain.instructions.size()) << text;
+        for (int i = 0; i < 24; ++i) {
+          bool v6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && i % 2);
+          testing::PacketSpec p = i % 6 == 5 ? testing::random_packet(v6, response, rng)
+                                             : testing::matching_packet(sig, v6, response, rng);
+          if (i % 3 != 0) p = testing::mutate(p, rng);
+          auto bytes = testing::build_packet(p);
+          if (link == LinkType::Ethernet) bytes = testing::ethernet_frame(bytes, p.ipv6);
+          bool a = testing::run_bpf(optimized, bytes) != 0;
+          ASSERT_EQ(a, testing::run_bpf(plain, bytes) != 0) << text;
+          ++packets;
+          matched += a;
+        }
+      }
+    }
+  }
+  std::printf("%zu packets, %zu accepted, same verdicts optimized and not\n", packets, matched);
+  EXPECT_GT(matched, packets / 10);
+}
+
+}  // namespace
+}  // namespace p0fbpf
