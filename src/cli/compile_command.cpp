@@ -82,7 +82,8 @@ void CompileCommand::add_to(CLI::App& app) {
   app.add_option("--chain", chain, "script: the chain the rules go in (default INPUT)")->type_name("CHAIN");
   app.add_option("--target", target, "script: what the rules do (default DROP)")->type_name("TARGET");
   app.add_option("-d,--destination", destinations, "script: only packets to this address or prefix (repeatable)")
-      ->type_name("ADDR");
+      ->type_name("ADDR")
+      ->allow_extra_args(false);
   app.add_option("--ipset", ipset, "script: only packets to addresses in this ipset")->type_name("NAME");
 }
 
