@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "p0fbpf/compiler.hpp"
 #include "test_env.hpp"
 
@@ -87,12 +89,34 @@ TEST(Emit, AssemblyCommentsNameTheField) {
   EXPECT_NE(text.find("ret      #262144"), std::string::npos);
 }
 
+TEST(Emit, DotIsAGraphvizGraphOfTheBlocks) {
+  BpfProgram p = design_card();
+  std::string text = emit(p, Format::Dot);
+  EXPECT_EQ(text.rfind("digraph p0fbpf {", 0), 0u);
+  EXPECT_NE(text.find("ACCEPT\\l(052) ret      #262144"), std::string::npos) << text;
+  EXPECT_NE(text.find("REJECT\\l(051) ret      #0"), std::string::npos);
+  EXPECT_NE(text.find("[label=\"true\", color=darkgreen]"), std::string::npos);
+  EXPECT_NE(text.find("olayout[1] sok, olayout[2] ts"), std::string::npos);  // the block's fields
+  // Every instruction is in exactly one block.
+  for (std::size_t i = 0; i < p.instructions.size(); ++i) {
+    std::string tag = fmt::format("({:03d})", i);
+    EXPECT_NE(text.find(tag), std::string::npos) << tag;
+    EXPECT_EQ(text.find(tag), text.rfind(tag)) << tag;
+  }
+  P0FBPF_REQUIRE(std::system("command -v dot > /dev/null 2>&1") == 0, "graphviz is not installed (apt-get install graphviz)");
+  std::string path = ::testing::TempDir() + "p0fbpf_" + std::to_string(getpid()) + ".dot";
+  std::ofstream(path) << text;
+  EXPECT_EQ(std::system(("dot -Tsvg " + path + " > /dev/null").c_str()), 0);
+  std::remove(path.c_str());
+}
+
 TEST(Emit, FormatNames) {
   EXPECT_EQ(parse_format("iptables"), Format::Iptables);
   EXPECT_EQ(parse_format("asm"), Format::Assembly);
   EXPECT_EQ(parse_format("c"), Format::C);
   EXPECT_EQ(parse_format("ddd"), Format::Decimal);
-  EXPECT_FALSE(parse_format("dot").has_value());
+  EXPECT_EQ(parse_format("dot"), Format::Dot);
+  EXPECT_FALSE(parse_format("svg").has_value());
 }
 
 TEST(Emit, CFragmentCompilesAsIs) {

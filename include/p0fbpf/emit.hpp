@@ -14,6 +14,7 @@ enum class Format {
   Assembly,  // tcpdump -d listing, each line with a comment
   C,         // a sock_filter array and its sock_fprog, like tcpdump -dd
   Decimal,   // exactly tcpdump -ddd
+  Dot,       // the control-flow graph for Graphviz, blocks labelled with their fields
 };
 
 std::optional<Format> parse_format(std::string_view name);

@@ -57,9 +57,10 @@ void CompileCommand::add_to(CLI::App& app) {
   app.add_option("-f,--format", format,
                  "output format: iptables (one line for -m bpf --bytecode, default), "
                  "asm (tcpdump -d listing with comments), c (sock_filter array), "
-                 "ddd (tcpdump -ddd), script (bash script that installs iptables/ip6tables rules)")
+                 "ddd (tcpdump -ddd), dot (control-flow graph for Graphviz), "
+                 "script (bash script that installs iptables/ip6tables rules)")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "script"}));
+      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script"}));
   app.add_option("-l,--link", link,
                  "what comes before the IP header: raw (nothing: iptables, ip6tables, tc; default), "
                  "ether (Ethernet, with or without one 802.1Q tag), sll (Linux cooked capture)")

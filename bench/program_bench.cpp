@@ -1,0 +1,253 @@
+// Program size and speed, against bpftools' programs (libpcap compiling its
+// tcpdump expression) measured in the same run, over every [tcp:request] and
+// [tcp:response] signature of /etc/p0f/p0f.fp:
+//   - size in exact mode (each * signature as one program for both IP
+//     versions, and each signature taken as 4: and as 6:), in loose mode;
+//   - instructions executed per packet, over matching and near-miss packets;
+//   - compile latency of the whole p0fbpf process.
+//
+//   build/bench/program_bench
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "bpftools.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/parser.hpp"
+#include "packet_builder.hpp"
+#include "signature_packets.hpp"
+
+namespace {
+
+using namespace p0fbpf;
+
+// Runs a classic BPF program as the kernel would and counts the
+// instructions executed; the verdict is checked against libpcap's.
+std::size_t executed(const BpfProgram& program, const std::vector<std::uint8_t>& packet) {
+  std::uint32_t a = 0, x = 0, mem[16] = {};
+  std::size_t count = 0, pc = 0;
+  auto load = [&](std::uint32_t k, std::uint32_t size, bool& ok) -> std::uint32_t {
+    if (k + size > packet.size() || k + size < k) {
+      ok = false;
+      return 0;
+    }
+    std::uint32_t v = 0;
+    for (std::uint32_t i = 0; i < size; ++i) v = (v << 8) | packet[k + i];
+    return v;
+  };
+  std::uint32_t verdict = 0;
+  while (pc < program.instructions.size()) {
+    const bpf_insn& i = program.instructions[pc++];
+    ++count;
+    bool ok = true;
+    std::uint32_t size = BPF_SIZE(i.code) == BPF_W ? 4 : BPF_SIZE(i.code) == BPF_H ? 2 : 1;
+    std::uint32_t src = BPF_SRC(i.code) == BPF_X ? x : i.k;
+    switch (BPF_CLASS(i.code)) {
+      case BPF_LD:
+        switch (BPF_MODE(i.code)) {
+          case BPF_ABS: a = load(i.k, size, ok); break;
+          case BPF_IND: a = load(x + i.k, size, ok); break;
+          case BPF_IMM: a = i.k; break;
+          case BPF_MEM: a = mem[i.k & 15]; break;
+          case BPF_LEN: a = static_cast<std::uint32_t>(packet.size()); break;
+        }
+        break;
+      case BPF_LDX:
+        switch (BPF_MODE(i.code)) {
+          case BPF_IMM: x = i.k; break;
+          case BPF_MEM: x = mem[i.k & 15]; break;
+          case BPF_LEN: x = static_cast<std::uint32_t>(packet.size()); break;
+          case BPF_MSH: x = (load(i.k, 1, ok) & 0xf) * 4; break;
+        }
+        break;
+      case BPF_ST: mem[i.k & 15] = a; break;
+      case BPF_STX: mem[i.k & 15] = x; break;
+      case BPF_ALU:
+        switch (BPF_OP(i.code)) {
+          case BPF_ADD: a += src; break;
+          case BPF_SUB: a -= src; break;
+          case BPF_MUL: a *= src; break;
+          case BPF_DIV: if (!src) ok = false; else a /= src; break;
+          case BPF_MOD: if (!src) ok = false; else a %= src; break;
+          case BPF_AND: a &= src; break;
+          case BPF_OR: a |= src; break;
+          case BPF_XOR: a ^= src; break;
+          case BPF_LSH: a <<= src; break;
+          case BPF_RSH: a >>= src; break;
+          case BPF_NEG: a = -a; break;
+        }
+        break;
+      case BPF_JMP: {
+        bool taken = false;
+        switch (BPF_OP(i.code)) {
+          case BPF_JA: pc += i.k; continue;
+          case BPF_JEQ: taken = a == src; break;
+          case BPF_JGT: taken = a > src; break;
+          case BPF_JGE: taken = a >= src; break;
+          case BPF_JSET: taken = (a & src) != 0; break;
+        }
+        pc += taken ? i.jt : i.jf;
+        continue;
+      }
+      case BPF_RET: verdict = BPF_RVAL(i.code) == BPF_A ? a : i.k; pc = program.instructions.size(); break;
+      case BPF_MISC: if (BPF_MISCOP(i.code) == BPF_TAX) x = a; else a = x; break;
+    }
+    if (!ok) {
+      verdict = 0;
+      break;
+    }
+  }
+  auto size = static_cast<unsigned>(packet.size());
+  if ((verdict != 0) != (bpf_filter(program.instructions.data(), packet.data(), size, size) != 0)) {
+    fmt::print(stderr, "interpreter and libpcap disagree\n");
+    std::exit(2);
+  }
+  return count;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The signature for one IP version, as p0f reads a * signature for it.
+std::string variant(const std::string& sig, bool ipv6) {
+  std::vector<std::string> f;
+  std::stringstream ss(sig);
+  for (std::string part; std::getline(ss, part, ':');) f.push_back(part);
+  f.resize(8);
+  std::stringstream qs(f[6]);
+  std::string kept;
+  for (std::string q; std::getline(qs, q, ',');) {
+    bool drop = ipv6 ? (q == "df" || q == "id+" || q == "id-") : q == "flow";
+    if (!drop && !q.empty()) kept += (kept.empty() ? "" : ",") + q;
+  }
+  f[0] = ipv6 ? "6" : "4";
+  f[6] = kept;
+  std::string out;
+  for (std::size_t i = 0; i < f.size(); ++i) out += (i ? ":" : "") + f[i];
+  return out;
+}
+
+std::optional<BpfProgram> ours(const std::string& sig, bool response, MatchMode mode) {
+  CompileOptions options;
+  options.lower.mode = mode;
+  options.lower.direction = response ? Direction::Response : Direction::Request;
+  Compilation c = compile({{sig, ""}}, options);
+  if (!c.ok()) return std::nullopt;
+  return *c.program;
+}
+
+}  // namespace
+
+int main() {
+  std::vector<std::pair<std::string, bool>> sigs;
+  std::ifstream in("/etc/p0f/p0f.fp");
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') section = line;
+    if (line.rfind("sig", 0) == 0 && section.rfind("[tcp:", 0) == 0) {
+      std::string sig = line.substr(line.find('=') + 1);
+      sig.erase(0, sig.find_first_not_of(" \t"));
+      sigs.emplace_back(sig, section == "[tcp:response]");
+    }
+  }
+  if (sigs.empty()) {
+    fmt::print(stderr, "no signatures: /etc/p0f/p0f.fp is missing (apt-get install p0f)\n");
+    return 2;
+  }
+  testing::Random rng(7);
+  std::vector<double> star_sizes, exact_sizes, loose_sizes, peer_sizes, exact_ratio, loose_ratio;
+  std::vector<double> exact_steps, loose_steps, peer_steps;
+  std::size_t star_over = 0, variant_over = 0, loose_larger = 0, variants = 0, peer_over = 0;
+  for (const auto& [sig, response] : sigs) {
+    Signature parsed = *parse_signature(sig);
+    if (auto star = ours(sig, response, MatchMode::Exact)) {
+      star_sizes.push_back(static_cast<double>(star->instructions.size()));
+      star_over += star->instructions.size() > 64;
+    }
+    for (bool v6 : {false, true}) {
+      if ((parsed.version == IpVersion::V4 && v6) || (parsed.version == IpVersion::V6 && !v6)) continue;
+      std::string one = parsed.version == IpVersion::Any ? variant(sig, v6) : sig;
+      auto exact = ours(one, response, MatchMode::Exact);
+      auto loose = ours(one, response, MatchMode::Loose);
+      auto expression = bench::bpftools_expression(*parse_signature(one), v6);
+      auto peer = expression ? bench::libpcap_compile(*expression, v6) : std::nullopt;
+      if (!exact || !loose || !peer) continue;
+      ++variants;
+      double e = static_cast<double>(exact->instructions.size());
+      double l = static_cast<double>(loose->instructions.size());
+      double p = static_cast<double>(peer->instructions.size());
+      exact_sizes.push_back(e);
+      loose_sizes.push_back(l);
+      peer_sizes.push_back(p);
+      exact_ratio.push_back(e / p);
+      loose_ratio.push_back(l / p);
+      variant_over += e > 64;
+      peer_over += p > 64;
+      loose_larger += l > p;
+      // Matching and near-miss packets of this variant; bpftools' programs
+      // read packets with link type IPv4/IPv6, the IP header first, as ours.
+      Signature s = *parse_signature(one);
+      for (int i = 0; i < 24; ++i) {
+        testing::PacketSpec packet = testing::matching_packet(s, v6, response, rng);
+        if (i % 3 != 0) packet = testing::mutate(packet, rng);
+        if (packet.ipv6 != v6) continue;
+        auto bytes = testing::build_packet(packet);
+        exact_steps.push_back(static_cast<double>(executed(*exact, bytes)));
+        loose_steps.push_back(static_cast<double>(executed(*loose, bytes)));
+        peer_steps.push_back(static_cast<double>(executed(*peer, bytes)));
+      }
+    }
+  }
+
+  // Compile latency: the whole process, best of 5, for a sample.
+  std::vector<double> latency;
+  for (std::size_t i = 0; i < sigs.size(); i += 8) {
+    double best = 1e9;
+    for (int r = 0; r < 5; ++r) {
+      auto start = std::chrono::steady_clock::now();
+      std::string command = std::string(P0FBPF_BINARY) + " -f ddd --max-insns 4096 " +
+                            (sigs[i].second ? "--response '" : "'") + sigs[i].first + "' > /dev/null";
+      if (std::system(command.c_str()) != 0) return 2;
+      best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    latency.push_back(best);
+  }
+
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? 0 : s / static_cast<double>(v.size());
+  };
+  fmt::print("{} TCP signatures of p0f.fp; {} IPv4/IPv6 variants (* taken once as 4: and once as 6:)\n\n",
+             sigs.size(), variants);
+  fmt::print("{:<52} {:>8} {:>8} {:>8}  {}\n", "program size (instructions)", "min", "median", "max", "over 64");
+  auto row = [&](const char* name, std::vector<double> v, std::size_t over) {
+    std::sort(v.begin(), v.end());
+    fmt::print("{:<52} {:>8.0f} {:>8.0f} {:>8.0f}  {}\n", name, v.front(), median(v), v.back(), over);
+  };
+  row("bpftools (libpcap -O), per variant", peer_sizes, peer_over);
+  row("p0fbpf exact, per variant", exact_sizes, variant_over);
+  row("p0fbpf exact, * as one program for both versions", star_sizes, star_over);
+  row("p0fbpf --loose, per variant", loose_sizes, 0);
+  fmt::print("\n{:<52} {:>8}  {}\n", "ratio to bpftools, per variant", "median", "target");
+  fmt::print("{:<52} {:>8.2f}  <= 0.9\n", "exact size", median(exact_ratio));
+  fmt::print("{:<52} {:>8.2f}  <= 0.6, never larger (larger: {})\n", "--loose size", median(loose_ratio), loose_larger);
+  fmt::print("\n{:<52} {:>8}  {}\n", "instructions executed per packet", "mean", "ratio (target <= 0.8)");
+  fmt::print("{:<52} {:>8.1f}\n", "bpftools", mean(peer_steps));
+  fmt::print("{:<52} {:>8.1f}  {:.2f}\n", "p0fbpf exact", mean(exact_steps), mean(exact_steps) / mean(peer_steps));
+  fmt::print("{:<52} {:>8.1f}  {:.2f}\n", "p0fbpf --loose", mean(loose_steps), mean(loose_steps) / mean(peer_steps));
+  fmt::print("({} packets: matching and near misses of each variant)\n", peer_steps.size());
+  fmt::print("\ncompile latency, whole p0fbpf process, best of 5: median {:.2f} ms, max {:.2f} ms (target < 5 ms; "
+             "{} signatures)\n",
+             median(latency), *std::max_element(latency.begin(), latency.end()), latency.size());
+  return 0;
+}
