@@ -40,7 +40,8 @@ ir::Program linked(const std::vector<std::vector<ir::Branch>>& branches, const s
   ir::Program program;
   for (std::size_t m : members) program.branches.insert(program.branches.end(), branches[m].begin(), branches[m].end());
   program = apply_link(program, options.link);
-  return options.optimize ? p0fbpf::optimize(program) : program;
+  if (options.optimize) program = p0fbpf::optimize(program);
+  return options.codegen.negate ? guard_fixed_reads(program) : program;
 }
 
 }  // namespace

@@ -278,6 +278,12 @@ ConditionPtr never(std::string reason) {
   return c;
 }
 
+ConditionPtr implied_by_last_byte(const ConditionPtr& condition) {
+  auto c = std::make_shared<Condition>(*condition);
+  c->implied_by_last_byte = true;
+  return c;
+}
+
 ConditionPtr negate(const ConditionPtr& condition) {
   switch (condition->kind) {
     case Condition::Kind::Compare:

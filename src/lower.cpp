@@ -166,7 +166,7 @@ class ExactLowering {
     if (fixed_doff) headers = f.v6 ? constant(*fixed_doff) : add(f.tcp.value(), *fixed_doff);
     if (headers->is_constant() && sig_.payload == PayloadClass::Zero) {
       c.push_back(eq(datagram, headers, "pclass"));
-      c.push_back(ge(packet_length(), datagram_start + headers->constant, "ip length"));
+      c.push_back(implied_by_last_byte(ge(packet_length(), datagram_start + headers->constant, "ip length")));
     } else {
       c.push_back(ge(packet_length(), add(datagram, datagram_start), "ip length"));
       if (sig_.payload == PayloadClass::Zero) c.push_back(eq(datagram, headers, "pclass"));
@@ -495,6 +495,8 @@ class LooseLowering {
         c.push_back(eq(load(Width::Byte, 0), 0x40 | (5 + olen / 4), "ver, olen"));
       } else {
         c.push_back(eq(bit_and(load(Width::Byte, 0), 0xf0), 0x40, "ver"));
+        // The TCP header lies after IP options of any length: it must be there.
+        c.push_back(ge(packet_length(), add(f.tcp.value(), kTcpHeader), "tcp header in packet"));
       }
       c.push_back(bits_clear(load(Width::Half, 6), 0x3fff, "not a fragment"));
       c.push_back(eq(load(Width::Byte, 9), 6, "ip protocol tcp"));

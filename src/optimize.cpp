@@ -136,7 +136,67 @@ ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
   return all(std::move(out));
 }
 
+bool reads_byte(const ValuePtr& v, std::uint32_t byte) {
+  if (v->kind == Value::Kind::Load && !v->base && !v->frame) {
+    return v->offset <= byte && byte < v->offset + static_cast<std::uint32_t>(v->width);
+  }
+  return (v->lhs && reads_byte(v->lhs, byte)) || (v->rhs && reads_byte(v->rhs, byte));
+}
+
+// Length checks that a later read of the datagram's last byte makes
+// redundant (see Condition::implied_by_last_byte).
+ConditionPtr drop_implied_length_checks(const ConditionPtr& condition) {
+  if (condition->kind != Condition::Kind::All) return condition;
+  const auto& children = condition->children;
+  std::vector<ConditionPtr> kept;
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    const ConditionPtr& c = children[i];
+    bool implied = false;
+    if (c->implied_by_last_byte && c->rhs && c->rhs->is_constant() && c->rhs->constant > 0) {
+      std::uint32_t last = c->rhs->constant - 1;
+      for (std::size_t j = i + 1; j < children.size() && !implied; ++j) {
+        const ConditionPtr& later = children[j];
+        implied = later->kind == Condition::Kind::Compare &&
+                  (reads_byte(later->lhs, last) || reads_byte(later->rhs, last));
+      }
+    }
+    if (!implied) kept.push_back(c);
+  }
+  return all(std::move(kept));
+}
+
+void fixed_read_end(const ValuePtr& v, std::uint32_t link_offset, std::uint32_t& end) {
+  if (v->kind == Value::Kind::Load && !v->base) {
+    std::uint32_t stop = v->offset + static_cast<std::uint32_t>(v->width);
+    // Frame reads lie before the IP header: IP-relative, they end at 0 at most.
+    end = std::max(end, v->frame ? (stop > link_offset ? stop - link_offset : 0) : stop);
+  }
+  if (v->base) fixed_read_end(v->base, link_offset, end);
+  if (v->lhs) fixed_read_end(v->lhs, link_offset, end);
+  if (v->rhs) fixed_read_end(v->rhs, link_offset, end);
+}
+
+void fixed_read_end(const ConditionPtr& c, std::uint32_t link_offset, std::uint32_t& end) {
+  if (c->lhs) fixed_read_end(c->lhs, link_offset, end);
+  if (c->rhs) fixed_read_end(c->rhs, link_offset, end);
+  for (const auto& child : c->children) fixed_read_end(child, link_offset, end);
+}
+
 }  // namespace
+
+Program guard_fixed_reads(const Program& program) {
+  Program out = program;
+  for (Branch& branch : out.branches) {
+    std::uint32_t end = 0;
+    fixed_read_end(branch.condition, branch.link_offset, end);
+    // Frames shorter than their link header fail the same check: the
+    // packet length is counted from the IP header, and is compared as the
+    // frame length minus the link header.
+    branch.condition = all({ge(packet_length(), std::max<std::uint32_t>(end, 1), "packet holds every fixed read"),
+                            branch.condition});
+  }
+  return out;
+}
 
 ConditionPtr merge_neighbouring_checks(const ConditionPtr& condition) {
   if (condition->kind != Condition::Kind::All) return condition;
@@ -145,7 +205,9 @@ ConditionPtr merge_neighbouring_checks(const ConditionPtr& condition) {
 
 Program optimize(const Program& program) {
   Program out = program;
-  for (Branch& branch : out.branches) branch.condition = merge_neighbouring_checks(branch.condition);
+  for (Branch& branch : out.branches) {
+    branch.condition = drop_implied_length_checks(merge_neighbouring_checks(branch.condition));
+  }
   return out;
 }
 

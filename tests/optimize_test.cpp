@@ -88,3 +88,54 @@ TEST(Optimize, SameVerdictsAsUnoptimized) {
 
 }  // namespace
 }  // namespace p0fbpf
+
+namespace p0fbpf {
+namespace {
+
+// A negated program accepts exactly what the plain one rejects: also short,
+// truncated and empty packets, where a read past the end would otherwise
+// end the program with 0.
+TEST(Negate, AcceptsExactlyWhatThePlainProgramRejects) {
+  std::vector<std::string> sigs;
+  std::ifstream in("/etc/p0f/p0f.fp");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("sig", 0) == 0 && line.find(':') != std::string::npos && line.find("mss") != std::string::npos &&
+        sigs.size() < 60) {
+      std::string sig = line.substr(line.find('=') + 1);
+      sigs.push_back(sig.substr(sig.find_first_not_of(" \t")));
+    }
+  }
+  sigs.push_back("*:64:0:*:*,*:mss,sack,?30,nop::*");
+  sigs.push_back("4:64:*:*:*,*:mss,nop,nop,ts:df:*");
+  testing::Random rng(77);
+  std::size_t packets = 0;
+  for (const std::string& text : sigs) {
+    Result<Signature> sig = parse_signature(text);
+    if (!sig.ok()) continue;
+    for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
+      for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
+        CompileOptions options;
+        options.lower.mode = mode;
+        options.link.type = link;
+        BpfProgram plain = *compile({{text, ""}}, options).program;
+        options.codegen.negate = true;
+        BpfProgram negated = *compile({{text, ""}}, options).program;
+        for (int i = 0; i < 30; ++i) {
+          bool v6 = sig->version == IpVersion::V6 || (sig->version == IpVersion::Any && i % 2);
+          testing::PacketSpec p = testing::matching_packet(*sig, v6, false, rng);
+          if (i % 3) p = testing::mutate(p, rng);
+          auto bytes = testing::build_packet(p);
+          if (link == LinkType::Ethernet) bytes = testing::ethernet_frame(bytes, p.ipv6);
+          if (i % 5 == 4) bytes.resize(rng() % (bytes.size() + 1));  // cut anywhere, even to nothing
+          ASSERT_NE(testing::run_bpf(plain, bytes) != 0, testing::run_bpf(negated, bytes) != 0)
+              << text << " with " << bytes.size() << " bytes";
+          ++packets;
+        }
+      }
+    }
+  }
+  EXPECT_GT(packets, 5000u);
+}
+
+}  // namespace
+}  // namespace p0fbpf

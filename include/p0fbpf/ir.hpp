@@ -94,6 +94,10 @@ struct Condition {
   // The signature field this condition checks, e.g. "ttl" or "quirk df";
   // for a false Constant, why it can never hold.
   std::string field;
+  // `packet length >= K` after the datagram was found to be K bytes long:
+  // a later read of byte K-1 makes it redundant, since a truncated datagram
+  // then ends the program with 0, and no branch accepts one.
+  bool implied_by_last_byte = false;
 };
 
 ConditionPtr compare(Relation relation, ValuePtr lhs, ValuePtr rhs, std::string field,
@@ -119,6 +123,8 @@ ConditionPtr any(std::vector<ConditionPtr> children);
 ConditionPtr select(ConditionPtr test, ConditionPtr then, ConditionPtr otherwise);
 ConditionPtr always();
 ConditionPtr never(std::string reason);
+// The same condition, marked implied_by_last_byte.
+ConditionPtr implied_by_last_byte(const ConditionPtr& condition);
 ConditionPtr negate(const ConditionPtr& condition);
 // `holds` ? condition : !condition
 ConditionPtr equivalent(const ConditionPtr& condition, bool holds);

@@ -12,6 +12,14 @@ namespace p0fbpf {
 // loaded earlier than before. Only the checks of a branch's top level merge.
 ir::ConditionPtr merge_neighbouring_checks(const ir::ConditionPtr& condition);
 
+// All passes: merging neighbouring checks, then dropping length checks that
+// a later read of the datagram's last byte implies.
 ir::Program optimize(const ir::Program& program);
+
+// For negated programs, where a read past the packet (which ends a program
+// with 0) would mean "matches": each branch first checks that the packet
+// holds every byte the branch reads at a fixed offset. Packets a branch
+// accepts always hold them, so no verdict changes.
+ir::Program guard_fixed_reads(const ir::Program& program);
 
 }  // namespace p0fbpf
