@@ -41,7 +41,8 @@ ir::Program linked(const std::vector<std::vector<ir::Branch>>& branches, const s
   for (std::size_t m : members) program.branches.insert(program.branches.end(), branches[m].begin(), branches[m].end());
   program = apply_link(program, options.link);
   if (options.optimize) program = p0fbpf::optimize(program);
-  return options.codegen.negate ? guard_fixed_reads(program) : program;
+  if (options.codegen.negate) return guard_fixed_reads(program);
+  return options.optimize ? drop_last_read_guards(program) : program;
 }
 
 }  // namespace

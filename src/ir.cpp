@@ -284,6 +284,13 @@ ConditionPtr implied_by_last_byte(const ConditionPtr& condition) {
   return c;
 }
 
+ConditionPtr read_guard(const ConditionPtr& condition) {
+  if (condition->kind == Condition::Kind::Constant) return condition;
+  auto c = std::make_shared<Condition>(*condition);
+  c->read_guard = true;
+  return c;
+}
+
 ConditionPtr negate(const ConditionPtr& condition) {
   switch (condition->kind) {
     case Condition::Kind::Compare:

@@ -102,6 +102,28 @@ ConditionPtr ecn_present(const Frame& f) {
               bits_set(f.doff_byte, 0x01, "quirk ecn")});
 }
 
+// One past the last byte a condition reads relative to `base` (null: at a
+// fixed offset from the IP header); 0 if none.
+std::uint32_t read_end(const ValuePtr& v, const Value* base) {
+  std::uint32_t end = 0;
+  if (v->kind == Value::Kind::Load && v->base.get() == base && !v->frame) {
+    end = v->offset + static_cast<std::uint32_t>(v->width);
+  }
+  for (const ValuePtr& part : {v->base, v->lhs, v->rhs}) {
+    if (part) end = std::max(end, read_end(part, base));
+  }
+  return end;
+}
+
+std::uint32_t read_end(const ConditionPtr& c, const Value* base) {
+  std::uint32_t end = 0;
+  for (const ValuePtr& part : {c->lhs, c->rhs}) {
+    if (part) end = std::max(end, read_end(part, base));
+  }
+  for (const auto& child : c->children) end = std::max(end, read_end(child, base));
+  return end;
+}
+
 // What the option walk found, for the checks that come after it.
 struct WalkResult {
   std::vector<ConditionPtr> checks;
@@ -498,7 +520,13 @@ class LooseLowering {
         // The TCP header lies after IP options of any length: it must be there.
         c.push_back(ge(packet_length(), add(f.tcp.value(), kTcpHeader), "tcp header in packet"));
       }
-      c.push_back(bits_clear(load(Width::Half, 6), 0x3fff, "not a fragment"));
+      // Not a fragment, and DF where df or id- is named: one compare.
+      std::uint32_t df = sig_.has(Quirk::DontFragment) || sig_.has(Quirk::NonZeroId) ? 0x4000 : 0;
+      if (df || sig_.has(Quirk::ZeroId)) {
+        c.push_back(eq(bit_and(load(Width::Half, 6), 0x7fff), df, "not a fragment, quirks df, id+, id-"));
+      } else {
+        c.push_back(bits_clear(load(Width::Half, 6), 0x3fff, "not a fragment"));
+      }
       c.push_back(eq(load(Width::Byte, 9), 6, "ip protocol tcp"));
     }
     c.push_back(ttl_check(sig_.ttl, f));
@@ -507,13 +535,7 @@ class LooseLowering {
     // the packet, so that one branch cannot abort another: one guard covers
     // the options at fixed offsets, each later one gets its own.
     Position pos = f.tcp.advanced(kTcpHeader);
-    std::uint32_t fixed_reach = 0;
-    for (const TcpOption& opt : sig_.options) {
-      std::uint32_t size = fixed_size(opt.kind);
-      fixed_reach += opt.kind == tcp_option::kEol ? 1 + opt.eol_padding : size ? size : 2;
-      if (!size) break;
-    }
-    if (fixed_reach) c.push_back(ge(packet_length(), add(pos.value(), fixed_reach), "olayout: in packet"));
+    std::size_t guard_at = c.size();  // the guard for the reads below goes here
     ValuePtr mss = constant(0);
     ValuePtr scale = constant(0);
     std::optional<Position> timestamp;
@@ -522,7 +544,9 @@ class LooseLowering {
       const std::string field = option_field(i, opt);
       std::uint32_t size = fixed_size(opt.kind);
       std::uint32_t reach = opt.kind == tcp_option::kEol ? 1 + opt.eol_padding : size ? size : 2;
-      if (pos.base != f.tcp.base) c.push_back(ge(packet_length(), add(pos.value(), reach), field + ": in packet"));
+      if (pos.base != f.tcp.base) {
+        c.push_back(ge(packet_length(), add(pos.value(), reach), field + ": in packet"));
+      }
       c.push_back(eq(pos.load(Width::Byte), opt.kind, field));
       switch (opt.kind) {
         case tcp_option::kMss: mss = pos.load(Width::Half, 2); break;
@@ -549,10 +573,13 @@ class LooseLowering {
         pos = Position{add(pos.value(), pos.load(Width::Byte, 1)), 0};
       }
     }
+    std::optional<std::uint32_t> fixed_words;
     if (!sig_.has(Quirk::BadOptions)) {
       // Data offset in words: 5 + ceil(option bytes / 4).
       if (pos.base == f.tcp.base) {
         std::uint32_t words = (pos.offset - f.tcp.offset + 3) / 4;
+        if (words > 15) return never("the option layout does not fit a TCP header");
+        fixed_words = words;
         c.push_back(eq(bit_and(f.doff_byte, 0xf0), words << 4, "olayout length"));
       } else {
         ValuePtr bytes = binary(BinaryOp::Sub, pos.value(), f.tcp.value());
@@ -587,8 +614,23 @@ class LooseLowering {
 
     ValuePtr datagram = f.v6 ? load(Width::Half, 4) : load(Width::Half, 2);
     ValuePtr headers = f.v6 ? f.header_length : f.header_end;
+    if (fixed_words) {
+      // The data offset check above fixes the TCP header length.
+      headers = f.v6 ? constant(*fixed_words * 4) : add(f.tcp.value(), *fixed_words * 4);
+    }
     if (sig_.payload == PayloadClass::Zero) c.push_back(eq(datagram, headers, "pclass"));
     if (sig_.payload == PayloadClass::NonZero) c.push_back(gt(datagram, headers, "pclass"));
+
+    // The packet must hold what the checks after the guard read from the
+    // TCP header on: exactly those bytes, so that the guard changes no
+    // verdict.
+    std::uint32_t end = 0;
+    for (std::size_t i = guard_at; i < c.size(); ++i) end = std::max(end, read_end(c[i], f.tcp.base.get()));
+    if (end > (f.tcp.base ? 20u : 40u)) {
+      c.insert(c.begin() + static_cast<std::ptrdiff_t>(guard_at),
+               read_guard(ge(packet_length(), f.tcp.base ? add(f.tcp.base, end) : constant(end),
+                             "olayout: in packet")));
+    }
     return all(std::move(c));
   }
 
@@ -601,9 +643,11 @@ class LooseLowering {
     ValuePtr frag = load(Width::Half, 6);
     ValuePtr id = load(Width::Half, 4);
     switch (q) {
-      case Quirk::DontFragment: return bits_set(frag, 0x4000, field);
-      case Quirk::NonZeroId: return all({bits_set(frag, 0x4000, field), ne(id, 0, field)});
-      case Quirk::ZeroId: return all({bits_clear(frag, 0x4000, field), eq(id, 0, field)});
+      // DF itself is checked with the fragment bits.
+      case Quirk::DontFragment: return always();
+      case Quirk::NonZeroId: return ne(id, 0, field);
+      case Quirk::ZeroId: return sig_.has(Quirk::DontFragment) ? never("id- needs DF clear, df needs it set")
+                                                                : eq(id, 0, field);
       case Quirk::Ecn: return ecn_present(f);
       case Quirk::MustBeZero: return bits_set(frag, 0x8000, field);
       case Quirk::FlowLabel: return bits_set(load(Width::Word, 0), 0xfffff, field);

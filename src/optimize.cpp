@@ -184,6 +184,19 @@ void fixed_read_end(const ConditionPtr& c, std::uint32_t link_offset, std::uint3
 
 }  // namespace
 
+Program drop_last_read_guards(const Program& program) {
+  Program out = program;
+  if (out.branches.empty()) return out;
+  ConditionPtr& last = out.branches.back().condition;
+  if (last->kind != Condition::Kind::All) return out;
+  std::vector<ConditionPtr> kept;
+  for (const auto& child : last->children) {
+    if (!child->read_guard) kept.push_back(child);
+  }
+  last = all(std::move(kept));
+  return out;
+}
+
 Program guard_fixed_reads(const Program& program) {
   Program out = program;
   for (Branch& branch : out.branches) {

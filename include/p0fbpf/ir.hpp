@@ -98,6 +98,10 @@ struct Condition {
   // a later read of byte K-1 makes it redundant, since a truncated datagram
   // then ends the program with 0, and no branch accepts one.
   bool implied_by_last_byte = false;
+  // Only keeps later reads inside the packet, so that one branch's read past
+  // the end cannot end the program before another branch is tried; the
+  // verdict does not depend on it otherwise.
+  bool read_guard = false;
 };
 
 ConditionPtr compare(Relation relation, ValuePtr lhs, ValuePtr rhs, std::string field,
@@ -125,6 +129,8 @@ ConditionPtr always();
 ConditionPtr never(std::string reason);
 // The same condition, marked implied_by_last_byte.
 ConditionPtr implied_by_last_byte(const ConditionPtr& condition);
+// The same condition, marked read_guard.
+ConditionPtr read_guard(const ConditionPtr& condition);
 ConditionPtr negate(const ConditionPtr& condition);
 // `holds` ? condition : !condition
 ConditionPtr equivalent(const ConditionPtr& condition, bool holds);

@@ -16,6 +16,10 @@ ir::ConditionPtr merge_neighbouring_checks(const ir::ConditionPtr& condition);
 // a later read of the datagram's last byte implies.
 ir::Program optimize(const ir::Program& program);
 
+// The last branch's read guards go: a read past the packet there ends the
+// program with 0, as the guard would have. Not for negated programs.
+ir::Program drop_last_read_guards(const ir::Program& program);
+
 // For negated programs, where a read past the packet (which ends a program
 // with 0) would mean "matches": each branch first checks that the packet
 // holds every byte the branch reads at a fixed offset. Packets a branch
