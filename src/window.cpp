@@ -98,10 +98,15 @@ ConditionPtr exact_window(const WindowSize& window, const WindowFacts& f) {
     return any(std::move(alternatives));
   };
 
+  // The usual match goes first: win == M * mss means the MSS divides the
+  // window and p0f's first divisor gives M. After it, a window the MSS
+  // divides is a miss.
   auto list = candidates(f);
+  const bool fast = !want_mtu && !f.mss->is_constant();
+  ConditionPtr usual = eq(f.window, binary(BinaryOp::Mul, f.mss, constant(multiplier)), field);
   for (auto it = list.rbegin(); it != list.rend(); ++it) {
     const Candidate& c = *it;
-    bool wanted = c.mtu == want_mtu;
+    bool wanted = c.mtu == want_mtu && !(fast && it + 1 == list.rend());
     if (c.divisor->is_constant() && !rest && is_always(c.active)) {
       std::uint32_t d = c.divisor->constant;
       std::vector<std::uint32_t> next;
@@ -123,6 +128,7 @@ ConditionPtr exact_window(const WindowSize& window, const WindowFacts& f) {
       accepted.clear();
     }
   }
+  if (fast) return all({mss_usable, any({usual, rest_condition()})});
   return all({mss_usable, rest_condition()});
 }
 

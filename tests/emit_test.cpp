@@ -93,8 +93,8 @@ TEST(Emit, DotIsAGraphvizGraphOfTheBlocks) {
   BpfProgram p = design_card();
   std::string text = emit(p, Format::Dot);
   EXPECT_EQ(text.rfind("digraph p0fbpf {", 0), 0u);
-  EXPECT_NE(text.find("ACCEPT\\l(047) ret      #262144"), std::string::npos) << text;
-  EXPECT_NE(text.find("REJECT\\l(046) ret      #0"), std::string::npos);
+  EXPECT_NE(text.find("ACCEPT\\l(052) ret      #262144"), std::string::npos) << text;
+  EXPECT_NE(text.find("REJECT\\l(051) ret      #0"), std::string::npos);
   EXPECT_NE(text.find("[label=\"true\", color=darkgreen]"), std::string::npos);
   EXPECT_NE(text.find("olayout[1] sok, olayout[2] ts"), std::string::npos);  // the block's fields
   // Every instruction is in exactly one block.
