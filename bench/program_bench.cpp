@@ -24,6 +24,7 @@ extern char** environ;
 #include "bpftools.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/parser.hpp"
+#include "p0f_database.hpp"
 #include "packet_builder.hpp"
 #include "signature_packets.hpp"
 
@@ -153,16 +154,7 @@ std::optional<BpfProgram> ours(const std::string& sig, bool response, MatchMode 
 
 int main() {
   std::vector<std::pair<std::string, bool>> sigs;
-  std::ifstream in("/etc/p0f/p0f.fp");
-  std::string line, section;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line[0] == '[') section = line;
-    if (line.rfind("sig", 0) == 0 && section.rfind("[tcp:", 0) == 0) {
-      std::string sig = line.substr(line.find('=') + 1);
-      sig.erase(0, sig.find_first_not_of(" \t"));
-      sigs.emplace_back(sig, section == "[tcp:response]");
-    }
-  }
+  for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) sigs.emplace_back(s.text, s.response);
   if (sigs.empty()) {
     fmt::print(stderr, "no signatures: /etc/p0f/p0f.fp is missing (apt-get install p0f)\n");
     return 2;

@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/emit.hpp"
@@ -34,32 +35,14 @@
 namespace p0fbpf::testing {
 namespace {
 
-std::string shell(const std::string& command, int* status = nullptr) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  std::size_t n;
-  while (pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  int raw = pipe ? pclose(pipe) : -1;
-  if (status) *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
-
 std::string family_variant(const std::string& sig, bool ipv6);
 
 // Request signatures of p0f.fp: its 4: ones, some * ones, and 6: ones made
 // from * ones (without the IPv4-only quirks).
 std::vector<std::string> chosen_signatures() {
   std::vector<std::string> all;
-  std::ifstream in("/etc/p0f/p0f.fp");
-  std::string line, section;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line[0] == '[') section = line;
-    if (section == "[tcp:request]" && line.rfind("sig", 0) == 0) {
-      std::string sig = line.substr(line.find('=') + 1);
-      sig.erase(0, sig.find_first_not_of(" \t"));
-      all.push_back(sig);
-    }
+  for (const auto& s : tcp_signatures("/etc/p0f/p0f.fp")) {
+    if (!s.response) all.push_back(s.text);
   }
   std::vector<std::string> out;
   for (const auto& s : all) {
@@ -108,16 +91,16 @@ class Namespaces {
     run("ip -n " + a_ + " link set va up");
     run("ip -n " + b_ + " link set vb up");
     run("ip -n " + b_ + " link set lo up");
-    mac_b_ = shell("ip netns exec " + b_ + " cat /sys/class/net/vb/address");
+    mac_b_ = run_shell("ip netns exec " + b_ + " cat /sys/class/net/vb/address");
     mac_b_.erase(mac_b_.find_last_not_of(" \n") + 1);
   }
   ~Namespaces() {
-    shell("ip netns del " + a_);
-    shell("ip netns del " + b_);
+    run_shell("ip netns del " + a_);
+    run_shell("ip netns del " + b_);
   }
   void run(const std::string& command) {
     int status = 0;
-    std::string out = shell(command, &status);
+    std::string out = run_shell(command, &status);
     if (status != 0) ADD_FAILURE() << command << ": " << out;
   }
   const std::string& a() const { return a_; }
@@ -181,7 +164,7 @@ std::vector<std::uint8_t> frame_to(const PacketSpec& spec, const std::array<std:
 }
 
 std::vector<long> rule_counters(const std::string& ns, const char* tool) {
-  std::string out = shell(fmt::format("ip netns exec {} {} -t raw -L PREROUTING -v -x -n", ns, tool));
+  std::string out = run_shell(fmt::format("ip netns exec {} {} -t raw -L PREROUTING -v -x -n", ns, tool));
   std::vector<long> counts;
   std::istringstream lines(out);
   std::string line;
@@ -199,7 +182,7 @@ class KernelEndToEnd : public ::testing::Test {
   void SetUp() override {
     P0FBPF_REQUIRE(geteuid() == 0, "needs root for network namespaces and iptables");
     int status = 0;
-    shell("command -v ip && command -v iptables && command -v ip6tables", &status);
+    run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
     P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
     auto p0f = find_p0f();
     P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
@@ -213,7 +196,9 @@ TEST_F(KernelEndToEnd, IptablesCountersEqualP0fsStrictMatches) {
   Namespaces ns;
   std::vector<std::string> sigs = chosen_signatures();
   ASSERT_GE(sigs.size(), 20u);
-  Random rng(std::random_device{}());
+  std::uint64_t seed = std::random_device{}();
+  fmt::print("seed {}\n", seed);
+  Random rng(seed);
   std::vector<PacketSpec> packets;
   for (const auto& sig : sigs) {
     Result<Signature> parsed = parse_signature(sig);

@@ -10,6 +10,7 @@
 
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/emit.hpp"
+#include "p0f_database.hpp"
 #include "test_env.hpp"
 
 namespace p0fbpf {
@@ -17,17 +18,7 @@ namespace {
 
 std::vector<std::pair<std::string, bool>> signatures_in(const std::string& path) {
   std::vector<std::pair<std::string, bool>> out;
-  std::ifstream in(path);
-  std::string line, section;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line[0] == '[') section = line;
-    if (line.rfind("sig", 0) == 0 && section.rfind("[tcp:", 0) == 0) {
-      std::string sig = line.substr(line.find('=') + 1);
-      sig.erase(0, sig.find_first_not_of(" \t"));
-      sig.erase(sig.find_last_not_of(" \t\r") + 1);
-      out.emplace_back(sig, section == "[tcp:response]");
-    }
-  }
+  for (const auto& s : testing::tcp_signatures(path)) out.emplace_back(s.text, s.response);
   return out;
 }
 
@@ -102,44 +93,33 @@ TEST(Kernel, RejectsAnInvalidProgram) {
   EXPECT_FALSE(is_valid(broken));
 }
 
-std::string shell(const std::string& command, int* status) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  std::size_t n;
-  while (pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  int raw = pipe ? pclose(pipe) : -1;
-  *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
-
 // The design-card command of the README, in a namespace of its own.
 TEST(Kernel, IptablesAcceptsTheDesignCardRule) {
   P0FBPF_REQUIRE(geteuid() == 0, "needs root for iptables in a network namespace");
   int status = 0;
-  shell("command -v iptables && command -v ip6tables && command -v ip", &status);
+  testing::run_shell("command -v iptables && command -v ip6tables && command -v ip", &status);
   P0FBPF_REQUIRE(status == 0, "iptables, ip6tables or ip (iproute2) missing");
   std::string ns = "p0fbpf-test-" + std::to_string(getpid());
-  shell("ip netns add " + ns, &status);
+  testing::run_shell("ip netns add " + ns, &status);
   ASSERT_EQ(status, 0) << "ip netns add failed";
   std::string binary = P0FBPF_BINARY;
   std::string v4 = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
   std::string v6 = "6:64:0:*:mss*10,6:mss,sok,ts,nop,ws::0";
-  std::string out = shell("ip netns exec " + ns + " iptables -A INPUT -p tcp --syn -m bpf --bytecode \"$(" +
+  std::string out = testing::run_shell("ip netns exec " + ns + " iptables -A INPUT -p tcp --syn -m bpf --bytecode \"$(" +
                               binary + " '" + v4 + "')\" -j DROP",
                           &status);
   EXPECT_EQ(status, 0) << out;
-  out = shell("ip netns exec " + ns + " ip6tables -A INPUT -p tcp --syn -m bpf --bytecode \"$(" + binary +
+  out = testing::run_shell("ip netns exec " + ns + " ip6tables -A INPUT -p tcp --syn -m bpf --bytecode \"$(" + binary +
                   " '" + v6 + "')\" -j DROP",
               &status);
   EXPECT_EQ(status, 0) << out;
-  std::string rules = shell("ip netns exec " + ns + " iptables -S INPUT", &status);
-  std::string program = shell(binary + " '" + v4 + "'", &status);
+  std::string rules = testing::run_shell("ip netns exec " + ns + " iptables -S INPUT", &status);
+  std::string program = testing::run_shell(binary + " '" + v4 + "'", &status);
   program.pop_back();
   EXPECT_NE(rules.find("--bytecode \"" + program + "\""), std::string::npos) << rules;
-  std::string rules6 = shell("ip netns exec " + ns + " ip6tables -S INPUT", &status);
+  std::string rules6 = testing::run_shell("ip netns exec " + ns + " ip6tables -S INPUT", &status);
   EXPECT_NE(rules6.find("-m bpf --bytecode"), std::string::npos) << rules6;
-  shell("ip netns del " + ns, &status);
+  testing::run_shell("ip netns del " + ns, &status);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "bpf_run.hpp"
+#include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
@@ -41,16 +42,7 @@ TEST(Optimize, ContradictionsNeverHold) {
 TEST(Optimize, SameVerdictsAsUnoptimized) {
   std::vector<std::pair<std::string, bool>> sigs;
   for (const char* path : {"/etc/p0f/p0f.fp", P0FBPF_TEST_DATA "/../signatures/examples.fp"}) {
-    std::ifstream in(path);
-    std::string line, section;
-    while (std::getline(in, line)) {
-      if (!line.empty() && line[0] == '[') section = line;
-      if (line.rfind("sig", 0) == 0 && section.rfind("[tcp:", 0) == 0) {
-        std::string sig = line.substr(line.find('=') + 1);
-        sig.erase(0, sig.find_first_not_of(" \t"));
-        sigs.emplace_back(sig, section == "[tcp:response]");
-      }
-    }
+    for (const auto& s : testing::tcp_signatures(path)) sigs.emplace_back(s.text, s.response);
   }
   ASSERT_GE(sigs.size(), 5u);
   testing::Random rng(4242);
@@ -97,13 +89,8 @@ namespace {
 // end the program with 0.
 TEST(Negate, AcceptsExactlyWhatThePlainProgramRejects) {
   std::vector<std::string> sigs;
-  std::ifstream in("/etc/p0f/p0f.fp");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("sig", 0) == 0 && line.find(':') != std::string::npos && line.find("mss") != std::string::npos &&
-        sigs.size() < 60) {
-      std::string sig = line.substr(line.find('=') + 1);
-      sigs.push_back(sig.substr(sig.find_first_not_of(" \t")));
-    }
+  for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {
+    if (sigs.size() < 60 && !s.response) sigs.push_back(s.text);
   }
   sigs.push_back("*:64:0:*:*,*:mss,sack,?30,nop::*");
   sigs.push_back("4:64:*:*:*,*:mss,nop,nop,ts:df:*");

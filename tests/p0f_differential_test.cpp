@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "bpf_run.hpp"
+#include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/packet.hpp"
@@ -27,31 +28,7 @@ namespace {
 
 constexpr const char* kDatabase = "/etc/p0f/p0f.fp";
 
-struct DatabaseSignature {
-  std::string text;
-  bool response;
-  int line;
-};
-
-std::vector<DatabaseSignature> database_signatures() {
-  std::vector<DatabaseSignature> out;
-  std::ifstream in(kDatabase);
-  std::string line;
-  std::string section;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line[0] == '[') section = line;
-    bool tcp = section == "[tcp:request]" || section == "[tcp:response]";
-    if (tcp && line.rfind("sig", 0) == 0) {
-      std::string sig = line.substr(line.find('=') + 1);
-      sig.erase(0, sig.find_first_not_of(" \t"));
-      sig.erase(sig.find_last_not_of(" \t\r") + 1);
-      out.push_back({sig, section == "[tcp:response]", number});
-    }
-  }
-  return out;
-}
+std::vector<TcpSignature> database_signatures() { return tcp_signatures(kDatabase); }
 
 std::uint64_t seed_from_env() {
   if (const char* s = std::getenv("P0FBPF_SEED")) return std::stoull(s);

@@ -13,16 +13,7 @@
 namespace p0fbpf {
 namespace {
 
-std::string shell(const std::string& command, int* status = nullptr) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  std::size_t n;
-  while (pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  int raw = pipe ? pclose(pipe) : -1;
-  if (status) *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
+using testing::run_shell;
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -77,18 +68,18 @@ TEST(Script, RefusesUnsafeOptions) {
 std::string write_script(const std::string& arguments) {
   std::string path = ::testing::TempDir() + "p0fbpf_rule_" + std::to_string(getpid()) + ".sh";
   int status = 0;
-  std::string out = shell(std::string(P0FBPF_BINARY) + " " + arguments + " > " + path, &status);
+  std::string out = run_shell(std::string(P0FBPF_BINARY) + " " + arguments + " > " + path, &status);
   EXPECT_EQ(status, 0) << out;
   return path;
 }
 
 TEST(Script, ShellcheckFindsNothing) {
   int status = 0;
-  shell("command -v shellcheck", &status);
+  run_shell("command -v shellcheck", &status);
   P0FBPF_REQUIRE(status == 0, "shellcheck is not installed (apt-get install shellcheck)");
   std::string path = write_script("-f script -d 192.0.2.1 -d 2001:db8::/64 "
                                   "'*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'");
-  std::string out = shell("shellcheck " + path, &status);
+  std::string out = run_shell("shellcheck " + path, &status);
   EXPECT_EQ(status, 0) << out;
   std::remove(path.c_str());
 }
@@ -97,21 +88,21 @@ TEST(Script, ShellcheckFindsNothing) {
 TEST(Script, InstallsOnceAndDeletesExactlyItsRules) {
   P0FBPF_REQUIRE(geteuid() == 0, "needs root for iptables in a network namespace");
   int status = 0;
-  shell("command -v ip && command -v iptables && command -v ip6tables", &status);
+  run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
   P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
   P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
   std::string path = write_script("--label 'Linux:3.11 and newer' -f script");
   std::string ns = "p0fbpf-script-" + std::to_string(getpid());
-  shell("ip netns add " + ns, &status);
+  run_shell("ip netns add " + ns, &status);
   ASSERT_EQ(status, 0);
   std::string in = "ip netns exec " + ns + " ";
   // A rule of the user's own, which --delete must leave alone.
-  shell(in + "iptables -A INPUT -p tcp --dport 22 -j ACCEPT", &status);
+  run_shell(in + "iptables -A INPUT -p tcp --dport 22 -j ACCEPT", &status);
 
-  std::string out = shell(in + "bash " + path, &status);
+  std::string out = run_shell(in + "bash " + path, &status);
   EXPECT_EQ(status, 0) << out;
-  std::string v4 = shell(in + "iptables -S INPUT");
-  std::string v6 = shell(in + "ip6tables -S INPUT");
+  std::string v4 = run_shell(in + "iptables -S INPUT");
+  std::string v6 = run_shell(in + "ip6tables -S INPUT");
   std::size_t rules4 = count(v4, "-m bpf --bytecode");
   std::size_t rules6 = count(v6, "-m bpf --bytecode");
   EXPECT_GE(rules4, 1u) << v4;
@@ -119,21 +110,21 @@ TEST(Script, InstallsOnceAndDeletesExactlyItsRules) {
   EXPECT_NE(v4.find("--comment \"p0fbpf: s:unix:Linux:3.11 and newer\" -j DROP"), std::string::npos) << v4;
   EXPECT_NE(v4.find("--tcp-flags FIN,SYN,RST,ACK SYN"), std::string::npos) << v4;
 
-  out = shell(in + "bash " + path, &status);  // again: nothing changes
+  out = run_shell(in + "bash " + path, &status);  // again: nothing changes
   EXPECT_EQ(status, 0) << out;
-  EXPECT_EQ(shell(in + "iptables -S INPUT"), v4);
-  EXPECT_EQ(shell(in + "ip6tables -S INPUT"), v6);
+  EXPECT_EQ(run_shell(in + "iptables -S INPUT"), v4);
+  EXPECT_EQ(run_shell(in + "ip6tables -S INPUT"), v6);
 
-  out = shell(in + "bash " + path + " --delete", &status);
+  out = run_shell(in + "bash " + path + " --delete", &status);
   EXPECT_EQ(status, 0) << out;
-  std::string after4 = shell(in + "iptables -S INPUT");
+  std::string after4 = run_shell(in + "iptables -S INPUT");
   EXPECT_EQ(count(after4, "-m bpf"), 0u) << after4;
-  EXPECT_EQ(count(shell(in + "ip6tables -S INPUT"), "-m bpf"), 0u);
+  EXPECT_EQ(count(run_shell(in + "ip6tables -S INPUT"), "-m bpf"), 0u);
   EXPECT_NE(after4.find("--dport 22 -j ACCEPT"), std::string::npos) << after4;
-  EXPECT_EQ(shell(in + "bash " + path + " --frobnicate", &status).find("usage:") != std::string::npos, true);
+  EXPECT_EQ(run_shell(in + "bash " + path + " --frobnicate", &status).find("usage:") != std::string::npos, true);
   EXPECT_EQ(status, 2);
 
-  shell("ip netns del " + ns);
+  run_shell("ip netns del " + ns);
   std::remove(path.c_str());
 }
 

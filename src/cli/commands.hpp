@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "p0fbpf/capture.hpp"
 #include "p0fbpf/compiler.hpp"
 
 namespace p0fbpf::cli {
@@ -35,6 +36,13 @@ std::optional<std::vector<SignatureSource>> read_signatures(const std::vector<st
 
 // Prints every diagnostic; false if any is an error.
 bool report(const Compilation& compilation);
+
+// A capture p0fbpf can read and its link layer; nullopt after saying why.
+struct OpenCapture {
+  std::shared_ptr<Capture> capture;
+  LinkLayer link;
+};
+std::optional<OpenCapture> open_capture(const std::string& path);
 
 struct CompileCommand {
   CompileFlags flags;

@@ -70,6 +70,23 @@ bool report(const Compilation& compilation) {
   return compilation.ok();
 }
 
+std::optional<OpenCapture> open_capture(const std::string& path) {
+  auto capture = Capture::open(path);
+  if (!capture) {
+    fmt::print(stderr, "p0fbpf: error: {}\n", capture.error().message);
+    return std::nullopt;
+  }
+  std::optional<LinkLayer> link = link_for_capture((*capture)->datalink());
+  if (!link) {
+    fmt::print(stderr,
+               "p0fbpf: error: {}: link type {} is not supported\n"
+               "  help: p0fbpf reads Ethernet, raw IP, Linux cooked (SLL) and BSD loopback captures\n",
+               path, (*capture)->datalink_name());
+    return std::nullopt;
+  }
+  return OpenCapture{*capture, *link};
+}
+
 bool Progress::on_terminal() { return isatty(STDERR_FILENO) != 0; }
 
 Progress::Progress(const char* what) : what_(what), enabled_(on_terminal()) {}

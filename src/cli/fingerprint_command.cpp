@@ -18,20 +18,10 @@ void FingerprintCommand::add_to(CLI::App& app) {
 }
 
 int FingerprintCommand::run() const {
-  auto capture = Capture::open(input);
-  if (!capture) {
-    fmt::print(stderr, "p0fbpf: error: {}\n", capture.error().message);
-    return kExitError;
-  }
-  Capture& in = **capture;
-  std::optional<LinkLayer> link = link_for_capture(in.datalink());
-  if (!link) {
-    fmt::print(stderr,
-               "p0fbpf: error: {}: link type {} is not supported\n"
-               "  help: p0fbpf reads Ethernet, raw IP, Linux cooked (SLL) and BSD loopback captures\n",
-               input, in.datalink_name());
-    return kExitError;
-  }
+  auto opened = open_capture(input);
+  if (!opened) return kExitError;
+  Capture& in = *opened->capture;
+  std::optional<LinkLayer> link = opened->link;
   Direction direction = response ? Direction::Response : Direction::Request;
   SignatureCounter counter;
   std::size_t fingerprinted = 0;

@@ -4,10 +4,25 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 namespace p0fbpf::testing {
+
+// Runs a shell command; its output (stdout and stderr) and exit status.
+inline std::string run_shell(const std::string& command, int* status = nullptr) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  char buffer[4096];
+  std::size_t n;
+  while (pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  int raw = pipe ? pclose(pipe) : -1;
+  if (status) *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return out;
+}
 
 inline bool running_in_ci() {
   const char* ci = std::getenv("CI");
