@@ -122,25 +122,6 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// The signature for one IP version, as p0f reads a * signature for it.
-std::string variant(const std::string& sig, bool ipv6) {
-  std::vector<std::string> f;
-  std::stringstream ss(sig);
-  for (std::string part; std::getline(ss, part, ':');) f.push_back(part);
-  f.resize(8);
-  std::stringstream qs(f[6]);
-  std::string kept;
-  for (std::string q; std::getline(qs, q, ',');) {
-    bool drop = ipv6 ? (q == "df" || q == "id+" || q == "id-") : q == "flow";
-    if (!drop && !q.empty()) kept += (kept.empty() ? "" : ",") + q;
-  }
-  f[0] = ipv6 ? "6" : "4";
-  f[6] = kept;
-  std::string out;
-  for (std::size_t i = 0; i < f.size(); ++i) out += (i ? ":" : "") + f[i];
-  return out;
-}
-
 std::optional<BpfProgram> ours(const std::string& sig, bool response, MatchMode mode) {
   CompileOptions options;
   options.lower.mode = mode;
@@ -171,7 +152,7 @@ int main() {
     }
     for (bool v6 : {false, true}) {
       if ((parsed.version == IpVersion::V4 && v6) || (parsed.version == IpVersion::V6 && !v6)) continue;
-      std::string one = parsed.version == IpVersion::Any ? variant(sig, v6) : sig;
+      std::string one = parsed.version == IpVersion::Any ? testing::signature_for_version(sig, v6) : sig;
       auto exact = ours(one, response, MatchMode::Exact);
       auto loose = ours(one, response, MatchMode::Loose);
       auto expression = bench::bpftools_expression(*parse_signature(one), v6);

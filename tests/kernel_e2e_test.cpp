@@ -35,8 +35,6 @@
 namespace p0fbpf::testing {
 namespace {
 
-std::string family_variant(const std::string& sig, bool ipv6);
-
 // Request signatures of p0f.fp: its 4: ones, some * ones, and 6: ones made
 // from * ones (without the IPv4-only quirks).
 std::vector<std::string> chosen_signatures() {
@@ -52,31 +50,9 @@ std::vector<std::string> chosen_signatures() {
     if (all[i][0] == '*') out.push_back(all[i]);
   }
   for (std::size_t i = 5; i < all.size() && out.size() < 26; i += 13) {
-    if (all[i][0] == '*') out.push_back(family_variant(all[i], true));
+    if (all[i][0] == '*') out.push_back(signature_for_version(all[i], true));
   }
   return out;
-}
-
-// A `*` signature for one family, as p0f reads it for that family's packets:
-// without df, id+ and id- for IPv6 and without flow for IPv4. (A `*` program
-// for both families does not fit xt_bpf's 64 instructions yet.)
-std::string family_variant(const std::string& sig, bool ipv6) {
-  std::vector<std::string> fields;
-  std::stringstream ss(sig);
-  std::string field;
-  while (std::getline(ss, field, ':')) fields.push_back(field);
-  if (fields.size() < 8) fields.resize(8);
-  std::stringstream qs(fields[6]);
-  std::string kept, q;
-  while (std::getline(qs, q, ',')) {
-    bool drop = ipv6 ? (q == "df" || q == "id+" || q == "id-") : q == "flow";
-    if (!drop && !q.empty()) kept += (kept.empty() ? "" : ",") + q;
-  }
-  fields[0] = ipv6 ? "6" : "4";
-  fields[6] = kept;
-  std::string joined;
-  for (std::size_t f = 0; f < fields.size(); ++f) joined += (f ? ":" : "") + fields[f];
-  return joined;
 }
 
 class Namespaces {
@@ -228,7 +204,7 @@ TEST_F(KernelEndToEnd, IptablesCountersEqualP0fsStrictMatches) {
     in_v6.push_back(sig[0] != '4');
     for (const char* tool : {"iptables", "ip6tables"}) {
       if ((tool[2] == '6') ? !in_v6.back() : !in_v4.back()) continue;
-      std::string family = family_variant(sig, tool[2] == '6');
+      std::string family = signature_for_version(sig, tool[2] == '6');
       ns.run(fmt::format("ip netns exec {} {} -t raw -A PREROUTING -i vb -m bpf --bytecode \"$({} '{}')\"", ns.b(),
                          tool, P0FBPF_BINARY, family));
     }
