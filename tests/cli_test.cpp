@@ -270,3 +270,75 @@ TEST(CliFingerprint, JsonAndResponses) {
 }
 
 }  // namespace captures
+
+namespace databases {
+
+std::string regex_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string("\\^$.|?*+()[]{}").find(c) != std::string::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// Every label of p0f's own database compiles for iptables (64 instructions),
+// with --split where one program is not enough.
+TEST(CliDatabase, EveryLabelOfP0fDatabaseCompiles) {
+  if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
+  Outcome list = p0fbpf({"--list"});
+  ASSERT_EQ(list.status, 0);
+  std::istringstream lines(list.out);
+  std::size_t labels = 0, split = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::size_t count;
+    std::string section;
+    words >> count >> section;
+    std::string label = line.substr(line.find_first_not_of(' ', line.find(']') + 1));
+    std::vector<std::string> args = {"--label", "^" + regex_escape(label) + "$"};
+    if (section == "[tcp:response]") args.push_back("--response");
+    Outcome one = p0fbpf(args);
+    if (one.status != 0) {
+      args.push_back("--split");
+      one = p0fbpf(args);
+      ++split;
+    }
+    EXPECT_EQ(one.status, 0) << label << "\n" << one.err;
+    std::istringstream programs(one.out);
+    for (std::string program; std::getline(programs, program);) EXPECT_LE(std::stoi(program), 64) << label;
+    ++labels;
+  }
+  std::printf("%zu labels, %zu of them with --split\n", labels, split);
+  EXPECT_GT(labels, 50u);
+}
+
+TEST(CliDatabase, ListAndSelectFromAFile) {
+  const std::string db = std::string(P0FBPF_TEST_DATA) + "/../signatures/examples.fp";
+  Outcome list = p0fbpf({"-F", db, "--list"});
+  EXPECT_EQ(list.status, 0);
+  EXPECT_NE(list.out.find("  2 [tcp:request]  s:unix:Linux:3.11 and newer\n"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("  1 [tcp:response] s:unix:Linux:3.x\n"), std::string::npos) << list.out;
+  Outcome nmap = p0fbpf({"-F", db, "--label", "NMap", "-f", "ddd"});
+  EXPECT_EQ(nmap.status, 0) << nmap.err;
+  Outcome none = p0fbpf({"-F", db, "--label", "Plan 9"});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.err.find("no [tcp:request] label"), std::string::npos);
+  Outcome bad_regex = p0fbpf({"-F", db, "--label", "(("});
+  EXPECT_EQ(bad_regex.status, 2);
+  Outcome missing = p0fbpf({"-F", "/nonexistent.fp", "--list"});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(missing.out, "");
+}
+
+TEST(CliDatabase, OversizeSelectionSuggestsSplit) {
+  const std::string db = std::string(P0FBPF_TEST_DATA) + "/../signatures/examples.fp";
+  Outcome r = p0fbpf({"-F", db, "--label", "Linux|Windows|NMap"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("--split"), std::string::npos) << r.err;
+  Outcome negate_split = p0fbpf({"-F", db, "--label", "Linux", "--split", "-n"});
+  EXPECT_EQ(negate_split.status, 2);
+}
+
+}  // namespace databases
