@@ -21,7 +21,7 @@ int FingerprintCommand::run() const {
   auto opened = open_capture(input);
   if (!opened) return kExitError;
   Capture& in = *opened->capture;
-  std::optional<LinkLayer> link = opened->link;
+  const LinkType link = opened->link.type;
   Direction direction = response ? Direction::Response : Direction::Request;
   SignatureCounter counter;
   std::size_t fingerprinted = 0;
@@ -32,7 +32,7 @@ int FingerprintCommand::run() const {
     Progress progress("fingerprinting");
     total = in.for_each(
         [&](const CaptureRecord& record) {
-          if (auto facts = fingerprint_facts(link->type, record.data, record.length(), direction)) {
+          if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) {
             counter.add(*facts);
             ++fingerprinted;
           }

@@ -17,21 +17,20 @@ int TestCommand::run() const {
   auto opened = open_capture(input);
   if (!opened) return kExitError;
   Capture& in = *opened->capture;
-  std::optional<LinkLayer> link = opened->link;
   CompileOptions options = flags.options();
-  options.link = *link;
+  options.link = opened->link;
   Compilation compiled = compile(*sources, options);
   if (!report(compiled)) return kExitError;
   const BpfProgram& program = *compiled.program;
 
   std::shared_ptr<CaptureWriter> writer;
   if (!output.empty()) {
-    auto opened = CaptureWriter::open(output, in);
-    if (!opened) {
-      fmt::print(stderr, "p0fbpf: error: {}\n", opened.error().message);
+    auto created = CaptureWriter::open(output, in);
+    if (!created) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", created.error().message);
       return kExitError;
     }
-    writer = *opened;
+    writer = *created;
   }
 
   std::size_t matched = 0;
