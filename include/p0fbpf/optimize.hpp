@@ -12,8 +12,13 @@ namespace p0fbpf {
 // loaded earlier than before. Only the checks of a branch's top level merge.
 ir::ConditionPtr merge_neighbouring_checks(const ir::ConditionPtr& condition);
 
-// All passes: merging neighbouring checks, then dropping length checks that
-// a later read of the datagram's last byte implies.
+// Branches (of the same framing) whose checks are the same but for one
+// become one branch with the two alternatives in that place: signatures of
+// one label often differ in a single field.
+ir::Program share_branches(const ir::Program& program);
+
+// All passes: merging neighbouring checks, dropping length checks that a
+// later read of the datagram's last byte implies, sharing branches.
 ir::Program optimize(const ir::Program& program);
 
 // The last branch's read guards go: a read past the packet there ends the
