@@ -2,6 +2,7 @@
 // options are declared and read.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,12 @@ struct OpenCapture {
   LinkLayer link;
 };
 std::optional<OpenCapture> open_capture(const std::string& path);
+
+// Every record of the capture, with progress on a terminal; a damaged record
+// is reported ("the N records before it were `done`") and ends the reading.
+// Returns the number of records read.
+std::size_t read_records(Capture& capture, const char* activity, const char* done,
+                         const std::function<void(const CaptureRecord&)>& visit);
 
 struct CompileCommand {
   CompileFlags flags;

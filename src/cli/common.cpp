@@ -87,6 +87,26 @@ std::optional<OpenCapture> open_capture(const std::string& path) {
   return OpenCapture{*capture, *link};
 }
 
+std::size_t read_records(Capture& capture, const char* activity, const char* done,
+                         const std::function<void(const CaptureRecord&)>& visit) {
+  std::string problem;
+  std::size_t total;
+  {
+    Progress progress(activity);
+    std::size_t seen = 0;
+    total = capture.for_each(
+        [&](const CaptureRecord& record) {
+          visit(record);
+          progress.tick(++seen);
+        },
+        problem);
+  }
+  if (!problem.empty()) {
+    fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were {}\n", problem, total, done);
+  }
+  return total;
+}
+
 bool Progress::on_terminal() { return isatty(STDERR_FILENO) != 0; }
 
 Progress::Progress(const char* what) : what_(what), enabled_(on_terminal()) {}

@@ -25,24 +25,12 @@ int FingerprintCommand::run() const {
   Direction direction = response ? Direction::Response : Direction::Request;
   SignatureCounter counter;
   std::size_t fingerprinted = 0;
-  std::size_t seen = 0;
-  std::string problem;
-  std::size_t total;
-  {
-    Progress progress("fingerprinting");
-    total = in.for_each(
-        [&](const CaptureRecord& record) {
-          if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) {
-            counter.add(*facts);
-            ++fingerprinted;
-          }
-          progress.tick(++seen);
-        },
-        problem);
-  }
-  if (!problem.empty()) {
-    fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were read\n", problem, total);
-  }
+  std::size_t total = read_records(in, "fingerprinting", "read", [&](const CaptureRecord& record) {
+    if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) {
+      counter.add(*facts);
+      ++fingerprinted;
+    }
+  });
   std::size_t distinct = counter.distinct();
   auto entries = counter.most_frequent(top);
   std::string out;

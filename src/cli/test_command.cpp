@@ -34,24 +34,15 @@ int TestCommand::run() const {
   }
 
   std::size_t matched = 0;
-  std::size_t seen = 0;
+  std::size_t total = read_records(in, "testing", "tested", [&](const CaptureRecord& record) {
+    // The program sees what p0f sees: the captured bytes, no more.
+    auto length = static_cast<unsigned>(record.length());
+    if (bpf_filter(program.instructions.data(), record.data, length, length) != 0) {
+      ++matched;
+      if (writer) writer->write(record);
+    }
+  });
   std::string problem;
-  std::size_t total;
-  {
-    Progress progress("testing");
-    total = in.for_each(
-        [&](const CaptureRecord& record) {
-          // The program sees what p0f sees: the captured bytes, no more.
-          auto length = static_cast<unsigned>(record.length());
-          if (bpf_filter(program.instructions.data(), record.data, length, length) != 0) {
-            ++matched;
-            if (writer) writer->write(record);
-          }
-          progress.tick(++seen);
-        },
-        problem);
-  }
-  if (!problem.empty()) fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were tested\n", problem, total);
   if (writer && !writer->close(problem)) {
     fmt::print(stderr, "p0fbpf: error: {}\n", problem);
     return kExitError;
