@@ -56,10 +56,47 @@ struct Byte {
   std::string field;
 };
 
+// A bound on one unmasked byte: byte >= low, byte <= high, or both.
+struct ByteRange {
+  Key key;
+  ValuePtr base;
+  std::uint32_t low = 0, high = 0xff;
+};
+
+std::optional<ByteRange> as_byte_range(const ConditionPtr& c) {
+  if (c->kind != Condition::Kind::Compare || !c->rhs->is_constant() || c->lhs->kind != Value::Kind::Load ||
+      c->lhs->width != Width::Byte || c->read_guard || c->implied_by_last_byte) {
+    return std::nullopt;
+  }
+  std::uint32_t k = c->rhs->constant;
+  ByteRange r{{c->lhs->base.get(), c->lhs->frame, c->lhs->offset}, c->lhs->base};
+  switch (c->relation) {
+    case Relation::Greater:  // negated: byte <= k
+      if (k >= 0xff) return std::nullopt;
+      (c->negated ? r.high : r.low) = c->negated ? k : k + 1;
+      return r;
+    case Relation::GreaterEqual:  // negated: byte < k
+      if (k == 0 || k > 0xff) return std::nullopt;
+      (c->negated ? r.high : r.low) = c->negated ? k - 1 : k;
+      return r;
+    default:
+      return std::nullopt;
+  }
+}
+
 ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
   std::map<Key, Byte> bytes;
+  std::map<Key, ByteRange> ranges;
+  std::map<Key, std::vector<std::size_t>> range_checks;  // the checks behind each range
   std::vector<bool> merged(children.size(), false);
   for (std::size_t i = 0; i < children.size(); ++i) {
+    if (auto range = as_byte_range(children[i])) {
+      auto [it, fresh] = ranges.emplace(range->key, *range);
+      it->second.low = std::max(it->second.low, range->low);
+      it->second.high = std::min(it->second.high, range->high);
+      range_checks[range->key].push_back(i);
+      continue;
+    }
     auto check = as_byte_check(children[i]);
     if (!check) continue;
     merged[i] = true;
@@ -82,6 +119,52 @@ ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
   // Windows of up to 4 bytes from each constrained byte on; each becomes
   // one check placed after the last check it takes the place of.
   std::multimap<std::size_t, ConditionPtr> placed;
+
+  // A range on a byte whose 1 or 3 preceding bytes must equal constants is
+  // a range on the half-word or word ending with it: the IPv6 payload
+  // length, next header and hop limit, or an option's kind, length and
+  // bounded value, in two compares.
+  for (const auto& [key, range] : ranges) {
+    std::uint32_t fixed = 0;
+    while (fixed < 3 && key.offset > fixed) {
+      auto it = bytes.find({key.base, key.frame, key.offset - fixed - 1});
+      if (it == bytes.end() || it->second.mask != 0xff) break;
+      ++fixed;
+    }
+    // Otherwise the fixed bytes join a window with their neighbours at no
+    // extra cost, and merging would save nothing.
+    bool lone_byte = fixed == 1 && (key.offset < 2 || !bytes.count({key.base, key.frame, key.offset - 2}));
+    if (fixed != 3 && !lone_byte) continue;
+    std::uint32_t start = key.offset - fixed;
+    std::uint32_t prefix = 0;
+    std::size_t last = 0;
+    std::string field;
+    auto add_field = [&](const std::string& f) {
+      if (field.find(f) == std::string::npos) field += (field.empty() ? "" : ", ") + f;
+    };
+    for (std::uint32_t b = start; b < key.offset; ++b) {
+      auto it = bytes.find({key.base, key.frame, b});
+      prefix = (prefix << 8) | it->second.value;
+      last = std::max(last, it->second.last);
+      add_field(it->second.field);
+      bytes.erase(it);
+    }
+    for (std::size_t i : range_checks.at(key)) {
+      merged[i] = true;
+      last = std::max(last, i);
+      add_field(children[i]->field);
+    }
+    Width width = fixed == 3 ? Width::Word : Width::Half;
+    ValuePtr word = key.frame ? frame_load(width, start) : ir::load(width, start, range.base);
+    if (range.low > range.high) {
+      placed.emplace(last, never(field + ": the bounds exclude each other"));
+      continue;
+    }
+    // Both bounds, as they also hold the leading bytes to their values.
+    placed.emplace(last, le(word, (prefix << 8) | range.high, field));
+    placed.emplace(last, ge(word, (prefix << 8) | range.low, field));
+  }
+
   for (auto it = bytes.begin(); it != bytes.end();) {
     Key first = it->first;
     std::uint32_t span = 0;
