@@ -1,6 +1,8 @@
 #include "p0fbpf/codegen.hpp"
 
+#include <algorithm>
 #include <map>
+#include <stdexcept>
 #include <optional>
 #include <unordered_map>
 
@@ -76,7 +78,16 @@ std::uint16_t jump_code(Relation relation) {
 
 class Generator {
  public:
-  explicit Generator(const CodegenOptions& options) : options_(options) {}
+  // `spilled`: variables kept in scratch memory from their binding on,
+  // because some use finds them neither in X nor in scratch otherwise.
+  Generator(const CodegenOptions& options, const std::vector<std::string>& spilled) : options_(options) {
+    int slot = kScratchSlots;
+    for (const std::string& name : spilled) reserved_.emplace(name, --slot);
+  }
+
+  // The first variable a use found nowhere, if any: the program is then
+  // wrong, and is generated again with the variable spilled.
+  const std::optional<std::string>& missing_variable() const { return missing_; }
 
   BpfProgram run(const Program& program) {
     for (const Branch& branch : program.branches) count_uses(branch.condition);
@@ -166,12 +177,14 @@ class Generator {
       count_uses(c->lhs);
       count_uses(c->rhs);
     }
+    if (c->kind == Condition::Kind::Bind) count_uses(c->rhs);
     for (const auto& child : c->children) count_uses(child);
   }
 
   // Counts how often each value serves as the base of an indexed load:
   // those are the values worth keeping in scratch memory.
   void count_uses(const ValuePtr& v) {
+    ++occurrences_[v->key];
     if (v->base) {
       ++uses_[v->base->key];
       count_uses(v->base);
@@ -200,6 +213,13 @@ class Generator {
     switch (v->kind) {
       case Value::Kind::Constant:
         emit(BPF_LD | BPF_IMM, v->constant, comment_);
+        break;
+      case Value::Kind::Variable:
+        if (state_.x != v->key) {
+          note_missing(v);
+          break;
+        }
+        emit(BPF_MISC | BPF_TXA, 0, comment_);
         break;
       case Value::Kind::PacketLength:
         // The IR's packet length counts from the IP header.
@@ -232,9 +252,16 @@ class Generator {
     remember(v);
   }
 
-  // Keeps a computed value that is needed again in scratch memory.
+  void note_missing(const ValuePtr& v) {
+    if (!missing_) missing_ = v->key;
+  }
+
+  // Keeps a value that is needed again in scratch memory: a computed
+  // position, or a load through X, which may hold something else by then.
   void remember(const ValuePtr& v) {
-    if (v->kind != Value::Kind::Binary || uses_[v->key] < 2 || state_.scratch.count(v->key)) return;
+    bool worth = (v->kind == Value::Kind::Binary && uses_[v->key] >= 2) ||
+                 (v->kind == Value::Kind::Load && v->base && occurrences_[v->key] >= 2);
+    if (!worth || state_.scratch.count(v->key)) return;
     int slot = free_slot();
     if (slot < 0) return;
     emit(BPF_ST, static_cast<std::uint32_t>(slot), comment_);
@@ -242,7 +269,7 @@ class Generator {
   }
 
   int free_slot() const {
-    for (int slot = 0; slot < kScratchSlots; ++slot) {
+    for (int slot = 0; slot < kScratchSlots - static_cast<int>(reserved_.size()); ++slot) {
       bool used = false;
       for (const auto& [key, s] : state_.scratch) used = used || s == slot;
       if (!used) return slot;
@@ -254,6 +281,8 @@ class Generator {
     if (state_.x == v->key) return;
     if (auto it = state_.scratch.find(v->key); it != state_.scratch.end()) {
       emit(BPF_LDX | BPF_MEM, static_cast<std::uint32_t>(it->second), comment_);
+    } else if (v->kind == Value::Kind::Variable) {
+      note_missing(v);
     } else if (v->kind == Value::Kind::Constant) {
       emit(BPF_LDX | BPF_IMM, v->constant, comment_);
     } else if (v->kind == Value::Kind::IpHeaderLength) {
@@ -298,6 +327,16 @@ class Generator {
         return;
       case Condition::Kind::Compare:
         compare(*c, on_true, on_false);
+        return;
+      case Condition::Kind::Bind:
+        comment_ = c->field;
+        into_x(c->rhs);
+        state_.x = c->lhs->key;
+        if (auto it = reserved_.find(c->lhs->key); it != reserved_.end()) {
+          emit(BPF_STX, static_cast<std::uint32_t>(it->second), comment_);
+          state_.scratch[c->lhs->key] = it->second;
+        }
+        jump(on_true);
         return;
       case Condition::Kind::All:
         for (std::size_t i = 0; i + 1 < c->children.size(); ++i) {
@@ -486,13 +525,26 @@ class Generator {
   int next_label_ = 0;
   std::string comment_;
   std::unordered_map<std::string, int> uses_;
+  std::unordered_map<std::string, int> occurrences_;  // of each value in the checks
+  std::map<std::string, int> reserved_;  // spilled variable -> its scratch slot
+  std::optional<std::string> missing_;
   std::uint32_t link_offset_ = 0;  // of the branch being generated
 };
 
 }  // namespace
 
 BpfProgram generate(const Program& program, const CodegenOptions& options) {
-  return Generator(options).run(program);
+  std::vector<std::string> spilled;
+  while (true) {
+    Generator generator(options, spilled);
+    BpfProgram out = generator.run(program);
+    const auto& missing = generator.missing_variable();
+    if (!missing) return out;
+    if (std::find(spilled.begin(), spilled.end(), *missing) != spilled.end()) {
+      throw std::logic_error("variable " + *missing + " is read where no path bound it");
+    }
+    spilled.push_back(*missing);
+  }
 }
 
 }  // namespace p0fbpf

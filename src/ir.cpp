@@ -1,5 +1,7 @@
 #include "p0fbpf/ir.hpp"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 namespace p0fbpf::ir {
@@ -75,6 +77,7 @@ bool Value::uses_index() const {
     case Kind::Load: return base != nullptr;
     case Kind::IpHeaderLength: return true;  // computed by ldxb 4*([k]&0xf)
     case Kind::Binary: return lhs->uses_index() || !rhs->is_constant();
+    case Kind::Variable: return true;  // lives in X or scratch memory
     default: return false;
   }
 }
@@ -118,6 +121,12 @@ ValuePtr packet_length() {
 ValuePtr ip_header_length() {
   auto v = make(Value::Kind::IpHeaderLength);
   v->key = "4*([0]&0xf)";
+  return v;
+}
+
+ValuePtr variable(const std::string& name) {
+  auto v = make(Value::Kind::Variable);
+  v->key = "$" + name;
   return v;
 }
 
@@ -278,6 +287,14 @@ ConditionPtr never(std::string reason) {
   return c;
 }
 
+ConditionPtr bind(ValuePtr variable, ValuePtr value, std::string field) {
+  auto c = make_condition(Condition::Kind::Bind);
+  c->lhs = std::move(variable);
+  c->rhs = std::move(value);
+  c->field = std::move(field);
+  return c;
+}
+
 ConditionPtr implied_by_last_byte(const ConditionPtr& condition) {
   auto c = std::make_shared<Condition>(*condition);
   c->implied_by_last_byte = true;
@@ -311,6 +328,9 @@ ConditionPtr negate(const ConditionPtr& condition) {
                     negate(condition->children[2]));
     case Condition::Kind::Constant:
       return condition->truth ? never("negation of a condition that always holds") : always();
+    case Condition::Kind::Bind:
+      // Bindings only appear in finished programs, which are never negated.
+      throw std::logic_error("negating a binding");
   }
   return condition;
 }
@@ -356,6 +376,8 @@ std::string to_string(const ConditionPtr& c, int indent) {
     case Condition::Kind::Constant:
       return fmt::format("{}{}{}\n", pad, c->truth ? "true" : "false",
                          c->field.empty() ? "" : "  ; " + c->field);
+    case Condition::Kind::Bind:
+      return fmt::format("{}{} := {}  ; {}\n", pad, c->lhs->key, c->rhs->key, c->field);
   }
   return {};
 }

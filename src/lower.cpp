@@ -734,7 +734,9 @@ Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
         if (reason.empty()) reason = condition->field;
         continue;
       }
-      out.branches.push_back({branch_label(sig, v6, aborted), condition, v6 ? 6 : 4, 0});
+      ir::Branch branch{branch_label(sig, v6, aborted), condition, v6 ? 6 : 4, 0};
+      if (Frame f = make_frame(v6, sig.olen); f.tcp.is_constant()) branch.tcp_offset = f.tcp.offset;
+      out.branches.push_back(std::move(branch));
     }
   }
   if (out.branches.empty()) {
