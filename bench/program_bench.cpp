@@ -126,6 +126,7 @@ std::optional<BpfProgram> ours(const std::string& sig, bool response, MatchMode 
   CompileOptions options;
   options.lower.mode = mode;
   options.lower.direction = response ? Direction::Response : Direction::Request;
+  options.fit_within = 64;  // as p0fbpf does for iptables (-f iptables, the default)
   Compilation c = compile({{sig, ""}}, options);
   if (!c.ok()) return std::nullopt;
   return *c.program;

@@ -177,7 +177,7 @@ class Generator {
       count_uses(c->lhs);
       count_uses(c->rhs);
     }
-    if (c->kind == Condition::Kind::Bind) count_uses(c->rhs);
+    if (c->kind == Condition::Kind::Assign) count_uses(c->rhs);
     for (const auto& child : c->children) count_uses(child);
   }
 
@@ -191,16 +191,6 @@ class Generator {
     }
     if (v->lhs) count_uses(v->lhs);
     if (v->rhs) count_uses(v->rhs);
-  }
-
-  // Whether getting `v` into X goes through A.
-  bool x_load_clobbers_a(const ValuePtr& v) const {
-    if (state_.x == v->key || state_.scratch.count(v->key)) return false;
-    switch (v->kind) {
-      case Value::Kind::Constant:
-      case Value::Kind::IpHeaderLength: return false;
-      default: return true;
-    }
   }
 
   void into_a(const ValuePtr& v) {
@@ -298,10 +288,13 @@ class Generator {
   // A = lhs, X = rhs.
   void pair(const ValuePtr& lhs, const ValuePtr& rhs) {
     if (state_.a == lhs->key && state_.x == rhs->key) return;
-    if (!lhs->uses_index()) {
+    bool lhs_at_hand = state_.scratch.count(lhs->key) > 0;  // reloading it needs no X
+    if (!lhs->uses_index() || lhs_at_hand) {
       into_x(rhs);
       into_a(lhs);
-    } else if (!x_load_clobbers_a(rhs) && lhs->uses_index()) {
+    } else if (rhs->kind == Value::Kind::Constant || rhs->kind == Value::Kind::IpHeaderLength ||
+               state_.scratch.count(rhs->key)) {
+      // Computing lhs takes X, so rhs must come back into X without A.
       into_a(lhs);
       into_x(rhs);
     } else {
@@ -328,7 +321,7 @@ class Generator {
       case Condition::Kind::Compare:
         compare(*c, on_true, on_false);
         return;
-      case Condition::Kind::Bind:
+      case Condition::Kind::Assign:
         comment_ = c->field;
         into_x(c->rhs);
         state_.x = c->lhs->key;

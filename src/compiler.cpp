@@ -4,30 +4,40 @@
 
 #include "p0fbpf/optimize.hpp"
 #include "p0fbpf/parser.hpp"
+#include "p0fbpf/share_versions.hpp"
 
 namespace p0fbpf {
 namespace {
 
+// The forms a program can take, fastest first.
+struct Form {
+  bool share_versions;
+  bool window_shortcut;
+};
+constexpr Form kForms[] = {{false, true}, {true, true}, {true, false}};
+
 // Each source's branches, with the diagnostics in input order; false if any
 // source had an error.
 bool lower_all(const std::vector<SignatureSource>& sources, const CompileOptions& options,
-               std::vector<std::vector<ir::Branch>>& branches, std::vector<SourcedDiagnostic>& diagnostics) {
+               std::vector<std::vector<ir::Branch>>& branches, std::vector<SourcedDiagnostic>* diagnostics) {
   bool ok = true;
   for (const SignatureSource& source : sources) {
     branches.emplace_back();
     Result<Signature> parsed = parse_signature(source.text);
     if (!parsed) {
-      diagnostics.push_back({parsed.error(), source});
+      if (diagnostics) diagnostics->push_back({parsed.error(), source});
       ok = false;
       continue;
     }
     Result<Lowered> lowered = lower(*parsed, options.lower);
     if (!lowered) {
-      diagnostics.push_back({lowered.error(), source});
+      if (diagnostics) diagnostics->push_back({lowered.error(), source});
       ok = false;
       continue;
     }
-    for (const Diagnostic& warning : lowered->warnings) diagnostics.push_back({warning, source});
+    if (diagnostics) {
+      for (const Diagnostic& warning : lowered->warnings) diagnostics->push_back({warning, source});
+    }
     for (const ir::Branch& branch : lowered->branches) {
       if (!options.ip_version || branch.ip_version == *options.ip_version) branches.back().push_back(branch);
     }
@@ -36,40 +46,92 @@ bool lower_all(const std::vector<SignatureSource>& sources, const CompileOptions
 }
 
 ir::Program linked(const std::vector<std::vector<ir::Branch>>& branches, const std::vector<std::size_t>& members,
-                   const CompileOptions& options) {
+                   const CompileOptions& options, bool share) {
   ir::Program program;
   for (std::size_t m : members) program.branches.insert(program.branches.end(), branches[m].begin(), branches[m].end());
   program = apply_link(program, options.link);
   if (options.optimize) program = p0fbpf::optimize(program);
   if (options.codegen.negate) return guard_fixed_reads(program);
+  if (options.optimize && share) program = share_versions(program);
   return options.optimize ? drop_last_read_guards(program) : program;
+}
+
+// The sources lowered for each window check form, lowered when first needed.
+class Lowerings {
+ public:
+  Lowerings(const std::vector<SignatureSource>& sources, const CompileOptions& options)
+      : sources_(sources), options_(options) {}
+
+  // Lowers for the first form, collecting the diagnostics; false on errors.
+  bool lower_first(std::vector<SourcedDiagnostic>& diagnostics) {
+    return lower_all(sources_, options_, with_shortcut_.emplace(), &diagnostics);
+  }
+  const std::vector<std::vector<ir::Branch>>& branches(bool window_shortcut) {
+    auto& slot = window_shortcut ? with_shortcut_ : without_shortcut_;
+    if (!slot) {
+      CompileOptions options = options_;
+      options.lower.window_shortcut = window_shortcut;
+      lower_all(sources_, options, slot.emplace(), nullptr);
+    }
+    return *slot;
+  }
+  // The fastest form within options.fit_within (see CompileOptions).
+  std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members) {
+    std::optional<std::pair<ir::Program, BpfProgram>> smallest;
+    for (const Form& form : kForms) {
+      ir::Program ir = linked(branches(form.window_shortcut), members, options_, form.share_versions);
+      BpfProgram program = generate(ir, options_.codegen);
+      std::size_t size = program.instructions.size();
+      if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(ir), std::move(program));
+      bool enough = options_.fit_within == 0 || !options_.optimize || size <= options_.fit_within;
+      if (enough) break;
+    }
+    return std::move(*smallest);
+  }
+
+ private:
+  const std::vector<SignatureSource>& sources_;
+  const CompileOptions& options_;
+  std::optional<std::vector<std::vector<ir::Branch>>> with_shortcut_, without_shortcut_;
+};
+
+std::vector<std::size_t> every(std::size_t count) {
+  std::vector<std::size_t> out(count);
+  for (std::size_t i = 0; i < count; ++i) out[i] = i;
+  return out;
 }
 
 }  // namespace
 
 Compilation compile(const std::vector<SignatureSource>& sources, const CompileOptions& options) {
   Compilation out;
-  std::vector<std::vector<ir::Branch>> branches;
-  bool ok = lower_all(sources, options, branches, out.diagnostics);
-  std::vector<std::size_t> everything(sources.size());
-  for (std::size_t i = 0; i < everything.size(); ++i) everything[i] = i;
-  out.ir = linked(branches, everything, options);
-  if (ok) out.program = generate(out.ir, options.codegen);
+  Lowerings lowerings(sources, options);
+  bool ok = lowerings.lower_first(out.diagnostics);
+  if (!ok) {
+    out.ir = linked(lowerings.branches(true), every(sources.size()), options, false);
+    return out;
+  }
+  auto [ir, program] = lowerings.best(every(sources.size()));
+  out.ir = std::move(ir);
+  out.program = std::move(program);
   return out;
 }
 
 SplitCompilation compile_split(const std::vector<SignatureSource>& sources, const CompileOptions& options,
                                std::size_t limit) {
   SplitCompilation out;
-  std::vector<std::vector<ir::Branch>> branches;
-  if (!lower_all(sources, options, branches, out.diagnostics)) return out;
+  CompileOptions fitted = options;
+  fitted.fit_within = limit;
+  Lowerings lowerings(sources, fitted);
+  if (!lowerings.lower_first(out.diagnostics)) return out;
+  const auto& branches = lowerings.branches(true);
   std::vector<std::size_t> current;
   std::optional<BpfProgram> current_program;
   for (std::size_t i = 0; i < sources.size(); ++i) {
     if (branches[i].empty()) continue;  // never matches (for this IP version)
     std::vector<std::size_t> trial = current;
     trial.push_back(i);
-    BpfProgram program = generate(linked(branches, trial, options), options.codegen);
+    BpfProgram program = lowerings.best(trial).second;
     if (program.instructions.size() <= limit) {
       current = std::move(trial);
       current_program = std::move(program);
@@ -79,7 +141,7 @@ SplitCompilation compile_split(const std::vector<SignatureSource>& sources, cons
       out.programs.push_back(std::move(*current_program));
       out.members.push_back(std::move(current));
       current.clear();
-      program = generate(linked(branches, {i}, options), options.codegen);
+      program = lowerings.best({i}).second;
     }
     if (program.instructions.size() > limit) {
       out.diagnostics.push_back(

@@ -287,8 +287,8 @@ ConditionPtr never(std::string reason) {
   return c;
 }
 
-ConditionPtr bind(ValuePtr variable, ValuePtr value, std::string field) {
-  auto c = make_condition(Condition::Kind::Bind);
+ConditionPtr assign(ValuePtr variable, ValuePtr value, std::string field) {
+  auto c = make_condition(Condition::Kind::Assign);
   c->lhs = std::move(variable);
   c->rhs = std::move(value);
   c->field = std::move(field);
@@ -328,7 +328,7 @@ ConditionPtr negate(const ConditionPtr& condition) {
                     negate(condition->children[2]));
     case Condition::Kind::Constant:
       return condition->truth ? never("negation of a condition that always holds") : always();
-    case Condition::Kind::Bind:
+    case Condition::Kind::Assign:
       // Bindings only appear in finished programs, which are never negated.
       throw std::logic_error("negating a binding");
   }
@@ -376,7 +376,7 @@ std::string to_string(const ConditionPtr& c, int indent) {
     case Condition::Kind::Constant:
       return fmt::format("{}{}{}\n", pad, c->truth ? "true" : "false",
                          c->field.empty() ? "" : "  ; " + c->field);
-    case Condition::Kind::Bind:
+    case Condition::Kind::Assign:
       return fmt::format("{}{} := {}  ; {}\n", pad, c->lhs->key, c->rhs->key, c->field);
   }
   return {};

@@ -136,8 +136,11 @@ struct WalkResult {
 
 class ExactLowering {
  public:
-  ExactLowering(const Signature& sig, Direction direction, bool v6)
-      : sig_(sig), response_(direction == Direction::Response), frame_(make_frame(v6, sig.olen)) {}
+  ExactLowering(const Signature& sig, const LowerOptions& options, bool v6)
+      : sig_(sig),
+        response_(options.direction == Direction::Response),
+        window_shortcut_(options.window_shortcut),
+        frame_(make_frame(v6, sig.olen)) {}
 
   // `abort_last`: the walk stops at the last option for want of room or a
   // sane length (only with the `bad` quirk).
@@ -256,6 +259,7 @@ class ExactLowering {
     facts.ts1_set = ts1_set(walk);
     facts.header_total = fixed_doff ? add(f.tcp.value(), *fixed_doff) : f.header_end;
     facts.ipv6 = f.v6;
+    facts.shortcut = window_shortcut_;
     c.push_back(exact_window(sig_.window, facts));
     return all(std::move(c));
   }
@@ -497,6 +501,7 @@ class ExactLowering {
 
   const Signature& sig_;
   bool response_;
+  bool window_shortcut_;
   Frame frame_;
 };
 
@@ -728,7 +733,7 @@ Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
     }
     for (bool aborted : scenarios) {
       ir::ConditionPtr condition = options.mode == MatchMode::Exact
-                                       ? ExactLowering(sig, options.direction, v6).lower(aborted)
+                                       ? ExactLowering(sig, options, v6).lower(aborted)
                                        : LooseLowering(sig, v6).lower();
       if (ir::is_never(condition)) {
         if (reason.empty()) reason = condition->field;

@@ -102,7 +102,7 @@ ConditionPtr exact_window(const WindowSize& window, const WindowFacts& f) {
   // window and p0f's first divisor gives M. After it, a window the MSS
   // divides is a miss.
   auto list = candidates(f);
-  const bool fast = !want_mtu && !f.mss->is_constant();
+  const bool fast = f.shortcut && !want_mtu && !f.mss->is_constant();
   ConditionPtr usual = eq(f.window, binary(BinaryOp::Mul, f.mss, constant(multiplier)), field);
   for (auto it = list.rbegin(); it != list.rend(); ++it) {
     const Candidate& c = *it;

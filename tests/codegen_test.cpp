@@ -150,5 +150,40 @@ TEST(Codegen, FarTargetsGoThroughUnconditionalJumps) {
   EXPECT_TRUE(has_ja);
 }
 
+// lhs is read through one position, rhs is another position that X holds
+// beforehand: computing lhs takes X, and rhs must not then be recomputed
+// through A, which holds lhs.
+TEST(Codegen, OperandInXSurvivesAnIndexedLhs) {
+  ValuePtr first = add(load(Width::Byte, 0), 2);   // byte 0 + 2
+  ValuePtr second = add(load(Width::Byte, 1), 2);  // byte 1 + 2
+  ConditionPtr c = all({eq(load(Width::Byte, 0, first), 9u, "through first"),
+                        eq(load(Width::Byte, 0, second), first, "through second")});
+  BpfProgram p = generate(one_branch(c), {});
+  // first = 4, second = 5: byte 4 == 9, byte 5 == 4.
+  EXPECT_NE(run(p, {2, 3, 0, 0, 9, 4}), 0u);
+  EXPECT_EQ(run(p, {2, 3, 0, 0, 9, 5}), 0u);  // byte 5 != first
+  EXPECT_EQ(run(p, {2, 3, 0, 0, 9, 9}), 0u);
+}
+
+// A variable bound on two paths is read after they join; where a use finds
+// X taken, the binding goes to scratch memory as well.
+TEST(Codegen, VariableBoundOnEachPathIsReadAfterTheyJoin) {
+  ValuePtr var = variable("v");
+  ConditionPtr pick = select(eq(load(Width::Byte, 0), 1u, "which"), assign(var, constant(2), "two"),
+                             assign(var, constant(3), "three"));
+  ValuePtr through_var = load(Width::Byte, 0, var);
+  // X is taken by another position between the two reads through var.
+  ConditionPtr c = all({pick, eq(through_var, 7u, "first read"),
+                        eq(load(Width::Byte, 0, add(load(Width::Byte, 1), 0x10)), 0u, "other"),
+                        eq(load(Width::Byte, 1, var), 8u, "second read")});
+  BpfProgram p = generate(one_branch(c), {});
+  EXPECT_NE(run(p, {1, 0, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}), 0u);  // var 2
+  EXPECT_NE(run(p, {0, 0, 0, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}), 0u);  // var 3
+  EXPECT_EQ(run(p, {0, 0, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}), 0u);  // var 3: byte 3 != 7
+  bool spilled = false;
+  for (const bpf_insn& i : p.instructions) spilled = spilled || i.code == BPF_STX;
+  EXPECT_TRUE(spilled);
+}
+
 }  // namespace
 }  // namespace p0fbpf

@@ -41,9 +41,12 @@ std::string hex(const std::vector<std::uint8_t>& bytes) {
   return out;
 }
 
-BpfProgram compile_exact(const std::string& sig, bool response) {
+// `fit_within` 1 asks for the smallest form (one branch for both IP
+// versions, the window check without its shortcut), 0 for the fastest.
+BpfProgram compile_exact(const std::string& sig, bool response, std::size_t fit_within) {
   CompileOptions options;
   options.lower.direction = response ? Direction::Response : Direction::Request;
+  options.fit_within = fit_within;
   Compilation c = compile({{sig, ""}}, options);
   if (!c.ok()) {
     std::string why;
@@ -64,13 +67,20 @@ struct Tally {
 // deviation and only required to be rejected.
 void compare(const std::string& p0f, const std::string& sig, bool response, IpVersion version,
              const std::vector<PacketSpec>& packets, Tally& tally) {
-  BpfProgram program = compile_exact(sig, response);
+  BpfProgram fastest = compile_exact(sig, response, 0);
+  BpfProgram smallest = compile_exact(sig, response, 1);
   std::vector<OracleVerdict> verdicts = run_p0f(p0f, packets, sig, response);
   for (std::size_t i = 0; i < packets.size(); ++i) {
     PacketSpec spec = packets[i];
     assign_flow(spec, i, response);
     auto bytes = build_packet(spec);
-    bool ours = run_bpf(program, bytes) != 0;
+    bool ours = run_bpf(fastest, bytes) != 0;
+    bool ours_small = run_bpf(smallest, bytes) != 0;
+    if (ours_small != ours) {
+      tally.disagreements.push_back(fmt::format("{}: the smallest form {}, the fastest {}; packet {}", sig,
+                                                ours_small ? "matches" : "does not", ours ? "matches" : "does not",
+                                                hex(bytes)));
+    }
     bool other_version = (version == IpVersion::V4 && spec.ipv6) || (version == IpVersion::V6 && !spec.ipv6);
     bool theirs = other_version ? false : verdicts[i].matched;
     ++tally.packets;

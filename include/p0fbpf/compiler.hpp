@@ -24,6 +24,10 @@ struct CompileOptions {
   CodegenOptions codegen;
   std::optional<int> ip_version;  // keep only what matches this IP version (4 or 6)
   bool optimize = true;           // false: -O0, the program as lowered
+  // 0: the fastest program. Otherwise the fastest one within this many
+  // instructions, trying smaller forms (one branch for both IP versions, a
+  // shorter window check) until one fits; the smallest if none does.
+  std::size_t fit_within = 0;
 };
 
 // A diagnostic together with the text its span points into.

@@ -26,7 +26,7 @@ struct Value {
     PacketLength,    // the length of the packet as the filter sees it
     IpHeaderLength,  // 4 * (low nibble of the first byte): IPv4 IHL in bytes
     Binary,
-    Variable,        // set by a Bind condition on every path that reads it
+    Variable,        // set by an Assign condition on every path that reads it
   };
   Kind kind = Kind::Constant;
   std::uint32_t constant = 0;
@@ -49,7 +49,7 @@ ValuePtr load(Width width, std::uint32_t offset, ValuePtr base = nullptr);
 ValuePtr frame_load(Width width, std::uint32_t offset);
 ValuePtr packet_length();
 ValuePtr ip_header_length();
-// A named value that a Bind condition sets: a position whose offset depends
+// A named value that an Assign condition sets: a position whose offset depends
 // on the path taken, like the TCP header of a program for both IP versions.
 ValuePtr variable(const std::string& name);
 // Folds constant operands and identities (x+0, x*1, ...).
@@ -89,7 +89,7 @@ struct Condition {
     Any,     // some child holds (checked in order)
     Select,  // children[0] ? children[1] : children[2]
     Constant,
-    Bind,    // always holds; sets the variable lhs to rhs for what follows
+    Assign,  // always holds; sets the variable lhs to rhs for what follows
   };
   Kind kind = Kind::Constant;
   Relation relation = Relation::Equal;
@@ -133,7 +133,7 @@ ConditionPtr any(std::vector<ConditionPtr> children);
 ConditionPtr select(ConditionPtr test, ConditionPtr then, ConditionPtr otherwise);
 ConditionPtr always();
 ConditionPtr never(std::string reason);
-ConditionPtr bind(ValuePtr variable, ValuePtr value, std::string field);
+ConditionPtr assign(ValuePtr variable, ValuePtr value, std::string field);
 // The same condition, marked implied_by_last_byte.
 ConditionPtr implied_by_last_byte(const ConditionPtr& condition);
 // The same condition, marked read_guard.
@@ -149,7 +149,7 @@ bool is_always(const ConditionPtr& condition);
 struct Branch {
   std::string label;  // e.g. "4:64:0:*:... (IPv4)"
   ConditionPtr condition;
-  int ip_version = 4;               // of the packets it can accept
+  int ip_version = 4;               // of the packets it can accept; 0: both
   std::uint32_t link_offset = 0;    // where the IP header starts in the frame
   // Where the TCP header starts, from the IP header, when it is fixed.
   std::optional<std::uint32_t> tcp_offset = std::nullopt;

@@ -23,6 +23,7 @@ enum class Direction {
 struct LowerOptions {
   MatchMode mode = MatchMode::Exact;
   Direction direction = Direction::Request;
+  bool window_shortcut = true;  // see WindowFacts::shortcut
 };
 
 struct Lowered {

@@ -29,6 +29,9 @@ struct WindowFacts {
   ir::ConditionPtr ts1_set;   // the last timestamp's ts1 != 0 (may be constant)
   ir::ValuePtr header_total;  // IP header + TCP header length
   bool ipv6 = false;
+  // Try win == M*mss first: the usual match, found in a few instructions,
+  // for a few more instructions in the program.
+  bool shortcut = true;
 };
 
 ir::ConditionPtr exact_window(const WindowSize& window, const WindowFacts& facts);

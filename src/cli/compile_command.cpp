@@ -180,6 +180,7 @@ int CompileCommand::run() const {
   for (const auto& family : families) {
     CompileOptions per_family = options;
     per_family.ip_version = family;
+    per_family.fit_within = limit;
     std::vector<BpfProgram> programs;
     std::vector<std::vector<std::size_t>> members;
     if (split || script) {

@@ -1,0 +1,22 @@
+// One branch for both IP versions: the IPv4 and IPv6 branches of a `*`
+// signature check the same TCP header at different offsets. The shared
+// branch checks each version's IP header, binds the TCP header's offset to a
+// variable (kept in X), and checks the TCP header once through it.
+#pragma once
+
+#include "p0fbpf/ir.hpp"
+
+namespace p0fbpf {
+
+// The variable that holds the TCP header's offset in a shared branch.
+ir::ValuePtr tcp_offset_variable();
+
+// Each IPv4 branch with a fixed TCP offset absorbs the first later IPv6
+// branch of the same framing, when one of its first checks excludes IPv6.
+// Where the two still differ after the IP header (p0f's window divisors
+// depend on the version), the shared branch tests the version there.
+// Accepts the same packets; smaller, and a few instructions slower per
+// packet. Not for negated programs: their read guards need fixed offsets.
+ir::Program share_versions(const ir::Program& program);
+
+}  // namespace p0fbpf

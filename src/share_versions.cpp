@@ -1,0 +1,242 @@
+#include "p0fbpf/share_versions.hpp"
+
+#include <map>
+#include <optional>
+#include <tuple>
+
+namespace p0fbpf {
+namespace {
+
+using namespace ir;
+
+// What an equality check says about single bits of bytes:
+// (base, frame, offset) -> (mask, value).
+using ByteKey = std::tuple<std::string, bool, std::uint32_t>;
+using BitFacts = std::map<ByteKey, std::pair<std::uint8_t, std::uint8_t>>;
+
+BitFacts bit_facts(const ConditionPtr& c) {
+  BitFacts facts;
+  if (c->kind == Condition::Kind::All) {
+    for (const auto& child : c->children) {
+      for (const auto& [key, fact] : bit_facts(child)) {
+        auto& [mask, value] = facts[key];
+        mask |= fact.first;
+        value |= fact.second;
+      }
+    }
+    return facts;
+  }
+  if (c->kind != Condition::Kind::Compare || c->relation != Relation::Equal || c->negated || !c->rhs->is_constant()) {
+    return facts;
+  }
+  ValuePtr load = c->lhs;
+  std::uint32_t mask = 0xffffffff;
+  if (load->kind == Value::Kind::Binary && load->op == BinaryOp::And && load->rhs->is_constant()) {
+    mask = load->rhs->constant;
+    load = load->lhs;
+  }
+  if (load->kind != Value::Kind::Load) return facts;
+  auto width = static_cast<std::uint32_t>(load->width);
+  for (std::uint32_t b = 0; b < width; ++b) {
+    std::uint32_t shift = 8 * (width - 1 - b);
+    auto m = static_cast<std::uint8_t>(mask >> shift);
+    if (m) {
+      facts[{load->base ? load->base->key : "", load->frame, load->offset + b}] = {
+          m, static_cast<std::uint8_t>((c->rhs->constant >> shift) & m)};
+    }
+  }
+  return facts;
+}
+
+// True if no packet satisfies both checks.
+bool exclusive(const BitFacts& x, const BitFacts& y) {
+  for (const auto& [key, fact] : x) {
+    auto it = y.find(key);
+    if (it != y.end() && ((fact.second ^ it->second.second) & fact.first & it->second.first) != 0) return true;
+  }
+  return false;
+}
+
+// The IP version bit that tells 4 (0100) from 6 (0110), if the checks fix it.
+std::optional<bool> version_bit(const std::vector<ConditionPtr>& checks) {
+  for (const ConditionPtr& c : checks) {
+    BitFacts facts = bit_facts(c);
+    auto it = facts.find({"", false, 0});
+    if (it != facts.end() && (it->second.first & 0x20)) return (it->second.second & 0x20) != 0;
+  }
+  return std::nullopt;
+}
+
+ValuePtr rebase(const ValuePtr& v, std::uint32_t tcp, const ValuePtr& var) {
+  switch (v->kind) {
+    case Value::Kind::Load:
+      if (!v->base && !v->frame && v->offset >= tcp) return load(v->width, v->offset - tcp, var);
+      return v;
+    case Value::Kind::Binary:
+      return binary(v->op, rebase(v->lhs, tcp, var), rebase(v->rhs, tcp, var));
+    default:
+      return v;
+  }
+}
+
+// The same check with reads of the TCP header (at `tcp` from the IP header)
+// made relative to the variable; the same verdict wherever var == tcp.
+ConditionPtr rebase(const ConditionPtr& c, std::uint32_t tcp, const ValuePtr& var) {
+  auto out = std::make_shared<Condition>(*c);
+  if (c->kind == Condition::Kind::Compare) {
+    out->lhs = rebase(c->lhs, tcp, var);
+    out->rhs = rebase(c->rhs, tcp, var);
+    // A bound on the packet length that reaches into the TCP header.
+    if (c->lhs->kind == Value::Kind::PacketLength && c->rhs->is_constant() && c->rhs->constant >= tcp) {
+      out->rhs = add(var, c->rhs->constant - tcp);
+    }
+  }
+  for (auto& child : out->children) child = rebase(child, tcp, var);
+  return out;
+}
+
+bool mentions(const ValuePtr& v, const std::string& key) {
+  if (!v) return false;
+  return v->key == key || mentions(v->base, key) || mentions(v->lhs, key) || mentions(v->rhs, key);
+}
+
+bool mentions(const ConditionPtr& c, const std::string& key) {
+  if (mentions(c->lhs, key) || mentions(c->rhs, key)) return true;
+  for (const auto& child : c->children) {
+    if (mentions(child, key)) return true;
+  }
+  return false;
+}
+
+std::vector<ConditionPtr> checks_of(const ConditionPtr& c) {
+  return c->kind == Condition::Kind::All ? c->children : std::vector<ConditionPtr>{c};
+}
+
+bool same(const ConditionPtr& a, const ConditionPtr& b) { return to_string(a) == to_string(b); }
+
+ConditionPtr combine(Condition::Kind kind, std::vector<ConditionPtr> children) {
+  return kind == Condition::Kind::All ? all(std::move(children)) : any(std::move(children));
+}
+
+// A check that holds as `v4` does on IPv4 packets and as `v6` does on IPv6
+// ones; `is_v6` tells them apart. The version test goes as deep as the two
+// stay alike.
+ConditionPtr per_version(const ConditionPtr& v4, const ConditionPtr& v6, const ConditionPtr& is_v6) {
+  if (same(v4, v6)) return v4;
+  if (is_never(v4)) return all({v6, is_v6});  // the test last: it needs A
+  if (is_never(v6)) return all({v4, negate(is_v6)});
+  if (v4->kind == v6->kind && (v4->kind == Condition::Kind::All || v4->kind == Condition::Kind::Any)) {
+    const auto& x = v4->children;
+    const auto& y = v6->children;
+    std::size_t prefix = 0;
+    while (prefix < x.size() && prefix < y.size() && same(x[prefix], y[prefix])) ++prefix;
+    std::size_t suffix = 0;
+    while (suffix + prefix < x.size() && suffix + prefix < y.size() &&
+           same(x[x.size() - 1 - suffix], y[y.size() - 1 - suffix])) {
+      ++suffix;
+    }
+    if (prefix + suffix > 0) {
+      std::vector<ConditionPtr> out(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(prefix));
+      out.push_back(per_version(combine(v4->kind, {x.begin() + static_cast<std::ptrdiff_t>(prefix),
+                                                   x.end() - static_cast<std::ptrdiff_t>(suffix)}),
+                                combine(v4->kind, {y.begin() + static_cast<std::ptrdiff_t>(prefix),
+                                                   y.end() - static_cast<std::ptrdiff_t>(suffix)}),
+                                is_v6));
+      out.insert(out.end(), x.end() - static_cast<std::ptrdiff_t>(suffix), x.end());
+      return combine(v4->kind, std::move(out));
+    }
+  }
+  if (v4->kind == Condition::Kind::Select && v6->kind == Condition::Kind::Select) {
+    bool alike = false;
+    for (std::size_t i = 0; i < 3; ++i) alike = alike || same(v4->children[i], v6->children[i]);
+    if (alike) {
+      return select(per_version(v4->children[0], v6->children[0], is_v6),
+                    per_version(v4->children[1], v6->children[1], is_v6),
+                    per_version(v4->children[2], v6->children[2], is_v6));
+    }
+  }
+  return select(is_v6, v6, v4);
+}
+
+std::optional<Branch> shared(const Branch& v4, const Branch& v6) {
+  const ValuePtr var = tcp_offset_variable();
+  std::vector<ConditionPtr> x = checks_of(v4.condition), y = checks_of(v6.condition);
+  std::size_t common = 0;
+  while (common < x.size() && common < y.size() && same(x[common], y[common])) ++common;
+  if (common == x.size() || common == y.size()) return std::nullopt;
+
+  // The IPv4 side's first own check must rule out the IPv6 side, so that
+  // failing it is where IPv6 packets go their way.
+  const ConditionPtr& test = x[common];
+  bool excludes = false;
+  BitFacts test_facts = bit_facts(test);
+  for (std::size_t j = common; j < y.size() && !excludes; ++j) excludes = exclusive(test_facts, bit_facts(y[j]));
+  if (!excludes) return std::nullopt;
+
+  // From the end, the checks of the TCP header pair up.
+  std::size_t i = x.size(), j = y.size();
+  std::vector<ConditionPtr> tail;
+  while (i > common + 1 && j > common) {
+    ConditionPtr a = rebase(x[i - 1], *v4.tcp_offset, var);
+    ConditionPtr b = rebase(y[j - 1], *v6.tcp_offset, var);
+    if (!same(a, b) && !(mentions(a, var->key) && mentions(b, var->key))) break;
+    tail.push_back(std::move(a));
+    tail.push_back(std::move(b));
+    --i;
+    --j;
+  }
+  std::vector<ConditionPtr> own4(x.begin() + static_cast<std::ptrdiff_t>(common), x.begin() + static_cast<std::ptrdiff_t>(i));
+  std::vector<ConditionPtr> own6(y.begin() + static_cast<std::ptrdiff_t>(common), y.begin() + static_cast<std::ptrdiff_t>(j));
+  // Where the tails differ, a version test decides; each side must fix the
+  // version bit it reads.
+  std::vector<ConditionPtr> prefix4(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(i));
+  std::vector<ConditionPtr> prefix6(y.begin(), y.begin() + static_cast<std::ptrdiff_t>(j));
+  if (version_bit(prefix4) != std::optional<bool>(false) || version_bit(prefix6) != std::optional<bool>(true)) {
+    return std::nullopt;
+  }
+  ConditionPtr is_v6 = bits_set(load(Width::Byte, 0), 0x20, "ip version 6");
+
+  // The IPv4 offset is bound before the version splits, and IPv6 binds its
+  // own: the IPv4 side then ends in a jump to the TCP checks, not in a
+  // binding and a jump. Neither side reads the variable.
+  std::vector<ConditionPtr> checks(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(common));
+  checks.push_back(assign(var, constant(*v4.tcp_offset), "tcp header (IPv4)"));
+  own6.push_back(assign(var, constant(*v6.tcp_offset), "tcp header (IPv6)"));
+  ConditionPtr rest4 = all(std::vector<ConditionPtr>(own4.begin() + 1, own4.end()));
+  checks.push_back(select(test, rest4, all(std::move(own6))));
+  for (std::size_t k = tail.size(); k > 0; k -= 2) checks.push_back(per_version(tail[k - 2], tail[k - 1], is_v6));
+
+  Branch out = v4;
+  out.label = v4.label + " | " + v6.label;
+  out.condition = all(std::move(checks));
+  out.ip_version = 0;
+  out.tcp_offset.reset();
+  return out;
+}
+
+}  // namespace
+
+ValuePtr tcp_offset_variable() {
+  static const ValuePtr var = variable("tcp");
+  return var;
+}
+
+Program share_versions(const Program& program) {
+  Program out = program;
+  for (std::size_t i = 0; i < out.branches.size(); ++i) {
+    const Branch& a = out.branches[i];
+    if (a.ip_version != 4 || !a.tcp_offset) continue;
+    for (std::size_t j = i + 1; j < out.branches.size(); ++j) {
+      const Branch& b = out.branches[j];
+      if (b.ip_version != 6 || !b.tcp_offset || b.link_offset != a.link_offset) continue;
+      if (auto merged = shared(a, b)) {
+        out.branches[i] = std::move(*merged);
+        out.branches.erase(out.branches.begin() + static_cast<std::ptrdiff_t>(j));
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace p0fbpf
