@@ -174,8 +174,10 @@ class Generator {
 
   void count_uses(const ConditionPtr& c) {
     if (c->kind == Condition::Kind::Compare) {
-      count_uses(c->lhs);
+      // Compares in a row on one value find it still in A.
+      if (c->lhs->key != previous_lhs_) count_uses(c->lhs);
       count_uses(c->rhs);
+      previous_lhs_ = c->lhs->key;
     }
     if (c->kind == Condition::Kind::Assign) count_uses(c->rhs);
     for (const auto& child : c->children) count_uses(child);
@@ -519,6 +521,7 @@ class Generator {
   std::string comment_;
   std::unordered_map<std::string, int> uses_;
   std::unordered_map<std::string, int> occurrences_;  // of each value in the checks
+  std::string previous_lhs_;  // while counting
   std::map<std::string, int> reserved_;  // spilled variable -> its scratch slot
   std::optional<std::string> missing_;
   std::uint32_t link_offset_ = 0;  // of the branch being generated

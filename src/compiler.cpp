@@ -45,15 +45,26 @@ bool lower_all(const std::vector<SignatureSource>& sources, const CompileOptions
   return ok;
 }
 
-ir::Program linked(const std::vector<std::vector<ir::Branch>>& branches, const std::vector<std::size_t>& members,
-                   const CompileOptions& options, bool share) {
+// The members' branches, linked and optimized, up to the last passes.
+ir::Program prepared(const std::vector<std::vector<ir::Branch>>& branches, const std::vector<std::size_t>& members,
+                     const CompileOptions& options) {
   ir::Program program;
   for (std::size_t m : members) program.branches.insert(program.branches.end(), branches[m].begin(), branches[m].end());
   program = apply_link(program, options.link);
-  if (options.optimize) program = p0fbpf::optimize(program);
-  if (options.codegen.negate) return guard_fixed_reads(program);
-  if (options.optimize && share) program = share_versions(program);
-  return options.optimize ? drop_last_read_guards(program) : program;
+  return options.optimize ? p0fbpf::optimize(program) : program;
+}
+
+// Negated programs get their read guards; the others may share versions
+// (nullopt if nothing was shared) and lose the last branch's guards.
+std::optional<ir::Program> finished(const ir::Program& program, const CompileOptions& options, bool share) {
+  if (options.codegen.negate) return share ? std::nullopt : std::optional(guard_fixed_reads(program));
+  if (!options.optimize) return share ? std::nullopt : std::optional(program);
+  ir::Program out = program;
+  if (share) {
+    out = share_versions(program);
+    if (out.branches.size() == program.branches.size()) return std::nullopt;
+  }
+  return drop_last_read_guards(out);
 }
 
 // The sources lowered for each window check form, lowered when first needed.
@@ -78,11 +89,15 @@ class Lowerings {
   // The fastest form within options.fit_within (see CompileOptions).
   std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members) {
     std::optional<std::pair<ir::Program, BpfProgram>> smallest;
+    std::optional<ir::Program> with_shortcut, without_shortcut;
     for (const Form& form : kForms) {
-      ir::Program ir = linked(branches(form.window_shortcut), members, options_, form.share_versions);
-      BpfProgram program = generate(ir, options_.codegen);
+      auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
+      if (!ready) ready = prepared(branches(form.window_shortcut), members, options_);
+      std::optional<ir::Program> ir = finished(*ready, options_, form.share_versions);
+      if (!ir) continue;  // the same as a form tried before
+      BpfProgram program = generate(*ir, options_.codegen);
       std::size_t size = program.instructions.size();
-      if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(ir), std::move(program));
+      if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));
       bool enough = options_.fit_within == 0 || !options_.optimize || size <= options_.fit_within;
       if (enough) break;
     }
@@ -108,7 +123,7 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
   Lowerings lowerings(sources, options);
   bool ok = lowerings.lower_first(out.diagnostics);
   if (!ok) {
-    out.ir = linked(lowerings.branches(true), every(sources.size()), options, false);
+    out.ir = *finished(prepared(lowerings.branches(true), every(sources.size()), options), options, false);
     return out;
   }
   auto [ir, program] = lowerings.best(every(sources.size()));
