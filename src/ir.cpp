@@ -339,6 +339,23 @@ ConditionPtr equivalent(const ConditionPtr& condition, bool holds) {
   return holds ? condition : negate(condition);
 }
 
+bool same_check(const ConditionPtr& a, const ConditionPtr& b) {
+  if (a == b) return true;
+  if (a->kind != b->kind || a->relation != b->relation || a->negated != b->negated || a->truth != b->truth ||
+      a->children.size() != b->children.size()) {
+    return false;
+  }
+  auto key = [](const ValuePtr& v) -> const std::string& {
+    static const std::string none;
+    return v ? v->key : none;
+  };
+  if (key(a->lhs) != key(b->lhs) || key(a->rhs) != key(b->rhs)) return false;
+  for (std::size_t i = 0; i < a->children.size(); ++i) {
+    if (!same_check(a->children[i], b->children[i])) return false;
+  }
+  return true;
+}
+
 bool is_never(const ConditionPtr& condition) {
   return condition->kind == Condition::Kind::Constant && !condition->truth;
 }

@@ -316,7 +316,7 @@ Program share_branches(const Program& program) {
         if (x.size() != y.size()) continue;
         std::size_t differing = 0, at = 0;
         for (std::size_t k = 0; k < x.size() && differing < 2; ++k) {
-          if (to_string(x[k]) != to_string(y[k])) {
+          if (!same_check(x[k], y[k])) {
             ++differing;
             at = k;
           }

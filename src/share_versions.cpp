@@ -112,7 +112,7 @@ std::vector<ConditionPtr> checks_of(const ConditionPtr& c) {
   return c->kind == Condition::Kind::All ? c->children : std::vector<ConditionPtr>{c};
 }
 
-bool same(const ConditionPtr& a, const ConditionPtr& b) { return to_string(a) == to_string(b); }
+bool same(const ConditionPtr& a, const ConditionPtr& b) { return same_check(a, b); }
 
 ConditionPtr combine(Condition::Kind kind, std::vector<ConditionPtr> children) {
   return kind == Condition::Kind::All ? all(std::move(children)) : any(std::move(children));

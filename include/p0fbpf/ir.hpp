@@ -142,6 +142,9 @@ ConditionPtr negate(const ConditionPtr& condition);
 // `holds` ? condition : !condition
 ConditionPtr equivalent(const ConditionPtr& condition, bool holds);
 
+// The same computation (the fields that only name what is checked may differ).
+bool same_check(const ConditionPtr& a, const ConditionPtr& b);
+
 bool is_never(const ConditionPtr& condition);
 bool is_always(const ConditionPtr& condition);
 

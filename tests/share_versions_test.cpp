@@ -1,0 +1,151 @@
+#include "p0fbpf/share_versions.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "bpf_run.hpp"
+#include "p0f_database.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/parser.hpp"
+#include "signature_packets.hpp"
+
+namespace p0fbpf {
+namespace {
+
+using namespace ir;
+
+Branch branch(int version, std::uint32_t tcp, std::vector<ConditionPtr> checks) {
+  Branch b{version == 4 ? "v4" : "v6", all(std::move(checks)), version, 0};
+  b.tcp_offset = tcp;
+  return b;
+}
+
+ConditionPtr v4_header() { return eq(bit_and(load(Width::Byte, 0), 0xf0), 0x40u, "ver"); }
+ConditionPtr v6_header() { return eq(bit_and(load(Width::Byte, 0), 0xf0), 0x60u, "ver"); }
+
+TEST(ShareVersions, TcpChecksAreSharedThroughTheOffsetVariable) {
+  Program p;
+  p.branches.push_back(branch(4, 20, {v4_header(), eq(load(Width::Byte, 8), 64u, "ttl"),
+                                      eq(load(Width::Byte, 33), 2u, "flags")}));
+  p.branches.push_back(branch(6, 40, {v6_header(), eq(load(Width::Byte, 7), 64u, "ttl"),
+                                      eq(load(Width::Byte, 53), 2u, "flags")}));
+  Program shared = share_versions(p);
+  ASSERT_EQ(shared.branches.size(), 1u);
+  EXPECT_EQ(shared.branches[0].ip_version, 0);
+  EXPECT_EQ(to_string(shared.branches[0].condition),
+            "all\n"
+            "  $tcp := #20  ; tcp header (IPv4)\n"
+            "  if\n"
+            "    (ldb[0] & #240) == #64  ; ver\n"
+            "  then\n"
+            "    ldb[8] == #64  ; ttl\n"
+            "  else\n"
+            "    all\n"
+            "      (ldb[0] & #240) == #96  ; ver\n"
+            "      ldb[7] == #64  ; ttl\n"
+            "      $tcp := #40  ; tcp header (IPv6)\n"
+            "  ldb[$tcp+13] == #2  ; flags\n");
+}
+
+TEST(ShareVersions, WhereTheTailsDifferTheVersionDecides) {
+  Program p;
+  p.branches.push_back(branch(4, 20, {v4_header(), any({eq(load(Width::Half, 34), 100u, "win"),
+                                                        eq(load(Width::Half, 34), 200u, "win")})}));
+  p.branches.push_back(branch(6, 40, {v6_header(), any({eq(load(Width::Half, 54), 100u, "win"),
+                                                        eq(load(Width::Half, 54), 200u, "win"),
+                                                        eq(load(Width::Half, 54), 300u, "win")})}));
+  Program shared = share_versions(p);
+  ASSERT_EQ(shared.branches.size(), 1u);
+  std::string text = to_string(shared.branches[0].condition);
+  // The common alternatives once, the IPv6-only one behind a version test.
+  EXPECT_NE(text.find("ldh[$tcp+14] == #100"), std::string::npos) << text;
+  EXPECT_NE(text.find("ldh[$tcp+14] == #300"), std::string::npos) << text;
+  EXPECT_NE(text.find("ldb[0] &!=0 #32  ; ip version 6"), std::string::npos) << text;
+}
+
+TEST(ShareVersions, LeavesBranchesWhoseVersionsItCannotTellApart) {
+  Program p;
+  p.branches.push_back(branch(4, 20, {eq(load(Width::Byte, 33), 2u, "flags")}));
+  p.branches.push_back(branch(6, 40, {eq(load(Width::Byte, 53), 2u, "flags")}));
+  EXPECT_EQ(share_versions(p).branches.size(), 2u);
+}
+
+TEST(ShareVersions, LeavesBranchesOfAnotherFraming) {
+  Program p;
+  p.branches.push_back(branch(4, 20, {v4_header(), eq(load(Width::Byte, 33), 2u, "flags")}));
+  p.branches.push_back(branch(6, 40, {v6_header(), eq(load(Width::Byte, 53), 2u, "flags")}));
+  p.branches[1].link_offset = 14;
+  EXPECT_EQ(share_versions(p).branches.size(), 2u);
+}
+
+std::vector<std::uint8_t> vlan_frame(const std::vector<std::uint8_t>& ip, bool v6) {
+  std::vector<std::uint8_t> f(12, 0x02);
+  f.insert(f.end(), {0x81, 0x00, 0x00, 0x2a, static_cast<std::uint8_t>(v6 ? 0x86 : 0x08),
+                     static_cast<std::uint8_t>(v6 ? 0xdd : 0x00)});
+  f.insert(f.end(), ip.begin(), ip.end());
+  return f;
+}
+
+// The smallest form (one branch for both versions, the short window check)
+// accepts exactly what the fastest form accepts, for every `*` signature of
+// p0f.fp, in both modes (loose programs keep their two branches), on raw IP
+// and on Ethernet with and without a tag.
+TEST(ShareVersions, SmallestFormAcceptsWhatTheFastestAccepts) {
+  testing::Random rng(2026);
+  std::size_t packets = 0, matched = 0, shared_programs = 0;
+  for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {
+    Signature sig = *parse_signature(s.text);
+    if (sig.version != IpVersion::Any) continue;
+    for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
+      for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
+        CompileOptions options;
+        options.lower.mode = mode;
+        options.lower.direction = s.response ? Direction::Response : Direction::Request;
+        options.link.type = link;
+        BpfProgram fastest = *compile({{s.text, ""}}, options).program;
+        options.fit_within = 1;
+        Compilation small = compile({{s.text, ""}}, options);
+        bool shared = false;
+        for (const Branch& b : small.ir.branches) shared = shared || b.ip_version == 0;
+        shared_programs += shared;
+        for (int i = 0; i < 24; ++i) {
+          bool v6 = i % 2;
+          testing::PacketSpec p = i % 8 == 7 ? testing::random_packet(v6, s.response, rng)
+                                             : testing::matching_packet(sig, v6, s.response, rng);
+          if (i % 3 != 0) p = testing::mutate(p, rng);
+          auto bytes = testing::build_packet(p);
+          if (link == LinkType::Ethernet) {
+            bytes = i % 4 < 2 ? testing::ethernet_frame(bytes, p.ipv6) : vlan_frame(bytes, p.ipv6);
+          }
+          bool a = testing::run_bpf(fastest, bytes) != 0;
+          ASSERT_EQ(a, testing::run_bpf(*small.program, bytes) != 0) << s.text << (v6 ? " IPv6" : " IPv4");
+          ++packets;
+          matched += a;
+        }
+      }
+    }
+  }
+  std::printf("%zu packets, %zu accepted, %zu programs with a shared branch\n", packets, matched, shared_programs);
+  EXPECT_GT(matched, packets / 10);
+  EXPECT_GT(shared_programs, 100u);
+}
+
+// Issue #3's target: each `*` signature of p0f.fp is one xt_bpf program.
+TEST(ShareVersions, EveryStarSignatureOfP0fDatabaseFitsOneRule) {
+  std::size_t count = 0;
+  for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {
+    if (parse_signature(s.text)->version != IpVersion::Any) continue;
+    CompileOptions options;
+    options.lower.direction = s.response ? Direction::Response : Direction::Request;
+    options.fit_within = 64;
+    Compilation c = compile({{s.text, ""}}, options);
+    ASSERT_TRUE(c.ok()) << s.text;
+    EXPECT_LE(c.program->instructions.size(), 64u) << s.text;
+    ++count;
+  }
+  EXPECT_GT(count, 100u);
+}
+
+}  // namespace
+}  // namespace p0fbpf
