@@ -207,7 +207,7 @@ int main() {
   }
 
   // Compile latency: the whole process (spawned directly, no shell), best
-  // of 5, for a sample.
+  // of 10, for a sample.
   std::vector<double> latency;
   posix_spawn_file_actions_t quiet;
   posix_spawn_file_actions_init(&quiet);

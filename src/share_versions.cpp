@@ -158,6 +158,18 @@ ConditionPtr per_version(const ConditionPtr& v4, const ConditionPtr& v6, const C
   return select(is_v6, v6, v4);
 }
 
+// The IP header load that `check` masks, if it is one starting at the
+// version byte.
+ValuePtr masked_header_load(const ConditionPtr& check) {
+  if (check->kind != Condition::Kind::Compare || check->lhs->kind != Value::Kind::Binary ||
+      check->lhs->op != BinaryOp::And) {
+    return nullptr;
+  }
+  const ValuePtr& load = check->lhs->lhs;
+  bool at_version = load->kind == Value::Kind::Load && !load->base && !load->frame && load->offset == 0;
+  return at_version ? load : nullptr;
+}
+
 std::optional<Branch> shared(const Branch& v4, const Branch& v6) {
   const ValuePtr var = tcp_offset_variable();
   std::vector<ConditionPtr> x = checks_of(v4.condition), y = checks_of(v6.condition);
@@ -196,14 +208,21 @@ std::optional<Branch> shared(const Branch& v4, const Branch& v6) {
   }
   ConditionPtr is_v6 = bits_set(load(Width::Byte, 0), 0x20, "ip version 6");
 
-  // The IPv4 offset is bound before the version splits, and IPv6 binds its
-  // own: the IPv4 side then ends in a jump to the TCP checks, not in a
-  // binding and a jump. Neither side reads the variable.
+  // Each side sets the offset first, so that its last check jumps straight
+  // to the TCP checks. Neither side reads the variable.
   std::vector<ConditionPtr> checks(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(common));
-  checks.push_back(assign(var, constant(*v4.tcp_offset), "tcp header (IPv4)"));
-  own6.push_back(assign(var, constant(*v6.tcp_offset), "tcp header (IPv6)"));
-  ConditionPtr rest4 = all(std::vector<ConditionPtr>(own4.begin() + 1, own4.end()));
-  checks.push_back(select(test, rest4, all(std::move(own6))));
+  own4.insert(own4.begin(), assign(var, constant(*v4.tcp_offset), "tcp header (IPv4)"));
+  own6.insert(own6.begin(), assign(var, constant(*v6.tcp_offset), "tcp header (IPv6)"));
+  if (ValuePtr word = masked_header_load(test)) {
+    // The first checks mask the same header word differently: testing the
+    // version bit in it leaves the word in A for either side's mask.
+    std::uint32_t bit = 0x20u << (8 * (static_cast<std::uint32_t>(word->width) - 1));
+    checks.push_back(select(bits_set(word, bit, "ip version 6"), all(std::move(own6)), all(std::move(own4))));
+  } else {
+    // The first check (say, the ethertype) tells IPv6 from IPv4 itself.
+    own4.erase(own4.begin() + 1);
+    checks.push_back(select(test, all(std::move(own4)), all(std::move(own6))));
+  }
   for (std::size_t k = tail.size(); k > 0; k -= 2) checks.push_back(per_version(tail[k - 2], tail[k - 1], is_v6));
 
   Branch out = v4;

@@ -33,18 +33,45 @@ TEST(ShareVersions, TcpChecksAreSharedThroughTheOffsetVariable) {
   Program shared = share_versions(p);
   ASSERT_EQ(shared.branches.size(), 1u);
   EXPECT_EQ(shared.branches[0].ip_version, 0);
+  // Both sides first mask the version byte: one bit of it picks the side.
   EXPECT_EQ(to_string(shared.branches[0].condition),
             "all\n"
-            "  $tcp := #20  ; tcp header (IPv4)\n"
             "  if\n"
-            "    (ldb[0] & #240) == #64  ; ver\n"
+            "    ldb[0] &!=0 #32  ; ip version 6\n"
             "  then\n"
-            "    ldb[8] == #64  ; ttl\n"
-            "  else\n"
             "    all\n"
+            "      $tcp := #40  ; tcp header (IPv6)\n"
             "      (ldb[0] & #240) == #96  ; ver\n"
             "      ldb[7] == #64  ; ttl\n"
+            "  else\n"
+            "    all\n"
+            "      $tcp := #20  ; tcp header (IPv4)\n"
+            "      (ldb[0] & #240) == #64  ; ver\n"
+            "      ldb[8] == #64  ; ttl\n"
+            "  ldb[$tcp+13] == #2  ; flags\n");
+}
+
+TEST(ShareVersions, AnExcludingFirstCheckPicksTheSide) {
+  Program p;
+  p.branches.push_back(branch(4, 20, {eq(frame_load(Width::Half, 12), 0x0800u, "ethertype"), v4_header(),
+                                      eq(load(Width::Byte, 33), 2u, "flags")}));
+  p.branches.push_back(branch(6, 40, {eq(frame_load(Width::Half, 12), 0x86ddu, "ethertype"), v6_header(),
+                                      eq(load(Width::Byte, 53), 2u, "flags")}));
+  Program shared = share_versions(p);
+  ASSERT_EQ(shared.branches.size(), 1u);
+  EXPECT_EQ(to_string(shared.branches[0].condition),
+            "all\n"
+            "  if\n"
+            "    ldh[frame+12] == #2048  ; ethertype\n"
+            "  then\n"
+            "    all\n"
+            "      $tcp := #20  ; tcp header (IPv4)\n"
+            "      (ldb[0] & #240) == #64  ; ver\n"
+            "  else\n"
+            "    all\n"
             "      $tcp := #40  ; tcp header (IPv6)\n"
+            "      ldh[frame+12] == #34525  ; ethertype\n"
+            "      (ldb[0] & #240) == #96  ; ver\n"
             "  ldb[$tcp+13] == #2  ; flags\n");
 }
 
