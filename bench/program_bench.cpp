@@ -207,7 +207,7 @@ int main() {
   }
 
   // Compile latency: the whole process (spawned directly, no shell), best
-  // of 10, for a sample.
+  // of 20, for a sample.
   std::vector<double> latency;
   posix_spawn_file_actions_t quiet;
   posix_spawn_file_actions_init(&quiet);
@@ -221,7 +221,7 @@ int main() {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    for (int r = 0; r < 10; ++r) {
+    for (int r = 0; r < 20; ++r) {
       auto start = std::chrono::steady_clock::now();
       pid_t pid;
       int status = 0;
@@ -267,7 +267,7 @@ int main() {
     fmt::print("\n{:<52} {:>8}  {}\n", "several signatures in one program, both versions", *size, "target <= 64");
     fmt::print("(p0fbpf --label 'Linux:3.11 and newer' --max-insns 64: both signatures of the label)\n");
   }
-  fmt::print("\ncompile latency, whole p0fbpf process, best of 10: median {:.2f} ms, max {:.2f} ms (target < 5 ms; "
+  fmt::print("\ncompile latency, whole p0fbpf process, best of 20: median {:.2f} ms, max {:.2f} ms (target < 5 ms; "
              "{} signatures)\n",
              median(latency), *std::max_element(latency.begin(), latency.end()), latency.size());
   return 0;

@@ -23,8 +23,9 @@ void CompileFlags::add_to(CLI::App& app, const char* negate_help) {
   signature_option = app.add_option("signature", signatures, "p0f signatures, or - to read them from standard input")
                          ->type_name("SIGNATURE");
   app.add_flag("-n,--negate", negate, negate_help);
-  app.add_option("-O", optimize, "optimization level: -O1 (default) merges neighbouring checks, -O0 keeps "
-                                 "the program as lowered")
+  app.add_option("-O", optimize, "optimization level: -O1 (default) merges and shares checks, and one branch "
+                                 "serves both IP versions where that makes the program fit; -O0 keeps the "
+                                 "program as lowered")
       ->type_name("LEVEL")
       ->check(CLI::IsMember({0u, 1u}));
   app.add_flag_callback("--no-optimize", [this] { optimize = 0; }, "the same as -O0");

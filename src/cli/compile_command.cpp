@@ -70,7 +70,8 @@ void CompileCommand::add_to(CLI::App& app) {
       ->type_name("N")
       ->check(CLI::Range(0u, 1500u));
   app.add_option("--max-insns", max_instructions,
-                 "largest program allowed (default 64 for iptables and script, xt_bpf's limit; 4096 otherwise)")
+                 "largest program allowed (default 64 for iptables and script, xt_bpf's limit; 4096 otherwise); "
+                 "the fastest program within it is printed")
       ->type_name("N")
       ->check(CLI::Range(1u, kBpfMaxInstructions));
   app.add_option("-F,--fp-file", fp_file, "read signatures from a p0f database (p0f.fp format)")->type_name("FILE");
