@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "p0fbpf/optimize.hpp"
+#include "p0fbpf/read_guards.hpp"
 #include "p0fbpf/parser.hpp"
 #include "p0fbpf/share_versions.hpp"
 

@@ -1,0 +1,82 @@
+#include "p0fbpf/read_guards.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bpf_run.hpp"
+#include "p0f_database.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/parser.hpp"
+#include "signature_packets.hpp"
+
+namespace p0fbpf {
+namespace {
+
+// A negated program accepts exactly what the plain one rejects: also short,
+// truncated and empty packets, where a read past the end would otherwise
+// end the program with 0.
+using namespace ir;
+
+TEST(ReadGuards, OnlyTheLastBranchLosesItsGuards) {
+  ConditionPtr guard = read_guard(ge(packet_length(), 60u, "room for the options"));
+  ConditionPtr check = eq(load(Width::Byte, 59), 7u, "scale");
+  Program p;
+  p.branches.push_back({"a", all({guard, check}), 4, 0});
+  p.branches.push_back({"b", all({guard, check}), 4, 0});
+  Program out = drop_last_read_guards(p);
+  EXPECT_EQ(to_string(out.branches[0].condition), to_string(all({guard, check})));
+  EXPECT_EQ(to_string(out.branches[1].condition), to_string(check));
+}
+
+TEST(ReadGuards, NegatedBranchesFirstCheckTheirFixedReads) {
+  Program p;
+  p.branches.push_back({"a", all({eq(frame_load(Width::Half, 12), 0x0800u, "ethertype"),
+                                  eq(load(Width::Word, 56), 1u, "options")}),
+                        4, 14});
+  Program out = guard_fixed_reads(p);
+  // The last read ends at byte 60 of the IP packet.
+  EXPECT_EQ(to_string(out.branches[0].condition),
+            "all\n"
+            "  len >= #60  ; packet holds every fixed read\n"
+            "  ldh[frame+12] == #2048  ; ethertype\n"
+            "  ld[56] == #1  ; options\n");
+}
+
+TEST(ReadGuards, NegatedProgramAcceptsExactlyWhatThePlainProgramRejects) {
+  std::vector<std::string> sigs;
+  for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {
+    if (sigs.size() < 60 && !s.response) sigs.push_back(s.text);
+  }
+  sigs.push_back("*:64:0:*:*,*:mss,sack,?30,nop::*");
+  sigs.push_back("4:64:*:*:*,*:mss,nop,nop,ts:df:*");
+  testing::Random rng(77);
+  std::size_t packets = 0;
+  for (const std::string& text : sigs) {
+    Result<Signature> sig = parse_signature(text);
+    if (!sig.ok()) continue;
+    for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
+      for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
+        CompileOptions options;
+        options.lower.mode = mode;
+        options.link.type = link;
+        BpfProgram plain = *compile({{text, ""}}, options).program;
+        options.codegen.negate = true;
+        BpfProgram negated = *compile({{text, ""}}, options).program;
+        for (int i = 0; i < 30; ++i) {
+          bool v6 = sig->version == IpVersion::V6 || (sig->version == IpVersion::Any && i % 2);
+          testing::PacketSpec p = testing::matching_packet(*sig, v6, false, rng);
+          if (i % 3) p = testing::mutate(p, rng);
+          auto bytes = testing::build_packet(p);
+          if (link == LinkType::Ethernet) bytes = testing::ethernet_frame(bytes, p.ipv6);
+          if (i % 5 == 4) bytes.resize(rng() % (bytes.size() + 1));  // cut anywhere, even to nothing
+          ASSERT_NE(testing::run_bpf(plain, bytes) != 0, testing::run_bpf(negated, bytes) != 0)
+              << text << " with " << bytes.size() << " bytes";
+          ++packets;
+        }
+      }
+    }
+  }
+  EXPECT_GT(packets, 5000u);
+}
+
+}  // namespace
+}  // namespace p0fbpf
