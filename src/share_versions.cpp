@@ -170,7 +170,8 @@ ValuePtr masked_header_load(const ConditionPtr& check) {
   return at_version ? load : nullptr;
 }
 
-std::optional<Branch> shared(const Branch& v4, const Branch& v6) {
+// The shared branch, and how many TCP checks the two sides have in common.
+std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Branch& v6) {
   const ValuePtr var = tcp_offset_variable();
   std::vector<ConditionPtr> x = checks_of(v4.condition), y = checks_of(v6.condition);
   std::size_t common = 0;
@@ -188,10 +189,13 @@ std::optional<Branch> shared(const Branch& v4, const Branch& v6) {
   // From the end, the checks of the TCP header pair up.
   std::size_t i = x.size(), j = y.size();
   std::vector<ConditionPtr> tail;
+  std::size_t alike = 0;
   while (i > common + 1 && j > common) {
     ConditionPtr a = rebase(x[i - 1], *v4.tcp_offset, var);
     ConditionPtr b = rebase(y[j - 1], *v6.tcp_offset, var);
-    if (!same(a, b) && !(mentions(a, var->key) && mentions(b, var->key))) break;
+    bool identical = same(a, b);
+    if (!identical && !(mentions(a, var->key) && mentions(b, var->key))) break;
+    alike += identical;
     tail.push_back(std::move(a));
     tail.push_back(std::move(b));
     --i;
@@ -230,7 +234,7 @@ std::optional<Branch> shared(const Branch& v4, const Branch& v6) {
   out.condition = all(std::move(checks));
   out.ip_version = 0;
   out.tcp_offset.reset();
-  return out;
+  return std::pair(std::move(out), alike);
 }
 
 }  // namespace
@@ -245,14 +249,22 @@ Program share_versions(const Program& program) {
   for (std::size_t i = 0; i < out.branches.size(); ++i) {
     const Branch& a = out.branches[i];
     if (a.ip_version != 4 || !a.tcp_offset) continue;
+    // The IPv6 branch with the most TCP checks in common: usually the
+    // same signature's.
+    std::optional<std::pair<Branch, std::size_t>> best;
+    std::size_t partner = 0;
     for (std::size_t j = i + 1; j < out.branches.size(); ++j) {
       const Branch& b = out.branches[j];
       if (b.ip_version != 6 || !b.tcp_offset || b.link_offset != a.link_offset) continue;
-      if (auto merged = shared(a, b)) {
-        out.branches[i] = std::move(*merged);
-        out.branches.erase(out.branches.begin() + static_cast<std::ptrdiff_t>(j));
+      auto merged = shared(a, b);
+      if (merged && merged->second > 0 && (!best || merged->second > best->second)) {
+        best = std::move(merged);
+        partner = j;
       }
-      break;
+    }
+    if (best) {
+      out.branches[i] = std::move(best->first);
+      out.branches.erase(out.branches.begin() + static_cast<std::ptrdiff_t>(partner));
     }
   }
   return out;

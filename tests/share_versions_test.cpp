@@ -77,11 +77,13 @@ TEST(ShareVersions, AnExcludingFirstCheckPicksTheSide) {
 
 TEST(ShareVersions, WhereTheTailsDifferTheVersionDecides) {
   Program p;
-  p.branches.push_back(branch(4, 20, {v4_header(), any({eq(load(Width::Half, 34), 100u, "win"),
-                                                        eq(load(Width::Half, 34), 200u, "win")})}));
-  p.branches.push_back(branch(6, 40, {v6_header(), any({eq(load(Width::Half, 54), 100u, "win"),
-                                                        eq(load(Width::Half, 54), 200u, "win"),
-                                                        eq(load(Width::Half, 54), 300u, "win")})}));
+  p.branches.push_back(branch(4, 20, {v4_header(), eq(load(Width::Byte, 33), 2u, "flags"),
+                                      any({eq(load(Width::Half, 34), 100u, "win"),
+                                           eq(load(Width::Half, 34), 200u, "win")})}));
+  p.branches.push_back(branch(6, 40, {v6_header(), eq(load(Width::Byte, 53), 2u, "flags"),
+                                      any({eq(load(Width::Half, 54), 100u, "win"),
+                                           eq(load(Width::Half, 54), 200u, "win"),
+                                           eq(load(Width::Half, 54), 300u, "win")})}));
   Program shared = share_versions(p);
   ASSERT_EQ(shared.branches.size(), 1u);
   std::string text = to_string(shared.branches[0].condition);
@@ -95,6 +97,27 @@ TEST(ShareVersions, LeavesBranchesWhoseVersionsItCannotTellApart) {
   Program p;
   p.branches.push_back(branch(4, 20, {eq(load(Width::Byte, 33), 2u, "flags")}));
   p.branches.push_back(branch(6, 40, {eq(load(Width::Byte, 53), 2u, "flags")}));
+  EXPECT_EQ(share_versions(p).branches.size(), 2u);
+}
+
+TEST(ShareVersions, PairsTheBranchesWithTheMostInCommon) {
+  Program p;
+  p.branches.push_back(branch(4, 20, {v4_header(), eq(load(Width::Byte, 33), 2u, "flags"),
+                                      eq(load(Width::Half, 34), 100u, "win")}));
+  p.branches.push_back(branch(6, 40, {v6_header(), eq(load(Width::Byte, 53), 2u, "flags"),
+                                      eq(load(Width::Half, 54), 999u, "win")}));
+  p.branches.push_back(branch(6, 40, {v6_header(), eq(load(Width::Byte, 53), 2u, "flags"),
+                                      eq(load(Width::Half, 54), 100u, "win")}));
+  Program shared = share_versions(p);
+  ASSERT_EQ(shared.branches.size(), 2u);
+  EXPECT_EQ(shared.branches[0].ip_version, 0);
+  EXPECT_NE(to_string(shared.branches[1].condition).find("#999"), std::string::npos);
+}
+
+TEST(ShareVersions, LeavesBranchesWithNoTcpCheckInCommon) {
+  Program p;
+  p.branches.push_back(branch(4, 20, {v4_header(), eq(load(Width::Byte, 33), 2u, "flags")}));
+  p.branches.push_back(branch(6, 40, {v6_header(), eq(load(Width::Byte, 53), 18u, "flags")}));
   EXPECT_EQ(share_versions(p).branches.size(), 2u);
 }
 

@@ -11,8 +11,9 @@ namespace p0fbpf {
 // The variable that holds the TCP header's offset in a shared branch.
 ir::ValuePtr tcp_offset_variable();
 
-// Each IPv4 branch with a fixed TCP offset absorbs the first later IPv6
-// branch of the same framing, when one of its first checks excludes IPv6.
+// Each IPv4 branch with a fixed TCP offset absorbs the later IPv6 branch of
+// the same framing with which it has the most TCP checks in common, when
+// its first check tells the versions apart.
 // Where the two still differ after the IP header (p0f's window divisors
 // depend on the version), the shared branch tests the version there.
 // Accepts the same packets; smaller, and a few instructions slower per
