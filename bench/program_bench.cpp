@@ -2,9 +2,12 @@
 // tcpdump expression) measured in the same run, over every [tcp:request] and
 // [tcp:response] signature of /etc/p0f/p0f.fp:
 //   - size in exact mode (each * signature as one program for both IP
-//     versions, and each signature taken as 4: and as 6:), in loose mode;
-//   - instructions executed per packet, over matching and near-miss packets;
-//   - compile latency of the whole p0fbpf process.
+//     versions, and each signature taken as 4: and as 6:), in loose mode,
+//     each as p0fbpf makes it for an iptables rule (within 64);
+//   - instructions executed per packet, over matching and near-miss packets
+//     (also by the * signatures' one programs);
+//   - the size of one program for both signatures of Linux:3.11 and newer;
+//   - compile latency of the whole p0fbpf process (as for an iptables rule).
 //
 //   build/bench/program_bench
 #include <fcntl.h>
