@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <map>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace p0fbpf {
@@ -78,7 +78,7 @@ std::uint16_t jump_code(Relation relation) {
 
 class Generator {
  public:
-  // `spilled`: variables kept in scratch memory from their binding on,
+  // `spilled`: variables kept in scratch memory from their assignment on,
   // because some use finds them neither in X nor in scratch otherwise.
   Generator(const CodegenOptions& options, const std::vector<std::string>& spilled) : options_(options) {
     int slot = kScratchSlots;
@@ -183,8 +183,8 @@ class Generator {
     for (const auto& child : c->children) count_uses(child);
   }
 
-  // Counts how often each value serves as the base of an indexed load:
-  // those are the values worth keeping in scratch memory.
+  // Counts how often each value occurs, and how often it serves as the base
+  // of an indexed load: values used again may be worth scratch memory.
   void count_uses(const ValuePtr& v) {
     ++occurrences_[v->key];
     if (v->base) {
@@ -537,7 +537,7 @@ BpfProgram generate(const Program& program, const CodegenOptions& options) {
     const auto& missing = generator.missing_variable();
     if (!missing) return out;
     if (std::find(spilled.begin(), spilled.end(), *missing) != spilled.end()) {
-      throw std::logic_error("variable " + *missing + " is read where no path bound it");
+      throw std::logic_error("variable " + *missing + " is read where no path assigned it");
     }
     spilled.push_back(*missing);
   }

@@ -3,19 +3,20 @@
 #include <fmt/format.h>
 
 #include "p0fbpf/optimize.hpp"
-#include "p0fbpf/read_guards.hpp"
 #include "p0fbpf/parser.hpp"
+#include "p0fbpf/read_guards.hpp"
 #include "p0fbpf/share_versions.hpp"
 
 namespace p0fbpf {
 namespace {
 
-// The forms a program can take, fastest first.
+// The forms a program can take, fastest first. The last serves programs
+// with nothing to share between versions (and negated ones).
 struct Form {
   bool share_versions;
   bool window_shortcut;
 };
-constexpr Form kForms[] = {{false, true}, {true, true}, {true, false}};
+constexpr Form kForms[] = {{false, true}, {true, true}, {true, false}, {false, false}};
 
 // Each source's branches, with the diagnostics in input order; false if any
 // source had an error.
