@@ -70,7 +70,8 @@ std::optional<bool> version_bit(const std::vector<ConditionPtr>& checks) {
 ValuePtr rebase(const ValuePtr& v, std::uint32_t tcp, const ValuePtr& var) {
   switch (v->kind) {
     case Value::Kind::Load:
-      if (!v->base && !v->frame && v->offset >= tcp) return load(v->width, v->offset - tcp, var);
+      if (v->base) return load(v->width, v->offset, rebase(v->base, tcp, var));  // positions the walk found
+      if (!v->frame && v->offset >= tcp) return load(v->width, v->offset - tcp, var);
       return v;
     case Value::Kind::Binary:
       return binary(v->op, rebase(v->lhs, tcp, var), rebase(v->rhs, tcp, var));
@@ -112,8 +113,6 @@ std::vector<ConditionPtr> checks_of(const ConditionPtr& c) {
   return c->kind == Condition::Kind::All ? c->children : std::vector<ConditionPtr>{c};
 }
 
-bool same(const ConditionPtr& a, const ConditionPtr& b) { return same_check(a, b); }
-
 ConditionPtr combine(Condition::Kind kind, std::vector<ConditionPtr> children) {
   return kind == Condition::Kind::All ? all(std::move(children)) : any(std::move(children));
 }
@@ -122,17 +121,17 @@ ConditionPtr combine(Condition::Kind kind, std::vector<ConditionPtr> children) {
 // ones; `is_v6` tells them apart. The version test goes as deep as the two
 // stay alike.
 ConditionPtr per_version(const ConditionPtr& v4, const ConditionPtr& v6, const ConditionPtr& is_v6) {
-  if (same(v4, v6)) return v4;
+  if (same_check(v4, v6)) return v4;
   if (is_never(v4)) return all({v6, is_v6});  // the test last: it needs A
   if (is_never(v6)) return all({v4, negate(is_v6)});
   if (v4->kind == v6->kind && (v4->kind == Condition::Kind::All || v4->kind == Condition::Kind::Any)) {
     const auto& x = v4->children;
     const auto& y = v6->children;
     std::size_t prefix = 0;
-    while (prefix < x.size() && prefix < y.size() && same(x[prefix], y[prefix])) ++prefix;
+    while (prefix < x.size() && prefix < y.size() && same_check(x[prefix], y[prefix])) ++prefix;
     std::size_t suffix = 0;
     while (suffix + prefix < x.size() && suffix + prefix < y.size() &&
-           same(x[x.size() - 1 - suffix], y[y.size() - 1 - suffix])) {
+           same_check(x[x.size() - 1 - suffix], y[y.size() - 1 - suffix])) {
       ++suffix;
     }
     if (prefix + suffix > 0) {
@@ -148,7 +147,7 @@ ConditionPtr per_version(const ConditionPtr& v4, const ConditionPtr& v6, const C
   }
   if (v4->kind == Condition::Kind::Select && v6->kind == Condition::Kind::Select) {
     bool alike = false;
-    for (std::size_t i = 0; i < 3; ++i) alike = alike || same(v4->children[i], v6->children[i]);
+    for (std::size_t i = 0; i < 3; ++i) alike = alike || same_check(v4->children[i], v6->children[i]);
     if (alike) {
       return select(per_version(v4->children[0], v6->children[0], is_v6),
                     per_version(v4->children[1], v6->children[1], is_v6),
@@ -175,7 +174,7 @@ std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Bra
   const ValuePtr var = tcp_offset_variable();
   std::vector<ConditionPtr> x = checks_of(v4.condition), y = checks_of(v6.condition);
   std::size_t common = 0;
-  while (common < x.size() && common < y.size() && same(x[common], y[common])) ++common;
+  while (common < x.size() && common < y.size() && same_check(x[common], y[common])) ++common;
   if (common == x.size() || common == y.size()) return std::nullopt;
 
   // The IPv4 side's first own check must rule out the IPv6 side, so that
@@ -193,7 +192,7 @@ std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Bra
   while (i > common + 1 && j > common) {
     ConditionPtr a = rebase(x[i - 1], *v4.tcp_offset, var);
     ConditionPtr b = rebase(y[j - 1], *v6.tcp_offset, var);
-    bool identical = same(a, b);
+    bool identical = same_check(a, b);
     if (!identical && !(mentions(a, var->key) && mentions(b, var->key))) break;
     alike += identical;
     tail.push_back(std::move(a));
