@@ -63,6 +63,36 @@ TEST(Compiler, NeverMatchingSignatureWarnsAndStillCompiles) {
   EXPECT_EQ(testing::run_bpf(*c.program, testing::build_packet(linux_syn())), 0u);
 }
 
+// fit_within takes the fastest form that fits: a branch per IP version when
+// it may, one branch for both when it must, and the smallest otherwise.
+TEST(Compiler, FitWithinPicksTheFastestFormThatFits) {
+  const std::string star = "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+  auto branches_and_size = [&](std::size_t fit) {
+    CompileOptions options;
+    options.fit_within = fit;
+    Compilation c = compile({{star, ""}}, options);
+    std::vector<int> versions;
+    for (const auto& b : c.ir.branches) versions.push_back(b.ip_version);
+    return std::pair(versions, c.program->instructions.size());
+  };
+  auto [fastest_versions, fastest] = branches_and_size(0);
+  EXPECT_EQ(fastest_versions, (std::vector<int>{4, 6}));
+  EXPECT_EQ(branches_and_size(fastest).second, fastest);  // it fits: nothing else is tried
+  auto [rule_versions, rule] = branches_and_size(64);
+  EXPECT_EQ(rule_versions, std::vector<int>{0});
+  EXPECT_LE(rule, 64u);
+  auto [smallest_versions, smallest] = branches_and_size(1);  // nothing fits: the smallest
+  EXPECT_LE(smallest, rule);
+  EXPECT_GT(smallest, 1u);
+  // A signature for one version has nothing to share, only the window check to shorten.
+  CompileOptions options;
+  options.fit_within = 1;
+  Compilation one = compile({{kDesignCard, ""}}, options);
+  ASSERT_EQ(one.ir.branches.size(), 1u);
+  EXPECT_EQ(one.ir.branches[0].ip_version, 4);
+  EXPECT_LT(one.program->instructions.size(), compile({{kDesignCard, ""}}, {}).program->instructions.size());
+}
+
 TEST(Compiler, LinkOffsetSkipsTheLinkHeader) {
   CompileOptions options;
   options.link.type = LinkType::Ethernet;

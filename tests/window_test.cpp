@@ -55,6 +55,7 @@ class LoweredWindow : public ::testing::Test {
     facts.ts1_set = ir::ne(ir::load(Width::Word, 4), 0u, "ts1");
     facts.header_total = ir::constant(headers);
     facts.ipv6 = ipv6;
+    facts.shortcut = shortcut;
     ir::Program program;
     program.branches.push_back({"window", exact_window(w, facts)});
     BpfProgram bpf = generate(program, {});
@@ -64,6 +65,7 @@ class LoweredWindow : public ::testing::Test {
                               static_cast<std::uint8_t>(ts1 >> 8), static_cast<std::uint8_t>(ts1)};
     return bpf_filter(bpf.instructions.data(), packet, 8, 8) != 0;
   }
+  bool shortcut = true;  // see WindowFacts::shortcut
 };
 
 TEST_F(LoweredWindow, AgreesWithDetectionOnManyPackets) {
@@ -85,9 +87,12 @@ TEST_F(LoweredWindow, AgreesWithDetectionOnManyPackets) {
     auto expected = detect_window_multiplier(win, mss, ts1, headers, ipv6);
     bool want = expected && expected->value == m && expected->mtu == mtu;
     matches += want;
-    ASSERT_EQ(run(w, static_cast<std::uint16_t>(win), mss, ts1, ipv6, headers), want)
-        << (mtu ? "mtu*" : "mss*") << m << " win " << win << " mss " << mss << " ts1 " << ts1
-        << (ipv6 ? " ipv6" : " ipv4") << " headers " << headers;
+    for (bool with_shortcut : {true, false}) {
+      shortcut = with_shortcut;
+      ASSERT_EQ(run(w, static_cast<std::uint16_t>(win), mss, ts1, ipv6, headers), want)
+          << (mtu ? "mtu*" : "mss*") << m << " win " << win << " mss " << mss << " ts1 " << ts1
+          << (ipv6 ? " ipv6" : " ipv4") << " headers " << headers << (with_shortcut ? "" : ", no shortcut");
+    }
   }
   EXPECT_GT(matches, 100);
 }
