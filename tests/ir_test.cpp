@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 namespace p0fbpf::ir {
 namespace {
 
@@ -84,6 +86,24 @@ TEST(Ir, SelectSimplifies) {
 TEST(Ir, DumpIsReadable) {
   std::string text = to_string(all({eq(load(Width::Byte, 9), 6u, "proto"), ne(load(Width::Half, 4), 0u, "quirk id+")}));
   EXPECT_EQ(text, "all\n  ldb[9] == #6  ; proto\n  ldh[4] != #0  ; quirk id+\n");
+}
+
+TEST(Ir, SameCheckComparesTheComputationNotTheField) {
+  ConditionPtr a = all({eq(load(Width::Byte, 9), 6u, "proto"), ne(load(Width::Half, 4), 0u, "quirk id+")});
+  ConditionPtr b = all({eq(load(Width::Byte, 9), 6u, "ip protocol"), ne(load(Width::Half, 4), 0u, "id")});
+  EXPECT_TRUE(same_check(a, b));
+  EXPECT_FALSE(same_check(a, all({eq(load(Width::Byte, 9), 17u, "proto"), ne(load(Width::Half, 4), 0u, "id")})));
+  EXPECT_FALSE(same_check(eq(load(Width::Byte, 9), 6u, "x"), ne(load(Width::Byte, 9), 6u, "x")));
+  EXPECT_FALSE(same_check(any({a}), all({a, eq(load(Width::Byte, 0), 1u, "more")})));
+}
+
+TEST(Ir, VariablesAreSetByAssignAndReadThroughX) {
+  ValuePtr tcp = variable("tcp");
+  EXPECT_TRUE(tcp->uses_index());
+  ValuePtr flags = load(Width::Byte, 13, tcp);
+  EXPECT_EQ(flags->key, "ldb[$tcp+13]");
+  EXPECT_EQ(to_string(assign(tcp, constant(20), "tcp header")), "$tcp := #20  ; tcp header\n");
+  EXPECT_THROW(negate(assign(tcp, constant(20), "tcp header")), std::logic_error);
 }
 
 }  // namespace
