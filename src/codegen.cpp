@@ -260,6 +260,15 @@ class Generator {
     state_.scratch.emplace(v->key, slot);
   }
 
+  // A free slot, or else the first one, forgetting what it held (a value
+  // that can be computed again; spilled variables have slots of their own).
+  int take_slot() {
+    int slot = free_slot();
+    if (slot >= 0) return slot;
+    std::erase_if(state_.scratch, [](const auto& entry) { return entry.second == 0; });
+    return 0;
+  }
+
   int free_slot() const {
     for (int slot = 0; slot < kScratchSlots - static_cast<int>(reserved_.size()); ++slot) {
       bool used = false;
@@ -302,7 +311,7 @@ class Generator {
     } else {
       // Both need the registers: park rhs in scratch memory.
       into_a(rhs);
-      int slot = state_.scratch.count(rhs->key) ? state_.scratch.at(rhs->key) : free_slot();
+      int slot = state_.scratch.count(rhs->key) ? state_.scratch.at(rhs->key) : take_slot();
       if (!state_.scratch.count(rhs->key)) {
         emit(BPF_ST, static_cast<std::uint32_t>(slot), comment_);
         state_.scratch.emplace(rhs->key, slot);

@@ -185,5 +185,29 @@ TEST(Codegen, VariableBoundOnEachPathIsReadAfterTheyJoin) {
   EXPECT_TRUE(spilled);
 }
 
+// More values to park than BPF has scratch words: old ones are forgotten
+// and computed again, and the program stays valid.
+TEST(Codegen, RunningOutOfScratchMemoryForgetsOldValues) {
+  ValuePtr b = load(Width::Byte, 0);
+  ValuePtr c = load(Width::Byte, 1);
+  std::vector<ConditionPtr> checks;
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    checks.push_back(eq(load(Width::Byte, i, b), add(load(Width::Byte, 30 + i, c), 1), "pair"));
+  }
+  BpfProgram p = generate(one_branch(all(checks)), {});
+  ASSERT_TRUE(is_valid(p));
+  std::vector<std::uint8_t> packet(64, 0);
+  packet[0] = 2;
+  packet[1] = 3;
+  for (std::size_t i = 0; i < 20; ++i) {
+    packet[33 + i] = static_cast<std::uint8_t>(i);
+    packet[2 + i] = static_cast<std::uint8_t>(i + 1);
+  }
+  // Bytes 2..21 and 33..52 overlap nowhere, so each pair stands alone.
+  EXPECT_NE(run(p, packet), 0u);
+  packet[2 + 17] = 0;
+  EXPECT_EQ(run(p, packet), 0u);
+}
+
 }  // namespace
 }  // namespace p0fbpf
