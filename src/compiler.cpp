@@ -11,7 +11,7 @@ namespace p0fbpf {
 namespace {
 
 // The forms a program can take, fastest first. The last serves programs
-// with nothing to share between versions (and negated ones).
+// with nothing to share between versions.
 struct Form {
   bool share_versions;
   bool window_shortcut;
@@ -56,17 +56,14 @@ ir::Program prepared(const std::vector<std::vector<ir::Branch>>& branches, const
   return options.optimize ? p0fbpf::optimize(program) : program;
 }
 
-// Negated programs get their read guards; the others may share versions
-// (nullopt if nothing was shared) and lose the last branch's guards.
+// Negated programs get their read guards, the others lose the last branch's;
+// either may share versions (nullopt if nothing was shared).
 std::optional<ir::Program> finished(const ir::Program& program, const CompileOptions& options, bool share) {
-  if (options.codegen.negate) return share ? std::nullopt : std::optional(guard_fixed_reads(program));
-  if (!options.optimize) return share ? std::nullopt : std::optional(program);
-  ir::Program out = program;
-  if (share) {
-    out = share_versions(program);
-    if (out.branches.size() == program.branches.size()) return std::nullopt;
-  }
-  return drop_last_read_guards(out);
+  ir::Program in = options.codegen.negate ? guard_fixed_reads(program) : program;
+  if (!options.optimize) return share ? std::nullopt : std::optional(in);
+  ir::Program out = share ? share_versions(in) : in;
+  if (share && out.branches.size() == in.branches.size()) return std::nullopt;
+  return options.codegen.negate ? out : drop_last_read_guards(out);
 }
 
 // The sources lowered for each window check form, lowered when first needed.

@@ -47,7 +47,7 @@ Program guard_fixed_reads(const Program& program) {
     // Frames shorter than their link header fail the same check: the
     // packet length is counted from the IP header, and is compared as the
     // frame length minus the link header.
-    branch.condition = all({ge(packet_length(), std::max<std::uint32_t>(end, 1), "packet holds every fixed read"),
+    branch.condition = all({read_guard(ge(packet_length(), std::max<std::uint32_t>(end, 1), "packet holds every fixed read")),
                             branch.condition});
   }
   return out;

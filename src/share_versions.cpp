@@ -1,8 +1,11 @@
 #include "p0fbpf/share_versions.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <tuple>
+
+#include <fmt/format.h>
 
 namespace p0fbpf {
 namespace {
@@ -157,6 +160,12 @@ ConditionPtr per_version(const ConditionPtr& v4, const ConditionPtr& v6, const C
   return select(is_v6, v6, v4);
 }
 
+// `packet length >= K`, there only to keep later reads inside the packet.
+bool is_length_guard(const ConditionPtr& c) {
+  return c->read_guard && c->kind == Condition::Kind::Compare && c->relation == Relation::GreaterEqual &&
+         !c->negated && c->lhs->kind == Value::Kind::PacketLength && c->rhs->is_constant();
+}
+
 // The IP header load that `check` masks, if it is one starting at the
 // version byte.
 ValuePtr masked_header_load(const ConditionPtr& check) {
@@ -173,6 +182,17 @@ ValuePtr masked_header_load(const ConditionPtr& check) {
 std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Branch& v6) {
   const ValuePtr var = tcp_offset_variable();
   std::vector<ConditionPtr> x = checks_of(v4.condition), y = checks_of(v6.condition);
+  // Guards that the packet holds every byte a side reads (negated
+  // programs) stay with their side; before the sides split, the shorter
+  // covers what both read.
+  ConditionPtr guard4, guard6, lead;
+  if (!x.empty() && !y.empty() && is_length_guard(x.front()) && is_length_guard(y.front())) {
+    guard4 = x.front();
+    guard6 = y.front();
+    lead = read_guard(ge(packet_length(), std::min(guard4->rhs->constant, guard6->rhs->constant), guard4->field));
+    x.erase(x.begin());
+    y.erase(y.begin());
+  }
   std::size_t common = 0;
   while (common < x.size() && common < y.size() && same_check(x[common], y[common])) ++common;
   if (common == x.size() || common == y.size()) return std::nullopt;
@@ -213,18 +233,27 @@ std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Bra
 
   // Each side sets the offset first, so that its last check jumps straight
   // to the TCP checks. Neither side reads the variable.
-  std::vector<ConditionPtr> checks(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(common));
-  own4.insert(own4.begin(), assign(var, constant(*v4.tcp_offset), "tcp header (IPv4)"));
-  own6.insert(own6.begin(), assign(var, constant(*v6.tcp_offset), "tcp header (IPv6)"));
-  if (ValuePtr word = masked_header_load(test)) {
+  std::vector<ConditionPtr> checks;
+  if (lead) checks.push_back(lead);
+  checks.insert(checks.end(), x.begin(), x.begin() + static_cast<std::ptrdiff_t>(common));
+  ValuePtr word = masked_header_load(test);
+  // The first check (say, the ethertype) may tell IPv6 from IPv4 itself.
+  if (!word) own4.erase(own4.begin());
+  auto side = [&](std::vector<ConditionPtr> own, const Branch& branch, const ConditionPtr& guard, const char* name) {
+    std::vector<ConditionPtr> out = {assign(var, constant(*branch.tcp_offset), fmt::format("tcp header ({})", name))};
+    if (guard && guard->rhs->constant > lead->rhs->constant) out.push_back(guard);  // else the lead guard did
+    out.insert(out.end(), own.begin(), own.end());
+    return all(std::move(out));
+  };
+  ConditionPtr side4 = side(std::move(own4), v4, guard4, "IPv4");
+  ConditionPtr side6 = side(std::move(own6), v6, guard6, "IPv6");
+  if (word) {
     // The first checks mask the same header word differently: testing the
     // version bit in it leaves the word in A for either side's mask.
     std::uint32_t bit = 0x20u << (8 * (static_cast<std::uint32_t>(word->width) - 1));
-    checks.push_back(select(bits_set(word, bit, "ip version 6"), all(std::move(own6)), all(std::move(own4))));
+    checks.push_back(select(bits_set(word, bit, "ip version 6"), side6, side4));
   } else {
-    // The first check (say, the ethertype) tells IPv6 from IPv4 itself.
-    own4.erase(own4.begin() + 1);
-    checks.push_back(select(test, all(std::move(own4)), all(std::move(own6))));
+    checks.push_back(select(test, side4, side6));
   }
   for (std::size_t k = tail.size(); k > 0; k -= 2) checks.push_back(per_version(tail[k - 2], tail[k - 1], is_v6));
 

@@ -61,6 +61,8 @@ TEST(ReadGuards, NegatedProgramAcceptsExactlyWhatThePlainProgramRejects) {
         BpfProgram plain = *compile({{text, ""}}, options).program;
         options.codegen.negate = true;
         BpfProgram negated = *compile({{text, ""}}, options).program;
+        options.fit_within = 1;  // the smallest form: one branch for both versions
+        BpfProgram negated_small = *compile({{text, ""}}, options).program;
         for (int i = 0; i < 30; ++i) {
           bool v6 = sig->version == IpVersion::V6 || (sig->version == IpVersion::Any && i % 2);
           testing::PacketSpec p = testing::matching_packet(*sig, v6, false, rng);
@@ -70,6 +72,8 @@ TEST(ReadGuards, NegatedProgramAcceptsExactlyWhatThePlainProgramRejects) {
           if (i % 5 == 4) bytes.resize(rng() % (bytes.size() + 1));  // cut anywhere, even to nothing
           ASSERT_NE(testing::run_bpf(plain, bytes) != 0, testing::run_bpf(negated, bytes) != 0)
               << text << " with " << bytes.size() << " bytes";
+          ASSERT_NE(testing::run_bpf(plain, bytes) != 0, testing::run_bpf(negated_small, bytes) != 0)
+              << text << " with " << bytes.size() << " bytes, smallest form";
           ++packets;
         }
       }
