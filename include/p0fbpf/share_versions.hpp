@@ -1,7 +1,7 @@
 // One branch for both IP versions: the IPv4 and IPv6 branches of a `*`
 // signature check the same TCP header at different offsets. The shared
-// branch checks each version's IP header, binds the TCP header's offset to a
-// variable (kept in X), and checks the TCP header once through it.
+// branch checks each version's IP header, assigns the TCP header's offset to
+// a variable (kept in X), and checks the TCP header once through it.
 #pragma once
 
 #include "p0fbpf/ir.hpp"
@@ -17,7 +17,8 @@ ir::ValuePtr tcp_offset_variable();
 // Where the two still differ after the IP header (p0f's window divisors
 // depend on the version), the shared branch tests the version there.
 // Accepts the same packets; smaller, and a few instructions slower per
-// packet. Not for negated programs: their read guards need fixed offsets.
+// packet. Length guards leading both branches (negated programs) stay with
+// their version, behind one for what both read first.
 ir::Program share_versions(const ir::Program& program);
 
 }  // namespace p0fbpf
