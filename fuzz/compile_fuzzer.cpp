@@ -23,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       options.lower.mode = mode;
       options.lower.direction = packet.size() % 2 ? p0fbpf::Direction::Response : p0fbpf::Direction::Request;
       options.link.type = link;
+      options.codegen.negate = packet.size() % 3 == 2;  // a negated program must not read past the packet either
       p0fbpf::Compilation c = p0fbpf::compile({{signature, ""}}, options);
       if (!c.ok()) continue;
       options.fit_within = 1;
