@@ -356,6 +356,34 @@ bool same_check(const ConditionPtr& a, const ConditionPtr& b) {
   return true;
 }
 
+std::vector<ConditionPtr> conjuncts(const ConditionPtr& condition) {
+  return condition->kind == Condition::Kind::All ? condition->children : std::vector<ConditionPtr>{condition};
+}
+
+std::optional<std::vector<ByteConstraint>> byte_constraints(const ConditionPtr& c) {
+  if (c->kind != Condition::Kind::Compare || c->relation != Relation::Equal || c->negated || !c->rhs->is_constant()) {
+    return std::nullopt;
+  }
+  ValuePtr load = c->lhs;
+  std::uint32_t mask = 0xffffffff;
+  if (load->kind == Value::Kind::Binary && load->op == BinaryOp::And && load->rhs->is_constant()) {
+    mask = load->rhs->constant;
+    load = load->lhs;
+  }
+  if (load->kind != Value::Kind::Load) return std::nullopt;
+  auto width = static_cast<std::uint32_t>(load->width);
+  if (width < 4) mask &= (1u << (8 * width)) - 1;
+  std::uint32_t value = c->rhs->constant;
+  if ((value & ~mask) != 0) return std::nullopt;
+  std::vector<ByteConstraint> out;
+  for (std::uint32_t b = 0; b < width; ++b) {
+    std::uint32_t shift = 8 * (width - 1 - b);
+    auto m = static_cast<std::uint8_t>(mask >> shift);
+    if (m) out.push_back({load, load->offset + b, m, static_cast<std::uint8_t>(value >> shift)});
+  }
+  return out;
+}
+
 bool is_never(const ConditionPtr& condition) {
   return condition->kind == Condition::Kind::Constant && !condition->truth;
 }

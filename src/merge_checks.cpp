@@ -8,35 +8,6 @@ namespace {
 
 using namespace ir;
 
-// One check, seen as byte constraints: (byte & mask) == value per byte.
-struct ByteCheck {
-  ValuePtr base;  // null: absolute
-  bool frame = false;
-  std::uint32_t offset = 0;
-  std::uint32_t width = 0;
-  std::uint32_t mask = 0;
-  std::uint32_t value = 0;
-};
-
-std::optional<ByteCheck> as_byte_check(const ConditionPtr& c) {
-  if (c->kind != Condition::Kind::Compare || c->relation != Relation::Equal || c->negated || !c->rhs->is_constant()) {
-    return std::nullopt;
-  }
-  ValuePtr load = c->lhs;
-  std::uint32_t width_mask = 0;
-  std::uint32_t mask = 0xffffffff;
-  if (load->kind == Value::Kind::Binary && load->op == BinaryOp::And && load->rhs->is_constant()) {
-    mask = load->rhs->constant;
-    load = load->lhs;
-  }
-  if (load->kind != Value::Kind::Load) return std::nullopt;
-  std::uint32_t width = static_cast<std::uint32_t>(load->width);
-  width_mask = width == 4 ? 0xffffffff : (1u << (8 * width)) - 1;
-  mask &= width_mask;
-  if ((c->rhs->constant & ~mask) != 0) return std::nullopt;  // can never hold: leave it alone
-  return ByteCheck{load->base, load->frame, load->offset, width, mask, c->rhs->constant};
-}
-
 struct Key {
   const Value* base;
   bool frame;
@@ -97,20 +68,18 @@ ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
       range_checks[range->key].push_back(i);
       continue;
     }
-    auto check = as_byte_check(children[i]);
-    if (!check) continue;
+    auto constraints = byte_constraints(children[i]);
+    if (!constraints) continue;
     merged[i] = true;
-    for (std::uint32_t b = 0; b < check->width; ++b) {
-      std::uint32_t shift = 8 * (check->width - 1 - b);
-      auto m = static_cast<std::uint8_t>(check->mask >> shift);
-      auto v = static_cast<std::uint8_t>(check->value >> shift);
-      if (!m) continue;
-      Byte& byte = bytes[{check->base.get(), check->frame, check->offset + b}];
-      if ((byte.mask & m & (byte.value ^ v)) != 0) return never(children[i]->field + ": contradicts another check");
-      byte.mask |= m;
-      byte.value |= v;
+    for (const ByteConstraint& c : *constraints) {
+      Byte& byte = bytes[{c.load->base.get(), c.load->frame, c.offset}];
+      if ((byte.mask & c.mask & (byte.value ^ c.value)) != 0) {
+        return never(children[i]->field + ": contradicts another check");
+      }
+      byte.mask |= c.mask;
+      byte.value |= c.value;
       byte.last = i;
-      byte.base = check->base;
+      byte.base = c.load->base;
       if (byte.field.find(children[i]->field) == std::string::npos) {
         byte.field += (byte.field.empty() ? "" : ", ") + children[i]->field;
       }

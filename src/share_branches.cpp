@@ -6,9 +6,6 @@ using namespace ir;
 
 Program share_branches(const Program& program) {
   Program out = program;
-  auto checks = [](const ConditionPtr& c) {
-    return c->kind == Condition::Kind::All ? c->children : std::vector<ConditionPtr>{c};
-  };
   bool changed = true;
   while (changed) {
     changed = false;
@@ -17,7 +14,7 @@ Program share_branches(const Program& program) {
         Branch& a = out.branches[i];
         const Branch& b = out.branches[j];
         if (a.link_offset != b.link_offset || a.ip_version != b.ip_version) continue;
-        std::vector<ConditionPtr> x = checks(a.condition), y = checks(b.condition);
+        std::vector<ConditionPtr> x = conjuncts(a.condition), y = conjuncts(b.condition);
         if (x.size() != y.size()) continue;
         std::size_t differing = 0, at = 0;
         for (std::size_t k = 0; k < x.size() && differing < 2; ++k) {

@@ -29,23 +29,10 @@ BitFacts bit_facts(const ConditionPtr& c) {
     }
     return facts;
   }
-  if (c->kind != Condition::Kind::Compare || c->relation != Relation::Equal || c->negated || !c->rhs->is_constant()) {
-    return facts;
-  }
-  ValuePtr load = c->lhs;
-  std::uint32_t mask = 0xffffffff;
-  if (load->kind == Value::Kind::Binary && load->op == BinaryOp::And && load->rhs->is_constant()) {
-    mask = load->rhs->constant;
-    load = load->lhs;
-  }
-  if (load->kind != Value::Kind::Load) return facts;
-  auto width = static_cast<std::uint32_t>(load->width);
-  for (std::uint32_t b = 0; b < width; ++b) {
-    std::uint32_t shift = 8 * (width - 1 - b);
-    auto m = static_cast<std::uint8_t>(mask >> shift);
-    if (m) {
-      facts[{load->base ? load->base->key : "", load->frame, load->offset + b}] = {
-          m, static_cast<std::uint8_t>((c->rhs->constant >> shift) & m)};
+  if (auto constraints = byte_constraints(c)) {
+    for (const ByteConstraint& b : *constraints) {
+      const ValuePtr& base = b.load->base;
+      facts[{base ? base->key : "", b.load->frame, b.offset}] = {b.mask, b.value};
     }
   }
   return facts;
@@ -110,10 +97,6 @@ bool mentions(const ConditionPtr& c, const std::string& key) {
     if (mentions(child, key)) return true;
   }
   return false;
-}
-
-std::vector<ConditionPtr> checks_of(const ConditionPtr& c) {
-  return c->kind == Condition::Kind::All ? c->children : std::vector<ConditionPtr>{c};
 }
 
 ConditionPtr combine(Condition::Kind kind, std::vector<ConditionPtr> children) {
@@ -181,7 +164,7 @@ ValuePtr masked_header_load(const ConditionPtr& check) {
 // The shared branch, and how many TCP checks the two sides have in common.
 std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Branch& v6) {
   const ValuePtr var = tcp_offset_variable();
-  std::vector<ConditionPtr> x = checks_of(v4.condition), y = checks_of(v6.condition);
+  std::vector<ConditionPtr> x = conjuncts(v4.condition), y = conjuncts(v6.condition);
   // Guards that the packet holds every byte a side reads (negated
   // programs) stay with their side; before the sides split, the shorter
   // covers what both read.

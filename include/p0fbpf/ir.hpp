@@ -145,6 +145,20 @@ ConditionPtr equivalent(const ConditionPtr& condition, bool holds);
 // The same computation (the fields that only name what is checked may differ).
 bool same_check(const ConditionPtr& a, const ConditionPtr& b);
 
+// The checks of an All, or the condition itself.
+std::vector<ConditionPtr> conjuncts(const ConditionPtr& condition);
+
+// One byte an equality check constrains: (byte & mask) == value.
+struct ByteConstraint {
+  ValuePtr load;           // the checked load: its base, whether it reads the frame
+  std::uint32_t offset;    // of the byte, from the load's base
+  std::uint8_t mask;       // never 0
+  std::uint8_t value;
+};
+// The bytes `load == K` or `(load & M) == K` constrains; nullopt for any
+// other check, and for one that can never hold (K outside M).
+std::optional<std::vector<ByteConstraint>> byte_constraints(const ConditionPtr& condition);
+
 bool is_never(const ConditionPtr& condition);
 bool is_always(const ConditionPtr& condition);
 
