@@ -169,11 +169,12 @@ int CompileCommand::run() const {
   // A script has rules per IP version. Other formats have one program for
   // both, or with --split, per version when a signature is too large for one.
   std::vector<std::optional<int>> families = {std::nullopt};
+  std::optional<SplitCompilation> split_both;  // --split for both versions, kept for the loop below
   if (script) {
     families = {4, 6};
   } else if (split) {
-    CompileOptions both = options;
-    if (compile_split(selection.sources, both, limit).too_large) families = {4, 6};
+    split_both = compile_split(selection.sources, options, limit);
+    if (split_both->too_large) families = {4, 6};
   }
   std::vector<FirewallRule> rules;
   std::string text;
@@ -185,7 +186,8 @@ int CompileCommand::run() const {
     std::vector<BpfProgram> programs;
     std::vector<std::vector<std::size_t>> members;
     if (split || script) {
-      SplitCompilation result = compile_split(selection.sources, per_family, limit);
+      SplitCompilation result = !family && split_both ? std::move(*split_both)
+                                                      : compile_split(selection.sources, per_family, limit);
       if (!printed_diagnostics || !result.ok) {
         for (const auto& d : result.diagnostics) fmt::print(stderr, "{}", d.render());
         printed_diagnostics = true;
