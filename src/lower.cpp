@@ -726,6 +726,8 @@ Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
 
   std::string reason;
   for (bool v6 : versions) {
+    std::optional<std::uint32_t> tcp_offset;
+    if (Frame f = make_frame(v6, sig.olen); f.tcp.is_constant()) tcp_offset = f.tcp.offset;
     std::vector<bool> scenarios = {false};
     if (options.mode == MatchMode::Exact && sig.has(Quirk::BadOptions) && !sig.options.empty()) {
       std::uint8_t last = sig.options.back().kind;
@@ -739,9 +741,7 @@ Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
         if (reason.empty()) reason = condition->field;
         continue;
       }
-      ir::Branch branch{branch_label(sig, v6, aborted), condition, v6 ? 6 : 4, 0};
-      if (Frame f = make_frame(v6, sig.olen); f.tcp.is_constant()) branch.tcp_offset = f.tcp.offset;
-      out.branches.push_back(std::move(branch));
+      out.branches.push_back({branch_label(sig, v6, aborted), condition, v6 ? 6 : 4, 0, tcp_offset});
     }
   }
   if (out.branches.empty()) {
