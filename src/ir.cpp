@@ -1,5 +1,6 @@
 #include "p0fbpf/ir.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -354,6 +355,32 @@ bool same_check(const ConditionPtr& a, const ConditionPtr& b) {
     if (!same_check(a->children[i], b->children[i])) return false;
   }
   return true;
+}
+
+namespace {
+
+std::uint32_t read_end(const ValuePtr& v, const Value* base, std::uint32_t link_offset) {
+  std::uint32_t end = 0;
+  if (v->kind == Value::Kind::Load && v->base.get() == base) {
+    std::uint32_t stop = v->offset + static_cast<std::uint32_t>(v->width);
+    if (!v->frame) end = stop;
+    else if (!base && stop > link_offset) end = stop - link_offset;
+  }
+  for (const ValuePtr& part : {v->base, v->lhs, v->rhs}) {
+    if (part) end = std::max(end, read_end(part, base, link_offset));
+  }
+  return end;
+}
+
+}  // namespace
+
+std::uint32_t read_end(const ConditionPtr& c, const Value* base, std::uint32_t link_offset) {
+  std::uint32_t end = 0;
+  for (const ValuePtr& part : {c->lhs, c->rhs}) {
+    if (part) end = std::max(end, read_end(part, base, link_offset));
+  }
+  for (const auto& child : c->children) end = std::max(end, read_end(child, base, link_offset));
+  return end;
 }
 
 std::vector<ConditionPtr> conjuncts(const ConditionPtr& condition) {

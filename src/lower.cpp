@@ -102,28 +102,6 @@ ConditionPtr ecn_present(const Frame& f) {
               bits_set(f.doff_byte, 0x01, "quirk ecn")});
 }
 
-// One past the last byte a condition reads relative to `base` (null: at a
-// fixed offset from the IP header); 0 if none.
-std::uint32_t read_end(const ValuePtr& v, const Value* base) {
-  std::uint32_t end = 0;
-  if (v->kind == Value::Kind::Load && v->base.get() == base && !v->frame) {
-    end = v->offset + static_cast<std::uint32_t>(v->width);
-  }
-  for (const ValuePtr& part : {v->base, v->lhs, v->rhs}) {
-    if (part) end = std::max(end, read_end(part, base));
-  }
-  return end;
-}
-
-std::uint32_t read_end(const ConditionPtr& c, const Value* base) {
-  std::uint32_t end = 0;
-  for (const ValuePtr& part : {c->lhs, c->rhs}) {
-    if (part) end = std::max(end, read_end(part, base));
-  }
-  for (const auto& child : c->children) end = std::max(end, read_end(child, base));
-  return end;
-}
-
 // What the option walk found, for the checks that come after it.
 struct WalkResult {
   std::vector<ConditionPtr> checks;

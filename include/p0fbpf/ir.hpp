@@ -145,6 +145,12 @@ ConditionPtr equivalent(const ConditionPtr& condition, bool holds);
 // The same computation (the fields that only name what is checked may differ).
 bool same_check(const ConditionPtr& a, const ConditionPtr& b);
 
+// One past the last byte `condition` reads at a fixed offset from `base`
+// (null: from the IP header); 0 if none. Reads of the frame (base null) are
+// counted from the IP header too, behind a link header of `link_offset`
+// bytes: they end at 0 unless they pass into the IP header.
+std::uint32_t read_end(const ConditionPtr& condition, const Value* base, std::uint32_t link_offset = 0);
+
 // The checks of an All, or the condition itself.
 std::vector<ConditionPtr> conjuncts(const ConditionPtr& condition);
 
