@@ -44,7 +44,9 @@ TEST(ShareBranches, LinuxLabelFitsOneRulePerVersion) {
         testing::PacketSpec p = testing::matching_packet(sig, version == 6, false, rng);
         if (i % 2) p = testing::mutate(p, rng);
         auto bytes = testing::build_packet(p);
-        if (testing::run_bpf(alone, bytes)) EXPECT_NE(testing::run_bpf(both, bytes), 0u) << source.text;
+        if (testing::run_bpf(alone, bytes)) {
+          EXPECT_NE(testing::run_bpf(both, bytes), 0u) << source.text;
+        }
       }
     }
   }

@@ -129,14 +129,6 @@ TEST(ShareVersions, LeavesBranchesOfAnotherFraming) {
   EXPECT_EQ(share_versions(p).branches.size(), 2u);
 }
 
-std::vector<std::uint8_t> vlan_frame(const std::vector<std::uint8_t>& ip, bool v6) {
-  std::vector<std::uint8_t> f(12, 0x02);
-  f.insert(f.end(), {0x81, 0x00, 0x00, 0x2a, static_cast<std::uint8_t>(v6 ? 0x86 : 0x08),
-                     static_cast<std::uint8_t>(v6 ? 0xdd : 0x00)});
-  f.insert(f.end(), ip.begin(), ip.end());
-  return f;
-}
-
 // The smallest form (one branch for both versions, the short window check)
 // accepts exactly what the fastest form accepts, for every `*` signature of
 // p0f.fp, in both modes (loose programs keep their two branches), on raw IP
@@ -166,7 +158,7 @@ TEST(ShareVersions, SmallestFormAcceptsWhatTheFastestAccepts) {
           if (i % 3 != 0) p = testing::mutate(p, rng);
           auto bytes = testing::build_packet(p);
           if (link == LinkType::Ethernet) {
-            bytes = i % 4 < 2 ? testing::ethernet_frame(bytes, p.ipv6) : vlan_frame(bytes, p.ipv6);
+            bytes = testing::ethernet_frame(bytes, p.ipv6, i % 4 >= 2);
           }
           bool a = testing::run_bpf(fastest, bytes) != 0;
           ASSERT_EQ(a, testing::run_bpf(*small.program, bytes) != 0) << s.text << (v6 ? " IPv6" : " IPv4");

@@ -70,8 +70,12 @@ std::vector<std::uint8_t> build_packet(const PacketSpec& s) {
   return out;
 }
 
-std::vector<std::uint8_t> ethernet_frame(const std::vector<std::uint8_t>& ip_packet, bool ipv6) {
+std::vector<std::uint8_t> ethernet_frame(const std::vector<std::uint8_t>& ip_packet, bool ipv6, bool vlan_tag) {
   std::vector<std::uint8_t> frame = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
+  if (vlan_tag) {
+    put16(frame, 0x8100);
+    put16(frame, 42);  // VLAN id
+  }
   put16(frame, ipv6 ? 0x86dd : 0x0800);
   frame.insert(frame.end(), ip_packet.begin(), ip_packet.end());
   return frame;

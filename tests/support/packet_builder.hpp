@@ -39,7 +39,7 @@ struct PacketSpec {
 // The packet from its IP header on.
 std::vector<std::uint8_t> build_packet(const PacketSpec& spec);
 
-// Ethernet frame around an IP packet.
-std::vector<std::uint8_t> ethernet_frame(const std::vector<std::uint8_t>& ip_packet, bool ipv6);
+// Ethernet frame around an IP packet, with one 802.1Q tag if asked.
+std::vector<std::uint8_t> ethernet_frame(const std::vector<std::uint8_t>& ip_packet, bool ipv6, bool vlan_tag = false);
 
 }  // namespace p0fbpf::testing
