@@ -90,7 +90,19 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "p0fbpf: error: {}\nRun 'p0fbpf --help' for usage.\n", e.what());
     return kExitError;
   }
-  if (test_app->parsed()) return test.run();
-  if (fingerprint_app->parsed()) return fingerprint.run();
-  return compile.run();
+  int status = kExitError;
+  try {
+    status = test_app->parsed()          ? test.run()
+             : fingerprint_app->parsed() ? fingerprint.run()
+                                         : compile.run();
+  } catch (const std::exception& e) {
+    // fmt reports a failed write to a stream by throwing.
+    fmt::print(stderr, "p0fbpf: error: {}\n", e.what());
+    status = kExitError;
+  }
+  // Output larger than stdio's buffer is written before this point, so its
+  // errors only show in the stream's error flag; a full disk must not look
+  // like success.
+  if (!close_stdout()) return kExitError;
+  return status;
 }

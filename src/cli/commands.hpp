@@ -51,6 +51,10 @@ std::optional<OpenCapture> open_capture(const std::string& path);
 std::size_t read_records(Capture& capture, const char* activity, const char* done,
                          const std::function<void(const CaptureRecord&)>& visit);
 
+// Flushes and closes standard output; false (after saying why on stderr) if
+// anything written to it was lost.
+bool close_stdout();
+
 struct CompileCommand {
   CompileFlags flags;
   std::string format = "iptables";

@@ -1,5 +1,8 @@
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -106,6 +109,19 @@ std::size_t read_records(Capture& capture, const char* activity, const char* don
     fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were {}\n", problem, total, done);
   }
   return total;
+}
+
+bool close_stdout() {
+  errno = 0;
+  bool flushed = std::fflush(stdout) == 0;
+  bool clean = std::ferror(stdout) == 0;
+  int error = errno;
+  bool closed = std::fclose(stdout) == 0;
+  if (!error) error = errno;
+  if (flushed && clean && closed) return true;
+  fmt::print(stderr, "p0fbpf: error: cannot write standard output{}{}\n", error ? ": " : "",
+             error ? std::strerror(error) : "");
+  return false;
 }
 
 bool Progress::on_terminal() { return isatty(STDERR_FILENO) != 0; }
