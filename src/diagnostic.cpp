@@ -9,9 +9,10 @@ namespace {
 
 constexpr std::size_t kMaxShown = 100;  // columns of source shown at most
 constexpr std::size_t kContextBefore = 40;
+constexpr std::size_t kMaxQuoted = 40;  // characters of a token shown in a message
 
-// Non-printable bytes become '?', so that the caret stays under its column
-// and no control sequence reaches the terminal.
+}  // namespace
+
 std::string printable(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
@@ -21,14 +22,18 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-}  // namespace
+std::string quoted(std::string_view token) {
+  if (token.size() > kMaxQuoted) return fmt::format("'{}...'", printable(token.substr(0, kMaxQuoted - 3)));
+  return fmt::format("'{}'", printable(token));
+}
 
 std::string render(const Diagnostic& diagnostic, std::string_view source,
                    std::string_view origin) {
   const char* kind = diagnostic.severity == Severity::Error ? "error" : "warning";
   std::string out;
-  if (!origin.empty()) out += fmt::format("{}: ", origin);
-  out += fmt::format("{}: {}\n", kind, diagnostic.message);
+  if (!origin.empty()) out += fmt::format("{}: ", printable(origin));
+  // Messages and help may quote the input: nothing raw reaches a terminal.
+  out += fmt::format("{}: {}\n", kind, printable(diagnostic.message));
 
   std::size_t begin = std::min(diagnostic.span.begin, source.size());
   std::size_t end = std::clamp(diagnostic.span.end, begin, source.size());
@@ -50,7 +55,7 @@ std::string render(const Diagnostic& diagnostic, std::string_view source,
   std::size_t column = prefix.size() + (begin - first);
   std::size_t width = std::max<std::size_t>(1, std::min(end, last) - begin);
   out += fmt::format("  {}^{}\n", std::string(column, ' '), std::string(width - 1, '~'));
-  if (!diagnostic.help.empty()) out += fmt::format("  help: {}\n", diagnostic.help);
+  if (!diagnostic.help.empty()) out += fmt::format("  help: {}\n", printable(diagnostic.help));
   return out;
 }
 

@@ -131,6 +131,12 @@ class Parser {
     if (start == pos_) {
       fail(token_span(), fmt::format("expected {}, found {}", what, describe_here()), help);
     }
+    if (!at_end() && std::isalnum(static_cast<unsigned char>(peek()))) {
+      // 0x40, 1e3, 64k: not a decimal number, whatever its first digits say.
+      Span span{start, token_span().end};
+      fail(span, fmt::format("expected {}, found {}", what, p0fbpf::quoted(text_.substr(span.begin, span.end - span.begin))),
+           help);
+    }
     Span span{start, pos_};
     if (pos_ - start > 9) fail(span, fmt::format("{} is out of range", what), help);
     unsigned value = std::stoul(std::string(text_.substr(start, pos_ - start)));
@@ -291,10 +297,7 @@ class Parser {
     Span span = token_span();
     std::string_view token = text_.substr(span.begin, span.end - span.begin);
     if (token.empty() || at_end()) return describe_here();
-    for (char c : token) {
-      if (!std::isprint(static_cast<unsigned char>(c))) return "with a non-printable byte";
-    }
-    return fmt::format("'{}'", token);
+    return p0fbpf::quoted(token);
   }
 
   void parse_quirks(Signature& sig) {

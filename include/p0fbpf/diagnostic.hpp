@@ -26,6 +26,14 @@ struct Diagnostic {
   std::string help;     // what would be right; may be empty
 };
 
+// `text` safe for a terminal: bytes outside printable ASCII become '?'
+// (one byte each, so columns stay where they were).
+std::string printable(std::string_view text);
+
+// A token from the input for a message: printable, in single quotes, and
+// cut short (with "...") when long, so that a huge token is not echoed whole.
+std::string quoted(std::string_view token);
+
 // The signature, a caret line under the span, the message and the help.
 // `source` is the text the span points into; `origin` names where it came
 // from (e.g. "<stdin>:3"), or is empty for a command-line argument.
