@@ -29,20 +29,20 @@ std::string assembly(const BpfProgram& program) {
   return out;
 }
 
-std::string c_array(const BpfProgram& program) {
-  std::string out =
+std::string c_array(const BpfProgram& program, std::string_view name) {
+  std::string out = fmt::format(
       "#include <linux/filter.h>\n\n"
-      "static struct sock_filter p0fbpf_filter[] = {\n";
+      "static struct sock_filter {}_filter[] = {{\n", name);
   for (const bpf_insn& insn : program.instructions) {
     out += fmt::format("\t{{ 0x{:x}, {}, {}, 0x{:08x} }},\n", insn.code, insn.jt, insn.jf, insn.k);
   }
   out += "};\n\n";
   out += fmt::format(
-      "static struct sock_fprog p0fbpf_program = {{\n"
+      "static struct sock_fprog {}_program = {{\n"
       "\t.len = {},\n"
-      "\t.filter = p0fbpf_filter,\n"
+      "\t.filter = {}_filter,\n"
       "}};\n",
-      program.instructions.size());
+      name, program.instructions.size(), name);
   return out;
 }
 
@@ -137,11 +137,11 @@ std::optional<Format> parse_format(std::string_view name) {
   return std::nullopt;
 }
 
-std::string emit(const BpfProgram& program, Format format) {
+std::string emit(const BpfProgram& program, Format format, std::string_view name) {
   switch (format) {
     case Format::Iptables: return iptables(program);
     case Format::Assembly: return assembly(program);
-    case Format::C: return c_array(program);
+    case Format::C: return c_array(program, name);
     case Format::Decimal: return decimal(program);
     case Format::Dot: return dot(program);
   }

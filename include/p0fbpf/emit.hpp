@@ -19,7 +19,8 @@ enum class Format {
 
 std::optional<Format> parse_format(std::string_view name);
 
-// The text, ending in a newline.
-std::string emit(const BpfProgram& program, Format format);
+// The text, ending in a newline. `name` prefixes the C format's identifiers
+// (NAME_filter, NAME_program), so that several programs can share a file.
+std::string emit(const BpfProgram& program, Format format, std::string_view name = "p0fbpf");
 
 }  // namespace p0fbpf
