@@ -14,7 +14,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& e : result.errors) {
     if (e.render().empty()) std::abort();
   }
-  for (const auto* label : p0fbpf::select_labels(result.database, "", std::nullopt)) {
+  auto labels = p0fbpf::select_labels(result.database, "", std::nullopt);
+  if (!labels) std::abort();  // the empty pattern is valid
+  for (const auto* label : *labels) {
     p0fbpf::CompileOptions options;
     options.lower.direction = label->direction;
     // A few signatures a label keep each run short.

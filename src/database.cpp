@@ -1,7 +1,8 @@
 #include "p0fbpf/database.hpp"
 
 #include <algorithm>
-#include <regex>
+
+#include <re2/re2.h>
 
 #include <fmt/format.h>
 
@@ -85,6 +86,12 @@ DatabaseResult read_database(std::string_view text, const std::string& file_name
              "a label is type:class:name:flavor, e.g. s:unix:Linux:3.11 and newer (type s or g)");
         continue;
       }
+      if (value.size() > kMaxLabelLength) {
+        fail(value_begin, last, fmt::format("label of {} characters, more than the {} allowed", value.size(),
+                                            kMaxLabelLength),
+             "p0f's labels are short, e.g. s:unix:Linux:3.11 and newer");
+        continue;
+      }
       result.database.labels.push_back({std::string(value), direction, {}});
       continue;
     }
@@ -110,12 +117,28 @@ DatabaseResult read_database(std::string_view text, const std::string& file_name
   return result;
 }
 
-std::vector<const DatabaseLabel*> select_labels(const Database& database, const std::string& pattern,
-                                                std::optional<Direction> direction) {
-  std::regex re(pattern, std::regex::ECMAScript);
+Result<std::vector<const DatabaseLabel*>> select_labels(const Database& database, std::string_view pattern,
+                                                        std::optional<Direction> direction) {
+  if (pattern.size() > kMaxPatternLength) {
+    return Diagnostic{Severity::Error, {kMaxPatternLength, pattern.size()},
+                      fmt::format("pattern of {} characters, more than the {} allowed", pattern.size(),
+                                  kMaxPatternLength),
+                      ""};
+  }
+  RE2::Options options;
+  options.set_log_errors(false);
+  RE2 re(re2::StringPiece(pattern.data(), pattern.size()), options);
+  if (!re.ok()) {
+    // RE2 names the part of the pattern it stopped at.
+    std::string_view part = re.error_arg();
+    std::size_t at = part.empty() ? std::string_view::npos : pattern.find(part);
+    Span span = at == std::string_view::npos ? Span{0, pattern.size()} : Span{at, at + part.size()};
+    return Diagnostic{Severity::Error, span, fmt::format("not a regular expression: {}", re.error()),
+                      "RE2 syntax: e.g. 'Linux|Windows', '^s:unix:', 'Linux:3\\.11'"};
+  }
   std::vector<const DatabaseLabel*> out;
   for (const DatabaseLabel& label : database.labels) {
-    if ((!direction || label.direction == *direction) && std::regex_search(label.text, re)) out.push_back(&label);
+    if ((!direction || label.direction == *direction) && RE2::PartialMatch(label.text, re)) out.push_back(&label);
   }
   return out;
 }

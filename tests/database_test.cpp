@@ -89,12 +89,12 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Database, ExampleFileAndLabelSelection) {
   DatabaseResult r = read_database(read(P0FBPF_TEST_DATA "/../signatures/examples.fp"), "examples.fp");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(select_labels(r.database, "Linux", Direction::Request).size(), 1u);
-  EXPECT_EQ(select_labels(r.database, "Linux", Direction::Response).size(), 1u);
-  EXPECT_EQ(select_labels(r.database, "Linux", std::nullopt).size(), 2u);
-  EXPECT_EQ(select_labels(r.database, "^s:win:", Direction::Request).size(), 1u);
-  EXPECT_EQ(select_labels(r.database, "", Direction::Request).size(), 4u);
-  EXPECT_TRUE(select_labels(r.database, "Plan 9", std::nullopt).empty());
+  EXPECT_EQ(select_labels(r.database, "Linux", Direction::Request)->size(), 1u);
+  EXPECT_EQ(select_labels(r.database, "Linux", Direction::Response)->size(), 1u);
+  EXPECT_EQ(select_labels(r.database, "Linux", std::nullopt)->size(), 2u);
+  EXPECT_EQ(select_labels(r.database, "^s:win:", Direction::Request)->size(), 1u);
+  EXPECT_EQ(select_labels(r.database, "", Direction::Request)->size(), 4u);
+  EXPECT_TRUE(select_labels(r.database, "Plan 9", std::nullopt)->empty());
 }
 
 TEST(Database, ReadsP0fsOwnDatabase) {
@@ -113,8 +113,9 @@ TEST(Split, SplitProgramsAgreeWithOneProgramAndEachSignature) {
   DatabaseResult r = read_database(read("/etc/p0f/p0f.fp"), "p0f.fp");
   if (r.database.labels.empty()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found";
   auto labels = select_labels(r.database, "Windows|Linux:2", Direction::Request);
+  ASSERT_TRUE(labels.ok());
   std::vector<SignatureSource> sources;
-  for (const auto* l : labels) sources.insert(sources.end(), l->signatures.begin(), l->signatures.end());
+  for (const auto* l : *labels) sources.insert(sources.end(), l->signatures.begin(), l->signatures.end());
   ASSERT_GE(sources.size(), 8u);
   CompileOptions options;
   options.ip_version = 4;  // a * signature for both versions takes more than 64

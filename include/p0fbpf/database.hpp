@@ -11,6 +11,10 @@
 
 namespace p0fbpf {
 
+// Databases may come from strangers: labels and patterns are bounded.
+inline constexpr std::size_t kMaxLabelLength = 256;
+inline constexpr std::size_t kMaxPatternLength = 1024;
+
 struct DatabaseLabel {
   std::string text;  // type:class:name:flavor, e.g. "s:unix:Linux:3.11 and newer"
   Direction direction = Direction::Request;  // [tcp:request] or [tcp:response]
@@ -33,9 +37,11 @@ struct DatabaseResult {
 
 DatabaseResult read_database(std::string_view text, const std::string& file_name);
 
-// Labels whose type:class:name:flavor the ECMAScript regular expression
-// matches anywhere, in the given direction (or both).
-std::vector<const DatabaseLabel*> select_labels(const Database& database, const std::string& pattern,
-                                                std::optional<Direction> direction);
+// Labels whose type:class:name:flavor the regular expression (RE2 syntax,
+// matched in time linear in the label) matches anywhere, in the given
+// direction (or both). Fails for a pattern RE2 does not take or longer than
+// kMaxPatternLength; the diagnostic's span points into the pattern.
+Result<std::vector<const DatabaseLabel*>> select_labels(const Database& database, std::string_view pattern,
+                                                        std::optional<Direction> direction);
 
 }  // namespace p0fbpf
