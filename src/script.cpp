@@ -9,7 +9,12 @@
 namespace p0fbpf {
 namespace {
 
-constexpr std::size_t kMaxComment = 255;  // xt_comment's limit
+constexpr std::size_t kMaxComment = 255;  // xt_comment keeps 256 bytes with the NUL
+constexpr std::size_t kMaxName = 28;      // iptables' chain and target names (XT_EXTENSION_MAXNAMELEN - 1)
+constexpr std::size_t kMaxSetName = 31;   // IPSET_MAXNAMELEN - 1
+// The last argument of the script's last line: a script cut short anywhere
+// runs nothing (see main in the script).
+constexpr const char* kEndMarker = "p0fbpf-script-end";
 
 // Single-quoted for the shell.
 std::string quote(const std::string& text) {
@@ -21,8 +26,9 @@ std::string quote(const std::string& text) {
   return out + "'";
 }
 
-bool is_name(const std::string& s) {
-  if (s.empty() || s.size() > 31) return false;
+// A name iptables or ipset takes that cannot be read as an option.
+bool is_name(const std::string& s, std::size_t max) {
+  if (s.empty() || s.size() > max || s[0] == '-') return false;
   for (char c : s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
   }
@@ -46,72 +52,237 @@ int address_family(const std::string& text) {
   return family;
 }
 
-std::string printable(const std::string& text) {
-  std::string out;
-  for (char c : text) out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
-  if (out.size() > kMaxComment) out = out.substr(0, kMaxComment - 3) + "...";
-  return out;
+// The sets --ipset names, per family; a bare name is `either`.
+struct Sets {
+  std::string v4, v6, either;
+  bool any() const { return !v4.empty() || !v6.empty() || !either.empty(); }
+};
+
+std::optional<Sets> parse_sets(const std::string& text, std::string& problem) {
+  Sets sets;
+  if (text.empty()) return sets;
+  auto comma = text.find(',');
+  auto named = [&](const std::string& name) {
+    if (is_name(name, kMaxSetName)) return true;
+    problem = fmt::format("--ipset: '{}' is not a set name", name);
+    return false;
+  };
+  if (comma != std::string::npos) {
+    sets.v4 = text.substr(0, comma);
+    sets.v6 = text.substr(comma + 1);
+    if (!named(sets.v4) || !named(sets.v6)) return std::nullopt;
+    return sets;
+  }
+  if (text.rfind("inet:", 0) == 0) sets.v4 = text.substr(5);
+  else if (text.rfind("inet6:", 0) == 0) sets.v6 = text.substr(6);
+  else sets.either = text;
+  if (!named(sets.v4 + sets.v6 + sets.either)) return std::nullopt;
+  return sets;
 }
+
+// iptables -S prints a comment in double quotes, where $ and ` expand, and
+// iptables-restore reads it there, where " and \ end or escape it.
+bool safe_in_comment(unsigned char c) {
+  return c >= 0x20 && c < 0x7f && std::string_view("$`\"\\'").find(static_cast<char>(c)) == std::string_view::npos;
+}
+
+// The script around the rules; {rules} is where the rules function goes.
+constexpr const char* kScriptBody = R"SCRIPT(die() {{
+  echo "$0: $*" >&2
+  exit 1
+}}
+
+# One line of iptables-restore input: OPERATION CHAIN ARGUMENTS... Arguments
+# with spaces are double-quoted; none holds a double quote or a backslash.
+restore_line() {{
+  local line="$1 $2" argument
+  shift 2
+  for argument in "$@"; do
+    if [[ $argument == *' '* ]]; then line+=" \"$argument\""; else line+=" $argument"; fi
+  done
+  printf '%s\n' "$line"
+}}
+
+# Before any change: the tools, the chain in each family, the sets and their
+# families, the program sizes.
+declare -A checked=()
+check_rule() {{
+  local tool=$1 argument previous=
+  shift
+  if [ -z "${{checked[$tool]-}}" ]; then
+    command -v "$tool" >/dev/null || die "$tool is not installed"
+    command -v "$tool-restore" >/dev/null || die "$tool-restore is not installed"
+    "$tool" -S "$chain" >/dev/null 2>&1 || die "$tool has no chain $chain in the filter table; nothing was changed"
+    checked[$tool]=1
+  fi
+  for argument in "$@"; do
+    if [ "$previous" = --bytecode ] && [ "${{argument%%,*}}" -gt {max_insns} ]; then
+      die "a program of ${{argument%%,*}} instructions is over xt_bpf's limit of {max_insns}; nothing was changed"
+    fi
+    if [ "$previous" = --match-set ]; then
+      local family=inet
+      [ "$tool" = ip6tables ] && family=inet6
+      command -v ipset >/dev/null || die "ipset is not installed"
+      local header
+      header=$(ipset list -t "$argument" 2>/dev/null) || die "ipset $argument does not exist; nothing was changed"
+      [[ $header == *"family $family "* ]] ||
+        die "ipset $argument is not of family $family, which $tool needs; nothing was changed"
+    fi
+    previous=$argument
+  done
+}}
+
+# The lines of this action's transaction per family, and the lines that
+# would undo them.
+v4=() v6=() undo4=() undo6=()
+collect() {{
+  local tool=$1 present=no operation inverse
+  shift
+  "$tool" -C "$chain" "$@" 2>/dev/null && present=yes
+  if [ "$action" = install ] && [ "$present" = no ]; then operation=-I inverse=-D
+  elif [ "$action" = delete ] && [ "$present" = yes ]; then operation=-D inverse=-I
+  else return 0
+  fi
+  if [ "$tool" = iptables ]; then
+    v4+=("$(restore_line "$operation" "$chain" "$@")")
+    undo4+=("$(restore_line "$inverse" "$chain" "$@")")
+  else
+    v6+=("$(restore_line "$operation" "$chain" "$@")")
+    undo6+=("$(restore_line "$inverse" "$chain" "$@")")
+  fi
+}}
+
+# One transaction: all of the lines take effect, or none.
+apply() {{
+  local tool=$1
+  shift
+  [ $# -gt 0 ] || return 0
+  {{ echo '*filter'; printf '%s\n' "$@"; echo COMMIT; }} | "$tool-restore" --noflush
+}}
+
+main() {{
+  started=yes
+  if [ $# -eq 0 ] || [ "${{!#}}" != {end_marker} ]; then die "this script is incomplete; nothing was changed"; fi
+  set -- "${{@:1:$#-1}}"
+  action=install
+  case "${{1-}}" in
+    "") ;;
+    --delete) action=delete ;;
+    *) echo "usage: $0 [--delete]" >&2; exit 2 ;;
+  esac
+  [ "$(id -u)" = 0 ] || die "must run as root to change the firewall; nothing was changed"
+  rules check_rule
+  local round
+  # --delete repeats until none of the rules is left, in case one was there
+  # twice; installing takes one round.
+  for round in 1 2 3 4 5 6 7 8; do
+    v4=() v6=() undo4=() undo6=()
+    rules collect
+    [ ${{#v4[@]}} -gt 0 ] || [ ${{#v6[@]}} -gt 0 ] || return 0
+    apply iptables "${{v4[@]}}" || die "iptables-restore refused the rules; nothing was changed"
+    if ! apply ip6tables "${{v6[@]}}"; then
+      apply iptables "${{undo4[@]}}" || die "ip6tables-restore refused the rules, and undoing the iptables part failed"
+      die "ip6tables-restore refused the rules; the iptables part was undone, nothing was changed"
+    fi
+    [ "$action" = delete ] || return 0
+  done
+  die "rules are still there after $round rounds of deleting"
+}}
+
+)SCRIPT";
 
 }  // namespace
 
 std::optional<std::string> check_script_options(const ScriptOptions& o) {
-  if (!is_name(o.chain)) return fmt::format("--chain '{}' is not a chain name", o.chain);
-  if (!is_name(o.target)) return fmt::format("--target '{}' is not a target name", o.target);
-  if (!o.ipset.empty() && !is_name(o.ipset)) return fmt::format("--ipset '{}' is not a set name", o.ipset);
-  if (!o.ipset.empty() && !o.destinations.empty()) return std::string("use either -d or --ipset, not both");
+  if (!is_name(o.chain, kMaxName)) return fmt::format("--chain '{}' is not a chain name", o.chain);
+  if (!is_name(o.target, kMaxName)) return fmt::format("--target '{}' is not a target name", o.target);
+  std::string problem;
+  std::optional<Sets> sets = parse_sets(o.ipset, problem);
+  if (!sets) return problem;
+  if (sets->any() && !o.destinations.empty()) return std::string("use either -d or --ipset, not both");
   for (const std::string& d : o.destinations) {
     if (!address_family(d)) return fmt::format("-d '{}' is not an IPv4 or IPv6 address or prefix", d);
   }
   return std::nullopt;
 }
 
-std::string firewall_script(const std::vector<FirewallRule>& rules, const ScriptOptions& o) {
-  std::string out;
-  auto it = std::back_inserter(out);
-  fmt::format_to(it,
+std::string comment_text(std::string_view text, bool* changed) {
+  std::string out(text.substr(0, kMaxComment));
+  bool replaced = false;
+  for (char& c : out) {
+    if (!safe_in_comment(static_cast<unsigned char>(c))) {
+      c = '_';
+      replaced = true;
+    }
+  }
+  if (text.size() > kMaxComment) out.replace(kMaxComment - 3, 3, "...");
+  if (changed) *changed = replaced;
+  return out;
+}
+
+FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const ScriptOptions& o) {
+  FirewallScript script;
+  std::string problem;
+  Sets sets = parse_sets(o.ipset, problem).value_or(Sets{});
+  bool has4 = false, has6 = false;
+  for (const FirewallRule& r : rules) (r.ip_version == 6 ? has6 : has4) = true;
+  if (!sets.either.empty()) {
+    if (has4 && has6) {
+      script.error = fmt::format(
+          "--ipset {}: a set holds addresses of one family, and there are rules for IPv4 and IPv6\n"
+          "  help: name a set for each (--ipset V4SET,V6SET) or the family of this one (--ipset inet:{} or "
+          "inet6:{})",
+          o.ipset, o.ipset, o.ipset);
+      return script;
+    }
+    (has6 ? sets.v6 : sets.v4) = sets.either;
+  }
+
+  std::string lines;
+  std::size_t per_family[2] = {0, 0};
+  for (const FirewallRule& r : rules) {
+    std::vector<std::string> matches;
+    for (const std::string& d : o.destinations) {
+      if (address_family(d) == r.ip_version) matches.push_back(" -d " + d);
+    }
+    if (!o.destinations.empty() && matches.empty()) continue;  // none of this family
+    const std::string& set = r.ip_version == 6 ? sets.v6 : sets.v4;
+    if (sets.any()) {
+      if (set.empty()) continue;  // no set of this family: no address of it is in the set
+      matches.push_back(" -m set --match-set " + set + " dst");
+    }
+    if (matches.empty()) matches.push_back("");
+    std::string tool = r.ip_version == 6 ? "ip6tables" : "iptables";
+    std::string flags = r.direction == Direction::Request ? "--syn" : "--tcp-flags SYN,ACK,FIN,RST SYN,ACK";
+    for (const std::string& match : matches) {
+      fmt::format_to(std::back_inserter(lines),
+                     "  \"$1\" {} -p tcp {}{} -m bpf --bytecode {} -m comment --comment {} -j {}\n", tool, flags,
+                     match, quote(r.bytecode), quote(comment_text("p0fbpf: " + r.comment)), o.target);
+      ++per_family[r.ip_version == 6];
+      ++script.rules;
+    }
+  }
+
+  auto out = std::back_inserter(script.text);
+  fmt::format_to(out,
                  "#!/usr/bin/env bash\n"
-                 "# Written by {}. Installs {} firewall rule(s) that {} what these p0f\n"
-                 "# signatures match. Running it again changes nothing.\n"
+                 "# A copy cut short anywhere after this line fails and changes nothing.\n"
+                 "incomplete() {{ [ -n \"${{started-}}\" ] || {{ echo \"$0: this script is incomplete; nothing was "
+                 "changed\" >&2; exit 1; }}; }}; trap incomplete EXIT\n"
+                 "# Written by {}. Installs {} firewall rule(s), {} with iptables and {} with\n"
+                 "# ip6tables, that {} what these p0f signatures match: all of them or none.\n"
+                 "# Running it again changes nothing.\n"
                  "#   bash {{this script}}           install the rules\n"
                  "#   bash {{this script}} --delete  remove exactly these rules\n"
                  "set -euo pipefail\n\n"
-                 "action=install\n"
-                 "case \"${{1-}}\" in\n"
-                 "  \"\") ;;\n"
-                 "  --delete) action=delete ;;\n"
-                 "  *) echo \"usage: $0 [--delete]\" >&2; exit 2 ;;\n"
-                 "esac\n\n"
-                 "# rule TOOL CHAIN ARGUMENTS...: insert the rule unless it is there; with\n"
-                 "# --delete, delete it as often as it is there.\n"
-                 "rule() {{\n"
-                 "  tool=$1\n"
-                 "  chain=$2\n"
-                 "  shift 2\n"
-                 "  if [ \"$action\" = install ]; then\n"
-                 "    \"$tool\" -C \"$chain\" \"$@\" 2>/dev/null || \"$tool\" -I \"$chain\" \"$@\"\n"
-                 "  else\n"
-                 "    while \"$tool\" -C \"$chain\" \"$@\" 2>/dev/null; do \"$tool\" -D \"$chain\" \"$@\"; done\n"
-                 "  fi\n"
-                 "}}\n\n",
-                 o.generator.empty() ? "p0fbpf" : o.generator, rules.size(), o.target);
-  for (const FirewallRule& r : rules) {
-    std::vector<std::string> destinations;
-    for (const std::string& d : o.destinations) {
-      if (address_family(d) == r.ip_version) destinations.push_back("-d " + d);
-    }
-    if (!o.destinations.empty() && destinations.empty()) continue;  // none of this family
-    if (destinations.empty()) destinations.push_back("");
-    std::string tool = r.ip_version == 6 ? "ip6tables" : "iptables";
-    std::string flags = r.direction == Direction::Request ? "--syn" : "--tcp-flags SYN,ACK,FIN,RST SYN,ACK";
-    std::string set = o.ipset.empty() ? "" : " -m set --match-set " + o.ipset + " dst";
-    for (const std::string& d : destinations) {
-      fmt::format_to(it, "rule {} {} -p tcp {}{}{} -m bpf --bytecode {} -m comment --comment {} -j {}\n", tool, o.chain,
-                     flags, d.empty() ? "" : " " + d, set, quote(r.bytecode), quote(printable("p0fbpf: " + r.comment)),
-                     o.target);
-    }
-  }
-  return out;
+                 "chain={}\n\n"
+                 "# The rules: each line calls \"$1\" with the tool and what follows the chain.\n"
+                 "rules() {{\n{}}}\n\n",
+                 o.generator.empty() ? "p0fbpf" : o.generator, script.rules, per_family[0], per_family[1], o.target,
+                 o.chain, lines.empty() ? "  :\n" : lines);
+  fmt::format_to(out, kScriptBody, fmt::arg("max_insns", kXtBpfMaxInstructions), fmt::arg("end_marker", kEndMarker));
+  fmt::format_to(out, "main \"$@\" {}\n", kEndMarker);
+  return script;
 }
 
 }  // namespace p0fbpf

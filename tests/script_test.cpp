@@ -32,22 +32,54 @@ TEST(Script, RulesPerFamilyWithOptions) {
   o.target = "REJECT";
   o.destinations = {"192.0.2.0/24", "2001:db8::1", "198.51.100.7"};
   ASSERT_FALSE(check_script_options(o).has_value());
-  std::string s = firewall_script(kRules, o);
+  FirewallScript script = firewall_script(kRules, o);
+  EXPECT_EQ(script.rules, 3u);
+  const std::string& s = script.text;
   EXPECT_EQ(s.rfind("#!/usr/bin/env bash\n", 0), 0u);
   EXPECT_NE(s.find("set -euo pipefail"), std::string::npos);
-  EXPECT_EQ(count(s, "\nrule iptables FORWARD -p tcp --syn -d "), 2u);
-  EXPECT_EQ(count(s, "\nrule ip6tables FORWARD -p tcp --syn -d 2001:db8::1 "), 1u);
-  EXPECT_NE(s.find("-m bpf --bytecode '1,6 0 0 262144' -m comment --comment 'p0fbpf: it'\\''s IPv6' -j REJECT"),
+  EXPECT_NE(s.find("\nchain=FORWARD\n"), std::string::npos);
+  EXPECT_EQ(count(s, "\n  \"$1\" iptables -p tcp --syn -d "), 2u);
+  EXPECT_EQ(count(s, "\n  \"$1\" ip6tables -p tcp --syn -d 2001:db8::1 "), 1u);
+  // The quote is not safe in a comment that iptables -S prints in double quotes.
+  EXPECT_NE(s.find("-m bpf --bytecode '1,6 0 0 262144' -m comment --comment 'p0fbpf: it_s IPv6' -j REJECT"),
+            std::string::npos);
+  EXPECT_NE(s.find("Installs 3 firewall rule(s), 2 with iptables and 1 with\n# ip6tables"), std::string::npos);
+}
+
+TEST(Script, ResponsesAndASetPerFamily) {
+  ScriptOptions o;
+  o.ipset = "servers4,servers6";
+  ASSERT_FALSE(check_script_options(o).has_value());
+  std::vector<FirewallRule> rules = {{4, Direction::Response, "1,6 0 0 0", "x"}, {6, Direction::Response, "1,6 0 0 0", "x"}};
+  std::string s = firewall_script(rules, o).text;
+  EXPECT_NE(s.find("iptables -p tcp --tcp-flags SYN,ACK,FIN,RST SYN,ACK -m set --match-set servers4 dst"),
+            std::string::npos);
+  EXPECT_NE(s.find("ip6tables -p tcp --tcp-flags SYN,ACK,FIN,RST SYN,ACK -m set --match-set servers6 dst"),
             std::string::npos);
 }
 
-TEST(Script, ResponsesAndIpsets) {
+TEST(Script, ASetOfOneFamilyKeepsThatFamilysRules) {
   ScriptOptions o;
+  o.ipset = "inet6:servers";
+  FirewallScript script = firewall_script(kRules, o);
+  EXPECT_EQ(script.rules, 1u);
+  EXPECT_EQ(count(script.text, "ip6tables -p tcp --syn -m set --match-set servers dst"), 1u);
+  EXPECT_EQ(count(script.text, "\"$1\" iptables "), 0u);
+  // A bare name is enough when all rules are of one family.
   o.ipset = "servers";
-  std::vector<FirewallRule> rules = {{4, Direction::Response, "1,6 0 0 0", "x"}};
-  std::string s = firewall_script(rules, o);
-  EXPECT_NE(s.find("rule iptables INPUT -p tcp --tcp-flags SYN,ACK,FIN,RST SYN,ACK -m set --match-set servers dst"),
-            std::string::npos);
+  script = firewall_script({kRules[0]}, o);
+  EXPECT_FALSE(script.error.has_value());
+  EXPECT_EQ(count(script.text, "iptables -p tcp --syn -m set --match-set servers dst"), 1u);
+  // ... and ambiguous when they are of both.
+  script = firewall_script(kRules, o);
+  ASSERT_TRUE(script.error.has_value());
+  EXPECT_NE(script.error->find("--ipset V4SET,V6SET"), std::string::npos) << *script.error;
+}
+
+TEST(Script, DestinationsOfTheOtherFamilyLeaveNothing) {
+  ScriptOptions o;
+  o.destinations = {"2001:db8::1"};
+  EXPECT_EQ(firewall_script({kRules[0]}, o).rules, 0u);
 }
 
 TEST(Script, RefusesUnsafeOptions) {
@@ -63,6 +95,36 @@ TEST(Script, RefusesUnsafeOptions) {
   o.ipset = "a";
   o.destinations = {"10.0.0.1"};
   EXPECT_TRUE(check_script_options(o).has_value());
+  // Names iptables would read as options.
+  for (const char* name : {"-F", "--flush", "-j"}) {
+    o = {};
+    o.chain = name;
+    EXPECT_TRUE(check_script_options(o).has_value()) << name;
+    o = {};
+    o.target = name;
+    EXPECT_TRUE(check_script_options(o).has_value()) << name;
+    o = {};
+    o.ipset = name;
+    EXPECT_TRUE(check_script_options(o).has_value()) << name;
+    o.ipset = std::string("inet:") + name;
+    EXPECT_TRUE(check_script_options(o).has_value()) << name;
+  }
+  o = {};
+  o.ipset = "a,b,c";
+  EXPECT_TRUE(check_script_options(o).has_value());
+}
+
+TEST(Script, CommentsKeepToCharactersSafeInDoubleQuotes) {
+  bool changed = false;
+  EXPECT_EQ(comment_text("s:!:NMap:SYN scan (1.x); *:64:0:*:*,*:::0", &changed),
+            "s:!:NMap:SYN scan (1.x); *:64:0:*:*,*:::0");
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(comment_text("$(reboot) `id` \"x\" \\n it's \x1b[2J", &changed), "_(reboot) _id_ _x_ _n it_s _[2J");
+  EXPECT_TRUE(changed);
+  std::string long_label(1000, 'a');
+  std::string cut = comment_text(long_label);
+  EXPECT_EQ(cut.size(), 255u);
+  EXPECT_EQ(cut.substr(252), "...");
 }
 
 std::string write_script(const std::string& arguments) {
@@ -125,6 +187,164 @@ TEST(Script, InstallsOnceAndDeletesExactlyItsRules) {
   EXPECT_EQ(status, 2);
 
   run_shell("ip netns del " + ns);
+  std::remove(path.c_str());
+}
+
+// A network namespace of the test's own, with iptables and ip6tables.
+class Namespace {
+ public:
+  Namespace() {
+    int status = 0;
+    run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
+    usable_ = geteuid() == 0 && status == 0;
+    if (!usable_) return;
+    run_shell("ip netns add " + name_, &status);
+    usable_ = status == 0;
+  }
+  ~Namespace() {
+    if (usable_) run_shell("ip netns del " + name_);
+  }
+  bool usable() const { return usable_; }
+  std::string run(const std::string& command, int* status = nullptr) const {
+    return run_shell("ip netns exec " + name_ + " " + command, status);
+  }
+  // Both families' rules, as iptables -S prints them.
+  std::string rules() const { return run("iptables -S") + run("ip6tables -S"); }
+
+ private:
+  std::string name_ = "p0fbpf-script-" + std::to_string(getpid());
+  bool usable_ = false;
+};
+
+#define REQUIRE_NAMESPACE(ns) \
+  P0FBPF_REQUIRE((ns).usable(), "needs root, ip, iptables and ip6tables for a network namespace")
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A script cut short anywhere (a full disk, a copy interrupted) changes
+// nothing, whether it was to install or to delete.
+TEST(Script, TruncatedScriptChangesNothing) {
+  Namespace ns;
+  REQUIRE_NAMESPACE(ns);
+  std::string path = write_script("-f script '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' '4:128:0:*:8192,0:mss:df,id+:0'");
+  std::string script = read_file(path);
+  ASSERT_GT(script.size(), 1000u);
+  std::size_t last_line = script.rfind('\n', script.size() - 2) + 1;
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = 1; i < 16; ++i) cuts.push_back(script.size() * i / 16);
+  for (std::size_t at = last_line; at < script.size() - 1; at += 3) cuts.push_back(at);
+  std::string cut_path = path + ".cut";
+  const std::string empty = ns.rules();
+  for (std::size_t cut : cuts) {
+    std::ofstream(cut_path, std::ios::binary) << script.substr(0, cut);
+    int status = 0;
+    std::string out = ns.run("bash " + cut_path, &status);
+    EXPECT_NE(status, 0) << "cut at " << cut << " of " << script.size() << ": " << out;
+    EXPECT_EQ(ns.rules(), empty) << "cut at " << cut;
+  }
+  // Installed whole, then a cut copy of it asked to --delete deletes nothing.
+  int status = 0;
+  ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0);
+  const std::string installed = ns.rules();
+  EXPECT_EQ(count(installed, "-m bpf --bytecode"), 3u) << installed;
+  for (std::size_t cut : cuts) {
+    std::ofstream(cut_path, std::ios::binary) << script.substr(0, cut);
+    ns.run("bash " + cut_path + " --delete", &status);
+    EXPECT_NE(status, 0);
+    EXPECT_EQ(ns.rules(), installed) << "cut at " << cut;
+  }
+  std::remove(cut_path.c_str());
+  std::remove(path.c_str());
+}
+
+TEST(Script, ChainMissingInOneFamilyInstallsNothing) {
+  Namespace ns;
+  REQUIRE_NAMESPACE(ns);
+  ns.run("iptables -N P0FBPF_ONLY4");
+  const std::string before = ns.rules();
+  std::string path = write_script("-f script --chain P0FBPF_ONLY4 --label 'Linux:3.11 and newer'");
+  int status = 0;
+  std::string out = ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("ip6tables has no chain P0FBPF_ONLY4"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), before);
+  std::remove(path.c_str());
+}
+
+// What the checks cannot foresee: ip6tables refuses its part, and the
+// iptables part already installed is taken out again.
+TEST(Script, RefusedSecondFamilyIsRolledBack) {
+  Namespace ns;
+  REQUIRE_NAMESPACE(ns);
+  ns.run("iptables -N P0FBPF_TARGET4");  // a target chain that ip6tables lacks
+  const std::string before = ns.rules();
+  std::string path = write_script("-f script --target P0FBPF_TARGET4 --label 'Linux:3.11 and newer'");
+  int status = 0;
+  std::string out = ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), before);
+  std::remove(path.c_str());
+}
+
+TEST(Script, ASetPerFamilyInstallsAndDeletes) {
+  Namespace ns;
+  REQUIRE_NAMESPACE(ns);
+  int status = 0;
+  run_shell("command -v ipset", &status);
+  P0FBPF_REQUIRE(status == 0, "ipset is not installed (apt-get install ipset)");
+  ns.run("ipset create p0fbpf4 hash:ip family inet", &status);
+  P0FBPF_REQUIRE(status == 0, "ipset cannot create a set (no ip_set kernel module?)");
+  ns.run("ipset create p0fbpf6 hash:ip family inet6", &status);
+  ASSERT_EQ(status, 0);
+  const std::string before = ns.rules();
+
+  std::string swapped = write_script("-f script --ipset p0fbpf6,p0fbpf4 --label 'Linux:3.11 and newer'");
+  std::string out = ns.run("bash " + swapped, &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("ipset p0fbpf6 is not of family inet,"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), before);
+
+  std::string path = write_script("-f script --ipset p0fbpf4,p0fbpf6 --label 'Linux:3.11 and newer'");
+  out = ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(count(ns.run("iptables -S INPUT"), "--match-set p0fbpf4 dst -m bpf"), 1u);
+  EXPECT_EQ(count(ns.run("ip6tables -S INPUT"), "--match-set p0fbpf6 dst -m bpf"), 1u);
+  ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(count(ns.rules(), "-m bpf"), 2u);
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(ns.rules(), before);
+  std::remove(swapped.c_str());
+  std::remove(path.c_str());
+}
+
+TEST(Script, HostileLabelsReachCommentsSanitised) {
+  int status = 0;
+  run_shell("command -v shellcheck", &status);
+  P0FBPF_REQUIRE(status == 0, "shellcheck is not installed (apt-get install shellcheck)");
+  std::string db = ::testing::TempDir() + "p0fbpf_hostile_" + std::to_string(getpid()) + ".fp";
+  std::ofstream(db) << "[tcp:request]\nlabel = s:unix:$(touch /tmp/p0fbpf-pwned):`id` \"\\ it's\n"
+                       "sig = 4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\n";
+  std::string path = ::testing::TempDir() + "p0fbpf_hostile_" + std::to_string(getpid()) + ".sh";
+  std::string err_path = path + ".err";
+  run_shell("(" + std::string(P0FBPF_BINARY) + " -F " + db + " --label . -f script > " + path + " 2> " + err_path + ")",
+            &status);
+  std::string err = read_file(err_path);
+  std::remove(err_path.c_str());
+  EXPECT_EQ(status, 0) << err;
+  EXPECT_NE(err.find("warning:"), std::string::npos) << err;
+  std::string script = read_file(path);
+  EXPECT_NE(script.find("--comment 'p0fbpf: s:unix:_(touch /tmp/p0fbpf-pwned):_id_ __ it_s'"), std::string::npos)
+      << script;
+  std::string out = run_shell("shellcheck " + path, &status);
+  EXPECT_EQ(status, 0) << out;
+  std::remove(db.c_str());
   std::remove(path.c_str());
 }
 

@@ -1,14 +1,20 @@
 // Firewall scripts: a bash script that installs iptables/ip6tables rules
-// with compiled programs, idempotently, and removes exactly them again.
+// with compiled programs, all or nothing and idempotently, and removes
+// exactly them again.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "p0fbpf/lower.hpp"
 
 namespace p0fbpf {
+
+// xt_bpf's limit on a --bytecode program (XT_BPF_MAX_NUM_INSTR).
+inline constexpr std::size_t kXtBpfMaxInstructions = 64;
 
 struct FirewallRule {
   int ip_version = 4;          // iptables (4) or ip6tables (6)
@@ -21,14 +27,30 @@ struct ScriptOptions {
   std::string chain = "INPUT";
   std::string target = "DROP";
   std::vector<std::string> destinations;  // -d ADDR[/LEN]; each goes to its family's rules
-  std::string ipset;                      // -m set --match-set NAME dst
-  std::string generator;                  // "p0fbpf VERSION", for the header
+  // --ipset: V4SET,V6SET, or inet:NAME / inet6:NAME for one family, or a
+  // bare NAME when every rule is of one family.
+  std::string ipset;
+  std::string generator;  // "p0fbpf VERSION", for the header
 };
 
 // Checks the options (names, addresses); an error message when they are not
-// safe to put in a script.
+// safe to put in a script or not usable by iptables.
 std::optional<std::string> check_script_options(const ScriptOptions& options);
 
-std::string firewall_script(const std::vector<FirewallRule>& rules, const ScriptOptions& options);
+// The text of an iptables comment for `text`: characters that a shell would
+// treat specially inside double quotes (iptables -S prints comments that
+// way) or that are not printable become '_', and it is cut to xt_comment's
+// limit. `changed` tells whether anything was replaced.
+std::string comment_text(std::string_view text, bool* changed = nullptr);
+
+struct FirewallScript {
+  std::string text;
+  std::size_t rules = 0;  // rule lines in it; 0 means there is nothing to install
+  std::optional<std::string> error;  // options that cannot go with these rules
+};
+
+// The script for the rules; every rule's bytecode must be within xt_bpf's
+// limit (checked again by the script before it changes anything).
+FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const ScriptOptions& options);
 
 }  // namespace p0fbpf

@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <set>
 #include <sstream>
+
+#include <sys/stat.h>
 
 #include <fmt/format.h>
 
@@ -16,9 +18,10 @@
 namespace p0fbpf::cli {
 namespace {
 
-constexpr unsigned kXtBpfMaxInstructions = 64;  // XT_BPF_MAX_NUM_INSTR
 constexpr unsigned kBpfMaxInstructions = 4096;  // BPF_MAXINSNS
 constexpr const char* kSystemDatabase = "/etc/p0f/p0f.fp";
+// p0f 3.09b's own database is 40 KiB; a larger one is not a database.
+constexpr off_t kMaxDatabaseBytes = 64 << 20;
 
 struct Selection {
   std::vector<SignatureSource> sources;
@@ -27,12 +30,27 @@ struct Selection {
 
 std::optional<Database> load_database(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    fmt::print(stderr, "p0fbpf: error: cannot read {}: {}\n", path, std::strerror(errno));
+  struct stat status {};
+  if (!in || stat(path.c_str(), &status) != 0) {
+    fmt::print(stderr, "p0fbpf: error: cannot read {}: {}\n", printable(path), std::strerror(errno));
+    return std::nullopt;
+  }
+  if (!S_ISREG(status.st_mode)) {
+    fmt::print(stderr, "p0fbpf: error: {} is not a file\n  help: -F takes a database in p0f.fp format\n",
+               printable(path));
+    return std::nullopt;
+  }
+  if (status.st_size > kMaxDatabaseBytes) {
+    fmt::print(stderr, "p0fbpf: error: {} has {} bytes, more than a database of {} MiB\n", printable(path),
+               status.st_size, kMaxDatabaseBytes >> 20);
     return std::nullopt;
   }
   std::stringstream text;
   text << in.rdbuf();
+  if (in.bad()) {
+    fmt::print(stderr, "p0fbpf: error: cannot read {}\n", printable(path));
+    return std::nullopt;
+  }
   DatabaseResult result = read_database(text.str(), path);
   for (const auto& e : result.errors) fmt::print(stderr, "{}", e.render());
   if (!result.ok()) return std::nullopt;
@@ -58,7 +76,8 @@ void CompileCommand::add_to(CLI::App& app) {
                  "output format: iptables (one line for -m bpf --bytecode, default), "
                  "asm (tcpdump -d listing with comments), c (sock_filter array), "
                  "ddd (tcpdump -ddd), dot (control-flow graph for Graphviz), "
-                 "script (bash script that installs iptables/ip6tables rules)")
+                 "script (bash script that installs iptables/ip6tables rules, all or nothing, and removes them "
+                 "with --delete)")
       ->type_name("FORMAT")
       ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script"}));
   app.add_option("-l,--link", link,
@@ -77,7 +96,8 @@ void CompileCommand::add_to(CLI::App& app) {
   app.add_option("-F,--fp-file", fp_file, "read signatures from a p0f database (p0f.fp format)")->type_name("FILE");
   app.add_option("--label", label,
                  "the database's signatures whose label (type:class:name:flavor) this regular expression "
-                 "matches; without --fp-file, from /etc/p0f/p0f.fp")
+                 "(RE2 syntax, e.g. 'Linux|Windows' or '^s:unix:'; '.' selects all) matches anywhere; "
+                 "without --fp-file, from /etc/p0f/p0f.fp")
       ->type_name("PATTERN");
   app.add_flag("--list", list, "list the database's labels (or those --label selects) with their signatures");
   app.add_flag("--split", split, "as many programs as needed, each within --max-insns, one per line or block");
@@ -86,7 +106,10 @@ void CompileCommand::add_to(CLI::App& app) {
   app.add_option("-d,--destination", destinations, "script: only packets to this address or prefix (repeatable)")
       ->type_name("ADDR")
       ->allow_extra_args(false);
-  app.add_option("--ipset", ipset, "script: only packets to addresses in this ipset")->type_name("NAME");
+  app.add_option("--ipset", ipset,
+                 "script: only packets to addresses in these ipsets: V4SET,V6SET (a set holds one family), "
+                 "inet:NAME or inet6:NAME for the rules of one family, or NAME when all rules are of one family")
+      ->type_name("SETS");
 }
 
 int CompileCommand::run() const {
@@ -98,8 +121,16 @@ int CompileCommand::run() const {
     fmt::print(stderr, "p0fbpf: error: --l3-offset goes with --link raw, not --link {}\n", link);
     return kExitError;
   }
-  if (script && options.link.type != LinkType::Raw) {
-    fmt::print(stderr, "p0fbpf: error: iptables rules see the IP header first: -f script takes no --link\n");
+  if (script && (options.link.type != LinkType::Raw || l3_offset)) {
+    fmt::print(stderr, "p0fbpf: error: iptables rules see the IP header first: -f script takes no --{}\n",
+               l3_offset ? "l3-offset" : "link");
+    return kExitError;
+  }
+  if (script && max_instructions > kXtBpfMaxInstructions) {
+    fmt::print(stderr,
+               "p0fbpf: error: --max-insns {} is over the {} instructions iptables -m bpf takes "
+               "(XT_BPF_MAX_NUM_INSTR)\n  help: -f script splits a selection into rules of at most {}\n",
+               max_instructions, kXtBpfMaxInstructions, kXtBpfMaxInstructions);
     return kExitError;
   }
   ScriptOptions script_options{chain, target, destinations, ipset, std::string("p0fbpf ") + P0FBPF_VERSION};
@@ -130,28 +161,28 @@ int CompileCommand::run() const {
     std::string path = fp_file.empty() ? kSystemDatabase : fp_file;
     auto database = load_database(path);
     if (!database) return kExitError;
-    std::vector<const DatabaseLabel*> chosen;
-    try {
-      chosen = select_labels(*database, label.value_or(""),
-                             list ? std::nullopt : std::optional<Direction>(options.lower.direction));
-    } catch (const std::regex_error& e) {
-      fmt::print(stderr, "p0fbpf: error: --label '{}' is not a regular expression: {}\n", *label, e.what());
+    auto labels = select_labels(*database, label.value_or(""),
+                                list ? std::nullopt : std::optional<Direction>(options.lower.direction));
+    if (!labels) {
+      fmt::print(stderr, "{}", render(labels.error(), label.value_or(""), "--label"));
       return kExitError;
     }
     if (list) {
-      for (const DatabaseLabel* l : chosen) {
-        fmt::print("{:>3} {:<14} {}\n", l->signatures.size(),
-                   l->direction == Direction::Request ? "[tcp:request]" : "[tcp:response]", l->text);
+      std::string text;
+      for (const DatabaseLabel* l : *labels) {
+        fmt::format_to(std::back_inserter(text), "{:>3} {:<14} {}\n", l->signatures.size(),
+                       l->direction == Direction::Request ? "[tcp:request]" : "[tcp:response]", printable(l->text));
       }
+      std::fwrite(text.data(), 1, text.size(), stdout);
       return kExitOk;
     }
-    if (chosen.empty()) {
-      fmt::print(stderr, "p0fbpf: error: no {} label in {} matches '{}'\n  help: see them with --list{}\n",
-                 flags.response ? "[tcp:response]" : "[tcp:request]", path, label.value_or(""),
+    if (labels->empty()) {
+      fmt::print(stderr, "p0fbpf: error: no {} label in {} matches {}\n  help: see them with --list{}\n",
+                 flags.response ? "[tcp:response]" : "[tcp:request]", printable(path), p0fbpf::quoted(label.value_or("")),
                  flags.response ? "" : "; SYN+ACK labels need --response");
       return kExitError;
     }
-    for (const DatabaseLabel* l : chosen) {
+    for (const DatabaseLabel* l : *labels) {
       for (const auto& s : l->signatures) {
         selection.sources.push_back(s);
         selection.names.push_back(l->text);
@@ -177,6 +208,8 @@ int CompileCommand::run() const {
     if (split_both->too_large) families = {4, 6};
   }
   std::vector<FirewallRule> rules;
+  std::set<std::string> warned;  // comments already warned about
+  std::size_t emitted = 0;       // programs in `text`
   std::string text;
   bool printed_diagnostics = false;
   for (const auto& family : families) {
@@ -224,11 +257,22 @@ int CompileCommand::run() const {
       }
       if (script) {
         std::string line = emit(programs[p], Format::Iptables);
+        std::string comment = describe(selection, members[p]);
+        bool replaced = false;
+        comment_text(comment, &replaced);
+        if (replaced && warned.insert(comment).second) {
+          fmt::print(stderr,
+                     "p0fbpf: warning: {} has characters that are not safe in an iptables comment; the "
+                     "rule's comment has '_' in their place\n",
+                     p0fbpf::quoted(comment));
+        }
         line.pop_back();
-        rules.push_back({*family, options.lower.direction, line, describe(selection, members[p])});
+        rules.push_back({*family, options.lower.direction, line, comment});
       } else {
-        if (p && chosen != Format::Iptables) text += "\n";
-        text += emit(programs[p], chosen);
+        if (emitted && chosen != Format::Iptables) text += "\n";
+        // Several C arrays in one file need names of their own.
+        text += emit(programs[p], chosen, split ? fmt::format("p0fbpf_{}", emitted + 1) : "p0fbpf");
+        ++emitted;
       }
     }
     if (!script && programs.empty()) {
@@ -236,9 +280,27 @@ int CompileCommand::run() const {
       text += emit(generate(ir::Program{}, options.codegen), chosen);
     }
   }
-  if (script) text = firewall_script(rules, script_options);
+  if (script) {
+    FirewallScript written = firewall_script(rules, script_options);
+    if (written.error) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", *written.error);
+      return kExitError;
+    }
+    if (rules.empty()) {
+      fmt::print(stderr, "p0fbpf: error: no rule to install: none of the signatures can match a packet\n");
+      return kExitError;
+    }
+    if (written.rules == 0) {
+      fmt::print(stderr,
+                 "p0fbpf: error: no rule to install: the signatures have rules for IPv{} only, and {} names "
+                 "only the other version\n",
+                 rules.empty() || rules.front().ip_version == 4 ? 4 : 6, ipset.empty() ? "-d" : "--ipset");
+      return kExitError;
+    }
+    text = std::move(written.text);
+  }
   std::fwrite(text.data(), 1, text.size(), stdout);
-  return std::fflush(stdout) == 0 ? kExitOk : kExitError;
+  return kExitOk;
 }
 
 }  // namespace p0fbpf::cli
