@@ -103,6 +103,6 @@ int main(int argc, char** argv) {
   // Output larger than stdio's buffer is written before this point, so its
   // errors only show in the stream's error flag; a full disk must not look
   // like success.
-  if (!close_stdout()) return kExitError;
+  if (!close_stdout(status != kExitError)) return kExitError;
   return status;
 }

@@ -1,5 +1,6 @@
 // The p0fbpf command as users and scripts run it.
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -358,3 +359,201 @@ TEST(CliDatabase, OversizeSelectionSuggestsSplit) {
 }
 
 }  // namespace databases
+
+// Operators' trust: no success on a lost write, no crash or hang on a
+// stranger's database, nothing unsanitised on a terminal.
+namespace reliability {
+
+const std::string kExamples = std::string(P0FBPF_TEST_DATA) + "/../signatures/examples.fp";
+
+int status_of(const std::string& command) {
+  int raw = std::system(command.c_str());
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+// Output (stdout and stderr) of a shell command.
+std::string shell_output(const std::string& command, int* status = nullptr) {
+  std::string path = ::testing::TempDir() + "p0fbpf_rel_" + std::to_string(getpid()) + "_shell";
+  int code = status_of("(" + command + ") > " + path + " 2>&1");
+  if (status) *status = code;
+  std::string out = slurp(path);
+  std::remove(path.c_str());
+  return out;
+}
+
+// Skipped outside CI, failed under CI=true (as tests/support/test_env.hpp).
+#define REQUIRE_OR_SKIP(condition, message)                                 \
+  do {                                                                      \
+    if (!(condition)) {                                                     \
+      const char* ci = std::getenv("CI");                                   \
+      if (ci && std::string(ci) == "true") FAIL() << (message);             \
+      GTEST_SKIP() << (message);                                            \
+    }                                                                       \
+  } while (0)
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "p0fbpf_rel_" + std::to_string(getpid()) + "_" + name;
+}
+
+// A capture of `count` SYNs that all differ (by window), written with libpcap.
+std::string distinct_syns(std::size_t count) {
+  std::string path = temp_path("distinct.pcap");
+  pcap_t* dead = pcap_open_dead(DLT_RAW, 65535);
+  pcap_dumper_t* dumper = pcap_dump_open(dead, path.c_str());
+  for (std::size_t i = 0; i < count; ++i) {
+    // IPv4 (DF, TTL 64) and TCP SYN with an MSS option; the window differs.
+    auto window = static_cast<std::uint16_t>(1000 + i);
+    std::vector<std::uint8_t> packet = {0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+                                        0x04, 0, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02,
+                                        static_cast<std::uint8_t>(window >> 8), static_cast<std::uint8_t>(window),
+                                        0, 0, 0, 0, 2, 4, 5, 180};
+    pcap_pkthdr header{};
+    header.caplen = header.len = static_cast<bpf_u_int32>(packet.size());
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &header, packet.data());
+  }
+  pcap_dump_close(dumper);
+  pcap_close(dead);
+  return path;
+}
+
+TEST(CliReliability, LostWritesToStandardOutputExitTwo) {
+  const std::string p0fbpf_binary = quote(P0FBPF_BINARY);
+  // Larger than stdio's buffer: written before the final flush.
+  std::string capture = distinct_syns(3000);
+  EXPECT_EQ(status_of(p0fbpf_binary + " fingerprint -r " + capture + " > /dev/full 2>/dev/null"), 2);
+  EXPECT_EQ(status_of(p0fbpf_binary + " fingerprint -r " + capture + " > /dev/null"), 0);
+  EXPECT_EQ(status_of(p0fbpf_binary + " -F " + kExamples + " --list > /dev/full 2>/dev/null"), 2);
+  EXPECT_EQ(status_of(p0fbpf_binary + " " + quote(kDesignCard) + " > /dev/full 2>/dev/null"), 2);
+  if (std::ifstream("/etc/p0f/p0f.fp").good()) {
+    EXPECT_EQ(status_of(p0fbpf_binary + " --label . --split -f script > /dev/full 2>/dev/null"), 2);
+    EXPECT_EQ(status_of(p0fbpf_binary + " --label . --split -f asm > /dev/full 2>/dev/null"), 2);
+  }
+  std::remove(capture.c_str());
+}
+
+TEST(CliReliability, ScriptOnAFullFilesystemExitsTwo) {
+  REQUIRE_OR_SKIP(geteuid() == 0, "needs root to mount a small tmpfs in a mount namespace");
+  int status = 0;
+  shell_output("command -v unshare", &status);
+  REQUIRE_OR_SKIP(status == 0, "unshare is missing (util-linux)");
+  // 60 signatures make a script of more than 16 KiB.
+  std::string signatures;
+  for (int mss = 1300; mss < 1360; ++mss) {
+    signatures += " " + quote("4:64:0:" + std::to_string(mss) + ":mss*10,6:mss,sok,ts,nop,ws:df,id+:0");
+  }
+  std::string dir = temp_path("tmpfs");
+  std::string command = "mkdir -p " + dir + " && unshare -m sh -c 'mount -t tmpfs -o size=16k none " + dir + " && " +
+                        std::string(P0FBPF_BINARY) + " -f script" + signatures + " > " + dir +
+                        "/rule.sh; echo status=$?; wc -c < " + dir + "/rule.sh'";
+  std::string out = shell_output("sh -c " + quote(command));
+  EXPECT_NE(out.find("status=2"), std::string::npos) << out;
+  EXPECT_NE(out.find("cannot write standard output: No space left on device"), std::string::npos) << out;
+  rmdir(dir.c_str());
+}
+
+TEST(CliReliability, ScriptRefusesWhatIptablesCannotUse) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  const Case cases[] = {
+      {{"-f", "script", "--max-insns", "66", kDesignCard}, "--max-insns 66 is over the 64"},
+      {{"-f", "script", "--l3-offset", "4", kDesignCard}, "takes no --l3-offset"},
+      {{"-f", "script", "-d", "2001:db8::1", kDesignCard}, "no rule to install"},
+      {{"-f", "script", "--ipset", "inet6:servers", kDesignCard}, "no rule to install"},
+      {{"-f", "script", "--chain", "-F", kDesignCard}, "not a chain name"},
+      {{"-f", "script", "--target", "--flush", kDesignCard}, "not a target name"},
+      {{"-f", "script", "--ipset", "-x", kDesignCard}, "not a set name"},
+      {{"-f", "script", "--ipset", "servers", "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"}, "--ipset V4SET,V6SET"},
+  };
+  for (const Case& c : cases) {
+    Outcome r = p0fbpf(c.args);
+    EXPECT_EQ(r.status, 2) << c.says;
+    EXPECT_EQ(r.out, "") << c.says;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+  }
+  Outcome one = p0fbpf({"-f", "script", "--ipset", "servers", kDesignCard});
+  EXPECT_EQ(one.status, 0) << one.err;
+  // The header counts what the script holds.
+  Outcome both = p0fbpf({"-f", "script", "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  EXPECT_NE(both.out.find("Installs 2 firewall rule(s), 1 with iptables and 1 with\n# ip6tables"), std::string::npos)
+      << both.out;
+}
+
+std::string database_with_label(const std::string& label) {
+  std::string path = temp_path("db.fp");
+  std::ofstream(path, std::ios::binary) << "[tcp:request]\nlabel = " << label
+                                        << "\nsig = 4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\n";
+  return path;
+}
+
+TEST(CliReliability, StrangersDatabasesNeitherCrashNorHang) {
+  const std::string timeout = "timeout 60 ";
+  std::string long_label = database_with_label("s:unix:" + std::string(40000, 'a') + ":1");
+  Outcome r = p0fbpf({"-F", long_label, "--label", ".*"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("label of 40009 characters, more than the 256 allowed"), std::string::npos)
+      << r.err.substr(0, 500);
+  EXPECT_LT(r.err.size(), 2000u);
+
+  // A catastrophic pattern for a backtracking matcher on a label within bounds.
+  std::string as = database_with_label("s:unix:" + std::string(200, 'a') + ":1");
+  int status = status_of(timeout + quote(P0FBPF_BINARY) + " -F " + as + " --label '(a*)*b' 2>/dev/null >/dev/null");
+  EXPECT_EQ(status, 2);  // no label matches; 124 would be the timeout
+  status = status_of(timeout + quote(P0FBPF_BINARY) + " -F " + as + " --label '(a*)*:1' >/dev/null");
+  EXPECT_EQ(status, 0);
+
+  Outcome huge = p0fbpf({"-F", as, "--label", std::string(100000, '(')});
+  EXPECT_EQ(huge.status, 2);
+  EXPECT_NE(huge.err.find("pattern of 100000 characters, more than the 1024 allowed"), std::string::npos);
+  EXPECT_LT(huge.err.size(), 2000u);
+
+  Outcome directory = p0fbpf({"-F", ::testing::TempDir(), "--list"});
+  EXPECT_EQ(directory.status, 2);
+  EXPECT_NE(directory.err.find("is not a file"), std::string::npos) << directory.err;
+  std::remove(long_label.c_str());
+  std::remove(as.c_str());
+}
+
+TEST(CliReliability, NoControlByteFromADatabaseReachesTheTerminal) {
+  std::string escape = database_with_label("s:unix:\x1b]0;owned\x07\x1b[2J:1");
+  Outcome list = p0fbpf({"-F", escape, "--list"});
+  EXPECT_EQ(list.status, 0);
+  EXPECT_EQ(list.out.find('\x1b'), std::string::npos);
+  EXPECT_NE(list.out.find("s:unix:?]0;owned??[2J:1"), std::string::npos) << list.out;
+  std::string bad = temp_path("bad.fp");
+  std::ofstream(bad, std::ios::binary) << "[tcp:request]\nlabel = s:unix:x:1\nsig = 4:64:0:*:mss*10,6:\x1b[31m:df:0\n"
+                                       << "\x1b[2Jkey = value\n";
+  Outcome errors = p0fbpf({"-F", bad, "--list"});
+  EXPECT_EQ(errors.status, 2);
+  EXPECT_EQ(errors.err.find('\x1b'), std::string::npos) << errors.err;
+  std::remove(escape.c_str());
+  std::remove(bad.c_str());
+}
+
+TEST(CliReliability, BadTokensAreNamedBriefly) {
+  Outcome hex = p0fbpf({"4:0x40:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  EXPECT_EQ(hex.status, 2);
+  EXPECT_NE(hex.err.find("expected an initial TTL, found '0x40'"), std::string::npos) << hex.err;
+  // Too long for an argument: through standard input.
+  Outcome huge = p0fbpf({"-"}, "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df," + std::string(1 << 20, 'x') + ":0\n");
+  EXPECT_EQ(huge.status, 2);
+  EXPECT_NE(huge.err.find("unknown quirk 'xxxxx"), std::string::npos) << huge.err.substr(0, 500);
+  EXPECT_LT(huge.err.size(), 1000u);
+}
+
+TEST(CliReliability, SplitCArraysCompileTogether) {
+  int status = 0;
+  shell_output("command -v cc", &status);
+  REQUIRE_OR_SKIP(status == 0, "no C compiler (cc)");
+  Outcome r = p0fbpf({"-F", kExamples, "--label", ".", "--split", "--max-insns", "64", "-f", "c"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_NE(r.out.find("p0fbpf_2_filter[]"), std::string::npos) << r.out;
+  std::string source = temp_path("split.c");
+  std::ofstream(source) << r.out << "int main(void) { return p0fbpf_1_program.len + p0fbpf_2_program.len > 0; }\n";
+  std::string out = shell_output("cc -Wall -Werror -fsyntax-only " + source, &status);
+  EXPECT_EQ(status, 0) << out;
+  std::remove(source.c_str());
+}
+
+}  // namespace reliability

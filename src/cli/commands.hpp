@@ -51,9 +51,13 @@ std::optional<OpenCapture> open_capture(const std::string& path);
 std::size_t read_records(Capture& capture, const char* activity, const char* done,
                          const std::function<void(const CaptureRecord&)>& visit);
 
-// Flushes and closes standard output; false (after saying why on stderr) if
-// anything written to it was lost.
-bool close_stdout();
+// Writes and flushes `text`; false (after saying why on stderr) if any of it
+// was lost.
+bool write_stdout(std::string_view text);
+
+// Flushes and closes standard output; false if anything written to it was
+// lost, after saying why on stderr if `report`.
+bool close_stdout(bool report);
 
 struct CompileCommand {
   CompileFlags flags;

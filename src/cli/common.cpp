@@ -111,7 +111,13 @@ std::size_t read_records(Capture& capture, const char* activity, const char* don
   return total;
 }
 
-bool close_stdout() {
+bool write_stdout(std::string_view text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0) return true;
+  fmt::print(stderr, "p0fbpf: error: cannot write standard output: {}\n", std::strerror(errno));
+  return false;
+}
+
+bool close_stdout(bool report) {
   errno = 0;
   bool flushed = std::fflush(stdout) == 0;
   bool clean = std::ferror(stdout) == 0;
@@ -119,7 +125,7 @@ bool close_stdout() {
   bool closed = std::fclose(stdout) == 0;
   if (!error) error = errno;
   if (flushed && clean && closed) return true;
-  fmt::print(stderr, "p0fbpf: error: cannot write standard output{}{}\n", error ? ": " : "",
+  if (report) fmt::print(stderr, "p0fbpf: error: cannot write standard output{}{}\n", error ? ": " : "",
              error ? std::strerror(error) : "");
   return false;
 }

@@ -173,8 +173,7 @@ int CompileCommand::run() const {
         fmt::format_to(std::back_inserter(text), "{:>3} {:<14} {}\n", l->signatures.size(),
                        l->direction == Direction::Request ? "[tcp:request]" : "[tcp:response]", printable(l->text));
       }
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      return kExitOk;
+      return write_stdout(text) ? kExitOk : kExitError;
     }
     if (labels->empty()) {
       fmt::print(stderr, "p0fbpf: error: no {} label in {} matches {}\n  help: see them with --list{}\n",
@@ -299,8 +298,7 @@ int CompileCommand::run() const {
     }
     text = std::move(written.text);
   }
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  return kExitOk;
+    return write_stdout(text) ? kExitOk : kExitError;
 }
 
 }  // namespace p0fbpf::cli

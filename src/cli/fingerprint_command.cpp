@@ -55,7 +55,7 @@ int FingerprintCommand::run() const {
       out.append(count, end).append(2, ' ').append(entries.signature(i)) += '\n';
     }
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (!write_stdout(out)) return kExitError;
   if (Progress::on_terminal()) {
     fmt::print(stderr, "{} {} in {} packets, {} distinct signatures\n", fingerprinted,
                response ? "SYN+ACKs" : "SYNs", total, distinct);
