@@ -80,7 +80,7 @@ std::string Capture::datalink_name() const {
   return name ? name : fmt::format("DLT {}", datalink());
 }
 
-std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem) {
+CaptureRead Capture::read(const std::function<void(const CaptureRecord&)>& visit) {
   struct Context {
     const std::function<void(const CaptureRecord&)>* visit;
     std::size_t count;
@@ -95,10 +95,33 @@ std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& v
         ++c->count;
       },
       reinterpret_cast<u_char*>(&context));
-  if (rc == PCAP_ERROR) {
-    problem = fmt::format("{}: record {} is damaged: {}", path_, context.count + 1, pcap_geterr(pcap_));
+  CaptureRead result;
+  result.records = context.count;
+  if (rc == PCAP_ERROR_BREAK) {
+    result.end = CaptureRead::End::Stopped;
+  } else if (rc == PCAP_ERROR) {
+    std::string error = pcap_geterr(pcap_);
+    // libpcap keeps one link type and snapshot length per capture, and
+    // stops at a pcapng interface (IDB) whose differ from the first one's.
+    bool link_type = error.find("different from the type of the first interface") != std::string::npos;
+    bool snapshot = error.find("different from the snapshot length of the first interface") != std::string::npos;
+    if (link_type || snapshot) {
+      result.end = CaptureRead::End::Unsupported;
+      result.problem =
+          fmt::format("{}: its interfaces have different {}, which libpcap cannot read; it stopped before record {}: {}",
+                      path_, link_type ? "link types" : "snapshot lengths", context.count + 1, error);
+    } else {
+      result.end = CaptureRead::End::Damaged;
+      result.problem = fmt::format("{}: record {} is damaged: {}", path_, context.count + 1, error);
+    }
   }
-  return context.count;
+  return result;
+}
+
+std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem) {
+  CaptureRead result = read(visit);
+  problem = result.problem;
+  return result.records;
 }
 
 Result<std::shared_ptr<CaptureWriter>> CaptureWriter::open(const std::string& path, const Capture& like) {

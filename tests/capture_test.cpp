@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "capture_bytes.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/fingerprint.hpp"
 
@@ -119,6 +120,48 @@ TEST_F(BrokenCaptures, TruncatedLastRecordIsReportedAndTheRestRead) {
   std::size_t n = (*capture)->for_each([](const CaptureRecord&) {}, problem);
   EXPECT_EQ(n, 20u);
   EXPECT_NE(problem.find("record 21"), std::string::npos) << problem;
+}
+
+TEST_F(BrokenCaptures, DamagedFirstRecordReadsNothing) {
+  auto frame = testing::syn_frame();
+  auto capture = Capture::open(
+      make("first.pcap", testing::pcap_file_header(65535, 1) + testing::pcap_record(100000, 100000, frame)));
+  ASSERT_TRUE(capture.ok());
+  std::size_t visited = 0;
+  CaptureRead read = (*capture)->read([&](const CaptureRecord&) { ++visited; });
+  EXPECT_EQ(read.end, CaptureRead::End::Damaged);
+  EXPECT_EQ(read.records, 0u);
+  EXPECT_EQ(visited, 0u);
+  EXPECT_NE(read.problem.find("record 1 is damaged"), std::string::npos) << read.problem;
+}
+
+// libpcap reads a pcapng only while its interfaces agree with the first.
+TEST_F(BrokenCaptures, PcapngInterfacesThatDifferAreUnsupported) {
+  auto frame = testing::syn_frame();
+  std::string shb = testing::pcapng_section_header(), packet = testing::pcapng_packet(0, frame);
+  auto capture = Capture::open(make("mixed.pcapng", shb + testing::pcapng_interface(1, 65535) + packet +
+                                                        testing::pcapng_interface(1, 1500) + packet));
+  ASSERT_TRUE(capture.ok());
+  CaptureRead read = (*capture)->read([](const CaptureRecord&) {});
+  EXPECT_EQ(read.end, CaptureRead::End::Unsupported);
+  EXPECT_EQ(read.records, 1u);
+  EXPECT_NE(read.problem.find("different snapshot lengths"), std::string::npos) << read.problem;
+
+  auto same = Capture::open(make("same.pcapng", shb + testing::pcapng_interface(1, 65535) + packet +
+                                                     testing::pcapng_interface(1, 65535) + packet));
+  ASSERT_TRUE(same.ok());
+  read = (*same)->read([](const CaptureRecord&) {});
+  EXPECT_EQ(read.end, CaptureRead::End::Complete);
+  EXPECT_EQ(read.records, 2u);
+}
+
+TEST_F(BrokenCaptures, StopEndsTheReading) {
+  auto capture = Capture::open(kFixtures + "syn-mix.pcap");
+  ASSERT_TRUE(capture.ok());
+  Capture& c = **capture;
+  CaptureRead read = c.read([&](const CaptureRecord&) { c.stop(); });
+  EXPECT_EQ(read.end, CaptureRead::End::Stopped);
+  EXPECT_EQ(read.records, 1u);
 }
 
 }  // namespace

@@ -32,6 +32,20 @@ struct CaptureRecord {
   std::size_t length() const { return std::min<std::size_t>(header->caplen, header->len); }
 };
 
+// How reading a capture ended.
+struct CaptureRead {
+  enum class End {
+    Complete,     // every record was read
+    Stopped,      // stop() was called
+    Damaged,      // a record could not be read
+    Unsupported,  // a pcapng whose interfaces differ in link type or snapshot
+                  // length, which libpcap does not read past the first
+  };
+  std::size_t records = 0;  // read (and visited) before the end
+  End end = End::Complete;
+  std::string problem;  // for Damaged and Unsupported: what, naming the file
+};
+
 class Capture {
  public:
   // Opens a pcap or pcapng file; fails with a message naming the file.
@@ -43,10 +57,16 @@ class Capture {
   int datalink() const;
   std::string datalink_name() const;
   pcap_t* handle() const { return pcap_; }
+  const std::string& name() const { return path_; }
 
-  // Calls `visit` for every record. Returns the number read, or stops at a
-  // damaged record and says so in `problem` (the records before it count).
+  // Calls `visit` for every record, until the end of the capture, a record
+  // that cannot be read, or stop() (called from `visit`).
+  CaptureRead read(const std::function<void(const CaptureRecord&)>& visit);
+  // The same, returning the number read; a damaged or unreadable record ends
+  // it and is described in `problem` (the records before it count).
   std::size_t for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem);
+  // Makes read() return after the record being visited.
+  void stop() { pcap_breakloop(pcap_); }
 
  private:
   Capture(pcap_t* pcap, std::string path) : pcap_(pcap), path_(std::move(path)) {}

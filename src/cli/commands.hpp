@@ -47,9 +47,11 @@ std::optional<OpenCapture> open_capture(const std::string& path);
 
 // Every record of the capture, with progress on a terminal; a damaged record
 // is reported ("the N records before it were `done`") and ends the reading.
-// Returns the number of records read.
-std::size_t read_records(Capture& capture, const char* activity, const char* done,
-                         const std::function<void(const CaptureRecord&)>& visit);
+// Returns the number of records read, or nullopt after an error: the first
+// record is damaged, or the capture is a pcapng libpcap cannot read (its
+// interfaces differ in link type or snapshot length).
+std::optional<std::size_t> read_records(Capture& capture, const char* activity, const char* done,
+                                        const std::function<void(const CaptureRecord&)>& visit);
 
 struct CompileCommand {
   CompileFlags flags;

@@ -82,30 +82,45 @@ std::optional<OpenCapture> open_capture(const std::string& path) {
     fmt::print(stderr,
                "p0fbpf: error: {}: link type {} is not supported\n"
                "  help: p0fbpf reads Ethernet, raw IP, Linux cooked (SLL) and BSD loopback captures\n",
-               path, (*capture)->datalink_name());
+               (*capture)->name(), (*capture)->datalink_name());
     return std::nullopt;
   }
   return OpenCapture{*capture, *link};
 }
 
-std::size_t read_records(Capture& capture, const char* activity, const char* done,
-                         const std::function<void(const CaptureRecord&)>& visit) {
-  std::string problem;
-  std::size_t total;
+std::optional<std::size_t> read_records(Capture& capture, const char* activity, const char* done,
+                                        const std::function<void(const CaptureRecord&)>& visit) {
+  CaptureRead result;
   {
     Progress progress(activity);
     std::size_t seen = 0;
-    total = capture.for_each(
-        [&](const CaptureRecord& record) {
-          visit(record);
-          progress.tick(++seen);
-        },
-        problem);
+    result = capture.read([&](const CaptureRecord& record) {
+      visit(record);
+      progress.tick(++seen);
+    });
   }
-  if (!problem.empty()) {
-    fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were {}\n", problem, total, done);
+  switch (result.end) {
+    case CaptureRead::End::Complete:
+    case CaptureRead::End::Stopped: return result.records;
+    case CaptureRead::End::Unsupported:
+      // Not damage: the rest of the capture is there, unread.
+      fmt::print(stderr,
+                 "p0fbpf: error: {}\n"
+                 "  help: libpcap reads a pcapng only if all its interfaces have one link type and one "
+                 "snapshot length; save each interface's packets to a capture of its own first\n",
+                 result.problem);
+      return std::nullopt;
+    case CaptureRead::End::Damaged:
+      if (result.records == 0) {
+        // Nothing was read: "0 of 0" would pass for an empty capture.
+        fmt::print(stderr, "p0fbpf: error: {}\n", result.problem);
+        return std::nullopt;
+      }
+      fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were {}\n", result.problem,
+                 result.records, done);
+      return result.records;
   }
-  return total;
+  return std::nullopt;
 }
 
 bool Progress::on_terminal() { return isatty(STDERR_FILENO) != 0; }

@@ -34,7 +34,7 @@ int TestCommand::run() const {
   }
 
   std::size_t matched = 0;
-  std::size_t total = read_records(in, "testing", "tested", [&](const CaptureRecord& record) {
+  std::optional<std::size_t> total = read_records(in, "testing", "tested", [&](const CaptureRecord& record) {
     // The program sees what p0f sees: the captured bytes, no more.
     auto length = static_cast<unsigned>(record.length());
     if (bpf_filter(program.instructions.data(), record.data, length, length) != 0) {
@@ -42,12 +42,13 @@ int TestCommand::run() const {
       if (writer) writer->write(record);
     }
   });
+  if (!total) return kExitError;
   std::string problem;
   if (writer && !writer->close(problem)) {
     fmt::print(stderr, "p0fbpf: error: {}\n", problem);
     return kExitError;
   }
-  fmt::print("{} of {} packets matched\n", matched, total);
+  fmt::print("{} of {} packets matched\n", matched, *total);
   return matched > 0 ? kExitOk : kExitNoMatch;
 }
 
