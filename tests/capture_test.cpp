@@ -2,6 +2,7 @@
 #include "p0fbpf/capture.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,6 +163,75 @@ TEST_F(BrokenCaptures, StopEndsTheReading) {
   CaptureRead read = c.read([&](const CaptureRecord&) { c.stop(); });
   EXPECT_EQ(read.end, CaptureRead::End::Stopped);
   EXPECT_EQ(read.records, 1u);
+}
+
+// A capture to copy records from, and one of its records.
+struct Source {
+  std::shared_ptr<Capture> capture;
+  pcap_pkthdr header{};
+  std::vector<std::uint8_t> frame = testing::syn_frame(1400);
+  Source() {
+    capture = *Capture::open(kFixtures + "syn-mix.pcap");
+    header.caplen = header.len = static_cast<bpf_u_int32>(frame.size());
+  }
+  CaptureRecord record() const { return CaptureRecord{&header, frame.data()}; }
+};
+
+TEST_F(BrokenCaptures, WriterStopsAtTheFirstFailedWrite) {
+  Source source;
+  auto writer = CaptureWriter::open("/dev/full", *source.capture);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  EXPECT_EQ((*writer)->temporary(), "");  // a device is written directly
+  std::size_t written = 0;
+  while (written < 10000 && (*writer)->write(source.record())) ++written;
+  // The first flush of the 1 MiB buffer fails.
+  EXPECT_LT(written * (source.frame.size() + 16), 2u << 20);
+  EXPECT_FALSE((*writer)->write(source.record()));
+  std::string problem;
+  EXPECT_FALSE((*writer)->close(problem));
+  EXPECT_EQ(problem, "cannot write /dev/full: No space left on device");
+}
+
+TEST_F(BrokenCaptures, WriterReplacesTheFileOnlyOnClose) {
+  Source source;
+  std::string target = make("target.pcap", "old");
+  chmod(target.c_str(), 0604);
+  auto writer = CaptureWriter::open(target, *source.capture);
+  ASSERT_TRUE(writer.ok());
+  std::string temporary = (*writer)->temporary();
+  std::string name = std::filesystem::path(temporary).filename().string();
+  EXPECT_EQ(std::filesystem::path(temporary).parent_path(), std::filesystem::path(target).parent_path());
+  EXPECT_EQ(name.rfind("." + std::filesystem::path(target).filename().string() + ".p0fbpf-", 0), 0u) << name;
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE((*writer)->write(source.record()));
+  EXPECT_TRUE(std::filesystem::exists(temporary));
+  std::ifstream old(target);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(old), {}), "old");
+  std::string problem;
+  EXPECT_TRUE((*writer)->close(problem)) << problem;
+  EXPECT_FALSE(std::filesystem::exists(temporary));
+  struct stat st {};
+  ASSERT_EQ(stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0604u);
+  auto back = Capture::open(target);
+  ASSERT_TRUE(back.ok());
+  std::string read_problem;
+  EXPECT_EQ((*back)->for_each([](const CaptureRecord&) {}, read_problem), 1000u);
+  EXPECT_EQ(read_problem, "");
+}
+
+TEST_F(BrokenCaptures, WriterWithoutCloseRemovesItsTemporaryFile) {
+  Source source;
+  std::string target = path("never.pcap");
+  std::string temporary;
+  {
+    auto writer = CaptureWriter::open(target, *source.capture);
+    ASSERT_TRUE(writer.ok());
+    temporary = (*writer)->temporary();
+    EXPECT_TRUE((*writer)->write(source.record()));
+    EXPECT_TRUE(std::filesystem::exists(temporary));
+  }
+  EXPECT_FALSE(std::filesystem::exists(temporary));
+  EXPECT_FALSE(std::filesystem::exists(target));
 }
 
 }  // namespace

@@ -99,6 +99,102 @@ TEST_F(CliTestCommand, TheBigCaptureIsMatchedWhole) {
   EXPECT_EQ(run({"test", "-n", "-r", big(), kNone}).out, "3000 of 3000 packets matched\n");
 }
 
+TEST_F(CliTestCommand, DevFullIsAnError) {
+  for (const std::string& input : {big(), kMix}) {  // failing while writing, and at the final flush
+    Outcome r = run({"test", "-n", "-r", input, "-w", "/dev/full", kNone});
+    EXPECT_EQ(r.status, 2) << input;
+    EXPECT_EQ(r.out, "") << input;
+    EXPECT_EQ(r.err, "p0fbpf: error: cannot write /dev/full: No space left on device\n") << input;
+  }
+}
+
+TEST_F(CliTestCommand, FullFileSystemIsAnErrorAndKeepsTheOldFile) {
+  P0FBPF_REQUIRE(geteuid() == 0, "needs root to mount a tmpfs");
+  int status = -1;
+  run_shell("unshare -m true", &status);
+  P0FBPF_REQUIRE(status == 0, "needs unshare -m (util-linux) and mount namespaces");
+  std::string input = big();
+  std::string full = dir_ + "full";
+  fs::create_directory(full);
+  std::string out = full + "/out.pcap";
+  std::string run = quote(P0FBPF_BINARY) + " test -n -r " + quote(input) + " -w " + quote(out) + " " + quote(kNone);
+  std::string script = "mount -t tmpfs -o size=64k none " + quote(full) + " || exit 99\n" +
+                       run + "; echo \"[status $?]\"; ls -A " + quote(full) + "\n" +
+                       "printf old > " + quote(out) + "\n" +
+                       run + "; echo \"[status $?]\"; ls -A " + quote(full) + "; cat " + quote(out) + "\n";
+  std::string result = run_shell("unshare -m sh -c " + quote(script), &status);
+  std::string error = "p0fbpf: error: cannot write " + out + ": No space left on device\n";
+  // No file when there was none, the old one when there was; no temporary.
+  EXPECT_EQ(result, error + "[status 2]\n" + error + "[status 2]\nout.pcap\nold");
+}
+
+TEST_F(CliTestCommand, FailureLeavesTheOldFile) {
+  std::string out = dir_ + "out.pcap";
+  std::ofstream(out) << "old";
+  std::string damaged = dir_ + "damaged.pcap";
+  std::ofstream(damaged, std::ios::binary) << pcap_file_header(65535, 1) + pcap_record(100000, 100000, syn_frame());
+  Outcome r = run({"test", "-n", "-r", damaged, "-w", out, kNone});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(read_bytes(out), "old");
+  EXPECT_EQ(files(), (std::vector<std::string>{"damaged.pcap", "out.pcap"}));
+}
+
+TEST_F(CliTestCommand, SuccessReplacesTheFileKeepingItsModeAndLinks) {
+  std::string real = dir_ + "real.pcap", link = dir_ + "link.pcap";
+  std::ofstream(real) << "old";
+  chmod(real.c_str(), 0640);
+  fs::create_symlink("real.pcap", link);
+  Outcome r = run({"test", "-r", kMix, "-w", link, kDesignCard});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(link));
+  struct stat st {};
+  ASSERT_EQ(stat(real.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(run({"test", "-r", real, kDesignCard}).out, "4 of 4 packets matched\n");
+  EXPECT_EQ(files(), (std::vector<std::string>{"link.pcap", "real.pcap"}));
+}
+
+TEST_F(CliTestCommand, SignalsRemoveTheTemporaryFile) {
+  std::string fifo = dir_ + "in.fifo", out = dir_ + "out.pcap";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string bytes = read_bytes(big());
+  auto old_pipe = signal(SIGPIPE, SIG_IGN);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    std::ofstream(out) << "old";
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // As from a terminal, whatever ran the test ignored.
+      for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) signal(s, SIG_DFL);
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+      execl(P0FBPF_BINARY, "p0fbpf", "test", "-n", "-r", fifo.c_str(), "-w", out.c_str(), kNone.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Some records, and the capture stays open: p0fbpf waits for more,
+    // with its temporary file made.
+    int writer = open(fifo.c_str(), O_WRONLY);
+    ASSERT_GE(writer, 0);
+    ASSERT_EQ(write(writer, bytes.data(), 32768), 32768);
+    bool temporary = false;
+    for (int i = 0; i < 1000 && !temporary; ++i) {
+      for (const auto& name : files()) temporary |= name.rfind(".out.pcap.p0fbpf-", 0) == 0;
+      if (!temporary) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(temporary) << "signal " << sig;
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(writer);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "signal " << sig << ", status " << status;
+    EXPECT_EQ(read_bytes(out), "old") << "signal " << sig;
+    EXPECT_EQ(files(), (std::vector<std::string>{"big.pcap", "in.fifo", "out.pcap"})) << "signal " << sig;
+  }
+  signal(SIGPIPE, old_pipe);
+}
+
 TEST_F(CliTestCommand, DamagedFirstRecordIsAnError) {
   std::vector<std::string> captures = {
       // caplen above the snapshot length and the file's size
