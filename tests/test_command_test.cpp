@@ -195,6 +195,50 @@ TEST_F(CliTestCommand, SignalsRemoveTheTemporaryFile) {
   signal(SIGPIPE, old_pipe);
 }
 
+TEST_F(CliTestCommand, NeverOverTheInput) {
+  std::string input = dir_ + "in.pcap", symlink = dir_ + "symlink.pcap", hardlink = dir_ + "hardlink.pcap";
+  fs::copy_file(kMix, input);
+  fs::create_symlink(input, symlink);
+  fs::create_hard_link(input, hardlink);
+  const std::string before = read_bytes(input);
+  for (const std::string& out : {input, symlink, hardlink}) {
+    Outcome r = run({"test", "-r", input, "-w", out, kDesignCard});
+    EXPECT_EQ(r.status, 2) << out;
+    EXPECT_EQ(r.out, "") << out;
+    EXPECT_EQ(r.err, "p0fbpf: error: -w " + out + " is the capture being read (-r " + input + ")\n");
+    EXPECT_EQ(read_bytes(input), before) << out;
+  }
+  Outcome through_link = run({"test", "-r", symlink, "-w", input, kDesignCard});
+  EXPECT_EQ(through_link.status, 2);
+  EXPECT_EQ(read_bytes(input), before);
+  EXPECT_EQ(files(), (std::vector<std::string>{"hardlink.pcap", "in.pcap", "symlink.pcap"}));
+}
+
+TEST_F(CliTestCommand, DashReadsStdinAndWritesStdout) {
+  const std::string mix = read_bytes(kMix);
+  Outcome in = run({"test", "-r", "-", kDesignCard}, mix);
+  EXPECT_EQ(in.status, 0) << in.err;
+  EXPECT_EQ(in.out, "4 of 21 packets matched\n");
+
+  std::string file = dir_ + "file.pcap";
+  ASSERT_EQ(run({"test", "-r", kMix, "-w", file, kDesignCard}).status, 0);
+  for (const char* dash : {"-", "/dev/stdout"}) {
+    Outcome out = run({"test", "-r", "-", "-w", dash, kDesignCard}, mix);
+    EXPECT_EQ(out.status, 0) << dash << out.err;
+    EXPECT_EQ(out.err, "4 of 21 packets matched\n") << dash;
+    EXPECT_EQ(out.out, read_bytes(file)) << dash;
+    EXPECT_EQ(run({"test", "-r", "-", kDesignCard}, out.out).out, "4 of 4 packets matched\n") << dash;
+  }
+
+  Outcome empty = run({"test", "-r", kMix, "-w", "", kDesignCard});
+  EXPECT_EQ(empty.status, 2);
+  EXPECT_EQ(empty.out, "");
+  EXPECT_NE(empty.err.find("p0fbpf: error: -w needs a file name"), std::string::npos) << empty.err;
+  Outcome both = run({"test", "-r", "-", "-"}, mix);
+  EXPECT_EQ(both.status, 2);
+  EXPECT_NE(both.err.find("cannot both be read from standard input"), std::string::npos) << both.err;
+}
+
 TEST_F(CliTestCommand, DamagedFirstRecordIsAnError) {
   std::vector<std::string> captures = {
       // caplen above the snapshot length and the file's size
@@ -259,6 +303,12 @@ TEST_F(CliTestCommand, PcapngWithDifferentInterfacesIsExplained) {
   std::string one = dir_ + "one.pcapng";
   std::ofstream(one, std::ios::binary) << shb + pcapng_interface(1, 65535) + packet + packet;
   EXPECT_EQ(run({"test", "-r", one, "-n", kNone}).out, "2 of 2 packets matched\n");
+}
+
+TEST_F(CliTestCommand, HelpTellsAboutDash) {
+  Outcome help = run({"test", "--help"});
+  EXPECT_NE(help.out.find("- reads it from standard input"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("- writes them to standard output"), std::string::npos) << help.out;
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ struct OpenCapture {
   std::shared_ptr<Capture> capture;
   LinkLayer link;
 };
+// "-" reads standard input.
 std::optional<OpenCapture> open_capture(const std::string& path);
 
 // Every record of the capture, with progress on a terminal; a damaged record
@@ -76,6 +77,7 @@ struct TestCommand {
   CompileFlags flags;
   std::string input;
   std::string output;
+  CLI::Option* output_option = nullptr;  // given, even empty
 
   void add_to(CLI::App& app);
   int run() const;

@@ -1,4 +1,9 @@
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <iostream>
 
@@ -15,6 +20,19 @@ std::string trim(const std::string& text) {
   if (begin == std::string::npos) return {};
   auto end = text.find_last_not_of(space);
   return text.substr(begin, end - begin + 1);
+}
+
+// A stream of our own on standard input's descriptor, which stays open.
+Result<std::shared_ptr<Capture>> open_stdin() {
+  int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+  FILE* file = fd < 0 ? nullptr : fdopen(fd, "rb");
+  if (!file) {
+    int error = errno;
+    if (fd >= 0) close(fd);
+    return Diagnostic{Severity::Error, {}, fmt::format("cannot read capture <stdin>: {}", std::strerror(error)), {}};
+  }
+  std::setvbuf(file, nullptr, _IOFBF, 1 << 20);
+  return Capture::open(file, "<stdin>");
 }
 
 }  // namespace
@@ -72,7 +90,7 @@ bool report(const Compilation& compilation) {
 }
 
 std::optional<OpenCapture> open_capture(const std::string& path) {
-  auto capture = Capture::open(path);
+  auto capture = path == "-" ? open_stdin() : Capture::open(path);
   if (!capture) {
     fmt::print(stderr, "p0fbpf: error: {}\n", capture.error().message);
     return std::nullopt;

@@ -1,6 +1,8 @@
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -77,22 +79,51 @@ class RemoveOnSignal {
   bool installed_[std::size(kCleanupSignals)] = {};
 };
 
+bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+// Whether writing to `output` ("-": standard output) would write to the
+// regular file the capture is read from.
+bool writes_over_input(const Capture& in, const std::string& output) {
+  struct stat read {}, written {};
+  FILE* file = pcap_file(in.handle());
+  if (!file || fstat(fileno(file), &read) != 0 || !S_ISREG(read.st_mode)) return false;
+  int found = output == "-" ? fstat(STDOUT_FILENO, &written) : stat(output.c_str(), &written);
+  return found == 0 && same_file(read, written);
+}
+
 }  // namespace
 
 void TestCommand::add_to(CLI::App& app) {
-  app.add_option("-r,--read", input, "the capture to test (pcap or pcapng)")->required()->type_name("FILE");
-  app.add_option("-w,--write", output, "write the matching packets to this pcap file, replaced only once complete")
+  app.add_option("-r,--read", input, "the capture to test (pcap or pcapng); - reads it from standard input")
+      ->required()
       ->type_name("FILE");
+  output_option = app.add_option("-w,--write", output,
+                                 "write the matching packets to this pcap file, replaced only once complete; "
+                                 "- writes them to standard output (and the count to stderr)")
+                      ->type_name("FILE");
   flags.add_to(app, "count (and write) the packets the signatures do not match");
 }
 
 int TestCommand::run() const {
-  const bool writing = !output.empty();
+  const bool writing = output_option && output_option->count() > 0;
+  if (writing && output.empty()) {
+    fmt::print(stderr, "p0fbpf: error: -w needs a file name\n  help: -w - writes to standard output\n");
+    return kExitError;
+  }
+  if (input == "-" && std::find(flags.signatures.begin(), flags.signatures.end(), "-") != flags.signatures.end()) {
+    fmt::print(stderr,
+               "p0fbpf: error: the capture (-r -) and the signatures (-) cannot both be read from standard input\n");
+    return kExitError;
+  }
   auto sources = read_signatures(flags.signatures);
   if (!sources) return kExitError;
   auto opened = open_capture(input);
   if (!opened) return kExitError;
   Capture& in = *opened->capture;
+  if (writing && writes_over_input(in, output)) {
+    fmt::print(stderr, "p0fbpf: error: -w {} is the capture being read (-r {})\n", output, input);
+    return kExitError;
+  }
   CompileOptions options = flags.options();
   options.link = opened->link;
   Compilation compiled = compile(*sources, options);
@@ -137,7 +168,8 @@ int TestCommand::run() const {
       return kExitError;
     }
   }
-  fmt::print("{} of {} packets matched\n", matched, *total);
+  // With the packets on standard output, the count goes to stderr.
+  fmt::print(writer && writer->to_stdout() ? stderr : stdout, "{} of {} packets matched\n", matched, *total);
   return matched > 0 ? kExitOk : kExitNoMatch;
 }
 
