@@ -1,7 +1,13 @@
 #include "p0fbpf/capture.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -80,7 +86,7 @@ std::string Capture::datalink_name() const {
   return name ? name : fmt::format("DLT {}", datalink());
 }
 
-std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem) {
+CaptureRead Capture::read(const std::function<void(const CaptureRecord&)>& visit) {
   struct Context {
     const std::function<void(const CaptureRecord&)>* visit;
     std::size_t count;
@@ -95,38 +101,147 @@ std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& v
         ++c->count;
       },
       reinterpret_cast<u_char*>(&context));
-  if (rc == PCAP_ERROR) {
-    problem = fmt::format("{}: record {} is damaged: {}", path_, context.count + 1, pcap_geterr(pcap_));
+  CaptureRead result;
+  result.records = context.count;
+  if (rc == PCAP_ERROR_BREAK) {
+    result.end = CaptureRead::End::Stopped;
+  } else if (rc == PCAP_ERROR) {
+    std::string error = pcap_geterr(pcap_);
+    // libpcap keeps one link type and snapshot length per capture, and
+    // stops at a pcapng interface (IDB) whose differ from the first one's.
+    bool link_type = error.find("different from the type of the first interface") != std::string::npos;
+    bool snapshot = error.find("different from the snapshot length of the first interface") != std::string::npos;
+    if (link_type || snapshot) {
+      result.end = CaptureRead::End::Unsupported;
+      result.problem =
+          fmt::format("{}: its interfaces have different {}, which libpcap cannot read; it stopped before record {}: {}",
+                      path_, link_type ? "link types" : "snapshot lengths", context.count + 1, error);
+    } else {
+      result.end = CaptureRead::End::Damaged;
+      result.problem = fmt::format("{}: record {} is damaged: {}", path_, context.count + 1, error);
+    }
   }
-  return context.count;
+  return result;
 }
 
+std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem) {
+  CaptureRead result = read(visit);
+  problem = result.problem;
+  return result.records;
+}
+
+namespace {
+
+bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+// The mode a file created by open(O_CREAT, 0666) would get.
+mode_t new_file_mode() {
+  mode_t mask = umask(0);
+  umask(mask);
+  return 0666 & ~mask;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<CaptureWriter>> CaptureWriter::open(const std::string& path, const Capture& like) {
-  FILE* file = std::fopen(path.c_str(), "wb");
-  if (!file) return file_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  auto cannot = [&](int error) { return file_error(fmt::format("cannot write {}: {}", path, std::strerror(error))); };
+  if (path.empty()) return file_error("cannot write a capture to an empty file name");
+  std::shared_ptr<CaptureWriter> writer(new CaptureWriter());
+  writer->path_ = path;
+
+  struct stat target {};
+  bool exists = ::stat(path.c_str(), &target) == 0;
+  struct stat out {};
+  if (path == "-" || (exists && ::fstat(STDOUT_FILENO, &out) == 0 && same_file(target, out))) {
+    writer->to_stdout_ = true;
+    writer->fd_ = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+  } else if (exists && !S_ISREG(target.st_mode)) {
+    writer->fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  } else {
+    // Through a symbolic link, the file it names is the one replaced.
+    writer->target_ = path;
+    if (exists) {
+      if (char* real = ::realpath(path.c_str(), nullptr)) {
+        writer->target_ = real;
+        std::free(real);
+      }
+    }
+    auto slash = writer->target_.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : writer->target_.substr(0, slash + 1);
+    std::string base = slash == std::string::npos ? writer->target_ : writer->target_.substr(slash + 1);
+    std::string name = dir + "." + base + ".p0fbpf-XXXXXX";
+    writer->fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+    if (writer->fd_ >= 0) {
+      writer->temporary_ = name;
+      // mkstemp's 0600 would make a private file of what open() would not.
+      if (::fchmod(writer->fd_, exists ? (target.st_mode & 07777) : new_file_mode()) != 0) return cannot(errno);
+    }
+  }
+  if (writer->fd_ < 0) return cannot(errno);
+
+  int copy = ::fcntl(writer->fd_, F_DUPFD_CLOEXEC, 0);
+  FILE* file = copy < 0 ? nullptr : ::fdopen(copy, "wb");
+  if (!file) {
+    int error = errno;
+    if (copy >= 0) ::close(copy);
+    return cannot(error);
+  }
   std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
-  pcap_dumper_t* dumper = pcap_dump_fopen(like.handle(), file);
-  if (!dumper) {
+  writer->dumper_ = pcap_dump_fopen(like.handle(), file);
+  if (!writer->dumper_) {
     std::fclose(file);
     return file_error(fmt::format("cannot write {}: {}", path, pcap_geterr(like.handle())));
   }
-  return std::shared_ptr<CaptureWriter>(new CaptureWriter(dumper, path));
+  // The file header is in the buffer; a failure to write it shows later.
+  return writer;
 }
 
 CaptureWriter::~CaptureWriter() {
   if (dumper_) pcap_dump_close(dumper_);
+  if (fd_ >= 0) ::close(fd_);
+  if (!temporary_.empty()) ::unlink(temporary_.c_str());
 }
 
-void CaptureWriter::write(const CaptureRecord& record) {
+void CaptureWriter::fail(int error) {
+  if (error_ == 0) error_ = error != 0 ? error : EIO;
+}
+
+bool CaptureWriter::write(const CaptureRecord& record) {
+  if (error_ != 0) return false;
+  errno = 0;
   pcap_dump(reinterpret_cast<u_char*>(dumper_), record.header, record.data);
+  // pcap_dump says nothing: a failed write shows in the stream's error flag.
+  if (std::ferror(pcap_dump_file(dumper_))) fail(errno);
+  return error_ == 0;
 }
 
 bool CaptureWriter::close(std::string& problem) {
-  bool ok = pcap_dump_flush(dumper_) == 0;
-  pcap_dump_close(dumper_);
-  dumper_ = nullptr;
-  if (!ok) problem = fmt::format("cannot write {}", path_);
-  return ok;
+  if (dumper_) {
+    if (error_ == 0 && pcap_dump_flush(dumper_) != 0) fail(errno);
+    if (error_ == 0 && std::ferror(pcap_dump_file(dumper_))) fail(EIO);
+    // Closes libpcap's duplicate; ours is the last, whose close counts.
+    pcap_dump_close(dumper_);
+    dumper_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    if (error_ == 0 && !temporary_.empty() && ::fsync(fd_) != 0) fail(errno);
+    if (::close(fd_) != 0) fail(errno);
+    fd_ = -1;
+  }
+  if (error_ == 0 && !temporary_.empty()) {
+    if (::rename(temporary_.c_str(), target_.c_str()) != 0) {
+      fail(errno);
+    } else {
+      temporary_.clear();
+    }
+  }
+  if (error_ != 0) {
+    if (!temporary_.empty()) ::unlink(temporary_.c_str());
+    temporary_.clear();
+    problem = fmt::format("cannot write {}: {}", path_, std::strerror(error_));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace p0fbpf

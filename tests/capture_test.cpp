@@ -2,12 +2,14 @@
 #include "p0fbpf/capture.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "capture_bytes.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/fingerprint.hpp"
 
@@ -119,6 +121,117 @@ TEST_F(BrokenCaptures, TruncatedLastRecordIsReportedAndTheRestRead) {
   std::size_t n = (*capture)->for_each([](const CaptureRecord&) {}, problem);
   EXPECT_EQ(n, 20u);
   EXPECT_NE(problem.find("record 21"), std::string::npos) << problem;
+}
+
+TEST_F(BrokenCaptures, DamagedFirstRecordReadsNothing) {
+  auto frame = testing::syn_frame();
+  auto capture = Capture::open(
+      make("first.pcap", testing::pcap_file_header(65535, 1) + testing::pcap_record(100000, 100000, frame)));
+  ASSERT_TRUE(capture.ok());
+  std::size_t visited = 0;
+  CaptureRead read = (*capture)->read([&](const CaptureRecord&) { ++visited; });
+  EXPECT_EQ(read.end, CaptureRead::End::Damaged);
+  EXPECT_EQ(read.records, 0u);
+  EXPECT_EQ(visited, 0u);
+  EXPECT_NE(read.problem.find("record 1 is damaged"), std::string::npos) << read.problem;
+}
+
+// libpcap reads a pcapng only while its interfaces agree with the first.
+TEST_F(BrokenCaptures, PcapngInterfacesThatDifferAreUnsupported) {
+  auto frame = testing::syn_frame();
+  std::string shb = testing::pcapng_section_header(), packet = testing::pcapng_packet(0, frame);
+  auto capture = Capture::open(make("mixed.pcapng", shb + testing::pcapng_interface(1, 65535) + packet +
+                                                        testing::pcapng_interface(1, 1500) + packet));
+  ASSERT_TRUE(capture.ok());
+  CaptureRead read = (*capture)->read([](const CaptureRecord&) {});
+  EXPECT_EQ(read.end, CaptureRead::End::Unsupported);
+  EXPECT_EQ(read.records, 1u);
+  EXPECT_NE(read.problem.find("different snapshot lengths"), std::string::npos) << read.problem;
+
+  auto same = Capture::open(make("same.pcapng", shb + testing::pcapng_interface(1, 65535) + packet +
+                                                     testing::pcapng_interface(1, 65535) + packet));
+  ASSERT_TRUE(same.ok());
+  read = (*same)->read([](const CaptureRecord&) {});
+  EXPECT_EQ(read.end, CaptureRead::End::Complete);
+  EXPECT_EQ(read.records, 2u);
+}
+
+TEST_F(BrokenCaptures, StopEndsTheReading) {
+  auto capture = Capture::open(kFixtures + "syn-mix.pcap");
+  ASSERT_TRUE(capture.ok());
+  Capture& c = **capture;
+  CaptureRead read = c.read([&](const CaptureRecord&) { c.stop(); });
+  EXPECT_EQ(read.end, CaptureRead::End::Stopped);
+  EXPECT_EQ(read.records, 1u);
+}
+
+// A capture to copy records from, and one of its records.
+struct Source {
+  std::shared_ptr<Capture> capture;
+  pcap_pkthdr header{};
+  std::vector<std::uint8_t> frame = testing::syn_frame(1400);
+  Source() {
+    capture = *Capture::open(kFixtures + "syn-mix.pcap");
+    header.caplen = header.len = static_cast<bpf_u_int32>(frame.size());
+  }
+  CaptureRecord record() const { return CaptureRecord{&header, frame.data()}; }
+};
+
+TEST_F(BrokenCaptures, WriterStopsAtTheFirstFailedWrite) {
+  Source source;
+  auto writer = CaptureWriter::open("/dev/full", *source.capture);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  EXPECT_EQ((*writer)->temporary(), "");  // a device is written directly
+  std::size_t written = 0;
+  while (written < 10000 && (*writer)->write(source.record())) ++written;
+  // The first flush of the 1 MiB buffer fails.
+  EXPECT_LT(written * (source.frame.size() + 16), 2u << 20);
+  EXPECT_FALSE((*writer)->write(source.record()));
+  std::string problem;
+  EXPECT_FALSE((*writer)->close(problem));
+  EXPECT_EQ(problem, "cannot write /dev/full: No space left on device");
+}
+
+TEST_F(BrokenCaptures, WriterReplacesTheFileOnlyOnClose) {
+  Source source;
+  std::string target = make("target.pcap", "old");
+  chmod(target.c_str(), 0604);
+  auto writer = CaptureWriter::open(target, *source.capture);
+  ASSERT_TRUE(writer.ok());
+  std::string temporary = (*writer)->temporary();
+  std::string name = std::filesystem::path(temporary).filename().string();
+  EXPECT_EQ(std::filesystem::path(temporary).parent_path(), std::filesystem::path(target).parent_path());
+  EXPECT_EQ(name.rfind("." + std::filesystem::path(target).filename().string() + ".p0fbpf-", 0), 0u) << name;
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE((*writer)->write(source.record()));
+  EXPECT_TRUE(std::filesystem::exists(temporary));
+  std::ifstream old(target);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(old), {}), "old");
+  std::string problem;
+  EXPECT_TRUE((*writer)->close(problem)) << problem;
+  EXPECT_FALSE(std::filesystem::exists(temporary));
+  struct stat st {};
+  ASSERT_EQ(stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0604u);
+  auto back = Capture::open(target);
+  ASSERT_TRUE(back.ok());
+  std::string read_problem;
+  EXPECT_EQ((*back)->for_each([](const CaptureRecord&) {}, read_problem), 1000u);
+  EXPECT_EQ(read_problem, "");
+}
+
+TEST_F(BrokenCaptures, WriterWithoutCloseRemovesItsTemporaryFile) {
+  Source source;
+  std::string target = path("never.pcap");
+  std::string temporary;
+  {
+    auto writer = CaptureWriter::open(target, *source.capture);
+    ASSERT_TRUE(writer.ok());
+    temporary = (*writer)->temporary();
+    EXPECT_TRUE((*writer)->write(source.record()));
+    EXPECT_TRUE(std::filesystem::exists(temporary));
+  }
+  EXPECT_FALSE(std::filesystem::exists(temporary));
+  EXPECT_FALSE(std::filesystem::exists(target));
 }
 
 }  // namespace

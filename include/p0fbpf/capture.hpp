@@ -32,6 +32,20 @@ struct CaptureRecord {
   std::size_t length() const { return std::min<std::size_t>(header->caplen, header->len); }
 };
 
+// How reading a capture ended.
+struct CaptureRead {
+  enum class End {
+    Complete,     // every record was read
+    Stopped,      // stop() was called
+    Damaged,      // a record could not be read
+    Unsupported,  // a pcapng whose interfaces differ in link type or snapshot
+                  // length, which libpcap does not read past the first
+  };
+  std::size_t records = 0;  // read (and visited) before the end
+  End end = End::Complete;
+  std::string problem;  // for Damaged and Unsupported: what, naming the file
+};
+
 class Capture {
  public:
   // Opens a pcap or pcapng file; fails with a message naming the file.
@@ -43,10 +57,16 @@ class Capture {
   int datalink() const;
   std::string datalink_name() const;
   pcap_t* handle() const { return pcap_; }
+  const std::string& name() const { return path_; }
 
-  // Calls `visit` for every record. Returns the number read, or stops at a
-  // damaged record and says so in `problem` (the records before it count).
+  // Calls `visit` for every record, until the end of the capture, a record
+  // that cannot be read, or stop() (called from `visit`).
+  CaptureRead read(const std::function<void(const CaptureRecord&)>& visit);
+  // The same, returning the number read; a damaged or unreadable record ends
+  // it and is described in `problem` (the records before it count).
   std::size_t for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem);
+  // Makes read() return after the record being visited.
+  void stop() { pcap_breakloop(pcap_); }
 
  private:
   Capture(pcap_t* pcap, std::string path) : pcap_(pcap), path_(std::move(path)) {}
@@ -55,17 +75,41 @@ class Capture {
 };
 
 // Writes records to a pcap file of the same link type as `like`.
+//
+// A new or regular file is written to a temporary file next to it
+// (".NAME.p0fbpf-XXXXXX"), which close() renames over it: until then, and
+// whenever writing fails, the file is left as it was. A path that exists and
+// is not a regular file (a device, a FIFO) is written directly. "-", or a
+// path that is standard output's file (/dev/stdout), writes to standard
+// output through a duplicate of its descriptor: stdout itself stays open.
 class CaptureWriter {
  public:
   static Result<std::shared_ptr<CaptureWriter>> open(const std::string& path, const Capture& like);
+  // Without a successful close(): removes the temporary file.
   ~CaptureWriter();
-  void write(const CaptureRecord& record);
+  // False once writing has failed (close() then says why): stop writing.
+  bool write(const CaptureRecord& record);
+  // Flushes and closes the file and, for a temporary file, syncs it and
+  // renames it over the target. False (with "cannot write PATH: reason") if
+  // any write, the flush, the sync, the close or the rename failed; the
+  // temporary file is removed then.
   bool close(std::string& problem);
 
+  // The temporary file being written, or empty when writing directly.
+  const std::string& temporary() const { return temporary_; }
+  // Whether the records go to standard output.
+  bool to_stdout() const { return to_stdout_; }
+
  private:
-  explicit CaptureWriter(pcap_dumper_t* dumper, std::string path) : dumper_(dumper), path_(std::move(path)) {}
-  pcap_dumper_t* dumper_;
-  std::string path_;
+  CaptureWriter() = default;
+  void fail(int error);
+  pcap_dumper_t* dumper_ = nullptr;
+  int fd_ = -1;             // ours; libpcap writes through a duplicate
+  std::string path_;        // as given, for messages
+  std::string target_;      // what the temporary file replaces
+  std::string temporary_;
+  bool to_stdout_ = false;
+  int error_ = 0;           // errno of the first failure
 };
 
 }  // namespace p0fbpf

@@ -43,13 +43,16 @@ struct OpenCapture {
   std::shared_ptr<Capture> capture;
   LinkLayer link;
 };
+// "-" reads standard input.
 std::optional<OpenCapture> open_capture(const std::string& path);
 
 // Every record of the capture, with progress on a terminal; a damaged record
 // is reported ("the N records before it were `done`") and ends the reading.
-// Returns the number of records read.
-std::size_t read_records(Capture& capture, const char* activity, const char* done,
-                         const std::function<void(const CaptureRecord&)>& visit);
+// Returns the number of records read, or nullopt after an error: the first
+// record is damaged, or the capture is a pcapng libpcap cannot read (its
+// interfaces differ in link type or snapshot length).
+std::optional<std::size_t> read_records(Capture& capture, const char* activity, const char* done,
+                                        const std::function<void(const CaptureRecord&)>& visit);
 
 // Writes and flushes `text`; false (after saying why on stderr) if any of it
 // was lost.
@@ -82,6 +85,7 @@ struct TestCommand {
   CompileFlags flags;
   std::string input;
   std::string output;
+  CLI::Option* output_option = nullptr;  // given, even empty
 
   void add_to(CLI::App& app);
   int run() const;

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +19,19 @@ std::string trim(const std::string& text) {
   if (begin == std::string::npos) return {};
   auto end = text.find_last_not_of(space);
   return text.substr(begin, end - begin + 1);
+}
+
+// A stream of our own on standard input's descriptor, which stays open.
+Result<std::shared_ptr<Capture>> open_stdin() {
+  int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+  FILE* file = fd < 0 ? nullptr : fdopen(fd, "rb");
+  if (!file) {
+    int error = errno;
+    if (fd >= 0) close(fd);
+    return Diagnostic{Severity::Error, {}, fmt::format("cannot read capture <stdin>: {}", std::strerror(error)), {}};
+  }
+  std::setvbuf(file, nullptr, _IOFBF, 1 << 20);
+  return Capture::open(file, "<stdin>");
 }
 
 }  // namespace
@@ -75,7 +89,7 @@ bool report(const Compilation& compilation) {
 }
 
 std::optional<OpenCapture> open_capture(const std::string& path) {
-  auto capture = Capture::open(path);
+  auto capture = path == "-" ? open_stdin() : Capture::open(path);
   if (!capture) {
     fmt::print(stderr, "p0fbpf: error: {}\n", capture.error().message);
     return std::nullopt;
@@ -85,30 +99,45 @@ std::optional<OpenCapture> open_capture(const std::string& path) {
     fmt::print(stderr,
                "p0fbpf: error: {}: link type {} is not supported\n"
                "  help: p0fbpf reads Ethernet, raw IP, Linux cooked (SLL) and BSD loopback captures\n",
-               path, (*capture)->datalink_name());
+               (*capture)->name(), (*capture)->datalink_name());
     return std::nullopt;
   }
   return OpenCapture{*capture, *link};
 }
 
-std::size_t read_records(Capture& capture, const char* activity, const char* done,
-                         const std::function<void(const CaptureRecord&)>& visit) {
-  std::string problem;
-  std::size_t total;
+std::optional<std::size_t> read_records(Capture& capture, const char* activity, const char* done,
+                                        const std::function<void(const CaptureRecord&)>& visit) {
+  CaptureRead result;
   {
     Progress progress(activity);
     std::size_t seen = 0;
-    total = capture.for_each(
-        [&](const CaptureRecord& record) {
-          visit(record);
-          progress.tick(++seen);
-        },
-        problem);
+    result = capture.read([&](const CaptureRecord& record) {
+      visit(record);
+      progress.tick(++seen);
+    });
   }
-  if (!problem.empty()) {
-    fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were {}\n", problem, total, done);
+  switch (result.end) {
+    case CaptureRead::End::Complete:
+    case CaptureRead::End::Stopped: return result.records;
+    case CaptureRead::End::Unsupported:
+      // Not damage: the rest of the capture is there, unread.
+      fmt::print(stderr,
+                 "p0fbpf: error: {}\n"
+                 "  help: libpcap reads a pcapng only if all its interfaces have one link type and one "
+                 "snapshot length; save each interface's packets to a capture of its own first\n",
+                 result.problem);
+      return std::nullopt;
+    case CaptureRead::End::Damaged:
+      if (result.records == 0) {
+        // Nothing was read: "0 of 0" would pass for an empty capture.
+        fmt::print(stderr, "p0fbpf: error: {}\n", result.problem);
+        return std::nullopt;
+      }
+      fmt::print(stderr, "p0fbpf: warning: {}; the {} records before it were {}\n", result.problem,
+                 result.records, done);
+      return result.records;
   }
-  return total;
+  return std::nullopt;
 }
 
 bool write_stdout(std::string_view text) {

@@ -25,12 +25,14 @@ int FingerprintCommand::run() const {
   Direction direction = response ? Direction::Response : Direction::Request;
   SignatureCounter counter;
   std::size_t fingerprinted = 0;
-  std::size_t total = read_records(in, "fingerprinting", "read", [&](const CaptureRecord& record) {
+  std::optional<std::size_t> read = read_records(in, "fingerprinting", "read", [&](const CaptureRecord& record) {
     if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) {
       counter.add(*facts);
       ++fingerprinted;
     }
   });
+  if (!read) return kExitError;
+  std::size_t total = *read;
   std::size_t distinct = counter.distinct();
   auto entries = counter.most_frequent(top);
   std::string out;
