@@ -1,10 +1,14 @@
 #include "p0fbpf/compiler.hpp"
 
+#include <algorithm>
+#include <unordered_map>
+
 #include <fmt/format.h>
 
 #include "p0fbpf/optimize.hpp"
 #include "p0fbpf/parser.hpp"
 #include "p0fbpf/read_guards.hpp"
+#include "p0fbpf/share_branches.hpp"
 #include "p0fbpf/share_versions.hpp"
 
 namespace p0fbpf {
@@ -18,42 +22,12 @@ struct Form {
 };
 constexpr Form kForms[] = {{false, true}, {true, true}, {true, false}, {false, false}};
 
-// Each source's branches, with the diagnostics in input order; false if any
-// source had an error.
-bool lower_all(const std::vector<SignatureSource>& sources, const CompileOptions& options,
-               std::vector<std::vector<ir::Branch>>& branches, std::vector<SourcedDiagnostic>* diagnostics) {
-  bool ok = true;
-  for (const SignatureSource& source : sources) {
-    branches.emplace_back();
-    Result<Signature> parsed = parse_signature(source.text);
-    if (!parsed) {
-      if (diagnostics) diagnostics->push_back({parsed.error(), source});
-      ok = false;
-      continue;
-    }
-    Result<Lowered> lowered = lower(*parsed, options.lower);
-    if (!lowered) {
-      if (diagnostics) diagnostics->push_back({lowered.error(), source});
-      ok = false;
-      continue;
-    }
-    if (diagnostics) {
-      for (const Diagnostic& warning : lowered->warnings) diagnostics->push_back({warning, source});
-    }
-    for (const ir::Branch& branch : lowered->branches) {
-      if (!options.ip_version || branch.ip_version == *options.ip_version) branches.back().push_back(branch);
-    }
-  }
-  return ok;
-}
-
-// The members' branches, linked and optimized, up to the last passes.
-ir::Program prepared(const std::vector<std::vector<ir::Branch>>& branches, const std::vector<std::size_t>& members,
-                     const CompileOptions& options) {
+// The members' branches in order, each already prepared on its own, and
+// shared among branches (-O1).
+ir::Program joined(const std::vector<const std::vector<ir::Branch>*>& per_member, const CompileOptions& options) {
   ir::Program program;
-  for (std::size_t m : members) program.branches.insert(program.branches.end(), branches[m].begin(), branches[m].end());
-  program = apply_link(program, options.link);
-  return options.optimize ? p0fbpf::optimize(program) : program;
+  for (const auto* branches : per_member) program.branches.insert(program.branches.end(), branches->begin(), branches->end());
+  return options.optimize ? share_branches(program) : program;
 }
 
 // Negated programs get their read guards, the others lose the last branch's;
@@ -66,53 +40,119 @@ std::optional<ir::Program> finished(const ir::Program& program, const CompileOpt
   return options.codegen.negate ? out : drop_last_read_guards(out);
 }
 
-// The sources lowered for each window check form, lowered when first needed.
+// Each source lowered, linked and optimized on its own (the passes that see
+// one branch at a time), per window check form, when first needed; forget()
+// lets the sources of a finished program go, so that memory follows the
+// program being built rather than the whole selection.
 class Lowerings {
  public:
   Lowerings(const std::vector<SignatureSource>& sources, const CompileOptions& options)
       : sources_(sources), options_(options) {}
 
-  // Lowers for the first form, collecting the diagnostics; false on errors.
-  bool lower_first(std::vector<SourcedDiagnostic>& diagnostics) {
-    return lower_all(sources_, options_, with_shortcut_.emplace(), &diagnostics);
-  }
-  const std::vector<std::vector<ir::Branch>>& branches(bool window_shortcut) {
-    auto& slot = window_shortcut ? with_shortcut_ : without_shortcut_;
-    if (!slot) {
-      CompileOptions options = options_;
-      options.lower.window_shortcut = window_shortcut;
-      lower_all(sources_, options, slot.emplace(), nullptr);
+  // Lowers the source for the first form, adding its diagnostics; false if
+  // it has an error (it then has no branches).
+  bool lower_checked(std::size_t source, std::vector<SourcedDiagnostic>& diagnostics) {
+    Entry& entry = entries_[source];
+    Result<Signature> parsed = parse_signature(sources_[source].text);
+    if (!parsed) {
+      diagnostics.push_back({parsed.error(), sources_[source]});
+      entry.forms[0].emplace();
+      return false;
     }
-    return *slot;
+    entry.signature = *parsed;
+    return lower_form(source, entry, true, &diagnostics);
   }
-  // The fastest form within options.fit_within (see CompileOptions).
-  std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members) {
+
+  // The source's prepared branches (see the class comment).
+  const std::vector<ir::Branch>& branches(std::size_t source, bool window_shortcut) {
+    Entry& entry = entries_[source];
+    if (!entry.forms[window_shortcut ? 0 : 1]) {
+      if (!entry.signature) {
+        Result<Signature> parsed = parse_signature(sources_[source].text);
+        if (parsed) entry.signature = *parsed;
+      }
+      if (entry.signature) lower_form(source, entry, window_shortcut, nullptr);
+      else entry.forms[window_shortcut ? 0 : 1].emplace();
+    }
+    return *entry.forms[window_shortcut ? 0 : 1];
+  }
+
+  void forget(std::size_t source) { entries_.erase(source); }
+
+  // The fastest form within fit_within (see CompileOptions), or the
+  // smallest if none fits.
+  std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members, std::size_t fit_within) {
     std::optional<std::pair<ir::Program, BpfProgram>> smallest;
     std::optional<ir::Program> with_shortcut, without_shortcut;
     for (const Form& form : kForms) {
       auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
-      if (!ready) ready = prepared(branches(form.window_shortcut), members, options_);
+      if (!ready) ready = prepared(members, form.window_shortcut);
       std::optional<ir::Program> ir = finished(*ready, options_, form.share_versions);
       if (!ir) continue;  // the same as a form tried before
       BpfProgram program = generate(*ir, options_.codegen);
       std::size_t size = program.instructions.size();
       if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));
-      bool enough = options_.fit_within == 0 || !options_.optimize || size <= options_.fit_within;
+      bool enough = fit_within == 0 || !options_.optimize || size <= fit_within;
       if (enough) break;
     }
     return std::move(*smallest);
   }
 
+  ir::Program prepared(const std::vector<std::size_t>& members, bool window_shortcut) {
+    std::vector<const std::vector<ir::Branch>*> per_member;
+    per_member.reserve(members.size());
+    for (std::size_t m : members) per_member.push_back(&branches(m, window_shortcut));
+    return joined(per_member, options_);
+  }
+
  private:
+  struct Entry {
+    std::optional<Signature> signature;
+    std::optional<std::vector<ir::Branch>> forms[2];  // with, without the window shortcut
+  };
+
+  // The first form lowers with the options as given (the caller's window
+  // shortcut setting), the second without the shortcut.
+  bool lower_form(std::size_t source, Entry& entry, bool first, std::vector<SourcedDiagnostic>* diagnostics) {
+    LowerOptions lower_options = options_.lower;
+    if (!first) lower_options.window_shortcut = false;
+    auto& slot = entry.forms[first ? 0 : 1].emplace();
+    Result<Lowered> lowered = lower(*entry.signature, lower_options);
+    if (!lowered) {
+      if (diagnostics) diagnostics->push_back({lowered.error(), sources_[source]});
+      return false;
+    }
+    if (diagnostics) {
+      for (const Diagnostic& warning : lowered->warnings) diagnostics->push_back({warning, sources_[source]});
+    }
+    ir::Program own;
+    for (const ir::Branch& branch : lowered->branches) {
+      if (!options_.ip_version || branch.ip_version == *options_.ip_version) own.branches.push_back(branch);
+    }
+    own = apply_link(own, options_.link);
+    if (options_.optimize) own = optimize_each_branch(own);
+    slot = std::move(own.branches);
+    return true;
+  }
+
   const std::vector<SignatureSource>& sources_;
   const CompileOptions& options_;
-  std::optional<std::vector<std::vector<ir::Branch>>> with_shortcut_, without_shortcut_;
+  std::unordered_map<std::size_t, Entry> entries_;
 };
 
-std::vector<std::size_t> every(std::size_t count) {
+std::vector<std::size_t> first(std::size_t count) {
   std::vector<std::size_t> out(count);
   for (std::size_t i = 0; i < count; ++i) out[i] = i;
   return out;
+}
+
+std::string oversize_message(std::size_t prefix, std::size_t count, std::size_t size, std::size_t limit) {
+  if (count == 1) return fmt::format("the signature needs {} instructions, more than the {} allowed", size, limit);
+  if (prefix == count) {
+    return fmt::format("the {} signatures need {} instructions, more than the {} allowed", count, size, limit);
+  }
+  return fmt::format("the first {} of {} signatures already need {} instructions, more than the {} allowed", prefix,
+                     count, size, limit);
 }
 
 }  // namespace
@@ -120,12 +160,46 @@ std::vector<std::size_t> every(std::size_t count) {
 Compilation compile(const std::vector<SignatureSource>& sources, const CompileOptions& options) {
   Compilation out;
   Lowerings lowerings(sources, options);
-  bool ok = lowerings.lower_first(out.diagnostics);
+  bool ok = true;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    ok = lowerings.lower_checked(i, out.diagnostics) && ok;
+    // A selection that may be refused keeps nothing of the check: the
+    // prefixes lower again what they reach, so memory follows them.
+    if (options.refuse_over) lowerings.forget(i);
+  }
   if (!ok) {
-    out.ir = *finished(prepared(lowerings.branches(true), every(sources.size()), options), options, false);
+    out.ir = *finished(lowerings.prepared(first(sources.size()), true), options, false);
     return out;
   }
-  auto [ir, program] = lowerings.best(every(sources.size()));
+  std::size_t fit_within = options.fit_within;
+  if (options.refuse_over && (fit_within == 0 || fit_within > options.refuse_over)) fit_within = options.refuse_over;
+  // Doubling prefixes, then the whole selection: when a prefix is over, the
+  // work done is at most about twice that of the largest prefix that fits.
+  for (std::size_t prefix = 1; options.refuse_over; prefix *= 2) {
+    prefix = std::min(prefix, sources.size());
+    auto [ir, program] = lowerings.best(first(prefix), fit_within);
+    std::size_t size = program.instructions.size();
+    if (size > options.refuse_over) {
+      const SignatureSource& last = sources[prefix - 1];
+      out.diagnostics.push_back(
+          {Diagnostic{Severity::Error, {0, last.text.size()},
+                      oversize_message(prefix, sources.size(), size, options.refuse_over),
+                      sources.size() == 1 ? "no smaller form of it exists: raise the limit"
+                                          : "compile_split (p0fbpf --split) makes as many programs as needed "
+                                            "within the limit"},
+           last});
+      out.ir = std::move(ir);
+      out.oversize = true;
+      return out;
+    }
+    if (prefix == sources.size()) {
+      // The whole selection fits, compiled as without refuse_over.
+      out.ir = std::move(ir);
+      out.program = std::move(program);
+      return out;
+    }
+  }
+  auto [ir, program] = lowerings.best(first(sources.size()), fit_within);
   out.ir = std::move(ir);
   out.program = std::move(program);
   return out;
@@ -137,43 +211,65 @@ SplitCompilation compile_split(const std::vector<SignatureSource>& sources, cons
   CompileOptions fitted = options;
   fitted.fit_within = limit;
   Lowerings lowerings(sources, fitted);
-  if (!lowerings.lower_first(out.diagnostics)) return out;
-  const auto& branches = lowerings.branches(true);
+  // Programs are made while the sources are read; after an error, or a
+  // signature alone over the limit, the rest are only checked, for their
+  // diagnostics.
+  bool errors = false;
+  std::optional<std::size_t> too_large;  // the signature, until the others' diagnostics are in
+  std::size_t too_large_size = 0;
   std::vector<std::size_t> current;
   std::optional<BpfProgram> current_program;
+  auto close_current = [&] {
+    out.programs.push_back(std::move(*current_program));
+    for (std::size_t m : current) lowerings.forget(m);
+    out.members.push_back(std::move(current));
+    current.clear();
+  };
   for (std::size_t i = 0; i < sources.size(); ++i) {
-    if (branches[i].empty()) continue;  // never matches (for this IP version)
+    errors = !lowerings.lower_checked(i, out.diagnostics) || errors;
+    if (errors || too_large || lowerings.branches(i, true).empty()) {
+      // Only checked, or never matches (for this IP version).
+      lowerings.forget(i);
+      continue;
+    }
     std::vector<std::size_t> trial = current;
     trial.push_back(i);
-    BpfProgram program = lowerings.best(trial).second;
+    BpfProgram program = lowerings.best(trial, limit).second;
     if (program.instructions.size() <= limit) {
       current = std::move(trial);
       current_program = std::move(program);
       continue;
     }
     if (!current.empty()) {
-      out.programs.push_back(std::move(*current_program));
-      out.members.push_back(std::move(current));
-      current.clear();
-      program = lowerings.best({i}).second;
+      close_current();
+      program = lowerings.best({i}, limit).second;
     }
     if (program.instructions.size() > limit) {
-      out.diagnostics.push_back(
-          {Diagnostic{Severity::Error, {0, sources[i].text.size()},
-                      fmt::format("this signature alone needs {} instructions, more than the {} allowed",
-                                  program.instructions.size(), limit),
-                      "use another format with a larger --max-insns"},
-           sources[i]});
-      out.too_large = true;
-      return out;
+      too_large = i;
+      too_large_size = program.instructions.size();
+      lowerings.forget(i);
+      continue;
     }
     current = {i};
     current_program = std::move(program);
   }
-  if (!current.empty()) {
-    out.programs.push_back(std::move(*current_program));
-    out.members.push_back(std::move(current));
+  if (errors) {
+    out.programs.clear();
+    out.members.clear();
+    return out;
   }
+  if (too_large) {
+    const SignatureSource& source = sources[*too_large];
+    out.diagnostics.push_back(
+        {Diagnostic{Severity::Error, {0, source.text.size()},
+                    fmt::format("this signature alone needs {} instructions, more than the {} allowed",
+                                too_large_size, limit),
+                    "use another format with a larger --max-insns"},
+         source});
+    out.too_large = true;
+    return out;
+  }
+  if (!current.empty()) close_current();
   out.ok = true;
   return out;
 }

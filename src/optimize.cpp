@@ -7,12 +7,14 @@ namespace p0fbpf {
 
 using namespace ir;
 
-Program optimize(const Program& program) {
+Program optimize_each_branch(const Program& program) {
   Program out = program;
   for (Branch& branch : out.branches) {
     branch.condition = drop_implied_length_checks(merge_neighbouring_checks(branch.condition));
   }
-  return share_branches(out);
+  return out;
 }
+
+Program optimize(const Program& program) { return share_branches(optimize_each_branch(program)); }
 
 }  // namespace p0fbpf

@@ -358,6 +358,23 @@ TEST(CliDatabase, OversizeSelectionSuggestsSplit) {
   EXPECT_EQ(negate_split.status, 2);
 }
 
+// Without --split an oversize selection is refused once its first
+// signatures are over, which the error names.
+TEST(CliDatabase, OversizeSelectionNamesTheSignaturesAlreadyOver) {
+  if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
+  Outcome r = p0fbpf({"--label", "."});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  std::size_t at = r.err.find("error: the first ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  unsigned prefix = 0, count = 0;
+  ASSERT_EQ(std::sscanf(r.err.c_str() + at, "error: the first %u of %u signatures already need", &prefix, &count), 2)
+      << r.err;
+  EXPECT_LT(prefix, count);
+  EXPECT_NE(r.err.find("more than the 64 allowed\n  help: --split makes as many programs", at), std::string::npos)
+      << r.err;
+}
+
 }  // namespace databases
 
 // Operators' trust: no success on a lost write, no crash or hang on a

@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include <fmt/format.h>
+
 #include "bpf_run.hpp"
 #include "packet_builder.hpp"
+#include "p0fbpf/parser.hpp"
+#include "signature_packets.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -100,6 +106,177 @@ TEST(Compiler, LinkOffsetSkipsTheLinkHeader) {
   ASSERT_TRUE(c.ok());
   auto frame = testing::ethernet_frame(testing::build_packet(linux_syn()), false);
   EXPECT_NE(testing::run_bpf(*c.program, frame), 0u);
+}
+
+// Distinct signatures that share most checks with their neighbours, as a
+// label's signatures do: the MSS changes fastest, then the TTL, the option
+// layout, the IP version and the window.
+std::vector<SignatureSource> similar_signatures(std::size_t count) {
+  const char* layouts[] = {"mss,sok,ts,nop,ws", "mss,nop,ws,nop,nop,sok", "mss,nop,nop,ts"};
+  std::vector<SignatureSource> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::size_t layout = i / 16 % 3;
+    bool v6 = i / 48 % 2;
+    out.push_back({fmt::format("{}:{}:0:{}:mss*{},{}:{}:{}:0", v6 ? 6 : 4, i / 8 % 2 ? 128 : 64, 1200 + i % 8,
+                               2 + i / 96, layout < 2 ? 7 : 0, layouts[layout], v6 ? "" : "df,id+"),
+                   fmt::format("gen:{}", i + 1)});
+  }
+  return out;
+}
+
+std::vector<SignatureSource> first_of(const std::vector<SignatureSource>& sources, std::size_t count) {
+  return {sources.begin(), sources.begin() + static_cast<std::ptrdiff_t>(count)};
+}
+
+bool same_instructions(const BpfProgram& a, const BpfProgram& b) {
+  if (a.instructions.size() != b.instructions.size() || a.comments != b.comments) return false;
+  for (std::size_t i = 0; i < a.instructions.size(); ++i) {
+    const bpf_insn &x = a.instructions[i], &y = b.instructions[i];
+    if (x.code != y.code || x.jt != y.jt || x.jf != y.jf || x.k != y.k) return false;
+  }
+  return true;
+}
+
+// Over refuse_over, the first prefix (1, 2, 4, ... signatures) that is over
+// is named, with what it needs: that prefix alone is over, the one half its
+// size is not.
+TEST(Compiler, RefuseOverNamesTheFirstPrefixThatIsOver) {
+  std::vector<SignatureSource> sources = similar_signatures(40);
+  sources.push_back({"4:64:0:*:*,*::id+:0", "gen:last"});  // never matches: a warning
+  CompileOptions options;
+  options.fit_within = 100;
+  options.refuse_over = 100;
+  Compilation c = compile(sources, options);
+  EXPECT_FALSE(c.ok());
+  EXPECT_TRUE(c.oversize);
+  ASSERT_GE(c.diagnostics.size(), 2u);
+  // Every signature was checked: the last one's warning comes first.
+  EXPECT_EQ(c.diagnostics.front().diagnostic.severity, Severity::Warning);
+  EXPECT_EQ(c.diagnostics.front().source.origin, "gen:last");
+  const Diagnostic& refusal = c.diagnostics.back().diagnostic;
+  EXPECT_EQ(refusal.severity, Severity::Error);
+  EXPECT_NE(refusal.help.find("split"), std::string::npos);
+  std::size_t prefix = 0, count = 0, needed = 0, allowed = 0;
+  ASSERT_EQ(std::sscanf(refusal.message.c_str(),
+                        "the first %zu of %zu signatures already need %zu instructions, more than the %zu allowed",
+                        &prefix, &count, &needed, &allowed),
+            4)
+      << refusal.message;
+  EXPECT_EQ(count, sources.size());
+  EXPECT_EQ(allowed, 100u);
+  EXPECT_LT(prefix, sources.size());
+  EXPECT_EQ(prefix & (prefix - 1), 0u) << "not a doubling prefix: " << prefix;
+  EXPECT_EQ(c.diagnostics.back().source.origin, fmt::format("gen:{}", prefix));  // the prefix's last signature
+
+  CompileOptions plain;
+  plain.fit_within = 100;
+  Compilation over = compile(first_of(sources, prefix), plain);
+  ASSERT_TRUE(over.ok());
+  EXPECT_EQ(over.program->instructions.size(), needed);
+  EXPECT_GT(needed, 100u);
+  ASSERT_GT(prefix, 1u);
+  EXPECT_LE(compile(first_of(sources, prefix / 2), plain).program->instructions.size(), 100u);
+}
+
+TEST(Compiler, RefuseOverOfOneSignatureSaysItNeedsMore) {
+  CompileOptions options;
+  options.refuse_over = 20;
+  Compilation c = compile({{kDesignCard, "x.fp:3"}}, options);
+  EXPECT_FALSE(c.ok());
+  EXPECT_TRUE(c.oversize);
+  ASSERT_EQ(c.diagnostics.size(), 1u);
+  std::string text = c.diagnostics[0].render();
+  EXPECT_NE(text.find("x.fp:3: error: the signature needs "), std::string::npos) << text;
+  EXPECT_NE(text.find("more than the 20 allowed"), std::string::npos) << text;
+  EXPECT_NE(text.find("help: "), std::string::npos) << text;
+}
+
+// A selection within refuse_over gets the program it gets without it.
+TEST(Compiler, RefuseOverKeepsASelectionThatFitsAsItWas) {
+  for (std::size_t count : {1u, 3u, 9u, 40u}) {
+    std::vector<SignatureSource> sources = similar_signatures(count);
+    sources.push_back({kWindows, ""});  // a * signature: the forms that share versions are tried
+    for (std::size_t limit : {200u, 4096u}) {
+      CompileOptions plain;
+      plain.fit_within = limit;
+      Compilation expected = compile(sources, plain);
+      ASSERT_TRUE(expected.ok());
+      if (expected.program->instructions.size() > limit) continue;
+      CompileOptions refusing = plain;
+      refusing.refuse_over = limit;
+      Compilation c = compile(sources, refusing);
+      ASSERT_TRUE(c.ok()) << count << " signatures within " << limit;
+      EXPECT_FALSE(c.oversize);
+      EXPECT_TRUE(same_instructions(*c.program, *expected.program)) << count << " signatures within " << limit;
+      EXPECT_EQ(c.ir.branches.size(), expected.ir.branches.size());
+    }
+  }
+}
+
+// Errors come first: a selection with a bad signature is not measured.
+TEST(Compiler, RefuseOverReportsErrorsNotSize) {
+  std::vector<SignatureSource> sources = similar_signatures(40);
+  sources.push_back({"4:300:0:*:*,*:::0", "gen:bad"});
+  CompileOptions options;
+  options.refuse_over = 64;
+  Compilation c = compile(sources, options);
+  EXPECT_FALSE(c.ok());
+  EXPECT_FALSE(c.oversize);
+  ASSERT_EQ(c.diagnostics.size(), 1u);
+  EXPECT_EQ(c.diagnostics[0].source.origin, "gen:bad");
+}
+
+// A few hundred signatures in programs of at most 200 instructions: in
+// order, each once, and together accepting what the signatures' own
+// programs accept.
+TEST(Split, HundredsOfSignaturesAcceptWhatEachSignatureAccepts) {
+  std::vector<SignatureSource> sources = similar_signatures(300);
+  SplitCompilation split = compile_split(sources, {}, 200);
+  ASSERT_TRUE(split.ok);
+  EXPECT_GT(split.programs.size(), 2u);
+  EXPECT_LT(split.programs.size(), sources.size());  // neighbours do share programs
+  std::vector<std::size_t> order;
+  for (const auto& m : split.members) order.insert(order.end(), m.begin(), m.end());
+  ASSERT_EQ(order.size(), sources.size());
+  for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], i);
+  for (const auto& p : split.programs) {
+    EXPECT_LE(p.instructions.size(), 200u);
+    EXPECT_TRUE(is_valid(p));
+  }
+  std::vector<BpfProgram> each;
+  for (const auto& s : sources) each.push_back(*compile({s}, {}).program);
+
+  testing::Random rng(7);
+  std::size_t matched = 0, total = 0;
+  for (std::size_t s = 0; s < sources.size(); s += 3) {
+    Signature sig = *parse_signature(sources[s].text);
+    for (int i = 0; i < 6; ++i) {
+      testing::PacketSpec p = testing::matching_packet(sig, sig.version == IpVersion::V6, false, rng);
+      if (i % 2) p = testing::mutate(p, rng);
+      auto bytes = testing::build_packet(p);
+      bool any_split = false, any_each = false;
+      for (const auto& prog : split.programs) any_split |= testing::run_bpf(prog, bytes) != 0;
+      for (const auto& prog : each) any_each |= testing::run_bpf(prog, bytes) != 0;
+      ASSERT_EQ(any_split, any_each) << sources[s].text << " packet " << i;
+      matched += any_each;
+      ++total;
+    }
+  }
+  EXPECT_GT(matched, total / 3);
+}
+
+// An error anywhere wins over a signature alone over the limit before it,
+// and no program is kept.
+TEST(Split, AnErrorAfterATooLargeSignatureIsWhatIsReported) {
+  SplitCompilation split =
+      compile_split({{"4:64:0:1200:mss*10,0:mss:df,id+:0", "x.fp:1"}, {kDesignCard, "x.fp:2"},
+                     {"4:300:0:*:*,*:::0", "x.fp:3"}},
+                    {}, 20);
+  EXPECT_FALSE(split.ok);
+  EXPECT_FALSE(split.too_large);
+  EXPECT_TRUE(split.programs.empty());
+  ASSERT_EQ(split.diagnostics.size(), 1u);
+  EXPECT_EQ(split.diagnostics[0].source.origin, "x.fp:3");
 }
 
 }  // namespace

@@ -28,6 +28,12 @@ struct CompileOptions {
   // instructions, trying smaller forms (one branch for both IP versions, a
   // shorter window check) until one fits; the smallest if none does.
   std::size_t fit_within = 0;
+  // 0: off. Otherwise compile() makes no program when the selection needs
+  // more than this many instructions even in its smallest form (fit_within
+  // is then at most this). Growing prefixes of the selection (1, 2, 4, ...
+  // signatures) are compiled first, so that a selection far over the limit
+  // is refused after compiling about twice what the limit holds, not all of it.
+  std::size_t refuse_over = 0;
 };
 
 // A diagnostic together with the text its span points into.
@@ -42,6 +48,9 @@ struct Compilation {
   std::optional<BpfProgram> program;  // absent if any signature had an error
   ir::Program ir;  // after the link pass
   std::vector<SourcedDiagnostic> diagnostics;  // errors and warnings, in input order
+  // Refused by refuse_over: the last diagnostic says how many of the first
+  // signatures already need how many instructions (on the last of them).
+  bool oversize = false;
 
   bool ok() const { return program.has_value(); }
 };

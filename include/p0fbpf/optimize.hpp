@@ -11,4 +11,9 @@ namespace p0fbpf {
 // for both IP versions) are the compiler's choice.
 ir::Program optimize(const ir::Program& program);
 
+// optimize's passes that see one branch at a time; optimize(p) is
+// share_branches(optimize_each_branch(p)), so a branch's result can be kept
+// and reused in every program it goes into.
+ir::Program optimize_each_branch(const ir::Program& program);
+
 }  // namespace p0fbpf

@@ -228,13 +228,14 @@ int CompileCommand::run() const {
       programs = std::move(result.programs);
       members = std::move(result.members);
     } else {
+      per_family.refuse_over = limit;  // refused as soon as its first signatures are over
       Compilation result = compile(selection.sources, per_family);
-      if (!report(result)) return kExitError;
-      if (result.program->instructions.size() > limit) {
-        fmt::print(stderr,
-                   "p0fbpf: error: the program has {} instructions, more than the {} allowed\n"
-                   "  help: {}\n",
-                   result.program->instructions.size(), limit,
+      if (result.oversize) {
+        // The reason is the library's, the help this command line's.
+        for (std::size_t d = 0; d + 1 < result.diagnostics.size(); ++d) {
+          fmt::print(stderr, "{}", result.diagnostics[d].render());
+        }
+        fmt::print(stderr, "p0fbpf: error: {}\n  help: {}\n", result.diagnostics.back().diagnostic.message,
                    selection.sources.size() > 1
                        ? "--split makes as many programs as needed (one rule each), or raise --max-insns with "
                          "another format"
@@ -244,6 +245,7 @@ int CompileCommand::run() const {
                                                     : "raise --max-insns (at most 4096)");
         return kExitError;
       }
+      if (!report(result)) return kExitError;
       programs.push_back(std::move(*result.program));
       std::vector<std::size_t> all(selection.sources.size());
       for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;

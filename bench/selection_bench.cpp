@@ -1,0 +1,180 @@
+// Big signature selections: the wall time and peak memory (wait4's
+// ru_maxrss) of the real p0fbpf process over a generated database of
+// distinct valid signatures under 1,000 labels:
+//   - p0fbpf -F DB --label . --split  for 1,000, 10,000 and 100,000
+//     signatures (target for 100,000: at most 30 s and 1 GB);
+//   - p0fbpf -F DB --label .  (no --split) over 10,000, which is refused
+//     for being over 64 instructions: how long until it says so.
+//
+//   build/bench/selection_bench [--largest N] [--binary PATH]
+// (N: the largest selection, 100000 by default; PATH: another p0fbpf to
+// measure, e.g. an older build)
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "p0fbpf/parser.hpp"
+
+namespace {
+
+constexpr std::size_t kLabels = 1000;
+constexpr double kTargetSeconds = 30;
+constexpr double kTargetMegabytes = 1024;
+
+// Signature `index` of a generated database: ten MSS values per shape, a
+// hundred shapes (version, TTL, option layout, quirks, window) in turn, so
+// neighbours share most checks as a label's signatures do in p0f.fp.
+// Every index below 100,000 gives a different signature.
+std::string generated_signature(std::size_t index) {
+  static const char* const kLayouts[] = {"mss,sok,ts,nop,ws", "mss,nop,ws,nop,nop,sok", "mss,nop,nop,ts",
+                                         "mss,nop,nop,sok"};
+  static const unsigned kTtls[] = {64, 128, 255};
+  std::size_t shape = (index / 10) % 100;
+  unsigned mss = 536 + index % 10 + 10 * static_cast<unsigned>(index / 1000 % 100);
+  bool v6 = shape % 2;
+  unsigned ttl = kTtls[shape / 2 % 3];
+  std::size_t layout = shape / 6 % 4;
+  bool with_ws = layout < 2;
+  std::size_t quirk = shape / 24 % 2;
+  const char* quirks = v6 ? (quirk ? "flow" : "") : (quirk ? "df,id+,ecn" : "df,id+");
+  std::string window;
+  switch (shape / 48 % 3) {
+    case 0: window = "mss*10"; break;
+    case 1: window = std::to_string(8192 + 16 * (index % 10)); break;
+    default: window = "*"; break;
+  }
+  unsigned scale = with_ws ? static_cast<unsigned>(index % 7) : 0;
+  return fmt::format("{}:{}:0:{}:{},{}:{}:{}:0", v6 ? 6 : 4, ttl, mss, window, scale, kLayouts[layout], quirks);
+}
+
+// A p0f.fp [tcp:request] section of `count` signatures under kLabels labels.
+std::string generated_database(std::size_t count) {
+  std::string out = "[tcp:request]\n";
+  std::size_t per_label = (count + kLabels - 1) / kLabels;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i % per_label == 0) out += fmt::format("\nlabel = s:unix:Generated:{}\n", i / per_label);
+    std::string sig = generated_signature(i);
+    if (!p0fbpf::parse_signature(sig) || !seen.insert(sig).second) {
+      fmt::print(stderr, "selection_bench: generated signature {} '{}' is invalid or repeated\n", i, sig);
+      std::exit(2);
+    }
+    out += fmt::format("sig   = {}\n", sig);
+  }
+  return out;
+}
+
+std::string binary = P0FBPF_BINARY;
+
+struct Run {
+  double seconds = 0;
+  double megabytes = 0;  // peak resident set
+  int exit_status = -1;
+  std::string first_error_line;
+};
+
+// Runs p0fbpf with `args`, its output thrown away and its stderr kept for
+// the first line.
+Run run_p0fbpf(const std::vector<std::string>& args) {
+  char err_path[] = "/tmp/selection_bench_err_XXXXXX";
+  int err_fd = mkstemp(err_path);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&files, err_fd, 2);
+  std::vector<std::string> all = {binary};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  Run run;
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid;
+  int status = 0;
+  rusage usage{};
+  if (posix_spawn(&pid, argv[0], &files, nullptr, argv.data(), environ) != 0 || wait4(pid, &status, 0, &usage) < 0) {
+    fmt::print(stderr, "selection_bench: cannot run {}: {}\n", binary, std::strerror(errno));
+    std::exit(2);
+  }
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.megabytes = static_cast<double>(usage.ru_maxrss) / 1024;  // ru_maxrss is in KiB
+  run.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  posix_spawn_file_actions_destroy(&files);
+
+  std::ifstream err(err_path);
+  std::getline(err, run.first_error_line);
+  close(err_fd);
+  unlink(err_path);
+  return run;
+}
+
+// The database written to a temporary file, removed when done.
+struct DatabaseFile {
+  std::string path;
+  explicit DatabaseFile(std::size_t count) {
+    char name[] = "/tmp/selection_bench_db_XXXXXX";
+    int fd = mkstemp(name);
+    close(fd);
+    path = name;
+    std::ofstream(path) << generated_database(count);
+  }
+  ~DatabaseFile() { unlink(path.c_str()); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t largest = 100000;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--largest") largest = std::stoul(argv[i + 1]);
+    if (std::string(argv[i]) == "--binary") binary = argv[i + 1];
+  }
+  std::vector<std::size_t> sizes;
+  for (std::size_t n = 1000; n < largest; n *= 10) sizes.push_back(n);
+  sizes.push_back(largest);
+
+  fmt::print("p0fbpf -F DB over generated distinct signatures under {} labels ({})\n\n", kLabels, binary);
+  fmt::print("{:<30} {:>10} {:>9} {:>12}   {}\n", "command", "signatures", "wall s", "peak RSS MB", "target");
+  bool failed = false;
+  for (std::size_t n : sizes) {
+    DatabaseFile db(n);
+    Run r = run_p0fbpf({"-F", db.path, "--label", ".", "--split"});
+    std::string target;
+    if (n == 100000) {
+      bool met = r.seconds <= kTargetSeconds && r.megabytes <= kTargetMegabytes;
+      target = fmt::format("<= {:.0f} s, <= {:.0f} MB: {}", kTargetSeconds, kTargetMegabytes, met ? "met" : "MISSED");
+    }
+    if (r.exit_status != 0) {
+      target += fmt::format(" FAILED (exit {}): {}", r.exit_status, r.first_error_line);
+      failed = true;
+    }
+    fmt::print("{:<30} {:>10} {:>9.2f} {:>12.0f}   {}\n", "--label . --split", n, r.seconds, r.megabytes, target);
+  }
+  {
+    std::size_t n = std::min<std::size_t>(10000, largest);
+    DatabaseFile db(n);
+    Run r = run_p0fbpf({"-F", db.path, "--label", "."});
+    bool refused = r.exit_status == 2 && r.first_error_line.find("allowed") != std::string::npos;
+    failed = failed || !refused;
+    fmt::print("{:<30} {:>10} {:>9.2f} {:>12.0f}   {}\n", "--label . (refused, no --split)", n, r.seconds,
+               r.megabytes, refused ? "refused: " + r.first_error_line : "NOT REFUSED");
+  }
+  return failed ? 1 : 0;
+}
