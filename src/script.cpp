@@ -6,35 +6,18 @@
 
 #include <fmt/format.h>
 
+#include "p0fbpf/diagnostic.hpp"
+#include "shell_script.hpp"
+
 namespace p0fbpf {
 namespace {
+
+using shell::is_name;
+using shell::quote;
 
 constexpr std::size_t kMaxComment = 255;  // xt_comment keeps 256 bytes with the NUL
 constexpr std::size_t kMaxName = 28;      // iptables' chain and target names (XT_EXTENSION_MAXNAMELEN - 1)
 constexpr std::size_t kMaxSetName = 31;   // IPSET_MAXNAMELEN - 1
-// The last argument of the script's last line: a script cut short anywhere
-// runs nothing (see main in the script).
-constexpr const char* kEndMarker = "p0fbpf-script-end";
-
-// Single-quoted for the shell.
-std::string quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-// A name iptables or ipset takes that cannot be read as an option.
-bool is_name(const std::string& s, std::size_t max) {
-  if (s.empty() || s.size() > max || s[0] == '-') return false;
-  for (char c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return true;
-}
-
 // The family of ADDR or ADDR/LEN, 0 if it is neither.
 int address_family(const std::string& text) {
   std::string address = text.substr(0, text.find('/'));
@@ -64,7 +47,7 @@ std::optional<Sets> parse_sets(const std::string& text, std::string& problem) {
   auto comma = text.find(',');
   auto named = [&](const std::string& name) {
     if (is_name(name, kMaxSetName)) return true;
-    problem = fmt::format("--ipset: '{}' is not a set name", name);
+    problem = fmt::format("--ipset: {} is not a set name", quoted(name));
     return false;
   };
   if (comma != std::string::npos) {
@@ -87,12 +70,7 @@ bool safe_in_comment(unsigned char c) {
 }
 
 // The script around the rules; {rules} is where the rules function goes.
-constexpr const char* kScriptBody = R"SCRIPT(die() {{
-  echo "$0: $*" >&2
-  exit 1
-}}
-
-# One line of iptables-restore input: OPERATION CHAIN ARGUMENTS... Arguments
+constexpr const char* kScriptBody = R"SCRIPT(# One line of iptables-restore input: OPERATION CHAIN ARGUMENTS... Arguments
 # with spaces are double-quoted; none holds a double quote or a backslash.
 restore_line() {{
   local line="$1 $2" argument
@@ -160,18 +138,7 @@ apply() {{
   {{ echo '*filter'; printf '%s\n' "$@"; echo COMMIT; }} | "$tool-restore" --noflush
 }}
 
-main() {{
-  started=yes
-  if [ $# -eq 0 ] || [ "${{!#}}" != {end_marker} ]; then die "this script is incomplete; nothing was changed"; fi
-  set -- "${{@:1:$#-1}}"
-  action=install
-  case "${{1-}}" in
-    "") ;;
-    --delete) action=delete ;;
-    *) echo "usage: $0 [--delete]" >&2; exit 2 ;;
-  esac
-  [ "$(id -u)" = 0 ] || die "must run as root to change the firewall; nothing was changed"
-  rules check_rule
+{main_start}  rules check_rule
   local round
   # --delete repeats until none of the rules is left, in case one was there
   # twice; installing takes one round.
@@ -187,21 +154,19 @@ main() {{
     [ "$action" = delete ] || return 0
   done
   die "rules are still there after $round rounds of deleting"
-}}
-
 )SCRIPT";
 
 }  // namespace
 
 std::optional<std::string> check_script_options(const ScriptOptions& o) {
-  if (!is_name(o.chain, kMaxName)) return fmt::format("--chain '{}' is not a chain name", o.chain);
-  if (!is_name(o.target, kMaxName)) return fmt::format("--target '{}' is not a target name", o.target);
+  if (!is_name(o.chain, kMaxName)) return fmt::format("--chain {} is not a chain name", quoted(o.chain));
+  if (!is_name(o.target, kMaxName)) return fmt::format("--target {} is not a target name", quoted(o.target));
   std::string problem;
   std::optional<Sets> sets = parse_sets(o.ipset, problem);
   if (!sets) return problem;
   if (sets->any() && !o.destinations.empty()) return std::string("use either -d or --ipset, not both");
   for (const std::string& d : o.destinations) {
-    if (!address_family(d)) return fmt::format("-d '{}' is not an IPv4 or IPv6 address or prefix", d);
+    if (!address_family(d)) return fmt::format("-d {} is not an IPv4 or IPv6 address or prefix", quoted(d));
   }
   return std::nullopt;
 }
@@ -256,32 +221,32 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
     std::string flags = r.direction == Direction::Request ? "--syn" : "--tcp-flags SYN,ACK,FIN,RST SYN,ACK";
     for (const std::string& match : matches) {
       fmt::format_to(std::back_inserter(lines),
-                     "  \"$1\" {} -p tcp {}{} -m bpf --bytecode {} -m comment --comment {} -j {}\n", tool, flags,
-                     match, quote(r.bytecode), quote(comment_text("p0fbpf: " + r.comment)), o.target);
+                     "  \"$1\" {} -p tcp {}{} -m bpf --bytecode {} -m comment --comment {}{}\n", tool, flags, match,
+                     quote(r.bytecode), quote(comment_text("p0fbpf: " + r.comment)), o.count_only ? "" : " -j " + o.target);
       ++per_family[r.ip_version == 6];
       ++script.rules;
     }
   }
 
+  std::string header = fmt::format(
+      "# Written by {}. Installs {} firewall rule(s), {} with iptables and {} with\n"
+      "# ip6tables, that {} what these p0f signatures match: all of them or none.\n"
+      "# Running it again changes nothing.\n"
+      "#   bash {{this script}}           install the rules\n"
+      "#   bash {{this script}} --delete  remove exactly these rules\n",
+      o.generator.empty() ? "p0fbpf" : o.generator, script.rules, per_family[0], per_family[1],
+      o.count_only ? "count" : o.target);
   auto out = std::back_inserter(script.text);
+  script.text = shell::prologue(header);
   fmt::format_to(out,
-                 "#!/usr/bin/env bash\n"
-                 "# A copy cut short anywhere after this line fails and changes nothing.\n"
-                 "incomplete() {{ [ -n \"${{started-}}\" ] || {{ echo \"$0: this script is incomplete; nothing was "
-                 "changed\" >&2; exit 1; }}; }}; trap incomplete EXIT\n"
-                 "# Written by {}. Installs {} firewall rule(s), {} with iptables and {} with\n"
-                 "# ip6tables, that {} what these p0f signatures match: all of them or none.\n"
-                 "# Running it again changes nothing.\n"
-                 "#   bash {{this script}}           install the rules\n"
-                 "#   bash {{this script}} --delete  remove exactly these rules\n"
-                 "set -euo pipefail\n\n"
                  "chain={}\n\n"
                  "# The rules: each line calls \"$1\" with the tool and what follows the chain.\n"
                  "rules() {{\n{}}}\n\n",
-                 o.generator.empty() ? "p0fbpf" : o.generator, script.rules, per_family[0], per_family[1], o.target,
                  o.chain, lines.empty() ? "  :\n" : lines);
-  fmt::format_to(out, kScriptBody, fmt::arg("max_insns", kXtBpfMaxInstructions), fmt::arg("end_marker", kEndMarker));
-  fmt::format_to(out, "main \"$@\" {}\n", kEndMarker);
+  script.text += shell::die_function();
+  fmt::format_to(out, kScriptBody, fmt::arg("max_insns", kXtBpfMaxInstructions),
+                 fmt::arg("main_start", shell::main_start()));
+  script.text += shell::end_of_main();
   return script;
 }
 

@@ -76,6 +76,15 @@ TEST(Script, ASetOfOneFamilyKeepsThatFamilysRules) {
   EXPECT_NE(script.error->find("--ipset V4SET,V6SET"), std::string::npos) << *script.error;
 }
 
+TEST(Script, CountOnlyRulesHaveNoTarget) {
+  ScriptOptions o;
+  o.count_only = true;
+  std::string s = firewall_script(kRules, o).text;
+  EXPECT_EQ(count(s, "-m comment --comment 'p0fbpf: s:unix:Linux:3.11 and newer'\n"), 1u) << s;
+  EXPECT_EQ(count(s, " -j "), 0u);
+  EXPECT_NE(s.find("that count what these p0f signatures match"), std::string::npos);
+}
+
 TEST(Script, DestinationsOfTheOtherFamilyLeaveNothing) {
   ScriptOptions o;
   o.destinations = {"2001:db8::1"};

@@ -30,7 +30,8 @@ struct ScriptOptions {
   // --ipset: V4SET,V6SET, or inet:NAME / inet6:NAME for one family, or a
   // bare NAME when every rule is of one family.
   std::string ipset;
-  std::string generator;  // "p0fbpf VERSION", for the header
+  bool count_only = false;  // rules without a target: they count in iptables -v and change nothing
+  std::string generator;    // "p0fbpf VERSION", for the header
 };
 
 // Checks the options (names, addresses); an error message when they are not

@@ -72,10 +72,15 @@ struct CompileCommand {
   std::optional<std::string> label;
   bool list = false;
   bool split = false;
-  std::string chain = "INPUT";
-  std::string target = "DROP";
+  std::string hook = "iptables";
+  std::optional<std::string> chain;   // iptables: INPUT
+  std::optional<std::string> target;  // iptables: DROP; tc: drop
+  bool count_only = false;
   std::vector<std::string> destinations;
   std::string ipset;
+  std::string device;
+  std::string direction = "ingress";
+  unsigned priority = 3056;
 
   void add_to(CLI::App& app);
   int run() const;

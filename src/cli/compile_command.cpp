@@ -14,6 +14,7 @@
 #include "p0fbpf/database.hpp"
 #include "p0fbpf/emit.hpp"
 #include "p0fbpf/script.hpp"
+#include "p0fbpf/tc_script.hpp"
 
 namespace p0fbpf::cli {
 namespace {
@@ -57,6 +58,12 @@ std::optional<Database> load_database(const std::string& path) {
   return result.database;
 }
 
+std::vector<std::size_t> every_member(const Selection& selection) {
+  std::vector<std::size_t> all(selection.sources.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  return all;
+}
+
 // What the rule stands for, for the comment in a script.
 std::string describe(const Selection& selection, const std::vector<std::size_t>& members) {
   std::vector<std::string> names;
@@ -66,6 +73,41 @@ std::string describe(const Selection& selection, const std::vector<std::size_t>&
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : "; ") + n;
   return out;
+}
+
+// One program for the whole selection, for each header a device can put in
+// front of what cls_bpf sees.
+int write_tc_script(const Selection& selection, const CompileOptions& options, TcScriptOptions tc_options,
+                    unsigned max_instructions) {
+  std::size_t limit = max_instructions ? max_instructions : kTcMaxInstructions;
+  std::string programs[2];
+  const LinkType links[2] = {LinkType::Ethernet, LinkType::Raw};
+  for (int i = 0; i < 2; ++i) {
+    CompileOptions per_link = options;
+    per_link.link = {links[i], 0};
+    per_link.fit_within = limit;
+    per_link.refuse_over = limit;
+    Compilation result = compile(selection.sources, per_link);
+    // Warnings once, from the first.
+    if (i == 0 || !result.ok()) {
+      for (const auto& d : result.diagnostics) fmt::print(stderr, "{}", d.render());
+    }
+    if (!result.ok()) return kExitError;
+    if (!is_valid(*result.program)) {
+      fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
+      return kExitError;
+    }
+    programs[i] = emit(*result.program, Format::Iptables);
+    programs[i].pop_back();
+  }
+  tc_options.description = describe(selection, every_member(selection));
+  bool replaced = false;
+  comment_text(tc_options.description, &replaced);
+  if (replaced) {
+    fmt::print(stderr, "p0fbpf: warning: {} has characters that are not safe in a script comment; the comment has "
+                       "'_' in their place\n", p0fbpf::quoted(tc_options.description));
+  }
+  return write_stdout(tc_script(programs[0], programs[1], tc_options)) ? kExitOk : kExitError;
 }
 
 }  // namespace
@@ -101,8 +143,23 @@ void CompileCommand::add_to(CLI::App& app) {
       ->type_name("PATTERN");
   app.add_flag("--list", list, "list the database's labels (or those --label selects) with their signatures");
   app.add_flag("--split", split, "as many programs as needed, each within --max-insns, one per line or block");
+  app.add_option("--hook", hook,
+                 "script: where the program runs: iptables (iptables and ip6tables rules, default) or tc (one "
+                 "cls_bpf filter on --dev, whose program reads the Ethernet or the IP header as the device has)")
+      ->type_name("HOOK")
+      ->check(CLI::IsMember({"iptables", "tc"}));
   app.add_option("--chain", chain, "script: the chain the rules go in (default INPUT)")->type_name("CHAIN");
-  app.add_option("--target", target, "script: what the rules do (default DROP)")->type_name("TARGET");
+  app.add_option("--target", target,
+                 "script: what a match does: an iptables target (default DROP), or with --hook tc a tc action "
+                 "(default drop; e.g. 'mirred egress mirror dev DEV')")
+      ->type_name("TARGET");
+  app.add_flag("--count-only", count_only,
+               "script: rules that only count matches (iptables -v, tc -s) and let every packet through");
+  app.add_option("--dev", device, "script, --hook tc: the device the filter goes on")->type_name("DEVICE");
+  app.add_option("--direction", direction, "script, --hook tc: ingress (default) or egress")
+      ->type_name("DIRECTION");
+  app.add_option("--pref", priority, "script, --hook tc: the filter's priority, which identifies it (default 3056)")
+      ->type_name("N");
   app.add_option("-d,--destination", destinations, "script: only packets to this address or prefix (repeatable)")
       ->type_name("ADDR")
       ->allow_extra_args(false);
@@ -115,6 +172,7 @@ void CompileCommand::add_to(CLI::App& app) {
 int CompileCommand::run() const {
   Format chosen = format == "script" ? Format::Iptables : *parse_format(format);
   bool script = format == "script";
+  bool tc = script && hook == "tc";
   CompileOptions options = flags.options();
   options.link = {*parse_link_type(link), l3_offset.value_or(0)};
   if (l3_offset && options.link.type != LinkType::Raw) {
@@ -122,19 +180,51 @@ int CompileCommand::run() const {
     return kExitError;
   }
   if (script && (options.link.type != LinkType::Raw || l3_offset)) {
-    fmt::print(stderr, "p0fbpf: error: iptables rules see the IP header first: -f script takes no --{}\n",
+    fmt::print(stderr,
+               "p0fbpf: error: -f script takes no --{}: iptables rules see the IP header first, and a tc script "
+               "picks the program for the device's header when it runs\n",
                l3_offset ? "l3-offset" : "link");
     return kExitError;
   }
-  if (script && max_instructions > kXtBpfMaxInstructions) {
+  if (script && !tc && max_instructions > kXtBpfMaxInstructions) {
     fmt::print(stderr,
                "p0fbpf: error: --max-insns {} is over the {} instructions iptables -m bpf takes "
                "(XT_BPF_MAX_NUM_INSTR)\n  help: -f script splits a selection into rules of at most {}\n",
                max_instructions, kXtBpfMaxInstructions, kXtBpfMaxInstructions);
     return kExitError;
   }
-  ScriptOptions script_options{chain, target, destinations, ipset, std::string("p0fbpf ") + P0FBPF_VERSION};
-  if (script) {
+  const std::string generator = std::string("p0fbpf ") + P0FBPF_VERSION;
+  if (!script && (hook != "iptables" || chain || target || count_only || !destinations.empty() || !ipset.empty() ||
+                  !device.empty())) {
+    fmt::print(stderr, "p0fbpf: error: --hook, --chain, --target, --count-only, -d, --ipset and --dev go with -f script\n");
+    return kExitError;
+  }
+  if (count_only && target) {
+    fmt::print(stderr, "p0fbpf: error: --count-only rules have no target: give one of --count-only and --target\n");
+    return kExitError;
+  }
+  ScriptOptions script_options{chain.value_or("INPUT"), target.value_or("DROP"), destinations, ipset, count_only,
+                               generator};
+  TcScriptOptions tc_options{device, direction, count_only ? "pass" : target.value_or("drop"), priority, "",
+                             generator};
+  if (tc) {
+    const char* iptables_only = chain ? "--chain" : !destinations.empty() ? "-d" : !ipset.empty() ? "--ipset"
+                                : split                                   ? "--split"
+                                                                          : nullptr;
+    if (iptables_only) {
+      fmt::print(stderr, "p0fbpf: error: {} goes with --hook iptables; a tc filter holds one program for all\n",
+                 iptables_only);
+      return kExitError;
+    }
+    if (auto problem = check_tc_script_options(tc_options)) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", *problem);
+      return kExitError;
+    }
+  } else if (script) {
+    if (!device.empty()) {
+      fmt::print(stderr, "p0fbpf: error: --dev goes with --hook tc\n");
+      return kExitError;
+    }
     if (auto problem = check_script_options(script_options)) {
       fmt::print(stderr, "p0fbpf: error: {}\n", *problem);
       return kExitError;
@@ -193,6 +283,8 @@ int CompileCommand::run() const {
     return kExitError;
   }
 
+  if (tc) return write_tc_script(selection, options, tc_options, max_instructions);
+
   unsigned limit = max_instructions;
   if (limit == 0) limit = chosen == Format::Iptables ? kXtBpfMaxInstructions : kBpfMaxInstructions;
 
@@ -247,9 +339,7 @@ int CompileCommand::run() const {
       }
       if (!report(result)) return kExitError;
       programs.push_back(std::move(*result.program));
-      std::vector<std::size_t> all(selection.sources.size());
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-      members.push_back(std::move(all));
+      members.push_back(every_member(selection));
     }
     for (std::size_t p = 0; p < programs.size(); ++p) {
       if (!is_valid(programs[p])) {
