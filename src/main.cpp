@@ -31,6 +31,13 @@ Examples:
   # A SYN+ACK signature from p0f.fp's [tcp:response], as a C array:
   p0fbpf --response -f c '*:64:0:*:mss*10,4:mss,sok,ts,nop,ws:df:0'
 
+  # tc on an Ethernet device sees the Ethernet frame (4096 instructions at most):
+  tc filter add dev eth0 ingress bpf bytecode \
+    "$(p0fbpf --link ether --max-insns 4096 '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0')" action drop
+
+  # A script that installs rules all or nothing (--hook tc --dev DEV for tc):
+  p0fbpf --label 'Linux:3.11 and newer' -f script > rules.sh && bash rules.sh
+
   # For a packet socket or a pcap capture on Ethernet (VLAN-tagged or not):
   p0fbpf --link ether -f c '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'
 

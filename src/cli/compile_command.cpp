@@ -118,8 +118,8 @@ void CompileCommand::add_to(CLI::App& app) {
                  "output format: iptables (one line for -m bpf --bytecode, default), "
                  "asm (tcpdump -d listing with comments), c (sock_filter array), "
                  "ddd (tcpdump -ddd), dot (control-flow graph for Graphviz), "
-                 "script (bash script that installs iptables/ip6tables rules, all or nothing, and removes them "
-                 "with --delete)")
+                 "script (bash script that installs iptables/ip6tables rules, or with --hook tc a tc filter, all or "
+                 "nothing, and removes them with --delete)")
       ->type_name("FORMAT")
       ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script"}));
   app.add_option("-l,--link", link,
