@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "netns.hpp"
 #include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/compiler.hpp"
@@ -53,90 +54,6 @@ std::vector<std::string> chosen_signatures() {
     if (all[i][0] == '*') out.push_back(signature_for_version(all[i], true));
   }
   return out;
-}
-
-class Namespaces {
- public:
-  Namespaces() {
-    std::string id = std::to_string(getpid());
-    a_ = "p0fbpf-a-" + id;
-    b_ = "p0fbpf-b-" + id;
-    run("ip netns add " + a_);
-    run("ip netns add " + b_);
-    run("ip link add va netns " + a_ + " type veth peer name vb netns " + b_);
-    run("ip -n " + a_ + " link set va up");
-    run("ip -n " + b_ + " link set vb up");
-    run("ip -n " + b_ + " link set lo up");
-    mac_b_ = run_shell("ip netns exec " + b_ + " cat /sys/class/net/vb/address");
-    mac_b_.erase(mac_b_.find_last_not_of(" \n") + 1);
-  }
-  ~Namespaces() {
-    run_shell("ip netns del " + a_);
-    run_shell("ip netns del " + b_);
-  }
-  void run(const std::string& command) {
-    int status = 0;
-    std::string out = run_shell(command, &status);
-    if (status != 0) ADD_FAILURE() << command << ": " << out;
-  }
-  const std::string& a() const { return a_; }
-  const std::string& b() const { return b_; }
-  std::array<std::uint8_t, 6> mac_b() const {
-    std::array<std::uint8_t, 6> mac{};
-    unsigned v[6];
-    if (std::sscanf(mac_b_.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) == 6) {
-      for (int i = 0; i < 6; ++i) mac[i] = static_cast<std::uint8_t>(v[i]);
-    }
-    return mac;
-  }
-
- private:
-  std::string a_, b_, mac_b_;
-};
-
-// Runs `work` in a child process inside the named network namespace and
-// returns what it writes to the pipe.
-template <typename Work>
-std::string in_namespace(const std::string& ns, Work work) {
-  int fds[2];
-  if (pipe(fds) != 0) return "pipe failed";
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    int nsfd = open(("/var/run/netns/" + ns).c_str(), O_RDONLY);
-    std::string result = nsfd >= 0 && setns(nsfd, CLONE_NEWNET) == 0 ? work() : "setns failed";
-    if (write(fds[1], result.data(), result.size()) < 0) _exit(1);
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string out;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
-  close(fds[0]);
-  waitpid(pid, nullptr, 0);
-  return out;
-}
-
-std::string inject(const std::vector<std::vector<std::uint8_t>>& frames) {
-  int fd = socket(AF_PACKET, SOCK_RAW, 0);
-  if (fd < 0) return "no packet socket";
-  sockaddr_ll to{};
-  to.sll_family = AF_PACKET;
-  to.sll_ifindex = static_cast<int>(if_nametoindex("va"));
-  to.sll_halen = 6;
-  std::size_t sent = 0;
-  for (const auto& f : frames) {
-    sent += sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == static_cast<ssize_t>(f.size());
-  }
-  close(fd);
-  return std::to_string(sent);
-}
-
-std::vector<std::uint8_t> frame_to(const PacketSpec& spec, const std::array<std::uint8_t, 6>& mac) {
-  auto frame = ethernet_frame(build_packet(spec), spec.ipv6);
-  std::copy(mac.begin(), mac.end(), frame.begin());
-  return frame;
 }
 
 std::vector<long> rule_counters(const std::string& ns, const char* tool) {

@@ -1,0 +1,70 @@
+#include "netns.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "test_env.hpp"
+
+namespace p0fbpf::testing {
+
+Namespaces::Namespaces() {
+  std::string id = std::to_string(getpid());
+  a_ = "p0fbpf-a-" + id;
+  b_ = "p0fbpf-b-" + id;
+  run("ip netns add " + a_);
+  run("ip netns add " + b_);
+  run("ip link add va netns " + a_ + " type veth peer name vb netns " + b_);
+  run("ip -n " + a_ + " link set va up");
+  run("ip -n " + b_ + " link set vb up");
+  run("ip -n " + b_ + " link set lo up");
+  mac_b_ = run_shell("ip netns exec " + b_ + " cat /sys/class/net/vb/address");
+  mac_b_.erase(mac_b_.find_last_not_of(" \n") + 1);
+}
+
+Namespaces::~Namespaces() {
+  run_shell("ip netns del " + a_);
+  run_shell("ip netns del " + b_);
+}
+
+void Namespaces::run(const std::string& command) {
+  int status = 0;
+  std::string out = run_shell(command, &status);
+  if (status != 0) ADD_FAILURE() << command << ": " << out;
+}
+
+std::array<std::uint8_t, 6> Namespaces::mac_b() const {
+  std::array<std::uint8_t, 6> mac{};
+  unsigned v[6];
+  if (std::sscanf(mac_b_.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) == 6) {
+    for (int i = 0; i < 6; ++i) mac[i] = static_cast<std::uint8_t>(v[i]);
+  }
+  return mac;
+}
+
+std::string inject(const std::vector<std::vector<std::uint8_t>>& frames, const std::string& device) {
+  int fd = socket(AF_PACKET, SOCK_RAW, 0);
+  if (fd < 0) return "no packet socket";
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = static_cast<int>(if_nametoindex(device.c_str()));
+  to.sll_halen = 6;
+  std::size_t sent = 0;
+  for (const auto& f : frames) {
+    sent += sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == static_cast<ssize_t>(f.size());
+  }
+  close(fd);
+  return std::to_string(sent);
+}
+
+std::vector<std::uint8_t> frame_to(const PacketSpec& spec, const std::array<std::uint8_t, 6>& mac, bool vlan_tag) {
+  auto frame = ethernet_frame(build_packet(spec), spec.ipv6, vlan_tag);
+  std::copy(mac.begin(), mac.end(), frame.begin());
+  return frame;
+}
+
+}  // namespace p0fbpf::testing
