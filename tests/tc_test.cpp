@@ -291,5 +291,45 @@ TEST_F(Tc, RawProgramsOnTun) {
   }
 }
 
+// The script p0fbpf writes (-f script --hook tc), run in the namespace: on
+// the Ethernet veth and on the tun device it picks the program for the
+// device's header, counts p0f's strict matches (untagged and tagged frames),
+// changes nothing when run again, and --delete removes its filter.
+TEST_F(Tc, GeneratedScriptCountsP0fsMatchesOnEthernetAndTun) {
+  TcBench bench;
+  ASSERT_TRUE(bench.ok());
+  bench.add_tun();
+  std::string quoted;
+  for (const auto& sig : sigs_) quoted += fmt::format(" '{}'", sig);
+  auto sent = frames(false);
+  auto tagged = frames(true);
+  sent.insert(sent.end(), tagged.begin(), tagged.end());
+  std::vector<std::vector<std::uint8_t>> ip;
+  for (const auto& p : packets_) ip.push_back(build_packet(p));
+  for (const char* device : {TcBench::kDevice, TcBench::kTun}) {
+    for (Hook hook : {Hook::Ingress, Hook::Egress}) {
+      SCOPED_TRACE(fmt::format("{} {}", device, name(hook)));
+      std::string script = fmt::format("{}/p0fbpf-tc-{}-{}.sh", ::testing::TempDir(), device, name(hook));
+      bench.must(fmt::format("{} -f script --hook tc --dev {} --direction {} --target 'mirred egress mirror dev {} "
+                             "continue'{} > {}",
+                             P0FBPF_BINARY, device, name(hook), TcBench::kSink, quoted, script));
+      bench.must("bash " + script);
+      std::string installed = bench.exec(fmt::format("tc filter show dev {} {}", device, name(hook)));
+      bench.must("bash " + script);
+      EXPECT_EQ(bench.exec(fmt::format("tc filter show dev {} {}", device, name(hook))), installed);
+      bool ethernet = std::string(device) == TcBench::kDevice;
+      std::size_t count = ethernet ? bench.send(hook, sent) : bench.send_ip(hook, ip);
+      ASSERT_EQ(count, ethernet ? sent.size() : ip.size());
+      long expected = (ethernet ? 2 : 1) * matched_by_any();
+      EXPECT_EQ(bench.count_at(hook, device), expected);
+      fmt::print("script on {} at {}: {} of {} (p0f: {})\n", device, name(hook), bench.count_at(hook, device), count,
+                 expected);
+      bench.must("bash " + script + " --delete");
+      EXPECT_TRUE(bench.counts_at(hook, device).empty());
+      std::remove(script.c_str());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace p0fbpf::testing
