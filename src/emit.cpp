@@ -38,7 +38,7 @@ std::string c_array(const BpfProgram& program, std::string_view name) {
   }
   out += "};\n\n";
   out += fmt::format(
-      "static struct sock_fprog {}_program = {{\n"
+      "static struct sock_fprog {}_program __attribute__((unused)) = {{\n"
       "\t.len = {},\n"
       "\t.filter = {}_filter,\n"
       "}};\n",

@@ -134,6 +134,16 @@ TEST(Emit, CFragmentCompilesAsIs) {
   std::remove(binary.c_str());
 }
 
+// Included in a file that does not use the program, it still compiles
+// without a warning.
+TEST(Emit, CFragmentAloneHasNoWarnings) {
+  std::string path = ::testing::TempDir() + "p0fbpf_emit_alone_" + std::to_string(getpid()) + ".c";
+  std::ofstream(path) << emit(design_card(), Format::C) << "int main(void) { return 0; }\n";
+  int status = std::system(("cc -Wall -Wextra -Werror -fsyntax-only " + path).c_str());
+  EXPECT_EQ(status, 0);
+  std::remove(path.c_str());
+}
+
 // The tcpdump-compatible formats print exactly what tcpdump prints for the
 // same program; libpcap compiles one for us to compare.
 class TcpdumpFormats : public ::testing::Test {

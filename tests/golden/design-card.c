@@ -56,7 +56,7 @@ static struct sock_filter p0fbpf_filter[] = {
 	{ 0x6, 0, 0, 0x00040000 },
 };
 
-static struct sock_fprog p0fbpf_program = {
+static struct sock_fprog p0fbpf_program __attribute__((unused)) = {
 	.len = 53,
 	.filter = p0fbpf_filter,
 };
