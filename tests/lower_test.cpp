@@ -1,5 +1,5 @@
 // Lowering, checked by running the compiled program on hand-made packets
-// whose verdicts follow from SEMANTICS.md.
+// whose verdicts follow from docs/semantics.md §2 and §3.
 #include "p0fbpf/lower.hpp"
 
 #include <gtest/gtest.h>

@@ -52,8 +52,9 @@ TEST(ShareBranches, LinuxLabelFitsOneRulePerVersion) {
   }
 }
 
-// Issue #3's target: with one branch for both IP versions as well, the two
-// signatures fit one xt_bpf program, which accepts what either accepts.
+// A size target (README, "Program size and speed"): with one branch for both
+// IP versions as well, the two signatures of `s:unix:Linux:3.11 and newer` fit
+// one xt_bpf program (64 instructions), which accepts what either accepts.
 TEST(ShareBranches, LinuxLabelFitsOneRuleForBothVersions) {
   const std::vector<SignatureSource> label = {{"*:64:0:*:mss*20,10:mss,sok,ts,nop,ws:df,id+:0", ""},
                                               {"*:64:0:*:mss*20,7:mss,sok,ts,nop,ws:df,id+:0", ""}};

@@ -173,7 +173,8 @@ TEST(ShareVersions, SmallestFormAcceptsWhatTheFastestAccepts) {
   EXPECT_GT(shared_programs, 100u);
 }
 
-// Issue #3's target: each `*` signature of p0f.fp is one xt_bpf program.
+// A size target (README, "Program size and speed"): each `*` signature of
+// p0f.fp is one xt_bpf program, within 64 instructions, for both IP versions.
 TEST(ShareVersions, EveryStarSignatureOfP0fDatabaseFitsOneRule) {
   std::size_t count = 0;
   for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {

@@ -11,8 +11,8 @@
 namespace p0fbpf {
 
 enum class MatchMode {
-  Exact,  // p0f 3.09b's strict match (SEMANTICS.md §2-3)
-  Loose,  // only the fields the signature names (SEMANTICS.md §4)
+  Exact,  // p0f 3.09b's strict match (docs/semantics.md §2, §3.1)
+  Loose,  // only the fields the signature names (docs/semantics.md §3.2)
 };
 
 enum class Direction {

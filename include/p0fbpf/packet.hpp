@@ -1,4 +1,4 @@
-// What p0f 3.09b derives from a packet (SEMANTICS.md §2): the facts its
+// What p0f 3.09b derives from a packet (docs/semantics.md §2): the facts its
 // signatures are matched against. Used to fingerprint captures.
 #pragma once
 

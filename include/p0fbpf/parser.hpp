@@ -1,5 +1,6 @@
-// Recursive-descent parser for p0f TCP signatures (SEMANTICS.md §1), with
-// p0fbpf's extensions: bare `eol`, `*` IP option length, the `linux` quirk.
+// Recursive-descent parser for p0f TCP signatures (docs/semantics.md §1),
+// with p0fbpf's extensions (§1.7): bare `eol`, `*` IP option length, the
+// `linux` quirk.
 #pragma once
 
 #include <string_view>

@@ -1,5 +1,5 @@
 // Runs the real p0f 3.09b over test packets and reports what it concluded,
-// packet by packet (SEMANTICS.md §5).
+// packet by packet (docs/semantics.md §5).
 #pragma once
 
 #include <optional>
