@@ -136,7 +136,11 @@ class ExactLowering {
                                *fixed_doff));
     }
 
-    // IP header.
+    // IP header. p0f gives every IPv6 packet the IP option length 0 and
+    // compares it like IPv4's (docs/semantics.md §4.4).
+    if (f.v6 && sig_.olen.bytes && *sig_.olen.bytes != 0) {
+      return never(fmt::format("olen {}: p0f reads an IPv6 packet's IP option length as 0", *sig_.olen.bytes));
+    }
     if (f.v6 && !has(Quirk::Ecn) && !has(Quirk::FlowLabel)) {
       // Version, the traffic class's ECN bits and the flow label in one compare.
       c.push_back(eq(bit_and(load(Width::Word, 0), 0xf03fffff), 0x60000000, "ver, quirks ecn, flow"));

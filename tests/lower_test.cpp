@@ -262,7 +262,16 @@ INSTANTIATE_TEST_SUITE_P(
                       Impossible{"4:64:0:*:*,*::ack-:0", "ack- is never set on a SYN"},
                       Impossible{"4:64:0:*:*,*::ack+:0", "ack+ is never set on a SYN+ACK", Direction::Response},
                       Impossible{"4:64:0:*:*,*:mss,nop,nop,ts:ts2+:0", "ts2+ is only set on a SYN", Direction::Response},
-                      Impossible{"4:64:0:*:*,*::uptr+,urgf+:0", "uptr+ is only set when URG is clear"}));
+                      Impossible{"4:64:0:*:*,*::uptr+,urgf+:0", "uptr+ is only set when URG is clear"},
+                      Impossible{"6:64:4:*:*,*:::0", "reads an IPv6 packet's IP option length as 0"}));
+
+TEST(LowerExact, StarSignatureWithIpOptionsKeepsIpv4) {
+  // Checked against p0f 3.09b: *:64:4:... matches no IPv6 packet there.
+  Lowered lowered = lower_ok("*:64:4:*:*,*:::0");
+  ASSERT_EQ(lowered.branches.size(), 1u);
+  EXPECT_EQ(lowered.branches[0].ip_version, 4);
+  EXPECT_TRUE(lowered.warnings.empty());
+}
 
 TEST(LowerExact, StarSignatureWithZeroPlusKeepsIpv4) {
   // p0f does not drop 0+ for IPv6 packets, which never have it.

@@ -215,7 +215,8 @@ Signature random_signature(Random& rng, std::string& text) {
     std::string ver = std::vector<std::string>{"4", "6", "*"}[pick(0, 2)];
     unsigned ttl = std::vector<unsigned>{32, 64, 128, 255, 60}[pick(0, 4)];
     std::string ittl = std::to_string(ttl) + (pick(0, 3) == 0 ? "-" : "");
-    std::string olen = ver == "4" && pick(0, 4) == 0 ? "4" : "0";
+    // Any version: p0f compares an IPv6 packet's option length (0) too.
+    std::string olen = pick(0, 4) == 0 ? "4" : "0";
     std::string mss = pick(0, 1) ? "*" : std::to_string(std::vector<unsigned>{1460, 1400, 536, 1331, 99}[pick(0, 4)]);
     std::string win;
     switch (pick(0, 4)) {
@@ -260,6 +261,22 @@ TEST_F(P0fDifferential, SignaturesFromTheWholeGrammar) {
 
 // `p0fbpf test` counts what p0f strictly matches, on Ethernet and raw IP
 // captures alike.
+// IPv6 packets that would match but for a signature's IP option length:
+// p0f reads theirs as 0 and compares it.
+TEST_F(P0fDifferential, IpOptionLengthOnIpv6) {
+  Tally tally;
+  for (const char* olen : {"0", "4", "8"}) {
+    std::string sig = fmt::format("*:64:{}:*:mss*20,7:mss,sok,ts,nop,ws:df,id+:0", olen);
+    Result<Signature> twin = parse_signature("*:64:0:*:mss*20,7:mss,sok,ts,nop,ws:df,id+:0");
+    ASSERT_TRUE(twin.ok());
+    std::vector<PacketSpec> packets;
+    for (int i = 0; i < 6; ++i) packets.push_back(matching_packet(*twin, true, false, rng_));
+    compare(p0f_, sig, false, IpVersion::Any, packets, tally);
+  }
+  report(tally, "IPv6 packets and olen");
+  EXPECT_GT(tally.p0f_matches, 0u);
+}
+
 TEST_F(P0fDifferential, TestCommandCountsP0fsMatches) {
   auto sigs = database_signatures();
   P0FBPF_REQUIRE(!sigs.empty(), std::string("no TCP signatures in ") + kDatabase);
