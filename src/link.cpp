@@ -1,5 +1,8 @@
 #include "p0fbpf/link.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace p0fbpf {
 namespace {
 
@@ -20,6 +23,53 @@ Branch framed(const Branch& branch, std::uint32_t offset, ConditionPtr link_chec
   return out;
 }
 
+// The IP header behind the EtherType at 12, or behind one 802.1Q tag. The
+// untagged position is assigned first, so that both ways end on the same
+// EtherType compare.
+ConditionPtr ethernet_framing(std::uint32_t type) {
+  ValuePtr base = ip_base_variable();
+  ValuePtr outer = frame_load(Width::Half, 12);
+  return all({assign(base, constant(kEthernetHeader), "link: ip header"),
+              select(eq(outer, kEtherTypeVlan, "link: 802.1Q tag"),
+                     all({assign(base, constant(kEthernetHeader + kVlanTag), "link: ip header behind the tag"),
+                          eq(frame_load(Width::Half, 16), type, "link: ethertype")}),
+                     eq(outer, type, "link: ethertype"))});
+}
+
+// A value of the IP-relative IR as the same value read behind the IP base.
+ValuePtr based(const ValuePtr& v) {
+  const ValuePtr& ip = ip_base_variable();
+  switch (v->kind) {
+    case Value::Kind::Constant:
+      return v;
+    case Value::Kind::Load:
+      if (v->frame) return v;
+      // A position computed from the datagram is relative to its first byte.
+      return load(v->width, v->offset, v->base ? add(based(v->base), ip) : ip);
+    case Value::Kind::PacketLength:
+      // The framing read the link header, so the frame is at least that long.
+      return binary(BinaryOp::Sub, packet_length(), ip);
+    case Value::Kind::IpHeaderLength:
+      return binary(BinaryOp::Lsh, bit_and(load(Width::Byte, 0, ip), 0x0f), constant(2));
+    case Value::Kind::Binary:
+      return binary(v->op, based(v->lhs), based(v->rhs));
+    case Value::Kind::Variable:
+      break;
+  }
+  // Other variables hold IP-relative positions; no pass before this one
+  // sets them in a branch with framing.
+  throw std::logic_error("variable " + v->key + " in a branch with framing");
+}
+
+ConditionPtr based(const ConditionPtr& c) {
+  if (c->kind == Condition::Kind::Constant) return c;
+  auto out = std::make_shared<Condition>(*c);
+  if (c->lhs) out->lhs = based(c->lhs);
+  if (c->rhs) out->rhs = based(c->rhs);
+  for (auto& child : out->children) child = based(child);
+  return out;
+}
+
 }  // namespace
 
 std::optional<LinkType> parse_link_type(std::string_view name) {
@@ -30,6 +80,11 @@ std::optional<LinkType> parse_link_type(std::string_view name) {
   return std::nullopt;
 }
 
+ValuePtr ip_base_variable() {
+  static const ValuePtr var = variable("ip");
+  return var;
+}
+
 Program apply_link(const Program& program, const LinkLayer& link) {
   Program out;
   for (const Branch& branch : program.branches) {
@@ -38,14 +93,14 @@ Program apply_link(const Program& program, const LinkLayer& link) {
       case LinkType::Raw:
         out.branches.push_back(framed(branch, link.l3_offset, always()));
         break;
-      case LinkType::Ethernet:
-        out.branches.push_back(framed(branch, kEthernetHeader,
-                                      eq(frame_load(Width::Half, 12), type, "link: ethertype")));
-        out.branches.push_back(framed(
-            branch, kEthernetHeader + kVlanTag,
-            all({eq(frame_load(Width::Half, 12), kEtherTypeVlan, "link: 802.1Q tag"),
-                 eq(frame_load(Width::Half, 16), type, "link: ethertype")})));
+      case LinkType::Ethernet: {
+        // The IP-level passes see the untagged layout; resolve_link_base
+        // makes the reads follow the framing.
+        Branch b = framed(branch, kEthernetHeader, always());
+        b.framing = ethernet_framing(type);
+        out.branches.push_back(std::move(b));
         break;
+      }
       case LinkType::LinuxCooked:
         out.branches.push_back(framed(branch, kCookedHeader,
                                       eq(frame_load(Width::Half, 14), type, "link: protocol")));
@@ -56,6 +111,26 @@ Program apply_link(const Program& program, const LinkLayer& link) {
         out.branches.push_back(framed(branch, kLoopbackHeader, always()));
         break;
     }
+  }
+  return out;
+}
+
+Program resolve_link_base(const Program& program, bool negate) {
+  Program out = program;
+  for (Branch& branch : out.branches) {
+    if (!branch.framing) continue;
+    std::vector<ConditionPtr> checks;
+    if (negate) {
+      // Every read of the framing inside the frame; a frame too short for
+      // them holds no datagram either.
+      std::uint32_t end = read_end(branch.framing, nullptr);
+      checks.push_back(read_guard(ge(packet_length(), std::max<std::uint32_t>(end, 1), "frame holds the link header")));
+    }
+    checks.push_back(branch.framing);
+    checks.push_back(based(branch.condition));
+    branch.condition = all(std::move(checks));
+    branch.framing = nullptr;
+    branch.link_offset = 0;  // the packet length is now the frame's
   }
   return out;
 }

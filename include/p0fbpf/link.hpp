@@ -11,10 +11,10 @@
 namespace p0fbpf {
 
 enum class LinkType {
-  Raw,          // the IP header first: iptables, ip6tables, tc; DLT_RAW captures
-  Ethernet,     // EtherType IPv4/IPv6, or one 802.1Q tag in front of either
-  LinuxCooked,  // Linux "cooked" capture (DLT_LINUX_SLL), 16-byte header
-  Loopback,     // BSD loopback/null (DLT_NULL, DLT_LOOP), 4-byte family
+  Raw,           // the IP header first: iptables, ip6tables, tc; DLT_RAW captures
+  Ethernet,      // EtherType IPv4/IPv6, or one 802.1Q tag in front of either
+  LinuxCooked,   // Linux "cooked" capture (DLT_LINUX_SLL), 16-byte header
+  Loopback,      // BSD loopback/null (DLT_NULL, DLT_LOOP), 4-byte family
 };
 
 struct LinkLayer {
@@ -24,8 +24,20 @@ struct LinkLayer {
 
 std::optional<LinkType> parse_link_type(std::string_view name);
 
-// Each branch for every way the link layer can frame it, with the link
-// checks in front and its IP header offset set.
+// Each branch with the link checks it needs. Where the IP header is at a
+// fixed offset, the checks go in front and link_offset says where; for
+// Ethernet, whose VLAN tag is optional, they go into Branch::framing, which
+// works out the IP header's position once (see resolve_link_base).
 ir::Program apply_link(const ir::Program& program, const LinkLayer& link);
+
+// The variable that holds the IP header's position in the frame, in X.
+ir::ValuePtr ip_base_variable();
+
+// Branches with framing become plain ones: the framing first, then every
+// read of the IP datagram indexed from ip_base_variable(). The last pass
+// before code generation, once the passes that expect IP-relative reads are
+// done. `negate`: the program is negated, so a frame too short for the
+// framing's reads must fail the branch rather than end the program.
+ir::Program resolve_link_base(const ir::Program& program, bool negate);
 
 }  // namespace p0fbpf
