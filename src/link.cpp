@@ -11,6 +11,7 @@ using namespace ir;
 constexpr std::uint32_t kEthernetHeader = 14;
 constexpr std::uint32_t kVlanTag = 4;
 constexpr std::uint32_t kCookedHeader = 16;
+constexpr std::uint32_t kCooked2Header = 20;
 constexpr std::uint32_t kLoopbackHeader = 4;
 constexpr std::uint32_t kEtherTypeVlan = 0x8100;
 
@@ -76,6 +77,7 @@ std::optional<LinkType> parse_link_type(std::string_view name) {
   if (name == "raw") return LinkType::Raw;
   if (name == "ether") return LinkType::Ethernet;
   if (name == "sll") return LinkType::LinuxCooked;
+  if (name == "sll2") return LinkType::LinuxCooked2;
   if (name == "null") return LinkType::Loopback;
   return std::nullopt;
 }
@@ -104,6 +106,10 @@ Program apply_link(const Program& program, const LinkLayer& link) {
       case LinkType::LinuxCooked:
         out.branches.push_back(framed(branch, kCookedHeader,
                                       eq(frame_load(Width::Half, 14), type, "link: protocol")));
+        break;
+      case LinkType::LinuxCooked2:
+        out.branches.push_back(framed(branch, kCooked2Header,
+                                      eq(frame_load(Width::Half, 0), type, "link: protocol")));
         break;
       case LinkType::Loopback:
         // The family is in host byte order and differs between systems; the
