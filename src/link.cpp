@@ -24,52 +24,69 @@ Branch framed(const Branch& branch, std::uint32_t offset, ConditionPtr link_chec
   return out;
 }
 
-// The IP header behind the EtherType at 12, or behind one 802.1Q tag. The
-// untagged position is assigned first, so that both ways end on the same
-// EtherType compare.
+// The EtherType at 12, or one 802.1Q tag and the EtherType behind it. An
+// untagged frame leaves the shift at 0, X's value at the start: it costs the
+// EtherType compare alone.
 ConditionPtr ethernet_framing(std::uint32_t type) {
-  ValuePtr base = ip_base_variable();
+  ValuePtr shift = link_shift_variable();
   ValuePtr outer = frame_load(Width::Half, 12);
-  return all({assign(base, constant(kEthernetHeader), "link: ip header"),
-              select(eq(outer, kEtherTypeVlan, "link: 802.1Q tag"),
-                     all({assign(base, constant(kEthernetHeader + kVlanTag), "link: ip header behind the tag"),
-                          eq(frame_load(Width::Half, 16), type, "link: ethertype")}),
-                     eq(outer, type, "link: ethertype"))});
+  return all({assign(shift, constant(0), "link: no tag"),
+              any({eq(outer, type, "link: ethertype"),
+                   all({eq(outer, kEtherTypeVlan, "link: 802.1Q tag"),
+                        assign(shift, constant(kVlanTag), "link: ip header behind the tag"),
+                        eq(frame_load(Width::Half, 16), type, "link: ethertype")})})});
 }
 
-// A value of the IP-relative IR as the same value read behind the IP base.
-ValuePtr based(const ValuePtr& v) {
-  const ValuePtr& ip = ip_base_variable();
-  switch (v->kind) {
-    case Value::Kind::Constant:
-      return v;
-    case Value::Kind::Load:
-      if (v->frame) return v;
-      // A position computed from the datagram is relative to its first byte.
-      return load(v->width, v->offset, v->base ? add(based(v->base), ip) : ip);
-    case Value::Kind::PacketLength:
-      // The framing read the link header, so the frame is at least that long.
-      return binary(BinaryOp::Sub, packet_length(), ip);
-    case Value::Kind::IpHeaderLength:
-      return binary(BinaryOp::Lsh, bit_and(load(Width::Byte, 0, ip), 0x0f), constant(2));
-    case Value::Kind::Binary:
-      return binary(v->op, based(v->lhs), based(v->rhs));
-    case Value::Kind::Variable:
-      break;
+// IP-relative values as read from the frame, the IP header `at` bytes in
+// and the shift further.
+class Based {
+ public:
+  explicit Based(std::uint32_t at) : at_(at) {}
+
+  ValuePtr operator()(const ValuePtr& v) const {
+    const ValuePtr& shift = link_shift_variable();
+    switch (v->kind) {
+      case Value::Kind::Constant:
+        return v;
+      case Value::Kind::Load:
+        if (v->frame) return v;
+        // A position computed from the datagram is relative to its first byte.
+        return load(v->width, v->offset + at_, v->base ? add((*this)(v->base), shift) : shift);
+      case Value::Kind::PacketLength:
+        // The framing read the link header, so the frame holds at + shift bytes.
+        return sub(binary(BinaryOp::Sub, packet_length(), shift), at_);
+      case Value::Kind::IpHeaderLength:
+        return binary(BinaryOp::Lsh, bit_and(load(Width::Byte, at_, shift), 0x0f), constant(2));
+      case Value::Kind::Binary:
+        return binary(v->op, (*this)(v->lhs), (*this)(v->rhs));
+      case Value::Kind::Variable:
+        break;
+    }
+    // Other variables hold IP-relative positions; no pass before this one
+    // sets them in a branch with framing.
+    throw std::logic_error("variable " + v->key + " in a branch with framing");
   }
-  // Other variables hold IP-relative positions; no pass before this one
-  // sets them in a branch with framing.
-  throw std::logic_error("variable " + v->key + " in a branch with framing");
-}
 
-ConditionPtr based(const ConditionPtr& c) {
-  if (c->kind == Condition::Kind::Constant) return c;
-  auto out = std::make_shared<Condition>(*c);
-  if (c->lhs) out->lhs = based(c->lhs);
-  if (c->rhs) out->rhs = based(c->rhs);
-  for (auto& child : out->children) child = based(child);
-  return out;
-}
+  ConditionPtr operator()(const ConditionPtr& c) const {
+    if (c->kind == Condition::Kind::Constant) return c;
+    auto out = std::make_shared<Condition>(*c);
+    if (c->kind == Condition::Kind::Compare && c->lhs->kind == Value::Kind::PacketLength &&
+        c->relation != Relation::AnyBitSet) {
+      // len - shift - at against r is len - shift against r + at: one
+      // subtraction fewer, and no wrap (the frame holds at + shift bytes).
+      out->lhs = binary(BinaryOp::Sub, packet_length(), link_shift_variable());
+      out->rhs = add((*this)(c->rhs), at_);
+      return out;
+    }
+    if (c->lhs) out->lhs = (*this)(c->lhs);
+    if (c->rhs) out->rhs = (*this)(c->rhs);
+    for (auto& child : out->children) child = (*this)(child);
+    return out;
+  }
+
+ private:
+  std::uint32_t at_;
+};
 
 }  // namespace
 
@@ -82,8 +99,8 @@ std::optional<LinkType> parse_link_type(std::string_view name) {
   return std::nullopt;
 }
 
-ValuePtr ip_base_variable() {
-  static const ValuePtr var = variable("ip");
+ValuePtr link_shift_variable() {
+  static const ValuePtr var = variable("shift");
   return var;
 }
 
@@ -133,10 +150,10 @@ Program resolve_link_base(const Program& program, bool negate) {
       checks.push_back(read_guard(ge(packet_length(), std::max<std::uint32_t>(end, 1), "frame holds the link header")));
     }
     checks.push_back(branch.framing);
-    checks.push_back(based(branch.condition));
+    checks.push_back(Based(branch.link_offset)(branch.condition));
     branch.condition = all(std::move(checks));
     branch.framing = nullptr;
-    branch.link_offset = 0;  // the packet length is now the frame's
+    branch.link_offset = 0;  // reads and the packet length are now the frame's
   }
   return out;
 }
