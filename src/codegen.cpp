@@ -118,7 +118,6 @@ class Generator {
     if (reachable_) emit(BPF_RET | BPF_K, accepted, options_.negate ? "reject (negated)" : "accept");
     while (merge_identical_blocks()) {
     }
-    drop_jumps_repeated_next();
     return resolve();
   }
 
@@ -300,26 +299,9 @@ class Generator {
     state_.x = v->key;
   }
 
-  // True if computing v into A leaves X alone, X holding `x`: its loads
-  // are absolute or indexed by x itself.
-  static bool leaves_x(const ValuePtr& v, const std::string& x) {
-    switch (v->kind) {
-      case Value::Kind::Constant:
-      case Value::Kind::PacketLength: return true;
-      case Value::Kind::Load: return !v->base || v->base->key == x;
-      case Value::Kind::Binary: return v->rhs->is_constant() && leaves_x(v->lhs, x);
-      default: return false;
-    }
-  }
-
   // A = lhs, X = rhs.
   void pair(const ValuePtr& lhs, const ValuePtr& rhs) {
     if (state_.a == lhs->key && state_.x == rhs->key) return;
-    if (state_.x == rhs->key && rhs->kind == Value::Kind::Variable && leaves_x(lhs, rhs->key)) {
-      // The position a value is read from, kept in X (a link header's end).
-      into_a(lhs);
-      return;
-    }
     bool lhs_at_hand = state_.scratch.count(lhs->key) > 0;  // reloading it needs no X
     if (!lhs->uses_index() || lhs_at_hand) {
       into_x(rhs);
@@ -475,22 +457,6 @@ class Generator {
       }
     }
     return false;
-  }
-
-  // A conditional jump followed by the very same jump (as where both ways
-  // through a link header end on the same EtherType compare) can fall into
-  // it instead.
-  void drop_jumps_repeated_next() {
-    for (std::size_t i = 0; i < code_.size();) {
-      const PendingInstruction& p = code_[i];
-      std::size_t j = i + 1;
-      while (j < code_.size() && code_[j].label_here >= 0) ++j;
-      bool repeated = p.label_here < 0 && p.true_label >= 0 && BPF_OP(p.insn.code) != BPF_JA && j < code_.size() &&
-                      j > i + 1 && code_[j].insn.code == p.insn.code && code_[j].insn.k == p.insn.k &&
-                      code_[j].true_label == p.true_label && code_[j].false_label == p.false_label;
-      if (repeated) code_.erase(code_.begin() + static_cast<std::ptrdiff_t>(i));
-      else ++i;
-    }
   }
 
   // --- layout ---------------------------------------------------------
