@@ -19,30 +19,41 @@ constexpr const char* kDesignCard = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:
 
 struct Variant {
   std::string signature;
-  MatchMode mode = MatchMode::Exact;
-  bool fixed_offsets = true;  // the TCP header and the options where the layout puts them
+  MatchMode mode;
+  bool fixed_offsets;  // the TCP header and the options where the layout puts them
+  std::string also;    // a second signature in the same program: each branch has its own framing
 };
+
+Variant exact(std::string sig, bool fixed_offsets = true, std::string also = "") {
+  return {std::move(sig), MatchMode::Exact, fixed_offsets, std::move(also)};
+}
+
+Variant loose(std::string sig, bool fixed_offsets = true) { return {std::move(sig), MatchMode::Loose, fixed_offsets, ""}; }
 
 const std::vector<Variant>& variants() {
   static const std::vector<Variant> v = {
-      {kDesignCard},
-      {"*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"},
-      {"6:64:0:*:mss*10,6:mss,sok,ts,nop,ws::0"},
-      {"*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:+"},
-      {"4:64:*:*:*,*:mss,sok,ts,nop,ws:df:*", MatchMode::Exact, false},  // IP options of any length
-      {"4:255:0:*:*,*:mss,nop,nop,?30,eol+1:bad:0", MatchMode::Exact, false},  // a variable-size option
-      {"4:64:0:1460:65535,6:mss,nop,ws:df:0", MatchMode::Loose},
-      {"*:64:*:*:*,*:mss,sok,ts,nop,ws::*", MatchMode::Loose, false},
+      exact(kDesignCard),
+      exact("*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"),
+      exact("6:64:0:*:mss*10,6:mss,sok,ts,nop,ws::0"),
+      exact("*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:+"),
+      exact("4:64:*:*:*,*:mss,sok,ts,nop,ws:df:*", false),         // IP options of any length
+      exact("4:255:0:*:*,*:mss,nop,nop,?30,eol+1:bad:0", false),   // a variable-size option
+      loose("4:64:0:1460:65535,6:mss,nop,ws:df:0"),
+      loose("*:64:*:*:*,*:mss,sok,ts,nop,ws::*", false),
+      exact("4:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0", true, kDesignCard),
   };
   return v;
 }
 
-BpfProgram compiled(const Variant& v, LinkType link, bool negate) {
+BpfProgram compiled(const Variant& v, LinkType link, bool negate, bool optimize = true) {
   CompileOptions options;
   options.lower.mode = v.mode;
   options.link.type = link;
   options.codegen.negate = negate;
-  Compilation c = compile({{v.signature, ""}}, options);
+  options.optimize = optimize;
+  std::vector<SignatureSource> sources = {{v.signature, ""}};
+  if (!v.also.empty()) sources.push_back({v.also, ""});
+  Compilation c = compile(sources, options);
   EXPECT_TRUE(c.ok()) << v.signature;
   return c.ok() ? *c.program : BpfProgram{};
 }
@@ -104,12 +115,14 @@ std::vector<Frame> frames_around(const std::vector<std::uint8_t>& ip, bool ipv6)
 TEST(LinkBase, EthernetVerdictIsTheRawVerdictOnTheInnerPacket) {
   testing::Random rng(11);
   for (const Variant& v : variants()) {
-    Signature sig = *parse_signature(v.signature);
-    for (bool negate : {false, true}) {
-      BpfProgram raw = compiled(v, LinkType::Raw, negate);
-      BpfProgram ether = compiled(v, LinkType::Ethernet, negate);
+    Signature first = *parse_signature(v.signature);
+    Signature second = *parse_signature(v.also.empty() ? v.signature : v.also);
+    for (auto [negate, optimize] : {std::pair{false, true}, std::pair{true, true}, std::pair{false, false}}) {
+      BpfProgram raw = compiled(v, LinkType::Raw, negate, optimize);
+      BpfProgram ether = compiled(v, LinkType::Ethernet, negate, optimize);
       int matched = 0;
       for (int i = 0; i < 40; ++i) {
+        const Signature& sig = i % 3 == 2 ? second : first;
         bool ipv6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && i % 2 == 1);
         testing::PacketSpec spec = testing::matching_packet(sig, ipv6, false, rng);
         if (i % 4 == 3) spec = testing::mutate(spec, rng);
@@ -117,8 +130,9 @@ TEST(LinkBase, EthernetVerdictIsTheRawVerdictOnTheInnerPacket) {
         for (const Frame& f : frames_around(ip, spec.ipv6)) {
           bool expected = f.inner ? testing::run_bpf(raw, *f.inner) != 0 : negate;
           matched += f.inner && expected != negate;
-          EXPECT_EQ(testing::run_bpf(ether, f.bytes) != 0, expected)
-              << v.signature << (negate ? " negated" : "") << ", " << f.what << ", packet " << i;
+          EXPECT_EQ(testing::run_bpf(ether, f.bytes) != 0, expected) << v.signature << (negate ? " negated" : "")
+                                                                     << (optimize ? "" : " -O0") << ", " << f.what
+                                                                     << ", packet " << i;
         }
       }
       // The packets built to match do match: the comparison is not all misses.
@@ -200,7 +214,7 @@ TEST(LinkBase, EthernetCostsAFewInstructionsOverRaw) {
   testing::Random rng(5);
   for (const Variant& v : variants()) {
     Signature sig = *parse_signature(v.signature);
-    if (sig.version == IpVersion::Any) continue;  // raw shares the versions, ether cannot
+    if (sig.version == IpVersion::Any || !v.also.empty()) continue;  // raw shares the versions, ether cannot
     BpfProgram raw = compiled(v, LinkType::Raw, false);
     BpfProgram ether = compiled(v, LinkType::Ethernet, false);
     // The link header costs a few instructions once, where it cost a copy
@@ -229,8 +243,8 @@ TEST(LinkBase, EthernetCostsAFewInstructionsOverRaw) {
 }
 
 TEST(LinkBase, DesignCardFitsAnIptablesRuleBehindEthernet) {
-  BpfProgram raw = compiled({kDesignCard}, LinkType::Raw, false);
-  BpfProgram ether = compiled({kDesignCard}, LinkType::Ethernet, false);
+  BpfProgram raw = compiled(exact(kDesignCard), LinkType::Raw, false);
+  BpfProgram ether = compiled(exact(kDesignCard), LinkType::Ethernet, false);
   EXPECT_LE(ether.instructions.size(), raw.instructions.size() + 7);
   EXPECT_LE(ether.instructions.size(), 64u);
 }
