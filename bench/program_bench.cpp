@@ -127,11 +127,13 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-std::optional<BpfProgram> ours(const std::string& sig, bool response, MatchMode mode) {
+std::optional<BpfProgram> ours(const std::string& sig, bool response, MatchMode mode,
+                               LinkType link = LinkType::Raw, std::size_t fit_within = 64) {
   CompileOptions options;
   options.lower.mode = mode;
+  options.link.type = link;
   options.lower.direction = response ? Direction::Response : Direction::Request;
-  options.fit_within = 64;  // as p0fbpf does for iptables (-f iptables, the default)
+  options.fit_within = fit_within;  // 64: as p0fbpf does for iptables (-f iptables, the default)
   Compilation c = compile({{sig, ""}}, options);
   if (!c.ok()) return std::nullopt;
   return *c.program;
@@ -148,6 +150,52 @@ std::optional<std::size_t> label_program_size(const std::string& label) {
   return ok ? std::optional<std::size_t>(size) : std::nullopt;
 }
 
+// The design card: sizes as p0fbpf prints them for an iptables rule (the
+// smallest form where none fits 64), and steps over its packets.
+void design_card_rows(testing::Random& rng) {
+  const std::string card = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+  const std::string star = "*" + card.substr(1);
+  fmt::print("\n{:<52} {:>8} {:>8} {:>8}  {}\n", "design card (instructions)", "raw", "ether", "sll", "target");
+  auto sizes = [&](const std::string& sig, std::size_t fit, const char* name, const char* target) {
+    auto size = [&](LinkType link) {
+      auto p = ours(sig, false, MatchMode::Exact, link, fit);
+      return p ? static_cast<double>(p->instructions.size()) : 0.0;
+    };
+    fmt::print("{:<52} {:>8.0f} {:>8.0f} {:>8.0f}  {}\n", name, size(LinkType::Raw), size(LinkType::Ethernet),
+               size(LinkType::LinuxCooked), target);
+  };
+  sizes(card, 64, "4: as an iptables rule", "ether <= 60");
+  sizes(card, 0, "4: fastest (-f c)", "");
+  sizes(star, 64, "*: within 64, or its smallest form", "ether <= 64");
+  sizes(star, 0, "*: fastest (-f c)", "");
+  auto raw = *ours(card, false, MatchMode::Exact);
+  auto ether = *ours(card, false, MatchMode::Exact, LinkType::Ethernet);
+  Signature sig = *parse_signature(card);
+  std::vector<double> raw_steps, untagged, tagged, raw_match, untagged_match;
+  for (int i = 0; i < 600; ++i) {
+    testing::PacketSpec packet = testing::matching_packet(sig, false, false, rng);
+    if (i % 3 != 0) packet = testing::mutate(packet, rng);
+    if (packet.ipv6) continue;
+    auto bytes = testing::build_packet(packet);
+    raw_steps.push_back(static_cast<double>(executed(raw, bytes)));
+    untagged.push_back(static_cast<double>(executed(ether, testing::ethernet_frame(bytes, false))));
+    tagged.push_back(static_cast<double>(executed(ether, testing::ethernet_frame(bytes, false, true))));
+    if (i % 3 == 0) {
+      raw_match.push_back(raw_steps.back());
+      untagged_match.push_back(untagged.back());
+    }
+  }
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? 0 : s / static_cast<double>(v.size());
+  };
+  fmt::print("{:<52} {:>8.1f} {:>8.1f}  tagged {:.1f}; target ether <= raw + 4\n",
+             "4: steps, matching and near-miss packets", mean(raw_steps), mean(untagged), mean(tagged));
+  fmt::print("{:<52} {:>8.1f} {:>8.1f}\n", "4: steps, the matching packets alone", mean(raw_match),
+             mean(untagged_match));
+}
+
 }  // namespace
 
 int main() {
@@ -161,6 +209,9 @@ int main() {
   std::vector<double> star_sizes, exact_sizes, loose_sizes, peer_sizes, exact_ratio, loose_ratio;
   std::vector<double> exact_steps, loose_steps, peer_steps;
   std::vector<double> star_steps, star_peer_steps;  // the packets of * signatures only
+  // Behind a link header: sizes, and steps over the same packets framed.
+  std::vector<double> ether_sizes, ether_star_sizes, sll_sizes, ether_untagged_steps, ether_tagged_steps;
+  std::size_t ether_over = 0, ether_star_over = 0, sll_over = 0;
   std::size_t star_over = 0, variant_over = 0, loose_larger = 0, variants = 0, peer_over = 0;
   for (const auto& [sig, response] : sigs) {
     Signature parsed = *parse_signature(sig);
@@ -169,6 +220,10 @@ int main() {
     if (star) {
       star_sizes.push_back(static_cast<double>(star->instructions.size()));
       star_over += star->instructions.size() > 64;
+      if (auto ether_star = ours(sig, response, MatchMode::Exact, LinkType::Ethernet)) {
+        ether_star_sizes.push_back(static_cast<double>(ether_star->instructions.size()));
+        ether_star_over += ether_star->instructions.size() > 64;
+      }
     }
     for (bool v6 : {false, true}) {
       if ((parsed.version == IpVersion::V4 && v6) || (parsed.version == IpVersion::V6 && !v6)) continue;
@@ -177,8 +232,14 @@ int main() {
       auto loose = ours(one, response, MatchMode::Loose);
       auto expression = bench::bpftools_expression(*parse_signature(one), v6);
       auto peer = expression ? bench::libpcap_compile(*expression, v6) : std::nullopt;
-      if (!exact || !loose || !peer) continue;
+      auto ether = ours(one, response, MatchMode::Exact, LinkType::Ethernet);
+      auto sll = ours(one, response, MatchMode::Exact, LinkType::LinuxCooked);
+      if (!exact || !loose || !peer || !ether || !sll) continue;
       ++variants;
+      ether_sizes.push_back(static_cast<double>(ether->instructions.size()));
+      ether_over += ether->instructions.size() > 64;
+      sll_sizes.push_back(static_cast<double>(sll->instructions.size()));
+      sll_over += sll->instructions.size() > 64;
       double e = static_cast<double>(exact->instructions.size());
       double l = static_cast<double>(loose->instructions.size());
       double p = static_cast<double>(peer->instructions.size());
@@ -199,6 +260,8 @@ int main() {
         if (packet.ipv6 != v6) continue;
         auto bytes = testing::build_packet(packet);
         exact_steps.push_back(static_cast<double>(executed(*exact, bytes)));
+        ether_untagged_steps.push_back(static_cast<double>(executed(*ether, testing::ethernet_frame(bytes, v6))));
+        ether_tagged_steps.push_back(static_cast<double>(executed(*ether, testing::ethernet_frame(bytes, v6, true))));
         loose_steps.push_back(static_cast<double>(executed(*loose, bytes)));
         peer_steps.push_back(static_cast<double>(executed(*peer, bytes)));
         if (star) {
@@ -255,6 +318,11 @@ int main() {
   const std::string star_row = fmt::format("p0fbpf exact, {} * signatures, one program each", star_sizes.size());
   row(star_row.c_str(), star_sizes, star_over);
   row("p0fbpf --loose, per variant", loose_sizes, 0);
+  row("p0fbpf exact --link ether, per variant", ether_sizes, ether_over);
+  const std::string ether_star_row =
+      fmt::format("p0fbpf exact --link ether, {} * signatures, one program", ether_star_sizes.size());
+  row(ether_star_row.c_str(), ether_star_sizes, ether_star_over);
+  row("p0fbpf exact --link sll, per variant", sll_sizes, sll_over);
   fmt::print("\n{:<52} {:>8}  {}\n", "ratio to bpftools, per variant", "median", "target");
   fmt::print("{:<52} {:>8.2f}  <= 0.9\n", "exact size", median(exact_ratio));
   fmt::print("{:<52} {:>8.2f}  <= 0.6, never larger (larger: {})\n", "--loose size", median(loose_ratio), loose_larger);
@@ -267,6 +335,11 @@ int main() {
              mean(star_steps) / mean(star_peer_steps));
   fmt::print("({} packets of * signatures; bpftools' programs for their IP version: {:.1f})\n", star_steps.size(),
              mean(star_peer_steps));
+  fmt::print("{:<52} {:>8.1f}  +{:.1f} over raw (target <= +4)\n", "p0fbpf exact --link ether, untagged frames",
+             mean(ether_untagged_steps), mean(ether_untagged_steps) - mean(exact_steps));
+  fmt::print("{:<52} {:>8.1f}  +{:.1f} over raw\n", "p0fbpf exact --link ether, 802.1Q-tagged frames",
+             mean(ether_tagged_steps), mean(ether_tagged_steps) - mean(exact_steps));
+  design_card_rows(rng);
   if (auto size = label_program_size("Linux:3.11 and newer")) {
     fmt::print("\n{:<52} {:>8}  {}\n", "several signatures in one program, both versions", *size, "target <= 64");
     fmt::print("(p0fbpf --label 'Linux:3.11 and newer' --max-insns 64: both signatures of the label)\n");

@@ -18,6 +18,7 @@ namespace {
 constexpr std::size_t kBufferSize = 1 << 20;
 constexpr int kDltIpv4 = 228;  // DLT_IPV4, missing from older headers
 constexpr int kDltIpv6 = 229;
+constexpr int kDltLinuxSll2 = 276;  // DLT_LINUX_SLL2: tcpdump -i any, libpcap >= 1.10
 
 Diagnostic file_error(std::string message) {
   return Diagnostic{Severity::Error, {}, std::move(message), {}};
@@ -36,6 +37,7 @@ std::optional<LinkLayer> link_for_capture(int datalink) {
     case kDltIpv4:
     case kDltIpv6: return LinkLayer{LinkType::Raw, 0};
     case DLT_LINUX_SLL: return LinkLayer{LinkType::LinuxCooked, 0};
+    case kDltLinuxSll2: return LinkLayer{LinkType::LinuxCooked2, 0};
     case DLT_NULL:
     case DLT_LOOP: return LinkLayer{LinkType::Loopback, 0};
     default: return std::nullopt;
@@ -51,6 +53,10 @@ std::optional<std::size_t> ip_offset(LinkType link, const std::uint8_t* frame, s
       return std::nullopt;
     case LinkType::LinuxCooked:
       if (length >= 16 && is_ip_type(be16(frame + 14))) return 16;
+      return std::nullopt;
+    case LinkType::LinuxCooked2:
+      // The protocol type leads the 20-byte header.
+      if (length >= 20 && is_ip_type(be16(frame))) return 20;
       return std::nullopt;
     case LinkType::Loopback:
       if (length >= 4) return 4;

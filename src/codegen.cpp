@@ -97,6 +97,9 @@ class Generator {
       bool last = i + 1 == program.branches.size();
       int next = last ? reject : new_label();
       state_ = MachineState{};
+      // Classic BPF starts with X = 0 (the kernel's, libpcap's and the
+      // BSDs' interpreters alike).
+      if (i == 0) state_.x = constant(0)->key;
       reachable_ = true;
       link_offset_ = program.branches[i].link_offset;
       condition(program.branches[i].condition, accept, next);

@@ -32,12 +32,14 @@ ir::Program joined(const std::vector<const std::vector<ir::Branch>*>& per_member
 
 // Negated programs get their read guards, the others lose the last branch's;
 // either may share versions (nullopt if nothing was shared).
+// Last, reads behind a link header of variable length are indexed.
 std::optional<ir::Program> finished(const ir::Program& program, const CompileOptions& options, bool share) {
-  ir::Program in = options.codegen.negate ? guard_fixed_reads(program) : program;
-  if (!options.optimize) return share ? std::nullopt : std::optional(in);
+  const bool negate = options.codegen.negate;
+  ir::Program in = negate ? guard_fixed_reads(program) : program;
+  if (!options.optimize) return share ? std::nullopt : std::optional(resolve_link_base(in, negate));
   ir::Program out = share ? share_versions(in) : in;
   if (share && out.branches.size() == in.branches.size()) return std::nullopt;
-  return options.codegen.negate ? out : drop_last_read_guards(out);
+  return resolve_link_base(negate ? out : drop_last_read_guards(out), negate);
 }
 
 // Each source lowered, linked and optimized on its own (the passes that see

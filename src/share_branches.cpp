@@ -14,6 +14,7 @@ Program share_branches(const Program& program) {
         Branch& a = out.branches[i];
         const Branch& b = out.branches[j];
         if (a.link_offset != b.link_offset || a.ip_version != b.ip_version) continue;
+        if (!a.framing != !b.framing || (a.framing && !same_check(a.framing, b.framing))) continue;
         std::vector<ConditionPtr> x = conjuncts(a.condition), y = conjuncts(b.condition);
         if (x.size() != y.size()) continue;
         std::size_t differing = 0, at = 0;

@@ -259,14 +259,15 @@ Program share_versions(const Program& program) {
   Program out = program;
   for (std::size_t i = 0; i < out.branches.size(); ++i) {
     const Branch& a = out.branches[i];
-    if (a.ip_version != 4 || !a.tcp_offset) continue;
+    // Framing sets X to the IP header, which the shared branch needs for the TCP header.
+    if (a.ip_version != 4 || !a.tcp_offset || a.framing) continue;
     // The IPv6 branch with the most TCP checks in common: usually the
     // same signature's.
     std::optional<std::pair<Branch, std::size_t>> best;
     std::size_t partner = 0;
     for (std::size_t j = i + 1; j < out.branches.size(); ++j) {
       const Branch& b = out.branches[j];
-      if (b.ip_version != 6 || !b.tcp_offset || b.link_offset != a.link_offset) continue;
+      if (b.ip_version != 6 || !b.tcp_offset || b.link_offset != a.link_offset || b.framing) continue;
       auto merged = shared(a, b);
       if (merged && merged->second > 0 && (!best || merged->second > best->second)) {
         best = std::move(merged);

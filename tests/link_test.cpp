@@ -113,18 +113,33 @@ TEST(Link, LoopbackHasAFourByteHeader) {
   EXPECT_NE(testing::run_bpf(p, with_header({0, 0, 0, 30}, testing::build_packet(syn(true)))), 0u);
 }
 
-TEST(Link, BranchesPerFraming) {
+TEST(Link, OneBranchPerSignatureBehindEthernet) {
   ir::Program program;
   program.branches.push_back({"v4", ir::always(), 4, 0});
   program.branches.push_back({"v6", ir::always(), 6, 0});
   EXPECT_EQ(apply_link(program, {LinkType::Raw, 0}).branches.size(), 2u);
   ir::Program ether = apply_link(program, {LinkType::Ethernet, 0});
-  ASSERT_EQ(ether.branches.size(), 4u);
-  EXPECT_EQ(ether.branches[0].link_offset, 14u);
-  EXPECT_EQ(ether.branches[1].link_offset, 18u);
+  ASSERT_EQ(ether.branches.size(), 2u);
+  EXPECT_NE(ether.branches[0].framing, nullptr);
   EXPECT_EQ(apply_link(program, {LinkType::LinuxCooked, 0}).branches[0].link_offset, 16u);
+  EXPECT_EQ(apply_link(program, {LinkType::LinuxCooked2, 0}).branches[0].link_offset, 20u);
   EXPECT_EQ(parse_link_type("ether"), LinkType::Ethernet);
+  EXPECT_EQ(parse_link_type("sll2"), LinkType::LinuxCooked2);
   EXPECT_FALSE(parse_link_type("token-ring").has_value());
+}
+
+TEST(Link, LinuxCookedCaptureV2) {
+  BpfProgram p = compiled({LinkType::LinuxCooked2, 0});
+  // Protocol type first, then interface index, ARPHRD_ETHER, packet type,
+  // address length and address.
+  std::vector<std::uint8_t> v4_header = {0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0};
+  std::vector<std::uint8_t> v6_header = v4_header;
+  v6_header[0] = 0x86;
+  v6_header[1] = 0xdd;
+  EXPECT_NE(testing::run_bpf(p, with_header(v4_header, testing::build_packet(syn(false)))), 0u);
+  EXPECT_NE(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(true)))), 0u);
+  EXPECT_EQ(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(false)))), 0u);
+  EXPECT_EQ(testing::run_bpf(p, testing::build_packet(syn(false))), 0u);
 }
 
 }  // namespace

@@ -305,6 +305,36 @@ TEST_F(P0fDifferential, TestCommandCountsP0fsMatches) {
   EXPECT_GE(runs, 20u);
 }
 
+// The link captures p0f reads itself (it finds the IP header of SLL2, whose
+// link type it does not know, by looking for one) give the raw_sigs p0f
+// prints for them; it reads no VLAN-tagged frame and no DLT_LOOP one.
+TEST_F(P0fDifferential, LinkCapturesGiveP0fsRawSignatures) {
+  for (const char* link : {"raw", "linux-sll", "linux-sll2"}) {
+    const std::string path = std::string(P0FBPF_TEST_DATA) + "/fixtures/links/" + link + ".pcap";
+    std::multiset<std::string> theirs, ours;
+    FILE* pipe = popen((p0f_ + " -r " + path + " 2>/dev/null").c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    char line[512];
+    while (fgets(line, sizeof line, pipe)) {
+      std::string text = line;
+      if (text.find("raw_sig") == std::string::npos) continue;
+      text = text.substr(text.find('=') + 2);
+      theirs.insert(text.substr(0, text.find_last_not_of("\n") + 1));
+    }
+    pclose(pipe);
+    pipe = popen((std::string(P0FBPF_BINARY) + " fingerprint -r " + path).c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    unsigned count = 0;
+    char sig[512];
+    while (fscanf(pipe, "%u %511s", &count, sig) == 2) {
+      for (unsigned i = 0; i < count; ++i) ours.insert(sig);
+    }
+    pclose(pipe);
+    EXPECT_EQ(theirs.size(), 18u) << link;
+    EXPECT_EQ(ours, theirs) << link;
+  }
+}
+
 // p0fbpf fingerprint prints p0f's raw_sig: the packet model must derive the
 // same string, and fingerprint the same packets, as p0f does.
 TEST_F(P0fDifferential, RawSignaturesAreP0fs) {

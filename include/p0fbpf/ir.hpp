@@ -176,6 +176,12 @@ struct Branch {
   std::uint32_t link_offset = 0;    // where the IP header starts in the frame
   // Where the TCP header starts, from the IP header, when it is fixed.
   std::optional<std::uint32_t> tcp_offset = std::nullopt;
+  // When the IP header's position is not fixed (an optional VLAN tag):
+  // checks of the link-layer header that assign to link.hpp's
+  // link_shift_variable() how far behind link_offset it lies. The IP-level
+  // passes see `condition` as if the IP header were at link_offset;
+  // resolve_link_base() then joins the two.
+  ConditionPtr framing = nullptr;
 };
 
 struct Program {

@@ -11,10 +11,11 @@
 namespace p0fbpf {
 
 enum class LinkType {
-  Raw,          // the IP header first: iptables, ip6tables, tc; DLT_RAW captures
-  Ethernet,     // EtherType IPv4/IPv6, or one 802.1Q tag in front of either
-  LinuxCooked,  // Linux "cooked" capture (DLT_LINUX_SLL), 16-byte header
-  Loopback,     // BSD loopback/null (DLT_NULL, DLT_LOOP), 4-byte family
+  Raw,           // the IP header first: iptables, ip6tables, tc; DLT_RAW captures
+  Ethernet,      // EtherType IPv4/IPv6, or one 802.1Q tag in front of either
+  LinuxCooked,   // Linux "cooked" capture (DLT_LINUX_SLL), 16-byte header
+  LinuxCooked2,  // Linux "cooked" capture v2 (DLT_LINUX_SLL2), 20-byte header
+  Loopback,      // BSD loopback/null (DLT_NULL, DLT_LOOP), 4-byte family
 };
 
 struct LinkLayer {
@@ -24,8 +25,22 @@ struct LinkLayer {
 
 std::optional<LinkType> parse_link_type(std::string_view name);
 
-// Each branch for every way the link layer can frame it, with the link
-// checks in front and its IP header offset set.
+// Each branch with the link checks it needs. Where the IP header is at a
+// fixed offset, the checks go in front and link_offset says where; for
+// Ethernet, whose VLAN tag is optional, they go into Branch::framing, which
+// works out the IP header's position once (see resolve_link_base).
 ir::Program apply_link(const ir::Program& program, const LinkLayer& link);
+
+// The variable, kept in X, that says how far the IP header lies behind its
+// usual place (4 bytes behind an 802.1Q tag). Without a tag it is 0, which
+// costs nothing: classic BPF programs start with X = 0.
+ir::ValuePtr link_shift_variable();
+
+// Branches with framing become plain ones: the framing first, then every
+// read of the IP datagram indexed by link_shift_variable(). The last pass
+// before code generation, once the passes that expect IP-relative reads are
+// done. `negate`: the program is negated, so a frame too short for the
+// framing's reads must fail the branch rather than end the program.
+ir::Program resolve_link_base(const ir::Program& program, bool negate);
 
 }  // namespace p0fbpf

@@ -98,7 +98,7 @@ std::optional<OpenCapture> open_capture(const std::string& path) {
   if (!link) {
     fmt::print(stderr,
                "p0fbpf: error: {}: link type {} is not supported\n"
-               "  help: p0fbpf reads Ethernet, raw IP, Linux cooked (SLL) and BSD loopback captures\n",
+               "  help: p0fbpf reads Ethernet, raw IP, Linux cooked (SLL and SLL2) and BSD loopback captures\n",
                (*capture)->name(), (*capture)->datalink_name());
     return std::nullopt;
   }
