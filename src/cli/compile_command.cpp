@@ -123,9 +123,10 @@ void CompileCommand::add_to(CLI::App& app) {
       ->type_name("FORMAT")
       ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script"}));
   app.add_option("-l,--link", link,
-                 "what comes before the IP header: raw (nothing: iptables, ip6tables, tc; default), "
-                 "ether (Ethernet, with or without one 802.1Q tag), sll (Linux cooked capture), "
-                 "sll2 (Linux cooked capture v2, tcpdump -i any since libpcap 1.10)")
+                 "what comes before the IP header: raw (nothing: iptables, ip6tables, and tc on L3 devices such as "
+                 "tun or WireGuard; default), ether (Ethernet, with or without one 802.1Q tag: tc and packet "
+                 "sockets on Ethernet devices), sll (Linux cooked capture), sll2 (Linux cooked capture v2, "
+                 "tcpdump -i any since libpcap 1.10)")
       ->type_name("LINK")
       ->check(CLI::IsMember({"raw", "ether", "sll", "sll2"}));
   app.add_option("--l3-offset", l3_offset, "with --link raw: the IP header starts N bytes in (bpftools -o)")
