@@ -58,6 +58,19 @@ std::optional<Database> load_database(const std::string& path) {
   return result.database;
 }
 
+// Says so when the script's comment for `text` has '_' for characters a
+// shell or iptables-restore would treat specially (see comment_text).
+void warn_if_unsafe_comment(const std::string& text) {
+  bool replaced = false;
+  comment_text(text, &replaced);
+  if (replaced) {
+    fmt::print(stderr,
+               "p0fbpf: warning: {} has characters that are not safe in a script comment; the comment has '_' "
+               "in their place\n",
+               p0fbpf::quoted(text));
+  }
+}
+
 std::vector<std::size_t> every_member(const Selection& selection) {
   std::vector<std::size_t> all(selection.sources.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
@@ -101,12 +114,7 @@ int write_tc_script(const Selection& selection, const CompileOptions& options, T
     programs[i].pop_back();
   }
   tc_options.description = describe(selection, every_member(selection));
-  bool replaced = false;
-  comment_text(tc_options.description, &replaced);
-  if (replaced) {
-    fmt::print(stderr, "p0fbpf: warning: {} has characters that are not safe in a script comment; the comment has "
-                       "'_' in their place\n", p0fbpf::quoted(tc_options.description));
-  }
+  warn_if_unsafe_comment(tc_options.description);
   return write_stdout(tc_script(programs[0], programs[1], tc_options)) ? kExitOk : kExitError;
 }
 
@@ -351,14 +359,7 @@ int CompileCommand::run() const {
       if (script) {
         std::string line = emit(programs[p], Format::Iptables);
         std::string comment = describe(selection, members[p]);
-        bool replaced = false;
-        comment_text(comment, &replaced);
-        if (replaced && warned.insert(comment).second) {
-          fmt::print(stderr,
-                     "p0fbpf: warning: {} has characters that are not safe in an iptables comment; the "
-                     "rule's comment has '_' in their place\n",
-                     p0fbpf::quoted(comment));
-        }
+        if (warned.insert(comment).second) warn_if_unsafe_comment(comment);
         line.pop_back();
         rules.push_back({*family, options.lower.direction, line, comment});
       } else {
