@@ -57,32 +57,41 @@ std::optional<bool> version_bit(const std::vector<ConditionPtr>& checks) {
   return std::nullopt;
 }
 
-ValuePtr rebase(const ValuePtr& v, std::uint32_t tcp, const ValuePtr& var) {
+// Where the TCP header starts on either side: the variable holds the
+// offset minus `floor`, the smaller side's offset. The side at the floor
+// then sets it to 0, which X already holds at the start of a program.
+struct TcpBase {
+  std::uint32_t offset;  // this side's, from the IP header
+  std::uint32_t floor;
+  ValuePtr var;
+};
+
+ValuePtr rebase(const ValuePtr& v, const TcpBase& tcp) {
   switch (v->kind) {
     case Value::Kind::Load:
-      if (v->base) return load(v->width, v->offset, rebase(v->base, tcp, var));  // positions the walk found
-      if (!v->frame && v->offset >= tcp) return load(v->width, v->offset - tcp, var);
+      if (v->base) return load(v->width, v->offset, rebase(v->base, tcp));  // positions the walk found
+      if (!v->frame && v->offset >= tcp.offset) return load(v->width, v->offset - tcp.offset + tcp.floor, tcp.var);
       return v;
     case Value::Kind::Binary:
-      return binary(v->op, rebase(v->lhs, tcp, var), rebase(v->rhs, tcp, var));
+      return binary(v->op, rebase(v->lhs, tcp), rebase(v->rhs, tcp));
     default:
       return v;
   }
 }
 
-// The same check with reads of the TCP header (at `tcp` from the IP header)
-// made relative to the variable; the same verdict wherever var == tcp.
-ConditionPtr rebase(const ConditionPtr& c, std::uint32_t tcp, const ValuePtr& var) {
+// The same check with reads of the TCP header made relative to the
+// variable; the same verdict wherever var == offset - floor.
+ConditionPtr rebase(const ConditionPtr& c, const TcpBase& tcp) {
   auto out = std::make_shared<Condition>(*c);
   if (c->kind == Condition::Kind::Compare) {
-    out->lhs = rebase(c->lhs, tcp, var);
-    out->rhs = rebase(c->rhs, tcp, var);
+    out->lhs = rebase(c->lhs, tcp);
+    out->rhs = rebase(c->rhs, tcp);
     // A bound on the packet length that reaches into the TCP header.
-    if (c->lhs->kind == Value::Kind::PacketLength && c->rhs->is_constant() && c->rhs->constant >= tcp) {
-      out->rhs = add(var, c->rhs->constant - tcp);
+    if (c->lhs->kind == Value::Kind::PacketLength && c->rhs->is_constant() && c->rhs->constant >= tcp.offset) {
+      out->rhs = add(tcp.var, c->rhs->constant - tcp.offset + tcp.floor);
     }
   }
-  for (auto& child : out->children) child = rebase(child, tcp, var);
+  for (auto& child : out->children) child = rebase(child, tcp);
   return out;
 }
 
@@ -189,12 +198,14 @@ std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Bra
   if (!excludes) return std::nullopt;
 
   // From the end, the checks of the TCP header pair up.
+  const std::uint32_t floor = std::min(*v4.tcp_offset, *v6.tcp_offset);
+  const TcpBase base4{*v4.tcp_offset, floor, var}, base6{*v6.tcp_offset, floor, var};
   std::size_t i = x.size(), j = y.size();
   std::vector<ConditionPtr> tail;
   std::size_t alike = 0;
   while (i > common + 1 && j > common) {
-    ConditionPtr a = rebase(x[i - 1], *v4.tcp_offset, var);
-    ConditionPtr b = rebase(y[j - 1], *v6.tcp_offset, var);
+    ConditionPtr a = rebase(x[i - 1], base4);
+    ConditionPtr b = rebase(y[j - 1], base6);
     bool identical = same_check(a, b);
     if (!identical && !(mentions(a, var->key) && mentions(b, var->key))) break;
     alike += identical;
@@ -222,14 +233,14 @@ std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Bra
   ValuePtr word = masked_header_load(test);
   // The first check (say, the ethertype) may tell IPv6 from IPv4 itself.
   if (!word) own4.erase(own4.begin());
-  auto side = [&](std::vector<ConditionPtr> own, const Branch& branch, const ConditionPtr& guard, const char* name) {
-    std::vector<ConditionPtr> out = {assign(var, constant(*branch.tcp_offset), fmt::format("tcp header ({})", name))};
+  auto side = [&](std::vector<ConditionPtr> own, const TcpBase& base, const ConditionPtr& guard, const char* name) {
+    std::vector<ConditionPtr> out = {assign(var, constant(base.offset - base.floor), fmt::format("tcp header ({})", name))};
     if (guard && guard->rhs->constant > lead->rhs->constant) out.push_back(guard);  // else the lead guard did
     out.insert(out.end(), own.begin(), own.end());
     return all(std::move(out));
   };
-  ConditionPtr side4 = side(std::move(own4), v4, guard4, "IPv4");
-  ConditionPtr side6 = side(std::move(own6), v6, guard6, "IPv6");
+  ConditionPtr side4 = side(std::move(own4), base4, guard4, "IPv4");
+  ConditionPtr side6 = side(std::move(own6), base6, guard6, "IPv6");
   if (word) {
     // The first checks mask the same header word differently: testing the
     // version bit in it leaves the word in A for either side's mask.

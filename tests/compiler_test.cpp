@@ -99,6 +99,24 @@ TEST(Compiler, FitWithinPicksTheFastestFormThatFits) {
   EXPECT_LT(one.program->instructions.size(), compile({{kDesignCard, ""}}, {}).program->instructions.size());
 }
 
+// The TCP offset variable is 0 on the IPv4 side, as X is at the start: the
+// shared `*` form costs no more than an iptables rule holds behind a
+// link header of fixed length too (the Linux cooked header adds its
+// protocol check).
+TEST(Compiler, SharedFormFitsOneRuleBehindFixedLinkHeaders) {
+  const std::string star = "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+  for (LinkType link : {LinkType::Raw, LinkType::LinuxCooked, LinkType::LinuxCooked2}) {
+    CompileOptions options;
+    options.fit_within = 64;
+    options.link.type = link;
+    Compilation c = compile({{star, ""}}, options);
+    ASSERT_TRUE(c.ok());
+    ASSERT_EQ(c.ir.branches.size(), 1u) << static_cast<int>(link);
+    EXPECT_EQ(c.ir.branches[0].ip_version, 0);
+    EXPECT_LE(c.program->instructions.size(), 64u) << static_cast<int>(link);
+  }
+}
+
 TEST(Compiler, LinkOffsetSkipsTheLinkHeader) {
   CompileOptions options;
   options.link.type = LinkType::Ethernet;

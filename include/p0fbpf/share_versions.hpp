@@ -1,14 +1,17 @@
 // One branch for both IP versions: the IPv4 and IPv6 branches of a `*`
 // signature check the same TCP header at different offsets. The shared
-// branch checks each version's IP header, assigns the TCP header's offset to
-// a variable (kept in X), and checks the TCP header once through it.
+// branch checks each version's IP header, assigns where the TCP header
+// starts to a variable (kept in X), and checks the TCP header once through
+// it.
 #pragma once
 
 #include "p0fbpf/ir.hpp"
 
 namespace p0fbpf {
 
-// The variable that holds the TCP header's offset in a shared branch.
+// The variable that says where the TCP header starts in a shared branch:
+// its offset from the IP header, less the smaller of the two versions'
+// (so 0 for IPv4 without options, which costs nothing at a program's start).
 ir::ValuePtr tcp_offset_variable();
 
 // Each IPv4 branch with a fixed TCP offset absorbs the later IPv6 branch of

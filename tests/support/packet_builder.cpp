@@ -81,4 +81,24 @@ std::vector<std::uint8_t> ethernet_frame(const std::vector<std::uint8_t>& ip_pac
   return frame;
 }
 
+std::vector<std::uint8_t> cooked_frame(const std::vector<std::uint8_t>& ip_packet, bool ipv6, bool v2) {
+  const std::uint16_t protocol = ipv6 ? 0x86dd : 0x0800;
+  std::vector<std::uint8_t> frame;
+  if (v2) {
+    put16(frame, protocol);
+    put16(frame, 0);                         // reserved
+    frame.insert(frame.end(), {0, 0, 0, 2});  // interface index
+    put16(frame, 1);                         // ARPHRD_ETHER
+    frame.insert(frame.end(), {0, 6});       // packet type (host), address length
+  } else {
+    put16(frame, 0);  // packet type: to us
+    put16(frame, 1);  // ARPHRD_ETHER
+    put16(frame, 6);  // address length
+  }
+  frame.insert(frame.end(), {0x02, 0, 0, 0, 0, 0x01, 0, 0});  // address, padded to 8
+  if (!v2) put16(frame, protocol);
+  frame.insert(frame.end(), ip_packet.begin(), ip_packet.end());
+  return frame;
+}
+
 }  // namespace p0fbpf::testing

@@ -42,4 +42,8 @@ std::vector<std::uint8_t> build_packet(const PacketSpec& spec);
 // Ethernet frame around an IP packet, with one 802.1Q tag if asked.
 std::vector<std::uint8_t> ethernet_frame(const std::vector<std::uint8_t>& ip_packet, bool ipv6, bool vlan_tag = false);
 
+// Linux cooked capture header (DLT_LINUX_SLL, or SLL2 if `v2`) around an IP
+// packet, as a packet socket on any device sees it.
+std::vector<std::uint8_t> cooked_frame(const std::vector<std::uint8_t>& ip_packet, bool ipv6, bool v2 = false);
+
 }  // namespace p0fbpf::testing
