@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
       },
       problem);
-  counter.most_frequent(3);
+  std::string text;
+  for (std::uint32_t index : counter.most_frequent(3)) counter.append_signature(index, text);
   return 0;
 }

@@ -36,47 +36,58 @@ std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* 
 
 void SignatureCounter::add(const PacketFacts& facts) {
   SignatureFields fields = signature_fields(facts);
-  std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = hash_of(fields) & mask;; i = (i + 1) & mask) {
-    std::uint32_t& slot = slots_[i];
-    if (slot == kEmpty) {
-      slot = static_cast<std::uint32_t>(entries_.size());
-      entries_.push_back({fields, 1});
-      if (entries_.size() * 2 > slots_.size()) grow();
+  const std::uint64_t hash = hash_of(fields) & 0xffffffff00000000u;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = (hash >> 32) & mask;; i = (i + 1) & mask) {
+    std::uint64_t& slot = slots_[i];
+    if (slot == 0) {
+      if (size_ % kBlockSize == 0) blocks_.emplace_back().reserve(kBlockSize);
+      blocks_.back().push_back({fields, 1});
+      slot = hash | ++size_;
+      if (std::size_t{size_} * 2 > slots_.size()) grow();
       return;
     }
-    if (same(entries_[slot].fields, fields)) {
-      ++entries_[slot].count;
+    if ((slot & 0xffffffff00000000u) != hash) continue;
+    Entry& seen = entry(static_cast<std::uint32_t>(slot) - 1);
+    if (same(seen.fields, fields)) {
+      ++seen.count;
       return;
     }
   }
 }
 
 void SignatureCounter::grow() {
-  slots_.assign(slots_.size() * 2, kEmpty);
-  std::size_t mask = slots_.size() - 1;
-  for (std::uint32_t e = 0; e < entries_.size(); ++e) {
-    std::size_t i = hash_of(entries_[e].fields) & mask;
-    while (slots_[i] != kEmpty) i = (i + 1) & mask;
-    slots_[i] = e;
+  std::vector<std::uint64_t> old(slots_.size() * 2);
+  std::swap(old, slots_);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::uint64_t slot : old) {
+    if (slot == 0) continue;
+    std::size_t i = (slot >> 32) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = slot;
   }
 }
 
-SignatureCounts SignatureCounter::most_frequent(std::size_t top) const {
-  std::vector<std::uint32_t> order(entries_.size());
-  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::uint32_t a, std::uint32_t b) { return entries_[a].count > entries_[b].count; });
-  if (top && order.size() > top) order.resize(top);
-  SignatureCounts out;
-  out.text.reserve(order.size() * 64);
-  out.entries.reserve(order.size());
-  for (std::uint32_t index : order) {
-    std::size_t begin = out.text.size();
-    append_signature(entries_[index].fields, out.text);
-    out.entries.push_back({entries_[index].count, begin, out.text.size() - begin});
+std::vector<std::uint32_t> SignatureCounter::most_frequent(std::size_t top) const {
+  // Sorted as (count, index) pairs, read in one pass over the blocks: no
+  // lookup per comparison.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> ranked;
+  ranked.reserve(size_);
+  std::uint32_t index = 0;
+  for (const auto& block : blocks_) {
+    for (const Entry& e : block) ranked.emplace_back(e.count, index++);
   }
-  return out;
+  auto first = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  std::size_t keep = top && top < ranked.size() ? top : ranked.size();
+  if (keep < ranked.size()) std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep), ranked.end(), first);
+  else std::sort(ranked.begin(), ranked.end(), first);
+  std::vector<std::uint32_t> order(keep);
+  for (std::size_t i = 0; i < keep; ++i) order[i] = ranked[i].second;
+  return order;
+}
+
+void SignatureCounter::append_signature(std::uint32_t index, std::string& out) const {
+  p0fbpf::append_signature(entry(index).fields, out);
 }
 
 }  // namespace p0fbpf

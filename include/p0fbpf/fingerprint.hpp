@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <optional>
 #include <string>
@@ -22,39 +23,35 @@ std::optional<PacketFacts> fingerprint_facts(LinkType link, const std::uint8_t* 
 std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* frame, std::size_t length,
                                              Direction direction);
 
-// Signatures with their counts, the text of all of them in one buffer.
-struct SignatureCounts {
-  struct Entry {
-    std::size_t count;
-    std::size_t offset, length;
-  };
-  std::string text;
-  std::vector<Entry> entries;
-
-  std::string_view signature(std::size_t i) const { return std::string_view(text).substr(entries[i].offset, entries[i].length); }
-  std::size_t count(std::size_t i) const { return entries[i].count; }
-  std::size_t size() const { return entries.size(); }
-};
-
-// Counts raw signatures by the fields they show, each distinct signature
-// formatted once at the end. An open-addressing table, as a flood can hold
-// tens of thousands of distinct signatures.
+// Counts raw signatures by the fields they show; each distinct signature is
+// formatted only when printed. An open-addressing table over entries kept
+// in fixed blocks (never moved), as a flood can hold tens of thousands of
+// distinct signatures.
 class SignatureCounter {
  public:
   void add(const PacketFacts& facts);
-  std::size_t distinct() const { return entries_.size(); }
-  // Most frequent first, ties in the order first seen; at most `top` (0: all).
-  SignatureCounts most_frequent(std::size_t top = 0) const;
+  std::size_t distinct() const { return size_; }
+  // Signature indices, most frequent first, ties in the order first seen;
+  // at most `top` (0: all).
+  std::vector<std::uint32_t> most_frequent(std::size_t top = 0) const;
+  std::size_t count(std::uint32_t index) const { return entry(index).count; }
+  // Appends the signature's raw_sig text.
+  void append_signature(std::uint32_t index, std::string& out) const;
 
  private:
   struct Entry {
     SignatureFields fields;
-    std::size_t count = 0;
+    std::uint32_t count = 0;
   };
+  static constexpr std::uint32_t kBlockSize = 4096;
+  const Entry& entry(std::uint32_t index) const { return blocks_[index / kBlockSize][index % kBlockSize]; }
+  Entry& entry(std::uint32_t index) { return blocks_[index / kBlockSize][index % kBlockSize]; }
   void grow();
-  std::vector<std::uint32_t> slots_ = std::vector<std::uint32_t>(1024, kEmpty);  // index into entries_
-  std::vector<Entry> entries_;
-  static constexpr std::uint32_t kEmpty = 0xffffffff;
+  // A slot holds an entry's hash (high half), to skip entries that cannot
+  // be equal and to rehash without reading them, and its index + 1 (0: empty).
+  std::vector<std::uint64_t> slots_ = std::vector<std::uint64_t>(1024);
+  std::vector<std::vector<Entry>> blocks_;  // each reserved once, so entries never move
+  std::uint32_t size_ = 0;
 };
 
 }  // namespace p0fbpf

@@ -34,29 +34,38 @@ int FingerprintCommand::run() const {
   if (!read) return kExitError;
   std::size_t total = *read;
   std::size_t distinct = counter.distinct();
-  auto entries = counter.most_frequent(top);
+  std::vector<std::uint32_t> order = counter.most_frequent(top);
+  // Written in pieces: a flood can have tens of thousands of lines.
+  constexpr std::size_t kPiece = 1 << 16;
   std::string out;
-  auto it = std::back_inserter(out);
+  out.reserve(kPiece + 1024);
+  auto written = [&]() {
+    bool ok = out.size() < kPiece || write_stdout(out);
+    if (out.size() >= kPiece) out.clear();
+    return ok;
+  };
   if (json) {
-    fmt::format_to(it, "{{\"packets\": {}, \"{}\": {}, \"distinct\": {}, \"signatures\": [", total,
+    fmt::format_to(std::back_inserter(out), "{{\"packets\": {}, \"{}\": {}, \"distinct\": {}, \"signatures\": [", total,
                    response ? "syn_acks" : "syns", fingerprinted, distinct);
-    for (std::size_t i = 0; i < entries.size(); ++i) {
+  }
+  char count[24];
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    auto end = std::to_chars(count, count + sizeof count, counter.count(order[i])).ptr;
+    if (json) {
       // Signatures hold no character that JSON would need escaped.
-      fmt::format_to(it, "{}\n  {{\"count\": {}, \"signature\": \"{}\"}}", i ? "," : "", entries.count(i),
-                     entries.signature(i));
-    }
-    out += entries.size() == 0 ? "]}\n" : "\n]}\n";
-  } else {
-    // By hand: a flood can have tens of thousands of lines.
-    out.reserve(entries.text.size() + entries.size() * 11);
-    char count[24];
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      auto end = std::to_chars(count, count + sizeof count, entries.count(i)).ptr;
+      out.append(i ? ",\n  {\"count\": " : "\n  {\"count\": ").append(count, end).append(", \"signature\": \"");
+      counter.append_signature(order[i], out);
+      out += "\"}";
+    } else {
       auto width = static_cast<std::size_t>(end - count);
       if (width < 8) out.append(8 - width, ' ');
-      out.append(count, end).append(2, ' ').append(entries.signature(i)) += '\n';
+      out.append(count, end).append(2, ' ');
+      counter.append_signature(order[i], out);
+      out += '\n';
     }
+    if (!written()) return kExitError;
   }
+  if (json) out += order.empty() ? "]}\n" : "\n]}\n";
   if (!write_stdout(out)) return kExitError;
   if (Progress::on_terminal()) {
     fmt::print(stderr, "{} {} in {} packets, {} distinct signatures\n", fingerprinted,
