@@ -11,6 +11,7 @@
 
 #include "p0fbpf/capture.hpp"
 #include "p0fbpf/compiler.hpp"
+#include "p0fbpf/database.hpp"
 
 namespace p0fbpf::cli {
 
@@ -34,6 +35,38 @@ struct CompileFlags {
 // Signatures from the arguments, '-' reading standard input; nullopt (after
 // saying why on stderr) when there are none.
 std::optional<std::vector<SignatureSource>> read_signatures(const std::vector<std::string>& arguments);
+
+// The labels of a database that DatabaseFlags::select chose; they point
+// into `database`.
+struct SelectedLabels {
+  Database database;
+  std::vector<const DatabaseLabel*> labels;
+};
+
+// -F and --label: signatures from a p0f database.
+struct DatabaseFlags {
+  std::string fp_file;
+  std::optional<std::string> label;
+
+  void add_to(CLI::App& app);
+  bool given() const { return label || !fp_file.empty(); }
+  std::string path() const;  // -F's, or the system's database
+  // The labels --label matches (all without it) in `direction` (both if
+  // nullopt); nullopt after saying why.
+  std::optional<SelectedLabels> select(std::optional<Direction> direction) const;
+};
+
+// The signatures to compile, each with a name for comments and reports.
+struct Selection {
+  std::vector<SignatureSource> sources;
+  std::vector<std::string> names;  // per source: its label, or the signature itself
+};
+
+// The arguments' signatures, then those of the database labels selected for
+// `direction`; nullopt (after saying why) if that is none, or a label
+// pattern matches no label.
+std::optional<Selection> read_selection(const std::vector<std::string>& arguments, const DatabaseFlags& database,
+                                        Direction direction);
 
 // Prints every diagnostic; false if any is an error.
 bool report(const Compilation& compilation);
@@ -68,8 +101,7 @@ struct CompileCommand {
   std::string link = "raw";
   std::optional<unsigned> l3_offset;
   unsigned max_instructions = 0;
-  std::string fp_file;
-  std::optional<std::string> label;
+  DatabaseFlags database;
   bool list = false;
   bool split = false;
   std::string hook = "iptables";

@@ -20,43 +20,6 @@ namespace p0fbpf::cli {
 namespace {
 
 constexpr unsigned kBpfMaxInstructions = 4096;  // BPF_MAXINSNS
-constexpr const char* kSystemDatabase = "/etc/p0f/p0f.fp";
-// p0f 3.09b's own database is 40 KiB; a larger one is not a database.
-constexpr off_t kMaxDatabaseBytes = 64 << 20;
-
-struct Selection {
-  std::vector<SignatureSource> sources;
-  std::vector<std::string> names;  // per source: its label, or the signature itself
-};
-
-std::optional<Database> load_database(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  struct stat status {};
-  if (!in || stat(path.c_str(), &status) != 0) {
-    fmt::print(stderr, "p0fbpf: error: cannot read {}: {}\n", printable(path), std::strerror(errno));
-    return std::nullopt;
-  }
-  if (!S_ISREG(status.st_mode)) {
-    fmt::print(stderr, "p0fbpf: error: {} is not a file\n  help: -F takes a database in p0f.fp format\n",
-               printable(path));
-    return std::nullopt;
-  }
-  if (status.st_size > kMaxDatabaseBytes) {
-    fmt::print(stderr, "p0fbpf: error: {} has {} bytes, more than a database of {} MiB\n", printable(path),
-               status.st_size, kMaxDatabaseBytes >> 20);
-    return std::nullopt;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    fmt::print(stderr, "p0fbpf: error: cannot read {}\n", printable(path));
-    return std::nullopt;
-  }
-  DatabaseResult result = read_database(text.str(), path);
-  for (const auto& e : result.errors) fmt::print(stderr, "{}", e.render());
-  if (!result.ok()) return std::nullopt;
-  return result.database;
-}
 
 // Says so when the script's comment for `text` has '_' for characters a
 // shell or iptables-restore would treat specially (see comment_text).
@@ -145,12 +108,7 @@ void CompileCommand::add_to(CLI::App& app) {
                  "the fastest program within it is printed")
       ->type_name("N")
       ->check(CLI::Range(1u, kBpfMaxInstructions));
-  app.add_option("-F,--fp-file", fp_file, "read signatures from a p0f database (p0f.fp format)")->type_name("FILE");
-  app.add_option("--label", label,
-                 "the database's signatures whose label (type:class:name:flavor) this regular expression "
-                 "(RE2 syntax, e.g. 'Linux|Windows' or '^s:unix:'; '.' selects all) matches anywhere; "
-                 "without --fp-file, from /etc/p0f/p0f.fp")
-      ->type_name("PATTERN");
+  database.add_to(app);
   app.add_flag("--list", list, "list the database's labels (or those --label selects) with their signatures");
   app.add_flag("--split", split, "as many programs as needed, each within --max-insns, one per line or block");
   app.add_option("--hook", hook,
@@ -247,51 +205,20 @@ int CompileCommand::run() const {
     return kExitError;
   }
 
+  if (list) {
+    auto labels = database.select(std::nullopt);
+    if (!labels) return kExitError;
+    std::string text;
+    for (const DatabaseLabel* l : labels->labels) {
+      fmt::format_to(std::back_inserter(text), "{:>3} {:<14} {}\n", l->signatures.size(),
+                     l->direction == Direction::Request ? "[tcp:request]" : "[tcp:response]", printable(l->text));
+    }
+    return write_stdout(text) ? kExitOk : kExitError;
+  }
   // The signatures: from the arguments and from the database.
-  Selection selection;
-  if (!flags.signatures.empty()) {
-    auto sources = read_signatures(flags.signatures);
-    if (!sources) return kExitError;
-    for (const auto& s : *sources) {
-      selection.sources.push_back(s);
-      selection.names.push_back(s.text);
-    }
-  }
-  if (label || list || !fp_file.empty()) {
-    std::string path = fp_file.empty() ? kSystemDatabase : fp_file;
-    auto database = load_database(path);
-    if (!database) return kExitError;
-    auto labels = select_labels(*database, label.value_or(""),
-                                list ? std::nullopt : std::optional<Direction>(options.lower.direction));
-    if (!labels) {
-      fmt::print(stderr, "{}", render(labels.error(), label.value_or(""), "--label"));
-      return kExitError;
-    }
-    if (list) {
-      std::string text;
-      for (const DatabaseLabel* l : *labels) {
-        fmt::format_to(std::back_inserter(text), "{:>3} {:<14} {}\n", l->signatures.size(),
-                       l->direction == Direction::Request ? "[tcp:request]" : "[tcp:response]", printable(l->text));
-      }
-      return write_stdout(text) ? kExitOk : kExitError;
-    }
-    if (labels->empty()) {
-      fmt::print(stderr, "p0fbpf: error: no {} label in {} matches {}\n  help: see them with --list{}\n",
-                 flags.response ? "[tcp:response]" : "[tcp:request]", printable(path), p0fbpf::quoted(label.value_or("")),
-                 flags.response ? "" : "; SYN+ACK labels need --response");
-      return kExitError;
-    }
-    for (const DatabaseLabel* l : *labels) {
-      for (const auto& s : l->signatures) {
-        selection.sources.push_back(s);
-        selection.names.push_back(l->text);
-      }
-    }
-  }
-  if (selection.sources.empty()) {
-    fmt::print(stderr, "p0fbpf: error: no signature given\nRun 'p0fbpf --help' for usage.\n");
-    return kExitError;
-  }
+  std::optional<Selection> selected = read_selection(flags.signatures, database, options.lower.direction);
+  if (!selected) return kExitError;
+  const Selection& selection = *selected;
 
   if (tc) return write_tc_script(selection, options, tc_options, max_instructions);
 

@@ -1,0 +1,111 @@
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+
+namespace p0fbpf::cli {
+namespace {
+
+constexpr const char* kSystemDatabase = "/etc/p0f/p0f.fp";
+// p0f 3.09b's own database is 40 KiB; a larger one is not a database.
+constexpr off_t kMaxDatabaseBytes = 64 << 20;
+
+std::optional<Database> load_database(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  struct stat status {};
+  if (!in || stat(path.c_str(), &status) != 0) {
+    fmt::print(stderr, "p0fbpf: error: cannot read {}: {}\n", printable(path), std::strerror(errno));
+    return std::nullopt;
+  }
+  if (!S_ISREG(status.st_mode)) {
+    fmt::print(stderr, "p0fbpf: error: {} is not a file\n  help: -F takes a database in p0f.fp format\n",
+               printable(path));
+    return std::nullopt;
+  }
+  if (status.st_size > kMaxDatabaseBytes) {
+    fmt::print(stderr, "p0fbpf: error: {} has {} bytes, more than a database of {} MiB\n", printable(path),
+               status.st_size, kMaxDatabaseBytes >> 20);
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    fmt::print(stderr, "p0fbpf: error: cannot read {}\n", printable(path));
+    return std::nullopt;
+  }
+  DatabaseResult result = read_database(text.str(), path);
+  for (const auto& e : result.errors) fmt::print(stderr, "{}", e.render());
+  if (!result.ok()) return std::nullopt;
+  return result.database;
+}
+
+}  // namespace
+
+void DatabaseFlags::add_to(CLI::App& app) {
+  app.add_option("-F,--fp-file", fp_file, "read signatures from a p0f database (p0f.fp format)")->type_name("FILE");
+  app.add_option("--label", label,
+                 "the database's signatures whose label (type:class:name:flavor) this regular expression "
+                 "(RE2 syntax, e.g. 'Linux|Windows' or '^s:unix:'; '.' selects all) matches anywhere; "
+                 "without --fp-file, from /etc/p0f/p0f.fp")
+      ->type_name("PATTERN");
+}
+
+std::string DatabaseFlags::path() const { return fp_file.empty() ? kSystemDatabase : fp_file; }
+
+std::optional<SelectedLabels> DatabaseFlags::select(std::optional<Direction> direction) const {
+  std::optional<SelectedLabels> out(std::in_place);
+  auto database = load_database(path());
+  if (!database) return std::nullopt;
+  // Moved in before selecting: the selection points into it.
+  out->database = std::move(*database);
+  auto labels = select_labels(out->database, label.value_or(""), direction);
+  if (!labels) {
+    fmt::print(stderr, "{}", render(labels.error(), label.value_or(""), "--label"));
+    return std::nullopt;
+  }
+  out->labels = std::move(*labels);
+  return out;
+}
+
+std::optional<Selection> read_selection(const std::vector<std::string>& arguments, const DatabaseFlags& database,
+                                        Direction direction) {
+  Selection selection;
+  if (!arguments.empty()) {
+    auto sources = read_signatures(arguments);
+    if (!sources) return std::nullopt;
+    for (const auto& s : *sources) {
+      selection.sources.push_back(s);
+      selection.names.push_back(s.text);
+    }
+  }
+  if (database.given()) {
+    auto selected = database.select(direction);
+    if (!selected) return std::nullopt;
+    if (selected->labels.empty()) {
+      const bool response = direction == Direction::Response;
+      fmt::print(stderr, "p0fbpf: error: no {} label in {} matches {}\n  help: see them with --list{}\n",
+                 response ? "[tcp:response]" : "[tcp:request]", printable(database.path()),
+                 p0fbpf::quoted(database.label.value_or("")), response ? "" : "; SYN+ACK labels need --response");
+      return std::nullopt;
+    }
+    for (const DatabaseLabel* l : selected->labels) {
+      for (const auto& s : l->signatures) {
+        selection.sources.push_back(s);
+        selection.names.push_back(l->text);
+      }
+    }
+  }
+  if (selection.sources.empty()) {
+    fmt::print(stderr, "p0fbpf: error: no signature given\nRun 'p0fbpf --help' for usage.\n");
+    return std::nullopt;
+  }
+  return selection;
+}
+
+}  // namespace p0fbpf::cli
