@@ -72,15 +72,18 @@ int main(int argc, char** argv) {
 
   TestCommand test;
   CLI::App* test_app = app.add_subcommand(
-      "test", "Run the compiled program over a capture: prints 'M of N packets matched'.\n"
-              "The program is compiled for the capture's link type. Exit status 0 if a packet\n"
-              "matched, 1 if none did, 2 on errors. As in tcpdump, -r - reads the capture from\n"
-              "standard input and -w - writes the matching packets to standard output (the\n"
-              "count then goes to stderr). -w FILE is replaced only once completely written.");
+      "test", "Run the compiled program over a capture: prints 'M of N packets matched'\n"
+              "(one line per capture with several -r). The signatures are given as for\n"
+              "compiling, also with -F and --label; the program is compiled for each capture's\n"
+              "link type. Exit status 0 if a packet matched, 1 if none did, 2 on errors. As in\n"
+              "tcpdump, -r - reads the capture from standard input and -w - writes the matching\n"
+              "packets to standard output (the count then goes to stderr). -w FILE is replaced\n"
+              "only once completely written.");
   test.add_to(*test_app);
   test_app->footer(
       "\nExamples:\n  p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'\n"
-      "  zcat flood.pcap.gz | p0fbpf test -r - -w - '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' | tcpdump -nr -\n");
+      "  zcat flood.pcap.gz | p0fbpf test -r - -w - '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' | tcpdump -nr -\n"
+      "  p0fbpf test --label 'Linux:3.11 and newer' -r monday.pcap -r tuesday.pcap\n");
 
   FingerprintCommand fingerprint;
   CLI::App* fingerprint_app = app.add_subcommand(

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "capture_bytes.hpp"
 #include "test_env.hpp"
 
@@ -309,6 +311,77 @@ TEST_F(CliTestCommand, HelpTellsAboutDash) {
   Outcome help = run({"test", "--help"});
   EXPECT_NE(help.out.find("- reads it from standard input"), std::string::npos) << help.out;
   EXPECT_NE(help.out.find("- writes them to standard output"), std::string::npos) << help.out;
+}
+
+// p0f's verdicts on syn-mix.pcap's packets (fixtures/syn-mix.expected): for
+// each packet, whether p0f strictly matches the signature of each column.
+std::vector<std::string> expected_columns() {
+  std::ifstream in(std::string(P0FBPF_TEST_DATA) + "/fixtures/syn-mix.expected");
+  std::vector<std::string> verdicts;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("packet ", 0) == 0) verdicts.push_back(line.substr(7, line.find(' ', 7) - 7));
+  }
+  return verdicts;
+}
+
+// "Does the Linux label catch my customers?": the label of a database,
+// tested on several captures of the same packets behind different links,
+// one count each, as p0f counts them.
+TEST_F(CliTestCommand, ALabelAgainstSeveralCaptures) {
+  std::string db = dir_ + "labels.fp";
+  std::ofstream(db) << "[tcp:request]\n"
+                       "label = s:unix:Linux:card\n"
+                       "sig   = 4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\n"
+                       "label = s:win:Windows:xp\n"
+                       "sig   = *:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0\n";
+  std::vector<std::string> verdicts = expected_columns();
+  ASSERT_GT(verdicts.size(), 10u);
+  std::size_t linux_count = 0, both = 0;
+  for (const std::string& v : verdicts) {
+    linux_count += v[0] == '+';
+    both += v[0] == '+' || v[2] == '+';
+  }
+  ASSERT_GT(both, linux_count);
+  const std::string links = std::string(P0FBPF_TEST_DATA) + "/fixtures/links/";
+  std::vector<std::string> captures = {kMix, links + "linux-sll2.pcap", links + "ethernet-vlan.pcap"};
+  for (auto [label, count] : {std::pair<std::string, std::size_t>{"Linux", linux_count}, {".", both}}) {
+    std::vector<std::string> args = {"test", "-F", db, "--label", label};
+    for (const std::string& c : captures) {
+      args.push_back("-r");
+      args.push_back(c);
+    }
+    Outcome r = run(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::string expected;
+    for (const std::string& c : captures) expected += fmt::format("{}: {} of {} packets matched\n", c, count, verdicts.size());
+    EXPECT_EQ(r.out, expected) << label;
+    EXPECT_EQ(r.err, "");
+  }
+  // Signatures given as arguments join the label's.
+  Outcome joined = run({"test", "-F", db, "--label", "Linux", "-r", kMix, "-r", kMix,
+                        "*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0"});
+  EXPECT_EQ(joined.out, fmt::format("{0}: {1} of {2} packets matched\n{0}: {1} of {2} packets matched\n", kMix, both,
+                                    verdicts.size()));
+  // One capture keeps the line it always had.
+  Outcome one = run({"test", "-F", db, "--label", "Windows", "-r", kMix});
+  EXPECT_EQ(one.out, fmt::format("{} of {} packets matched\n", both - linux_count, verdicts.size()));
+}
+
+TEST_F(CliTestCommand, SeveralCapturesRefuseWhatTheyCannotDo) {
+  const std::string target = dir_ + "matches.pcap";
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"test", "-r", kMix, "-r", kMix, "-w", target, kDesignCard},  // whose matches?
+           {"test", "-r", "-", "-r", "-", kDesignCard},                 // standard input twice
+           {"test", "-r", kMix, "-r", "/nonexistent.pcap", kDesignCard},  // the second unreadable
+           {"test", "-r", kMix, "--label", "no label is called this"},
+       }) {
+    Outcome r = run(args);
+    EXPECT_EQ(r.status, 2) << args[4];
+    EXPECT_EQ(r.out, "") << args[4];
+    EXPECT_NE(r.err.find("error:"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(target));
 }
 
 }  // namespace

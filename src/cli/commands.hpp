@@ -120,7 +120,8 @@ struct CompileCommand {
 
 struct TestCommand {
   CompileFlags flags;
-  std::string input;
+  DatabaseFlags database;
+  std::vector<std::string> inputs;
   std::string output;
   CLI::Option* output_option = nullptr;  // given, even empty
 

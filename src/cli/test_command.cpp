@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -91,17 +92,98 @@ bool writes_over_input(const Capture& in, const std::string& output) {
   return found == 0 && same_file(read, written);
 }
 
+// What testing one capture found.
+struct Tested {
+  std::size_t matched = 0;
+  std::size_t total = 0;
+  bool wrote_stdout = false;  // the matches went to standard output (-w -, /dev/stdout)
+};
+
+// The selection compiled once for each link type the captures have: its
+// diagnostics are reported once.
+using ProgramsByLink = std::map<std::pair<LinkType, std::uint32_t>, BpfProgram>;
+
+// Tests one capture, writing its matches if `output` is set; nullopt after
+// an error.
+std::optional<Tested> test_capture(const std::string& input, const Selection& selection,
+                                   const CompileOptions& compile_options, const std::string* output,
+                                   ProgramsByLink& programs) {
+  auto opened = open_capture(input);
+  if (!opened) return std::nullopt;
+  Capture& in = *opened->capture;
+  if (output && writes_over_input(in, *output)) {
+    fmt::print(stderr, "p0fbpf: error: -w {} is the capture being read (-r {})\n", *output, input);
+    return std::nullopt;
+  }
+  auto key = std::pair(opened->link.type, opened->link.l3_offset);
+  auto known = programs.find(key);
+  if (known == programs.end()) {
+    CompileOptions options = compile_options;
+    options.link = opened->link;
+    Compilation compiled = compile(selection.sources, options);
+    if (!report(compiled)) return std::nullopt;
+    known = programs.emplace(key, *compiled.program).first;
+  }
+  const BpfProgram& program = known->second;
+
+  // Declared before the writer: destroyed after it, which removes the
+  // temporary file on every early return.
+  RemoveOnSignal guard;
+  std::shared_ptr<CaptureWriter> writer;
+  if (output) {
+    auto created = CaptureWriter::open(*output, in);
+    if (!created) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", created.error().message);
+      return std::nullopt;
+    }
+    writer = *created;
+    if (!writer->temporary().empty() && !guard.arm(writer->temporary())) {
+      fmt::print(stderr, "p0fbpf: error: cannot write {}: {}\n", *output, std::strerror(ENAMETOOLONG));
+      return std::nullopt;
+    }
+  }
+  guard.unblock();
+
+  Tested tested;
+  std::optional<std::size_t> total = read_records(in, "testing", "tested", [&](const CaptureRecord& record) {
+    // The program sees what p0f sees: the captured bytes, no more.
+    auto length = static_cast<unsigned>(record.length());
+    if (bpf_filter(program.instructions.data(), record.data, length, length) != 0) {
+      ++tested.matched;
+      if (writer && !writer->write(record)) in.stop();
+    }
+  });
+  if (!total) return std::nullopt;
+  tested.total = *total;
+  if (writer) {
+    tested.wrote_stdout = writer->to_stdout();
+    guard.block();  // no signal between the rename and disarming
+    std::string problem;
+    bool written = writer->close(problem);
+    guard.disarm();
+    if (!written) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", problem);
+      return std::nullopt;
+    }
+  }
+  return tested;
+}
+
 }  // namespace
 
 void TestCommand::add_to(CLI::App& app) {
-  app.add_option("-r,--read", input, "the capture to test (pcap or pcapng); - reads it from standard input")
+  app.add_option("-r,--read", inputs,
+                 "a capture to test (pcap or pcapng); - reads it from standard input; several -r test each, "
+                 "with a count for each")
       ->required()
+      ->allow_extra_args(false)  // -r A -r B SIG: one file each, the rest are signatures
       ->type_name("FILE");
   output_option = app.add_option("-w,--write", output,
                                  "write the matching packets to this pcap file, replaced only once complete; "
-                                 "- writes them to standard output (and the count to stderr)")
+                                 "- writes them to standard output (and the count to stderr); one -r only")
                       ->type_name("FILE");
   flags.add_to(app, "count (and write) the packets the signatures do not match");
+  database.add_to(app);
 }
 
 int TestCommand::run() const {
@@ -110,66 +192,43 @@ int TestCommand::run() const {
     fmt::print(stderr, "p0fbpf: error: -w needs a file name\n  help: -w - writes to standard output\n");
     return kExitError;
   }
-  if (input == "-" && std::find(flags.signatures.begin(), flags.signatures.end(), "-") != flags.signatures.end()) {
+  if (writing && inputs.size() > 1) {
+    fmt::print(stderr,
+               "p0fbpf: error: -w writes the matches of one capture, and {} were given\n"
+               "  help: test each capture on its own to write its matches\n",
+               inputs.size());
+    return kExitError;
+  }
+  const auto from_stdin = std::count(inputs.begin(), inputs.end(), "-");
+  if (from_stdin > 1) {
+    fmt::print(stderr, "p0fbpf: error: standard input (-r -) can be read only once\n");
+    return kExitError;
+  }
+  if (from_stdin && std::find(flags.signatures.begin(), flags.signatures.end(), "-") != flags.signatures.end()) {
     fmt::print(stderr,
                "p0fbpf: error: the capture (-r -) and the signatures (-) cannot both be read from standard input\n");
     return kExitError;
   }
-  auto sources = read_signatures(flags.signatures);
-  if (!sources) return kExitError;
-  auto opened = open_capture(input);
-  if (!opened) return kExitError;
-  Capture& in = *opened->capture;
-  if (writing && writes_over_input(in, output)) {
-    fmt::print(stderr, "p0fbpf: error: -w {} is the capture being read (-r {})\n", output, input);
-    return kExitError;
-  }
   CompileOptions options = flags.options();
-  options.link = opened->link;
-  Compilation compiled = compile(*sources, options);
-  if (!report(compiled)) return kExitError;
-  const BpfProgram& program = *compiled.program;
+  auto selection = read_selection(flags.signatures, database, options.lower.direction);
+  if (!selection) return kExitError;
 
-  // Declared before the writer: destroyed after it, which removes the
-  // temporary file on every early return.
-  RemoveOnSignal guard;
-  std::shared_ptr<CaptureWriter> writer;
-  if (writing) {
-    auto created = CaptureWriter::open(output, in);
-    if (!created) {
-      fmt::print(stderr, "p0fbpf: error: {}\n", created.error().message);
-      return kExitError;
-    }
-    writer = *created;
-    if (!writer->temporary().empty() && !guard.arm(writer->temporary())) {
-      fmt::print(stderr, "p0fbpf: error: cannot write {}: {}\n", output, std::strerror(ENAMETOOLONG));
-      return kExitError;
-    }
-  }
-  guard.unblock();
-
+  ProgramsByLink programs;
   std::size_t matched = 0;
-  std::optional<std::size_t> total = read_records(in, "testing", "tested", [&](const CaptureRecord& record) {
-    // The program sees what p0f sees: the captured bytes, no more.
-    auto length = static_cast<unsigned>(record.length());
-    if (bpf_filter(program.instructions.data(), record.data, length, length) != 0) {
-      ++matched;
-      if (writer && !writer->write(record)) in.stop();
-    }
-  });
-  if (!total) return kExitError;
-  if (writer) {
-    guard.block();  // no signal between the rename and disarming
-    std::string problem;
-    bool written = writer->close(problem);
-    guard.disarm();
-    if (!written) {
-      fmt::print(stderr, "p0fbpf: error: {}\n", problem);
-      return kExitError;
-    }
+  bool wrote_stdout = false;
+  std::string counts;
+  for (const std::string& input : inputs) {
+    auto tested = test_capture(input, *selection, options, writing ? &output : nullptr, programs);
+    if (!tested) return kExitError;
+    matched += tested->matched;
+    wrote_stdout = wrote_stdout || tested->wrote_stdout;
+    // One capture keeps the line scripts know; several are told apart.
+    if (inputs.size() > 1) fmt::format_to(std::back_inserter(counts), "{}: ", printable(input));
+    fmt::format_to(std::back_inserter(counts), "{} of {} packets matched\n", tested->matched, tested->total);
   }
   // With the packets on standard output, the count goes to stderr.
-  fmt::print(writer && writer->to_stdout() ? stderr : stdout, "{} of {} packets matched\n", matched, *total);
+  if (wrote_stdout) fmt::print(stderr, "{}", counts);
+  else if (!write_stdout(counts)) return kExitError;
   return matched > 0 ? kExitOk : kExitNoMatch;
 }
 
