@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cctype>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -171,6 +172,20 @@ std::optional<std::string> check_script_options(const ScriptOptions& o) {
   return std::nullopt;
 }
 
+std::optional<unsigned> parse_rate(std::string_view text) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash > 7) return std::nullopt;
+  std::string_view unit = text.substr(slash + 1);
+  if (unit != "s" && unit != "sec" && unit != "second") return std::nullopt;
+  unsigned n = 0;
+  for (char c : text.substr(0, slash)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (n == 0 || n > kMaxRatePerSecond) return std::nullopt;
+  return n;
+}
+
 std::string comment_text(std::string_view text, bool* changed) {
   std::string out(text.substr(0, kMaxComment));
   bool replaced = false;
@@ -203,6 +218,12 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
     (has6 ? sets.v6 : sets.v4) = sets.either;
   }
 
+  // As iptables -S prints it, so that -C finds the rule again. The name
+  // holds the rate: scripts of other rates get budgets of their own.
+  const std::string rate =
+      o.rate_per_second ? fmt::format(" -m hashlimit --hashlimit-above {0}/sec --hashlimit-burst {0} --hashlimit-name p0fbpf{0}",
+                                      *o.rate_per_second)
+                        : "";
   std::string lines;
   std::size_t per_family[2] = {0, 0};
   for (const FirewallRule& r : rules) {
@@ -221,8 +242,8 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
     std::string flags = r.direction == Direction::Request ? "--syn" : "--tcp-flags SYN,ACK,FIN,RST SYN,ACK";
     for (const std::string& match : matches) {
       fmt::format_to(std::back_inserter(lines),
-                     "  \"$1\" {} -p tcp {}{} -m bpf --bytecode {} -m comment --comment {}{}\n", tool, flags, match,
-                     quote(r.bytecode), quote(comment_text("p0fbpf: " + r.comment)), o.count_only ? "" : " -j " + o.target);
+                     "  \"$1\" {} -p tcp {}{} -m bpf --bytecode {} -m comment --comment {}{}{}\n", tool, flags, match,
+                     quote(r.bytecode), quote(comment_text("p0fbpf: " + r.comment)), rate, o.count_only ? "" : " -j " + o.target);
       ++per_family[r.ip_version == 6];
       ++script.rules;
     }
@@ -230,12 +251,13 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
 
   std::string header = fmt::format(
       "# Written by {}. Installs {} firewall rule(s), {} with iptables and {} with\n"
-      "# ip6tables, that {} what these p0f signatures match: all of them or none.\n"
+      "# ip6tables, that {} what these p0f signatures match{}: all of them or none.\n"
       "# Running it again changes nothing.\n"
       "#   bash {{this script}}           install the rules\n"
       "#   bash {{this script}} --delete  remove exactly these rules\n",
       o.generator.empty() ? "p0fbpf" : o.generator, script.rules, per_family[0], per_family[1],
-      o.count_only ? "count" : o.target);
+      o.count_only ? "count" : o.target,
+      o.rate_per_second ? fmt::format(" beyond {} a second (in all, per family)", *o.rate_per_second) : "");
   auto out = std::back_inserter(script.text);
   script.text = shell::prologue(header);
   fmt::format_to(out,

@@ -484,6 +484,10 @@ TEST(CliReliability, ScriptRefusesWhatIptablesCannotUse) {
       {{"-f", "script", "--target", "--flush", kDesignCard}, "not a target name"},
       {{"-f", "script", "--ipset", "-x", kDesignCard}, "not a set name"},
       {{"-f", "script", "--ipset", "servers", "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"}, "--ipset V4SET,V6SET"},
+      {{"-f", "script", "--rate", "5", kDesignCard}, "--rate '5': expected N/s"},
+      {{"-f", "script", "--rate", "0/s", kDesignCard}, "expected N/s with N from 1"},
+      {{"--rate", "5/s", kDesignCard}, "go with -f script"},
+      {{"-f", "script", "--hook", "tc", "--dev", "eth0", "--rate", "5/s", kDesignCard}, "--rate goes with --hook iptables"},
   };
   for (const Case& c : cases) {
     Outcome r = p0fbpf(c.args);

@@ -7,7 +7,12 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
+#include "netns.hpp"
+#include "p0f_oracle.hpp"
+#include "p0fbpf/parser.hpp"
+#include "signature_packets.hpp"
 #include "test_env.hpp"
 
 namespace p0fbpf {
@@ -83,6 +88,22 @@ TEST(Script, CountOnlyRulesHaveNoTarget) {
   EXPECT_EQ(count(s, "-m comment --comment 'p0fbpf: s:unix:Linux:3.11 and newer'\n"), 1u) << s;
   EXPECT_EQ(count(s, " -j "), 0u);
   EXPECT_NE(s.find("that count what these p0f signatures match"), std::string::npos);
+}
+
+TEST(Script, RateMatchesOnlyBeyondItInOneBudgetPerFamily) {
+  ScriptOptions o;
+  o.rate_per_second = 250;
+  std::string s = firewall_script(kRules, o).text;
+  // The same hashlimit table (name and rate) in every rule of the script.
+  EXPECT_EQ(count(s, " -m hashlimit --hashlimit-above 250/sec --hashlimit-burst 250 --hashlimit-name p0fbpf250 -j DROP\n"),
+            2u)
+      << s;
+  EXPECT_NE(s.find("DROP what these p0f signatures match beyond 250 a second"), std::string::npos) << s;
+  for (const char* rate : {"1/s", "250/sec", "1000000/second"}) EXPECT_TRUE(parse_rate(rate).has_value()) << rate;
+  EXPECT_EQ(parse_rate("250/s"), 250u);
+  for (const char* bad : {"0/s", "5", "5/m", "/s", "-5/s", "5/s ", "1000001/s", "99999999999/s", "5/S", "x/s"}) {
+    EXPECT_FALSE(parse_rate(bad).has_value()) << bad;
+  }
 }
 
 TEST(Script, DestinationsOfTheOtherFamilyLeaveNothing) {
@@ -196,6 +217,66 @@ TEST(Script, InstallsOnceAndDeletesExactlyItsRules) {
   EXPECT_EQ(status, 2);
 
   run_shell("ip netns del " + ns);
+  std::remove(path.c_str());
+}
+
+// The packet counters of the chain's rules that have a BPF match.
+std::vector<long> bpf_rule_counters(const std::string& ns, const std::string& chain) {
+  std::istringstream lines(run_shell("ip netns exec " + ns + " iptables -L " + chain + " -v -x -n"));
+  std::vector<long> counts;
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    long packets;
+    if ((words >> packets) && line.find("bpf") != std::string::npos) counts.push_back(packets);
+  }
+  return counts;
+}
+
+// --rate 5/s: of 50 matching SYNs sent at once, the first 5 (the burst) go
+// on through the chain and the rest are dropped; installing again changes
+// nothing and --delete removes the rule.
+TEST(Script, RateDropsOnlyWhatExceedsIt) {
+  P0FBPF_REQUIRE(geteuid() == 0, "needs root for network namespaces and iptables");
+  int status = 0;
+  run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
+  P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
+  testing::Namespaces ns;
+  // The SYNs go to 192.0.2.1 (see assign_flow), local in b; answers go back out vb.
+  ns.run("ip -n " + ns.b() + " addr add 192.0.2.1/24 dev vb");
+  ns.run("ip -n " + ns.b() + " route add default dev vb");
+  const std::string sig = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+  std::string path = write_script("-f script --rate 5/s '" + sig + "'");
+  std::string in_b = "ip netns exec " + ns.b() + " ";
+  std::string out = run_shell(in_b + "bash " + path, &status);
+  ASSERT_EQ(status, 0) << out;
+  std::string rules = run_shell(in_b + "iptables -S INPUT");
+  EXPECT_EQ(count(rules, "-m hashlimit --hashlimit-above 5/sec --hashlimit-burst 5 --hashlimit-name p0fbpf5 -j DROP"),
+            1u)
+      << rules;
+  out = run_shell(in_b + "bash " + path, &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(run_shell(in_b + "iptables -S INPUT"), rules);
+
+  testing::Random rng(7);
+  Signature parsed = *parse_signature(sig);
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (std::size_t i = 0; i < 50; ++i) {
+    testing::PacketSpec p = testing::matching_packet(parsed, false, false, rng);
+    testing::assign_flow(p, i, false);
+    frames.push_back(testing::frame_to(p, ns.mac_b()));
+  }
+  EXPECT_EQ(testing::in_namespace(ns.a(), [&] { return testing::inject(frames); }), "50");
+  usleep(300000);
+  std::vector<long> dropped = bpf_rule_counters(ns.b(), "INPUT");
+  ASSERT_EQ(dropped.size(), 1u);
+  // The burst passes; a token or two may come back while the frames arrive.
+  EXPECT_LE(dropped[0], 45) << "dropped";
+  EXPECT_GE(dropped[0], 42);
+
+  out = run_shell(in_b + "bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(count(run_shell(in_b + "iptables -S INPUT"), "-m bpf"), 0u);
   std::remove(path.c_str());
 }
 

@@ -32,7 +32,18 @@ struct ScriptOptions {
   std::string ipset;
   bool count_only = false;  // rules without a target: they count in iptables -v and change nothing
   std::string generator;    // "p0fbpf VERSION", for the header
+  // --rate N/s: the target applies only to the matching SYNs beyond N a
+  // second (xt_hashlimit, burst N). One budget per family for all rules
+  // with this rate: flood sources are spoofed, so no per-source limit.
+  std::optional<unsigned> rate_per_second;
 };
+
+// The most --rate takes: xt_hashlimit's packet rates go up to 1,000,000/s
+// (finer rates lose precision in its credit arithmetic).
+inline constexpr unsigned kMaxRatePerSecond = 1000000;
+
+// N from "N/s" (also "N/sec", "N/second"), 1 <= N <= kMaxRatePerSecond.
+std::optional<unsigned> parse_rate(std::string_view text);
 
 // Checks the options (names, addresses); an error message when they are not
 // safe to put in a script or not usable by iptables.

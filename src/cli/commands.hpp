@@ -108,6 +108,7 @@ struct CompileCommand {
   std::optional<std::string> chain;   // iptables: INPUT
   std::optional<std::string> target;  // iptables: DROP; tc: drop
   bool count_only = false;
+  std::optional<std::string> rate;  // N/s
   std::vector<std::string> destinations;
   std::string ipset;
   std::string device;

@@ -123,6 +123,10 @@ void CompileCommand::add_to(CLI::App& app) {
       ->type_name("TARGET");
   app.add_flag("--count-only", count_only,
                "script: rules that only count matches (iptables -v, tc -s) and let every packet through");
+  app.add_option("--rate", rate,
+                 "script: the target applies only to the matching SYNs beyond N a second, counted for all the "
+                 "script's rules of a family together (flood sources are spoofed); iptables' hashlimit, burst N")
+      ->type_name("N/s");
   app.add_option("--dev", device, "script, --hook tc: the device the filter goes on")->type_name("DEVICE");
   app.add_option("--direction", direction, "script, --hook tc: ingress (default) or egress")
       ->type_name("DIRECTION");
@@ -162,23 +166,41 @@ int CompileCommand::run() const {
     return kExitError;
   }
   const std::string generator = std::string("p0fbpf ") + P0FBPF_VERSION;
-  if (!script && (hook != "iptables" || chain || target || count_only || !destinations.empty() || !ipset.empty() ||
-                  !device.empty())) {
-    fmt::print(stderr, "p0fbpf: error: --hook, --chain, --target, --count-only, -d, --ipset and --dev go with -f script\n");
+  if (!script && (hook != "iptables" || chain || target || count_only || rate || !destinations.empty() ||
+                  !ipset.empty() || !device.empty())) {
+    fmt::print(stderr,
+               "p0fbpf: error: --hook, --chain, --target, --count-only, --rate, -d, --ipset and --dev go with -f "
+               "script\n");
     return kExitError;
+  }
+  std::optional<unsigned> rate_per_second;
+  if (rate) {
+    rate_per_second = parse_rate(*rate);
+    if (!rate_per_second) {
+      fmt::print(stderr, "p0fbpf: error: --rate {}: expected N/s with N from 1 to {}, e.g. --rate 1000/s\n",
+                 p0fbpf::quoted(*rate), kMaxRatePerSecond);
+      return kExitError;
+    }
   }
   if (count_only && target) {
     fmt::print(stderr, "p0fbpf: error: --count-only rules have no target: give one of --count-only and --target\n");
     return kExitError;
   }
   ScriptOptions script_options{chain.value_or("INPUT"), target.value_or("DROP"), destinations, ipset, count_only,
-                               generator};
+                               generator, rate_per_second};
   TcScriptOptions tc_options{device, direction, count_only ? "pass" : target.value_or("drop"), priority, "",
                              generator};
   if (tc) {
     const char* iptables_only = chain ? "--chain" : !destinations.empty() ? "-d" : !ipset.empty() ? "--ipset"
                                 : split                                   ? "--split"
                                                                           : nullptr;
+    if (rate) {
+      fmt::print(stderr,
+                 "p0fbpf: error: --rate goes with --hook iptables\n"
+                 "  help: tc limits rates with its police action, where the kernel has it (act_police): "
+                 "--target 'police pkts_rate N pkts_burst N conform-exceed drop/pipe'\n");
+      return kExitError;
+    }
     if (iptables_only) {
       fmt::print(stderr, "p0fbpf: error: {} goes with --hook iptables; a tc filter holds one program for all\n",
                  iptables_only);
