@@ -54,14 +54,14 @@ class Generator {
     std::uint32_t rejected = options_.negate ? options_.accept_value : 0;
     if (program.branches.empty()) {
       ret(rejected, "no signature can match");
-      return lay_out_jumps(std::move(code_), next_label_);
+      return lay_out_jumps(std::move(code_));
     }
     place(reject);
     ret(rejected, options_.negate ? "accept (negated)" : "reject");
     reachable_ = false;
     place(accept);
     if (reachable_) ret(accepted, options_.negate ? "reject (negated)" : "accept");
-    return lay_out_jumps(merge_identical_blocks(std::move(code_)), next_label_);
+    return lay_out_jumps(merge_identical_blocks(std::move(code_)));
   }
 
  private:

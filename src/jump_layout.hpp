@@ -11,8 +11,7 @@ inline constexpr std::uint32_t kMaxConditionalJump = 255;
 // Places the instructions and resolves every label to an offset. An
 // unconditional jump to the very next instruction is dropped; a conditional
 // jump whose target lies more than 255 instructions ahead goes through an
-// unconditional jump placed right after it. Labels at or above `next_label`
-// must be unused.
-BpfProgram lay_out_jumps(PendingCode code, int next_label);
+// unconditional jump placed right after it.
+BpfProgram lay_out_jumps(PendingCode code);
 
 }  // namespace p0fbpf
