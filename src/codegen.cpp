@@ -4,7 +4,6 @@
 // jump_layout.hpp turns labels into offsets.
 #include "p0fbpf/codegen.hpp"
 
-#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -30,15 +29,34 @@ std::uint16_t jump_code(Relation relation) {
 class Generator {
  public:
   // `spilled`: variables kept in scratch memory from their assignment on,
-  // because some use finds them neither in X nor in scratch otherwise.
+  // because some use would find them neither in X nor in scratch otherwise
+  // (see variables_to_spill).
   Generator(const CodegenOptions& options, const std::vector<std::string>& spilled)
       : options_(options), registers_(code_, spilled) {}
 
-  // The first variable a use found nowhere, if any: the program is then
-  // wrong, and is generated again with the variable spilled.
-  const std::optional<std::string>& missing_variable() const { return registers_.missing_variable(); }
-
   BpfProgram run(const Program& program) {
+    walk(program);
+    if (!registers_.missing_variables().empty()) {
+      throw std::logic_error("variable " + registers_.missing_variables().front() +
+                             " is in neither X nor scratch memory where it is read");
+    }
+    if (program.branches.empty()) return lay_out_jumps(std::move(code_));
+    return lay_out_jumps(merge_identical_blocks(std::move(code_)));
+  }
+
+  // The liveness check: follows the control flow with what the registers
+  // hold, as generation does, for the variables read where X may hold
+  // something else on some path from their assignment.
+  std::vector<std::string> variables_to_spill(const Program& program) {
+    walk(program);
+    if (const auto& variable = registers_.unassigned_variable()) {
+      throw std::logic_error("variable " + *variable + " is read where no path assigned it");
+    }
+    return registers_.missing_variables();
+  }
+
+ private:
+  void walk(const Program& program) {
     for (const Branch& branch : program.branches) registers_.count_uses(branch.condition);
     int accept = new_label();
     int reject = new_label();
@@ -54,17 +72,15 @@ class Generator {
     std::uint32_t rejected = options_.negate ? options_.accept_value : 0;
     if (program.branches.empty()) {
       ret(rejected, "no signature can match");
-      return lay_out_jumps(std::move(code_));
+      return;
     }
     place(reject);
     ret(rejected, options_.negate ? "accept (negated)" : "reject");
     reachable_ = false;
     place(accept);
     if (reachable_) ret(accepted, options_.negate ? "reject (negated)" : "accept");
-    return lay_out_jumps(merge_identical_blocks(std::move(code_)));
   }
 
- private:
   int new_label() { return next_label_++; }
   MachineState& state() { return registers_.state(); }
 
@@ -188,17 +204,8 @@ class Generator {
 }  // namespace
 
 BpfProgram generate(const Program& program, const CodegenOptions& options) {
-  std::vector<std::string> spilled;
-  while (true) {
-    Generator generator(options, spilled);
-    BpfProgram out = generator.run(program);
-    const auto& missing = generator.missing_variable();
-    if (!missing) return out;
-    if (std::find(spilled.begin(), spilled.end(), *missing) != spilled.end()) {
-      throw std::logic_error("variable " + *missing + " is read where no path assigned it");
-    }
-    spilled.push_back(*missing);
-  }
+  std::vector<std::string> spilled = Generator(options, {}).variables_to_spill(program);
+  return Generator(options, spilled).run(program);
 }
 
 }  // namespace p0fbpf

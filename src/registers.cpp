@@ -1,6 +1,7 @@
 #include "registers.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace p0fbpf {
 
@@ -39,6 +40,8 @@ MachineState MachineState::meet(const MachineState& l, const MachineState& r) {
   MachineState out;
   if (l.a == r.a) out.a = l.a;
   if (l.x == r.x) out.x = l.x;
+  std::set_intersection(l.assigned.begin(), l.assigned.end(), r.assigned.begin(), r.assigned.end(),
+                        std::inserter(out.assigned, out.assigned.end()));
   for (const auto& [key, slot] : l.scratch) {
     auto it = r.scratch.find(key);
     if (it != r.scratch.end() && it->second == slot) out.scratch.emplace(key, slot);
@@ -140,7 +143,8 @@ void Registers::into_a(const ValuePtr& v) {
 }
 
 void Registers::note_missing(const ValuePtr& v) {
-  if (!missing_) missing_ = v->key;
+  if (!state_.assigned.count(v->key) && !unassigned_) unassigned_ = v->key;
+  if (std::find(missing_.begin(), missing_.end(), v->key) == missing_.end()) missing_.push_back(v->key);
 }
 
 // Keeps a value that is needed again in scratch memory: a computed position,
@@ -218,6 +222,7 @@ void Registers::pair(const ValuePtr& lhs, const ValuePtr& rhs) {
 void Registers::assign(const ValuePtr& variable, const ValuePtr& value) {
   into_x(value);
   state_.x = variable->key;
+  state_.assigned.insert(variable->key);
   if (auto it = reserved_.find(variable->key); it != reserved_.end()) {
     emit(BPF_STX, static_cast<std::uint32_t>(it->second));
     state_.scratch[variable->key] = it->second;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +24,9 @@ struct MachineState {
   std::string a;
   std::string x;
   std::map<std::string, int> scratch;  // value key -> slot
+  // Variables assigned on every path here: not register contents, but it
+  // flows and meets along with them.
+  std::set<std::string> assigned;
 
   // What holds on both of two paths that join.
   static MachineState meet(const MachineState& l, const MachineState& r);
@@ -57,9 +61,13 @@ class Registers {
   // variable = value: the value in X, and in its slot if spilled.
   void assign(const ir::ValuePtr& variable, const ir::ValuePtr& value);
 
-  // The first variable a use found neither in X nor in scratch memory: the
-  // code emitted is then wrong.
-  const std::optional<std::string>& missing_variable() const { return missing_; }
+  // The variables that some use found neither in X nor in scratch memory
+  // (X may hold something else there on some path from the assignment), in
+  // the order of their first such use: the code emitted is then wrong,
+  // unless they are spilled.
+  const std::vector<std::string>& missing_variables() const { return missing_; }
+  // The first variable read where some path did not assign it.
+  const std::optional<std::string>& unassigned_variable() const { return unassigned_; }
 
  private:
   void count_value_uses(const ir::ValuePtr& v);
@@ -76,7 +84,8 @@ class Registers {
   std::unordered_map<std::string, int> occurrences_;  // of each value in the checks
   std::string previous_lhs_;                          // while counting
   std::map<std::string, int> reserved_;               // spilled variable -> its scratch slot
-  std::optional<std::string> missing_;
+  std::vector<std::string> missing_;
+  std::optional<std::string> unassigned_;
 };
 
 }  // namespace p0fbpf
