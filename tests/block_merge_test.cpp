@@ -2,31 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include "pending_code_builder.hpp"
+
 namespace p0fbpf {
 namespace {
 
-PendingInstruction plain(std::uint16_t code, std::uint32_t k) {
-  PendingInstruction p;
-  p.insn.code = code;
-  p.insn.k = k;
-  return p;
-}
-
-PendingInstruction jeq(std::uint32_t k, int on_true, int on_false) {
-  PendingInstruction p = plain(BPF_JMP | BPF_JEQ | BPF_K, k);
-  p.true_label = on_true;
-  p.false_label = on_false;
-  return p;
-}
-
-PendingInstruction ja(int target) {
-  PendingInstruction p = plain(BPF_JMP | BPF_JA, 0);
-  p.true_label = target;
-  return p;
-}
+using testing::ja;
+using testing::jeq;
+using testing::plain;
+using testing::ret;
 
 PendingInstruction ld(std::uint32_t k) { return plain(BPF_LD | BPF_IMM, k); }
-PendingInstruction ret(std::uint32_t k) { return plain(BPF_RET | BPF_K, k); }
 
 std::size_t instructions(const PendingCode& code) {
   std::size_t n = 0;
