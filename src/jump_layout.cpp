@@ -131,11 +131,16 @@ class JumpLayout {
     slots_[s].next = f;
     to_check_.insert(s);
     to_check_.insert(f);
-    // Conditional jumps up to 255 instructions before may now reach too far.
+    // Conditional jumps up to 255 instructions before, across this one, may
+    // now reach too far.
     std::size_t before = slots_[s].previous;
     for (std::size_t n = 0; n <= kMaxConditionalJump && before != kNone; ++n) {
-      if (slots_[before].instruction.is_jump()) to_check_.insert(before);
-      before = slots_[before].previous;
+      const Slot& earlier = slots_[before];
+      bool across = earlier.true_target > s || (earlier.false_target != kNone && earlier.false_target > s);
+      if (earlier.instruction.is_jump() && !earlier.instruction.is_unconditional_jump() && across) {
+        to_check_.insert(before);
+      }
+      before = earlier.previous;
     }
     return f;
   }
