@@ -4,7 +4,9 @@
 //   - p0fbpf -F DB --label . --split  for 1,000, 10,000 and 100,000
 //     signatures (target for 100,000: at most 30 s and 1 GB);
 //   - p0fbpf -F DB --label .  (no --split) over 10,000, which is refused
-//     for being over 64 instructions: how long until it says so.
+//     for being over 64 instructions: how long until it says so;
+//   - p0fbpf -F DB --label . --split --max-insns 4096 -f asm over 3,000
+//     under 30 labels: long programs, for code generation.
 //
 //   build/bench/selection_bench [--largest N] [--binary PATH]
 // (N: the largest selection, 100000 by default; PATH: another p0fbpf to
@@ -63,10 +65,10 @@ std::string generated_signature(std::size_t index) {
   return fmt::format("{}:{}:0:{}:{},{}:{}:{}:0", v6 ? 6 : 4, ttl, mss, window, scale, kLayouts[layout], quirks);
 }
 
-// A p0f.fp [tcp:request] section of `count` signatures under kLabels labels.
-std::string generated_database(std::size_t count) {
+// A p0f.fp [tcp:request] section of `count` signatures under `labels` labels.
+std::string generated_database(std::size_t count, std::size_t labels = kLabels) {
   std::string out = "[tcp:request]\n";
-  std::size_t per_label = (count + kLabels - 1) / kLabels;
+  std::size_t per_label = (count + labels - 1) / labels;
   std::set<std::string> seen;
   for (std::size_t i = 0; i < count; ++i) {
     if (i % per_label == 0) out += fmt::format("\nlabel = s:unix:Generated:{}\n", i / per_label);
@@ -128,12 +130,12 @@ Run run_p0fbpf(const std::vector<std::string>& args) {
 // The database written to a temporary file, removed when done.
 struct DatabaseFile {
   std::string path;
-  explicit DatabaseFile(std::size_t count) {
+  explicit DatabaseFile(std::size_t count, std::size_t labels = kLabels) {
     char name[] = "/tmp/selection_bench_db_XXXXXX";
     int fd = mkstemp(name);
     close(fd);
     path = name;
-    std::ofstream(path) << generated_database(count);
+    std::ofstream(path) << generated_database(count, labels);
   }
   ~DatabaseFile() { unlink(path.c_str()); }
 };
@@ -175,6 +177,20 @@ int main(int argc, char** argv) {
     failed = failed || !refused;
     fmt::print("{:<30} {:>10} {:>9.2f} {:>12.0f}   {}\n", "--label . (refused, no --split)", n, r.seconds,
                r.megabytes, refused ? "refused: " + r.first_error_line : "NOT REFUSED");
+  }
+  {
+    // A hundred signatures a label in programs of up to 4,096 instructions:
+    // code generation's block merging and jump layout (far jumps) at work.
+    std::size_t n = std::min<std::size_t>(3000, largest);
+    DatabaseFile db(n, n / 100);
+    Run r = run_p0fbpf({"-F", db.path, "--label", ".", "--split", "--max-insns", "4096", "-f", "asm"});
+    std::string outcome = fmt::format("{} labels", n / 100);
+    if (r.exit_status != 0) {
+      outcome += fmt::format(" FAILED (exit {}): {}", r.exit_status, r.first_error_line);
+      failed = true;
+    }
+    fmt::print("{:<30} {:>10} {:>9.2f} {:>12.0f}   {}\n", "--split --max-insns 4096 -f asm", n, r.seconds,
+               r.megabytes, outcome);
   }
   return failed ? 1 : 0;
 }

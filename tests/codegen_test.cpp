@@ -1,5 +1,7 @@
 #include "p0fbpf/codegen.hpp"
 
+#include <stdexcept>
+
 #include <gtest/gtest.h>
 
 #include "p0fbpf/compiler.hpp"
@@ -183,6 +185,35 @@ TEST(Codegen, VariableBoundOnEachPathIsReadAfterTheyJoin) {
   bool spilled = false;
   for (const bpf_insn& i : p.instructions) spilled = spilled || i.code == BPF_STX;
   EXPECT_TRUE(spilled);
+}
+
+// Read right after its assignment, the variable is still in X: the
+// liveness check keeps it out of scratch memory.
+TEST(Codegen, VariableStillInXStaysOutOfScratchMemory) {
+  ValuePtr var = variable("v");
+  ConditionPtr c = all({assign(var, add(load(Width::Byte, 0), 1), "position"),
+                        eq(load(Width::Byte, 0, var), 7u, "read"), eq(load(Width::Byte, 1, var), 8u, "read")});
+  BpfProgram p = generate(one_branch(c), {});
+  for (const bpf_insn& i : p.instructions) {
+    EXPECT_NE(i.code, BPF_STX);
+    EXPECT_NE(i.code, BPF_LDX | BPF_MEM);
+  }
+  EXPECT_NE(run(p, {2, 0, 0, 7, 8}), 0u);
+  EXPECT_EQ(run(p, {2, 0, 0, 7, 9}), 0u);
+}
+
+// One path assigns the variable and the other does not: no program can read
+// it after they join.
+TEST(Codegen, VariableReadWhereAPathDidNotAssignItIsAnError) {
+  ValuePtr var = variable("v");
+  ConditionPtr pick = select(eq(load(Width::Byte, 0), 1u, "which"), assign(var, constant(2), "two"), always());
+  ConditionPtr c = all({pick, eq(load(Width::Byte, 0, var), 7u, "read")});
+  try {
+    generate(one_branch(c), {});
+    ADD_FAILURE() << "no error";
+  } catch (const std::logic_error& error) {
+    EXPECT_EQ(std::string(error.what()), "variable $v is read where no path assigned it");
+  }
 }
 
 // More values to park than BPF has scratch words: old ones are forgotten

@@ -1,0 +1,17 @@
+// Code generation's last step: label targets become BPF jump offsets.
+#pragma once
+
+#include "p0fbpf/codegen.hpp"
+#include "pending_code.hpp"
+
+namespace p0fbpf {
+
+inline constexpr std::uint32_t kMaxConditionalJump = 255;
+
+// Places the instructions and resolves every label to an offset. An
+// unconditional jump to the very next instruction is dropped; a conditional
+// jump whose target lies more than 255 instructions ahead goes through an
+// unconditional jump placed right after it.
+BpfProgram lay_out_jumps(PendingCode code);
+
+}  // namespace p0fbpf

@@ -1,0 +1,37 @@
+// Code generation's working form: BPF instructions whose jump targets are
+// still labels, with label markers between them. The generator writes it,
+// block merging and jump layout rework it, and jump layout turns it into a
+// BpfProgram.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <pcap/bpf.h>
+
+namespace p0fbpf {
+
+struct PendingInstruction {
+  bpf_insn insn{};
+  int true_label = -1;   // conditional jumps and ja
+  int false_label = -1;  // conditional jumps
+  int label_here = -1;   // >= 0: a label marker, not an instruction
+  std::string comment;
+
+  bool is_label() const { return label_here >= 0; }
+  bool is_jump() const { return !is_label() && true_label >= 0; }
+  bool is_unconditional_jump() const { return is_jump() && BPF_OP(insn.code) == BPF_JA; }
+  // A jump or a return: control does not simply go on to the next
+  // instruction.
+  bool ends_block() const { return !is_label() && (true_label >= 0 || BPF_CLASS(insn.code) == BPF_RET); }
+};
+
+using PendingCode = std::vector<PendingInstruction>;
+
+inline PendingInstruction label_marker(int label) {
+  PendingInstruction marker;
+  marker.label_here = label;
+  return marker;
+}
+
+}  // namespace p0fbpf

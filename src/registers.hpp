@@ -1,0 +1,91 @@
+// Register and scratch-memory tracking for code generation: brings IR values
+// into A and X with as few instructions as what the registers and scratch
+// words are known to hold allows, and keeps values needed again in scratch
+// memory.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "p0fbpf/ir.hpp"
+#include "pending_code.hpp"
+
+namespace p0fbpf {
+
+inline constexpr int kScratchSlots = 16;  // BPF_MEMWORDS
+
+// What the registers and scratch memory are known to hold, by value key.
+struct MachineState {
+  std::string a;
+  std::string x;
+  std::map<std::string, int> scratch;  // value key -> slot
+  // Variables assigned on every path here: not register contents, but it
+  // flows and meets along with them.
+  std::set<std::string> assigned;
+
+  // What holds on both of two paths that join.
+  static MachineState meet(const MachineState& l, const MachineState& r);
+};
+
+class Registers {
+ public:
+  // `spilled`: variables kept in scratch memory from their assignment on,
+  // each in a slot of its own (from the last slot down, in this order).
+  // Instructions go to the end of `code`.
+  Registers(PendingCode& code, const std::vector<std::string>& spilled);
+
+  // Counts how often each value occurs in `condition`; called for every
+  // branch before any code is generated, to decide what is worth keeping.
+  void count_uses(const ir::ConditionPtr& condition);
+
+  MachineState& state() { return state_; }
+  // The state a branch starts from, its IP header `link_offset` bytes into
+  // the frame.
+  void start_branch(std::uint32_t link_offset, bool first_branch);
+  std::uint32_t link_offset() const { return link_offset_; }
+
+  // What the instructions emitted from now on check (their comment).
+  void set_comment(const std::string& comment) { comment_ = comment; }
+  const std::string& comment() const { return comment_; }
+  void emit(std::uint16_t code, std::uint32_t k);
+
+  void into_a(const ir::ValuePtr& v);
+  void into_x(const ir::ValuePtr& v);
+  // A = lhs, X = rhs.
+  void pair(const ir::ValuePtr& lhs, const ir::ValuePtr& rhs);
+  // variable = value: the value in X, and in its slot if spilled.
+  void assign(const ir::ValuePtr& variable, const ir::ValuePtr& value);
+
+  // The variables that some use found neither in X nor in scratch memory
+  // (X may hold something else there on some path from the assignment), in
+  // the order of their first such use: the code emitted is then wrong,
+  // unless they are spilled.
+  const std::vector<std::string>& missing_variables() const { return missing_; }
+  // The first variable read where some path did not assign it.
+  const std::optional<std::string>& unassigned_variable() const { return unassigned_; }
+
+ private:
+  void count_value_uses(const ir::ValuePtr& v);
+  void note_missing(const ir::ValuePtr& v);
+  void remember(const ir::ValuePtr& v);
+  int take_slot();
+  int free_slot() const;
+
+  PendingCode& code_;
+  MachineState state_;
+  std::string comment_;
+  std::uint32_t link_offset_ = 0;  // of the branch being generated
+  std::unordered_map<std::string, int> uses_;         // as the base of an indexed load
+  std::unordered_map<std::string, int> occurrences_;  // of each value in the checks
+  std::string previous_lhs_;                          // while counting
+  std::map<std::string, int> reserved_;               // spilled variable -> its scratch slot
+  std::vector<std::string> missing_;
+  std::optional<std::string> unassigned_;
+};
+
+}  // namespace p0fbpf

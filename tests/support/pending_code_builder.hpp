@@ -1,0 +1,32 @@
+// Pending instructions for the tests of code generation's parts.
+#pragma once
+
+#include <cstdint>
+
+#include "pending_code.hpp"
+
+namespace p0fbpf::testing {
+
+inline PendingInstruction plain(std::uint16_t code, std::uint32_t k) {
+  PendingInstruction p;
+  p.insn.code = code;
+  p.insn.k = k;
+  return p;
+}
+
+inline PendingInstruction jeq(std::uint32_t k, int on_true, int on_false) {
+  PendingInstruction p = plain(BPF_JMP | BPF_JEQ | BPF_K, k);
+  p.true_label = on_true;
+  p.false_label = on_false;
+  return p;
+}
+
+inline PendingInstruction ja(int target) {
+  PendingInstruction p = plain(BPF_JMP | BPF_JA, 0);
+  p.true_label = target;
+  return p;
+}
+
+inline PendingInstruction ret(std::uint32_t k) { return plain(BPF_RET | BPF_K, k); }
+
+}  // namespace p0fbpf::testing
