@@ -107,9 +107,7 @@ struct WalkResult {
   std::vector<ConditionPtr> checks;
   ValuePtr mss = constant(0);
   ValuePtr scale = constant(0);
-  std::optional<Position> timestamp;  // the last timestamp option
   std::vector<ValuePtr> ts1_values;
-  std::optional<std::uint32_t> fixed_header_length;  // TCP header bytes, if the layout fixes it
 };
 
 class ExactLowering {
@@ -442,7 +440,6 @@ class ExactLowering {
         break;
       case tcp_option::kTimestamp: {
         ValuePtr ts1 = pos.load(Width::Word, 2);
-        r.timestamp = pos;
         r.ts1_values.push_back(ts1);
         zero_ts1.push_back(eq(ts1, 0, quirk_field(Quirk::ZeroTs1)));
         if (!response_) nonzero_ts2.push_back(ne(pos.load(Width::Word, 6), 0, quirk_field(Quirk::NonZeroTs2)));
