@@ -10,10 +10,9 @@
 #include <vector>
 
 #include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
-
-enum class IpVersion { V4, V6, Any };
 
 struct InitialTtl {
   enum class Kind {

@@ -11,7 +11,7 @@
 #include <pcap/pcap.h>
 
 #include "p0fbpf/diagnostic.hpp"
-#include "p0fbpf/link.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
 

@@ -7,9 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "p0fbpf/link.hpp"
-#include "p0fbpf/lower.hpp"
 #include "p0fbpf/packet.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
 
