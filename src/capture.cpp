@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <pcap/pcap.h>
 
 namespace p0fbpf {
 namespace {
@@ -84,6 +86,12 @@ Result<std::shared_ptr<Capture>> Capture::open(FILE* file, const std::string& na
 }
 
 Capture::~Capture() { pcap_close(pcap_); }
+
+std::size_t CaptureRecord::length() const { return std::min<std::size_t>(header->caplen, header->len); }
+
+FILE* Capture::file() const { return pcap_file(pcap_); }
+
+void Capture::stop() { pcap_breakloop(pcap_); }
 
 int Capture::datalink() const { return pcap_datalink(pcap_); }
 
@@ -193,10 +201,10 @@ Result<std::shared_ptr<CaptureWriter>> CaptureWriter::open(const std::string& pa
     return cannot(error);
   }
   std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
-  writer->dumper_ = pcap_dump_fopen(like.handle(), file);
+  writer->dumper_ = pcap_dump_fopen(like.pcap_, file);
   if (!writer->dumper_) {
     std::fclose(file);
-    return file_error(fmt::format("cannot write {}: {}", path, pcap_geterr(like.handle())));
+    return file_error(fmt::format("cannot write {}: {}", path, pcap_geterr(like.pcap_)));
   }
   // The file header is in the buffer; a failure to write it shows later.
   return writer;

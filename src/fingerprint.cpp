@@ -34,47 +34,69 @@ std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* 
   return raw_signature(*facts);
 }
 
-void SignatureCounter::add(const PacketFacts& facts) {
-  SignatureFields fields = signature_fields(facts);
-  std::size_t mask = slots_.size() - 1;
+struct SignatureCounter::Table {
+  struct Entry {
+    SignatureFields fields;
+    std::size_t count = 0;
+  };
+  static constexpr std::uint32_t kEmpty = 0xffffffff;
+  std::vector<std::uint32_t> slots = std::vector<std::uint32_t>(1024, kEmpty);  // index into entries
+  std::vector<Entry> entries;
+
+  void add(const SignatureFields& fields);
+  void grow();
+};
+
+SignatureCounter::SignatureCounter() : table_(std::make_unique<Table>()) {}
+SignatureCounter::~SignatureCounter() = default;
+SignatureCounter::SignatureCounter(SignatureCounter&&) noexcept = default;
+SignatureCounter& SignatureCounter::operator=(SignatureCounter&&) noexcept = default;
+
+void SignatureCounter::add(const PacketFacts& facts) { table_->add(signature_fields(facts)); }
+
+std::size_t SignatureCounter::distinct() const { return table_->entries.size(); }
+
+void SignatureCounter::Table::add(const SignatureFields& fields) {
+  std::size_t mask = slots.size() - 1;
   for (std::size_t i = hash_of(fields) & mask;; i = (i + 1) & mask) {
-    std::uint32_t& slot = slots_[i];
+    std::uint32_t& slot = slots[i];
     if (slot == kEmpty) {
-      slot = static_cast<std::uint32_t>(entries_.size());
-      entries_.push_back({fields, 1});
-      if (entries_.size() * 2 > slots_.size()) grow();
+      slot = static_cast<std::uint32_t>(entries.size());
+      entries.push_back({fields, 1});
+      if (entries.size() * 2 > slots.size()) grow();
       return;
     }
-    if (same(entries_[slot].fields, fields)) {
-      ++entries_[slot].count;
+    if (same(entries[slot].fields, fields)) {
+      ++entries[slot].count;
       return;
     }
   }
 }
 
-void SignatureCounter::grow() {
-  slots_.assign(slots_.size() * 2, kEmpty);
-  std::size_t mask = slots_.size() - 1;
-  for (std::uint32_t e = 0; e < entries_.size(); ++e) {
-    std::size_t i = hash_of(entries_[e].fields) & mask;
-    while (slots_[i] != kEmpty) i = (i + 1) & mask;
-    slots_[i] = e;
+void SignatureCounter::Table::grow() {
+  slots.assign(slots.size() * 2, kEmpty);
+  std::size_t mask = slots.size() - 1;
+  for (std::uint32_t e = 0; e < entries.size(); ++e) {
+    std::size_t i = hash_of(entries[e].fields) & mask;
+    while (slots[i] != kEmpty) i = (i + 1) & mask;
+    slots[i] = e;
   }
 }
 
 SignatureCounts SignatureCounter::most_frequent(std::size_t top) const {
-  std::vector<std::uint32_t> order(entries_.size());
+  const auto& entries = table_->entries;
+  std::vector<std::uint32_t> order(entries.size());
   for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
-                   [&](std::uint32_t a, std::uint32_t b) { return entries_[a].count > entries_[b].count; });
+                   [&](std::uint32_t a, std::uint32_t b) { return entries[a].count > entries[b].count; });
   if (top && order.size() > top) order.resize(top);
   SignatureCounts out;
   out.text.reserve(order.size() * 64);
   out.entries.reserve(order.size());
   for (std::uint32_t index : order) {
     std::size_t begin = out.text.size();
-    append_signature(entries_[index].fields, out.text);
-    out.entries.push_back({entries_[index].count, begin, out.text.size() - begin});
+    append_signature(entries[index].fields, out.text);
+    out.entries.push_back({entries[index].count, begin, out.text.size() - begin});
   }
   return out;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <optional>
 #include <string>
@@ -40,20 +41,19 @@ struct SignatureCounts {
 // tens of thousands of distinct signatures.
 class SignatureCounter {
  public:
+  SignatureCounter();
+  ~SignatureCounter();
+  SignatureCounter(SignatureCounter&&) noexcept;
+  SignatureCounter& operator=(SignatureCounter&&) noexcept;
+
   void add(const PacketFacts& facts);
-  std::size_t distinct() const { return entries_.size(); }
+  std::size_t distinct() const;
   // Most frequent first, ties in the order first seen; at most `top` (0: all).
   SignatureCounts most_frequent(std::size_t top = 0) const;
 
  private:
-  struct Entry {
-    SignatureFields fields;
-    std::size_t count = 0;
-  };
-  void grow();
-  std::vector<std::uint32_t> slots_ = std::vector<std::uint32_t>(1024, kEmpty);  // index into entries_
-  std::vector<Entry> entries_;
-  static constexpr std::uint32_t kEmpty = 0xffffffff;
+  struct Table;
+  std::unique_ptr<Table> table_;
 };
 
 }  // namespace p0fbpf
