@@ -22,11 +22,6 @@ constexpr std::size_t kMaxOptions = 24;
 constexpr std::uint32_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10,
                         kUrg = 0x20, kEceCwr = 0xc0;
 
-bool ipv4_only(Quirk q) {
-  return q == Quirk::DontFragment || q == Quirk::NonZeroId || q == Quirk::ZeroId ||
-         q == Quirk::MustBeZero || q == Quirk::LinuxId;
-}
-
 // The size p0f's walk advances over a fixed-size option, 0 if variable.
 std::uint32_t fixed_size(std::uint8_t kind) {
   switch (kind) {
@@ -247,11 +242,9 @@ class ExactLowering {
  private:
   bool has(Quirk q) const {
     if (!sig_.has(q)) return false;
-    // p0f drops df, id+ and id- of a `*` signature for IPv6 packets, and flow
-    // for IPv4 ones; 0+ stays, so such a signature never matches IPv6.
-    if (frame_.v6 && (q == Quirk::DontFragment || q == Quirk::NonZeroId || q == Quirk::ZeroId)) return false;
-    if (!frame_.v6 && q == Quirk::FlowLabel) return false;
-    return true;
+    // A `*` signature's quirks of the other IP version are dropped, as p0f
+    // does, except 0+ (see QuirkFacts::exact_keeps_for_other_version).
+    return quirk_exists_in(q, frame_.v6) || quirk_facts(q).exact_keeps_for_other_version;
   }
 
   ConditionPtr ecn_bits_check() const {
@@ -622,8 +615,7 @@ class LooseLowering {
   ConditionPtr quirk(Quirk q, const std::optional<Position>& timestamp, const ValuePtr& scale) const {
     const Frame& f = frame_;
     const std::string field = quirk_field(q);
-    if (f.v6 && ipv4_only(q)) return always();  // dropped for IPv6, as p0f does for `*`
-    if (!f.v6 && q == Quirk::FlowLabel) return always();
+    if (!quirk_exists_in(q, f.v6)) return always();  // dropped for the other version, 0+ too
     ValuePtr frag = load(Width::Half, 6);
     ValuePtr id = load(Width::Half, 4);
     switch (q) {

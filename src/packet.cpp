@@ -219,17 +219,12 @@ void append_signature(const SignatureFields& s, std::string& out) {
     }
   }
   out += ':';
-  static const Quirk order[] = {Quirk::DontFragment, Quirk::NonZeroId,      Quirk::ZeroId,
-                                Quirk::Ecn,          Quirk::MustBeZero,     Quirk::FlowLabel,
-                                Quirk::ZeroSeq,      Quirk::NonZeroAck,     Quirk::ZeroAck,
-                                Quirk::NonZeroUrgentPtr, Quirk::UrgentFlag, Quirk::PushFlag,
-                                Quirk::ZeroTs1,      Quirk::NonZeroTs2,     Quirk::OptionDataAfterEol,
-                                Quirk::ExcessiveScale, Quirk::BadOptions};
+  // In the table's order, which is p0f's; packets never get the extensions.
   bool first = true;
-  for (Quirk q : order) {
-    if (!(s.quirks & (1u << static_cast<int>(q)))) continue;
+  for (const QuirkFacts& quirk : kQuirks) {
+    if (quirk.loose_only || !(s.quirks & (1u << static_cast<int>(quirk.quirk)))) continue;
     if (!first) out += ',';
-    out += quirk_name(q);
+    out += quirk.name;
     first = false;
   }
   out += s.payload ? ":+" : ":0";

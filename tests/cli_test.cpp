@@ -171,6 +171,9 @@ TEST(Cli, HelpVersionAndUsageErrors) {
   EXPECT_NE(help.out.find("iptables -A INPUT -p tcp --syn -m bpf"), std::string::npos);
   EXPECT_NE(help.out.find("--loose"), std::string::npos);
   EXPECT_NE(help.out.find("Exit status"), std::string::npos);
+  // Every quirk with its meaning, the extension marked.
+  EXPECT_NE(help.out.find("\n  0+       IPv4 reserved (\"must be zero\") flag set\n"), std::string::npos);
+  EXPECT_NE(help.out.find("\n  linux    IPv4 ID == (seq XOR ts1) & 0xffff (--loose only)\n"), std::string::npos);
   Outcome version = p0fbpf({"--version"});
   EXPECT_EQ(version.status, 0);
   EXPECT_EQ(version.out.rfind("p0fbpf ", 0), 0u);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/quirks.hpp"
 #include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
@@ -62,31 +63,6 @@ struct TcpOption {
   unsigned eol_padding = 0;  // only for kind 0 (eol+N)
   Span span;
 };
-
-enum class Quirk {
-  DontFragment,      // df
-  NonZeroId,         // id+
-  ZeroId,            // id-
-  Ecn,               // ecn
-  MustBeZero,        // 0+
-  FlowLabel,         // flow
-  ZeroSeq,           // seq-
-  NonZeroAck,        // ack+
-  ZeroAck,           // ack-
-  NonZeroUrgentPtr,  // uptr+
-  UrgentFlag,        // urgf+
-  PushFlag,          // pushf+
-  ZeroTs1,           // ts1-
-  NonZeroTs2,        // ts2+
-  OptionDataAfterEol,  // opt+
-  ExcessiveScale,    // exws
-  BadOptions,        // bad
-  LinuxId,           // linux (p0fbpf extension, --loose only)
-};
-inline constexpr int kQuirkCount = 18;
-
-// The spelling p0f uses for a quirk ("df", "id+", ...).
-const char* quirk_name(Quirk quirk);
 
 struct QuirkItem {
   Quirk quirk;

@@ -35,6 +35,9 @@ struct CompileFlags {
 // saying why on stderr) when there are none.
 std::optional<std::vector<SignatureSource>> read_signatures(const std::vector<std::string>& arguments);
 
+// The quirks and what each means, for --help.
+std::string quirks_help();
+
 // Prints every diagnostic; false if any is an error.
 bool report(const Compilation& compilation);
 
