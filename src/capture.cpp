@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 #include <pcap/pcap.h>
 
+#include "big_endian.hpp"
+
 namespace p0fbpf {
 namespace {
 
@@ -25,8 +27,6 @@ constexpr int kDltLinuxSll2 = 276;  // DLT_LINUX_SLL2: tcpdump -i any, libpcap >
 Diagnostic file_error(std::string message) {
   return Diagnostic{Severity::Error, {}, std::move(message), {}};
 }
-
-std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
 
 bool is_ip_type(std::uint16_t type) { return type == 0x0800 || type == 0x86dd; }
 

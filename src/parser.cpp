@@ -11,7 +11,6 @@ namespace p0fbpf {
 namespace {
 
 constexpr const char* kShape = "ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass";
-constexpr std::size_t kMaxOptions = 24;
 
 struct NamedOption {
   const char* name;
@@ -82,7 +81,7 @@ class Parser {
   std::string describe_here() const {
     if (at_end()) return "the end of the signature";
     char c = peek();
-    if (std::isprint(static_cast<unsigned char>(c))) return fmt::format("'{}'", c);
+    if (is_printable(static_cast<unsigned char>(c))) return fmt::format("'{}'", c);
     return fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
   }
 
@@ -259,8 +258,9 @@ class Parser {
           }
         }
         opt.span = {item, pos_};
-        if (sig.options.size() == kMaxOptions) {
-          fail(opt.span, "more than 24 TCP options", "p0f records at most 24 options");
+        if (sig.options.size() == kMaxTcpOptions) {
+          fail(opt.span, fmt::format("more than {} TCP options", kMaxTcpOptions),
+               fmt::format("p0f records at most {} options", kMaxTcpOptions));
         }
         sig.options.push_back(opt);
         if (opt.kind == tcp_option::kEol && text_.substr(item, 3) == "eol" && peek() == ',') {

@@ -11,6 +11,7 @@
 
 #include "p0fbpf/diagnostic.hpp"
 #include "p0fbpf/quirks.hpp"
+#include "p0fbpf/tcp.hpp"
 #include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
@@ -47,16 +48,6 @@ struct WindowScale {
   std::optional<unsigned> value;  // nullopt: '*'
   Span span;
 };
-
-namespace tcp_option {
-inline constexpr std::uint8_t kEol = 0;
-inline constexpr std::uint8_t kNop = 1;
-inline constexpr std::uint8_t kMss = 2;
-inline constexpr std::uint8_t kWindowScale = 3;
-inline constexpr std::uint8_t kSackPermitted = 4;
-inline constexpr std::uint8_t kSack = 5;
-inline constexpr std::uint8_t kTimestamp = 8;
-}  // namespace tcp_option
 
 struct TcpOption {
   std::uint8_t kind = 0;
