@@ -187,6 +187,14 @@ TEST(Cli, HelpVersionAndUsageErrors) {
   EXPECT_EQ(empty_stdin.status, 2);
 }
 
+// The MSS value's check, merged into the option's compare, keeps its own
+// name in the comment: "mss" is not a name already listed in "olayout[0] mss".
+TEST(Cli, AsmCommentsNameEachMergedField) {
+  Outcome r = p0fbpf({"--loose", "-f", "asm", "4:64:0:1460:65535,0:mss:df:0"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("jeq      #0x20005b4       jt 9\tjf 15 ; olayout[0] mss, mss\n"), std::string::npos) << r.out;
+}
+
 TEST(Cli, NeverMatchingSignatureWarns) {
   Outcome r = p0fbpf({"4:64:0:*:*,*::id+:0"});
   EXPECT_EQ(r.status, 0);
