@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -11,6 +12,9 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <pcap/pcap.h>
+
+#include "big_endian.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -23,8 +27,6 @@ constexpr int kDltLinuxSll2 = 276;  // DLT_LINUX_SLL2: tcpdump -i any, libpcap >
 Diagnostic file_error(std::string message) {
   return Diagnostic{Severity::Error, {}, std::move(message), {}};
 }
-
-std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
 
 bool is_ip_type(std::uint16_t type) { return type == 0x0800 || type == 0x86dd; }
 
@@ -84,6 +86,12 @@ Result<std::shared_ptr<Capture>> Capture::open(FILE* file, const std::string& na
 }
 
 Capture::~Capture() { pcap_close(pcap_); }
+
+std::size_t CaptureRecord::length() const { return std::min<std::size_t>(header->caplen, header->len); }
+
+FILE* Capture::file() const { return pcap_file(pcap_); }
+
+void Capture::stop() { pcap_breakloop(pcap_); }
 
 int Capture::datalink() const { return pcap_datalink(pcap_); }
 
@@ -193,10 +201,10 @@ Result<std::shared_ptr<CaptureWriter>> CaptureWriter::open(const std::string& pa
     return cannot(error);
   }
   std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
-  writer->dumper_ = pcap_dump_fopen(like.handle(), file);
+  writer->dumper_ = pcap_dump_fopen(like.pcap_, file);
   if (!writer->dumper_) {
     std::fclose(file);
-    return file_error(fmt::format("cannot write {}: {}", path, pcap_geterr(like.handle())));
+    return file_error(fmt::format("cannot write {}: {}", path, pcap_geterr(like.pcap_)));
   }
   // The file header is in the buffer; a failure to write it shows later.
   return writer;

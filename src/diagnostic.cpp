@@ -16,8 +16,7 @@ constexpr std::size_t kMaxQuoted = 40;  // characters of a token shown in a mess
 std::string printable(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte >= 0x7f) c = '?';
+    if (!is_printable(static_cast<unsigned char>(c))) c = '?';
   }
   return out;
 }

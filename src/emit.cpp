@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "field_list.hpp"
+
 namespace p0fbpf {
 namespace {
 
@@ -100,8 +102,7 @@ std::string dot(const BpfProgram& program) {
     for (std::size_t i = start; i < end; ++i) {
       bpf_insn insn = code[i];
       label += escape(bpf_image(&insn, static_cast<int>(i))) + "\\l";
-      const std::string& f = program.comments[i];
-      if (!f.empty() && fields.find(f) == std::string::npos) fields += (fields.empty() ? "" : "; ") + f;
+      add_field_names(fields, program.comments[i]);
     }
     std::string style;
     if (BPF_CLASS(last.code) == BPF_RET) {

@@ -34,17 +34,49 @@ std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* 
   return raw_signature(*facts);
 }
 
-void SignatureCounter::add(const PacketFacts& facts) {
-  SignatureFields fields = signature_fields(facts);
+struct SignatureCounter::Table {
+  struct Entry {
+    SignatureFields fields;
+    std::uint32_t count = 0;
+  };
+  static constexpr std::uint32_t kBlockSize = 4096;
+  // A slot holds an entry's hash (high half), to skip entries that cannot
+  // be equal and to rehash without reading them, and its index + 1 (0: empty).
+  std::vector<std::uint64_t> slots = std::vector<std::uint64_t>(1024);
+  std::vector<std::vector<Entry>> blocks;  // each reserved once, so entries never move
+  std::uint32_t size = 0;
+
+  const Entry& entry(std::uint32_t index) const { return blocks[index / kBlockSize][index % kBlockSize]; }
+  Entry& entry(std::uint32_t index) { return blocks[index / kBlockSize][index % kBlockSize]; }
+  void add(const SignatureFields& fields);
+  void grow();
+};
+
+SignatureCounter::SignatureCounter() : table_(std::make_unique<Table>()) {}
+SignatureCounter::~SignatureCounter() = default;
+SignatureCounter::SignatureCounter(SignatureCounter&&) noexcept = default;
+SignatureCounter& SignatureCounter::operator=(SignatureCounter&&) noexcept = default;
+
+void SignatureCounter::add(const PacketFacts& facts) { table_->add(signature_fields(facts)); }
+
+std::size_t SignatureCounter::distinct() const { return table_->size; }
+
+std::size_t SignatureCounter::count(std::uint32_t index) const { return table_->entry(index).count; }
+
+void SignatureCounter::append_signature(std::uint32_t index, std::string& out) const {
+  p0fbpf::append_signature(table_->entry(index).fields, out);
+}
+
+void SignatureCounter::Table::add(const SignatureFields& fields) {
   const std::uint64_t hash = hash_of(fields) & 0xffffffff00000000u;
-  const std::size_t mask = slots_.size() - 1;
+  const std::size_t mask = slots.size() - 1;
   for (std::size_t i = (hash >> 32) & mask;; i = (i + 1) & mask) {
-    std::uint64_t& slot = slots_[i];
+    std::uint64_t& slot = slots[i];
     if (slot == 0) {
-      if (size_ % kBlockSize == 0) blocks_.emplace_back().reserve(kBlockSize);
-      blocks_.back().push_back({fields, 1});
-      slot = hash | ++size_;
-      if (std::size_t{size_} * 2 > slots_.size()) grow();
+      if (size % kBlockSize == 0) blocks.emplace_back().reserve(kBlockSize);
+      blocks.back().push_back({fields, 1});
+      slot = hash | ++size;
+      if (std::size_t{size} * 2 > slots.size()) grow();
       return;
     }
     if ((slot & 0xffffffff00000000u) != hash) continue;
@@ -56,15 +88,15 @@ void SignatureCounter::add(const PacketFacts& facts) {
   }
 }
 
-void SignatureCounter::grow() {
-  std::vector<std::uint64_t> old(slots_.size() * 2);
-  std::swap(old, slots_);
-  const std::size_t mask = slots_.size() - 1;
+void SignatureCounter::Table::grow() {
+  std::vector<std::uint64_t> old(slots.size() * 2);
+  std::swap(old, slots);
+  const std::size_t mask = slots.size() - 1;
   for (std::uint64_t slot : old) {
     if (slot == 0) continue;
     std::size_t i = (slot >> 32) & mask;
-    while (slots_[i] != 0) i = (i + 1) & mask;
-    slots_[i] = slot;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = slot;
   }
 }
 
@@ -72,10 +104,10 @@ std::vector<std::uint32_t> SignatureCounter::most_frequent(std::size_t top) cons
   // Sorted as (count, index) pairs, read in one pass over the blocks: no
   // lookup per comparison.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ranked;
-  ranked.reserve(size_);
+  ranked.reserve(table_->size);
   std::uint32_t index = 0;
-  for (const auto& block : blocks_) {
-    for (const Entry& e : block) ranked.emplace_back(e.count, index++);
+  for (const auto& block : table_->blocks) {
+    for (const Table::Entry& e : block) ranked.emplace_back(e.count, index++);
   }
   auto first = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
   std::size_t keep = top && top < ranked.size() ? top : ranked.size();
@@ -84,10 +116,6 @@ std::vector<std::uint32_t> SignatureCounter::most_frequent(std::size_t top) cons
   std::vector<std::uint32_t> order(keep);
   for (std::size_t i = 0; i < keep; ++i) order[i] = ranked[i].second;
   return order;
-}
-
-void SignatureCounter::append_signature(std::uint32_t index, std::string& out) const {
-  p0fbpf::append_signature(entry(index).fields, out);
 }
 
 }  // namespace p0fbpf

@@ -16,16 +16,8 @@ constexpr std::uint32_t kTcpHeader = 20;
 constexpr std::uint32_t kIpv6Header = 40;
 constexpr std::uint32_t kMaxTcpHeader = 60;
 constexpr std::uint32_t kTtlWindow = 35;  // p0f's MAX_DIST
-constexpr std::size_t kMaxOptions = 24;
-
-// TCP flag bits.
-constexpr std::uint32_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10,
-                        kUrg = 0x20, kEceCwr = 0xc0;
-
-bool ipv4_only(Quirk q) {
-  return q == Quirk::DontFragment || q == Quirk::NonZeroId || q == Quirk::ZeroId ||
-         q == Quirk::MustBeZero || q == Quirk::LinuxId;
-}
+using namespace tcp_flag;
+constexpr std::uint32_t kEceCwr = kEce | kCwr;
 
 // The size p0f's walk advances over a fixed-size option, 0 if variable.
 std::uint32_t fixed_size(std::uint8_t kind) {
@@ -97,6 +89,19 @@ ConditionPtr ttl_check(const InitialTtl& ttl, const Frame& f) {
   return all(std::move(checks));
 }
 
+// Some of the `count` bytes at `start` is non-zero: words, then a half-word
+// and a byte, so that no load reaches past them.
+ConditionPtr any_nonzero(const Position& start, std::uint32_t count, const std::string& field) {
+  std::vector<ConditionPtr> nonzero;
+  for (std::uint32_t at = 0; at < count;) {
+    std::uint32_t left = count - at;
+    Width width = left >= 4 ? Width::Word : left >= 2 ? Width::Half : Width::Byte;
+    nonzero.push_back(ne(start.load(width, at), 0, field));
+    at += static_cast<std::uint32_t>(width);
+  }
+  return any(std::move(nonzero));
+}
+
 ConditionPtr ecn_present(const Frame& f) {
   return any({bits_set(f.ecn, f.ecn_mask, "quirk ecn"), bits_set(f.flags, kEceCwr, "quirk ecn"),
               bits_set(f.doff_byte, 0x01, "quirk ecn")});
@@ -107,9 +112,7 @@ struct WalkResult {
   std::vector<ConditionPtr> checks;
   ValuePtr mss = constant(0);
   ValuePtr scale = constant(0);
-  std::optional<Position> timestamp;  // the last timestamp option
   std::vector<ValuePtr> ts1_values;
-  std::optional<std::uint32_t> fixed_header_length;  // TCP header bytes, if the layout fixes it
 };
 
 class ExactLowering {
@@ -249,11 +252,9 @@ class ExactLowering {
  private:
   bool has(Quirk q) const {
     if (!sig_.has(q)) return false;
-    // p0f drops df, id+ and id- of a `*` signature for IPv6 packets, and flow
-    // for IPv4 ones; 0+ stays, so such a signature never matches IPv6.
-    if (frame_.v6 && (q == Quirk::DontFragment || q == Quirk::NonZeroId || q == Quirk::ZeroId)) return false;
-    if (!frame_.v6 && q == Quirk::FlowLabel) return false;
-    return true;
+    // A `*` signature's quirks of the other IP version are dropped, as p0f
+    // does, except 0+ (see QuirkFacts::exact_keeps_for_other_version).
+    return quirk_exists_in(q, frame_.v6) || quirk_facts(q).exact_keeps_for_other_version;
   }
 
   ConditionPtr ecn_bits_check() const {
@@ -274,7 +275,7 @@ class ExactLowering {
   // The TCP header length the layout implies, when it implies one.
   std::optional<std::uint32_t> fixed_header_length(bool abort_last) const {
     if (abort_last) return std::nullopt;
-    if (has(Quirk::BadOptions) && sig_.options.size() == kMaxOptions) return std::nullopt;
+    if (has(Quirk::BadOptions) && sig_.options.size() == kMaxTcpOptions) return std::nullopt;
     std::uint32_t length = kTcpHeader;
     for (const TcpOption& opt : sig_.options) {
       std::uint32_t size = fixed_size(opt.kind);
@@ -394,8 +395,8 @@ class ExactLowering {
     }
 
     if (!abort_last && !eol_seen) {
-      if (n == kMaxOptions && bad) {
-        // 24 options end the walk; stopping short of the header end is `bad`.
+      if (n == kMaxTcpOptions && bad) {
+        // kMaxTcpOptions options end the walk; stopping short of the header end is `bad`.
         c.push_back(le(pos.value(), end, "olayout length"));
         bad_reasons.push_back(ne(pos.value(), end, "olayout length"));
       } else if (!fixed_doff) {
@@ -442,7 +443,6 @@ class ExactLowering {
         break;
       case tcp_option::kTimestamp: {
         ValuePtr ts1 = pos.load(Width::Word, 2);
-        r.timestamp = pos;
         r.ts1_values.push_back(ts1);
         zero_ts1.push_back(eq(ts1, 0, quirk_field(Quirk::ZeroTs1)));
         if (!response_) nonzero_ts2.push_back(ne(pos.load(Width::Word, 6), 0, quirk_field(Quirk::NonZeroTs2)));
@@ -465,15 +465,7 @@ class ExactLowering {
   void padding_check(Position start, std::uint32_t padding, std::vector<ConditionPtr>& c) const {
     const bool want = has(Quirk::OptionDataAfterEol);
     std::uint32_t scanned = padding > 0 ? padding - 1 : 0;
-    std::vector<ConditionPtr> nonzero;
-    std::uint32_t at = 0;
-    while (at < scanned) {
-      std::uint32_t left = scanned - at;
-      Width width = left >= 4 ? Width::Word : left >= 2 ? Width::Half : Width::Byte;
-      nonzero.push_back(ne(start.load(width, at), 0, quirk_field(Quirk::OptionDataAfterEol)));
-      at += static_cast<std::uint32_t>(width);
-    }
-    ConditionPtr found = any(std::move(nonzero));
+    ConditionPtr found = any_nonzero(start, scanned, quirk_field(Quirk::OptionDataAfterEol));
     if (want && is_never(found)) {
       c.push_back(never("opt+ needs at least two bytes after eol (p0f never looks at the last one)"));
       return;
@@ -542,14 +534,7 @@ class LooseLowering {
         default: break;
       }
       if (opt.kind == tcp_option::kEol) {
-        std::vector<ConditionPtr> nonzero;
-        for (std::uint32_t at = 0; at < opt.eol_padding;) {
-          std::uint32_t left = opt.eol_padding - at;
-          Width width = left >= 4 ? Width::Word : left >= 2 ? Width::Half : Width::Byte;
-          nonzero.push_back(ne(pos.load(width, 1 + at), 0, "eol padding"));
-          at += static_cast<std::uint32_t>(width);
-        }
-        ConditionPtr found = any(std::move(nonzero));
+        ConditionPtr found = any_nonzero(pos.advanced(1), opt.eol_padding, "eol padding");
         bool want = sig_.has(Quirk::OptionDataAfterEol);
         if (want && is_never(found)) return never("opt+ needs padding after eol");
         c.push_back(equivalent(found, want));
@@ -625,8 +610,7 @@ class LooseLowering {
   ConditionPtr quirk(Quirk q, const std::optional<Position>& timestamp, const ValuePtr& scale) const {
     const Frame& f = frame_;
     const std::string field = quirk_field(q);
-    if (f.v6 && ipv4_only(q)) return always();  // dropped for IPv6, as p0f does for `*`
-    if (!f.v6 && q == Quirk::FlowLabel) return always();
+    if (!quirk_exists_in(q, f.v6)) return always();  // dropped for the other version, 0+ too
     ValuePtr frag = load(Width::Half, 6);
     ValuePtr id = load(Width::Half, 4);
     switch (q) {

@@ -63,7 +63,7 @@ Exit status: 0 on success, 2 on any error (nothing is printed on stdout then);
 int main(int argc, char** argv) {
   using namespace p0fbpf::cli;
   CLI::App app{kDescription, "p0fbpf"};
-  app.footer(kExamples);
+  app.footer(std::string(kExamples) + quirks_help());
   app.set_version_flag("--version", std::string("p0fbpf ") + P0FBPF_VERSION);
   app.require_subcommand(0, 1);
 

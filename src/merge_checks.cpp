@@ -3,6 +3,8 @@
 #include <map>
 #include <optional>
 
+#include "field_list.hpp"
+
 namespace p0fbpf {
 namespace {
 
@@ -80,9 +82,7 @@ ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
       byte.value |= c.value;
       byte.last = i;
       byte.base = c.load->base;
-      if (byte.field.find(children[i]->field) == std::string::npos) {
-        byte.field += (byte.field.empty() ? "" : ", ") + children[i]->field;
-      }
+      add_field_names(byte.field, children[i]->field);
     }
   }
   // Windows of up to 4 bytes from each constrained byte on; each becomes
@@ -108,20 +108,17 @@ ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
     std::uint32_t prefix = 0;
     std::size_t last = 0;
     std::string field;
-    auto add_field = [&](const std::string& f) {
-      if (field.find(f) == std::string::npos) field += (field.empty() ? "" : ", ") + f;
-    };
     for (std::uint32_t b = start; b < key.offset; ++b) {
       auto it = bytes.find({key.base, key.frame, b});
       prefix = (prefix << 8) | it->second.value;
       last = std::max(last, it->second.last);
-      add_field(it->second.field);
+      add_field_names(field, it->second.field);
       bytes.erase(it);
     }
     for (std::size_t i : range_checks.at(key)) {
       merged[i] = true;
       last = std::max(last, i);
-      add_field(children[i]->field);
+      add_field_names(field, children[i]->field);
     }
     Width width = fixed == 3 ? Width::Word : Width::Half;
     ValuePtr word = key.frame ? frame_load(width, start) : ir::load(width, start, range.base);
@@ -145,7 +142,7 @@ ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
            end->first.offset < first.offset + 4) {
       span = end->first.offset - first.offset + 1;
       last = std::max(last, end->second.last);
-      if (field.find(end->second.field) == std::string::npos) field += (field.empty() ? "" : ", ") + end->second.field;
+      add_field_names(field, end->second.field);
       ++end;
     }
     // Never read past the last byte a check read before: a packet may end

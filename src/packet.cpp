@@ -5,6 +5,7 @@
 #include <string>
 
 
+#include "big_endian.hpp"
 #include "p0fbpf/window.hpp"
 
 namespace p0fbpf {
@@ -12,23 +13,16 @@ namespace {
 
 constexpr std::size_t kMinTcp4 = 40;
 constexpr std::size_t kMinTcp6 = 60;
-constexpr std::size_t kMaxOptions = 24;
 constexpr std::uint32_t kMaxDistance = 35;
 constexpr std::uint16_t kSendsynMss = 1331;  // p0f-sendsyn's probe MSS
 
-constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10, kUrg = 0x20,
-                       kEce = 0x40, kCwr = 0x80;
-
-std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
-std::uint32_t be32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
+using namespace tcp_flag;
 
 void set(PacketFacts& f, Quirk q) { f.quirks |= 1u << static_cast<int>(q); }
 
 // p0f's option walk, from the first option byte to the end of the header.
 void walk_options(const std::uint8_t* at, const std::uint8_t* end, PacketFacts& f) {
-  while (at < end && f.option_count < kMaxOptions) {
+  while (at < end && f.option_count < kMaxTcpOptions) {
     std::uint8_t kind = *at++;
     f.layout[f.option_count++] = kind;
     switch (kind) {
@@ -219,17 +213,12 @@ void append_signature(const SignatureFields& s, std::string& out) {
     }
   }
   out += ':';
-  static const Quirk order[] = {Quirk::DontFragment, Quirk::NonZeroId,      Quirk::ZeroId,
-                                Quirk::Ecn,          Quirk::MustBeZero,     Quirk::FlowLabel,
-                                Quirk::ZeroSeq,      Quirk::NonZeroAck,     Quirk::ZeroAck,
-                                Quirk::NonZeroUrgentPtr, Quirk::UrgentFlag, Quirk::PushFlag,
-                                Quirk::ZeroTs1,      Quirk::NonZeroTs2,     Quirk::OptionDataAfterEol,
-                                Quirk::ExcessiveScale, Quirk::BadOptions};
+  // In the table's order, which is p0f's; packets never get the extensions.
   bool first = true;
-  for (Quirk q : order) {
-    if (!(s.quirks & (1u << static_cast<int>(q)))) continue;
+  for (const QuirkFacts& quirk : kQuirks) {
+    if (quirk.loose_only || !(s.quirks & (1u << static_cast<int>(quirk.quirk)))) continue;
     if (!first) out += ',';
-    out += quirk_name(q);
+    out += quirk.name;
     first = false;
   }
   out += s.payload ? ":+" : ":0";

@@ -11,23 +11,6 @@ namespace p0fbpf {
 namespace {
 
 constexpr const char* kShape = "ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass";
-constexpr std::size_t kMaxOptions = 24;
-
-struct NamedQuirk {
-  const char* name;
-  Quirk quirk;
-};
-constexpr std::array<NamedQuirk, kQuirkCount> kQuirks = {{
-    {"df", Quirk::DontFragment},       {"id+", Quirk::NonZeroId},
-    {"id-", Quirk::ZeroId},            {"ecn", Quirk::Ecn},
-    {"0+", Quirk::MustBeZero},         {"flow", Quirk::FlowLabel},
-    {"seq-", Quirk::ZeroSeq},          {"ack+", Quirk::NonZeroAck},
-    {"ack-", Quirk::ZeroAck},          {"uptr+", Quirk::NonZeroUrgentPtr},
-    {"urgf+", Quirk::UrgentFlag},      {"pushf+", Quirk::PushFlag},
-    {"ts1-", Quirk::ZeroTs1},          {"ts2+", Quirk::NonZeroTs2},
-    {"opt+", Quirk::OptionDataAfterEol}, {"exws", Quirk::ExcessiveScale},
-    {"bad", Quirk::BadOptions},        {"linux", Quirk::LinuxId},
-}};
 
 struct NamedOption {
   const char* name;
@@ -98,7 +81,7 @@ class Parser {
   std::string describe_here() const {
     if (at_end()) return "the end of the signature";
     char c = peek();
-    if (std::isprint(static_cast<unsigned char>(c))) return fmt::format("'{}'", c);
+    if (is_printable(static_cast<unsigned char>(c))) return fmt::format("'{}'", c);
     return fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
   }
 
@@ -275,8 +258,9 @@ class Parser {
           }
         }
         opt.span = {item, pos_};
-        if (sig.options.size() == kMaxOptions) {
-          fail(opt.span, "more than 24 TCP options", "p0f records at most 24 options");
+        if (sig.options.size() == kMaxTcpOptions) {
+          fail(opt.span, fmt::format("more than {} TCP options", kMaxTcpOptions),
+               fmt::format("p0f records at most {} options", kMaxTcpOptions));
         }
         sig.options.push_back(opt);
         if (opt.kind == tcp_option::kEol && text_.substr(item, 3) == "eol" && peek() == ',') {
@@ -317,8 +301,7 @@ class Parser {
         }
         if (!found) {
           fail(span, fmt::format("unknown quirk {}", quoted_token()),
-               "quirks are df, id+, id-, ecn, 0+, flow, seq-, ack+, ack-, uptr+, urgf+, "
-               "pushf+, ts1-, ts2+, opt+, exws, bad (and linux with --loose)");
+               fmt::format("quirks are {}", quirk_names()));
         }
         if (peek() != ',') break;
         ++pos_;
@@ -343,18 +326,15 @@ class Parser {
 
   // p0f refuses IPv4-only quirks in IPv6 signatures and vice versa.
   void check_version_quirks(const Signature& sig) {
+    if (sig.version == IpVersion::Any) return;
     for (const QuirkItem& item : sig.quirks) {
-      bool ipv4_only = item.quirk == Quirk::DontFragment || item.quirk == Quirk::NonZeroId ||
-                       item.quirk == Quirk::ZeroId || item.quirk == Quirk::MustBeZero ||
-                       item.quirk == Quirk::LinuxId;
-      if (ipv4_only && sig.version == IpVersion::V6) {
+      if (quirk_exists_in(item.quirk, sig.version == IpVersion::V6)) continue;
+      if (sig.version == IpVersion::V6) {
         fail(item.span, fmt::format("quirk '{}' is not valid in an IPv6 signature", quirk_name(item.quirk)),
              "IPv6 has no DF flag, IP ID or reserved fragment bit");
       }
-      if (item.quirk == Quirk::FlowLabel && sig.version == IpVersion::V4) {
-        fail(item.span, "quirk 'flow' is not valid in an IPv4 signature",
-             "only IPv6 has a flow label");
-      }
+      fail(item.span, fmt::format("quirk '{}' is not valid in an IPv4 signature", quirk_name(item.quirk)),
+           "only IPv6 has a flow label");
     }
   }
 
@@ -363,13 +343,6 @@ class Parser {
 };
 
 }  // namespace
-
-const char* quirk_name(Quirk quirk) {
-  for (const auto& named : kQuirks) {
-    if (named.quirk == quirk) return named.name;
-  }
-  return "?";
-}
 
 bool Signature::has(Quirk quirk) const { return find(quirk) != nullptr; }
 

@@ -67,7 +67,7 @@ std::optional<Sets> parse_sets(const std::string& text, std::string& problem) {
 // iptables -S prints a comment in double quotes, where $ and ` expand, and
 // iptables-restore reads it there, where " and \ end or escape it.
 bool safe_in_comment(unsigned char c) {
-  return c >= 0x20 && c < 0x7f && std::string_view("$`\"\\'").find(static_cast<char>(c)) == std::string_view::npos;
+  return is_printable(c) && std::string_view("$`\"\\'").find(static_cast<char>(c)) == std::string_view::npos;
 }
 
 // The script around the rules; {rules} is where the rules function goes.

@@ -13,30 +13,53 @@ using namespace ir;
 constexpr std::uint32_t kMtu = 1500;
 constexpr std::uint32_t kMinMss = 100;  // p0f tries no divisor below this MSS
 
+// One divisor p0f's detect_win_multi() tries: a constant, or the MSS plus
+// a constant, or the MSS plus the packet's IP and TCP header length.
+struct Divisor {
+  enum class Base { None, Mss, MssAndHeaders };
+  enum class When { Always, Ts1Set, Ipv6 };
+  Base base;
+  std::int32_t plus;
+  bool mtu;  // gives mtu*M rather than mss*M
+  When when;
+};
+
+// p0f's divisors, in the order it tries them.
+constexpr Divisor kDivisors[] = {
+    {Divisor::Base::Mss, 0, false, Divisor::When::Always},
+    {Divisor::Base::Mss, -12, false, Divisor::When::Ts1Set},
+    {Divisor::Base::None, kMtu - 40, false, Divisor::When::Always},
+    {Divisor::Base::None, kMtu - 40 - 12, false, Divisor::When::Always},
+    {Divisor::Base::None, kMtu - 60, false, Divisor::When::Ipv6},
+    {Divisor::Base::None, kMtu - 60 - 12, false, Divisor::When::Ipv6},
+    {Divisor::Base::Mss, 40, true, Divisor::When::Always},
+    {Divisor::Base::MssAndHeaders, 0, true, Divisor::When::Always},
+    {Divisor::Base::Mss, 60, true, Divisor::When::Ipv6},
+    {Divisor::Base::None, kMtu, true, Divisor::When::Always},
+};
+
 struct Candidate {
   ValuePtr divisor;
   bool mtu = false;
   ConditionPtr active;  // the divisor is only tried when this holds
 };
 
-// p0f's divisors, in the order it tries them.
+// The divisors as IR, for the packet `f` describes.
 std::vector<Candidate> candidates(const WindowFacts& f) {
   std::vector<Candidate> list;
-  auto add_candidate = [&](ValuePtr divisor, bool mtu, ConditionPtr active = always()) {
-    list.push_back({std::move(divisor), mtu, std::move(active)});
-  };
-  add_candidate(f.mss, false);
-  add_candidate(sub(f.mss, 12), false, f.ts1_set);
-  add_candidate(constant(kMtu - 40), false);
-  add_candidate(constant(kMtu - 40 - 12), false);
-  if (f.ipv6) {
-    add_candidate(constant(kMtu - 60), false);
-    add_candidate(constant(kMtu - 60 - 12), false);
+  for (const Divisor& d : kDivisors) {
+    if (d.when == Divisor::When::Ipv6 && !f.ipv6) continue;
+    ValuePtr divisor;
+    switch (d.base) {
+      case Divisor::Base::None: divisor = constant(static_cast<std::uint32_t>(d.plus)); break;
+      case Divisor::Base::Mss:
+        divisor = d.plus < 0 ? sub(f.mss, static_cast<std::uint32_t>(-d.plus))
+                             : add(f.mss, static_cast<std::uint32_t>(d.plus));
+        break;
+      case Divisor::Base::MssAndHeaders: divisor = add(f.mss, f.header_total); break;
+    }
+    list.push_back({divisor, d.mtu, d.when == Divisor::When::Ts1Set ? f.ts1_set : always()});
   }
-  add_candidate(add(f.mss, 40), true);
-  add_candidate(add(f.mss, f.header_total), true);
-  if (f.ipv6) add_candidate(add(f.mss, 60), true);
-  add_candidate(constant(kMtu), true);
   return list;
 }
 
@@ -47,20 +70,12 @@ std::optional<WindowMultiplier> detect_window_multiplier(std::uint32_t window, s
                                                         std::uint32_t header_total, bool ipv6) {
   if (window == 0 || mss < kMinMss) return std::nullopt;
   auto divides = [&](std::uint32_t d) { return d != 0 && window % d == 0; };
-  // p0f's divisors in its order; a fixed table, as fingerprinting calls this
-  // once per packet.
-  struct Try {
-    std::uint32_t divisor;
-    bool mtu;
-    bool active;
-  };
-  const Try tries[] = {{mss, false, true},          {mss - 12, false, ts1 != 0},
-                       {1460, false, true},         {1448, false, true},
-                       {1440, false, ipv6},         {1428, false, ipv6},
-                       {mss + 40, true, true},      {mss + header_total, true, true},
-                       {mss + 60, true, ipv6},      {kMtu, true, true}};
-  for (const Try& t : tries) {
-    if (t.active && divides(t.divisor)) return WindowMultiplier{window / t.divisor, t.mtu};
+  // No allocation: fingerprinting calls this once per packet.
+  for (const Divisor& d : kDivisors) {
+    if ((d.when == Divisor::When::Ts1Set && ts1 == 0) || (d.when == Divisor::When::Ipv6 && !ipv6)) continue;
+    std::uint32_t base = d.base == Divisor::Base::None ? 0 : d.base == Divisor::Base::Mss ? mss : mss + header_total;
+    std::uint32_t divisor = base + static_cast<std::uint32_t>(d.plus);
+    if (divides(divisor)) return WindowMultiplier{window / divisor, d.mtu};
   }
   return std::nullopt;
 }

@@ -2,6 +2,7 @@
 #include "p0fbpf/capture.hpp"
 
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -171,6 +171,9 @@ TEST(Cli, HelpVersionAndUsageErrors) {
   EXPECT_NE(help.out.find("iptables -A INPUT -p tcp --syn -m bpf"), std::string::npos);
   EXPECT_NE(help.out.find("--loose"), std::string::npos);
   EXPECT_NE(help.out.find("Exit status"), std::string::npos);
+  // Every quirk with its meaning, the extension marked.
+  EXPECT_NE(help.out.find("\n  0+       IPv4 reserved (\"must be zero\") flag set\n"), std::string::npos);
+  EXPECT_NE(help.out.find("\n  linux    IPv4 ID == (seq XOR ts1) & 0xffff (--loose only)\n"), std::string::npos);
   Outcome version = p0fbpf({"--version"});
   EXPECT_EQ(version.status, 0);
   EXPECT_EQ(version.out.rfind("p0fbpf ", 0), 0u);
@@ -182,6 +185,14 @@ TEST(Cli, HelpVersionAndUsageErrors) {
   EXPECT_EQ(unknown.out, "");
   Outcome empty_stdin = p0fbpf({"-"}, "# nothing\n\n");
   EXPECT_EQ(empty_stdin.status, 2);
+}
+
+// The MSS value's check, merged into the option's compare, keeps its own
+// name in the comment: "mss" is not a name already listed in "olayout[0] mss".
+TEST(Cli, AsmCommentsNameEachMergedField) {
+  Outcome r = p0fbpf({"--loose", "-f", "asm", "4:64:0:1460:65535,0:mss:df:0"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("jeq      #0x20005b4       jt 9\tjf 15 ; olayout[0] mss, mss\n"), std::string::npos) << r.out;
 }
 
 TEST(Cli, NeverMatchingSignatureWarns) {

@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/quirks.hpp"
+#include "p0fbpf/tcp.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
-
-enum class IpVersion { V4, V6, Any };
 
 struct InitialTtl {
   enum class Kind {
@@ -48,46 +49,11 @@ struct WindowScale {
   Span span;
 };
 
-namespace tcp_option {
-inline constexpr std::uint8_t kEol = 0;
-inline constexpr std::uint8_t kNop = 1;
-inline constexpr std::uint8_t kMss = 2;
-inline constexpr std::uint8_t kWindowScale = 3;
-inline constexpr std::uint8_t kSackPermitted = 4;
-inline constexpr std::uint8_t kSack = 5;
-inline constexpr std::uint8_t kTimestamp = 8;
-}  // namespace tcp_option
-
 struct TcpOption {
   std::uint8_t kind = 0;
   unsigned eol_padding = 0;  // only for kind 0 (eol+N)
   Span span;
 };
-
-enum class Quirk {
-  DontFragment,      // df
-  NonZeroId,         // id+
-  ZeroId,            // id-
-  Ecn,               // ecn
-  MustBeZero,        // 0+
-  FlowLabel,         // flow
-  ZeroSeq,           // seq-
-  NonZeroAck,        // ack+
-  ZeroAck,           // ack-
-  NonZeroUrgentPtr,  // uptr+
-  UrgentFlag,        // urgf+
-  PushFlag,          // pushf+
-  ZeroTs1,           // ts1-
-  NonZeroTs2,        // ts2+
-  OptionDataAfterEol,  // opt+
-  ExcessiveScale,    // exws
-  BadOptions,        // bad
-  LinuxId,           // linux (p0fbpf extension, --loose only)
-};
-inline constexpr int kQuirkCount = 18;
-
-// The spelling p0f uses for a quirk ("df", "id+", ...).
-const char* quirk_name(Quirk quirk);
 
 struct QuirkItem {
   Quirk quirk;

@@ -3,15 +3,20 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include <pcap/pcap.h>
-
 #include "p0fbpf/diagnostic.hpp"
-#include "p0fbpf/link.hpp"
+#include "p0fbpf/types.hpp"
+
+// libpcap's handles, declared here so that including this header does not
+// pull in <pcap/pcap.h>.
+struct pcap;
+struct pcap_dumper;
+struct pcap_pkthdr;
 
 namespace p0fbpf {
 
@@ -29,7 +34,7 @@ struct CaptureRecord {
   const std::uint8_t* data;
   // What p0f sees of the packet: the bytes captured, never more than its
   // length on the wire.
-  std::size_t length() const { return std::min<std::size_t>(header->caplen, header->len); }
+  std::size_t length() const;
 };
 
 // How reading a capture ended.
@@ -56,7 +61,8 @@ class Capture {
 
   int datalink() const;
   std::string datalink_name() const;
-  pcap_t* handle() const { return pcap_; }
+  // The stream the capture is read from.
+  FILE* file() const;
   const std::string& name() const { return path_; }
 
   // Calls `visit` for every record, until the end of the capture, a record
@@ -66,11 +72,12 @@ class Capture {
   // it and is described in `problem` (the records before it count).
   std::size_t for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem);
   // Makes read() return after the record being visited.
-  void stop() { pcap_breakloop(pcap_); }
+  void stop();
 
  private:
-  Capture(pcap_t* pcap, std::string path) : pcap_(pcap), path_(std::move(path)) {}
-  pcap_t* pcap_;
+  friend class CaptureWriter;  // writes through the capture's handle
+  Capture(pcap* handle, std::string path) : pcap_(handle), path_(std::move(path)) {}
+  pcap* pcap_;
   std::string path_;
 };
 
@@ -103,7 +110,7 @@ class CaptureWriter {
  private:
   CaptureWriter() = default;
   void fail(int error);
-  pcap_dumper_t* dumper_ = nullptr;
+  pcap_dumper* dumper_ = nullptr;
   int fd_ = -1;             // ours; libpcap writes through a duplicate
   std::string path_;        // as given, for messages
   std::string target_;      // what the temporary file replaces

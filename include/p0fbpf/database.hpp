@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "p0fbpf/compiler.hpp"
-#include "p0fbpf/lower.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
 

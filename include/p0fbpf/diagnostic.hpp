@@ -26,6 +26,9 @@ struct Diagnostic {
   std::string help;     // what would be right; may be empty
 };
 
+// Printable ASCII, space included: what a terminal shows as it is.
+constexpr bool is_printable(unsigned char c) { return c >= 0x20 && c < 0x7f; }
+
 // `text` safe for a terminal: bytes outside printable ASCII become '?'
 // (one byte each, so columns stay where they were).
 std::string printable(std::string_view text);

@@ -8,9 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "p0fbpf/link.hpp"
-#include "p0fbpf/lower.hpp"
 #include "p0fbpf/packet.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
 
@@ -29,29 +28,23 @@ std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* 
 // distinct signatures.
 class SignatureCounter {
  public:
+  SignatureCounter();
+  ~SignatureCounter();
+  SignatureCounter(SignatureCounter&&) noexcept;
+  SignatureCounter& operator=(SignatureCounter&&) noexcept;
+
   void add(const PacketFacts& facts);
-  std::size_t distinct() const { return size_; }
+  std::size_t distinct() const;
   // Signature indices, most frequent first, ties in the order first seen;
   // at most `top` (0: all).
   std::vector<std::uint32_t> most_frequent(std::size_t top = 0) const;
-  std::size_t count(std::uint32_t index) const { return entry(index).count; }
+  std::size_t count(std::uint32_t index) const;
   // Appends the signature's raw_sig text.
   void append_signature(std::uint32_t index, std::string& out) const;
 
  private:
-  struct Entry {
-    SignatureFields fields;
-    std::uint32_t count = 0;
-  };
-  static constexpr std::uint32_t kBlockSize = 4096;
-  const Entry& entry(std::uint32_t index) const { return blocks_[index / kBlockSize][index % kBlockSize]; }
-  Entry& entry(std::uint32_t index) { return blocks_[index / kBlockSize][index % kBlockSize]; }
-  void grow();
-  // A slot holds an entry's hash (high half), to skip entries that cannot
-  // be equal and to rehash without reading them, and its index + 1 (0: empty).
-  std::vector<std::uint64_t> slots_ = std::vector<std::uint64_t>(1024);
-  std::vector<std::vector<Entry>> blocks_;  // each reserved once, so entries never move
-  std::uint32_t size_ = 0;
+  struct Table;
+  std::unique_ptr<Table> table_;
 };
 
 }  // namespace p0fbpf

@@ -7,21 +7,9 @@
 #include <string_view>
 
 #include "p0fbpf/ir.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
-
-enum class LinkType {
-  Raw,           // the IP header first: iptables, ip6tables, tc; DLT_RAW captures
-  Ethernet,      // EtherType IPv4/IPv6, or one 802.1Q tag in front of either
-  LinuxCooked,   // Linux "cooked" capture (DLT_LINUX_SLL), 16-byte header
-  LinuxCooked2,  // Linux "cooked" capture v2 (DLT_LINUX_SLL2), 20-byte header
-  Loopback,      // BSD loopback/null (DLT_NULL, DLT_LOOP), 4-byte family
-};
-
-struct LinkLayer {
-  LinkType type = LinkType::Raw;
-  std::uint32_t l3_offset = 0;  // Raw only: bytes before the IP header (bpftools -o)
-};
 
 std::optional<LinkType> parse_link_type(std::string_view name);
 

@@ -7,18 +7,9 @@
 #include "p0fbpf/ast.hpp"
 #include "p0fbpf/diagnostic.hpp"
 #include "p0fbpf/ir.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
-
-enum class MatchMode {
-  Exact,  // p0f 3.09b's strict match (docs/semantics.md §2, §3.1)
-  Loose,  // only the fields the signature names (docs/semantics.md §3.2)
-};
-
-enum class Direction {
-  Request,   // SYN, p0f.fp [tcp:request]
-  Response,  // SYN+ACK, p0f.fp [tcp:response]
-};
 
 struct LowerOptions {
   MatchMode mode = MatchMode::Exact;

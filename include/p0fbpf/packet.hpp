@@ -19,9 +19,9 @@ struct PacketFacts {
   std::uint32_t ip_option_length = 0;
   std::uint8_t tcp_type = 0;  // flags & (SYN|ACK|FIN|RST)
   std::uint32_t quirks = 0;   // bit (1 << Quirk)
-  // Option kinds, at most 24: a fixed array, so that analysing a packet
-  // allocates nothing.
-  std::array<std::uint8_t, 24> layout{};
+  // Option kinds: a fixed array, so that analysing a packet allocates
+  // nothing.
+  std::array<std::uint8_t, kMaxTcpOptions> layout{};
   std::uint8_t option_count = 0;
   std::uint32_t eol_padding = 0;
   std::uint16_t mss = 0;
@@ -32,8 +32,8 @@ struct PacketFacts {
   std::uint32_t header_total = 0;  // IP header + TCP header
 
   bool has(Quirk q) const { return quirks & (1u << static_cast<int>(q)); }
-  bool is_syn() const { return tcp_type == 0x02; }
-  bool is_syn_ack() const { return tcp_type == 0x12; }
+  bool is_syn() const { return tcp_type == tcp_flag::kSyn; }
+  bool is_syn_ack() const { return tcp_type == (tcp_flag::kSyn | tcp_flag::kAck); }
   std::vector<std::uint8_t> options() const { return {layout.begin(), layout.begin() + option_count}; }
 };
 
@@ -58,7 +58,7 @@ struct SignatureFields {
   std::uint32_t window = 0;  // the size or the multiplier M
   std::uint32_t quirks = 0;
   std::uint32_t eol_padding = 0;
-  std::array<std::uint8_t, 24> layout{};
+  std::array<std::uint8_t, kMaxTcpOptions> layout{};
 };
 
 // p0f's view of the packet as a raw_sig (without the peer-MSS window rule

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "p0fbpf/lower.hpp"
+#include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
 

@@ -68,6 +68,9 @@ struct Selection {
 std::optional<Selection> read_selection(const std::vector<std::string>& arguments, const DatabaseFlags& database,
                                         Direction direction);
 
+// The quirks and what each means, for --help.
+std::string quirks_help();
+
 // Prints every diagnostic; false if any is an error.
 bool report(const Compilation& compilation);
 

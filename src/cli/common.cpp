@@ -36,6 +36,14 @@ Result<std::shared_ptr<Capture>> open_stdin() {
 
 }  // namespace
 
+std::string quirks_help() {
+  std::string out = "\nQuirks (the seventh field, comma-separated):\n";
+  for (const QuirkFacts& quirk : kQuirks) {
+    out += fmt::format("  {:<7}  {}{}\n", quirk.name, quirk.help, quirk.loose_only ? " (--loose only)" : "");
+  }
+  return out;
+}
+
 void CompileFlags::add_to(CLI::App& app, const char* negate_help) {
   signature_option = app.add_option("signature", signatures, "p0f signatures, or - to read them from standard input")
                          ->type_name("SIGNATURE");

@@ -86,7 +86,7 @@ bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == 
 // regular file the capture is read from.
 bool writes_over_input(const Capture& in, const std::string& output) {
   struct stat read {}, written {};
-  FILE* file = pcap_file(in.handle());
+  FILE* file = in.file();
   if (!file || fstat(fileno(file), &read) != 0 || !S_ISREG(read.st_mode)) return false;
   int found = output == "-" ? fstat(STDOUT_FILENO, &written) : stat(output.c_str(), &written);
   return found == 0 && same_file(read, written);
