@@ -191,4 +191,12 @@ struct Program {
 // A readable dump, one condition per line, for tests and debugging.
 std::string to_string(const ConditionPtr& condition, int indent = 0);
 
+// Every branch with its label, IP version, offsets, framing and condition
+// (p0fbpf --print-ir). Stable: equal programs print the same text.
+std::string to_string(const Program& program);
+
+// The same program, field for field: what a pass that changed nothing returns.
+bool identical(const ConditionPtr& a, const ConditionPtr& b);
+bool identical(const Program& a, const Program& b);
+
 }  // namespace p0fbpf::ir
