@@ -1,4 +1,4 @@
-#include "p0fbpf/optimize.hpp"
+#include "p0fbpf/pipeline.hpp"
 
 #include <gtest/gtest.h>
 

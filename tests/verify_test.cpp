@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "p0fbpf/compiler.hpp"
 #include "p0fbpf/link.hpp"
+#include "p0fbpf/share_versions.hpp"
 
 namespace p0fbpf::ir {
 namespace {
@@ -93,6 +95,32 @@ TEST(Verify, RejectsMalformedConditions) {
   auto one_sided = std::make_shared<Condition>(*eq(load(Width::Byte, 0), 1u, "x"));
   one_sided->rhs = nullptr;
   EXPECT_NE(problems(one_branch(one_sided)), "");
+}
+
+TEST(Verify, SharedVersionsAreWellFormed) {
+  CompileOptions options;
+  options.verify_each_pass = true;
+  options.fit_within = 1;  // every form is tried, sharing included
+  std::vector<std::string_view> passes;
+  options.observe_passes = [&](const PassReport& report) { passes.push_back(report.pass); };
+  Compilation out = compile({{"*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", ""}}, options);
+  ASSERT_TRUE(out.ok());
+  EXPECT_NE(std::find(passes.begin(), passes.end(), "share-versions"), passes.end());
+}
+
+TEST(Verify, AMalformedPassResultStopsTheCompiler) {
+  // What verify_each_pass does with a pass's broken output: a logic error
+  // that names the pass.
+  CompileOptions options;
+  options.verify_each_pass = true;
+  options.observe_passes = [](const PassReport&) {};
+  Program broken = one_branch(eq(binary(BinaryOp::Lsh, load(Width::Byte, 0), constant(33)), 0u, "shift"));
+  try {
+    run_form_passes(broken, {false, true}, options, "test");
+    FAIL() << "no error";
+  } catch (const std::logic_error& error) {
+    EXPECT_NE(std::string(error.what()).find("after drop-last-guards (test)"), std::string::npos) << error.what();
+  }
 }
 
 }  // namespace
