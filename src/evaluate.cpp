@@ -13,16 +13,6 @@ namespace {
 // Thrown where classic BPF returns 0 at once.
 struct ProgramEnded {};
 
-bool relation_holds(Relation relation, std::uint32_t a, std::uint32_t b) {
-  switch (relation) {
-    case Relation::Equal: return a == b;
-    case Relation::Greater: return a > b;
-    case Relation::GreaterEqual: return a >= b;
-    case Relation::AnyBitSet: return (a & b) != 0;
-  }
-  return false;
-}
-
 // One branch over one frame.
 class BranchRun {
  public:

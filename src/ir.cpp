@@ -61,6 +61,8 @@ std::shared_ptr<Condition> make_condition(Condition::Kind kind) {
   return condition;
 }
 
+}  // namespace
+
 bool relation_holds(Relation relation, std::uint32_t a, std::uint32_t b) {
   switch (relation) {
     case Relation::Equal: return a == b;
@@ -70,8 +72,6 @@ bool relation_holds(Relation relation, std::uint32_t a, std::uint32_t b) {
   }
   return false;
 }
-
-}  // namespace
 
 bool Value::uses_index() const {
   switch (kind) {

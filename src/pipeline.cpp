@@ -40,7 +40,7 @@ ir::Program passed(std::string_view pass, std::string_view scope, const ir::Prog
   if (changed || options.observe_passes) {
     bool differs = !ir::identical(before, after);
     if (changed) *changed = differs;
-    if (options.observe_passes) options.observe_passes(PassReport{pass, scope, differs, after});
+    if (options.observe_passes) options.observe_passes(PassReport{pass, scope, differs, before, after});
   }
   return after;
 }

@@ -79,6 +79,9 @@ enum class Relation {
   AnyBitSet,     // (lhs & rhs) != 0
 };
 
+// Whether `lhs relation rhs` holds, as BPF's jumps decide it.
+bool relation_holds(Relation relation, std::uint32_t lhs, std::uint32_t rhs);
+
 struct Condition;
 using ConditionPtr = std::shared_ptr<const Condition>;
 

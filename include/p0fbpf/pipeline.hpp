@@ -27,6 +27,7 @@ struct PassReport {
   std::string_view pass;       // one of pass_names()
   std::string_view scope;      // what it ran on: "signature 2", "program", "form 3 (...)"
   bool changed;                // the program differs from the pass's input
+  const ir::Program& before;   // the pass's input (empty for lower)
   const ir::Program& program;  // after the pass
 };
 using PassObserver = std::function<void(const PassReport&)>;
