@@ -11,7 +11,7 @@ struct PassVerdicts {
   std::size_t runs = 0;      // times the pass ran
   std::size_t changed = 0;   // of them, times it changed the program
   std::size_t packets = 0;   // verdicts compared
-  std::size_t accepted = 0;  // of them, matches of a program not negated
+  std::size_t accepted = 0;  // of them, where a branch held before and after
 };
 
 // Compiles every signature with the next one in the modes and links the pass
