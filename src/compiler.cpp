@@ -5,45 +5,14 @@
 
 #include <fmt/format.h>
 
-#include "p0fbpf/optimize.hpp"
 #include "p0fbpf/parser.hpp"
-#include "p0fbpf/read_guards.hpp"
-#include "p0fbpf/share_branches.hpp"
-#include "p0fbpf/share_versions.hpp"
+#include "p0fbpf/pipeline.hpp"
 
 namespace p0fbpf {
 namespace {
 
-// The forms a program can take, fastest first. The last serves programs
-// with nothing to share between versions.
-struct Form {
-  bool share_versions;
-  bool window_shortcut;
-};
-constexpr Form kForms[] = {{false, true}, {true, true}, {true, false}, {false, false}};
-
-// The members' branches in order, each already prepared on its own, and
-// shared among branches (-O1).
-ir::Program joined(const std::vector<const std::vector<ir::Branch>*>& per_member, const CompileOptions& options) {
-  ir::Program program;
-  for (const auto* branches : per_member) program.branches.insert(program.branches.end(), branches->begin(), branches->end());
-  return options.optimize ? share_branches(program) : program;
-}
-
-// Negated programs get their read guards, the others lose the last branch's;
-// either may share versions (nullopt if nothing was shared).
-// Last, reads behind a link header of variable length are indexed.
-std::optional<ir::Program> finished(const ir::Program& program, const CompileOptions& options, bool share) {
-  const bool negate = options.codegen.negate;
-  ir::Program in = negate ? guard_fixed_reads(program) : program;
-  if (!options.optimize) return share ? std::nullopt : std::optional(resolve_link_base(in, negate));
-  ir::Program out = share ? share_versions(in) : in;
-  if (share && out.branches.size() == in.branches.size()) return std::nullopt;
-  return resolve_link_base(negate ? out : drop_last_read_guards(out), negate);
-}
-
-// Each source lowered, linked and optimized on its own (the passes that see
-// one branch at a time), per window check form, when first needed; forget()
+// Each source through run_signature_passes, per window check form, when
+// first needed; forget()
 // lets the sources of a finished program go, so that memory follows the
 // program being built rather than the whole selection.
 class Lowerings {
@@ -84,27 +53,15 @@ class Lowerings {
   // The fastest form within fit_within (see CompileOptions), or the
   // smallest if none fits.
   std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members, std::size_t fit_within) {
-    std::optional<std::pair<ir::Program, BpfProgram>> smallest;
-    std::optional<ir::Program> with_shortcut, without_shortcut;
-    for (const Form& form : kForms) {
-      auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
-      if (!ready) ready = prepared(members, form.window_shortcut);
-      std::optional<ir::Program> ir = finished(*ready, options_, form.share_versions);
-      if (!ir) continue;  // the same as a form tried before
-      BpfProgram program = generate(*ir, options_.codegen);
-      std::size_t size = program.instructions.size();
-      if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));
-      bool enough = fit_within == 0 || !options_.optimize || size <= fit_within;
-      if (enough) break;
-    }
-    return std::move(*smallest);
+    return fastest_form([&](bool window_shortcut) { return prepared(members, window_shortcut); }, options_,
+                        fit_within);
   }
 
   ir::Program prepared(const std::vector<std::size_t>& members, bool window_shortcut) {
     std::vector<const std::vector<ir::Branch>*> per_member;
     per_member.reserve(members.size());
     for (std::size_t m : members) per_member.push_back(&branches(m, window_shortcut));
-    return joined(per_member, options_);
+    return run_program_passes(per_member, options_);
   }
 
  private:
@@ -116,10 +73,9 @@ class Lowerings {
   // The first form lowers with the options as given (the caller's window
   // shortcut setting), the second without the shortcut.
   bool lower_form(std::size_t source, Entry& entry, bool first, std::vector<SourcedDiagnostic>* diagnostics) {
-    LowerOptions lower_options = options_.lower;
-    if (!first) lower_options.window_shortcut = false;
     auto& slot = entry.forms[first ? 0 : 1].emplace();
-    Result<Lowered> lowered = lower(*entry.signature, lower_options);
+    std::string scope = fmt::format("signature {}{}", source + 1, first ? "" : ", full window check");
+    Result<Lowered> lowered = run_signature_passes(*entry.signature, first, options_, scope);
     if (!lowered) {
       if (diagnostics) diagnostics->push_back({lowered.error(), sources_[source]});
       return false;
@@ -127,13 +83,7 @@ class Lowerings {
     if (diagnostics) {
       for (const Diagnostic& warning : lowered->warnings) diagnostics->push_back({warning, sources_[source]});
     }
-    ir::Program own;
-    for (const ir::Branch& branch : lowered->branches) {
-      if (!options_.ip_version || branch.ip_version == *options_.ip_version) own.branches.push_back(branch);
-    }
-    own = apply_link(own, options_.link);
-    if (options_.optimize) own = optimize_each_branch(own);
-    slot = std::move(own.branches);
+    slot = std::move(lowered->branches);
     return true;
   }
 
@@ -170,7 +120,7 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
     if (options.refuse_over) lowerings.forget(i);
   }
   if (!ok) {
-    out.ir = *finished(lowerings.prepared(first(sources.size()), true), options, false);
+    out.ir = *run_form_passes(lowerings.prepared(first(sources.size()), true), {false, true}, options, "program");
     return out;
   }
   std::size_t fit_within = options.fit_within;

@@ -61,6 +61,8 @@ std::shared_ptr<Condition> make_condition(Condition::Kind kind) {
   return condition;
 }
 
+}  // namespace
+
 bool relation_holds(Relation relation, std::uint32_t a, std::uint32_t b) {
   switch (relation) {
     case Relation::Equal: return a == b;
@@ -70,8 +72,6 @@ bool relation_holds(Relation relation, std::uint32_t a, std::uint32_t b) {
   }
   return false;
 }
-
-}  // namespace
 
 bool Value::uses_index() const {
   switch (kind) {
@@ -452,6 +452,59 @@ std::string to_string(const ConditionPtr& c, int indent) {
       return fmt::format("{}{} := {}  ; {}\n", pad, c->lhs->key, c->rhs->key, c->field);
   }
   return {};
+}
+
+std::string to_string(const Program& program) {
+  std::string out;
+  for (std::size_t i = 0; i < program.branches.size(); ++i) {
+    const Branch& branch = program.branches[i];
+    out += fmt::format("branch {}: {}\n", i + 1, branch.label);
+    out += fmt::format("  ip version {}, link offset {}", branch.ip_version == 0 ? "4 or 6" : std::to_string(branch.ip_version),
+                       branch.link_offset);
+    if (branch.tcp_offset) out += fmt::format(", tcp header at {}", *branch.tcp_offset);
+    out += "\n";
+    if (branch.framing) out += "  framing\n" + to_string(branch.framing, 2);
+    out += "  condition\n" + to_string(branch.condition, 2);
+  }
+  if (program.branches.empty()) out += "no branches\n";
+  return out;
+}
+
+namespace {
+
+bool identical(const ValuePtr& a, const ValuePtr& b) {
+  if (a == b) return true;
+  if (!a || !b) return false;
+  return a->key == b->key && a->frame == b->frame;
+}
+
+}  // namespace
+
+bool identical(const ConditionPtr& a, const ConditionPtr& b) {
+  if (a == b) return true;
+  if (!a || !b) return false;
+  if (a->kind != b->kind || a->relation != b->relation || a->negated != b->negated || a->truth != b->truth ||
+      a->field != b->field || a->implied_by_last_byte != b->implied_by_last_byte || a->read_guard != b->read_guard ||
+      !identical(a->lhs, b->lhs) || !identical(a->rhs, b->rhs) || a->children.size() != b->children.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a->children.size(); ++i) {
+    if (!identical(a->children[i], b->children[i])) return false;
+  }
+  return true;
+}
+
+bool identical(const Program& a, const Program& b) {
+  if (a.branches.size() != b.branches.size()) return false;
+  for (std::size_t i = 0; i < a.branches.size(); ++i) {
+    const Branch& x = a.branches[i];
+    const Branch& y = b.branches[i];
+    if (x.label != y.label || x.ip_version != y.ip_version || x.link_offset != y.link_offset ||
+        x.tcp_offset != y.tcp_offset || !identical(x.framing, y.framing) || !identical(x.condition, y.condition)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace p0fbpf::ir

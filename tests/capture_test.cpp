@@ -40,6 +40,7 @@ std::vector<std::string> fingerprints(const std::string& path) {
 std::size_t matches(const std::string& path, const std::string& signature) {
   auto capture = Capture::open(path);
   CompileOptions options;
+  options.verify_each_pass = true;
   options.link = *link_for_capture((*capture)->datalink());
   Compilation c = compile({{signature, ""}}, options);
   std::size_t n = 0;

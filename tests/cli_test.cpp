@@ -64,6 +64,82 @@ TEST(Cli, DesignCardPrintsOneIptablesLine) {
   EXPECT_EQ(r.out, slurp(std::string(P0FBPF_TEST_DATA) + "/golden/design-card.iptables"));
 }
 
+// The headers --print-ir printed, one a line.
+std::vector<std::string> ir_headers(const std::string& out) {
+  std::vector<std::string> headers;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(";; after ", 0) == 0) headers.push_back(line);
+  }
+  return headers;
+}
+
+TEST(Cli, PrintIrAfterLinkShowsTheEthertypeCheck) {
+  Outcome ether = p0fbpf({"--print-ir=after-link", "--link", "ether", "-f", "asm", kDesignCard});
+  EXPECT_EQ(ether.status, 0) << ether.err;
+  // Lowered twice: once to check it, once for the program (within --max-insns).
+  EXPECT_EQ(ir_headers(ether.out), std::vector<std::string>(2, ";; after link (signature 1): changed"));
+  EXPECT_NE(ether.out.find("  framing\n"), std::string::npos) << ether.out;
+  EXPECT_NE(ether.out.find("ldh[frame+12] == #2048  ; link: ethertype\n"), std::string::npos) << ether.out;
+  EXPECT_NE(ether.out.find("ip version 4, link offset 14, tcp header at 20\n"), std::string::npos) << ether.out;
+  // The program follows the IR.
+  EXPECT_NE(ether.out.find("ldh      [12]"), std::string::npos) << ether.out;
+  Outcome cooked = p0fbpf({"--print-ir=after-link", "--link", "sll", kDesignCard});
+  EXPECT_NE(cooked.out.find("ldh[frame+14] == #2048  ; link: protocol\n"), std::string::npos) << cooked.out;
+  // Nothing comes before the IP header: the link pass changes nothing.
+  Outcome raw = p0fbpf({"--print-ir=after-link", kDesignCard});
+  EXPECT_EQ(ir_headers(raw.out), std::vector<std::string>(2, ";; after link (signature 1): no change"));
+  EXPECT_EQ(raw.out.find("frame+"), std::string::npos) << raw.out;
+}
+
+TEST(Cli, PrintIrShowsWhetherVersionsWereShared) {
+  // Over its first form's size, so that the sharing forms are tried.
+  Outcome both = p0fbpf({"--print-ir=after-share-versions", "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  EXPECT_EQ(both.status, 0) << both.err;
+  std::vector<std::string> headers = ir_headers(both.out);
+  ASSERT_FALSE(headers.empty()) << both.out;
+  EXPECT_EQ(headers[0],
+            ";; after share-versions (form 2 of 4: one branch for both IP versions, short window check): changed");
+  EXPECT_NE(both.out.find("ip version 4 or 6"), std::string::npos) << both.out;
+  EXPECT_NE(both.out.find("$tcp := "), std::string::npos) << both.out;
+  // An IPv4 signature has nothing to share.
+  Outcome four = p0fbpf({"--print-ir=after-share-versions", "-f", "asm", "--max-insns", "50", kDesignCard});
+  EXPECT_EQ(four.status, 0) << four.err;
+  EXPECT_EQ(ir_headers(four.out),
+            (std::vector<std::string>{
+                ";; after share-versions (form 2 of 4: one branch for both IP versions, short window check): no change",
+                ";; after share-versions (form 3 of 4: one branch for both IP versions, full window check): no change"}));
+  EXPECT_EQ(four.out.find("ip version 4 or 6"), std::string::npos) << four.out;
+}
+
+TEST(Cli, PrintIrAfterEveryPassInOrder) {
+  // Bare, it takes no value: the signature after it stays a signature.
+  // With -f asm the first form fits.
+  Outcome r = p0fbpf({"--negate", "--link", "ether", "-f", "asm", "--print-ir", kDesignCard});
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::vector<std::string> passes;
+  for (const std::string& header : ir_headers(r.out)) passes.push_back(header.substr(9, header.find(' ', 9) - 9));
+  EXPECT_EQ(passes, (std::vector<std::string>{"lower", "ip-version", "link", "merge-checks", "drop-implied-lengths",
+                                              "lower", "ip-version", "link", "merge-checks", "drop-implied-lengths",
+                                              "share-branches", "guard-reads", "resolve-link-base"}));
+  // The negated program's guards, and the framing joined to the reads.
+  EXPECT_NE(r.out.find("len >= #60  ; packet holds every fixed read\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("len >= #18  ; frame holds the link header\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ldb[$shift+22] <= #64  ; ttl\n"), std::string::npos) << r.out;
+}
+
+TEST(Cli, PrintIrNamesTheKnownPasses) {
+  Outcome r = p0fbpf({"--print-ir=after-optimize", kDesignCard});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("--print-ir=after-optimize: no such pass"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("lower, ip-version, link, merge-checks, drop-implied-lengths, share-branches, guard-reads, "
+                       "share-versions, drop-last-guards, resolve-link-base"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(p0fbpf({"--print-ir=share-versions", kDesignCard}).status, 2);
+}
+
 TEST(Cli, BadSignatureExitsTwoWithNothingOnStdout) {
   Outcome r = p0fbpf({"4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+,bogus:0"});
   EXPECT_EQ(r.status, 2);

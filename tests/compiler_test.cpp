@@ -75,6 +75,7 @@ TEST(Compiler, FitWithinPicksTheFastestFormThatFits) {
   const std::string star = "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
   auto branches_and_size = [&](std::size_t fit) {
     CompileOptions options;
+    options.verify_each_pass = true;
     options.fit_within = fit;
     Compilation c = compile({{star, ""}}, options);
     std::vector<int> versions;
@@ -92,6 +93,7 @@ TEST(Compiler, FitWithinPicksTheFastestFormThatFits) {
   EXPECT_GT(smallest, 1u);
   // A signature for one version has nothing to share, only the window check to shorten.
   CompileOptions options;
+  options.verify_each_pass = true;
   options.fit_within = 1;
   Compilation one = compile({{kDesignCard, ""}}, options);
   ASSERT_EQ(one.ir.branches.size(), 1u);
@@ -119,6 +121,7 @@ TEST(Compiler, SharedFormFitsOneRuleBehindFixedLinkHeaders) {
 
 TEST(Compiler, LinkOffsetSkipsTheLinkHeader) {
   CompileOptions options;
+  options.verify_each_pass = true;
   options.link.type = LinkType::Ethernet;
   Compilation c = compile({{kDesignCard, ""}}, options);
   ASSERT_TRUE(c.ok());
@@ -162,6 +165,7 @@ TEST(Compiler, RefuseOverNamesTheFirstPrefixThatIsOver) {
   std::vector<SignatureSource> sources = similar_signatures(40);
   sources.push_back({"4:64:0:*:*,*::id+:0", "gen:last"});  // never matches: a warning
   CompileOptions options;
+  options.verify_each_pass = true;
   options.fit_within = 100;
   options.refuse_over = 100;
   Compilation c = compile(sources, options);
@@ -187,6 +191,7 @@ TEST(Compiler, RefuseOverNamesTheFirstPrefixThatIsOver) {
   EXPECT_EQ(c.diagnostics.back().source.origin, fmt::format("gen:{}", prefix));  // the prefix's last signature
 
   CompileOptions plain;
+  plain.verify_each_pass = true;
   plain.fit_within = 100;
   Compilation over = compile(first_of(sources, prefix), plain);
   ASSERT_TRUE(over.ok());
@@ -198,6 +203,7 @@ TEST(Compiler, RefuseOverNamesTheFirstPrefixThatIsOver) {
 
 TEST(Compiler, RefuseOverOfOneSignatureSaysItNeedsMore) {
   CompileOptions options;
+  options.verify_each_pass = true;
   options.refuse_over = 20;
   Compilation c = compile({{kDesignCard, "x.fp:3"}}, options);
   EXPECT_FALSE(c.ok());
@@ -216,6 +222,7 @@ TEST(Compiler, RefuseOverKeepsASelectionThatFitsAsItWas) {
     sources.push_back({kWindows, ""});  // a * signature: the forms that share versions are tried
     for (std::size_t limit : {200u, 4096u}) {
       CompileOptions plain;
+      plain.verify_each_pass = true;
       plain.fit_within = limit;
       Compilation expected = compile(sources, plain);
       ASSERT_TRUE(expected.ok());
@@ -236,6 +243,7 @@ TEST(Compiler, RefuseOverReportsErrorsNotSize) {
   std::vector<SignatureSource> sources = similar_signatures(40);
   sources.push_back({"4:300:0:*:*,*:::0", "gen:bad"});
   CompileOptions options;
+  options.verify_each_pass = true;
   options.refuse_over = 64;
   Compilation c = compile(sources, options);
   EXPECT_FALSE(c.ok());

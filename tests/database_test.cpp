@@ -118,6 +118,7 @@ TEST(Split, SplitProgramsAgreeWithOneProgramAndEachSignature) {
   for (const auto* l : *labels) sources.insert(sources.end(), l->signatures.begin(), l->signatures.end());
   ASSERT_GE(sources.size(), 8u);
   CompileOptions options;
+  options.verify_each_pass = true;
   options.ip_version = 4;  // a * signature for both versions takes more than 64
   SplitCompilation split = compile_split(sources, options, 64);
   ASSERT_TRUE(split.ok);

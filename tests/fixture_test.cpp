@@ -39,6 +39,7 @@ TEST(Fixture, SynMixVerdictsMatchP0f) {
 
   for (std::size_t s = 0; s < expected.signatures.size(); ++s) {
     CompileOptions options;
+    options.verify_each_pass = true;
     options.link.type = LinkType::Ethernet;  // the capture is
     Compilation c = compile({{expected.signatures[s], ""}}, options);
     ASSERT_TRUE(c.ok());

@@ -173,6 +173,7 @@ TEST_F(KernelEndToEnd, EtherProgramsFilterAPacketSocket) {
     frames.push_back(frame_to(spec, ns.mac_b()));
   }
   CompileOptions options;
+  options.verify_each_pass = true;
   options.link.type = LinkType::Ethernet;
   Compilation c = compile({{sig, ""}}, options);
   ASSERT_TRUE(c.ok());

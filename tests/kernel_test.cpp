@@ -40,6 +40,7 @@ void check_all(const std::vector<std::pair<std::string, bool>>& sigs, std::size_
       for (int variant = 0; variant < 4; ++variant) {
         bool negate = variant % 2 == 1;
         CompileOptions options;
+        options.verify_each_pass = true;
         options.lower.mode = mode;
         options.lower.direction = response ? Direction::Response : Direction::Request;
         options.codegen.negate = negate;

@@ -4,6 +4,8 @@
 // negated programs too; and it must stay about as small and fast.
 #include <gtest/gtest.h>
 
+#include "pass_verdicts.hpp"
+
 #include <optional>
 
 #include "bpf_run.hpp"
@@ -47,6 +49,7 @@ const std::vector<Variant>& variants() {
 
 BpfProgram compiled(const Variant& v, LinkType link, bool negate, bool optimize = true) {
   CompileOptions options;
+  options.verify_each_pass = true;
   options.lower.mode = v.mode;
   options.link.type = link;
   options.codegen.negate = negate;
@@ -247,6 +250,11 @@ TEST(LinkBase, DesignCardFitsAnIptablesRuleBehindEthernet) {
   BpfProgram ether = compiled(exact(kDesignCard), LinkType::Ethernet, false);
   EXPECT_LE(ether.instructions.size(), raw.instructions.size() + 7);
   EXPECT_LE(ether.instructions.size(), 64u);
+}
+
+// resolve-link-base keeps the IR's verdict on packets around every signature.
+TEST(LinkBase, ResolveLinkBaseKeepsEveryVerdict) {
+  testing::expect_pass_keeps_verdicts("resolve-link-base");
 }
 
 }  // namespace

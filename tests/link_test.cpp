@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pass_verdicts.hpp"
+
 #include "bpf_run.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "packet_builder.hpp"
@@ -23,6 +25,7 @@ testing::PacketSpec syn(bool ipv6) {
 
 BpfProgram compiled(LinkLayer link) {
   CompileOptions options;
+  options.verify_each_pass = true;
   options.link = link;
   Compilation c = compile({{kStar, ""}}, options);
   EXPECT_TRUE(c.ok());
@@ -89,6 +92,7 @@ TEST(Link, TruncatedDatagramIsRejectedBehindAnyHeader) {
     auto ip = testing::build_packet(p);
     for (LinkLayer link : {LinkLayer{LinkType::Raw, 0}, LinkLayer{LinkType::Ethernet, 0}, LinkLayer{LinkType::Raw, 7}}) {
       CompileOptions options;
+      options.verify_each_pass = true;
       options.link = link;
       Compilation c = compile({{sig, ""}}, options);
       auto frame = link.type == LinkType::Ethernet ? ethernet(ip, 0x0800, false)
@@ -140,6 +144,11 @@ TEST(Link, LinuxCookedCaptureV2) {
   EXPECT_NE(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(true)))), 0u);
   EXPECT_EQ(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(false)))), 0u);
   EXPECT_EQ(testing::run_bpf(p, testing::build_packet(syn(false))), 0u);
+}
+
+// link keeps the IR's verdict on packets around every signature.
+TEST(Link, LinkKeepsEveryVerdict) {
+  testing::expect_pass_keeps_verdicts("link");
 }
 
 }  // namespace

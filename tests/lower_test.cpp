@@ -26,6 +26,7 @@ Lowered lower_ok(const std::string& text, LowerOptions options = {}) {
 
 bool accepts(const std::string& sig, const PacketSpec& packet, LowerOptions lower = {}) {
   CompileOptions options;
+  options.verify_each_pass = true;
   options.lower = lower;
   Compilation c = compile({{sig, ""}}, options);
   EXPECT_TRUE(c.ok()) << sig;

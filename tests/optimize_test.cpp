@@ -1,4 +1,4 @@
-#include "p0fbpf/optimize.hpp"
+#include "p0fbpf/pipeline.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,6 +28,7 @@ TEST(Optimize, SameVerdictsAsUnoptimized) {
     for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
       for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
         CompileOptions options;
+        options.verify_each_pass = true;
         options.lower.mode = mode;
         options.lower.direction = response ? Direction::Response : Direction::Request;
         options.link.type = link;

@@ -18,6 +18,7 @@
 #include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/compiler.hpp"
+#include "p0fbpf/evaluate.hpp"
 #include "p0fbpf/packet.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
@@ -43,8 +44,9 @@ std::string hex(const std::vector<std::uint8_t>& bytes) {
 
 // `fit_within` 1 asks for the smallest form (one branch for both IP
 // versions, the window check without its shortcut), 0 for the fastest.
-BpfProgram compile_exact(const std::string& sig, bool response, std::size_t fit_within) {
+Compilation compile_exact(const std::string& sig, bool response, std::size_t fit_within) {
   CompileOptions options;
+  options.verify_each_pass = true;
   options.lower.direction = response ? Direction::Response : Direction::Request;
   options.fit_within = fit_within;
   Compilation c = compile({{sig, ""}}, options);
@@ -53,7 +55,7 @@ BpfProgram compile_exact(const std::string& sig, bool response, std::size_t fit_
     for (const auto& d : c.diagnostics) why += d.render();
     throw std::runtime_error("cannot compile " + sig + ": " + why);
   }
-  return *c.program;
+  return c;
 }
 
 struct Tally {
@@ -67,15 +69,26 @@ struct Tally {
 // deviation and only required to be rejected.
 void compare(const std::string& p0f, const std::string& sig, bool response, IpVersion version,
              const std::vector<PacketSpec>& packets, Tally& tally) {
-  BpfProgram fastest = compile_exact(sig, response, 0);
-  BpfProgram smallest = compile_exact(sig, response, 1);
+  Compilation fastest = compile_exact(sig, response, 0);
+  Compilation smallest = compile_exact(sig, response, 1);
   std::vector<OracleVerdict> verdicts = run_p0f(p0f, packets, sig, response);
   for (std::size_t i = 0; i < packets.size(); ++i) {
     PacketSpec spec = packets[i];
     assign_flow(spec, i, response);
     auto bytes = build_packet(spec);
-    bool ours = run_bpf(fastest, bytes) != 0;
-    bool ours_small = run_bpf(smallest, bytes) != 0;
+    bool ours = run_bpf(*fastest.program, bytes) != 0;
+    bool ours_small = run_bpf(*smallest.program, bytes) != 0;
+    // The third opinion: the IR the programs were generated from.
+    for (const Compilation* c : {&fastest, &smallest}) {
+      bool by_ir = ir::evaluate(c->ir, bytes).accepted;
+      bool by_bpf = c == &fastest ? ours : ours_small;
+      if (by_ir != by_bpf) {
+        tally.disagreements.push_back(fmt::format("{}: the {} form's IR {}, its BPF {}; packet {}", sig,
+                                                  c == &fastest ? "fastest" : "smallest",
+                                                  by_ir ? "matches" : "does not", by_bpf ? "matches" : "does not",
+                                                  hex(bytes)));
+      }
+    }
     if (ours_small != ours) {
       tally.disagreements.push_back(fmt::format("{}: the smallest form {}, the fastest {}; packet {}", sig,
                                                 ours_small ? "matches" : "does not", ours ? "matches" : "does not",

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pass_verdicts.hpp"
+
 #include "bpf_run.hpp"
 #include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"
@@ -56,6 +58,7 @@ TEST(ReadGuards, NegatedProgramAcceptsExactlyWhatThePlainProgramRejects) {
     for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
       for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
         CompileOptions options;
+        options.verify_each_pass = true;
         options.lower.mode = mode;
         options.link.type = link;
         BpfProgram plain = *compile({{text, ""}}, options).program;
@@ -80,6 +83,16 @@ TEST(ReadGuards, NegatedProgramAcceptsExactlyWhatThePlainProgramRejects) {
     }
   }
   EXPECT_GT(packets, 5000u);
+}
+
+// guard-reads keeps the IR's verdict on packets around every signature.
+TEST(ReadGuards, GuardReadsKeepsEveryVerdict) {
+  testing::expect_pass_keeps_verdicts("guard-reads");
+}
+
+// drop-last-guards keeps the IR's verdict on packets around every signature.
+TEST(ReadGuards, DropLastGuardsKeepsEveryVerdict) {
+  testing::expect_pass_keeps_verdicts("drop-last-guards");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pass_verdicts.hpp"
+
 #include "bpf_run.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/parser.hpp"
@@ -34,6 +36,7 @@ TEST(ShareBranches, LinuxLabelFitsOneRulePerVersion) {
   testing::Random rng(5);
   for (int version : {4, 6}) {
     CompileOptions options;
+    options.verify_each_pass = true;
     options.ip_version = version;
     BpfProgram both = *compile(label, options).program;
     EXPECT_LE(both.instructions.size(), 64u) << "IPv" << version;
@@ -59,6 +62,7 @@ TEST(ShareBranches, LinuxLabelFitsOneRuleForBothVersions) {
   const std::vector<SignatureSource> label = {{"*:64:0:*:mss*20,10:mss,sok,ts,nop,ws:df,id+:0", ""},
                                               {"*:64:0:*:mss*20,7:mss,sok,ts,nop,ws:df,id+:0", ""}};
   CompileOptions options;
+  options.verify_each_pass = true;
   options.fit_within = 64;
   BpfProgram both = *compile(label, options).program;
   EXPECT_LE(both.instructions.size(), 64u);
@@ -76,6 +80,11 @@ TEST(ShareBranches, LinuxLabelFitsOneRuleForBothVersions) {
     accepted += either;
   }
   EXPECT_GT(accepted, 50u);
+}
+
+// share-branches keeps the IR's verdict on packets around every signature.
+TEST(ShareBranches, ShareBranchesKeepsEveryVerdict) {
+  testing::expect_pass_keeps_verdicts("share-branches");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pass_verdicts.hpp"
+
 #include <cstdio>
 
 #include "bpf_run.hpp"
@@ -144,6 +146,7 @@ TEST(ShareVersions, SmallestFormAcceptsWhatTheFastestAccepts) {
     for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
       for (LinkType link : {LinkType::Raw, LinkType::Ethernet, LinkType::LinuxCooked, LinkType::LinuxCooked2}) {
         CompileOptions options;
+        options.verify_each_pass = true;
         options.lower.mode = mode;
         options.lower.direction = s.response ? Direction::Response : Direction::Request;
         options.link.type = link;
@@ -185,6 +188,7 @@ TEST(ShareVersions, EveryStarSignatureOfP0fDatabaseFitsOneRule) {
   for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {
     if (parse_signature(s.text)->version != IpVersion::Any) continue;
     CompileOptions options;
+    options.verify_each_pass = true;
     options.lower.direction = s.response ? Direction::Response : Direction::Request;
     options.fit_within = 64;
     Compilation c = compile({{s.text, ""}}, options);
@@ -193,6 +197,11 @@ TEST(ShareVersions, EveryStarSignatureOfP0fDatabaseFitsOneRule) {
     ++count;
   }
   EXPECT_GT(count, 100u);
+}
+
+// share-versions keeps the IR's verdict on packets around every signature.
+TEST(ShareVersions, ShareVersionsKeepsEveryVerdict) {
+  testing::expect_pass_keeps_verdicts("share-versions");
 }
 
 }  // namespace

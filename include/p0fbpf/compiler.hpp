@@ -1,4 +1,5 @@
 // The whole pipeline in one call: signature texts -> AST -> IR -> BPF.
+// The passes and their order are in pipeline.hpp.
 #pragma once
 
 #include <optional>
@@ -10,6 +11,7 @@
 #include "p0fbpf/ir.hpp"
 #include "p0fbpf/link.hpp"
 #include "p0fbpf/lower.hpp"
+#include "p0fbpf/pipeline.hpp"
 
 namespace p0fbpf {
 
@@ -34,6 +36,11 @@ struct CompileOptions {
   // signatures) are compiled first, so that a selection far over the limit
   // is refused after compiling about twice what the limit holds, not all of it.
   std::size_t refuse_over = 0;
+  // Every pass's output goes through ir::verify, and a malformed one throws
+  // std::logic_error naming the pass: for tests, which all turn it on.
+  bool verify_each_pass = false;
+  // Called after every pass (see pipeline.hpp), e.g. to print the IR.
+  PassObserver observe_passes;
 };
 
 // A diagnostic together with the text its span points into.

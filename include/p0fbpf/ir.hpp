@@ -79,6 +79,9 @@ enum class Relation {
   AnyBitSet,     // (lhs & rhs) != 0
 };
 
+// Whether `lhs relation rhs` holds, as BPF's jumps decide it.
+bool relation_holds(Relation relation, std::uint32_t lhs, std::uint32_t rhs);
+
 struct Condition;
 using ConditionPtr = std::shared_ptr<const Condition>;
 
@@ -190,5 +193,13 @@ struct Program {
 
 // A readable dump, one condition per line, for tests and debugging.
 std::string to_string(const ConditionPtr& condition, int indent = 0);
+
+// Every branch with its label, IP version, offsets, framing and condition
+// (p0fbpf --print-ir). Stable: equal programs print the same text.
+std::string to_string(const Program& program);
+
+// The same program, field for field: what a pass that changed nothing returns.
+bool identical(const ConditionPtr& a, const ConditionPtr& b);
+bool identical(const Program& a, const Program& b);
 
 }  // namespace p0fbpf::ir

@@ -117,6 +117,8 @@ struct CompileCommand {
   std::string device;
   std::string direction = "ingress";
   unsigned priority = 3056;
+  // --print-ir: "true" (every pass), or "after-PASS".
+  std::optional<std::string> print_ir;
 
   void add_to(CLI::App& app);
   int run() const;

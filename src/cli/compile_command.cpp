@@ -81,6 +81,21 @@ int write_tc_script(const Selection& selection, const CompileOptions& options, T
   return write_stdout(tc_script(programs[0], programs[1], tc_options)) ? kExitOk : kExitError;
 }
 
+std::string pass_list() {
+  std::string out;
+  for (std::string_view name : pass_names()) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
+// The --print-ir observer: the IR after the chosen passes, into `text`.
+PassObserver ir_printer(std::optional<std::string_view> only, std::string& text) {
+  return [only, &text](const PassReport& report) {
+    if (only && *only != report.pass) return;
+    fmt::format_to(std::back_inserter(text), ";; after {} ({}): {}\n{}", report.pass, report.scope,
+                   report.changed ? "changed" : "no change", ir::to_string(report.program));
+  };
+}
+
 }  // namespace
 
 void CompileCommand::add_to(CLI::App& app) {
@@ -108,6 +123,12 @@ void CompileCommand::add_to(CLI::App& app) {
                  "the fastest program within it is printed")
       ->type_name("N")
       ->check(CLI::Range(1u, kBpfMaxInstructions));
+  // A flag, so that it never takes the signature after it as its value.
+  app.add_flag("--print-ir", print_ir,
+                 "print the IR after every pass (or with =after-PASS, after that pass only) on standard output, "
+                 "each with a header naming the pass and whether it changed the program, before the program; "
+                 "passes: " + pass_list())
+      ->type_name("[=after-PASS]");
   database.add_to(app);
   app.add_flag("--list", list, "list the database's labels (or those --label selects) with their signatures");
   app.add_flag("--split", split, "as many programs as needed, each within --max-insns, one per line or block");
@@ -220,6 +241,26 @@ int CompileCommand::run() const {
       return kExitError;
     }
   }
+  std::optional<std::string_view> print_ir_only;  // a pass, or every pass
+  // A flag's value when given bare is "true".
+  if (print_ir && *print_ir != "true") {
+    const auto& names = pass_names();
+    std::string_view wanted = *print_ir;
+    bool known = wanted.starts_with("after-") &&
+                 std::find(names.begin(), names.end(), wanted.substr(6)) != names.end();
+    if (!known) {
+      fmt::print(stderr, "p0fbpf: error: --print-ir={}: no such pass\n  help: --print-ir=after-PASS, where PASS is one of {}\n",
+                 printable(*print_ir), pass_list());
+      return kExitError;
+    }
+    print_ir_only = wanted.substr(6);
+  }
+  if (print_ir && script) {
+    fmt::print(stderr, "p0fbpf: error: --print-ir goes with the formats of programs, not with -f script\n");
+    return kExitError;
+  }
+  std::string ir_text;
+  if (print_ir) options.observe_passes = ir_printer(print_ir_only, ir_text);
   if ((split || script) && flags.negate) {
     fmt::print(stderr,
                "p0fbpf: error: --negate needs one program: the packets outside several programs are not "
@@ -342,7 +383,7 @@ int CompileCommand::run() const {
     }
     text = std::move(written.text);
   }
-    return write_stdout(text) ? kExitOk : kExitError;
+  return write_stdout(ir_text + text) ? kExitOk : kExitError;
 }
 
 }  // namespace p0fbpf::cli

@@ -1,0 +1,67 @@
+// The compiler's passes in the order they run, in one place: a signature is
+// lowered and prepared alone, the selection's branches are joined and shared,
+// and then each form a program can take is finished and generated until one
+// fits. compile() and compile_split() (compiler.hpp) decide which signatures
+// go into a program; this is how each program is made.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "p0fbpf/ast.hpp"
+#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/ir.hpp"
+#include "p0fbpf/lower.hpp"
+
+namespace p0fbpf {
+
+struct CompileOptions;
+
+// What a pass did (p0fbpf --print-ir).
+struct PassReport {
+  std::string_view pass;       // one of pass_names()
+  std::string_view scope;      // what it ran on: "signature 2", "program", "form 3 (...)"
+  bool changed;                // the program differs from the pass's input
+  const ir::Program& before;   // the pass's input (empty for lower)
+  const ir::Program& program;  // after the pass
+};
+using PassObserver = std::function<void(const PassReport&)>;
+
+// Every pass, in the order it runs.
+const std::vector<std::string_view>& pass_names();
+
+// 1. One signature alone: lower, ip-version, link, merge-checks,
+// drop-implied-lengths. The branches can be kept and joined into every
+// program the signature goes into. `window_shortcut` false lowers without
+// the shortcut whatever options.lower says. `scope` names it in reports.
+Result<Lowered> run_signature_passes(const Signature& signature, bool window_shortcut, const CompileOptions& options,
+                                     std::string_view scope);
+
+// 2. The members' branches in order, then share-branches.
+ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>& per_member,
+                               const CompileOptions& options);
+
+// A form a program can take (see kForms in pipeline.cpp).
+struct Form {
+  bool share_versions;   // one branch for both IP versions
+  bool window_shortcut;  // lowered with the window shortcut (LowerOptions)
+};
+
+// 3. A joined program finished in `form`: guard-reads, share-versions,
+// drop-last-guards, resolve-link-base. nullopt when the form is the same as
+// one without share_versions (nothing to share).
+std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
+                                           std::string_view scope);
+
+// 4. The search over forms, fastest first: the first whose program has at
+// most fit_within instructions (0: the first), or else the smallest.
+// `prepared(window_shortcut)` is the joined program lowered that way.
+std::pair<ir::Program, BpfProgram> fastest_form(const std::function<ir::Program(bool window_shortcut)>& prepared,
+                                                const CompileOptions& options, std::size_t fit_within);
+
+}  // namespace p0fbpf

@@ -1,0 +1,131 @@
+#include "p0fbpf/pipeline.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/link.hpp"
+#include "p0fbpf/merge_checks.hpp"
+#include "p0fbpf/read_guards.hpp"
+#include "p0fbpf/share_branches.hpp"
+#include "p0fbpf/share_versions.hpp"
+#include "p0fbpf/verify.hpp"
+
+namespace p0fbpf {
+namespace {
+
+// The forms a program can take, fastest first. The last serves programs
+// with nothing to share between versions.
+constexpr Form kForms[] = {{false, true}, {true, true}, {true, false}, {false, false}};
+
+std::string describe(std::size_t index, Form form) {
+  return fmt::format("form {} of {}: {}, {} window check", index + 1, std::size(kForms),
+                     form.share_versions ? "one branch for both IP versions" : "a branch per IP version",
+                     form.window_shortcut ? "short" : "full");
+}
+
+// A pass's output, reported and (verify_each_pass) verified; `changed`, if
+// given, says whether it differs from the input.
+ir::Program passed(std::string_view pass, std::string_view scope, const ir::Program& before, ir::Program after,
+                   const CompileOptions& options, bool* changed = nullptr) {
+  if (options.verify_each_pass) {
+    std::vector<ir::VerifyError> errors = ir::verify(after);
+    if (!errors.empty()) {
+      std::string text = fmt::format("the IR after {} ({}) is malformed:", pass, scope);
+      for (const auto& error : errors) text += "\n  " + error.render();
+      throw std::logic_error(text);
+    }
+  }
+  if (changed || options.observe_passes) {
+    bool differs = !ir::identical(before, after);
+    if (changed) *changed = differs;
+    if (options.observe_passes) options.observe_passes(PassReport{pass, scope, differs, before, after});
+  }
+  return after;
+}
+
+// Each branch's condition through `pass`.
+ir::Program per_branch(const ir::Program& program, ir::ConditionPtr (*pass)(const ir::ConditionPtr&)) {
+  ir::Program out = program;
+  for (ir::Branch& branch : out.branches) branch.condition = pass(branch.condition);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& pass_names() {
+  static const std::vector<std::string_view> names = {
+      "lower",         "ip-version",       "link",           "merge-checks",     "drop-implied-lengths",
+      "share-branches", "guard-reads",     "share-versions", "drop-last-guards", "resolve-link-base",
+  };
+  return names;
+}
+
+Result<Lowered> run_signature_passes(const Signature& signature, bool window_shortcut, const CompileOptions& options,
+                                     std::string_view scope) {
+  LowerOptions lower_options = options.lower;
+  if (!window_shortcut) lower_options.window_shortcut = false;
+  Result<Lowered> lowered = lower(signature, lower_options);
+  if (!lowered) return lowered;
+  ir::Program program = passed("lower", scope, {}, ir::Program{lowered->branches}, options);
+
+  ir::Program kept;
+  for (const ir::Branch& branch : program.branches) {
+    if (!options.ip_version || branch.ip_version == *options.ip_version) kept.branches.push_back(branch);
+  }
+  program = passed("ip-version", scope, program, std::move(kept), options);
+  program = passed("link", scope, program, apply_link(program, options.link), options);
+  if (options.optimize) {
+    program = passed("merge-checks", scope, program, per_branch(program, merge_neighbouring_checks), options);
+    program = passed("drop-implied-lengths", scope, program, per_branch(program, drop_implied_length_checks), options);
+  }
+  return Lowered{std::move(program.branches), lowered->warnings};
+}
+
+ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>& per_member,
+                               const CompileOptions& options) {
+  ir::Program program;
+  for (const auto* branches : per_member) program.branches.insert(program.branches.end(), branches->begin(), branches->end());
+  if (!options.optimize) return program;
+  return passed("share-branches", "program", program, share_branches(program), options);
+}
+
+std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
+                                           std::string_view scope) {
+  const bool negate = options.codegen.negate;
+  // Negated programs get their read guards, the others lose the last
+  // branch's; either may share versions.
+  ir::Program out = program;
+  if (negate) out = passed("guard-reads", scope, out, guard_fixed_reads(out), options);
+  if (form.share_versions) {
+    if (!options.optimize) return std::nullopt;
+    bool changed = false;
+    out = passed("share-versions", scope, out, share_versions(out), options, &changed);
+    if (!changed) return std::nullopt;  // the same as the form without sharing
+  }
+  if (options.optimize && !negate) out = passed("drop-last-guards", scope, out, drop_last_read_guards(out), options);
+  // Last, reads behind a link header of variable length are indexed.
+  return passed("resolve-link-base", scope, out, resolve_link_base(out, negate), options);
+}
+
+std::pair<ir::Program, BpfProgram> fastest_form(const std::function<ir::Program(bool window_shortcut)>& prepared,
+                                                const CompileOptions& options, std::size_t fit_within) {
+  std::optional<std::pair<ir::Program, BpfProgram>> smallest;
+  std::optional<ir::Program> with_shortcut, without_shortcut;
+  for (std::size_t i = 0; i < std::size(kForms); ++i) {
+    const Form& form = kForms[i];
+    auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
+    if (!ready) ready = prepared(form.window_shortcut);
+    std::optional<ir::Program> ir = run_form_passes(*ready, form, options, describe(i, form));
+    if (!ir) continue;
+    BpfProgram program = generate(*ir, options.codegen);
+    std::size_t size = program.instructions.size();
+    if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));
+    bool enough = fit_within == 0 || !options.optimize || size <= fit_within;
+    if (enough) break;
+  }
+  return std::move(*smallest);
+}
+
+}  // namespace p0fbpf

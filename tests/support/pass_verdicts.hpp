@@ -1,0 +1,30 @@
+// Checks that a pass keeps the IR's verdict (ir::evaluate) on packets around
+// every TCP signature of p0f.fp and the examples: matching ones, near misses
+// and random ones, without code generation.
+#pragma once
+
+#include <string_view>
+
+namespace p0fbpf::testing {
+
+struct PassVerdicts {
+  std::size_t runs = 0;      // times the pass ran
+  std::size_t changed = 0;   // of them, times it changed the program
+  std::size_t packets = 0;   // verdicts compared
+  std::size_t accepted = 0;  // of them, where a branch held before and after
+};
+
+// Compiles every signature with the next one in the modes and links the pass
+// can see (exact and loose, raw and Ethernet, negated or not, each form), and
+// compares the verdicts before and after every run of `pass` (a name of
+// pass_names()), failing the current test where they differ. For the link
+// pass, the packet before it is the IP datagram and after it the frame.
+// Two passes work as a pair in negated programs, where a read past the end
+// means "no match": drop-implied-lengths may leave a truncated datagram to
+// end the program, and guard-reads makes such a packet fail the branch
+// instead; those packets are not compared for them.
+// Also fails unless the pass changed some program and some packets matched,
+// and prints the counts.
+PassVerdicts expect_pass_keeps_verdicts(std::string_view pass);
+
+}  // namespace p0fbpf::testing
