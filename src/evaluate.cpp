@@ -82,23 +82,8 @@ class BranchRun {
   }
 
   static std::uint32_t binary(BinaryOp op, std::uint32_t a, std::uint32_t b) {
-    switch (op) {
-      case BinaryOp::Add: return a + b;
-      case BinaryOp::Sub: return a - b;
-      case BinaryOp::Mul: return a * b;
-      case BinaryOp::Div:
-        if (b == 0) throw ProgramEnded{};
-        return a / b;
-      case BinaryOp::Mod:
-        if (b == 0) throw ProgramEnded{};
-        return a % b;
-      case BinaryOp::And: return a & b;
-      case BinaryOp::Or: return a | b;
-      case BinaryOp::Xor: return a ^ b;
-      case BinaryOp::Lsh: return b < 32 ? a << b : 0;
-      case BinaryOp::Rsh: return b < 32 ? a >> b : 0;
-    }
-    return 0;
+    if ((op == BinaryOp::Div || op == BinaryOp::Mod) && b == 0) throw ProgramEnded{};
+    return fold(op, a, b);
   }
 
   // A big-endian read of `width` bytes at k + x (an indexed load's

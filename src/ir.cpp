@@ -33,6 +33,21 @@ const char* width_letter(Width width) {
   return "?";
 }
 
+
+std::shared_ptr<Value> make(Value::Kind kind) {
+  auto value = std::make_shared<Value>();
+  value->kind = kind;
+  return value;
+}
+
+std::shared_ptr<Condition> make_condition(Condition::Kind kind) {
+  auto condition = std::make_shared<Condition>();
+  condition->kind = kind;
+  return condition;
+}
+
+}  // namespace
+
 std::uint32_t fold(BinaryOp op, std::uint32_t a, std::uint32_t b) {
   switch (op) {
     case BinaryOp::Add: return a + b;
@@ -48,20 +63,6 @@ std::uint32_t fold(BinaryOp op, std::uint32_t a, std::uint32_t b) {
   }
   return 0;
 }
-
-std::shared_ptr<Value> make(Value::Kind kind) {
-  auto value = std::make_shared<Value>();
-  value->kind = kind;
-  return value;
-}
-
-std::shared_ptr<Condition> make_condition(Condition::Kind kind) {
-  auto condition = std::make_shared<Condition>();
-  condition->kind = kind;
-  return condition;
-}
-
-}  // namespace
 
 bool relation_holds(Relation relation, std::uint32_t a, std::uint32_t b) {
   switch (relation) {

@@ -54,6 +54,10 @@ ValuePtr ip_header_length();
 ValuePtr variable(const std::string& name);
 // Folds constant operands and identities (x+0, x*1, ...).
 ValuePtr binary(BinaryOp op, ValuePtr lhs, ValuePtr rhs);
+// The operation on two 32-bit numbers, as classic BPF's ALU does it, except
+// that division by 0 gives 0 here, where a BPF program ends (evaluate()
+// checks for it first).
+std::uint32_t fold(BinaryOp op, std::uint32_t a, std::uint32_t b);
 ValuePtr add(ValuePtr lhs, ValuePtr rhs);
 ValuePtr add(ValuePtr lhs, std::uint32_t rhs);
 ValuePtr sub(ValuePtr lhs, std::uint32_t rhs);
