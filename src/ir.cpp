@@ -246,10 +246,10 @@ ConditionPtr all(std::vector<ConditionPtr> children) {
 
 ConditionPtr any(std::vector<ConditionPtr> children) {
   std::vector<ConditionPtr> kept;
-  std::string reason;
+  ConditionPtr first_never;  // the first with a reason: its reason and cause stand for all
   for (auto& child : children) {
     if (is_never(child)) {
-      if (reason.empty()) reason = child->field;
+      if (!first_never || first_never->field.empty()) first_never = child;
       continue;
     }
     if (is_always(child)) return child;
@@ -259,7 +259,7 @@ ConditionPtr any(std::vector<ConditionPtr> children) {
       kept.push_back(std::move(child));
     }
   }
-  if (kept.empty()) return never(reason.empty() ? "no alternative can hold" : reason);
+  if (kept.empty()) return first_never && !first_never->field.empty() ? first_never : never("no alternative can hold");
   if (kept.size() == 1) return kept.front();
   auto c = make_condition(Condition::Kind::Any);
   c->children = std::move(kept);
@@ -282,10 +282,11 @@ ConditionPtr always() {
   return c;
 }
 
-ConditionPtr never(std::string reason) {
+ConditionPtr never(std::string reason, std::optional<Span> cause) {
   auto c = make_condition(Condition::Kind::Constant);
   c->truth = false;
   c->field = std::move(reason);
+  c->cause = cause;
   return c;
 }
 

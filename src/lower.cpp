@@ -132,17 +132,19 @@ class ExactLowering {
     std::optional<std::uint32_t> fixed_doff = fixed_header_length(abort_last);
     if (fixed_doff && *fixed_doff % 4 != 0) {
       return never(fmt::format("the option layout spans {} bytes, not a whole number of 32-bit words",
-                               *fixed_doff - kTcpHeader));
+                               *fixed_doff - kTcpHeader),
+                   sig_.options_span);
     }
     if (fixed_doff && *fixed_doff > kMaxTcpHeader) {
-      return never(fmt::format("the option layout needs {} bytes of TCP header, more than 60",
-                               *fixed_doff));
+      return never(fmt::format("the option layout needs {} bytes of TCP header, more than 60", *fixed_doff),
+                   sig_.options_span);
     }
 
     // IP header. p0f gives every IPv6 packet the IP option length 0 and
     // compares it like IPv4's (docs/semantics.md §4.4).
     if (f.v6 && sig_.olen.bytes && *sig_.olen.bytes != 0) {
-      return never(fmt::format("olen {}: p0f reads an IPv6 packet's IP option length as 0", *sig_.olen.bytes));
+      return never(fmt::format("olen {}: p0f reads an IPv6 packet's IP option length as 0", *sig_.olen.bytes),
+                   sig_.olen.span);
     }
     if (f.v6 && !has(Quirk::Ecn) && !has(Quirk::FlowLabel)) {
       // Version, the traffic class's ECN bits and the flow label in one compare.
@@ -153,8 +155,8 @@ class ExactLowering {
       c.push_back(eq(bit_and(load(Width::Byte, 0), 0xf0), 0x60, "ver"));
     } else if (sig_.olen.bytes) {
       std::uint32_t olen = *sig_.olen.bytes;
-      if (olen % 4 != 0) return never(fmt::format("olen {} is not a multiple of 4", olen));
-      if (olen > 40) return never(fmt::format("olen {} is more than IPv4's 40 option bytes", olen));
+      if (olen % 4 != 0) return never(fmt::format("olen {} is not a multiple of 4", olen), sig_.olen.span);
+      if (olen > 40) return never(fmt::format("olen {} is more than IPv4's 40 option bytes", olen), sig_.olen.span);
       std::uint32_t ver_ihl = 0x40 | (5 + olen / 4);
       if (has(Quirk::Ecn)) {
         c.push_back(eq(load(Width::Byte, 0), ver_ihl, "ver, olen"));
@@ -190,7 +192,7 @@ class ExactLowering {
       c.push_back(eq(load(Width::Half, 6), flags, "quirks df, 0+; not a fragment"));
       c.push_back(ip_id_check());
     } else {
-      if (sig_.has(Quirk::MustBeZero)) return never("0+ is never set on IPv6");
+      if (sig_.has(Quirk::MustBeZero)) return never("0+ is never set on IPv6", quirk_span(Quirk::MustBeZero));
       if (has(Quirk::FlowLabel) || has(Quirk::Ecn)) {
         c.push_back(bits_match(load(Width::Word, 0), 0xfffff, has(Quirk::FlowLabel), quirk_field(Quirk::FlowLabel)));
       }
@@ -217,16 +219,16 @@ class ExactLowering {
 
     c.push_back(equivalent(eq(f.tcp.load(Width::Word, 4), 0, quirk_field(Quirk::ZeroSeq)), has(Quirk::ZeroSeq)));
     if (response_) {
-      if (has(Quirk::NonZeroAck)) return never("ack+ is never set on a SYN+ACK");
+      if (has(Quirk::NonZeroAck)) return never("ack+ is never set on a SYN+ACK", quirk_span(Quirk::NonZeroAck));
       c.push_back(equivalent(eq(f.tcp.load(Width::Word, 8), 0, quirk_field(Quirk::ZeroAck)), has(Quirk::ZeroAck)));
     } else {
-      if (has(Quirk::ZeroAck)) return never("ack- is never set on a SYN (no ACK flag)");
+      if (has(Quirk::ZeroAck)) return never("ack- is never set on a SYN (no ACK flag)", quirk_span(Quirk::ZeroAck));
       // p0f 3.09b tests the low bit of the first ack byte (RD32 & 1 on a
       // little-endian host), not ack != 0.
       c.push_back(bits_match(f.tcp.load(Width::Byte, 8), 0x01, has(Quirk::NonZeroAck), quirk_field(Quirk::NonZeroAck)));
     }
     if (has(Quirk::UrgentFlag)) {
-      if (has(Quirk::NonZeroUrgentPtr)) return never("uptr+ is only set when URG is clear");
+      if (has(Quirk::NonZeroUrgentPtr)) return never("uptr+ is only set when URG is clear", quirk_span(Quirk::NonZeroUrgentPtr));
     } else {
       c.push_back(equivalent(ne(f.tcp.load(Width::Half, 18), 0, quirk_field(Quirk::NonZeroUrgentPtr)),
                              has(Quirk::NonZeroUrgentPtr)));
@@ -262,13 +264,19 @@ class ExactLowering {
     return bits_clear(frame_.ecn, frame_.ecn_mask, quirk_field(Quirk::Ecn));
   }
 
+  // Where the signature names the quirk.
+  std::optional<Span> quirk_span(Quirk q) const {
+    const QuirkItem* item = sig_.find(q);
+    return item ? std::optional<Span>(item->span) : std::nullopt;
+  }
+
   ConditionPtr ip_id_check() const {
     ValuePtr id = load(Width::Half, 4);
     if (has(Quirk::DontFragment)) {
-      if (has(Quirk::ZeroId)) return never("id- is only set when DF is clear");
+      if (has(Quirk::ZeroId)) return never("id- is only set when DF is clear", quirk_span(Quirk::ZeroId));
       return equivalent(ne(id, 0, quirk_field(Quirk::NonZeroId)), has(Quirk::NonZeroId));
     }
-    if (has(Quirk::NonZeroId)) return never("id+ is only set when DF is set");
+    if (has(Quirk::NonZeroId)) return never("id+ is only set when DF is set", quirk_span(Quirk::NonZeroId));
     return equivalent(eq(id, 0, quirk_field(Quirk::ZeroId)), has(Quirk::ZeroId));
   }
 
@@ -691,6 +699,7 @@ Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
   if (sig.version != IpVersion::V4) versions.push_back(true);
 
   std::string reason;
+  std::optional<Span> cause;
   for (bool v6 : versions) {
     std::optional<std::uint32_t> tcp_offset;
     if (Frame f = make_frame(v6, sig.olen); f.tcp.is_constant()) tcp_offset = f.tcp.offset;
@@ -704,14 +713,17 @@ Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
                                        ? ExactLowering(sig, options, v6).lower(aborted)
                                        : LooseLowering(sig, v6).lower();
       if (ir::is_never(condition)) {
-        if (reason.empty()) reason = condition->field;
+        if (reason.empty()) {
+          reason = condition->field;
+          cause = condition->cause;
+        }
         continue;
       }
       out.branches.push_back({branch_label(sig, v6, aborted), condition, v6 ? 6 : 4, 0, tcp_offset});
     }
   }
   if (out.branches.empty()) {
-    out.warnings.push_back(Diagnostic{Severity::Warning, {0, sig.text.size()},
+    out.warnings.push_back(Diagnostic{Severity::Warning, cause.value_or(Span{0, sig.text.size()}),
                                       fmt::format("this signature can never match: {}", reason), {}});
   }
   return out;

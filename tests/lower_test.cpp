@@ -266,6 +266,41 @@ INSTANTIATE_TEST_SUITE_P(
                       Impossible{"4:64:0:*:*,*::uptr+,urgf+:0", "uptr+ is only set when URG is clear"},
                       Impossible{"6:64:4:*:*,*:::0", "reads an IPv6 packet's IP option length as 0"}));
 
+// The warning underlines what makes the signature impossible: the quirk,
+// the option length, the layout; the whole signature where no one field does.
+TEST(LowerExact, NeverMatchingPointsAtTheCause) {
+  struct Case {
+    std::string sig;
+    std::string cause;  // its text, found from the end; empty: the whole signature
+    std::string around = "";  // or found as the middle of this
+    Direction direction = Direction::Request;
+  };
+  const Case cases[] = {
+      {"4:64:0:*:*,*::id+:0", "id+"},
+      {"4:64:0:*:*,*::df,id-:0", "id-"},
+      {"4:64:0:*:*,*::ack-:0", "ack-"},
+      {"4:64:0:*:*,*::ack+:0", "ack+", "", Direction::Response},
+      {"4:64:0:*:*,*::uptr+,urgf+:0", "uptr+"},
+      {"4:64:44:*:*,*:::0", "44", ":44:"},
+      {"6:64:4:*:*,*:::0", "4", ":4:"},
+      {"4:64:0:*:*,*:mss,nop::0", "mss,nop"},
+      {"4:64:0:1460:mss*10,*:::0", ""},
+  };
+  for (const Case& c : cases) {
+    LowerOptions options;
+    options.direction = c.direction;
+    Lowered lowered = lower_ok(c.sig, options);
+    ASSERT_EQ(lowered.warnings.size(), 1u) << c.sig;
+    Span expected{0, c.sig.size()};
+    if (!c.cause.empty()) {
+      std::size_t at = c.around.empty() ? c.sig.rfind(c.cause) : c.sig.find(c.around) + 1;
+      expected = {at, at + c.cause.size()};
+    }
+    EXPECT_EQ(lowered.warnings[0].span.begin, expected.begin) << c.sig;
+    EXPECT_EQ(lowered.warnings[0].span.end, expected.end) << c.sig;
+  }
+}
+
 TEST(LowerExact, StarSignatureWithIpOptionsKeepsIpv4) {
   // Checked against p0f 3.09b: *:64:4:... matches no IPv6 packet there.
   Lowered lowered = lower_ok("*:64:4:*:*,*:::0");

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "p0fbpf/diagnostic.hpp"
+
 namespace p0fbpf::ir {
 
 enum class Width : std::uint8_t { Byte = 1, Half = 2, Word = 4 };
@@ -107,6 +109,9 @@ struct Condition {
   // The signature field this condition checks, e.g. "ttl" or "quirk df";
   // for a false Constant, why it can never hold.
   std::string field;
+  // A false Constant's cause in the signature's text (the `id+` that DF
+  // rules out), for the warning that the signature can never match.
+  std::optional<Span> cause;
   // `packet length >= K` after the datagram was found to be K bytes long:
   // a later read of byte K-1 makes it redundant, since a truncated datagram
   // then ends the program with 0, and no branch accepts one.
@@ -139,7 +144,7 @@ ConditionPtr all(std::vector<ConditionPtr> children);
 ConditionPtr any(std::vector<ConditionPtr> children);
 ConditionPtr select(ConditionPtr test, ConditionPtr then, ConditionPtr otherwise);
 ConditionPtr always();
-ConditionPtr never(std::string reason);
+ConditionPtr never(std::string reason, std::optional<Span> cause = std::nullopt);
 ConditionPtr assign(ValuePtr variable, ValuePtr value, std::string field);
 // The same condition, marked implied_by_last_byte.
 ConditionPtr implied_by_last_byte(const ConditionPtr& condition);
