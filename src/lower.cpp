@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "p0fbpf/window.hpp"
+#include "window.hpp"
 
 namespace p0fbpf {
 namespace {

@@ -1,4 +1,4 @@
-#include "p0fbpf/merge_checks.hpp"
+#include "merge_checks.hpp"
 
 #include <map>
 #include <optional>

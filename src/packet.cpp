@@ -6,7 +6,7 @@
 
 
 #include "big_endian.hpp"
-#include "p0fbpf/window.hpp"
+#include "window.hpp"
 
 namespace p0fbpf {
 namespace {

@@ -6,11 +6,11 @@
 
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/link.hpp"
-#include "p0fbpf/merge_checks.hpp"
-#include "p0fbpf/read_guards.hpp"
-#include "p0fbpf/share_branches.hpp"
-#include "p0fbpf/share_versions.hpp"
-#include "p0fbpf/verify.hpp"
+#include "merge_checks.hpp"
+#include "read_guards.hpp"
+#include "share_branches.hpp"
+#include "share_versions.hpp"
+#include "verify.hpp"
 
 namespace p0fbpf {
 namespace {

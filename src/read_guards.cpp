@@ -1,4 +1,4 @@
-#include "p0fbpf/read_guards.hpp"
+#include "read_guards.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "p0fbpf/verify.hpp"
+#include "verify.hpp"
 
 #include <algorithm>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "p0fbpf/evaluate.hpp"
+#include "evaluate.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "p0fbpf/share_branches.hpp"
+#include "share_branches.hpp"
 
 #include <gtest/gtest.h>
 

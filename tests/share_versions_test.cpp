@@ -1,4 +1,4 @@
-#include "p0fbpf/share_versions.hpp"
+#include "share_versions.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "p0fbpf/verify.hpp"
+#include "verify.hpp"
 
 #include <gtest/gtest.h>
 
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/link.hpp"
-#include "p0fbpf/share_versions.hpp"
+#include "share_versions.hpp"
 
 namespace p0fbpf::ir {
 namespace {

@@ -1,4 +1,4 @@
-#include "p0fbpf/window.hpp"
+#include "window.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include "p0fbpf/codegen.hpp"
 #include "p0fbpf/diagnostic.hpp"
 #include "p0fbpf/ir.hpp"
-#include "p0fbpf/link.hpp"
+#include "p0fbpf/types.hpp"
 #include "p0fbpf/lower.hpp"
 #include "p0fbpf/pipeline.hpp"
 

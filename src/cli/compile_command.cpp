@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "p0fbpf/database.hpp"
 #include "p0fbpf/emit.hpp"
+#include "p0fbpf/link.hpp"
 #include "p0fbpf/script.hpp"
 #include "p0fbpf/tc_script.hpp"
 

@@ -6,7 +6,7 @@
 
 #include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"
-#include "p0fbpf/evaluate.hpp"
+#include "evaluate.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 
