@@ -154,6 +154,18 @@ std::uint32_t random_offset(Random& rng) {
   return static_cast<std::uint32_t>(rng() % 80);
 }
 
+// Constants that A and X often hold, so that comparisons meet their
+// boundaries: small numbers, bytes, offsets (X + k wrapping around too),
+// anything.
+std::uint32_t random_constant(Random& rng) {
+  switch (rng() % 4) {
+    case 0: return static_cast<std::uint32_t>(rng() % 5);
+    case 1: return static_cast<std::uint32_t>(rng() % 256);
+    case 2: return random_offset(rng);
+    default: return static_cast<std::uint32_t>(rng());
+  }
+}
+
 // A classic program of random instructions that bpf_validate accepts:
 // every opcode libpcap runs, forward jumps of any length, scratch words
 // written before any read (libpcap 1.10 leaves unwritten ones undefined).
@@ -192,8 +204,7 @@ BpfProgram random_program(Random& rng) {
         std::uint16_t cls = BPF_CLASS(insn.code);
         if (BPF_MODE(insn.code) == BPF_MEM || cls == BPF_ST || cls == BPF_STX) insn.k = rng() % 16;
         else if (insn.code == (BPF_JMP | BPF_JA)) insn.k = static_cast<std::uint32_t>(rng() % room);
-        else if (cls == BPF_LDX) insn.k = static_cast<std::uint32_t>(rng() % 40);  // mostly a usable index
-        else insn.k = static_cast<std::uint32_t>(rng());
+        else insn.k = random_constant(rng);
         break;
       }
       case 2: {
@@ -204,15 +215,16 @@ BpfProgram random_program(Random& rng) {
         // bpf_validate refuses constant shifts beyond 31 and constant
         // divisions by zero; X may be anything.
         insn.k = shift ? static_cast<std::uint32_t>(rng() % (by_x ? 40 : 32))
-                       : static_cast<std::uint32_t>(rng() % 3 ? rng() % 256 : rng());
+                       : random_constant(rng);
         if ((op == BPF_DIV || op == BPF_MOD) && !by_x && insn.k == 0) insn.k = 7;
         break;
       }
       case 3: {
         insn.code = BPF_JMP | jump_ops[rng() % std::size(jump_ops)] | (rng() % 2 ? BPF_X : BPF_K);
-        insn.k = static_cast<std::uint32_t>(rng() % 2 ? rng() % 256 : rng());
-        insn.jt = static_cast<std::uint8_t>(rng() % std::min<std::size_t>(room, 256));
-        insn.jf = static_cast<std::uint8_t>(rng() % std::min<std::size_t>(room, 256));
+        insn.k = random_constant(rng);
+        // Often to the next instruction, which the translation lays out apart.
+        insn.jt = static_cast<std::uint8_t>(rng() % 3 ? 0 : rng() % std::min<std::size_t>(room, 256));
+        insn.jf = static_cast<std::uint8_t>(rng() % 3 ? 0 : rng() % std::min<std::size_t>(room, 256));
         break;
       }
     }
@@ -226,7 +238,8 @@ BpfProgram random_program(Random& rng) {
 
 std::vector<std::uint8_t> random_bytes(Random& rng, std::size_t size) {
   std::vector<std::uint8_t> out(size);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  unsigned spread = rng() % 2 ? 256 : 4;  // small bytes meet small constants
+  for (auto& b : out) b = static_cast<std::uint8_t>(rng() % spread);
   // Small header-length nibbles too, so that MSH gives usable indexes.
   if (size > 0 && rng() % 2) out[0] = static_cast<std::uint8_t>(0x40 | (rng() % 16));
   return out;
@@ -243,6 +256,85 @@ TEST_F(EbpfKernel, RandomProgramsOfEveryClassicInstruction) {
   differential.report("random classic programs");
   EXPECT_EQ(differential.programs, 600u);
   EXPECT_GT(differential.matches, differential.runs / 20);
+}
+
+// Each instruction alone, on the values where translations go wrong: A and X
+// come from the packet's first two words, every pair of edge values.
+TEST_F(EbpfKernel, EdgeValuesOfEveryInstruction) {
+  static const std::uint32_t edges[] = {0,  1,  2,    3,          4,          7,          14,         16,         20,
+                                        31, 32, 33, 0xff, 0x7fffffff, 0x80000000, 0xffffffe0, 0xfffffff0, 0xffffffff};
+  std::vector<std::vector<std::uint8_t>> packets;
+  for (int length = 0; length < 8; ++length) packets.push_back(random_bytes(rng_, static_cast<std::size_t>(length)));
+  for (std::uint32_t a : edges) {
+    for (std::uint32_t x : edges) {
+      std::vector<std::uint8_t> packet;
+      for (std::uint32_t word : {a, x}) {
+        for (int shift = 24; shift >= 0; shift -= 8) packet.push_back(static_cast<std::uint8_t>(word >> shift));
+      }
+      std::vector<std::uint8_t> tail = random_bytes(rng_, packets.size() % 37);
+      packet.insert(packet.end(), tail.begin(), tail.end());
+      packets.push_back(packet);
+    }
+  }
+  // A = the first word, X = the second.
+  const std::vector<bpf_insn> operands = {{BPF_LD | BPF_W | BPF_ABS, 0, 0, 4}, {BPF_MISC | BPF_TAX, 0, 0, 0},
+                                          {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0}};
+  std::vector<BpfProgram> programs;
+  auto add = [&](std::vector<bpf_insn> body) {
+    BpfProgram program;
+    program.instructions = operands;
+    program.instructions.insert(program.instructions.end(), body.begin(), body.end());
+    programs.push_back(std::move(program));
+  };
+  static const std::uint16_t alu_ops[] = {BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_MOD, BPF_AND,
+                                          BPF_OR,  BPF_XOR, BPF_LSH, BPF_RSH};
+  static const std::uint16_t jump_ops[] = {BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET};
+  const bpf_insn ret_a = {BPF_RET | BPF_A, 0, 0, 0};
+  for (std::uint16_t op : alu_ops) {
+    add({{static_cast<std::uint16_t>(BPF_ALU | op | BPF_X), 0, 0, 0}, ret_a});
+    for (std::uint32_t k : edges) {
+      bool shift = op == BPF_LSH || op == BPF_RSH;
+      if ((shift && k >= 32) || ((op == BPF_DIV || op == BPF_MOD) && k == 0)) continue;  // bpf_validate refuses
+      add({{static_cast<std::uint16_t>(BPF_ALU | op | BPF_K), 0, 0, k}, ret_a});
+    }
+  }
+  add({{BPF_ALU | BPF_NEG, 0, 0, 0}, ret_a});
+  for (std::uint16_t op : jump_ops) {
+    for (auto [jt, jf] : {std::pair{0, 1}, {1, 0}, {1, 2}}) {
+      std::vector<bpf_insn> tail = {{BPF_RET | BPF_K, 0, 0, 1}, {BPF_RET | BPF_K, 0, 0, 2}, {BPF_RET | BPF_K, 0, 0, 3}};
+      auto with = [&](std::uint16_t src, std::uint32_t k) {
+        std::vector<bpf_insn> body = {{static_cast<std::uint16_t>(BPF_JMP | op | src), static_cast<std::uint8_t>(jt),
+                                       static_cast<std::uint8_t>(jf), k}};
+        body.insert(body.end(), tail.begin(), tail.end());
+        add(body);
+      };
+      with(BPF_X, 0);
+      for (std::uint32_t k : edges) with(BPF_K, k);
+    }
+  }
+  for (std::uint16_t size : {BPF_W, BPF_H, BPF_B}) {
+    for (std::uint32_t k : edges) {
+      add({{static_cast<std::uint16_t>(BPF_LD | size | BPF_IND), 0, 0, k}, ret_a});
+      add({{static_cast<std::uint16_t>(BPF_LD | size | BPF_ABS), 0, 0, k}, ret_a});
+    }
+  }
+  for (std::uint32_t k : edges) {
+    // A survives the header-length load.
+    add({{BPF_LDX | BPF_B | BPF_MSH, 0, 0, k}, {BPF_ALU | BPF_ADD | BPF_X, 0, 0, 0}, ret_a});
+  }
+  add({{BPF_LD | BPF_W | BPF_LEN, 0, 0, 0}, ret_a});
+  add({{BPF_LDX | BPF_W | BPF_LEN, 0, 0, 0}, {BPF_MISC | BPF_TXA, 0, 0, 0}, ret_a});
+  add({{BPF_ST, 0, 0, 3}, {BPF_STX, 0, 0, 15}, {BPF_LDX | BPF_MEM, 0, 0, 3}, {BPF_LD | BPF_MEM, 0, 0, 15},
+       {BPF_ALU | BPF_SUB | BPF_X, 0, 0, 0}, ret_a});
+
+  Differential differential;
+  for (std::size_t n = 0; n < programs.size(); ++n) {
+    ASSERT_TRUE(is_valid(programs[n])) << n;
+    differential.add(programs[n], fmt::format("edge program {}", n));
+    for (const auto& packet : packets) differential.run(packet);
+  }
+  differential.report("edge values");
+  EXPECT_EQ(differential.programs, 2 * programs.size());
 }
 
 // --- p0f.fp ---------------------------------------------------------------

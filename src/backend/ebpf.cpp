@@ -13,15 +13,20 @@ namespace p0fbpf::ebpf {
 namespace {
 
 // The registers of the classic machine and of the translation. R6 holds the
-// socket buffer because LD_ABS and LD_IND read it from there; they also
-// overwrite R0-R5, so only what lives in R0 (A) or R6-R9 survives them.
+// context because LD_ABS and LD_IND read the socket buffer from there; they
+// also overwrite R0-R5, so only what lives in R0 (A) or R6-R9 survives them.
+//
+// An XDP load takes data and data_end from the context afresh: a packet
+// pointer kept in a register would carry the range proven so far, which
+// differs on every path that reaches a later instruction, and the verifier
+// could then prune no path of a large program.
 constexpr std::uint8_t kA = 0;  // also the return value
-constexpr std::uint8_t kContext = 1;  // at entry
-constexpr std::uint8_t kScratch1 = 1;
-constexpr std::uint8_t kScratch2 = 2;
-constexpr std::uint8_t kPacket = 6;   // socket filter: the socket buffer; XDP: data
+constexpr std::uint8_t kContextAtEntry = 1;
+constexpr std::uint8_t kIndex = 1;    // XDP: X, bounded
+constexpr std::uint8_t kPointer = 2;  // XDP: data, then the end of the bytes read
+constexpr std::uint8_t kDataEnd = 3;  // XDP
+constexpr std::uint8_t kContext = 6;
 constexpr std::uint8_t kX = 7;
-constexpr std::uint8_t kDataEnd = 8;  // XDP
 constexpr std::uint8_t kLength = 9;   // XDP: data_end - data, if the program asks for it
 constexpr std::uint8_t kSavedA = 9;   // socket filter: A across an LD_ABS
 constexpr std::uint8_t kFrame = 10;
@@ -161,17 +166,13 @@ class Translator {
 
   void prologue() {
     comment_ = "(prologue)";
-    if (target_ == Target::SocketFilter) {
-      emit(make(isa::kAlu64 | isa::kMov | BPF_X, kPacket, kContext, 0, 0));
-    } else {
-      emit(make(BPF_LDX | BPF_MEM | BPF_W, kPacket, kContext, isa::kXdpDataOffset, 0));
-      emit(make(BPF_LDX | BPF_MEM | BPF_W, kDataEnd, kContext, isa::kXdpDataEndOffset, 0));
-      if (flow_.reads_length) {
-        // Subtracting packet pointers needs CAP_PERFMON, as XDP programs
-        // in C that take data_end - data do.
-        emit(make(isa::kAlu64 | isa::kMov | BPF_X, kLength, kDataEnd, 0, 0));
-        emit(make(isa::kAlu64 | BPF_SUB | BPF_X, kLength, kPacket, 0, 0));
-      }
+    emit(make(isa::kAlu64 | isa::kMov | BPF_X, kContext, kContextAtEntry, 0, 0));
+    if (target_ == Target::Xdp && flow_.reads_length) {
+      // Subtracting packet pointers needs CAP_PERFMON, as XDP programs in
+      // C that take data_end - data do.
+      emit(make(BPF_LDX | BPF_MEM | BPF_W, kLength, kContext, isa::kXdpDataEndOffset, 0));
+      emit(make(BPF_LDX | BPF_MEM | BPF_W, kPointer, kContext, isa::kXdpDataOffset, 0));
+      emit(make(isa::kAlu64 | BPF_SUB | BPF_X, kLength, kPointer, 0, 0));
     }
     // Classic BPF starts with A = X = 0, and the verifier reads no register
     // or stack word that nothing wrote.
@@ -228,7 +229,7 @@ class Translator {
         return emit(make(BPF_LDX | BPF_MEM | BPF_W, dst, kFrame, slot(insn.k), 0));
       case BPF_LEN:
         if (target_ == Target::SocketFilter) {
-          return emit(make(BPF_LDX | BPF_MEM | BPF_W, dst, kPacket, isa::kSkbLenOffset, 0));
+          return emit(make(BPF_LDX | BPF_MEM | BPF_W, dst, kContext, isa::kSkbLenOffset, 0));
         }
         return emit(make(BPF_ALU | isa::kMov | BPF_X, dst, kLength, 0, 0));
       case BPF_ABS:
@@ -250,18 +251,17 @@ class Translator {
     if (indexed) {
       // X is bounded first, so that the verifier can prove the read; an X
       // beyond the bound puts the read beyond any XDP buffer anyway.
-      emit(make(BPF_ALU | isa::kMov | BPF_X, kScratch1, kX, 0, 0));
-      emit_return_zero_jump(make(BPF_JMP | BPF_JGT | BPF_K, kScratch1, 0, 0,
+      emit(make(BPF_ALU | isa::kMov | BPF_X, kIndex, kX, 0, 0));
+      emit_return_zero_jump(make(BPF_JMP | BPF_JGT | BPF_K, kIndex, 0, 0,
                                  static_cast<std::int32_t>(isa::kMaxPacketOffset - end)));
-      emit(make(isa::kAlu64 | isa::kMov | BPF_X, kScratch2, kPacket, 0, 0));
-      emit(make(isa::kAlu64 | BPF_ADD | BPF_X, kScratch2, kScratch1, 0, 0));
-    } else {
-      emit(make(isa::kAlu64 | isa::kMov | BPF_X, kScratch2, kPacket, 0, 0));
     }
-    emit(make(isa::kAlu64 | BPF_ADD | BPF_K, kScratch2, 0, 0, static_cast<std::int32_t>(end)));
-    emit_return_zero_jump(make(BPF_JMP | BPF_JGT | BPF_X, kScratch2, kDataEnd, 0, 0));
+    emit(make(BPF_LDX | BPF_MEM | BPF_W, kPointer, kContext, isa::kXdpDataOffset, 0));
+    emit(make(BPF_LDX | BPF_MEM | BPF_W, kDataEnd, kContext, isa::kXdpDataEndOffset, 0));
+    if (indexed) emit(make(isa::kAlu64 | BPF_ADD | BPF_X, kPointer, kIndex, 0, 0));
+    emit(make(isa::kAlu64 | BPF_ADD | BPF_K, kPointer, 0, 0, static_cast<std::int32_t>(end)));
+    emit_return_zero_jump(make(BPF_JMP | BPF_JGT | BPF_X, kPointer, kDataEnd, 0, 0));
     std::uint8_t width = size == 4 ? BPF_W : size == 2 ? BPF_H : BPF_B;
-    emit(make(BPF_LDX | BPF_MEM | width, dst, kScratch2, static_cast<std::int16_t>(-static_cast<int>(size)), 0));
+    emit(make(BPF_LDX | BPF_MEM | width, dst, kPointer, static_cast<std::int16_t>(-static_cast<int>(size)), 0));
     if (size > 1) emit(make(BPF_ALU | isa::kEnd | isa::kToBigEndian, dst, 0, 0, static_cast<std::int32_t>(size * 8)));
   }
 
