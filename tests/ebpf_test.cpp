@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 #include <stdexcept>
@@ -59,7 +60,9 @@ class Differential {
     loaded_.clear();
     for (ebpf::Target target : {ebpf::Target::SocketFilter, ebpf::Target::Xdp}) {
       ebpf::Program program = ebpf::translate(classic, target);
-      ebpf::LoadResult result = ebpf::load(program);
+      ebpf::LoadOptions options;
+      options.keep_log = true;
+      ebpf::LoadResult result = ebpf::load(program, options);
       if (!result.program) {
         std::string log = result.verifier_log.size() > 4000
                               ? result.verifier_log.substr(result.verifier_log.size() - 4000)
@@ -69,6 +72,9 @@ class Differential {
         continue;
       }
       ++programs;
+      if (auto at = result.verifier_log.find("processed "); at != std::string::npos) {
+        verified_most = std::max(verified_most, std::stoul(result.verifier_log.substr(at + 10)));
+      }
       ebpf_instructions += program.instructions.size();
       classic_instructions += classic.instructions.size();
       loaded_.push_back(std::move(*result.program));
@@ -113,15 +119,17 @@ class Differential {
   }
 
   void report(const char* what) const {
-    fmt::print("{}: {} programs loaded ({} classic instructions became {} eBPF), {} test runs ({} where the classic "
-               "program returned non-zero), {} short XDP inputs left out\n",
-               what, programs, classic_instructions, ebpf_instructions, runs, matches, refused);
+    fmt::print("{}: {} programs loaded ({} classic instructions became {} eBPF; the verifier went through at most {} "
+               "for one), {} test runs ({} where the classic program returned non-zero), {} short XDP inputs left "
+               "out\n",
+               what, programs, classic_instructions, ebpf_instructions, verified_most, runs, matches, refused);
     for (std::size_t i = 0; i < failures.size() && i < 15; ++i) ADD_FAILURE() << failures[i];
     EXPECT_TRUE(failures.empty()) << failures.size() << " failures";
   }
 
   std::size_t programs = 0, runs = 0, matches = 0, refused = 0;
   std::size_t classic_instructions = 0, ebpf_instructions = 0;
+  std::size_t verified_most = 0;  // instructions the verifier went through for one program, at most
   std::vector<std::string> failures;
 
  private:
