@@ -22,23 +22,13 @@
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
+#include "test_seed.hpp"
 
 namespace p0fbpf::testing {
 namespace {
 
 constexpr const char* kDatabase = "/etc/p0f/p0f.fp";
 constexpr std::size_t kEthernetHeader = 14;
-
-std::uint64_t seed_from_env() {
-  if (const char* s = std::getenv("P0FBPF_SEED")) return std::stoull(s);
-  return std::random_device{}();
-}
-
-std::string hex(const std::vector<std::uint8_t>& bytes) {
-  std::string out;
-  for (auto b : bytes) out += fmt::format("{:02x}", b);
-  return out;
-}
 
 const char* target_name(ebpf::Target target) { return target == ebpf::Target::Xdp ? "XDP" : "socket filter"; }
 
