@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <random>
 #include <stdexcept>
 
@@ -16,6 +17,7 @@
 
 #include "backend/ebpf.hpp"
 #include "backend/ebpf_loader.hpp"
+#include "backend/xdp_c.hpp"
 #include "bpf_run.hpp"
 #include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"
@@ -44,6 +46,21 @@ bool kernel_runs_ebpf() {
 // bpf_filter on packets.
 class Differential {
  public:
+  // Runs on the program from an object file only (see XdpC below).
+  void add_object(const BpfProgram& classic, const std::string& name, const std::string& path) {
+    classic_ = &classic;
+    name_ = name;
+    loaded_.clear();
+    ebpf::LoadResult result = ebpf::load_object(path, ebpf::Target::Xdp);
+    if (!result.program) {
+      failures.push_back(fmt::format("{} [C]: libbpf could not load it: {}", name, result.error));
+      return;
+    }
+    ++programs;
+    classic_instructions += classic.instructions.size();
+    loaded_.push_back(std::move(*result.program));
+  }
+
   void add(const BpfProgram& classic, const std::string& name) {
     classic_ = &classic;
     name_ = name;
@@ -449,6 +466,61 @@ TEST_F(EbpfKernel, WholeDatabaseInOneProgram) {
   }
   differential.report("the database in one program");
   EXPECT_EQ(differential.programs, 16u);
+}
+
+// --- the C file -------------------------------------------------------------
+
+// The C printer's files compile with clang against libbpf-dev's headers
+// without a warning, load with libbpf, and give the classic verdicts.
+TEST_F(EbpfKernel, XdpCFilesOfP0fSignatures) {
+  auto sigs = tcp_signatures(kDatabase);
+  P0FBPF_REQUIRE(!sigs.empty(), std::string("no TCP signatures in ") + kDatabase + " (apt-get install p0f)");
+  int status = 0;
+  std::string triplet = run_shell("gcc -dumpmachine", &status);
+  triplet.erase(triplet.find_last_not_of("\n") + 1);
+  P0FBPF_REQUIRE(status == 0 && !run_shell("command -v clang").empty(), "clang and gcc are needed (apt-get install clang)");
+  std::string dir = ::testing::TempDir() + "p0fbpf_xdp_c_" + std::to_string(getpid());
+  ASSERT_EQ(run_shell("mkdir -p " + dir, &status), "");
+
+  struct Case {
+    BpfProgram classic;
+    std::string name;
+    std::vector<PacketSpec> specs;
+    LinkType link;
+  };
+  std::vector<Case> cases;
+  for (std::size_t i = 0; i < sigs.size(); i += 7) {
+    Result<Signature> parsed = parse_signature(sigs[i].text);
+    ASSERT_TRUE(parsed.ok()) << sigs[i].text;
+    std::vector<PacketSpec> specs = packets_around(*parsed, sigs[i].response, rng_);
+    for (const Variant& variant : variants()) {
+      if (variant.mode == MatchMode::Loose && variant.negate) continue;
+      cases.push_back({compile_variant({{sigs[i].text, ""}}, sigs[i].response, variant),
+                       sigs[i].text + " (" + describe(variant) + ")", specs, variant.link});
+    }
+  }
+  std::string sources;
+  for (std::size_t n = 0; n < cases.size(); ++n) {
+    std::ofstream(fmt::format("{}/{}.c", dir, n)) << ebpf::print_xdp_c(cases[n].classic, "p0fbpf");
+    sources += fmt::format(" {}.c", n);
+  }
+  // Two at a time, as the project's builds.
+  std::string compile = fmt::format(
+      "cd {} && printf '%s\\n'{} | xargs -P2 -I{{}} clang -O2 -g -target bpf -I/usr/include/{} -c {{}} -o {{}}.o",
+      dir, sources, triplet);
+  std::string output = run_shell(compile, &status);
+  ASSERT_EQ(status, 0) << output;
+  EXPECT_EQ(output, "") << "clang warned";
+
+  Differential differential;
+  for (std::size_t n = 0; n < cases.size(); ++n) {
+    differential.add_object(cases[n].classic, cases[n].name, fmt::format("{}/{}.c.o", dir, n));
+    run_packets(differential, cases[n].specs, cases[n].link, rng_);
+  }
+  run_shell("rm -rf " + dir);
+  differential.report("C files");
+  EXPECT_EQ(differential.programs, cases.size());
+  EXPECT_GT(cases.size(), 100u);
 }
 
 // --- what the translation refuses -------------------------------------------

@@ -1,6 +1,7 @@
 #include "ebpf_loader.hpp"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <unistd.h>
 
@@ -99,6 +100,27 @@ LoadResult load(const Program& program, const LoadOptions& options) {
     return result;
   }
   result.program.emplace(fd, program.target);
+  return result;
+}
+
+LoadResult load_object(const std::string& path, Target target) {
+  LoadResult result;
+  bpf_object* object = bpf_object__open_file(path.c_str(), nullptr);
+  if (!object) {
+    result.error = "cannot open " + path + ": " + std::strerror(errno);
+    return result;
+  }
+  bpf_program* program = bpf_object__next_program(object, nullptr);
+  if (!program) {
+    result.error = path + " holds no program";
+  } else if (int err = bpf_object__load(object); err != 0) {
+    result.error = std::strerror(-err);
+  } else if (int fd = dup(bpf_program__fd(program)); fd < 0) {
+    result.error = std::strerror(errno);
+  } else {
+    result.program.emplace(fd, target);
+  }
+  bpf_object__close(object);
   return result;
 }
 

@@ -50,4 +50,8 @@ struct LoadOptions {
 
 LoadResult load(const Program& program, const LoadOptions& options = {});
 
+// The first program of an ELF object file (as clang -target bpf writes
+// it), loaded with libbpf; libbpf prints the verifier's log on refusal.
+LoadResult load_object(const std::string& path, Target target);
+
 }  // namespace p0fbpf::ebpf
