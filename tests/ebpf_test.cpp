@@ -126,10 +126,14 @@ class Differential {
   }
 
   void report(const char* what) const {
-    fmt::print("{}: {} programs loaded ({} classic instructions became {} eBPF; the verifier went through at most {} "
-               "for one), {} test runs ({} where the classic program returned non-zero), {} short XDP inputs left "
-               "out\n",
-               what, programs, classic_instructions, ebpf_instructions, verified_most, runs, matches, refused);
+    std::string translated =
+        ebpf_instructions ? fmt::format(" ({} classic instructions became {} eBPF; the verifier went through at most {} "
+                                        "for one)",
+                                        classic_instructions, ebpf_instructions, verified_most)
+                          : "";
+    fmt::print("{}: {} programs loaded{}, {} test runs ({} where the classic program returned non-zero), {} short XDP "
+               "inputs left out\n",
+               what, programs, translated, runs, matches, refused);
     for (std::size_t i = 0; i < failures.size() && i < 15; ++i) ADD_FAILURE() << failures[i];
     EXPECT_TRUE(failures.empty()) << failures.size() << " failures";
   }
@@ -470,18 +474,35 @@ TEST_F(EbpfKernel, WholeDatabaseInOneProgram) {
 
 // --- the C file -------------------------------------------------------------
 
+// Compiles C files for XDP with clang, two at a time as the project's
+// builds; the object files, in order. `output` gets what clang printed.
+std::vector<std::string> compile_with_clang(const std::vector<std::string>& files, std::string& output, int& status) {
+  std::string triplet = run_shell("gcc -dumpmachine", &status);
+  triplet.erase(triplet.find_last_not_of("\n") + 1);
+  std::string dir = ::testing::TempDir() + "p0fbpf_xdp_c_" + std::to_string(getpid());
+  run_shell("rm -rf " + dir + " && mkdir -p " + dir);
+  std::string names;
+  std::vector<std::string> objects;
+  for (std::size_t n = 0; n < files.size(); ++n) {
+    std::ofstream(fmt::format("{}/{}.c", dir, n)) << files[n];
+    names += fmt::format(" {}.c", n);
+    objects.push_back(fmt::format("{}/{}.c.o", dir, n));
+  }
+  output = run_shell(fmt::format("cd {} && printf '%s\\n'{} | xargs -P2 -I{{}} clang -O2 -g -target bpf "
+                                 "-I/usr/include/{} -c {{}} -o {{}}.o",
+                                 dir, names, triplet),
+                     &status);
+  return objects;
+}
+
+bool have_clang() { return !run_shell("command -v clang").empty() && !run_shell("command -v gcc").empty(); }
+
 // The C printer's files compile with clang against libbpf-dev's headers
 // without a warning, load with libbpf, and give the classic verdicts.
 TEST_F(EbpfKernel, XdpCFilesOfP0fSignatures) {
   auto sigs = tcp_signatures(kDatabase);
   P0FBPF_REQUIRE(!sigs.empty(), std::string("no TCP signatures in ") + kDatabase + " (apt-get install p0f)");
-  int status = 0;
-  std::string triplet = run_shell("gcc -dumpmachine", &status);
-  triplet.erase(triplet.find_last_not_of("\n") + 1);
-  P0FBPF_REQUIRE(status == 0 && !run_shell("command -v clang").empty(), "clang and gcc are needed (apt-get install clang)");
-  std::string dir = ::testing::TempDir() + "p0fbpf_xdp_c_" + std::to_string(getpid());
-  ASSERT_EQ(run_shell("mkdir -p " + dir, &status), "");
-
+  P0FBPF_REQUIRE(have_clang(), "clang and gcc are needed (apt-get install clang)");
   struct Case {
     BpfProgram classic;
     std::string name;
@@ -489,6 +510,7 @@ TEST_F(EbpfKernel, XdpCFilesOfP0fSignatures) {
     LinkType link;
   };
   std::vector<Case> cases;
+  std::vector<std::string> files;
   for (std::size_t i = 0; i < sigs.size(); i += 7) {
     Result<Signature> parsed = parse_signature(sigs[i].text);
     ASSERT_TRUE(parsed.ok()) << sigs[i].text;
@@ -497,30 +519,46 @@ TEST_F(EbpfKernel, XdpCFilesOfP0fSignatures) {
       if (variant.mode == MatchMode::Loose && variant.negate) continue;
       cases.push_back({compile_variant({{sigs[i].text, ""}}, sigs[i].response, variant),
                        sigs[i].text + " (" + describe(variant) + ")", specs, variant.link});
+      files.push_back(ebpf::print_xdp_c(cases.back().classic, "p0fbpf"));
     }
   }
-  std::string sources;
-  for (std::size_t n = 0; n < cases.size(); ++n) {
-    std::ofstream(fmt::format("{}/{}.c", dir, n)) << ebpf::print_xdp_c(cases[n].classic, "p0fbpf");
-    sources += fmt::format(" {}.c", n);
-  }
-  // Two at a time, as the project's builds.
-  std::string compile = fmt::format(
-      "cd {} && printf '%s\\n'{} | xargs -P2 -I{{}} clang -O2 -g -target bpf -I/usr/include/{} -c {{}} -o {{}}.o",
-      dir, sources, triplet);
-  std::string output = run_shell(compile, &status);
+  std::string output;
+  int status = 0;
+  std::vector<std::string> objects = compile_with_clang(files, output, status);
   ASSERT_EQ(status, 0) << output;
   EXPECT_EQ(output, "") << "clang warned";
 
   Differential differential;
   for (std::size_t n = 0; n < cases.size(); ++n) {
-    differential.add_object(cases[n].classic, cases[n].name, fmt::format("{}/{}.c.o", dir, n));
+    differential.add_object(cases[n].classic, cases[n].name, objects[n]);
     run_packets(differential, cases[n].specs, cases[n].link, rng_);
   }
-  run_shell("rm -rf " + dir);
-  differential.report("C files");
+  differential.report("C files of p0f.fp signatures");
   EXPECT_EQ(differential.programs, cases.size());
   EXPECT_GT(cases.size(), 100u);
+}
+
+// Every classic instruction in C, as in RandomProgramsOfEveryClassicInstruction.
+TEST_F(EbpfKernel, XdpCFilesOfRandomPrograms) {
+  P0FBPF_REQUIRE(have_clang(), "clang and gcc are needed (apt-get install clang)");
+  std::vector<BpfProgram> programs;
+  std::vector<std::string> files;
+  for (int n = 0; n < 60; ++n) {
+    programs.push_back(random_program(rng_));
+    files.push_back(ebpf::print_xdp_c(programs.back(), "p0fbpf"));
+  }
+  std::string output;
+  int status = 0;
+  std::vector<std::string> objects = compile_with_clang(files, output, status);
+  ASSERT_EQ(status, 0) << output;
+  EXPECT_EQ(output, "") << "clang warned";
+  Differential differential;
+  for (std::size_t n = 0; n < programs.size(); ++n) {
+    differential.add_object(programs[n], fmt::format("random program {}", n), objects[n]);
+    for (int i = 0; i < 40; ++i) differential.run(random_bytes(rng_, pick(14, 90)));
+  }
+  differential.report("C files of random programs");
+  EXPECT_EQ(differential.programs, programs.size());
 }
 
 // --- what the translation refuses -------------------------------------------

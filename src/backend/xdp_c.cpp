@@ -61,21 +61,25 @@ class Printer {
       const bpf_insn& insn = code[i];
       if (BPF_CLASS(insn.code) == BPF_JMP) {
         std::size_t next = i + 1;
-        if (BPF_OP(insn.code) == BPF_JA) {
-          targets_.insert(next + insn.k);
-        } else {
-          targets_.insert(next + insn.jt);
-          targets_.insert(next + insn.jf);
-        }
+        // Only where a goto goes: a jump by 0 falls through.
+        if (BPF_OP(insn.code) == BPF_JA && insn.k) targets_.insert(next + insn.k);
+        if (BPF_OP(insn.code) != BPF_JA && insn.jt) targets_.insert(next + insn.jt);
+        if (BPF_OP(insn.code) != BPF_JA && insn.jf) targets_.insert(next + insn.jf);
       }
       std::uint16_t cls = BPF_CLASS(insn.code);
       if ((cls == BPF_LD || cls == BPF_LDX) && BPF_MODE(insn.code) == BPF_LEN) uses_length_ = true;
-      if (BPF_MODE(insn.code) == BPF_MEM || cls == BPF_ST || cls == BPF_STX) uses_scratch_ = true;
+      bool load = cls == BPF_LD || cls == BPF_LDX;
+      if ((load && BPF_MODE(insn.code) == BPF_MEM) || cls == BPF_ST || cls == BPF_STX) uses_scratch_ = true;
     }
+    std::string said;  // the comment above, said once for the instructions that share it
     for (std::size_t i = 0; i < code.size(); ++i) {
-      if (targets_.count(i)) out_ += fmt::format("L{}:;\n", i);
-      if (i < classic_.comments.size() && !classic_.comments[i].empty()) {
-        out_ += fmt::format("\t/* {} */\n", classic_.comments[i]);
+      if (targets_.count(i)) {
+        out_ += fmt::format("L{}:;\n", i);
+        said.clear();
+      }
+      if (i < classic_.comments.size() && !classic_.comments[i].empty() && classic_.comments[i] != said) {
+        said = classic_.comments[i];
+        out_ += fmt::format("\t/* {} */\n", said);
       }
       statement(code[i], i);
     }
@@ -96,11 +100,19 @@ class Printer {
     LoadShape s = shape(code);
     std::uint64_t end = std::uint64_t{k} + s.size;
     if (end > isa::kMaxPacketOffset) return line("return 0;");
-    std::string at = indexed ? fmt::format("p + X + {}", k) : fmt::format("p + {}", k);
-    if (indexed) line(fmt::format("if (X > {}) return 0;  /* proves the read to the verifier */", isa::kMaxPacketOffset - end));
-    line(fmt::format("if ({} + {} > end) return 0;", indexed ? "p + X" : "p", end));
-    std::string read = fmt::format("*(const {} *)({})", s.type, at);
-    line(fmt::format("{} = {}({});", dst, s.to_host, read));
+    std::string read = fmt::format("{}(*(const {} *)(p + {}{}))", s.to_host, s.type, indexed ? "i + " : "", k);
+    if (!indexed) {
+      line(fmt::format("if (p + {} > end) return 0;", end));
+      return line(fmt::format("{} = {};", dst, read));
+    }
+    // The verifier must see the bound on the register that indexes: the
+    // barrier keeps clang from widening X again after the check.
+    line("{");
+    line(fmt::format("\t__u64 i = X;\n\t\tif (i > {}) return 0;", isa::kMaxPacketOffset - end));
+    line("\tbarrier_var(i);");
+    line(fmt::format("\tif (p + i + {} > end) return 0;", end));
+    line(fmt::format("\t{} = {};", dst, read));
+    line("}");
   }
 
   void statement(const bpf_insn& insn, std::size_t at) {
