@@ -174,8 +174,9 @@ class Translator {
       emit(make(BPF_LDX | BPF_MEM | BPF_W, kPointer, kContext, isa::kXdpDataOffset, 0));
       emit(make(isa::kAlu64 | BPF_SUB | BPF_X, kLength, kPointer, 0, 0));
     }
-    // Classic BPF starts with A = X = 0, and the verifier reads no register
-    // or stack word that nothing wrote.
+    // Classic BPF starts with A = X = 0, and current libpcap with zeroed
+    // scratch memory. The verifier refuses to read a register that nothing
+    // wrote, and a stack word unless the loader has CAP_PERFMON.
     emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, 0));
     emit(make(BPF_ALU | isa::kMov | BPF_K, kX, 0, 0, 0));
     for (std::uint32_t k = 0; k < kScratchWords; ++k) {
