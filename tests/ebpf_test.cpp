@@ -475,24 +475,30 @@ TEST_F(EbpfKernel, WholeDatabaseInOneProgram) {
 // --- the C file -------------------------------------------------------------
 
 // Compiles C files for XDP with clang, two at a time as the project's
-// builds; the object files, in order. `output` gets what clang printed.
-std::vector<std::string> compile_with_clang(const std::vector<std::string>& files, std::string& output, int& status) {
+// builds, which must succeed without a word from clang; `objects` gets the
+// object files, in order.
+void compile_with_clang(const std::vector<std::string>& files, std::vector<std::string>& objects) {
+  int status = 0;
   std::string triplet = run_shell("gcc -dumpmachine", &status);
   triplet.erase(triplet.find_last_not_of("\n") + 1);
   std::string dir = ::testing::TempDir() + "p0fbpf_xdp_c_" + std::to_string(getpid());
   run_shell("rm -rf " + dir + " && mkdir -p " + dir);
   std::string names;
-  std::vector<std::string> objects;
   for (std::size_t n = 0; n < files.size(); ++n) {
     std::ofstream(fmt::format("{}/{}.c", dir, n)) << files[n];
     names += fmt::format(" {}.c", n);
     objects.push_back(fmt::format("{}/{}.c.o", dir, n));
   }
-  output = run_shell(fmt::format("cd {} && printf '%s\\n'{} | xargs -P2 -I{{}} clang -O2 -g -target bpf "
-                                 "-I/usr/include/{} -c {{}} -o {{}}.o",
-                                 dir, names, triplet),
-                     &status);
-  return objects;
+  std::string output = run_shell(fmt::format("cd {} && printf '%s\\n'{} | xargs -P2 -I{{}} clang -O2 -g -target bpf "
+                                             "-I/usr/include/{} -c {{}} -o {{}}.o",
+                                             dir, names, triplet),
+                                 &status);
+  ASSERT_EQ(status, 0) << output;
+  EXPECT_EQ(output, "") << "clang warned";
+}
+
+void remove_directory_of(const std::vector<std::string>& files) {
+  if (!files.empty()) run_shell("rm -rf " + files.front().substr(0, files.front().rfind('/')));
 }
 
 bool have_clang() { return !run_shell("command -v clang").empty() && !run_shell("command -v gcc").empty(); }
@@ -522,17 +528,15 @@ TEST_F(EbpfKernel, XdpCFilesOfP0fSignatures) {
       files.push_back(ebpf::print_xdp_c(cases.back().classic, "p0fbpf"));
     }
   }
-  std::string output;
-  int status = 0;
-  std::vector<std::string> objects = compile_with_clang(files, output, status);
-  ASSERT_EQ(status, 0) << output;
-  EXPECT_EQ(output, "") << "clang warned";
+  std::vector<std::string> objects;
+  ASSERT_NO_FATAL_FAILURE(compile_with_clang(files, objects));
 
   Differential differential;
   for (std::size_t n = 0; n < cases.size(); ++n) {
     differential.add_object(cases[n].classic, cases[n].name, objects[n]);
     run_packets(differential, cases[n].specs, cases[n].link, rng_);
   }
+  remove_directory_of(objects);
   differential.report("C files of p0f.fp signatures");
   EXPECT_EQ(differential.programs, cases.size());
   EXPECT_GT(cases.size(), 100u);
@@ -547,16 +551,14 @@ TEST_F(EbpfKernel, XdpCFilesOfRandomPrograms) {
     programs.push_back(random_program(rng_));
     files.push_back(ebpf::print_xdp_c(programs.back(), "p0fbpf"));
   }
-  std::string output;
-  int status = 0;
-  std::vector<std::string> objects = compile_with_clang(files, output, status);
-  ASSERT_EQ(status, 0) << output;
-  EXPECT_EQ(output, "") << "clang warned";
+  std::vector<std::string> objects;
+  ASSERT_NO_FATAL_FAILURE(compile_with_clang(files, objects));
   Differential differential;
   for (std::size_t n = 0; n < programs.size(); ++n) {
     differential.add_object(programs[n], fmt::format("random program {}", n), objects[n]);
     for (int i = 0; i < 40; ++i) differential.run(random_bytes(rng_, pick(14, 90)));
   }
+  remove_directory_of(objects);
   differential.report("C files of random programs");
   EXPECT_EQ(differential.programs, programs.size());
 }
