@@ -105,11 +105,12 @@ class Printer {
       line(fmt::format("if (p + {} > end) return 0;", end));
       return line(fmt::format("{} = {};", dst, read));
     }
-    // The verifier must see the bound on the register that indexes: the
-    // barrier keeps clang from widening X again after the check.
+    // The verifier must see the bound on the register that indexes: behind
+    // the barrier, clang can no longer widen X again after the check.
     line("{");
-    line(fmt::format("\t__u64 i = X;\n\t\tif (i > {}) return 0;", isa::kMaxPacketOffset - end));
+    line("\t__u64 i = X;");
     line("\tbarrier_var(i);");
+    line(fmt::format("\tif (i > {}) return 0;", isa::kMaxPacketOffset - end));
     line(fmt::format("\tif (p + i + {} > end) return 0;", end));
     line(fmt::format("\t{} = {};", dst, read));
     line("}");
