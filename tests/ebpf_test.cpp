@@ -15,9 +15,9 @@
 
 #include <fmt/format.h>
 
-#include "backend/ebpf.hpp"
-#include "backend/ebpf_loader.hpp"
-#include "backend/xdp_c.hpp"
+#include "backend/ebpf/translate.hpp"
+#include "backend/ebpf/loader.hpp"
+#include "backend/ebpf/xdp_c.hpp"
 #include "bpf_run.hpp"
 #include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"

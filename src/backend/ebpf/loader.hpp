@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ebpf.hpp"
+#include "translate.hpp"
 
 namespace p0fbpf::ebpf {
 

@@ -1,4 +1,4 @@
-#include "ebpf.hpp"
+#include "translate.hpp"
 
 #include <cstddef>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "ebpf_loader.hpp"
+#include "loader.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "ebpf.hpp"
+#include "translate.hpp"
 #include "p0fbpf/codegen.hpp"
 
 namespace p0fbpf::ebpf {

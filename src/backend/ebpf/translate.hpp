@@ -18,7 +18,7 @@ struct BpfProgram;
 namespace ebpf {
 
 // One eBPF instruction, laid out as the kernel's struct bpf_insn (checked
-// where that is included, src/backend/ebpf_loader.cpp).
+// where that is included, src/backend/ebpf/loader.cpp).
 struct Instruction {
   std::uint8_t code = 0;
   std::uint8_t dst : 4 = 0;
