@@ -74,6 +74,41 @@ std::vector<std::string> ir_headers(const std::string& out) {
   return headers;
 }
 
+// -f xdp: Ethernet by default, raw on request; what it cannot take is
+// refused with nothing on stdout. (The file itself is compiled, loaded and
+// run in ebpf_test.)
+TEST(Cli, XdpFormatTakesEthernetOrRawAndRefusesTheRest) {
+  Outcome ether = p0fbpf({"-f", "xdp", kDesignCard});
+  ASSERT_EQ(ether.status, 0) << ether.err;
+  Outcome raw = p0fbpf({"-f", "xdp", "--link", "raw", "--name", "syn_flood", kDesignCard});
+  ASSERT_EQ(raw.status, 0) << raw.err;
+  EXPECT_NE(ether.out.find("int p0fbpf(struct xdp_md *ctx)"), std::string::npos);
+  EXPECT_NE(ether.out.find("0x800u"), std::string::npos);  // the EtherType check
+  EXPECT_EQ(raw.out.find("0x800u"), std::string::npos);
+  EXPECT_NE(raw.out.find("static __always_inline int syn_flood_match(const void *data, const void *data_end)"),
+            std::string::npos);
+  EXPECT_NE(raw.out.find("} syn_flood_counters SEC(\".maps\");"), std::string::npos);
+  EXPECT_NE(raw.out.find("return XDP_DROP;"), std::string::npos);
+  Outcome count_only = p0fbpf({"-f", "xdp", "--count-only", kDesignCard});
+  ASSERT_EQ(count_only.status, 0) << count_only.err;
+  EXPECT_EQ(count_only.out.find("return XDP_DROP;"), std::string::npos);
+
+  for (std::vector<std::string> args : {std::vector<std::string>{"-f", "xdp", "--name", "9lives", kDesignCard},
+                                        {"-f", "xdp", "--name", "a;b", kDesignCard},
+                                        {"-f", "xdp", "--link", "sll", kDesignCard},
+                                        {"-f", "xdp", "--split", kDesignCard},
+                                        {"-f", "xdp", "--max-insns", "64", kDesignCard},
+                                        {"-f", "xdp", "--chain", "INPUT", kDesignCard},
+                                        {"--name", "x", kDesignCard}}) {
+    Outcome r = p0fbpf(args);
+    std::string shown;
+    for (const auto& a : args) shown += a + " ";
+    EXPECT_EQ(r.status, 2) << shown;
+    EXPECT_EQ(r.out, "") << shown;
+    EXPECT_NE(r.err.find("error:"), std::string::npos) << shown << r.err;
+  }
+}
+
 TEST(Cli, PrintIrAfterLinkShowsTheEthertypeCheck) {
   Outcome ether = p0fbpf({"--print-ir=after-link", "--link", "ether", "-f", "asm", kDesignCard});
   EXPECT_EQ(ether.status, 0) << ether.err;

@@ -17,7 +17,7 @@
 
 #include "backend/ebpf/translate.hpp"
 #include "backend/ebpf/loader.hpp"
-#include "backend/ebpf/xdp_c.hpp"
+#include "p0fbpf/xdp_c.hpp"
 #include "bpf_run.hpp"
 #include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"
@@ -525,7 +525,7 @@ TEST_F(EbpfKernel, XdpCFilesOfP0fSignatures) {
       if (variant.mode == MatchMode::Loose && variant.negate) continue;
       cases.push_back({compile_variant({{sigs[i].text, ""}}, sigs[i].response, variant),
                        sigs[i].text + " (" + describe(variant) + ")", specs, variant.link});
-      files.push_back(ebpf::print_xdp_c(cases.back().classic, "p0fbpf"));
+      files.push_back(ebpf::print_xdp_c(cases.back().classic));
     }
   }
   std::vector<std::string> objects;
@@ -549,7 +549,7 @@ TEST_F(EbpfKernel, XdpCFilesOfRandomPrograms) {
   std::vector<std::string> files;
   for (int n = 0; n < 60; ++n) {
     programs.push_back(random_program(rng_));
-    files.push_back(ebpf::print_xdp_c(programs.back(), "p0fbpf"));
+    files.push_back(ebpf::print_xdp_c(programs.back()));
   }
   std::vector<std::string> objects;
   ASSERT_NO_FATAL_FAILURE(compile_with_clang(files, objects));
@@ -561,6 +561,81 @@ TEST_F(EbpfKernel, XdpCFilesOfRandomPrograms) {
   remove_directory_of(objects);
   differential.report("C files of random programs");
   EXPECT_EQ(differential.programs, programs.size());
+}
+
+// p0fbpf -f xdp: the program drops what the signatures match, in Ethernet
+// frames with and without a tag, and counts each frame once, under the first
+// signature (in the order given) whose own program accepts it; --count-only
+// drops nothing and counts the same.
+TEST_F(EbpfKernel, XdpFileCountsTheMatchesOfEachSignature) {
+  auto all = tcp_signatures(kDatabase);
+  P0FBPF_REQUIRE(!all.empty(), std::string("no TCP signatures in ") + kDatabase + " (apt-get install p0f)");
+  P0FBPF_REQUIRE(have_clang(), "clang and gcc are needed (apt-get install clang)");
+  std::vector<std::string> sigs;
+  for (const auto& s : all) {
+    if (!s.response && sigs.size() < 24) sigs.push_back(s.text);
+  }
+  // A wide signature late in the list: what it shares with earlier ones counts under those.
+  sigs.push_back("*:64:0:*:*,*:mss,sok,ts,nop,ws:df,id+:0");
+  std::string dir = ::testing::TempDir() + "p0fbpf_xdp_cli_" + std::to_string(getpid());
+  run_shell("rm -rf " + dir + " && mkdir -p " + dir);
+  {
+    std::ofstream list(dir + "/signatures");
+    for (const auto& s : sigs) list << s << "\n";
+  }
+  std::vector<std::string> files;
+  for (const char* extra : {"", " --count-only"}) {
+    int status = 0;
+    std::string err = dir + "/err";
+    files.push_back(run_shell(fmt::format("'{}' -f xdp --name p0fbpf_test{} - < {}/signatures 2>{}", P0FBPF_BINARY,
+                                          extra, dir, err),
+                              &status));
+    ASSERT_EQ(status, 0) << run_shell("cat " + err);
+  }
+  run_shell("rm -rf " + dir);
+  std::vector<std::string> objects;
+  ASSERT_NO_FATAL_FAILURE(compile_with_clang(files, objects));
+
+  std::vector<BpfProgram> each;
+  for (const auto& s : sigs) each.push_back(compile_variant({{s, ""}}, false, {MatchMode::Exact, false, LinkType::Ethernet}));
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (const auto& s : sigs) {
+    for (const PacketSpec& spec : packets_around(*parse_signature(s), false, rng_)) {
+      std::vector<std::uint8_t> ip = build_packet(spec);
+      frames.push_back(ethernet_frame(ip, spec.ipv6, false));
+      frames.push_back(ethernet_frame(ip, spec.ipv6, true));
+    }
+  }
+  std::vector<std::uint64_t> expected(sigs.size() + 1, 0);
+  std::vector<bool> matches;
+  for (const auto& frame : frames) {
+    ++expected[0];
+    std::size_t first = 0;
+    for (std::size_t k = 0; k < each.size() && !first; ++k) {
+      if (run_bpf(each[k], frame)) first = k + 1;
+    }
+    if (first) ++expected[first];
+    matches.push_back(first != 0);
+  }
+  std::size_t matched = 0;
+  for (bool m : matches) matched += m;
+  EXPECT_GT(matched, frames.size() / 4);
+
+  for (std::size_t n = 0; n < objects.size(); ++n) {
+    bool count_only = n == 1;
+    ebpf::LoadResult loaded = ebpf::load_object(objects[n], ebpf::Target::Xdp);
+    ASSERT_TRUE(loaded.program) << loaded.error;
+    for (std::size_t f = 0; f < frames.size(); ++f) {
+      std::optional<std::uint32_t> verdict = loaded.program->run(frames[f]);
+      ASSERT_TRUE(verdict) << std::strerror(errno);
+      std::uint32_t wanted = matches[f] && !count_only ? ebpf::isa::kXdpDrop : ebpf::isa::kXdpPass;
+      ASSERT_EQ(*verdict, wanted) << "frame " << f << (count_only ? " (--count-only)" : "");
+    }
+    std::optional<std::vector<std::uint64_t>> counters = loaded.program->counters();
+    ASSERT_TRUE(counters) << std::strerror(errno);
+    EXPECT_EQ(*counters, expected) << (count_only ? "--count-only" : "");
+  }
+  remove_directory_of(objects);
 }
 
 // --- what the translation refuses -------------------------------------------

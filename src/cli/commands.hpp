@@ -101,7 +101,8 @@ bool close_stdout(bool report);
 struct CompileCommand {
   CompileFlags flags;
   std::string format = "iptables";
-  std::string link = "raw";
+  std::optional<std::string> link;  // raw, or ether for -f xdp
+  std::string name = "p0fbpf";        // -f xdp
   std::optional<unsigned> l3_offset;
   unsigned max_instructions = 0;
   DatabaseFlags database;

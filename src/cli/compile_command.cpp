@@ -16,6 +16,7 @@
 #include "p0fbpf/link.hpp"
 #include "p0fbpf/script.hpp"
 #include "p0fbpf/tc_script.hpp"
+#include "p0fbpf/xdp_c.hpp"
 
 namespace p0fbpf::cli {
 namespace {
@@ -82,6 +83,28 @@ int write_tc_script(const Selection& selection, const CompileOptions& options, T
   return write_stdout(tc_script(programs[0], programs[1], tc_options)) ? kExitOk : kExitError;
 }
 
+// The XDP program as C: one program for the selection, which returns the
+// matching signature's number so that each has its counter.
+int write_xdp_c(const Selection& selection, CompileOptions options, ebpf::XdpCOptions xdp) {
+  options.codegen.verdict_per_signature = !options.codegen.negate;
+  Compilation result = compile(selection.sources, options);
+  if (!report(result)) return kExitError;
+  if (!is_valid(*result.program)) {
+    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
+    return kExitError;
+  }
+  xdp.verdicts.clear();
+  if (options.codegen.negate) {
+    xdp.verdicts.push_back("packets none of the signatures match");
+  } else {
+    for (std::size_t i = 0; i < selection.sources.size(); ++i) {
+      const std::string& text = selection.sources[i].text;
+      xdp.verdicts.push_back(selection.names[i] == text ? text : selection.names[i] + ": " + text);
+    }
+  }
+  return write_stdout(ebpf::print_xdp_c(*result.program, xdp)) ? kExitOk : kExitError;
+}
+
 std::string pass_list() {
   std::string out;
   for (std::string_view name : pass_names()) out += (out.empty() ? "" : ", ") + std::string(name);
@@ -106,14 +129,16 @@ void CompileCommand::add_to(CLI::App& app) {
                  "asm (tcpdump -d listing with comments), c (sock_filter array), "
                  "ddd (tcpdump -ddd), dot (control-flow graph for Graphviz), "
                  "script (bash script that installs iptables/ip6tables rules, or with --hook tc a tc filter, all or "
-                 "nothing, and removes them with --delete)")
+                 "nothing, and removes them with --delete), "
+                 "xdp (C file for clang -O2 -target bpf: an XDP program that drops what the signatures match and "
+                 "counts the matches of each in a per-CPU map; Ethernet frames unless --link raw)")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script"}));
+      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script", "xdp"}));
   app.add_option("-l,--link", link,
                  "what comes before the IP header: raw (nothing: iptables, ip6tables, and tc on L3 devices such as "
                  "tun or WireGuard; default), ether (Ethernet, with or without one 802.1Q tag: tc and packet "
                  "sockets on Ethernet devices), sll (Linux cooked capture), sll2 (Linux cooked capture v2, "
-                 "tcpdump -i any since libpcap 1.10)")
+                 "tcpdump -i any since libpcap 1.10); -f xdp takes ether (default) and raw")
       ->type_name("LINK")
       ->check(CLI::IsMember({"raw", "ether", "sll", "sll2"}));
   app.add_option("--l3-offset", l3_offset, "with --link raw: the IP header starts N bytes in (bpftools -o)")
@@ -144,7 +169,12 @@ void CompileCommand::add_to(CLI::App& app) {
                  "(default drop; e.g. 'mirred egress mirror dev DEV')")
       ->type_name("TARGET");
   app.add_flag("--count-only", count_only,
-               "script: rules that only count matches (iptables -v, tc -s) and let every packet through");
+               "script: rules that only count matches (iptables -v, tc -s) and let every packet through; xdp: "
+               "the program counts and passes every packet");
+  app.add_option("--name", name,
+                 "xdp: names the XDP program (NAME), its match function (NAME_match) and its counters "
+                 "(NAME_counters); a C identifier (default p0fbpf)")
+      ->type_name("NAME");
   app.add_option("--rate", rate,
                  "script: the target applies only to the matching SYNs beyond N a second, counted for all the "
                  "script's rules of a family together (flood sources are spoofed); iptables' hashlimit, burst N")
@@ -164,13 +194,40 @@ void CompileCommand::add_to(CLI::App& app) {
 }
 
 int CompileCommand::run() const {
-  Format chosen = format == "script" ? Format::Iptables : *parse_format(format);
   bool script = format == "script";
+  bool xdp = format == "xdp";
+  Format chosen = script || xdp ? Format::Iptables : *parse_format(format);
   bool tc = script && hook == "tc";
   CompileOptions options = flags.options();
-  options.link = {*parse_link_type(link), l3_offset.value_or(0)};
+  std::string link_name = link.value_or(xdp ? "ether" : "raw");
+  options.link = {*parse_link_type(link_name), l3_offset.value_or(0)};
   if (l3_offset && options.link.type != LinkType::Raw) {
-    fmt::print(stderr, "p0fbpf: error: --l3-offset goes with --link raw, not --link {}\n", link);
+    fmt::print(stderr, "p0fbpf: error: --l3-offset goes with --link raw, not --link {}\n", link_name);
+    return kExitError;
+  }
+  if (xdp) {
+    const char* other = options.link.type != LinkType::Raw && options.link.type != LinkType::Ethernet ? "--link"
+                        : split                                                                      ? "--split"
+                        : max_instructions                                                           ? "--max-insns"
+                        : print_ir                                                                   ? "--print-ir"
+                        : hook != "iptables" || chain || target || rate || !destinations.empty() || !ipset.empty() ||
+                                !device.empty()
+                            ? "a script option"
+                            : nullptr;
+    if (other) {
+      fmt::print(stderr,
+                 "p0fbpf: error: -f xdp takes no {}: an XDP program sees Ethernet frames (or IP packets on an L3 "
+                 "device, --link raw) and has no 64- or 4096-instruction limit\n",
+                 other);
+      return kExitError;
+    }
+    if (!ebpf::is_c_identifier(name)) {
+      fmt::print(stderr, "p0fbpf: error: --name {}: expected a C identifier of at most 32 characters\n",
+                 p0fbpf::quoted(name));
+      return kExitError;
+    }
+  } else if (name != "p0fbpf") {
+    fmt::print(stderr, "p0fbpf: error: --name goes with -f xdp\n");
     return kExitError;
   }
   if (script && (options.link.type != LinkType::Raw || l3_offset)) {
@@ -188,7 +245,7 @@ int CompileCommand::run() const {
     return kExitError;
   }
   const std::string generator = std::string("p0fbpf ") + P0FBPF_VERSION;
-  if (!script && (hook != "iptables" || chain || target || count_only || rate || !destinations.empty() ||
+  if (!script && (hook != "iptables" || chain || target || (count_only && !xdp) || rate || !destinations.empty() ||
                   !ipset.empty() || !device.empty())) {
     fmt::print(stderr,
                "p0fbpf: error: --hook, --chain, --target, --count-only, --rate, -d, --ipset and --dev go with -f "
@@ -285,6 +342,7 @@ int CompileCommand::run() const {
   const Selection& selection = *selected;
 
   if (tc) return write_tc_script(selection, options, tc_options, max_instructions);
+  if (xdp) return write_xdp_c(selection, options, {name, count_only, {}});
 
   unsigned limit = max_instructions;
   if (limit == 0) limit = chosen == Format::Iptables ? kXtBpfMaxInstructions : kBpfMaxInstructions;

@@ -68,6 +68,45 @@ std::optional<std::uint32_t> LoadedProgram::run(const std::vector<std::uint8_t>&
   return opts.retval;
 }
 
+std::optional<std::vector<std::uint64_t>> LoadedProgram::counters() const {
+  bpf_prog_info info{};
+  std::uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd_, &info, &length) != 0) return std::nullopt;
+  std::vector<std::uint32_t> map_ids(info.nr_map_ids);
+  info = bpf_prog_info{};
+  info.nr_map_ids = static_cast<std::uint32_t>(map_ids.size());
+  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids.data());
+  length = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd_, &info, &length) != 0) return std::nullopt;
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return std::nullopt;
+  for (std::uint32_t id : map_ids) {
+    int map = bpf_map_get_fd_by_id(id);
+    if (map < 0) return std::nullopt;
+    bpf_map_info map_info{};
+    length = sizeof map_info;
+    std::optional<std::vector<std::uint64_t>> sums;
+    if (bpf_obj_get_info_by_fd(map, &map_info, &length) == 0 && map_info.type == BPF_MAP_TYPE_PERCPU_ARRAY &&
+        map_info.key_size == 4 && map_info.value_size == 8) {
+      sums.emplace(map_info.max_entries, 0);
+      std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+      for (std::uint32_t key = 0; key < map_info.max_entries && sums; ++key) {
+        if (bpf_map_lookup_elem(map, &key, per_cpu.data()) != 0) {
+          sums.reset();
+          break;
+        }
+        for (std::uint64_t v : per_cpu) (*sums)[key] += v;
+      }
+    }
+    int saved = errno;
+    close(map);
+    errno = saved;
+    if (sums) return sums;
+  }
+  errno = ENOENT;
+  return std::nullopt;
+}
+
 LoadResult load(const Program& program, const LoadOptions& options) {
   std::vector<bpf_insn> code;
   code.reserve(program.instructions.size());

@@ -32,6 +32,11 @@ class LoadedProgram {
   // header (14 bytes), and any input longer than about a page.
   std::optional<std::uint32_t> run(const std::vector<std::uint8_t>& packet) const;
 
+  // The slots of the program's per-CPU array of 64-bit counters (the XDP
+  // program's NAME_counters), each summed over the CPUs; nullopt with errno
+  // set if the kernel will not say, or the program has no such map.
+  std::optional<std::vector<std::uint64_t>> counters() const;
+
  private:
   int fd_ = -1;
   Target target_;
