@@ -44,6 +44,8 @@ Examples:
   # Signatures from a file:
   grep -v '^;' my.sigs | p0fbpf -
 
+  # Drop it in XDP, before the kernel builds a socket buffer (no compiler needed):
+  p0fbpf xdp attach eth0 '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' && p0fbpf xdp stats eth0
   # Which signatures are in a capture of the flood, and does a rule catch it?
   p0fbpf fingerprint -r flood.pcap --top 5
   p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'
@@ -94,6 +96,26 @@ int main(int argc, char** argv) {
   fingerprint_app->footer(
       "\nExample:\n  p0fbpf fingerprint -r flood.pcap --top 1 | awk '{print $2}' | p0fbpf -\n");
 
+  XdpCommand xdp;
+  CLI::App* xdp_app = app.add_subcommand(
+      "xdp", "Drop matching packets in XDP, where they arrive, without a compiler: attach a program to a\n"
+             "device, read its counters, detach it.");
+  xdp.add_to(*xdp_app);
+  xdp_app->footer(
+      "\nExamples:\n  p0fbpf xdp attach eth0 '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'\n"
+      "  p0fbpf xdp attach eth0 --count-only --label 'Linux'\n"
+      "  p0fbpf xdp stats eth0 --watch\n"
+      "  p0fbpf xdp detach eth0\n");
+  PinCommand pin;
+  CLI::App* pin_app = app.add_subcommand(
+      "pin", "Load the signatures' program as an eBPF socket filter and pin it at PATH in a BPF file system,\n"
+             "for iptables -m bpf --object-pinned PATH (and ip6tables): no 64-instruction limit, so one\n"
+             "rule can hold a whole label or database. Pinning again replaces the pin in one step; rules\n"
+             "already added keep the program they were given.");
+  pin.add_to(*pin_app);
+  pin_app->footer(
+      "\nExample:\n  p0fbpf pin /sys/fs/bpf/p0fbpf-linux --label Linux\n"
+      "  iptables -A INPUT -p tcp --syn -m bpf --object-pinned /sys/fs/bpf/p0fbpf-linux -j DROP\n");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -108,6 +130,8 @@ int main(int argc, char** argv) {
   try {
     status = test_app->parsed()          ? test.run()
              : fingerprint_app->parsed() ? fingerprint.run()
+             : xdp_app->parsed()         ? xdp.run()
+             : pin_app->parsed()         ? pin.run()
                                          : compile.run();
   } catch (const std::exception& e) {
     // fmt reports a failed write to a stream by throwing.

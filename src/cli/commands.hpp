@@ -68,6 +68,11 @@ struct Selection {
 std::optional<Selection> read_selection(const std::vector<std::string>& arguments, const DatabaseFlags& database,
                                         Direction direction);
 
+// What an XDP program's verdicts 1, 2, ... stand for (compiled with
+// CodegenOptions::verdict_per_signature unless negated): "label: signature"
+// per source, or the signature alone.
+std::vector<std::string> verdict_names(const Selection& selection, bool negate);
+
 // The quirks and what each means, for --help.
 std::string quirks_help();
 
@@ -141,6 +146,36 @@ struct FingerprintCommand {
   bool response = false;
   std::size_t top = 0;
   bool json = false;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+// p0fbpf xdp attach|stats|detach DEVICE: the XDP program on a device,
+// loaded without a compiler.
+struct XdpCommand {
+  CompileFlags flags;
+  DatabaseFlags database;
+  std::string device;
+  std::string mode = "auto";
+  bool count_only = false;
+  std::string bpffs = "/sys/fs/bpf";
+  bool json = false;
+  std::optional<double> watch;  // seconds between refreshes
+  CLI::App* attach_app = nullptr;
+  CLI::App* stats_app = nullptr;
+  CLI::App* detach_app = nullptr;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+// p0fbpf pin PATH SIGNATURE...: an eBPF socket filter in bpffs, for
+// iptables -m bpf --object-pinned PATH.
+struct PinCommand {
+  CompileFlags flags;
+  DatabaseFlags database;
+  std::string path;
 
   void add_to(CLI::App& app);
   int run() const;

@@ -93,15 +93,7 @@ int write_xdp_c(const Selection& selection, CompileOptions options, ebpf::XdpCOp
     fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
     return kExitError;
   }
-  xdp.verdicts.clear();
-  if (options.codegen.negate) {
-    xdp.verdicts.push_back("packets none of the signatures match");
-  } else {
-    for (std::size_t i = 0; i < selection.sources.size(); ++i) {
-      const std::string& text = selection.sources[i].text;
-      xdp.verdicts.push_back(selection.names[i] == text ? text : selection.names[i] + ": " + text);
-    }
-  }
+  xdp.verdicts = verdict_names(selection, options.codegen.negate);
   return write_stdout(ebpf::print_xdp_c(*result.program, xdp)) ? kExitOk : kExitError;
 }
 

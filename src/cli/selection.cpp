@@ -73,6 +73,16 @@ std::optional<SelectedLabels> DatabaseFlags::select(std::optional<Direction> dir
   return out;
 }
 
+std::vector<std::string> verdict_names(const Selection& selection, bool negate) {
+  if (negate) return {"packets none of the signatures match"};
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < selection.sources.size(); ++i) {
+    const std::string& text = selection.sources[i].text;
+    names.push_back(selection.names[i] == text ? text : selection.names[i] + ": " + text);
+  }
+  return names;
+}
+
 std::optional<Selection> read_selection(const std::vector<std::string>& arguments, const DatabaseFlags& database,
                                         Direction direction) {
   Selection selection;

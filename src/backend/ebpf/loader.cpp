@@ -17,6 +17,8 @@ static_assert(sizeof(Instruction) == sizeof(bpf_insn));
 static_assert(isa::kJmp32 == BPF_JMP32 && isa::kAlu64 == BPF_ALU64 && isa::kDoubleWord == BPF_DW);
 static_assert(isa::kMov == BPF_MOV && isa::kEnd == BPF_END && isa::kToBigEndian == BPF_TO_BE);
 static_assert(isa::kJne == BPF_JNE && isa::kJlt == BPF_JLT && isa::kJle == BPF_JLE && isa::kExit == BPF_EXIT);
+static_assert(isa::kCall == BPF_CALL && isa::kPseudoMapFd == BPF_PSEUDO_MAP_FD);
+static_assert(isa::kMapLookupElem == BPF_FUNC_map_lookup_elem);
 static_assert(isa::kXdpDrop == XDP_DROP && isa::kXdpPass == XDP_PASS);
 static_assert(isa::kXdpDataOffset == offsetof(xdp_md, data));
 static_assert(isa::kXdpDataEndOffset == offsetof(xdp_md, data_end));

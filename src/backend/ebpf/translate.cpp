@@ -27,11 +27,13 @@ constexpr std::uint8_t kPointer = 2;  // XDP: data, then the end of the bytes re
 constexpr std::uint8_t kDataEnd = 3;  // XDP
 constexpr std::uint8_t kContext = 6;
 constexpr std::uint8_t kX = 7;
+constexpr std::uint8_t kVerdict = 8;  // XDP counters: the classic verdict across the helper calls
 constexpr std::uint8_t kLength = 9;   // XDP: data_end - data, if the program asks for it
 constexpr std::uint8_t kSavedA = 9;   // socket filter: A across an LD_ABS
 constexpr std::uint8_t kFrame = 10;
 
 constexpr int kScratchWords = 16;  // BPF_MEMWORDS
+constexpr std::int16_t kCounterKey = -4 * kScratchWords - 8;  // below the scratch words
 constexpr std::uint32_t kMaxLoadOffset = std::numeric_limits<std::int32_t>::max();
 
 Instruction make(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t offset, std::int32_t imm) {
@@ -128,12 +130,18 @@ struct Pending {
   std::optional<std::size_t> classic_target;  // the start of that classic instruction
   bool to_return_zero = false;
   std::string comment;
+  bool to_epilogue = false;  // XDP counters: where the verdict is counted
 };
 
 class Translator {
  public:
-  Translator(const BpfProgram& classic, Target target)
-      : classic_(classic), target_(target), flow_(analyze(classic.instructions, target)) {}
+  Translator(const BpfProgram& classic, Target target, const std::optional<XdpCounters>& counters)
+      : classic_(classic), target_(target), counters_(counters), flow_(analyze(classic.instructions, target)) {
+    if (counters_ && target_ != Target::Xdp) throw std::invalid_argument("counters go with XDP programs");
+    if (counters_ && (counters_->map_fd < 0 || counters_->slots < 2)) {
+      throw std::invalid_argument("counters need a map of at least two slots");
+    }
+  }
 
   Program run() {
     prologue();
@@ -370,6 +378,11 @@ class Translator {
   void ret(const bpf_insn& insn, std::size_t at) {
     std::uint16_t source = BPF_RVAL(insn.code);
     if (source != BPF_K && source != BPF_A) invalid(insn, at);
+    if (counters_) {
+      if (source == BPF_K) emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, bits(insn.k)));
+      code_.push_back({make(BPF_JMP | BPF_JA, 0, 0, 0, 0), std::nullopt, false, comment_, true});
+      return;
+    }
     if (target_ == Target::SocketFilter) {
       if (source == BPF_K) emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, bits(insn.k)));
     } else if (source == BPF_K) {
@@ -383,19 +396,56 @@ class Translator {
     emit(make(BPF_JMP | isa::kExit, 0, 0, 0, 0));
   }
 
+  // Adds one to the counter in the slot the key on the stack names.
+  void count_slot() {
+    emit(make(isa::kDoubleWord, 1, isa::kPseudoMapFd, 0, counters_->map_fd));
+    emit(make(0, 0, 0, 0, 0));  // the immediate's upper half
+    emit(make(isa::kAlu64 | isa::kMov | BPF_X, 2, kFrame, 0, 0));
+    emit(make(isa::kAlu64 | BPF_ADD | BPF_K, 2, 0, 0, kCounterKey));
+    emit(make(BPF_JMP | isa::kCall, 0, 0, 0, isa::kMapLookupElem));
+    emit(make(BPF_JMP | BPF_JEQ | BPF_K, kA, 0, 3, 0));  // no such slot
+    emit(make(BPF_LDX | BPF_MEM | isa::kDoubleWord, 1, kA, 0, 0));
+    emit(make(isa::kAlu64 | BPF_ADD | BPF_K, 1, 0, 0, 1));
+    emit(make(BPF_STX | BPF_MEM | isa::kDoubleWord, kA, 1, 0, 0));
+  }
+
+  // The classic verdict in A: counted in slot 0 and in its own slot, then
+  // the packet dropped or passed.
+  void counting_epilogue() {
+    comment_ = "(count: packets seen)";
+    emit(make(BPF_ALU | isa::kMov | BPF_X, kVerdict, kA, 0, 0));
+    emit(make(BPF_ST | BPF_MEM | BPF_W, kFrame, 0, kCounterKey, 0));
+    count_slot();
+    comment_ = "(count: the verdict's slot)";
+    std::uint32_t last = counters_->slots - 1;
+    emit(make(isa::kJmp32 | BPF_JEQ | BPF_K, kVerdict, 0, 0, 0));
+    std::size_t to_pass = code_.size() - 1;
+    emit(make(isa::kJmp32 | isa::kJlt | BPF_K, kVerdict, 0, 1, bits(last + 1)));
+    emit(make(BPF_ALU | isa::kMov | BPF_K, kVerdict, 0, 0, bits(last)));
+    emit(make(BPF_STX | BPF_MEM | BPF_W, kFrame, kVerdict, kCounterKey, 0));
+    count_slot();
+    emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, counters_->count_only ? isa::kXdpPass : isa::kXdpDrop));
+    emit(make(BPF_JMP | isa::kExit, 0, 0, 0, 0));
+    code_[to_pass].insn.offset = static_cast<std::int16_t>(code_.size() - to_pass - 1);
+    emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, isa::kXdpPass));
+    emit(make(BPF_JMP | isa::kExit, 0, 0, 0, 0));
+  }
+
   Program layout() {
     std::size_t return_zero = code_.size();
     if (return_zero_used_) {
       comment_ = "(classic BPF gives up: returns 0)";
-      emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, target_ == Target::Xdp ? isa::kXdpPass : 0));
-      emit(make(BPF_JMP | isa::kExit, 0, 0, 0, 0));
+      emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, counters_ ? 0 : target_ == Target::Xdp ? isa::kXdpPass : 0));
+      if (!counters_) emit(make(BPF_JMP | isa::kExit, 0, 0, 0, 0));
     }
+    std::size_t epilogue = code_.size();
+    if (counters_) counting_epilogue();
     Program out;
     out.target = target_;
     for (std::size_t i = 0; i < code_.size(); ++i) {
       Pending& p = code_[i];
-      if (p.classic_target || p.to_return_zero) {
-        std::size_t to = p.classic_target ? start_[*p.classic_target] : return_zero;
+      if (p.classic_target || p.to_return_zero || p.to_epilogue) {
+        std::size_t to = p.classic_target ? start_[*p.classic_target] : p.to_epilogue ? epilogue : return_zero;
         auto offset = static_cast<std::ptrdiff_t>(to) - static_cast<std::ptrdiff_t>(i + 1);
         if (offset > std::numeric_limits<std::int16_t>::max()) {
           throw std::length_error(fmt::format("eBPF jump over {} instructions (at most {})", offset,
@@ -411,6 +461,7 @@ class Translator {
 
   const BpfProgram& classic_;
   Target target_;
+  std::optional<XdpCounters> counters_;
   Flow flow_;
   std::vector<Pending> code_;
   std::vector<std::size_t> start_;  // per classic instruction: its first eBPF instruction
@@ -420,6 +471,8 @@ class Translator {
 
 }  // namespace
 
-Program translate(const BpfProgram& classic, Target target) { return Translator(classic, target).run(); }
+Program translate(const BpfProgram& classic, Target target, const std::optional<XdpCounters>& counters) {
+  return Translator(classic, target, counters).run();
+}
 
 }  // namespace p0fbpf::ebpf

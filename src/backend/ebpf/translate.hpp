@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ inline constexpr std::uint8_t kJne = 0x50;
 inline constexpr std::uint8_t kJlt = 0xa0;
 inline constexpr std::uint8_t kJle = 0xb0;
 inline constexpr std::uint8_t kExit = 0x90;
+inline constexpr std::uint8_t kCall = 0x80;
+inline constexpr std::uint8_t kPseudoMapFd = 1;   // src of a 64-bit immediate load: a map's descriptor
+inline constexpr std::int32_t kMapLookupElem = 1;  // the helper bpf_map_lookup_elem
 inline constexpr int kXdpDrop = 1;
 inline constexpr int kXdpPass = 2;
 inline constexpr std::int16_t kXdpDataOffset = 0;     // struct xdp_md's data
@@ -68,11 +72,23 @@ struct Program {
   std::vector<std::string> comments;  // per instruction: the classic instruction's comment
 };
 
+// What an XDP program counts (the program `p0fbpf xdp attach` loads): in a
+// per-CPU array of 64-bit counters, slot 0 counts the packets seen and
+// slot v the packets the classic program returned v for (past the last
+// slot: the last). The classic program's non-zero verdicts drop the packet
+// unless count_only.
+struct XdpCounters {
+  int map_fd = -1;
+  std::uint32_t slots = 2;
+  bool count_only = false;
+};
+
 // Throws std::invalid_argument for what no classic filter machine would run
 // (an unknown opcode, a jump out of the program or backward, a scratch
 // word beyond 16), and std::length_error when a jump does not fit eBPF's
 // 16-bit offsets.
-Program translate(const BpfProgram& classic, Target target);
+Program translate(const BpfProgram& classic, Target target,
+                  const std::optional<XdpCounters>& counters = std::nullopt);
 
 }  // namespace ebpf
 }  // namespace p0fbpf

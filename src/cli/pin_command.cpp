@@ -1,0 +1,38 @@
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/xdp.hpp"
+
+namespace p0fbpf::cli {
+
+void PinCommand::add_to(CLI::App& app) {
+  app.add_option("path", path, "where the program goes, in a BPF file system (e.g. /sys/fs/bpf/p0fbpf-syn)")
+      ->required()
+      ->type_name("PATH");
+  flags.add_to(app, "accept the packets the signatures do not match");
+  database.add_to(app);
+}
+
+int PinCommand::run() const {
+  CompileOptions options = flags.options();  // raw: iptables and ip6tables see the IP header
+  std::optional<Selection> selection = read_selection(flags.signatures, database, options.lower.direction);
+  if (!selection) return kExitError;
+  Compilation compiled = compile(selection->sources, options);
+  if (!report(compiled)) return kExitError;
+  if (!is_valid(*compiled.program)) {
+    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
+    return kExitError;
+  }
+  if (std::string error = xdp::pin_socket_filter(*compiled.program, path); !error.empty()) {
+    fmt::print(stderr, "p0fbpf: error: {}\n", printable(error));
+    return kExitError;
+  }
+  fmt::print(stderr, "p0fbpf: pinned {} ({} classic instructions, {}): iptables -m bpf --object-pinned {}\n",
+             printable(path), compiled.program->instructions.size(),
+             selection->sources.size() == 1 ? "1 signature" : fmt::format("{} signatures", selection->sources.size()),
+             printable(path));
+  return kExitOk;
+}
+
+}  // namespace p0fbpf::cli
