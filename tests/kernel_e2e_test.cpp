@@ -56,20 +56,6 @@ std::vector<std::string> chosen_signatures() {
   return out;
 }
 
-std::vector<long> rule_counters(const std::string& ns, const char* tool) {
-  std::string out = run_shell(fmt::format("ip netns exec {} {} -t raw -L PREROUTING -v -x -n", ns, tool));
-  std::vector<long> counts;
-  std::istringstream lines(out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    long packets;
-    std::string bytes, next;
-    if ((words >> packets >> bytes) && line.find("bpf") != std::string::npos) counts.push_back(packets);
-  }
-  return counts;
-}
-
 class KernelEndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -130,8 +116,8 @@ TEST_F(KernelEndToEnd, IptablesCountersEqualP0fsStrictMatches) {
   }
   EXPECT_EQ(in_namespace(ns.a(), [&] { return inject(frames); }), std::to_string(frames.size()));
   usleep(300000);
-  std::vector<long> v4 = rule_counters(ns.b(), "iptables");
-  std::vector<long> v6 = rule_counters(ns.b(), "ip6tables");
+  std::vector<long> v4 = bpf_rule_counters(ns.b(), "iptables", "raw", "PREROUTING");
+  std::vector<long> v6 = bpf_rule_counters(ns.b(), "ip6tables", "raw", "PREROUTING");
 
   std::size_t i4 = 0, i6 = 0, total_matches = 0;
   for (std::size_t s = 0; s < sigs.size(); ++s) {

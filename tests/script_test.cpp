@@ -220,19 +220,6 @@ TEST(Script, InstallsOnceAndDeletesExactlyItsRules) {
   std::remove(path.c_str());
 }
 
-// The packet counters of the chain's rules that have a BPF match.
-std::vector<long> bpf_rule_counters(const std::string& ns, const std::string& chain) {
-  std::istringstream lines(run_shell("ip netns exec " + ns + " iptables -L " + chain + " -v -x -n"));
-  std::vector<long> counts;
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    long packets;
-    if ((words >> packets) && line.find("bpf") != std::string::npos) counts.push_back(packets);
-  }
-  return counts;
-}
-
 // --rate 5/s: of 50 matching SYNs sent at once, the first 5 (the burst) go
 // on through the chain and the rest are dropped; installing again changes
 // nothing and --delete removes the rule.
@@ -268,7 +255,7 @@ TEST(Script, RateDropsOnlyWhatExceedsIt) {
   }
   EXPECT_EQ(testing::in_namespace(ns.a(), [&] { return testing::inject(frames); }), "50");
   usleep(300000);
-  std::vector<long> dropped = bpf_rule_counters(ns.b(), "INPUT");
+  std::vector<long> dropped = testing::bpf_rule_counters(ns.b(), "iptables", "filter", "INPUT");
   ASSERT_EQ(dropped.size(), 1u);
   // The burst passes; a token or two may come back while the frames arrive.
   EXPECT_LE(dropped[0], 45) << "dropped";

@@ -1,12 +1,17 @@
 #include "netns.hpp"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <poll.h>
 #include <net/if.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
+#include <sstream>
 
 #include "test_env.hpp"
 
@@ -59,6 +64,60 @@ std::string inject(const std::vector<std::vector<std::uint8_t>>& frames, const s
   }
   close(fd);
   return std::to_string(sent);
+}
+
+long frames_arriving(const Namespaces& ns, const std::vector<std::vector<std::uint8_t>>& frames) {
+  std::set<std::vector<std::uint8_t>> sent(frames.begin(), frames.end());
+  int ready[2], result[2];
+  if (pipe(ready) != 0 || pipe(result) != 0) return -1;
+  pid_t listener = fork();
+  if (listener == 0) {
+    std::string count = in_namespace(ns.b(), [&]() -> std::string {
+      int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+      sockaddr_ll at{};
+      at.sll_family = AF_PACKET;
+      at.sll_protocol = htons(ETH_P_ALL);
+      at.sll_ifindex = static_cast<int>(if_nametoindex("vb"));
+      if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0) return "-1";
+      if (write(ready[1], "r", 1) != 1) return "-1";
+      long arrived = 0;
+      std::vector<std::uint8_t> buffer(65536);
+      pollfd p{fd, POLLIN, 0};
+      while (poll(&p, 1, 500) > 0) {
+        ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+        if (n > 0 && sent.count({buffer.begin(), buffer.begin() + n})) ++arrived;
+      }
+      return std::to_string(arrived);
+    });
+    if (write(result[1], count.data(), count.size()) < 0) _exit(1);
+    _exit(0);
+  }
+  close(ready[1]);
+  close(result[1]);
+  char byte;
+  bool listening = read(ready[0], &byte, 1) == 1;
+  close(ready[0]);
+  if (listening) in_namespace(ns.a(), [&] { return inject(frames); });
+  std::string count;
+  char buffer[64];
+  ssize_t n;
+  while ((n = read(result[0], buffer, sizeof buffer)) > 0) count.append(buffer, static_cast<std::size_t>(n));
+  close(result[0]);
+  waitpid(listener, nullptr, 0);
+  return listening && !count.empty() ? std::stol(count) : -1;
+}
+
+std::vector<long> bpf_rule_counters(const std::string& ns, const std::string& tool, const std::string& table,
+                                    const std::string& chain) {
+  std::istringstream lines(run_shell("ip netns exec " + ns + " " + tool + " -t " + table + " -L " + chain + " -v -x -n"));
+  std::vector<long> counts;
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    long packets;
+    if ((words >> packets) && line.find("bpf") != std::string::npos) counts.push_back(packets);
+  }
+  return counts;
 }
 
 std::vector<std::uint8_t> frame_to(const PacketSpec& spec, const std::array<std::uint8_t, 6>& mac, bool vlan_tag) {

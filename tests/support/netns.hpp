@@ -65,6 +65,16 @@ std::string in_namespace(const std::string& ns, Work work) {
 // an AF_PACKET socket; how many were sent, as a string (or what failed).
 std::string inject(const std::vector<std::vector<std::uint8_t>>& frames, const std::string& device = "va");
 
+// Sends `frames` out of va in namespace a and returns how many of them
+// arrive at vb in namespace b, byte for byte, as a packet socket there
+// sees them (-1 if that socket cannot be set up).
+long frames_arriving(const Namespaces& ns, const std::vector<std::vector<std::uint8_t>>& frames);
+
+// The packet counters of the `-m bpf` rules in `chain` of `table`, in
+// order, as `tool` (iptables or ip6tables) lists them in namespace `ns`.
+std::vector<long> bpf_rule_counters(const std::string& ns, const std::string& tool, const std::string& table,
+                                    const std::string& chain);
+
 // The Ethernet frame of `spec` (with one 802.1Q tag, VLAN 42, if asked),
 // addressed to `mac`.
 std::vector<std::uint8_t> frame_to(const PacketSpec& spec, const std::array<std::uint8_t, 6>& mac,
