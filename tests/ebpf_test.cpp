@@ -277,6 +277,45 @@ TEST_F(EbpfKernel, RandomProgramsOfEveryClassicInstruction) {
   EXPECT_GT(differential.matches, differential.runs / 20);
 }
 
+// XDP programs with counters (what p0fbpf xdp attach loads): the verdict
+// as without them (or always XDP_PASS with count_only), slot 0 counting
+// every run and slot v the runs the classic program returned v for, the
+// last slot also those past it. Random programs return arbitrary values.
+TEST_F(EbpfKernel, XdpCountersCountEveryVerdict) {
+  std::size_t runs = 0, nonzero = 0, clamped = 0;
+  for (int n = 0; n < 120; ++n) {
+    BpfProgram program = random_program(rng_);
+    auto slots = static_cast<std::uint32_t>(pick(2, 6));
+    bool count_only = n % 3 == 0;
+    int map = ebpf::create_counter_map(slots, "test_counts");
+    ASSERT_GE(map, 0) << std::strerror(errno);
+    ebpf::Program translated = ebpf::translate(program, ebpf::Target::Xdp, ebpf::XdpCounters{map, slots, count_only});
+    ebpf::LoadResult loaded = ebpf::load(translated);
+    close(map);  // the program holds it
+    ASSERT_TRUE(loaded.program) << loaded.error << "\n" << loaded.verifier_log.substr(0, 4000);
+    std::vector<std::uint64_t> expected(slots, 0);
+    for (int i = 0; i < 25; ++i) {
+      std::vector<std::uint8_t> packet = random_bytes(rng_, pick(14, 90));
+      std::uint32_t classic = run_bpf(program, packet);
+      std::optional<std::uint32_t> verdict = loaded.program->run(packet);
+      ASSERT_TRUE(verdict) << std::strerror(errno);
+      std::uint32_t wanted = classic && !count_only ? ebpf::isa::kXdpDrop : ebpf::isa::kXdpPass;
+      ASSERT_EQ(*verdict, wanted) << "program " << n << " returned " << classic << " on " << hex(packet);
+      ++expected[0];
+      if (classic) ++expected[std::min(classic, slots - 1)];
+      ++runs;
+      nonzero += classic != 0;
+      clamped += classic >= slots;
+    }
+    std::optional<std::vector<std::uint64_t>> counters = loaded.program->counters();
+    ASSERT_TRUE(counters) << std::strerror(errno);
+    EXPECT_EQ(*counters, expected) << "program " << n;
+  }
+  fmt::print("{} runs, {} non-zero verdicts, {} past the last slot\n", runs, nonzero, clamped);
+  EXPECT_GT(nonzero, runs / 20);
+  EXPECT_GT(clamped, 0u);
+}
+
 // Each instruction alone, on the values where translations go wrong: A and X
 // come from the packet's first two words, every pair of edge values.
 TEST_F(EbpfKernel, EdgeValuesOfEveryInstruction) {

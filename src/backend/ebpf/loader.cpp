@@ -109,6 +109,10 @@ std::optional<std::vector<std::uint64_t>> LoadedProgram::counters() const {
   return std::nullopt;
 }
 
+int create_counter_map(std::uint32_t slots, const char* name) {
+  return bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, name, sizeof(std::uint32_t), sizeof(std::uint64_t), slots, nullptr);
+}
+
 LoadResult load(const Program& program, const LoadOptions& options) {
   std::vector<bpf_insn> code;
   code.reserve(program.instructions.size());

@@ -55,6 +55,10 @@ struct LoadOptions {
 
 LoadResult load(const Program& program, const LoadOptions& options = {});
 
+// A per-CPU array of `slots` 64-bit counters, as XdpCounters wants it: its
+// descriptor, or -1 with errno set.
+int create_counter_map(std::uint32_t slots, const char* name);
+
 // The first program of an ELF object file (as clang -target bpf writes
 // it), loaded with libbpf; libbpf prints the verifier's log on refusal.
 LoadResult load_object(const std::string& path, Target target);

@@ -250,7 +250,7 @@ AttachResult attach(const AttachRequest& request, const BpfProgram& classic) {
 
   // The maps: counters per slot and CPU; the slots' names, frozen.
   auto slots = static_cast<std::uint32_t>(request.slot_names.size() + 1);
-  Fd counters(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, kCountersName, 4, 8, slots, nullptr));
+  Fd counters(ebpf::create_counter_map(slots, kCountersName));
   Fd names(bpf_map_create(BPF_MAP_TYPE_ARRAY, kNamesName, 4, kNameSize, slots, nullptr));
   if (!counters || !names) {
     error = system_error("cannot create the program's maps", errno);
