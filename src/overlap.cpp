@@ -125,6 +125,7 @@ std::optional<SharedPacket> shared_in_version(const Signature& a, const Signatur
 
   SharedPacket packet;
   packet.ip_version = version;
+  packet.payload = a.payload == PayloadClass::NonZero || b.payload == PayloadClass::NonZero;
   // Option length: IPv6 packets have 0 (docs/semantics.md §4.1).
   auto olen_a = olen_as_p0f_reads_it(a), olen_b = olen_as_p0f_reads_it(b);
   if (ipv6) {

@@ -18,6 +18,7 @@ struct SharedPacket {
   unsigned window = 0;
   unsigned scale = 0;
   unsigned ip_option_length = 0;
+  bool payload = false;
 };
 
 // A packet both match, or nullopt if there is none. The mtu*M windows are
