@@ -94,6 +94,17 @@ int main(int argc, char** argv) {
   fingerprint_app->footer(
       "\nExample:\n  p0fbpf fingerprint -r flood.pcap --top 1 | awk '{print $2}' | p0fbpf -\n");
 
+  SuggestCommand suggest;
+  CLI::App* suggest_app = app.add_subcommand(
+      "suggest", "Suggest a few exact-mode signatures that catch the SYNs of an attack's capture\n"
+                 "and spare those of normal traffic (--baseline): a table of each signature's\n"
+                 "attack SYNs, baseline SYNs hit and program size, then the total; warnings name\n"
+                 "the p0f.fp labels a signature would also match. With -f, the rules instead.");
+  suggest.add_to(*suggest_app);
+  suggest_app->footer(
+      "\nExamples:\n  p0fbpf suggest -r flood.pcap --baseline monday.pcap\n"
+      "  p0fbpf suggest -r flood.pcap --baseline monday.pcap -f script > block.sh\n");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -108,6 +119,7 @@ int main(int argc, char** argv) {
   try {
     status = test_app->parsed()          ? test.run()
              : fingerprint_app->parsed() ? fingerprint.run()
+             : suggest_app->parsed()     ? suggest.run()
                                          : compile.run();
   } catch (const std::exception& e) {
     // fmt reports a failed write to a stream by throwing.

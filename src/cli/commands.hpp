@@ -145,6 +145,21 @@ struct FingerprintCommand {
   int run() const;
 };
 
+struct SuggestCommand {
+  std::string attack;
+  std::vector<std::string> baselines;
+  std::size_t max_signatures = 4;
+  double max_collateral = 0;
+  bool response = false;
+  bool json_output = false;
+  bool best_effort = false;
+  std::optional<std::string> format;
+  std::string fp_file;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
 // Progress on stderr for long runs, only when stderr is a terminal.
 class Progress {
  public:
