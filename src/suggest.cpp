@@ -27,6 +27,9 @@ constexpr std::size_t kWindowMultipliers = 2;  // of each kind, mss and mtu
 // fields, so only the largest groups can matter.
 constexpr std::size_t kMinGroupsSearched = 16;
 constexpr std::size_t kMaxGroupsSearched = 64;
+// A narrower candidate is preferred while it covers at most one attack SYN
+// in this many fewer than the best.
+constexpr std::size_t kStrayShare = 1000;
 
 // p0f's rounding of an observed TTL: the next usual initial TTL at or above it.
 unsigned initial_ttl(unsigned ttl) {
@@ -414,9 +417,9 @@ Suggestion suggest(const SynSample& attack, const SynSample& baseline, const Sug
   Suggestion out;
   out.attack_syns = attack.total();
   out.baseline_syns = baseline.total();
-  double allowed = std::clamp(options.max_collateral, 0.0, 1.0) * static_cast<double>(out.baseline_syns);
+  double share = std::clamp(options.max_collateral, 0.0, 1.0) * static_cast<double>(out.baseline_syns);
   // A hair over, so that 1% of 100 SYNs is 1 despite rounding.
-  out.allowance = static_cast<std::size_t>(std::floor(allowed + 1e-9));
+  out.allowance = static_cast<std::size_t>(std::floor(share + 1e-9));
 
   const auto& groups = attack.groups().list;
   for (const Group& group : groups) {
@@ -435,15 +438,25 @@ Suggestion suggest(const SynSample& attack, const SynSample& baseline, const Sug
     searches.emplace_back(*largest[i], baseline.groups().find(largest[i]->exact), std::vector<Widened>{});
   }
 
+  // A candidate may give up this many attack SYNs to the best one for being
+  // narrower: a few stray SYNs that share a tool's layout should not widen
+  // its signature to '*' (and onto real clients).
+  const std::size_t tolerance = out.attack_syns / kStrayShare;
   while (out.signatures.size() < options.max_signatures && out.covered < out.attack_syns) {
+    auto allowed = [&](const GroupSearch::Candidate& c) { return out.baseline_hit + c.added <= out.allowance; };
+    std::size_t most = 0;
+    for (const GroupSearch& search : searches) {
+      for (const auto& c : search.candidates()) {
+        if (allowed(c)) most = std::max(most, c.gain);
+      }
+    }
     GroupSearch* best_search = nullptr;
     const GroupSearch::Candidate* best = nullptr;
     for (GroupSearch& search : searches) {
       for (const auto& c : search.candidates()) {
-        if (out.baseline_hit + c.added > out.allowance) continue;
-        bool better = !best || c.gain > best->gain ||
-                      (c.gain == best->gain &&
-                       (c.added < best->added || (c.added == best->added && c.width < best->width)));
+        if (!allowed(c) || c.gain + tolerance < most) continue;
+        bool better = !best || c.added < best->added ||
+                      (c.added == best->added && (c.width < best->width || (c.width == best->width && c.gain > best->gain)));
         if (better) best = &c, best_search = &search;
       }
     }

@@ -265,6 +265,28 @@ TEST(Suggest, Ipv6AndPayloadStayExact) {
             1);
 }
 
+TEST(Suggest, AStraySynDoesNotWidenATool) {
+  // 2,000 SYNs of one stack and one of the same layout with another window
+  // and scale: one in 2,001 is within the 1 in 1,000 a narrower signature
+  // may leave out.
+  std::vector<PacketSpec> attack(2000, linux_syn(64, 1460, 29200, 7));
+  attack.push_back(linux_syn(64, 1460, 4000, 3));
+  Suggestion s = checked_suggest(build(attack), {}, {1, 0});
+  ASSERT_EQ(s.signatures.size(), 1u);
+  EXPECT_EQ(s.covered, 2000u);
+  Signature sig = parsed(s.signatures[0].text);
+  EXPECT_EQ(sig.scale.value, 7u);
+  EXPECT_NE(sig.window.kind, WindowSize::Kind::Any);
+  // Two stray SYNs in 1,001 are more than that: the window widens.
+  std::vector<PacketSpec> small(999, linux_syn(64, 1460, 29200, 7));
+  small.push_back(linux_syn(64, 1460, 4000, 7));
+  small.push_back(linux_syn(64, 1460, 5000, 7));
+  Suggestion wide = checked_suggest(build(small), {}, {1, 0});
+  ASSERT_EQ(wide.signatures.size(), 1u);
+  EXPECT_EQ(wide.covered, 1001u);
+  EXPECT_EQ(parsed(wide.signatures[0].text).window.kind, WindowSize::Kind::Any);
+}
+
 TEST(Suggest, ManyDistinctSynsStayBounded) {
   // Random TTL, window, MSS and scale over one layout: a single signature
   // covers them all, found without enumerating their combinations.
