@@ -1,5 +1,6 @@
-// p0fbpf: compile p0f TCP signatures into classic BPF programs, and test and
-// fingerprint captures. The work is in the library; this only dispatches.
+// p0fbpf: compile p0f TCP signatures into classic BPF programs, test and
+// fingerprint captures, and suggest signatures for an attack's capture. The
+// work is in the library; this only dispatches.
 
 #include <string>
 
@@ -47,6 +48,9 @@ Examples:
   # Which signatures are in a capture of the flood, and does a rule catch it?
   p0fbpf fingerprint -r flood.pcap --top 5
   p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'
+
+  # A few signatures that catch the flood and spare normal traffic:
+  p0fbpf suggest -r flood.pcap --baseline monday.pcap
 
 Modes:
   exact (default)  accept exactly the packets p0f 3.09b strictly matches:
