@@ -14,9 +14,11 @@
 #include <vector>
 
 #include "packet_builder.hpp"
+#include "stack_syns.hpp"
 
 namespace {
 
+using p0fbpf::testing::linux_syn;
 using p0fbpf::testing::PacketSpec;
 
 struct Outcome {
@@ -80,16 +82,6 @@ std::string write_capture(const std::string& name, const std::vector<PacketSpec>
   pcap_dump_close(dumper);
   pcap_close(dead);
   return path;
-}
-
-PacketSpec linux_syn(unsigned ttl, unsigned mss, unsigned window, unsigned scale) {
-  PacketSpec p;
-  p.ttl = static_cast<std::uint8_t>(ttl);
-  p.ip_id = 0x1234;
-  p.window = static_cast<std::uint16_t>(window);
-  p.tcp_options = {2, 4, static_cast<std::uint8_t>(mss >> 8), static_cast<std::uint8_t>(mss & 0xff),
-                   4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, static_cast<std::uint8_t>(scale)};
-  return p;
 }
 
 // A scanner: random TTL, one MSS option, no DF.

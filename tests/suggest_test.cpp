@@ -13,6 +13,7 @@
 #include "p0fbpf/fingerprint.hpp"
 #include "p0fbpf/parser.hpp"
 #include "packet_builder.hpp"
+#include "stack_syns.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -20,30 +21,8 @@ namespace {
 using testing::PacketSpec;
 using Packets = std::vector<std::vector<std::uint8_t>>;
 
-// A Linux-like SYN: mss,sok,ts,nop,ws with DF and a non-zero IP ID.
-PacketSpec linux_syn(unsigned ttl, unsigned mss, unsigned window, unsigned scale) {
-  PacketSpec p;
-  p.ttl = static_cast<std::uint8_t>(ttl);
-  p.ip_id = 0x1234;
-  p.window = static_cast<std::uint16_t>(window);
-  p.tcp_options = {2, 4, static_cast<std::uint8_t>(mss >> 8), static_cast<std::uint8_t>(mss & 0xff),
-                   4, 2,
-                   8, 10, 1, 2, 3, 4, 0, 0, 0, 0,
-                   1,
-                   3, 3, static_cast<std::uint8_t>(scale)};
-  return p;
-}
-
-// A scanner-like SYN: one MSS option, no DF, IP ID non-zero.
-PacketSpec scanner_syn(unsigned ttl, unsigned window) {
-  PacketSpec p;
-  p.ttl = static_cast<std::uint8_t>(ttl);
-  p.fragment = 0;
-  p.ip_id = 0x4321;
-  p.window = static_cast<std::uint16_t>(window);
-  p.tcp_options = {2, 4, 0x05, 0xb4};
-  return p;
-}
+using testing::linux_syn;
+using testing::scanner_syn;
 
 SynSample sample(const Packets& packets) {
   SynSample out;
@@ -151,12 +130,7 @@ TEST(Suggest, WindowsThatFollowTheMssGiveMssTimesN) {
 
 TEST(Suggest, WindowsThatFollowTheMtuGiveMtuTimesN) {
   std::vector<PacketSpec> attack;
-  for (unsigned mss : {1460u, 1400u, 1360u, 1220u}) attack.push_back(scanner_syn(64, (mss + 40) * 4));
-  for (std::size_t i = 0; i < attack.size(); ++i) {
-    unsigned mss = (attack[i].window / 4) - 40;
-    attack[i].tcp_options[2] = static_cast<std::uint8_t>(mss >> 8);
-    attack[i].tcp_options[3] = static_cast<std::uint8_t>(mss & 0xff);
-  }
+  for (unsigned mss : {1460u, 1400u, 1360u, 1220u}) attack.push_back(scanner_syn(64, (mss + 40) * 4, mss));
   Suggestion s = checked_suggest(build(attack), {});
   ASSERT_EQ(s.signatures.size(), 1u);
   Signature sig = parsed(s.signatures[0].text);
