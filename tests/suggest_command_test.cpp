@@ -185,6 +185,41 @@ TEST(SuggestCommand, WarnsOfP0fLabelsItWouldAlsoMatch) {
   EXPECT_EQ(unknown.err.find("also matches"), std::string::npos) << unknown.err;
 }
 
+TEST(SuggestCommand, ResponseReadsSynAcks) {
+  std::vector<PacketSpec> syn_acks = scanner_syns(80);
+  for (auto& p : syn_acks) p.flags = 0x12;
+  std::string path = write_capture("syn-acks.pcap", syn_acks, Link::Ethernet);
+  Outcome r = p0fbpf({"suggest", "--response", "-r", path});
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto sigs = signatures_in(r.out);
+  ASSERT_EQ(sigs.size(), 1u) << r.out;
+  EXPECT_NE(r.out.find("of 80 attack SYN+ACKs and 0 baseline SYN+ACKs"), std::string::npos) << r.out;
+  EXPECT_EQ(p0fbpf({"test", "--response", "-r", path, sigs[0]}).out, "80 of 80 packets matched\n");
+  // As SYNs, the capture has none.
+  Outcome syns = p0fbpf({"suggest", "-r", path});
+  EXPECT_EQ(syns.status, 2);
+  EXPECT_EQ(syns.out, "");
+  EXPECT_NE(syns.err.find("has no SYNs (80 packets read)\n  help: --response reads SYN+ACKs"), std::string::npos)
+      << syns.err;
+}
+
+TEST(SuggestCommand, WarningsNameTheLabelsOfTheDatabaseGiven) {
+  std::string database = temp("labels.fp");
+  std::ofstream(database) << "classes = win,unix,other\n\n[tcp:request]\n\nlabel = s:unix:Scanner:one\n"
+                             "sig = *:64-:0:1460:1024,0:mss::0\n\nlabel = s:unix:Other:two\n"
+                             "sig = *:64:0:*:mss*20,7:mss,sok,ts,nop,ws:df,id+:0\n";
+  std::string attack = write_capture("attack.pcap", scanner_syns(30), Link::Ethernet);
+  Outcome r = p0fbpf({"suggest", "-r", attack, "-F", database});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("also matches s:unix:Scanner:one\n"), std::string::npos) << r.err;
+  Outcome json = p0fbpf({"suggest", "-r", attack, "-F", database, "--json"});
+  EXPECT_NE(json.out.find("\"also_matches\": [\"s:unix:Scanner:one\"]"), std::string::npos) << json.out;
+  Outcome missing = p0fbpf({"suggest", "-r", attack, "-F", temp("no-such.fp")});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(missing.out, "");
+  std::remove(database.c_str());
+}
+
 TEST(SuggestCommand, CaptureWithoutSynsIsAnError) {
   std::vector<PacketSpec> acks = scanner_syns(10);
   for (auto& p : acks) p.flags = 0x10;

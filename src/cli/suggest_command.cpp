@@ -72,11 +72,12 @@ struct Row {
   std::vector<std::string> also;
 };
 
-std::string table(const Suggestion& s, const std::vector<Row>& rows) {
+// `packets`: what was read, SYNs or SYN+ACKs.
+std::string table(const Suggestion& s, const std::vector<Row>& rows, std::string_view packets) {
   std::size_t width = std::string_view("signature").size();
   for (const Row& row : rows) width = std::max(width, row.signature->text.size());
-  std::string out = fmt::format("{:<{}}  {:>17}  {:>13}  {:>5}\n", "signature", width, "attack SYNs", "baseline hits",
-                                "insns");
+  std::string out = fmt::format("{:<{}}  {:>17}  {:>13}  {:>5}\n", "signature", width, fmt::format("attack {}", packets),
+                                "baseline hits", "insns");
   for (const Row& row : rows) {
     const SuggestedSignature& sig = *row.signature;
     out += fmt::format("{:<{}}  {:>10} {:>5.1f}%  {:>13}  {:>5}\n", sig.text, width, sig.attack_matched,
@@ -85,8 +86,8 @@ std::string table(const Suggestion& s, const std::vector<Row>& rows) {
   std::string total = fmt::format("total: {} signature{}", rows.size(), rows.size() == 1 ? "" : "s");
   out += fmt::format("{:<{}}  {:>10} {:>5.1f}%  {:>13}\n", total, width, s.covered, percent(s.covered, s.attack_syns),
                      s.baseline_hit);
-  out += fmt::format("of {} attack SYNs and {} baseline SYNs ({} baseline hits allowed)\n", s.attack_syns,
-                     s.baseline_syns, s.allowance);
+  out += fmt::format("of {} attack {} and {} baseline {} ({} baseline hits allowed)\n", s.attack_syns, packets,
+                     s.baseline_syns, packets, s.allowance);
   return out;
 }
 
@@ -220,7 +221,7 @@ int SuggestCommand::run() const {
     rule.split = *format == "iptables";  // a rule per program that fits xt_bpf
     return rule.run();
   }
-  return write_stdout(json_output ? json(s, rows) : table(s, rows)) ? kExitOk : kExitError;
+  return write_stdout(json_output ? json(s, rows) : table(s, rows, response ? "SYN+ACKs" : "SYNs")) ? kExitOk : kExitError;
 }
 
 }  // namespace p0fbpf::cli
