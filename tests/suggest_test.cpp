@@ -103,6 +103,19 @@ TEST(Suggest, TtlsScatteredBelowOneInitialTtlGiveItsWindow) {
   EXPECT_NE(sig.window.kind, WindowSize::Kind::Any);
 }
 
+TEST(Suggest, TheTtlWindowReachesThirtyFiveBelowItsTop) {
+  // 29..64 is exactly the window of 64; 28 is outside it.
+  std::vector<PacketSpec> attack;
+  for (unsigned ttl = 29; ttl <= 64; ++ttl) attack.push_back(linux_syn(ttl, 1460, 29200, 7));
+  Suggestion s = checked_suggest(build(attack), build({linux_syn(28, 1460, 29200, 7)}));
+  ASSERT_EQ(s.signatures.size(), 1u);
+  EXPECT_EQ(s.covered, 36u);
+  EXPECT_EQ(s.baseline_hit, 0u);
+  Signature sig = parsed(s.signatures[0].text);
+  EXPECT_EQ(sig.ttl.kind, InitialTtl::Kind::Window);
+  EXPECT_EQ(sig.ttl.initial, 64u);
+}
+
 TEST(Suggest, RandomTtlsGiveTheRandomForm) {
   std::vector<PacketSpec> attack;
   for (unsigned ttl = 1; ttl <= 255; ++ttl) attack.push_back(scanner_syn(ttl, 1024));
