@@ -84,6 +84,7 @@ class Lowerings {
       for (const Diagnostic& warning : lowered->warnings) diagnostics->push_back({warning, sources_[source]});
     }
     slot = std::move(lowered->branches);
+    for (ir::Branch& branch : slot) branch.signature = static_cast<std::uint32_t>(source);
     return true;
   }
 

@@ -502,7 +502,7 @@ bool identical(const Program& a, const Program& b) {
     const Branch& x = a.branches[i];
     const Branch& y = b.branches[i];
     if (x.label != y.label || x.ip_version != y.ip_version || x.link_offset != y.link_offset ||
-        x.tcp_offset != y.tcp_offset || !identical(x.framing, y.framing) || !identical(x.condition, y.condition)) {
+        x.tcp_offset != y.tcp_offset || x.signature != y.signature || !identical(x.framing, y.framing) || !identical(x.condition, y.condition)) {
       return false;
     }
   }

@@ -88,7 +88,7 @@ ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>
   ir::Program program;
   for (const auto* branches : per_member) program.branches.insert(program.branches.end(), branches->begin(), branches->end());
   if (!options.optimize) return program;
-  return passed("share-branches", "program", program, share_branches(program), options);
+  return passed("share-branches", "program", program, share_branches(program, options.codegen.verdict_per_signature), options);
 }
 
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
@@ -101,7 +101,7 @@ std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form
   if (form.share_versions) {
     if (!options.optimize) return std::nullopt;
     bool changed = false;
-    out = passed("share-versions", scope, out, share_versions(out), options, &changed);
+    out = passed("share-versions", scope, out, share_versions(out, options.codegen.verdict_per_signature), options, &changed);
     if (!changed) return std::nullopt;  // the same as the form without sharing
   }
   if (options.optimize && !negate) out = passed("drop-last-guards", scope, out, drop_last_read_guards(out), options);

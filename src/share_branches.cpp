@@ -4,7 +4,7 @@ namespace p0fbpf {
 
 using namespace ir;
 
-Program share_branches(const Program& program) {
+Program share_branches(const Program& program, bool keep_signatures_apart) {
   Program out = program;
   bool changed = true;
   while (changed) {
@@ -14,6 +14,7 @@ Program share_branches(const Program& program) {
         Branch& a = out.branches[i];
         const Branch& b = out.branches[j];
         if (a.link_offset != b.link_offset || a.ip_version != b.ip_version) continue;
+        if (keep_signatures_apart && a.signature != b.signature) continue;
         if (!a.framing != !b.framing || (a.framing && !same_check(a.framing, b.framing))) continue;
         std::vector<ConditionPtr> x = conjuncts(a.condition), y = conjuncts(b.condition);
         if (x.size() != y.size()) continue;

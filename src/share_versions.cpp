@@ -266,7 +266,7 @@ ValuePtr tcp_offset_variable() {
   return var;
 }
 
-Program share_versions(const Program& program) {
+Program share_versions(const Program& program, bool keep_signatures_apart) {
   Program out = program;
   for (std::size_t i = 0; i < out.branches.size(); ++i) {
     const Branch& a = out.branches[i];
@@ -279,6 +279,7 @@ Program share_versions(const Program& program) {
     for (std::size_t j = i + 1; j < out.branches.size(); ++j) {
       const Branch& b = out.branches[j];
       if (b.ip_version != 6 || !b.tcp_offset || b.link_offset != a.link_offset || b.framing) continue;
+      if (keep_signatures_apart && a.signature != b.signature) continue;
       auto merged = shared(a, b);
       if (merged && merged->second > 0 && (!best || merged->second > best->second)) {
         best = std::move(merged);

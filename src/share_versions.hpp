@@ -22,6 +22,6 @@ ir::ValuePtr tcp_offset_variable();
 // Accepts the same packets; smaller, and a few instructions slower per
 // packet. Length guards leading both branches (negated programs) stay with
 // their version, behind one for what both read first.
-ir::Program share_versions(const ir::Program& program);
+ir::Program share_versions(const ir::Program& program, bool keep_signatures_apart = false);
 
 }  // namespace p0fbpf

@@ -291,6 +291,54 @@ TEST(Split, HundredsOfSignaturesAcceptWhatEachSignatureAccepts) {
   EXPECT_GT(matched, total / 3);
 }
 
+// Under verdict_per_signature the program returns one plus the index of the
+// first signature, in selection order, whose own program accepts the packet;
+// wide signatures in the middle overlap the narrow ones around them.
+TEST(Compiler, VerdictPerSignatureNamesTheFirstSignatureThatMatches) {
+  std::vector<SignatureSource> sources = similar_signatures(60);
+  // Twins differing in the window scale alone, which would share a branch.
+  for (std::size_t i = 0; i < 12; ++i) {
+    std::string twin = sources[i].text;
+    twin.replace(twin.find(",7:"), 3, ",8:");
+    sources.push_back({twin, fmt::format("twin:{}", i + 1)});
+  }
+  sources.insert(sources.begin() + 20, {"4:64:0:*:*,*:mss,sok,ts,nop,ws:df,id+:0", "wide:v4"});
+  sources.insert(sources.begin() + 45, {"*:128:0:*:*,*:mss,nop,ws,nop,nop,sok::0", "wide:any"});
+  CompileOptions options;
+  options.verify_each_pass = true;
+  options.codegen.verdict_per_signature = true;
+  Compilation combined = compile(sources, options);
+  ASSERT_TRUE(combined.ok());
+  ASSERT_TRUE(is_valid(*combined.program));
+  std::vector<BpfProgram> each;
+  for (const auto& s : sources) each.push_back(*compile({s}, {}).program);
+
+  testing::Random rng(11);
+  std::size_t matched = 0, later_than_first = 0, total = 0;
+  for (std::size_t s = 0; s < sources.size(); ++s) {
+    Signature sig = *parse_signature(sources[s].text);
+    for (int i = 0; i < 8; ++i) {
+      bool v6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && i % 2);
+      testing::PacketSpec p = testing::matching_packet(sig, v6, false, rng);
+      if (i % 4 == 3) p = testing::mutate(p, rng);
+      auto bytes = testing::build_packet(p);
+      std::uint32_t expected = 0;
+      for (std::size_t k = 0; k < each.size() && expected == 0; ++k) {
+        if (testing::run_bpf(each[k], bytes) != 0) expected = static_cast<std::uint32_t>(k + 1);
+      }
+      ASSERT_EQ(testing::run_bpf(*combined.program, bytes), expected) << sources[s].text << " packet " << i;
+      matched += expected != 0;
+      later_than_first += expected != 0 && expected != s + 1;
+      ++total;
+    }
+  }
+  EXPECT_GT(matched, total / 2);
+  EXPECT_GT(later_than_first, 0u);  // some packets matched an earlier, wider signature
+  CompileOptions negated = options;
+  negated.codegen.negate = true;
+  EXPECT_THROW(compile(sources, negated), std::invalid_argument);
+}
+
 // An error anywhere wins over a signature alone over the limit before it,
 // and no program is kept.
 TEST(Split, AnErrorAfterATooLargeSignatureIsWhatIsReported) {

@@ -23,6 +23,7 @@
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
+#include "test_seed.hpp"
 
 namespace p0fbpf::testing {
 namespace {
@@ -30,17 +31,6 @@ namespace {
 constexpr const char* kDatabase = "/etc/p0f/p0f.fp";
 
 std::vector<TcpSignature> database_signatures() { return tcp_signatures(kDatabase); }
-
-std::uint64_t seed_from_env() {
-  if (const char* s = std::getenv("P0FBPF_SEED")) return std::stoull(s);
-  return std::random_device{}();
-}
-
-std::string hex(const std::vector<std::uint8_t>& bytes) {
-  std::string out;
-  for (auto b : bytes) out += fmt::format("{:02x}", b);
-  return out;
-}
 
 // `fit_within` 1 asks for the smallest form (one branch for both IP
 // versions, the window check without its shortcut), 0 for the fastest.

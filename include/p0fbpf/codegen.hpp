@@ -21,6 +21,11 @@ inline constexpr std::uint32_t kAcceptWholePacket = 262144;
 struct CodegenOptions {
   bool negate = false;            // accept what the branches reject
   std::uint32_t accept_value = kAcceptWholePacket;
+  // Accept with the first matching branch's signature index plus one
+  // instead of accept_value, so that a caller (the XDP program's counters)
+  // can tell which signature matched. Branches of different signatures are
+  // then never shared. Not with `negate`.
+  bool verdict_per_signature = false;
 };
 
 struct BpfProgram {

@@ -194,6 +194,10 @@ struct Branch {
   // passes see `condition` as if the IP header were at link_offset;
   // resolve_link_base() then joins the two.
   ConditionPtr framing = nullptr;
+  // Which of the compiled selection's signatures the branch accepts for
+  // (its index there): what the program returns, plus one, under
+  // CodegenOptions::verdict_per_signature.
+  std::uint32_t signature = 0;
 };
 
 struct Program {

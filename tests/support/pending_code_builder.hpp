@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "pending_code.hpp"
+#include "backend/classic/pending_code.hpp"
 
 namespace p0fbpf::testing {
 

@@ -7,6 +7,8 @@
 #include <map>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "block_merge.hpp"
 #include "jump_layout.hpp"
 #include "registers.hpp"
@@ -57,15 +59,25 @@ class Generator {
 
  private:
   void walk(const Program& program) {
+    if (options_.verdict_per_signature && options_.negate) {
+      throw std::invalid_argument("a negated program has no matching signature to return");
+    }
     for (const Branch& branch : program.branches) registers_.count_uses(branch.condition);
-    int accept = new_label();
+    // One accept label per verdict: per signature, or the one accept_value.
+    std::map<std::uint32_t, int> accepts;
+    auto accept_label = [&](const Branch& branch) {
+      std::uint32_t verdict = options_.verdict_per_signature ? branch.signature + 1 : 0;
+      auto [at, fresh] = accepts.try_emplace(verdict, 0);
+      if (fresh) at->second = new_label();
+      return at->second;
+    };
     int reject = new_label();
     for (std::size_t i = 0; i < program.branches.size(); ++i) {
       bool last = i + 1 == program.branches.size();
       int next = last ? reject : new_label();
       registers_.start_branch(program.branches[i].link_offset, i == 0);
       reachable_ = true;
-      condition(program.branches[i].condition, accept, next);
+      condition(program.branches[i].condition, accept_label(program.branches[i]), next);
       if (!last) place(next);
     }
     std::uint32_t accepted = options_.negate ? 0 : options_.accept_value;
@@ -76,9 +88,16 @@ class Generator {
     }
     place(reject);
     ret(rejected, options_.negate ? "accept (negated)" : "reject");
-    reachable_ = false;
-    place(accept);
-    if (reachable_) ret(accepted, options_.negate ? "reject (negated)" : "accept");
+    for (const auto& [verdict, label] : accepts) {
+      reachable_ = false;
+      place(label);
+      if (!reachable_) continue;
+      if (options_.verdict_per_signature) {
+        ret(verdict, fmt::format("accept: signature {}", verdict));
+      } else {
+        ret(accepted, options_.negate ? "reject (negated)" : "accept");
+      }
+    }
   }
 
   int new_label() { return next_label_++; }

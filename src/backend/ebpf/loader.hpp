@@ -1,0 +1,57 @@
+// Translated programs in the kernel: loaded with libbpf, run on packets with
+// BPF_PROG_TEST_RUN. Needs CAP_BPF (and CAP_PERFMON for XDP programs that
+// read the packet length), in practice root.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "translate.hpp"
+
+namespace p0fbpf::ebpf {
+
+// A program the kernel accepted; closes its descriptor when it goes.
+class LoadedProgram {
+ public:
+  LoadedProgram(int fd, Target target) : fd_(fd), target_(target) {}
+  LoadedProgram(LoadedProgram&& other) noexcept;
+  LoadedProgram& operator=(LoadedProgram&& other) noexcept;
+  LoadedProgram(const LoadedProgram&) = delete;
+  LoadedProgram& operator=(const LoadedProgram&) = delete;
+  ~LoadedProgram();
+
+  int fd() const { return fd_; }
+  Target target() const { return target_; }
+
+  // The program's return value on `packet` (what its classic program sees:
+  // a socket filter gets it behind a 14-byte Ethernet header, which the
+  // kernel's test run takes off), or nullopt with errno set when the kernel
+  // refuses the run. The kernel refuses XDP input shorter than an Ethernet
+  // header (14 bytes), and any input longer than about a page.
+  std::optional<std::uint32_t> run(const std::vector<std::uint8_t>& packet) const;
+
+ private:
+  int fd_ = -1;
+  Target target_;
+};
+
+struct LoadResult {
+  std::optional<LoadedProgram> program;
+  std::string error;         // why the kernel refused it
+  std::string verifier_log;  // on refusal, or always if asked for
+};
+
+struct LoadOptions {
+  std::string name = "p0fbpf";  // at most 15 characters: letters, digits, _ and .
+  bool keep_log = false;        // the verifier's statistics even on success
+};
+
+LoadResult load(const Program& program, const LoadOptions& options = {});
+
+// The first program of an ELF object file (as clang -target bpf writes
+// it), loaded with libbpf; libbpf prints the verifier's log on refusal.
+LoadResult load_object(const std::string& path, Target target);
+
+}  // namespace p0fbpf::ebpf
