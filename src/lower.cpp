@@ -657,14 +657,15 @@ class LooseLowering {
   Frame frame_;
 };
 
-// p0f 3.09b's reader skips one character too many after `N-`, so it reads
-// the IP option length without its first digit ("64-:4:" as olen 0,
-// "64-:12:" as olen 2). Matching follows what p0f read.
+}  // namespace
+
 std::optional<unsigned> olen_as_p0f_reads_it(const Signature& sig) {
   if (sig.ttl.kind != InitialTtl::Kind::Random || !sig.olen.bytes) return sig.olen.bytes;
   std::string digits = sig.text.substr(sig.olen.span.begin + 1, sig.olen.span.end - sig.olen.span.begin - 1);
   return digits.empty() ? 0u : static_cast<unsigned>(std::stoul(digits));
 }
+
+namespace {
 
 std::string branch_label(const Signature& sig, bool v6, bool aborted) {
   std::string label = fmt::format("{} ({})", sig.text, v6 ? "IPv6" : "IPv4");

@@ -1,5 +1,6 @@
-// p0fbpf: compile p0f TCP signatures into classic BPF programs, and test and
-// fingerprint captures. The work is in the library; this only dispatches.
+// p0fbpf: compile p0f TCP signatures into classic BPF programs, test and
+// fingerprint captures, and suggest signatures for an attack's capture. The
+// work is in the library; this only dispatches.
 
 #include <string>
 
@@ -49,6 +50,9 @@ Examples:
   # Which signatures are in a capture of the flood, and does a rule catch it?
   p0fbpf fingerprint -r flood.pcap --top 5
   p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'
+
+  # A few signatures that catch the flood and spare normal traffic:
+  p0fbpf suggest -r flood.pcap --baseline monday.pcap
 
 Modes:
   exact (default)  accept exactly the packets p0f 3.09b strictly matches:
@@ -116,6 +120,17 @@ int main(int argc, char** argv) {
   pin_app->footer(
       "\nExample:\n  p0fbpf pin /sys/fs/bpf/p0fbpf-linux --label Linux\n"
       "  iptables -A INPUT -p tcp --syn -m bpf --object-pinned /sys/fs/bpf/p0fbpf-linux -j DROP\n");
+  SuggestCommand suggest;
+  CLI::App* suggest_app = app.add_subcommand(
+      "suggest", "Suggest a few exact-mode signatures that catch the SYNs of an attack's capture\n"
+                 "and spare those of normal traffic (--baseline): a table of each signature's\n"
+                 "attack SYNs, baseline SYNs hit and program size, then the total; warnings name\n"
+                 "the p0f.fp labels a signature would also match. With -f, the rules instead.");
+  suggest.add_to(*suggest_app);
+  suggest_app->footer(
+      "\nExamples:\n  p0fbpf suggest -r flood.pcap --baseline monday.pcap\n"
+      "  p0fbpf suggest -r flood.pcap --baseline monday.pcap -f script > block.sh\n");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -132,6 +147,7 @@ int main(int argc, char** argv) {
              : fingerprint_app->parsed() ? fingerprint.run()
              : xdp_app->parsed()         ? xdp.run()
              : pin_app->parsed()         ? pin.run()
+             : suggest_app->parsed()     ? suggest.run()
                                          : compile.run();
   } catch (const std::exception& e) {
     // fmt reports a failed write to a stream by throwing.

@@ -95,6 +95,10 @@ std::optional<OpenCapture> open_capture(const std::string& path);
 std::optional<std::size_t> read_records(Capture& capture, const char* activity, const char* done,
                                         const std::function<void(const CaptureRecord&)>& visit);
 
+// `text` as a JSON string: quotes and backslashes escaped, bytes outside
+// printable ASCII as \u escapes.
+std::string json_string(std::string_view text);
+
 // Writes and flushes `text`; false (after saying why on stderr) if any of it
 // was lost.
 bool write_stdout(std::string_view text);
@@ -176,6 +180,23 @@ struct PinCommand {
   CompileFlags flags;
   DatabaseFlags database;
   std::string path;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+// p0fbpf suggest -r ATTACK [--baseline NORMAL]: a few exact signatures that
+// catch the attack's SYNs and spare the baseline's.
+struct SuggestCommand {
+  std::string attack;
+  std::vector<std::string> baselines;
+  std::size_t max_signatures = 4;
+  double max_collateral = 0;
+  bool response = false;
+  bool json_output = false;
+  bool best_effort = false;
+  std::optional<std::string> format;
+  std::string fp_file;
 
   void add_to(CLI::App& app);
   int run() const;

@@ -180,4 +180,15 @@ void Progress::show(std::size_t done) {
   shown_ = true;
 }
 
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') out += {'\\', c};
+    else if (byte < 0x20 || byte >= 0x7f) out += fmt::format("\\u{:04x}", byte);
+    else out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace p0fbpf::cli

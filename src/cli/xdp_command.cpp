@@ -16,17 +16,6 @@ volatile std::sig_atomic_t stop_watching = 0;
 
 void on_stop(int) { stop_watching = 1; }
 
-// A string from the kernel's maps or a database, as JSON: printable ASCII
-// only, quotes and backslashes escaped.
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : printable(text)) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string stats_text(const std::string& device, const xdp::Stats& stats, bool json) {
   std::string out;
   auto to = std::back_inserter(out);

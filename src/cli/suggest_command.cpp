@@ -1,0 +1,216 @@
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "p0fbpf/fingerprint.hpp"
+#include "p0fbpf/overlap.hpp"
+#include "p0fbpf/parser.hpp"
+#include "p0fbpf/script.hpp"
+#include "p0fbpf/suggest.hpp"
+
+namespace p0fbpf::cli {
+namespace {
+
+// Adds the SYNs (SYN+ACKs) of a capture to `sample`; nullopt after an error.
+std::optional<std::size_t> read_syns(const std::string& path, Direction direction, SynSample& sample) {
+  auto opened = open_capture(path);
+  if (!opened) return std::nullopt;
+  const LinkType link = opened->link.type;
+  std::size_t before = sample.total();
+  auto read = read_records(*opened->capture, "reading", "read", [&](const CaptureRecord& record) {
+    if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) sample.add(*facts);
+  });
+  if (!read) return std::nullopt;
+  if (sample.total() == before) {
+    fmt::print(stderr, "p0fbpf: error: {} has no {} ({} packets read)\n  help: {}\n", printable(path),
+               direction == Direction::Request ? "SYNs" : "SYN+ACKs", *read,
+               direction == Direction::Request ? "--response reads SYN+ACKs" : "without --response, SYNs are read");
+    return std::nullopt;
+  }
+  return sample.total() - before;
+}
+
+// The labels of the database's signatures (of the direction) that share a
+// packet with the signature, each once, in the database's order.
+std::vector<std::string> also_matched(const Signature& suggested, const SelectedLabels& known) {
+  std::vector<std::string> labels;
+  for (const DatabaseLabel* label : known.labels) {
+    for (const SignatureSource& source : label->signatures) {
+      auto theirs = parse_signature(source.text);
+      if (theirs && shared_packet(suggested, *theirs)) {
+        labels.push_back(label->text);
+        break;
+      }
+    }
+  }
+  return labels;
+}
+
+double percent(std::size_t part, std::size_t whole) {
+  return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+struct Row {
+  const SuggestedSignature* signature;
+  std::size_t instructions;
+  std::vector<std::string> also;
+};
+
+// `packets`: what was read, SYNs or SYN+ACKs.
+std::string table(const Suggestion& s, const std::vector<Row>& rows, std::string_view packets) {
+  std::size_t width = std::string_view("signature").size();
+  for (const Row& row : rows) width = std::max(width, row.signature->text.size());
+  std::string out = fmt::format("{:<{}}  {:>17}  {:>13}  {:>5}\n", "signature", width, fmt::format("attack {}", packets),
+                                "baseline hits", "insns");
+  for (const Row& row : rows) {
+    const SuggestedSignature& sig = *row.signature;
+    out += fmt::format("{:<{}}  {:>10} {:>5.1f}%  {:>13}  {:>5}\n", sig.text, width, sig.attack_matched,
+                       percent(sig.attack_matched, s.attack_syns), sig.baseline_hits, row.instructions);
+  }
+  std::string total = fmt::format("total: {} signature{}", rows.size(), rows.size() == 1 ? "" : "s");
+  out += fmt::format("{:<{}}  {:>10} {:>5.1f}%  {:>13}\n", total, width, s.covered, percent(s.covered, s.attack_syns),
+                     s.baseline_hit);
+  out += fmt::format("of {} attack {} and {} baseline {} ({} baseline hits allowed)\n", s.attack_syns, packets,
+                     s.baseline_syns, packets, s.allowance);
+  return out;
+}
+
+std::string json(const Suggestion& s, const std::vector<Row>& rows) {
+  std::string out = fmt::format("{{\"attack_syns\": {}, \"baseline_syns\": {}, \"allowed_baseline_hits\": {}, "
+                                "\"signatures\": [",
+                                s.attack_syns, s.baseline_syns, s.allowance);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const SuggestedSignature& sig = *rows[i].signature;
+    std::string also;
+    for (const auto& label : rows[i].also) also += (also.empty() ? "" : ", ") + json_string(label);
+    out += fmt::format("{}\n  {{\"signature\": {}, \"attack_syns\": {}, \"attack_percent\": {:.2f}, "
+                       "\"baseline_hits\": {}, \"instructions\": {}, \"also_matches\": [{}]}}",
+                       i ? "," : "", json_string(sig.text), sig.attack_matched,
+                       percent(sig.attack_matched, s.attack_syns), sig.baseline_hits, rows[i].instructions, also);
+  }
+  out += fmt::format("{}], \"covered\": {}, \"covered_percent\": {:.2f}, \"baseline_hit\": {}, \"inseparable\": {}}}\n",
+                     rows.empty() ? "" : "\n", s.covered, percent(s.covered, s.attack_syns), s.baseline_hit,
+                     s.inseparable);
+  return out;
+}
+
+}  // namespace
+
+void SuggestCommand::add_to(CLI::App& app) {
+  app.add_option("-r,--read", attack, "the attack's capture (pcap or pcapng); - reads it from standard input")
+      ->required()
+      ->type_name("FILE");
+  app.add_option("--baseline", baselines,
+                 "a capture of normal traffic the signatures must spare (repeatable; any link type)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--max-signatures", max_signatures, "at most N signatures (default 4)")
+      ->type_name("N")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}));
+  app.add_option("--max-collateral", max_collateral,
+                 "the share of the baseline's SYNs the signatures may match together, 0 to 1 (default 0)")
+      ->type_name("FRACTION");
+  app.add_flag("--response", response, "SYN+ACKs and [tcp:response] signatures instead of SYNs");
+  app.add_flag("--json", json_output, "print the table as JSON");
+  app.add_flag("--best-effort", best_effort,
+               "when part of the attack cannot be told from the baseline, print the signatures for the rest");
+  app.add_option("-f,--format", format,
+                 "print the signatures as a rule instead of the table: iptables (one line per rule), script, "
+                 "asm, c or xdp, as the compiler prints them")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"iptables", "script", "asm", "c", "xdp"}));
+  app.add_option("-F,--fp-file", fp_file,
+                 "the p0f database whose labels the warnings name (default /etc/p0f/p0f.fp, skipped if absent)")
+      ->type_name("FILE");
+}
+
+int SuggestCommand::run() const {
+  if (!(max_collateral >= 0 && max_collateral <= 1)) {
+    fmt::print(stderr, "p0fbpf: error: --max-collateral {} is outside 0 to 1\n  help: 0.01 allows 1% of the "
+                       "baseline's SYNs to match\n", max_collateral);
+    return kExitError;
+  }
+  auto from_stdin = std::count(baselines.begin(), baselines.end(), "-") + (attack == "-");
+  if (from_stdin > 1) {
+    fmt::print(stderr, "p0fbpf: error: standard input (-) can be read only once\n");
+    return kExitError;
+  }
+  if (json_output && format) {
+    fmt::print(stderr, "p0fbpf: error: --json prints the table; -f prints the rules: give one of them\n");
+    return kExitError;
+  }
+  const Direction direction = response ? Direction::Response : Direction::Request;
+  SynSample attack_syns, baseline_syns;
+  if (!read_syns(attack, direction, attack_syns)) return kExitError;
+  for (const std::string& path : baselines) {
+    if (!read_syns(path, direction, baseline_syns)) return kExitError;
+  }
+
+  Suggestion s = suggest(attack_syns, baseline_syns, {max_signatures, max_collateral});
+  if (s.inseparable) {
+    fmt::print(stderr,
+               "p0fbpf: {}: {} of the {} attack {} ({:.1f}%) cannot be told from the baseline at "
+               "--max-collateral {}: the narrowest signature for most of them, {}, matches {} baseline {}\n",
+               best_effort ? "warning" : "error", s.inseparable, s.attack_syns,
+               response ? "SYN+ACKs" : "SYNs", percent(s.inseparable, s.attack_syns), max_collateral,
+               s.inseparable_example, s.inseparable_example_hits,
+               s.inseparable_example_hits == 1 ? "SYN" : "SYNs");
+    if (!best_effort) {
+      fmt::print(stderr, "  help: --best-effort prints the signatures for the rest; --max-collateral allows "
+                         "some baseline SYNs\n");
+      return kExitError;
+    }
+  }
+  if (s.signatures.empty()) {
+    fmt::print(stderr, "p0fbpf: error: no signature separates any attack SYN from the baseline\n");
+    return kExitError;
+  }
+
+  // Real clients the signatures would also match, from the database's labels.
+  std::optional<SelectedLabels> known;
+  DatabaseFlags database;
+  database.fp_file = fp_file;
+  struct stat status {};
+  if (!fp_file.empty() || stat(database.path().c_str(), &status) == 0) {
+    known = database.select(direction);
+    if (!known) return kExitError;
+  }
+  CompileOptions options;
+  options.lower.direction = direction;
+  options.fit_within = kXtBpfMaxInstructions;
+  std::vector<Row> rows;
+  for (const SuggestedSignature& sig : s.signatures) {
+    Compilation compiled = compile({{sig.text, ""}}, options);
+    if (!report(compiled)) return kExitError;
+    Row row{&sig, compiled.program->instructions.size(), {}};
+    if (known) {
+      auto parsed = parse_signature(sig.text);
+      if (parsed) row.also = also_matched(*parsed, *known);
+    }
+    if (!row.also.empty()) {
+      std::string labels;
+      for (const auto& label : row.also) labels += (labels.empty() ? "" : "; ") + printable(label);
+      fmt::print(stderr, "p0fbpf: warning: {} also matches {}\n", sig.text, labels);
+    }
+    rows.push_back(std::move(row));
+  }
+  if (!known) fmt::print(stderr, "p0fbpf: note: {} not found: no check against p0f's labels\n", database.path());
+
+  if (format) {
+    // The rules as the compiler prints them: the same command, given the signatures.
+    CompileCommand rule;
+    for (const SuggestedSignature& sig : s.signatures) rule.flags.signatures.push_back(sig.text);
+    rule.flags.response = response;
+    rule.format = *format;
+    rule.split = *format == "iptables";  // a rule per program that fits xt_bpf
+    return rule.run();
+  }
+  return write_stdout(json_output ? json(s, rows) : table(s, rows, response ? "SYN+ACKs" : "SYNs")) ? kExitOk : kExitError;
+}
+
+}  // namespace p0fbpf::cli

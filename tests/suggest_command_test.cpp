@@ -1,0 +1,282 @@
+// p0fbpf suggest as users run it: the table, --json, -f, and each bad
+// input (exit 2, a message, nothing on stdout). What the table claims is
+// checked with `p0fbpf test` over the same captures.
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "packet_builder.hpp"
+#include "stack_syns.hpp"
+
+namespace {
+
+using p0fbpf::testing::linux_syn;
+using p0fbpf::testing::PacketSpec;
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& arg) {
+  std::string q = "'";
+  for (char c : arg) {
+    if (c == '\'') q += "'\\''";
+    else q += c;
+  }
+  return q + "'";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string temp(const std::string& name) {
+  return ::testing::TempDir() + "p0fbpf_suggest_" + std::to_string(getpid()) + "_" + name;
+}
+
+Outcome p0fbpf(const std::vector<std::string>& args, const std::string& stdout_path = "") {
+  std::string out = stdout_path.empty() ? temp("out") : stdout_path, err = temp("err");
+  std::string command = quote(P0FBPF_BINARY);
+  for (const auto& a : args) command += " " + quote(a);
+  command += " < /dev/null > " + out + " 2> " + err;
+  Outcome r;
+  int raw = std::system(command.c_str());
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  if (stdout_path.empty()) r.out = slurp(out), std::remove(out.c_str());
+  r.err = slurp(err);
+  std::remove(err.c_str());
+  return r;
+}
+
+enum class Link { Ethernet, Raw, Cooked };
+
+std::string write_capture(const std::string& name, const std::vector<PacketSpec>& packets, Link link) {
+  std::string path = temp(name);
+  int dlt = link == Link::Ethernet ? DLT_EN10MB : link == Link::Raw ? DLT_RAW : DLT_LINUX_SLL;
+  pcap_t* dead = pcap_open_dead(dlt, 65535);
+  pcap_dumper_t* dumper = pcap_dump_open(dead, path.c_str());
+  EXPECT_TRUE(dumper) << path;
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    auto ip = p0fbpf::testing::build_packet(packets[i]);
+    auto frame = link == Link::Ethernet ? p0fbpf::testing::ethernet_frame(ip, packets[i].ipv6)
+                 : link == Link::Raw    ? ip
+                                        : p0fbpf::testing::cooked_frame(ip, packets[i].ipv6);
+    pcap_pkthdr header{};
+    header.ts.tv_sec = 1700000000 + static_cast<long>(i);
+    header.caplen = header.len = static_cast<bpf_u_int32>(frame.size());
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &header, frame.data());
+  }
+  pcap_dump_close(dumper);
+  pcap_close(dead);
+  return path;
+}
+
+// A scanner: random TTL, one MSS option, no DF.
+std::vector<PacketSpec> scanner_syns(std::size_t count) {
+  std::mt19937 rng(5);
+  std::vector<PacketSpec> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    PacketSpec p;
+    p.ttl = static_cast<std::uint8_t>(1 + rng() % 255);
+    p.fragment = 0;
+    p.ip_id = static_cast<std::uint16_t>(1 + rng() % 65535);
+    p.window = 1024;
+    p.tcp_options = {2, 4, 0x05, 0xb4};
+    p.source_port = static_cast<std::uint16_t>(1024 + i);
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<PacketSpec> customers(std::size_t count) {
+  std::vector<PacketSpec> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back(linux_syn(64 - static_cast<unsigned>(i % 20), 1460, 29200, 7));
+  return out;
+}
+
+// The signatures of the table's rows (the lines before the total).
+std::vector<std::string> signatures_in(const std::string& table) {
+  std::vector<std::string> out;
+  std::istringstream lines(table);
+  std::string line;
+  std::getline(lines, line);  // header
+  while (std::getline(lines, line) && line.rfind("total:", 0) != 0) out.push_back(line.substr(0, line.find(' ')));
+  return out;
+}
+
+TEST(SuggestCommand, TableCoversTheScannerAndSparesTheBaseline) {
+  std::string attack = write_capture("attack.pcap", scanner_syns(200), Link::Ethernet);
+  // Another link type for the baseline: it must work.
+  std::string baseline = write_capture("baseline.pcap", customers(50), Link::Cooked);
+  Outcome r = p0fbpf({"suggest", "-r", attack, "--baseline", baseline});
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto sigs = signatures_in(r.out);
+  ASSERT_EQ(sigs.size(), 1u) << r.out;
+  EXPECT_NE(r.out.find("total: 1 signature "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("200 100.0%"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("of 200 attack SYNs and 50 baseline SYNs"), std::string::npos) << r.out;
+  // What `test` says of the signature over the same captures.
+  Outcome caught = p0fbpf({"test", "-r", attack, sigs[0]});
+  EXPECT_EQ(caught.out, "200 of 200 packets matched\n");
+  Outcome spared = p0fbpf({"test", "-r", baseline, sigs[0]});
+  EXPECT_EQ(spared.status, 1);
+  EXPECT_EQ(spared.out, "0 of 50 packets matched\n");
+}
+
+TEST(SuggestCommand, JsonGivesTheSameData) {
+  std::string attack = write_capture("attack.pcap", scanner_syns(200), Link::Raw);
+  std::string baseline = write_capture("baseline.pcap", customers(50), Link::Raw);
+  Outcome table = p0fbpf({"suggest", "-r", attack, "--baseline", baseline});
+  Outcome json = p0fbpf({"suggest", "-r", attack, "--baseline", baseline, "--json"});
+  EXPECT_EQ(json.status, 0) << json.err;
+  auto sigs = signatures_in(table.out);
+  ASSERT_EQ(sigs.size(), 1u);
+  EXPECT_NE(json.out.find("\"signature\": \"" + sigs[0] + "\", \"attack_syns\": 200, \"attack_percent\": 100.00, "
+                          "\"baseline_hits\": 0"),
+            std::string::npos)
+      << json.out;
+  EXPECT_NE(json.out.find("\"attack_syns\": 200, \"baseline_syns\": 50"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"covered\": 200"), std::string::npos) << json.out;
+}
+
+TEST(SuggestCommand, FormatPrintsTheRulesAsTheCompilerDoes) {
+  std::string attack = write_capture("attack.pcap", scanner_syns(100), Link::Ethernet);
+  auto sigs = signatures_in(p0fbpf({"suggest", "-r", attack}).out);
+  ASSERT_EQ(sigs.size(), 1u);
+  for (std::string format : {"iptables", "script", "asm", "c"}) {
+    Outcome rule = p0fbpf({"suggest", "-r", attack, "-f", format});
+    EXPECT_EQ(rule.status, 0) << rule.err;
+    std::vector<std::string> compile = {"-f", format, sigs[0]};
+    if (format == "iptables") compile.insert(compile.begin(), "--split");
+    Outcome compiled = p0fbpf(compile);
+    ASSERT_EQ(compiled.status, 0) << compiled.err;
+    EXPECT_EQ(rule.out, compiled.out) << format;
+  }
+}
+
+TEST(SuggestCommand, WarnsOfP0fLabelsItWouldAlsoMatch) {
+  if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
+  // Linux 3.11's SYN as p0f.fp describes it (mss*20, scale 7).
+  std::string attack = write_capture("attack.pcap", customers(40), Link::Ethernet);
+  Outcome r = p0fbpf({"suggest", "-r", attack});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("also matches s:unix:Linux:3.11 and newer"), std::string::npos) << r.err;
+  // The scanner's SYN is nmap's (p0f.fp: *:64-:0:1460:1024,0:mss::0).
+  std::vector<PacketSpec> scanner = scanner_syns(50);
+  Outcome nmap = p0fbpf({"suggest", "-r", write_capture("scanner.pcap", scanner, Link::Ethernet)});
+  EXPECT_NE(nmap.err.find("also matches s:!:NMap:SYN scan\n"), std::string::npos) << nmap.err;
+  // With another window it is nobody's in p0f.fp.
+  for (auto& p : scanner) p.window = 4321;
+  Outcome unknown = p0fbpf({"suggest", "-r", write_capture("unknown.pcap", scanner, Link::Ethernet)});
+  EXPECT_EQ(unknown.status, 0);
+  EXPECT_EQ(unknown.err.find("also matches"), std::string::npos) << unknown.err;
+}
+
+TEST(SuggestCommand, ResponseReadsSynAcks) {
+  std::vector<PacketSpec> syn_acks = scanner_syns(80);
+  for (auto& p : syn_acks) p.flags = 0x12;
+  std::string path = write_capture("syn-acks.pcap", syn_acks, Link::Ethernet);
+  Outcome r = p0fbpf({"suggest", "--response", "-r", path});
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto sigs = signatures_in(r.out);
+  ASSERT_EQ(sigs.size(), 1u) << r.out;
+  EXPECT_NE(r.out.find("of 80 attack SYN+ACKs and 0 baseline SYN+ACKs"), std::string::npos) << r.out;
+  EXPECT_EQ(p0fbpf({"test", "--response", "-r", path, sigs[0]}).out, "80 of 80 packets matched\n");
+  // As SYNs, the capture has none.
+  Outcome syns = p0fbpf({"suggest", "-r", path});
+  EXPECT_EQ(syns.status, 2);
+  EXPECT_EQ(syns.out, "");
+  EXPECT_NE(syns.err.find("has no SYNs (80 packets read)\n  help: --response reads SYN+ACKs"), std::string::npos)
+      << syns.err;
+}
+
+TEST(SuggestCommand, WarningsNameTheLabelsOfTheDatabaseGiven) {
+  std::string database = temp("labels.fp");
+  std::ofstream(database) << "classes = win,unix,other\n\n[tcp:request]\n\nlabel = s:unix:Scanner:one\n"
+                             "sig = *:64-:0:1460:1024,0:mss::0\n\nlabel = s:unix:Other:two\n"
+                             "sig = *:64:0:*:mss*20,7:mss,sok,ts,nop,ws:df,id+:0\n";
+  std::string attack = write_capture("attack.pcap", scanner_syns(30), Link::Ethernet);
+  Outcome r = p0fbpf({"suggest", "-r", attack, "-F", database});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("also matches s:unix:Scanner:one\n"), std::string::npos) << r.err;
+  Outcome json = p0fbpf({"suggest", "-r", attack, "-F", database, "--json"});
+  EXPECT_NE(json.out.find("\"also_matches\": [\"s:unix:Scanner:one\"]"), std::string::npos) << json.out;
+  Outcome missing = p0fbpf({"suggest", "-r", attack, "-F", temp("no-such.fp")});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(missing.out, "");
+  std::remove(database.c_str());
+}
+
+TEST(SuggestCommand, CaptureWithoutSynsIsAnError) {
+  std::vector<PacketSpec> acks = scanner_syns(10);
+  for (auto& p : acks) p.flags = 0x10;
+  std::string path = write_capture("acks.pcap", acks, Link::Ethernet);
+  Outcome r = p0fbpf({"suggest", "-r", path});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("has no SYNs (10 packets read)"), std::string::npos) << r.err;
+  // As a baseline too.
+  Outcome baseline = p0fbpf({"suggest", "-r", write_capture("a.pcap", scanner_syns(10), Link::Raw), "--baseline", path});
+  EXPECT_EQ(baseline.status, 2);
+  EXPECT_EQ(baseline.out, "");
+  EXPECT_NE(baseline.err.find("has no SYNs"), std::string::npos) << baseline.err;
+}
+
+TEST(SuggestCommand, CollateralOutsideZeroToOneIsAnError) {
+  std::string attack = write_capture("attack.pcap", scanner_syns(10), Link::Ethernet);
+  for (std::string value : {"1.5", "-0.1", "nan"}) {
+    Outcome r = p0fbpf({"suggest", "-r", attack, "--max-collateral", value});
+    EXPECT_EQ(r.status, 2) << value;
+    EXPECT_EQ(r.out, "") << value;
+    EXPECT_NE(r.err.find("--max-collateral"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(p0fbpf({"suggest", "-r", attack, "--max-collateral", "1"}).status, 0);
+}
+
+TEST(SuggestCommand, InseparableAttackIsAnErrorUnlessBestEffort) {
+  // Half the attack is the customers' own SYN.
+  std::vector<PacketSpec> mixed = scanner_syns(60);
+  for (const auto& p : customers(40)) mixed.push_back(p);
+  std::string attack = write_capture("attack.pcap", mixed, Link::Ethernet);
+  std::string baseline = write_capture("baseline.pcap", customers(40), Link::Raw);
+  Outcome strict = p0fbpf({"suggest", "-r", attack, "--baseline", baseline});
+  EXPECT_EQ(strict.status, 2);
+  EXPECT_EQ(strict.out, "");
+  EXPECT_NE(strict.err.find("40 of the 100 attack SYNs (40.0%) cannot be told from the baseline"), std::string::npos)
+      << strict.err;
+  Outcome best = p0fbpf({"suggest", "-r", attack, "--baseline", baseline, "--best-effort"});
+  EXPECT_EQ(best.status, 0) << best.err;
+  EXPECT_NE(best.err.find("warning: 40 of the 100"), std::string::npos) << best.err;
+  auto sigs = signatures_in(best.out);
+  ASSERT_EQ(sigs.size(), 1u) << best.out;
+  EXPECT_EQ(p0fbpf({"test", "-r", attack, sigs[0]}).out, "60 of 100 packets matched\n");
+  EXPECT_EQ(p0fbpf({"test", "-r", baseline, sigs[0]}).out, "0 of 40 packets matched\n");
+  // Nothing left to suggest: an error even with --best-effort.
+  Outcome none = p0fbpf({"suggest", "-r", baseline, "--baseline", baseline, "--best-effort"});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_EQ(none.out, "");
+}
+
+TEST(SuggestCommand, FullOutputIsAnError) {
+  std::string attack = write_capture("attack.pcap", scanner_syns(10), Link::Ethernet);
+  Outcome r = p0fbpf({"suggest", "-r", attack}, "/dev/full");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
+  Outcome rule = p0fbpf({"suggest", "-r", attack, "-f", "asm"}, "/dev/full");
+  EXPECT_EQ(rule.status, 2);
+}
+
+}  // namespace
