@@ -35,6 +35,7 @@
 #include "backend/ebpf/loader.hpp"
 #include "backend/ebpf/translate.hpp"
 #include "bpftools.hpp"
+#include "classic_steps.hpp"
 #include "flood.hpp"
 #include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"
@@ -173,6 +174,7 @@ struct Measured {
   std::string name;
   ebpf::LoadedProgram program;
   std::optional<std::size_t> loaded_instructions;  // as translated here; the C file's are clang's
+  std::optional<double> classic_steps;  // classic instructions executed per frame, mean
   std::vector<std::uint32_t> verdicts;
   std::vector<std::uint32_t> best_ns;
 
@@ -190,11 +192,22 @@ Measured load_translated(const std::string& name, const ebpf::Program& program) 
                                                         : result.verifier_log;
     fail(fmt::format("the kernel refused {}: {}\n{}", name, result.error, log));
   }
-  return {name, std::move(*result.program), program.instructions.size(), {}, {}};
+  return {name, std::move(*result.program), program.instructions.size(), std::nullopt, {}, {}};
 }
 
-Measured load_translated(const std::string& name, const BpfProgram& classic, ebpf::Target target) {
-  return load_translated(name, ebpf::translate(classic, target));
+// The classic program translated, with the instructions it executes on the
+// frames (a socket filter's without their Ethernet header, as the kernel
+// gives them).
+Measured load_translated(const std::string& name, const BpfProgram& classic, ebpf::Target target,
+                         const std::vector<std::vector<std::uint8_t>>& frames) {
+  Measured m = load_translated(name, ebpf::translate(classic, target));
+  std::size_t skip = target == ebpf::Target::SocketFilter ? 14 : 0;
+  double sum = 0;
+  for (const auto& frame : frames) {
+    sum += static_cast<double>(bench::executed(classic, std::vector<std::uint8_t>(frame.begin() + skip, frame.end())));
+  }
+  m.classic_steps = sum / static_cast<double>(frames.size());
+  return m;
 }
 
 // The least a program can do: return `verdict`.
@@ -239,7 +252,9 @@ int main(int argc, char** argv) {
     else if (flag == "--capture") options.capture = argv[i + 1];
     else fail("unknown option " + flag + " (--packets N, --repeat N, --rounds N, --capture FILE)");
   }
-  if (options.packets == 0 || options.repeat == 0 || options.rounds <= 0) fail("--packets, --repeat and --rounds take at least 1");
+  if (options.packets == 0 || options.repeat == 0 || options.rounds <= 0) {
+    fail("--packets, --repeat and --rounds take at least 1");
+  }
   if (geteuid() != 0) {
     fail("loading and test-running eBPF programs needs root (CAP_BPF, CAP_PERFMON): run it with sudo");
   }
@@ -251,30 +266,33 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
 
   std::vector<Measured> programs;
-  programs.push_back(load_translated("floor: XDP, returns XDP_PASS", returning(ebpf::Target::Xdp, ebpf::isa::kXdpPass)));
+  programs.push_back(
+      load_translated("floor: XDP, returns XDP_PASS", returning(ebpf::Target::Xdp, ebpf::isa::kXdpPass)));
   programs.push_back(load_translated("floor: socket filter, returns 0", returning(ebpf::Target::SocketFilter, 0)));
   const std::size_t xdp_floor = 0, socket_filter_floor = 1;
 
   std::vector<Group> groups;
-  Selection card{fmt::format("the design card {}", bench::kDesignCard), {{bench::kDesignCard, ""}}, {bench::kDesignCard}};
+  Selection card{fmt::format("the design card {}", bench::kDesignCard), {{bench::kDesignCard, ""}},
+                 {bench::kDesignCard}};
   for (const Selection& selection : {card, linux_request_signatures()}) {
     Group group{selection, 0, 0, std::nullopt, std::nullopt};
     group.xdp = programs.size();
     programs.push_back(load_translated("XDP (--link ether, translated)",
-                                       compile_classic(selection, LinkType::Ethernet), ebpf::Target::Xdp));
+                                       compile_classic(selection, LinkType::Ethernet), ebpf::Target::Xdp, frames));
     group.socket_filter = programs.size();
     programs.push_back(load_translated("socket filter (raw IP, LD_ABS/LD_IND)",
-                                       compile_classic(selection, LinkType::Raw), ebpf::Target::SocketFilter));
+                                       compile_classic(selection, LinkType::Raw), ebpf::Target::SocketFilter, frames));
     if (auto peer = bpftools_program(selection, group.bpftools_refused)) {
       group.bpftools = programs.size();
       programs.push_back(load_translated("bpftools' classic program, as socket filter", *peer,
-                                         ebpf::Target::SocketFilter));
+                                         ebpf::Target::SocketFilter, frames));
     }
     if (auto object = xdp_c_object(selection, dir, std::to_string(groups.size()))) {
       ebpf::LoadResult loaded = ebpf::load_object(*object, ebpf::Target::Xdp);
       if (!loaded.program) fail("libbpf could not load " + *object + ": " + loaded.error);
       group.xdp_c = programs.size();
-      programs.push_back({"`p0fbpf -f xdp` C file, clang -O2", std::move(*loaded.program), std::nullopt, {}, {}});
+      programs.push_back(
+          {"`p0fbpf -f xdp` C file, clang -O2", std::move(*loaded.program), std::nullopt, std::nullopt, {}, {}});
     }
     groups.push_back(std::move(group));
   }
@@ -314,8 +332,8 @@ int main(int argc, char** argv) {
              frames.size(), options.capture ? *options.capture : fmt::format("the flood ({} SYNs)", kFloodPackets),
              options.repeat, options.rounds);
   fmt::print("load average before {}, after {}\n\n", load_before, load_after);
-  const std::string header = fmt::format("{:<46} {:>6} {:>6} {:>8} {:>8} {:>7} {:>7}\n", "program", "eBPF", "kernel",
-                                         "ns/pkt", "-floor", "ratio", "-floor");
+  const std::string header = fmt::format("{:<46} {:>6} {:>6} {:>6} {:>8} {:>8} {:>7} {:>7}\n", "program", "eBPF",
+                                         "kernel", "steps", "ns/pkt", "-floor", "ratio", "-floor");
   auto row = [&](const Measured& m, double floor, const Measured* reference) {
     double ns = m.mean_ns();
     std::string ratios;
@@ -324,8 +342,9 @@ int main(int argc, char** argv) {
       double ref_floor = programs[socket_filter_floor].mean_ns();
       ratios = fmt::format(" {:>7.2f} {:>7.2f}", ns / ref, (ns - floor) / (ref - ref_floor));
     }
-    fmt::print("{:<46} {:>6} {:>6} {:>8.1f} {:>8.1f}{}\n", m.name, cell(m.loaded_instructions),
-               cell(m.program.kernel_instructions()), ns, ns - floor, ratios);
+    std::string steps = m.classic_steps ? fmt::format("{:.1f}", *m.classic_steps) : "-";
+    fmt::print("{:<46} {:>6} {:>6} {:>6} {:>8.1f} {:>8.1f}{}\n", m.name, cell(m.loaded_instructions),
+               cell(m.program.kernel_instructions()), steps, ns, ns - floor, ratios);
   };
   fmt::print("{}", header);
   row(programs[xdp_floor], programs[xdp_floor].mean_ns(), nullptr);
@@ -351,8 +370,8 @@ int main(int argc, char** argv) {
                raw <= 0.8 ? "met" : net <= 0.8 ? "met without the floors only" : "not met");
   }
   fmt::print("\neBPF: instructions as loaded (translated here; the C file's are clang's); kernel: after the "
-             "verifier's rewrites. ratio: to the socket filter of the same signatures; -floor: each program less "
-             "its hook's floor. The kernel gives whole ns per run, which the mean of each program's frames "
-             "understates by about 0.5 ns.\n");
+             "verifier's rewrites; steps: classic instructions executed per frame, mean; ratio: to the socket "
+             "filter of the same signatures; -floor: each program less its hook's floor. The kernel gives whole ns "
+             "per run, which the mean of each program's frames understates by about 0.5 ns.\n");
   return 0;
 }
