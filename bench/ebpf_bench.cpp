@@ -2,7 +2,9 @@
 // (BPF_PROG_TEST_RUN with `repeat`), over a sample of the flood capture's
 // Ethernet frames, side by side in one run, for the design card's signature
 // and for every [tcp:request] signature of p0f.fp's Linux labels:
-//   - the XDP program (the Ethernet program translated for XDP);
+//   - the XDP program (the Ethernet program translated for XDP), and for
+//     several signatures the same with a verdict per signature, as -f xdp
+//     compiles them;
 //   - the socket-filter program (the raw-IP program translated with
 //     LD_ABS/LD_IND loads: how the kernel runs a classic program);
 //   - bpftools' classic program (libpcap's compilation of its tcpdump
@@ -116,9 +118,12 @@ Selection linux_request_signatures() {
   return selection;
 }
 
-BpfProgram compile_classic(const Selection& selection, LinkType link) {
+// `per_signature`: returning the matching signature's number, as -f xdp
+// compiles it for its counters.
+BpfProgram compile_classic(const Selection& selection, LinkType link, bool per_signature = false) {
   CompileOptions options;
   options.link.type = link;
+  options.codegen.verdict_per_signature = per_signature;
   Compilation c = compile(selection.sources, options);
   if (!c.ok()) fail("cannot compile " + selection.name);
   return *c.program;
@@ -225,8 +230,8 @@ ebpf::Program returning(ebpf::Target target, int verdict) {
 
 struct Group {
   Selection selection;
-  std::size_t xdp, socket_filter;                     // indexes into the programs
-  std::optional<std::size_t> bpftools, xdp_c;
+  std::size_t xdp, socket_filter;  // indexes into the programs
+  std::optional<std::size_t> xdp_per_signature, bpftools, xdp_c;
   std::size_t bpftools_refused = 0;
 };
 
@@ -275,10 +280,16 @@ int main(int argc, char** argv) {
   Selection card{fmt::format("the design card {}", bench::kDesignCard), {{bench::kDesignCard, ""}},
                  {bench::kDesignCard}};
   for (const Selection& selection : {card, linux_request_signatures()}) {
-    Group group{selection, 0, 0, std::nullopt, std::nullopt};
+    Group group{selection, 0, 0, std::nullopt, std::nullopt, std::nullopt};
     group.xdp = programs.size();
     programs.push_back(load_translated("XDP (--link ether, translated)",
                                        compile_classic(selection, LinkType::Ethernet), ebpf::Target::Xdp, frames));
+    if (selection.sources.size() > 1) {
+      group.xdp_per_signature = programs.size();
+      programs.push_back(load_translated("XDP, a verdict per signature (as -f xdp)",
+                                         compile_classic(selection, LinkType::Ethernet, true), ebpf::Target::Xdp,
+                                         frames));
+    }
     group.socket_filter = programs.size();
     programs.push_back(load_translated("socket filter (raw IP, LD_ABS/LD_IND)",
                                        compile_classic(selection, LinkType::Raw), ebpf::Target::SocketFilter, frames));
@@ -321,7 +332,10 @@ int main(int argc, char** argv) {
       bool matched = programs[group.socket_filter].verdicts[f] != 0;
       bool dropped = programs[group.xdp].verdicts[f] == ebpf::isa::kXdpDrop;
       bool c_dropped = group.xdp_c ? programs[*group.xdp_c].verdicts[f] == ebpf::isa::kXdpDrop : matched;
-      if (matched != dropped || matched != c_dropped) {
+      bool each_dropped = group.xdp_per_signature
+                              ? programs[*group.xdp_per_signature].verdicts[f] == ebpf::isa::kXdpDrop
+                              : matched;
+      if (matched != dropped || matched != c_dropped || matched != each_dropped) {
         fail(fmt::format("{}: the XDP, C and socket-filter programs disagree on frame {}", group.selection.name, f));
       }
     }
@@ -356,6 +370,7 @@ int main(int argc, char** argv) {
     fmt::print("\n{}: {} of the {} frames match\n", group.selection.name, matches, frames.size());
     const Measured& reference = programs[group.socket_filter];
     row(programs[group.xdp], xdp_floor_ns, &reference);
+    if (group.xdp_per_signature) row(programs[*group.xdp_per_signature], xdp_floor_ns, &reference);
     row(reference, socket_filter_floor_ns, &reference);
     if (group.bpftools) row(programs[*group.bpftools], socket_filter_floor_ns, &reference);
     if (group.bpftools_refused) {
