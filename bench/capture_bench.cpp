@@ -20,16 +20,16 @@
 #include <pcap/pcap.h>
 
 #include "bpftools.hpp"
+#include "flood.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/parser.hpp"
-#include "signature_packets.hpp"
 
 namespace {
 
 using namespace p0fbpf;
 using namespace p0fbpf::testing;
 
-constexpr const char* kSignature = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+constexpr const char* kSignature = bench::kDesignCard;
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
@@ -49,41 +49,18 @@ double best_ms(const std::string& command, int runs) {
   return best;
 }
 
-// A flood: 90% from three flood tools (fixed stack parameters; random
-// addresses, ports, sequence numbers, IP IDs; TTLs from bots 5 to 20 hops
-// away) and 10% other traffic. `varied` instead draws every packet at
-// random: nearly every SYN has a signature of its own.
+// The flood (or the varied capture) of bench/flood.hpp as an Ethernet
+// capture, 10,000 packets a second.
 void write_capture(const std::string& path, std::size_t count, bool varied) {
-  Random rng(2026);
-  const char* tools[] = {kSignature, "*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0",
-                         "*:64-:0:1460:1024,0:mss::0"};
-  std::vector<PacketSpec> bases;
-  for (const char* tool : tools) bases.push_back(matching_packet(*parse_signature(tool), false, false, rng));
   pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
   pcap_dumper_t* dumper = pcap_dump_open(dead, path.c_str());
-  for (std::size_t i = 0; i < count; ++i) {
-    PacketSpec p;
-    if (varied) {
-      Result<Signature> sig = parse_signature(kSignature);
-      p = i % 3 == 0 ? matching_packet(*sig, false, false, rng)
-          : i % 3 == 1 ? mutate(matching_packet(*sig, false, false, rng), rng)
-                       : random_packet(i % 6 == 5, false, rng);
-    } else if (i % 10 == 9) {
-      p = random_packet(i % 20 == 19, false, rng);
-    } else {
-      p = bases[rng() % bases.size()];
-      p.ttl = static_cast<std::uint8_t>((p.ttl > 100 ? 128 : 64) - 5 - rng() % 16);
-      p.seq = static_cast<std::uint32_t>(rng()) | 1;
-      if (p.ip_id) p.ip_id = static_cast<std::uint16_t>(rng() | 1);
-    }
-    p.flags = 0x02;
-    assign_flow(p, i, false);
-    auto frame = ethernet_frame(build_packet(p), p.ipv6);
+  std::vector<std::vector<std::uint8_t>> frames = bench::flood_frames(count, varied);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
     pcap_pkthdr header{};
     header.ts.tv_sec = 1700000000 + static_cast<long>(i / 10000);
     header.ts.tv_usec = static_cast<long>(i % 10000) * 100;
-    header.caplen = header.len = static_cast<bpf_u_int32>(frame.size());
-    pcap_dump(reinterpret_cast<u_char*>(dumper), &header, frame.data());
+    header.caplen = header.len = static_cast<bpf_u_int32>(frames[i].size());
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &header, frames[i].data());
   }
   pcap_dump_close(dumper);
   pcap_close(dead);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -509,6 +510,53 @@ TEST_F(EbpfKernel, WholeDatabaseInOneProgram) {
   }
   differential.report("the database in one program");
   EXPECT_EQ(differential.programs, 16u);
+}
+
+// --- timing and the kernel's view, for bench/ebpf_bench ----------------------
+
+// Timed runs take the frame as the kernel's test run does (a socket filter's
+// Ethernet header included, which the kernel takes off) and give the
+// verdict of the classic program on what each target sees.
+TEST_F(EbpfKernel, TimedRunsGiveTheClassicVerdict) {
+  const std::string card = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+  BpfProgram ether = compile_variant({{card, ""}}, false, {MatchMode::Exact, false, LinkType::Ethernet});
+  BpfProgram raw = compile_variant({{card, ""}}, false, {MatchMode::Exact, false, LinkType::Raw});
+  ebpf::LoadResult xdp = ebpf::load(ebpf::translate(ether, ebpf::Target::Xdp));
+  ebpf::LoadResult socket_filter = ebpf::load(ebpf::translate(raw, ebpf::Target::SocketFilter));
+  ASSERT_TRUE(xdp.program) << xdp.error;
+  ASSERT_TRUE(socket_filter.program) << socket_filter.error;
+  std::size_t matches = 0;
+  std::uint64_t total_ns = 0;
+  for (int i = 0; i < 5; ++i) {
+    for (const PacketSpec& spec : packets_around(*parse_signature(card), false, rng_)) {
+      std::vector<std::uint8_t> ip = build_packet(spec);
+      std::vector<std::uint8_t> frame = ethernet_frame(ip, spec.ipv6);
+      auto on_xdp = xdp.program->time(frame, 100);
+      auto on_socket_filter = socket_filter.program->time(frame, 100);
+      ASSERT_TRUE(on_xdp && on_socket_filter) << std::strerror(errno);
+      std::uint32_t expected = run_bpf(raw, ip);
+      ASSERT_EQ(run_bpf(ether, frame), expected) << hex(frame);
+      EXPECT_EQ(on_socket_filter->verdict, expected) << hex(frame);
+      EXPECT_EQ(on_xdp->verdict, expected ? ebpf::isa::kXdpDrop : ebpf::isa::kXdpPass) << hex(frame);
+      matches += expected != 0;
+      total_ns += on_xdp->mean_ns + on_socket_filter->mean_ns;
+    }
+  }
+  EXPECT_GT(matches, 5u);
+  EXPECT_GT(total_ns, 0u) << "the kernel timed nothing";
+}
+
+// The kernel's count is of the program it runs: a socket filter's LD_ABS
+// becomes a helper call and its checks, more instructions than loaded.
+TEST_F(EbpfKernel, KernelInstructionsCountTheVerifiersRewrites) {
+  BpfProgram load_word;
+  load_word.instructions = {{BPF_LD | BPF_W | BPF_ABS, 0, 0, 2}, {BPF_RET | BPF_A, 0, 0, 0}};
+  ebpf::Program translated = ebpf::translate(load_word, ebpf::Target::SocketFilter);
+  ebpf::LoadResult loaded = ebpf::load(translated);
+  ASSERT_TRUE(loaded.program) << loaded.error;
+  std::optional<std::size_t> count = loaded.program->kernel_instructions();
+  ASSERT_TRUE(count) << std::strerror(errno);
+  EXPECT_GT(*count, translated.instructions.size());
 }
 
 // --- the C file -------------------------------------------------------------

@@ -61,13 +61,27 @@ std::optional<std::uint32_t> LoadedProgram::run(const std::vector<std::uint8_t>&
   std::vector<std::uint8_t> input;
   if (target_ == Target::SocketFilter) input.assign(kEthernetHeader, 0);
   input.insert(input.end(), packet.begin(), packet.end());
+  std::optional<Timing> timing = time(input, 1);
+  if (!timing) return std::nullopt;
+  return timing->verdict;
+}
+
+std::optional<LoadedProgram::Timing> LoadedProgram::time(const std::vector<std::uint8_t>& input,
+                                                         std::uint32_t repeat) const {
   bpf_test_run_opts opts{};
   opts.sz = sizeof opts;
   opts.data_in = input.data();
   opts.data_size_in = static_cast<std::uint32_t>(input.size());
-  opts.repeat = 1;
+  opts.repeat = repeat;
   if (bpf_prog_test_run_opts(fd_, &opts) != 0) return std::nullopt;
-  return opts.retval;
+  return Timing{opts.retval, opts.duration};
+}
+
+std::optional<std::size_t> LoadedProgram::kernel_instructions() const {
+  bpf_prog_info info{};
+  std::uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd_, &info, &length) != 0) return std::nullopt;
+  return info.xlated_prog_len / sizeof(bpf_insn);
 }
 
 std::optional<std::vector<std::uint64_t>> LoadedProgram::counters() const {

@@ -32,6 +32,21 @@ class LoadedProgram {
   // header (14 bytes), and any input longer than about a page.
   std::optional<std::uint32_t> run(const std::vector<std::uint8_t>& packet) const;
 
+  // The kernel's own timing of `repeat` back-to-back runs on `input`, given
+  // as the test run takes it: a socket filter's first 14 bytes are an
+  // Ethernet header, which the kernel takes off (so the same frames can go
+  // to both targets). nullopt with errno set when the kernel refuses.
+  struct Timing {
+    std::uint32_t verdict = 0;
+    std::uint32_t mean_ns = 0;  // per run, in whole nanoseconds (the kernel truncates)
+  };
+  std::optional<Timing> time(const std::vector<std::uint8_t>& input, std::uint32_t repeat) const;
+
+  // How many instructions the kernel runs: the program after the verifier's
+  // rewrites (a socket filter's LD_ABS and LD_IND become helper calls);
+  // nullopt with errno set if the kernel will not say.
+  std::optional<std::size_t> kernel_instructions() const;
+
   // The slots of the program's per-CPU array of 64-bit counters (the XDP
   // program's NAME_counters), each summed over the CPUs; nullopt with errno
   // set if the kernel will not say, or the program has no such map.
