@@ -302,7 +302,8 @@ std::string read_file(const std::string& path) {
 }
 
 // A script cut short anywhere (a full disk, a copy interrupted) changes
-// nothing, whether it was to install or to delete.
+// nothing, whether it was to install or to delete; cut after the trap line,
+// it fails.
 TEST(Script, TruncatedScriptChangesNothing) {
   Namespace ns;
   REQUIRE_NAMESPACE(ns);
@@ -315,6 +316,20 @@ TEST(Script, TruncatedScriptChangesNothing) {
   for (std::size_t at = last_line; at < script.size() - 1; at += 3) cuts.push_back(at);
   std::string cut_path = path + ".cut";
   const std::string empty = ns.rules();
+  // Within the lines before the trap is set, nothing runs: a copy of the
+  // comments alone exits 0, one cut in the trap line is a syntax error.
+  std::size_t trap_line = script.rfind('\n', script.find("; trap incomplete EXIT")) + 1;
+  std::size_t after_trap = script.find('\n', trap_line) + 1;
+  ASSERT_GT(trap_line, 0u);
+  for (std::size_t cut = 0; cut < after_trap; cut += cut < trap_line ? 7 : 5) {
+    std::ofstream(cut_path, std::ios::binary) << script.substr(0, cut);
+    int status = 0;
+    std::string out = ns.run("bash " + cut_path, &status);
+    if (cut <= trap_line) {
+      EXPECT_EQ(status, 0) << "cut at " << cut << ": " << out;
+    }
+    EXPECT_EQ(ns.rules(), empty) << "cut at " << cut;
+  }
   for (std::size_t cut : cuts) {
     std::ofstream(cut_path, std::ios::binary) << script.substr(0, cut);
     int status = 0;
