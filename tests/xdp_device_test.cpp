@@ -176,6 +176,16 @@ TEST_F(XdpDevice, AttachCountsP0fsMatchesStatsAndDetach) {
   EXPECT_EQ(arrived, static_cast<long>(frames_.size()) - matched);
   EXPECT_GT(matched, static_cast<long>(sigs.size()));
   EXPECT_LT(matched, static_cast<long>(frames_.size()));
+  // --watch prints again every interval until interrupted, then exits 0.
+  std::string watched = p0fbpf_in(ns.b(), "xdp stats vb --watch 0.5 & sleep 1.8; kill -INT $!; wait $!", &status);
+  EXPECT_EQ(status, 0) << watched;
+  std::size_t snapshots = 0;
+  for (std::size_t at = watched.find("packets seen"); at != std::string::npos;
+       at = watched.find("packets seen", at + 1)) {
+    ++snapshots;
+  }
+  EXPECT_GE(snapshots, 3u) << watched;
+  EXPECT_LE(snapshots, 5u) << watched;
   for (const char* pin : {"program", "counters", "names"}) {
     struct stat st {};
     EXPECT_EQ(stat(fmt::format("{}/p0fbpf/vb/{}", bpffs_, pin).c_str(), &st), 0) << pin;
