@@ -11,51 +11,22 @@
 #include <string>
 #include <vector>
 
+#include "cli_run.hpp"
+
 namespace {
 
 constexpr const char* kDesignCard = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
 
-struct Outcome {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using p0fbpf::testing::Outcome;
+using p0fbpf::testing::run_p0fbpf;
 
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
-  }
-  return q + "'";
-}
+std::string quote(const std::string& arg) { return p0fbpf::testing::shell_quote(arg); }
+std::string slurp(const std::string& path) { return p0fbpf::testing::read_bytes(path); }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Outcome p0fbpf(const std::vector<std::string>& args, const std::string& input = "") {
-  // ctest may run these tests in parallel processes: files of their own.
-  std::string dir = ::testing::TempDir() + "p0fbpf_cli_" + std::to_string(getpid()) + "_";
-  std::string in = dir + "in", out = dir + "out", err = dir + "err";
-  std::ofstream(in) << input;
-  std::string command = quote(P0FBPF_BINARY);
-  for (const auto& a : args) command += " " + quote(a);
-  command += " < " + in + " > " + out + " 2> " + err;
-  Outcome r;
-  int raw = std::system(command.c_str());
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  for (const auto& f : {in, out, err}) std::remove(f.c_str());
-  return r;
-}
+Outcome run_cli(const std::vector<std::string>& args, const std::string& input = "") { return run_p0fbpf(args, input); }
 
 TEST(Cli, DesignCardPrintsOneIptablesLine) {
-  Outcome r = p0fbpf({kDesignCard});
+  Outcome r = run_cli({kDesignCard});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.err, "");
   ASSERT_FALSE(r.out.empty());
@@ -78,9 +49,9 @@ std::vector<std::string> ir_headers(const std::string& out) {
 // refused with nothing on stdout. (The file itself is compiled, loaded and
 // run in ebpf_test.)
 TEST(Cli, XdpFormatTakesEthernetOrRawAndRefusesTheRest) {
-  Outcome ether = p0fbpf({"-f", "xdp", kDesignCard});
+  Outcome ether = run_cli({"-f", "xdp", kDesignCard});
   ASSERT_EQ(ether.status, 0) << ether.err;
-  Outcome raw = p0fbpf({"-f", "xdp", "--link", "raw", "--name", "syn_flood", kDesignCard});
+  Outcome raw = run_cli({"-f", "xdp", "--link", "raw", "--name", "syn_flood", kDesignCard});
   ASSERT_EQ(raw.status, 0) << raw.err;
   EXPECT_NE(ether.out.find("int p0fbpf(struct xdp_md *ctx)"), std::string::npos);
   EXPECT_NE(ether.out.find("0x800u"), std::string::npos);  // the EtherType check
@@ -89,7 +60,7 @@ TEST(Cli, XdpFormatTakesEthernetOrRawAndRefusesTheRest) {
             std::string::npos);
   EXPECT_NE(raw.out.find("} syn_flood_counters SEC(\".maps\");"), std::string::npos);
   EXPECT_NE(raw.out.find("return XDP_DROP;"), std::string::npos);
-  Outcome count_only = p0fbpf({"-f", "xdp", "--count-only", kDesignCard});
+  Outcome count_only = run_cli({"-f", "xdp", "--count-only", kDesignCard});
   ASSERT_EQ(count_only.status, 0) << count_only.err;
   EXPECT_EQ(count_only.out.find("return XDP_DROP;"), std::string::npos);
 
@@ -100,7 +71,7 @@ TEST(Cli, XdpFormatTakesEthernetOrRawAndRefusesTheRest) {
                                         {"-f", "xdp", "--max-insns", "64", kDesignCard},
                                         {"-f", "xdp", "--chain", "INPUT", kDesignCard},
                                         {"--name", "x", kDesignCard}}) {
-    Outcome r = p0fbpf(args);
+    Outcome r = run_cli(args);
     std::string shown;
     for (const auto& a : args) shown += a + " ";
     EXPECT_EQ(r.status, 2) << shown;
@@ -110,7 +81,7 @@ TEST(Cli, XdpFormatTakesEthernetOrRawAndRefusesTheRest) {
 }
 
 TEST(Cli, PrintIrAfterLinkShowsTheEthertypeCheck) {
-  Outcome ether = p0fbpf({"--print-ir=after-link", "--link", "ether", "-f", "asm", kDesignCard});
+  Outcome ether = run_cli({"--print-ir=after-link", "--link", "ether", "-f", "asm", kDesignCard});
   EXPECT_EQ(ether.status, 0) << ether.err;
   // Lowered twice: once to check it, once for the program (within --max-insns).
   EXPECT_EQ(ir_headers(ether.out), std::vector<std::string>(2, ";; after link (signature 1): changed"));
@@ -119,17 +90,17 @@ TEST(Cli, PrintIrAfterLinkShowsTheEthertypeCheck) {
   EXPECT_NE(ether.out.find("ip version 4, link offset 14, tcp header at 20\n"), std::string::npos) << ether.out;
   // The program follows the IR.
   EXPECT_NE(ether.out.find("ldh      [12]"), std::string::npos) << ether.out;
-  Outcome cooked = p0fbpf({"--print-ir=after-link", "--link", "sll", kDesignCard});
+  Outcome cooked = run_cli({"--print-ir=after-link", "--link", "sll", kDesignCard});
   EXPECT_NE(cooked.out.find("ldh[frame+14] == #2048  ; link: protocol\n"), std::string::npos) << cooked.out;
   // Nothing comes before the IP header: the link pass changes nothing.
-  Outcome raw = p0fbpf({"--print-ir=after-link", kDesignCard});
+  Outcome raw = run_cli({"--print-ir=after-link", kDesignCard});
   EXPECT_EQ(ir_headers(raw.out), std::vector<std::string>(2, ";; after link (signature 1): no change"));
   EXPECT_EQ(raw.out.find("frame+"), std::string::npos) << raw.out;
 }
 
 TEST(Cli, PrintIrShowsWhetherVersionsWereShared) {
   // Over its first form's size, so that the sharing forms are tried.
-  Outcome both = p0fbpf({"--print-ir=after-share-versions", "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  Outcome both = run_cli({"--print-ir=after-share-versions", "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
   EXPECT_EQ(both.status, 0) << both.err;
   std::vector<std::string> headers = ir_headers(both.out);
   ASSERT_FALSE(headers.empty()) << both.out;
@@ -138,7 +109,7 @@ TEST(Cli, PrintIrShowsWhetherVersionsWereShared) {
   EXPECT_NE(both.out.find("ip version 4 or 6"), std::string::npos) << both.out;
   EXPECT_NE(both.out.find("$tcp := "), std::string::npos) << both.out;
   // An IPv4 signature has nothing to share.
-  Outcome four = p0fbpf({"--print-ir=after-share-versions", "-f", "asm", "--max-insns", "50", kDesignCard});
+  Outcome four = run_cli({"--print-ir=after-share-versions", "-f", "asm", "--max-insns", "50", kDesignCard});
   EXPECT_EQ(four.status, 0) << four.err;
   EXPECT_EQ(ir_headers(four.out),
             (std::vector<std::string>{
@@ -150,7 +121,7 @@ TEST(Cli, PrintIrShowsWhetherVersionsWereShared) {
 TEST(Cli, PrintIrAfterEveryPassInOrder) {
   // Bare, it takes no value: the signature after it stays a signature.
   // With -f asm the first form fits.
-  Outcome r = p0fbpf({"--negate", "--link", "ether", "-f", "asm", "--print-ir", kDesignCard});
+  Outcome r = run_cli({"--negate", "--link", "ether", "-f", "asm", "--print-ir", kDesignCard});
   EXPECT_EQ(r.status, 0) << r.err;
   std::vector<std::string> passes;
   for (const std::string& header : ir_headers(r.out)) passes.push_back(header.substr(9, header.find(' ', 9) - 9));
@@ -164,7 +135,7 @@ TEST(Cli, PrintIrAfterEveryPassInOrder) {
 }
 
 TEST(Cli, PrintIrNamesTheKnownPasses) {
-  Outcome r = p0fbpf({"--print-ir=after-optimize", kDesignCard});
+  Outcome r = run_cli({"--print-ir=after-optimize", kDesignCard});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("--print-ir=after-optimize: no such pass"), std::string::npos) << r.err;
@@ -172,11 +143,11 @@ TEST(Cli, PrintIrNamesTheKnownPasses) {
                        "share-versions, drop-last-guards, resolve-link-base"),
             std::string::npos)
       << r.err;
-  EXPECT_EQ(p0fbpf({"--print-ir=share-versions", kDesignCard}).status, 2);
+  EXPECT_EQ(run_cli({"--print-ir=share-versions", kDesignCard}).status, 2);
 }
 
 TEST(Cli, BadSignatureExitsTwoWithNothingOnStdout) {
-  Outcome r = p0fbpf({"4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+,bogus:0"});
+  Outcome r = run_cli({"4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+,bogus:0"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
@@ -188,14 +159,14 @@ TEST(Cli, BadSignatureExitsTwoWithNothingOnStdout) {
 }
 
 TEST(Cli, OneBadSignatureAmongSeveralSpoilsTheOutput) {
-  Outcome r = p0fbpf({kDesignCard, "4:64:0:*:*,*:::9"});
+  Outcome r = run_cli({kDesignCard, "4:64:0:*:*,*:::9"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("expected a payload class, found '9'"), std::string::npos);
 }
 
 TEST(Cli, UnknownDistanceExplains) {
-  Outcome r = p0fbpf({"4:90+?:0:1460:mss*4,7:mss,sok,ts,nop,ws:df,id+:0"});
+  Outcome r = run_cli({"4:90+?:0:1460:mss*4,7:mss,sok,ts,nop,ws:df,id+:0"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("unknown distance"), std::string::npos);
@@ -203,81 +174,81 @@ TEST(Cli, UnknownDistanceExplains) {
 }
 
 TEST(Cli, ReadsSignaturesFromStdin) {
-  Outcome r = p0fbpf({"-", "-f", "ddd"},
+  Outcome r = run_cli({"-", "-f", "ddd"},
                  "# Linux\n" + std::string(kDesignCard) + "   # the design card\n\n"
                  "*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0\n");
   EXPECT_EQ(r.status, 0) << r.err;
-  Outcome one = p0fbpf({kDesignCard, "-f", "ddd"});
+  Outcome one = run_cli({kDesignCard, "-f", "ddd"});
   EXPECT_GT(std::stoi(r.out), std::stoi(one.out));
 }
 
 TEST(Cli, StdinErrorsNameTheLine) {
-  Outcome r = p0fbpf({"-"}, std::string(kDesignCard) + "\n4:64:0:*:*,*:::x\n");
+  Outcome r = run_cli({"-"}, std::string(kDesignCard) + "\n4:64:0:*:*,*:::x\n");
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err.rfind("<stdin>:2: error:", 0), 0u) << r.err;
 }
 
 TEST(Cli, EveryFormat) {
-  EXPECT_NE(p0fbpf({"-f", "asm", kDesignCard}).out.find("(000) ld       [0]"), std::string::npos);
-  EXPECT_NE(p0fbpf({"--format", "c", kDesignCard}).out.find("struct sock_fprog"), std::string::npos);
-  EXPECT_EQ(p0fbpf({"-f", "ddd", kDesignCard}).out, slurp(std::string(P0FBPF_TEST_DATA) + "/golden/design-card.ddd"));
-  EXPECT_EQ(p0fbpf({"-f", "iptables", kDesignCard}).out, p0fbpf({kDesignCard}).out);
-  Outcome bad = p0fbpf({"-f", "pdf", kDesignCard});
+  EXPECT_NE(run_cli({"-f", "asm", kDesignCard}).out.find("(000) ld       [0]"), std::string::npos);
+  EXPECT_NE(run_cli({"--format", "c", kDesignCard}).out.find("struct sock_fprog"), std::string::npos);
+  EXPECT_EQ(run_cli({"-f", "ddd", kDesignCard}).out, slurp(std::string(P0FBPF_TEST_DATA) + "/golden/design-card.ddd"));
+  EXPECT_EQ(run_cli({"-f", "iptables", kDesignCard}).out, run_cli({kDesignCard}).out);
+  Outcome bad = run_cli({"-f", "pdf", kDesignCard});
   EXPECT_EQ(bad.status, 2);
   EXPECT_EQ(bad.out, "");
 }
 
 TEST(Cli, NegateLooseResponse) {
-  Outcome plain = p0fbpf({"-f", "asm", kDesignCard});
-  Outcome negated = p0fbpf({"-n", "-f", "asm", kDesignCard});
+  Outcome plain = run_cli({"-f", "asm", kDesignCard});
+  Outcome negated = run_cli({"-n", "-f", "asm", kDesignCard});
   EXPECT_EQ(negated.status, 0);
   EXPECT_NE(negated.out.find("ret      #0"), std::string::npos);
   EXPECT_NE(negated.out, plain.out);
-  Outcome loose = p0fbpf({"--loose", "-f", "ddd", kDesignCard});
+  Outcome loose = run_cli({"--loose", "-f", "ddd", kDesignCard});
   EXPECT_EQ(loose.status, 0);
-  EXPECT_LT(std::stoi(loose.out), std::stoi(p0fbpf({"-f", "ddd", kDesignCard}).out));
-  Outcome response = p0fbpf({"--response", "-f", "asm", kDesignCard});
+  EXPECT_LT(std::stoi(loose.out), std::stoi(run_cli({"-f", "ddd", kDesignCard}).out));
+  Outcome response = run_cli({"--response", "-f", "asm", kDesignCard});
   EXPECT_EQ(response.status, 0);
   EXPECT_NE(response.out.find("#0xa012"), std::string::npos);  // SYN+ACK with doff 40
 }
 
 TEST(Cli, OverTheInstructionLimitIsAnError) {
-  Outcome r = p0fbpf({"--max-insns", "20", kDesignCard});
+  Outcome r = run_cli({"--max-insns", "20", kDesignCard});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("more than the 20 allowed"), std::string::npos);
   // Several signatures overflow xt_bpf's 64 by default, not other formats.
   std::vector<std::string> many = {kDesignCard, "*:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0"};
-  EXPECT_EQ(p0fbpf(many).status, 2);
+  EXPECT_EQ(run_cli(many).status, 2);
   many.insert(many.begin(), {"-f", "asm"});
-  EXPECT_EQ(p0fbpf(many).status, 0);
-  EXPECT_EQ(p0fbpf({"--max-insns", "0", kDesignCard}).status, 2);
-  EXPECT_EQ(p0fbpf({"--max-insns", "5000", kDesignCard}).status, 2);
+  EXPECT_EQ(run_cli(many).status, 0);
+  EXPECT_EQ(run_cli({"--max-insns", "0", kDesignCard}).status, 2);
+  EXPECT_EQ(run_cli({"--max-insns", "5000", kDesignCard}).status, 2);
 }
 
 // Within xt_bpf's 64 a * signature is one branch for both IP versions;
 // without that limit it keeps the faster branch per version.
 TEST(Cli, StarSignatureIsOneIptablesRule) {
   const std::string star = "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
-  Outcome rule = p0fbpf({star});
+  Outcome rule = run_cli({star});
   ASSERT_EQ(rule.status, 0) << rule.err;
   int size = std::stoi(rule.out);
   EXPECT_LE(size, 64);
-  Outcome fastest = p0fbpf({"-f", "ddd", star});
+  Outcome fastest = run_cli({"-f", "ddd", star});
   ASSERT_EQ(fastest.status, 0);
   EXPECT_GT(std::stoi(fastest.out), 64);
-  EXPECT_EQ(std::stoi(p0fbpf({"-f", "ddd", "--max-insns", "64", star}).out), size);
+  EXPECT_EQ(std::stoi(run_cli({"-f", "ddd", "--max-insns", "64", star}).out), size);
 }
 
 TEST(Cli, DoubleDashEndsOptions) {
-  Outcome r = p0fbpf({"--", kDesignCard});
+  Outcome r = run_cli({"--", kDesignCard});
   EXPECT_EQ(r.status, 0);
-  EXPECT_EQ(r.out, p0fbpf({kDesignCard}).out);
+  EXPECT_EQ(r.out, run_cli({kDesignCard}).out);
 }
 
 TEST(Cli, HelpVersionAndUsageErrors) {
-  Outcome help = p0fbpf({"--help"});
+  Outcome help = run_cli({"--help"});
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("iptables -A INPUT -p tcp --syn -m bpf"), std::string::npos);
   EXPECT_NE(help.out.find("--loose"), std::string::npos);
@@ -285,29 +256,29 @@ TEST(Cli, HelpVersionAndUsageErrors) {
   // Every quirk with its meaning, the extension marked.
   EXPECT_NE(help.out.find("\n  0+       IPv4 reserved (\"must be zero\") flag set\n"), std::string::npos);
   EXPECT_NE(help.out.find("\n  linux    IPv4 ID == (seq XOR ts1) & 0xffff (--loose only)\n"), std::string::npos);
-  Outcome version = p0fbpf({"--version"});
+  Outcome version = run_cli({"--version"});
   EXPECT_EQ(version.status, 0);
   EXPECT_EQ(version.out.rfind("p0fbpf ", 0), 0u);
-  Outcome none = p0fbpf({});
+  Outcome none = run_cli({});
   EXPECT_EQ(none.status, 2);
   EXPECT_NE(none.err.find("no signature given"), std::string::npos);
-  Outcome unknown = p0fbpf({"--frobnicate", kDesignCard});
+  Outcome unknown = run_cli({"--frobnicate", kDesignCard});
   EXPECT_EQ(unknown.status, 2);
   EXPECT_EQ(unknown.out, "");
-  Outcome empty_stdin = p0fbpf({"-"}, "# nothing\n\n");
+  Outcome empty_stdin = run_cli({"-"}, "# nothing\n\n");
   EXPECT_EQ(empty_stdin.status, 2);
 }
 
 // The MSS value's check, merged into the option's compare, keeps its own
 // name in the comment: "mss" is not a name already listed in "olayout[0] mss".
 TEST(Cli, AsmCommentsNameEachMergedField) {
-  Outcome r = p0fbpf({"--loose", "-f", "asm", "4:64:0:1460:65535,0:mss:df:0"});
+  Outcome r = run_cli({"--loose", "-f", "asm", "4:64:0:1460:65535,0:mss:df:0"});
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("jeq      #0x20005b4       jt 9\tjf 15 ; olayout[0] mss, mss\n"), std::string::npos) << r.out;
 }
 
 TEST(Cli, NeverMatchingSignatureWarns) {
-  Outcome r = p0fbpf({"4:64:0:*:*,*::id+:0"});
+  Outcome r = run_cli({"4:64:0:*:*,*::id+:0"});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out, "1,6 0 0 0\n");
   EXPECT_NE(r.err.find("warning: this signature can never match"), std::string::npos);
@@ -321,39 +292,39 @@ const std::string kFixtures = std::string(P0FBPF_TEST_DATA) + "/fixtures/";
 const std::string kMix = kFixtures + "syn-mix.pcap";
 
 TEST(CliTest, CountsMatchesAndExitsLikeGrep) {
-  Outcome hit = p0fbpf({"test", "-r", kMix, kDesignCard});
+  Outcome hit = run_cli({"test", "-r", kMix, kDesignCard});
   EXPECT_EQ(hit.status, 0);
   EXPECT_EQ(hit.out, "4 of 21 packets matched\n");
-  Outcome negated = p0fbpf({"test", "-n", "-r", kMix, kDesignCard});
+  Outcome negated = run_cli({"test", "-n", "-r", kMix, kDesignCard});
   EXPECT_EQ(negated.out, "17 of 21 packets matched\n");
-  Outcome none = p0fbpf({"test", "-r", kMix, "4:32:0:*:*,*:::0"});
+  Outcome none = run_cli({"test", "-r", kMix, "4:32:0:*:*,*:::0"});
   EXPECT_EQ(none.status, 1);
   EXPECT_EQ(none.out, "0 of 21 packets matched\n");
-  Outcome loose = p0fbpf({"test", "--loose", "-r", kMix, kDesignCard});
+  Outcome loose = run_cli({"test", "--loose", "-r", kMix, kDesignCard});
   EXPECT_EQ(loose.status, 0);
 }
 
 TEST(CliTest, WritesTheMatchingPackets) {
   std::string out = ::testing::TempDir() + "p0fbpf_cli_matched_" + std::to_string(getpid()) + ".pcap";
-  Outcome r = p0fbpf({"test", "-r", kMix, "-w", out, "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  Outcome r = run_cli({"test", "-r", kMix, "-w", out, "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
   EXPECT_EQ(r.out, "5 of 21 packets matched\n");
-  Outcome again = p0fbpf({"test", "-r", out, "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  Outcome again = run_cli({"test", "-r", out, "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
   EXPECT_EQ(again.out, "5 of 5 packets matched\n");
   std::remove(out.c_str());
 }
 
 TEST(CliTest, BadCapturesExitTwo) {
-  Outcome missing = p0fbpf({"test", "-r", "/nonexistent.pcap", kDesignCard});
+  Outcome missing = run_cli({"test", "-r", "/nonexistent.pcap", kDesignCard});
   EXPECT_EQ(missing.status, 2);
   EXPECT_EQ(missing.out, "");
   EXPECT_NE(missing.err.find("cannot read capture /nonexistent.pcap"), std::string::npos);
   std::string empty = ::testing::TempDir() + "p0fbpf_cli_empty_" + std::to_string(getpid()) + ".pcap";
   std::ofstream(empty).close();
-  EXPECT_EQ(p0fbpf({"test", "-r", empty, kDesignCard}).status, 2);
-  EXPECT_EQ(p0fbpf({"fingerprint", "-r", empty}).status, 2);
+  EXPECT_EQ(run_cli({"test", "-r", empty, kDesignCard}).status, 2);
+  EXPECT_EQ(run_cli({"fingerprint", "-r", empty}).status, 2);
   std::remove(empty.c_str());
-  EXPECT_EQ(p0fbpf({"test", "-r", kMix}).status, 2);  // no signature
-  EXPECT_EQ(p0fbpf({"test", kDesignCard}).status, 2);  // no -r
+  EXPECT_EQ(run_cli({"test", "-r", kMix}).status, 2);  // no signature
+  EXPECT_EQ(run_cli({"test", kDesignCard}).status, 2);  // no -r
 }
 
 TEST(CliTest, TruncatedLastRecordIsReported) {
@@ -361,7 +332,7 @@ TEST(CliTest, TruncatedLastRecordIsReported) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::string cut = ::testing::TempDir() + "p0fbpf_cli_cut_" + std::to_string(getpid()) + ".pcap";
   std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
-  Outcome r = p0fbpf({"test", "-r", cut, kDesignCard});
+  Outcome r = run_cli({"test", "-r", cut, kDesignCard});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out, "4 of 20 packets matched\n");
   EXPECT_NE(r.err.find("warning:"), std::string::npos);
@@ -370,7 +341,7 @@ TEST(CliTest, TruncatedLastRecordIsReported) {
 }
 
 TEST(CliFingerprint, TableMostFrequentFirst) {
-  Outcome r = p0fbpf({"fingerprint", "-r", kMix});
+  Outcome r = run_cli({"fingerprint", "-r", kMix});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.err, "");  // nothing extra when not on a terminal
   std::istringstream lines(r.out);
@@ -380,29 +351,29 @@ TEST(CliFingerprint, TableMostFrequentFirst) {
   int count = 1;
   for (std::string line; std::getline(lines, line);) ++count;
   EXPECT_EQ(count, 16);
-  Outcome top = p0fbpf({"fingerprint", "-r", kMix, "--top", "2"});
+  Outcome top = run_cli({"fingerprint", "-r", kMix, "--top", "2"});
   EXPECT_EQ(std::count(top.out.begin(), top.out.end(), '\n'), 2);
 }
 
 TEST(CliFingerprint, SignaturesPipeBackIntoTheCompiler) {
-  Outcome table = p0fbpf({"fingerprint", "-r", kMix, "--top", "1"});
+  Outcome table = run_cli({"fingerprint", "-r", kMix, "--top", "1"});
   std::string sig = table.out.substr(table.out.rfind(' ') + 1);  // awk '{print $2}'
-  Outcome compiled = p0fbpf({"-f", "ddd", "-"}, sig);
+  Outcome compiled = run_cli({"-f", "ddd", "-"}, sig);
   EXPECT_EQ(compiled.status, 0) << compiled.err;
   sig.pop_back();
-  Outcome tested = p0fbpf({"test", "-r", kMix, sig});
+  Outcome tested = run_cli({"test", "-r", kMix, sig});
   // The three with this raw_sig, and the one with TTL 29: 61+3 means 64,
   // whose window reaches down to 29.
   EXPECT_EQ(tested.out, "4 of 21 packets matched\n");
 }
 
 TEST(CliFingerprint, JsonAndResponses) {
-  Outcome r = p0fbpf({"fingerprint", "--json", "--top", "1", "-r", kMix});
+  Outcome r = run_cli({"fingerprint", "--json", "--top", "1", "-r", kMix});
   EXPECT_EQ(r.out,
             "{\"packets\": 21, \"syns\": 18, \"distinct\": 16, \"signatures\": [\n"
             "  {\"count\": 3, \"signature\": \"4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\"}\n"
             "]}\n");
-  Outcome responses = p0fbpf({"fingerprint", "--response", "-r", kMix});
+  Outcome responses = run_cli({"fingerprint", "--response", "-r", kMix});
   EXPECT_EQ(responses.out, "       1  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+,ack-:0\n");
 }
 
@@ -423,7 +394,7 @@ std::string regex_escape(const std::string& text) {
 // with --split where one program is not enough.
 TEST(CliDatabase, EveryLabelOfP0fDatabaseCompiles) {
   if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
-  Outcome list = p0fbpf({"--list"});
+  Outcome list = run_cli({"--list"});
   ASSERT_EQ(list.status, 0);
   std::istringstream lines(list.out);
   std::size_t labels = 0, split = 0;
@@ -435,14 +406,14 @@ TEST(CliDatabase, EveryLabelOfP0fDatabaseCompiles) {
     std::string label = line.substr(line.find_first_not_of(' ', line.find(']') + 1));
     std::vector<std::string> args = {"--label", "^" + regex_escape(label) + "$"};
     if (section == "[tcp:response]") args.push_back("--response");
-    Outcome one = p0fbpf(args);
+    Outcome one = run_cli(args);
     // Both signatures of this label fit one rule, for both versions.
     if (label == "s:unix:Linux:3.11 and newer") {
       EXPECT_EQ(one.status, 0) << one.err;
     }
     if (one.status != 0) {
       args.push_back("--split");
-      one = p0fbpf(args);
+      one = run_cli(args);
       ++split;
     }
     EXPECT_EQ(one.status, 0) << label << "\n" << one.err;
@@ -456,29 +427,29 @@ TEST(CliDatabase, EveryLabelOfP0fDatabaseCompiles) {
 
 TEST(CliDatabase, ListAndSelectFromAFile) {
   const std::string db = std::string(P0FBPF_TEST_DATA) + "/../signatures/examples.fp";
-  Outcome list = p0fbpf({"-F", db, "--list"});
+  Outcome list = run_cli({"-F", db, "--list"});
   EXPECT_EQ(list.status, 0);
   EXPECT_NE(list.out.find("  2 [tcp:request]  s:unix:Linux:3.11 and newer\n"), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("  1 [tcp:response] s:unix:Linux:3.x\n"), std::string::npos) << list.out;
-  Outcome nmap = p0fbpf({"-F", db, "--label", "NMap", "-f", "ddd"});
+  Outcome nmap = run_cli({"-F", db, "--label", "NMap", "-f", "ddd"});
   EXPECT_EQ(nmap.status, 0) << nmap.err;
-  Outcome none = p0fbpf({"-F", db, "--label", "Plan 9"});
+  Outcome none = run_cli({"-F", db, "--label", "Plan 9"});
   EXPECT_EQ(none.status, 2);
   EXPECT_NE(none.err.find("no [tcp:request] label"), std::string::npos);
-  Outcome bad_regex = p0fbpf({"-F", db, "--label", "(("});
+  Outcome bad_regex = run_cli({"-F", db, "--label", "(("});
   EXPECT_EQ(bad_regex.status, 2);
-  Outcome missing = p0fbpf({"-F", "/nonexistent.fp", "--list"});
+  Outcome missing = run_cli({"-F", "/nonexistent.fp", "--list"});
   EXPECT_EQ(missing.status, 2);
   EXPECT_EQ(missing.out, "");
 }
 
 TEST(CliDatabase, OversizeSelectionSuggestsSplit) {
   const std::string db = std::string(P0FBPF_TEST_DATA) + "/../signatures/examples.fp";
-  Outcome r = p0fbpf({"-F", db, "--label", "Linux|Windows|NMap"});
+  Outcome r = run_cli({"-F", db, "--label", "Linux|Windows|NMap"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("--split"), std::string::npos) << r.err;
-  Outcome negate_split = p0fbpf({"-F", db, "--label", "Linux", "--split", "-n"});
+  Outcome negate_split = run_cli({"-F", db, "--label", "Linux", "--split", "-n"});
   EXPECT_EQ(negate_split.status, 2);
 }
 
@@ -486,7 +457,7 @@ TEST(CliDatabase, OversizeSelectionSuggestsSplit) {
 // signatures are over, which the error names.
 TEST(CliDatabase, OversizeSelectionNamesTheSignaturesAlreadyOver) {
   if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
-  Outcome r = p0fbpf({"--label", "."});
+  Outcome r = run_cli({"--label", "."});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   std::size_t at = r.err.find("error: the first ");
@@ -612,15 +583,15 @@ TEST(CliReliability, ScriptRefusesWhatIptablesCannotUse) {
       {{"-f", "script", "--hook", "tc", "--dev", "eth0", "--rate", "5/s", kDesignCard}, "--rate goes with --hook iptables"},
   };
   for (const Case& c : cases) {
-    Outcome r = p0fbpf(c.args);
+    Outcome r = run_cli(c.args);
     EXPECT_EQ(r.status, 2) << c.says;
     EXPECT_EQ(r.out, "") << c.says;
     EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
   }
-  Outcome one = p0fbpf({"-f", "script", "--ipset", "servers", kDesignCard});
+  Outcome one = run_cli({"-f", "script", "--ipset", "servers", kDesignCard});
   EXPECT_EQ(one.status, 0) << one.err;
   // The header counts what the script holds.
-  Outcome both = p0fbpf({"-f", "script", "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  Outcome both = run_cli({"-f", "script", "*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
   EXPECT_NE(both.out.find("Installs 2 firewall rule(s), 1 with iptables and 1 with\n# ip6tables"), std::string::npos)
       << both.out;
 }
@@ -635,7 +606,7 @@ std::string database_with_label(const std::string& label) {
 TEST(CliReliability, StrangersDatabasesNeitherCrashNorHang) {
   const std::string timeout = "timeout 60 ";
   std::string long_label = database_with_label("s:unix:" + std::string(40000, 'a') + ":1");
-  Outcome r = p0fbpf({"-F", long_label, "--label", ".*"});
+  Outcome r = run_cli({"-F", long_label, "--label", ".*"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("label of 40009 characters, more than the 256 allowed"), std::string::npos)
       << r.err.substr(0, 500);
@@ -648,12 +619,12 @@ TEST(CliReliability, StrangersDatabasesNeitherCrashNorHang) {
   status = status_of(timeout + quote(P0FBPF_BINARY) + " -F " + as + " --label '(a*)*:1' >/dev/null");
   EXPECT_EQ(status, 0);
 
-  Outcome huge = p0fbpf({"-F", as, "--label", std::string(100000, '(')});
+  Outcome huge = run_cli({"-F", as, "--label", std::string(100000, '(')});
   EXPECT_EQ(huge.status, 2);
   EXPECT_NE(huge.err.find("pattern of 100000 characters, more than the 1024 allowed"), std::string::npos);
   EXPECT_LT(huge.err.size(), 2000u);
 
-  Outcome directory = p0fbpf({"-F", ::testing::TempDir(), "--list"});
+  Outcome directory = run_cli({"-F", ::testing::TempDir(), "--list"});
   EXPECT_EQ(directory.status, 2);
   EXPECT_NE(directory.err.find("is not a file"), std::string::npos) << directory.err;
   std::remove(long_label.c_str());
@@ -662,14 +633,14 @@ TEST(CliReliability, StrangersDatabasesNeitherCrashNorHang) {
 
 TEST(CliReliability, NoControlByteFromADatabaseReachesTheTerminal) {
   std::string escape = database_with_label("s:unix:\x1b]0;owned\x07\x1b[2J:1");
-  Outcome list = p0fbpf({"-F", escape, "--list"});
+  Outcome list = run_cli({"-F", escape, "--list"});
   EXPECT_EQ(list.status, 0);
   EXPECT_EQ(list.out.find('\x1b'), std::string::npos);
   EXPECT_NE(list.out.find("s:unix:?]0;owned??[2J:1"), std::string::npos) << list.out;
   std::string bad = temp_path("bad.fp");
   std::ofstream(bad, std::ios::binary) << "[tcp:request]\nlabel = s:unix:x:1\nsig = 4:64:0:*:mss*10,6:\x1b[31m:df:0\n"
                                        << "\x1b[2Jkey = value\n";
-  Outcome errors = p0fbpf({"-F", bad, "--list"});
+  Outcome errors = run_cli({"-F", bad, "--list"});
   EXPECT_EQ(errors.status, 2);
   EXPECT_EQ(errors.err.find('\x1b'), std::string::npos) << errors.err;
   std::remove(escape.c_str());
@@ -677,11 +648,11 @@ TEST(CliReliability, NoControlByteFromADatabaseReachesTheTerminal) {
 }
 
 TEST(CliReliability, BadTokensAreNamedBriefly) {
-  Outcome hex = p0fbpf({"4:0x40:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
+  Outcome hex = run_cli({"4:0x40:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"});
   EXPECT_EQ(hex.status, 2);
   EXPECT_NE(hex.err.find("expected an initial TTL, found '0x40'"), std::string::npos) << hex.err;
   // Too long for an argument: through standard input.
-  Outcome huge = p0fbpf({"-"}, "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df," + std::string(1 << 20, 'x') + ":0\n");
+  Outcome huge = run_cli({"-"}, "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df," + std::string(1 << 20, 'x') + ":0\n");
   EXPECT_EQ(huge.status, 2);
   EXPECT_NE(huge.err.find("unknown quirk 'xxxxx"), std::string::npos) << huge.err.substr(0, 500);
   EXPECT_LT(huge.err.size(), 1000u);
@@ -691,7 +662,7 @@ TEST(CliReliability, SplitCArraysCompileTogether) {
   int status = 0;
   shell_output("command -v cc", &status);
   REQUIRE_OR_SKIP(status == 0, "no C compiler (cc)");
-  Outcome r = p0fbpf({"-F", kExamples, "--label", ".", "--split", "--max-insns", "64", "-f", "c"});
+  Outcome r = run_cli({"-F", kExamples, "--label", ".", "--split", "--max-insns", "64", "-f", "c"});
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_NE(r.out.find("p0fbpf_2_filter[]"), std::string::npos) << r.out;
   std::string source = temp_path("split.c");

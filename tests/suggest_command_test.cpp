@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_run.hpp"
 #include "packet_builder.hpp"
 #include "stack_syns.hpp"
 
@@ -21,44 +22,15 @@ namespace {
 using p0fbpf::testing::linux_syn;
 using p0fbpf::testing::PacketSpec;
 
-struct Outcome {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using p0fbpf::testing::Outcome;
 
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
-  }
-  return q + "'";
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string temp(const std::string& name) {
   return ::testing::TempDir() + "p0fbpf_suggest_" + std::to_string(getpid()) + "_" + name;
 }
 
-Outcome p0fbpf(const std::vector<std::string>& args, const std::string& stdout_path = "") {
-  std::string out = stdout_path.empty() ? temp("out") : stdout_path, err = temp("err");
-  std::string command = quote(P0FBPF_BINARY);
-  for (const auto& a : args) command += " " + quote(a);
-  command += " < /dev/null > " + out + " 2> " + err;
-  Outcome r;
-  int raw = std::system(command.c_str());
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  if (stdout_path.empty()) r.out = slurp(out), std::remove(out.c_str());
-  r.err = slurp(err);
-  std::remove(err.c_str());
-  return r;
+Outcome run_cli(const std::vector<std::string>& args, const std::string& stdout_path = "") {
+  return p0fbpf::testing::run_p0fbpf(args, "", stdout_path);
 }
 
 enum class Link { Ethernet, Raw, Cooked };
@@ -121,7 +93,7 @@ TEST(SuggestCommand, TableCoversTheScannerAndSparesTheBaseline) {
   std::string attack = write_capture("attack.pcap", scanner_syns(200), Link::Ethernet);
   // Another link type for the baseline: it must work.
   std::string baseline = write_capture("baseline.pcap", customers(50), Link::Cooked);
-  Outcome r = p0fbpf({"suggest", "-r", attack, "--baseline", baseline});
+  Outcome r = run_cli({"suggest", "-r", attack, "--baseline", baseline});
   EXPECT_EQ(r.status, 0) << r.err;
   auto sigs = signatures_in(r.out);
   ASSERT_EQ(sigs.size(), 1u) << r.out;
@@ -129,9 +101,9 @@ TEST(SuggestCommand, TableCoversTheScannerAndSparesTheBaseline) {
   EXPECT_NE(r.out.find("200 100.0%"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("of 200 attack SYNs and 50 baseline SYNs"), std::string::npos) << r.out;
   // What `test` says of the signature over the same captures.
-  Outcome caught = p0fbpf({"test", "-r", attack, sigs[0]});
+  Outcome caught = run_cli({"test", "-r", attack, sigs[0]});
   EXPECT_EQ(caught.out, "200 of 200 packets matched\n");
-  Outcome spared = p0fbpf({"test", "-r", baseline, sigs[0]});
+  Outcome spared = run_cli({"test", "-r", baseline, sigs[0]});
   EXPECT_EQ(spared.status, 1);
   EXPECT_EQ(spared.out, "0 of 50 packets matched\n");
 }
@@ -139,8 +111,8 @@ TEST(SuggestCommand, TableCoversTheScannerAndSparesTheBaseline) {
 TEST(SuggestCommand, JsonGivesTheSameData) {
   std::string attack = write_capture("attack.pcap", scanner_syns(200), Link::Raw);
   std::string baseline = write_capture("baseline.pcap", customers(50), Link::Raw);
-  Outcome table = p0fbpf({"suggest", "-r", attack, "--baseline", baseline});
-  Outcome json = p0fbpf({"suggest", "-r", attack, "--baseline", baseline, "--json"});
+  Outcome table = run_cli({"suggest", "-r", attack, "--baseline", baseline});
+  Outcome json = run_cli({"suggest", "-r", attack, "--baseline", baseline, "--json"});
   EXPECT_EQ(json.status, 0) << json.err;
   auto sigs = signatures_in(table.out);
   ASSERT_EQ(sigs.size(), 1u);
@@ -154,14 +126,14 @@ TEST(SuggestCommand, JsonGivesTheSameData) {
 
 TEST(SuggestCommand, FormatPrintsTheRulesAsTheCompilerDoes) {
   std::string attack = write_capture("attack.pcap", scanner_syns(100), Link::Ethernet);
-  auto sigs = signatures_in(p0fbpf({"suggest", "-r", attack}).out);
+  auto sigs = signatures_in(run_cli({"suggest", "-r", attack}).out);
   ASSERT_EQ(sigs.size(), 1u);
   for (std::string format : {"iptables", "script", "asm", "c"}) {
-    Outcome rule = p0fbpf({"suggest", "-r", attack, "-f", format});
+    Outcome rule = run_cli({"suggest", "-r", attack, "-f", format});
     EXPECT_EQ(rule.status, 0) << rule.err;
     std::vector<std::string> compile = {"-f", format, sigs[0]};
     if (format == "iptables") compile.insert(compile.begin(), "--split");
-    Outcome compiled = p0fbpf(compile);
+    Outcome compiled = run_cli(compile);
     ASSERT_EQ(compiled.status, 0) << compiled.err;
     EXPECT_EQ(rule.out, compiled.out) << format;
   }
@@ -171,16 +143,16 @@ TEST(SuggestCommand, WarnsOfP0fLabelsItWouldAlsoMatch) {
   if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
   // Linux 3.11's SYN as p0f.fp describes it (mss*20, scale 7).
   std::string attack = write_capture("attack.pcap", customers(40), Link::Ethernet);
-  Outcome r = p0fbpf({"suggest", "-r", attack});
+  Outcome r = run_cli({"suggest", "-r", attack});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("also matches s:unix:Linux:3.11 and newer"), std::string::npos) << r.err;
   // The scanner's SYN is nmap's (p0f.fp: *:64-:0:1460:1024,0:mss::0).
   std::vector<PacketSpec> scanner = scanner_syns(50);
-  Outcome nmap = p0fbpf({"suggest", "-r", write_capture("scanner.pcap", scanner, Link::Ethernet)});
+  Outcome nmap = run_cli({"suggest", "-r", write_capture("scanner.pcap", scanner, Link::Ethernet)});
   EXPECT_NE(nmap.err.find("also matches s:!:NMap:SYN scan\n"), std::string::npos) << nmap.err;
   // With another window it is nobody's in p0f.fp.
   for (auto& p : scanner) p.window = 4321;
-  Outcome unknown = p0fbpf({"suggest", "-r", write_capture("unknown.pcap", scanner, Link::Ethernet)});
+  Outcome unknown = run_cli({"suggest", "-r", write_capture("unknown.pcap", scanner, Link::Ethernet)});
   EXPECT_EQ(unknown.status, 0);
   EXPECT_EQ(unknown.err.find("also matches"), std::string::npos) << unknown.err;
 }
@@ -189,14 +161,14 @@ TEST(SuggestCommand, ResponseReadsSynAcks) {
   std::vector<PacketSpec> syn_acks = scanner_syns(80);
   for (auto& p : syn_acks) p.flags = 0x12;
   std::string path = write_capture("syn-acks.pcap", syn_acks, Link::Ethernet);
-  Outcome r = p0fbpf({"suggest", "--response", "-r", path});
+  Outcome r = run_cli({"suggest", "--response", "-r", path});
   EXPECT_EQ(r.status, 0) << r.err;
   auto sigs = signatures_in(r.out);
   ASSERT_EQ(sigs.size(), 1u) << r.out;
   EXPECT_NE(r.out.find("of 80 attack SYN+ACKs and 0 baseline SYN+ACKs"), std::string::npos) << r.out;
-  EXPECT_EQ(p0fbpf({"test", "--response", "-r", path, sigs[0]}).out, "80 of 80 packets matched\n");
+  EXPECT_EQ(run_cli({"test", "--response", "-r", path, sigs[0]}).out, "80 of 80 packets matched\n");
   // As SYNs, the capture has none.
-  Outcome syns = p0fbpf({"suggest", "-r", path});
+  Outcome syns = run_cli({"suggest", "-r", path});
   EXPECT_EQ(syns.status, 2);
   EXPECT_EQ(syns.out, "");
   EXPECT_NE(syns.err.find("has no SYNs (80 packets read)\n  help: --response reads SYN+ACKs"), std::string::npos)
@@ -209,12 +181,12 @@ TEST(SuggestCommand, WarningsNameTheLabelsOfTheDatabaseGiven) {
                              "sig = *:64-:0:1460:1024,0:mss::0\n\nlabel = s:unix:Other:two\n"
                              "sig = *:64:0:*:mss*20,7:mss,sok,ts,nop,ws:df,id+:0\n";
   std::string attack = write_capture("attack.pcap", scanner_syns(30), Link::Ethernet);
-  Outcome r = p0fbpf({"suggest", "-r", attack, "-F", database});
+  Outcome r = run_cli({"suggest", "-r", attack, "-F", database});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("also matches s:unix:Scanner:one\n"), std::string::npos) << r.err;
-  Outcome json = p0fbpf({"suggest", "-r", attack, "-F", database, "--json"});
+  Outcome json = run_cli({"suggest", "-r", attack, "-F", database, "--json"});
   EXPECT_NE(json.out.find("\"also_matches\": [\"s:unix:Scanner:one\"]"), std::string::npos) << json.out;
-  Outcome missing = p0fbpf({"suggest", "-r", attack, "-F", temp("no-such.fp")});
+  Outcome missing = run_cli({"suggest", "-r", attack, "-F", temp("no-such.fp")});
   EXPECT_EQ(missing.status, 2);
   EXPECT_EQ(missing.out, "");
   std::remove(database.c_str());
@@ -224,12 +196,12 @@ TEST(SuggestCommand, CaptureWithoutSynsIsAnError) {
   std::vector<PacketSpec> acks = scanner_syns(10);
   for (auto& p : acks) p.flags = 0x10;
   std::string path = write_capture("acks.pcap", acks, Link::Ethernet);
-  Outcome r = p0fbpf({"suggest", "-r", path});
+  Outcome r = run_cli({"suggest", "-r", path});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("has no SYNs (10 packets read)"), std::string::npos) << r.err;
   // As a baseline too.
-  Outcome baseline = p0fbpf({"suggest", "-r", write_capture("a.pcap", scanner_syns(10), Link::Raw), "--baseline", path});
+  Outcome baseline = run_cli({"suggest", "-r", write_capture("a.pcap", scanner_syns(10), Link::Raw), "--baseline", path});
   EXPECT_EQ(baseline.status, 2);
   EXPECT_EQ(baseline.out, "");
   EXPECT_NE(baseline.err.find("has no SYNs"), std::string::npos) << baseline.err;
@@ -238,12 +210,12 @@ TEST(SuggestCommand, CaptureWithoutSynsIsAnError) {
 TEST(SuggestCommand, CollateralOutsideZeroToOneIsAnError) {
   std::string attack = write_capture("attack.pcap", scanner_syns(10), Link::Ethernet);
   for (std::string value : {"1.5", "-0.1", "nan"}) {
-    Outcome r = p0fbpf({"suggest", "-r", attack, "--max-collateral", value});
+    Outcome r = run_cli({"suggest", "-r", attack, "--max-collateral", value});
     EXPECT_EQ(r.status, 2) << value;
     EXPECT_EQ(r.out, "") << value;
     EXPECT_NE(r.err.find("--max-collateral"), std::string::npos) << r.err;
   }
-  EXPECT_EQ(p0fbpf({"suggest", "-r", attack, "--max-collateral", "1"}).status, 0);
+  EXPECT_EQ(run_cli({"suggest", "-r", attack, "--max-collateral", "1"}).status, 0);
 }
 
 TEST(SuggestCommand, InseparableAttackIsAnErrorUnlessBestEffort) {
@@ -252,30 +224,30 @@ TEST(SuggestCommand, InseparableAttackIsAnErrorUnlessBestEffort) {
   for (const auto& p : customers(40)) mixed.push_back(p);
   std::string attack = write_capture("attack.pcap", mixed, Link::Ethernet);
   std::string baseline = write_capture("baseline.pcap", customers(40), Link::Raw);
-  Outcome strict = p0fbpf({"suggest", "-r", attack, "--baseline", baseline});
+  Outcome strict = run_cli({"suggest", "-r", attack, "--baseline", baseline});
   EXPECT_EQ(strict.status, 2);
   EXPECT_EQ(strict.out, "");
   EXPECT_NE(strict.err.find("40 of the 100 attack SYNs (40.0%) cannot be told from the baseline"), std::string::npos)
       << strict.err;
-  Outcome best = p0fbpf({"suggest", "-r", attack, "--baseline", baseline, "--best-effort"});
+  Outcome best = run_cli({"suggest", "-r", attack, "--baseline", baseline, "--best-effort"});
   EXPECT_EQ(best.status, 0) << best.err;
   EXPECT_NE(best.err.find("warning: 40 of the 100"), std::string::npos) << best.err;
   auto sigs = signatures_in(best.out);
   ASSERT_EQ(sigs.size(), 1u) << best.out;
-  EXPECT_EQ(p0fbpf({"test", "-r", attack, sigs[0]}).out, "60 of 100 packets matched\n");
-  EXPECT_EQ(p0fbpf({"test", "-r", baseline, sigs[0]}).out, "0 of 40 packets matched\n");
+  EXPECT_EQ(run_cli({"test", "-r", attack, sigs[0]}).out, "60 of 100 packets matched\n");
+  EXPECT_EQ(run_cli({"test", "-r", baseline, sigs[0]}).out, "0 of 40 packets matched\n");
   // Nothing left to suggest: an error even with --best-effort.
-  Outcome none = p0fbpf({"suggest", "-r", baseline, "--baseline", baseline, "--best-effort"});
+  Outcome none = run_cli({"suggest", "-r", baseline, "--baseline", baseline, "--best-effort"});
   EXPECT_EQ(none.status, 2);
   EXPECT_EQ(none.out, "");
 }
 
 TEST(SuggestCommand, FullOutputIsAnError) {
   std::string attack = write_capture("attack.pcap", scanner_syns(10), Link::Ethernet);
-  Outcome r = p0fbpf({"suggest", "-r", attack}, "/dev/full");
+  Outcome r = run_cli({"suggest", "-r", attack}, "/dev/full");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
-  Outcome rule = p0fbpf({"suggest", "-r", attack, "-f", "asm"}, "/dev/full");
+  Outcome rule = run_cli({"suggest", "-r", attack, "-f", "asm"}, "/dev/full");
   EXPECT_EQ(rule.status, 2);
 }
 

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "capture_bytes.hpp"
+#include "cli_run.hpp"
 #include "test_env.hpp"
 
 namespace p0fbpf::cli {
@@ -30,40 +31,10 @@ namespace fs = std::filesystem;
 
 constexpr const char* kDesignCard = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
 
-struct Outcome {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
+std::string quote(const std::string& arg) { return shell_quote(arg); }
 
 // Runs p0fbpf with `input` on stdin; stdout and stderr as bytes.
-Outcome run(const std::vector<std::string>& args, const std::string& input = "") {
-  std::string dir = ::testing::TempDir() + "p0fbpf_test_command_" + std::to_string(getpid()) + "_";
-  std::string in = dir + "in", out = dir + "out", err = dir + "err";
-  std::ofstream(in, std::ios::binary) << input;
-  std::string command = quote(P0FBPF_BINARY);
-  for (const auto& a : args) command += " " + quote(a);
-  command += " < " + in + " > " + out + " 2> " + err;
-  Outcome r;
-  int raw = std::system(command.c_str());
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = read_bytes(out);
-  r.err = read_bytes(err);
-  for (const auto& f : {in, out, err}) std::remove(f.c_str());
-  return r;
-}
+Outcome run(const std::vector<std::string>& args, const std::string& input = "") { return run_p0fbpf(args, input); }
 
 const std::string kMix = std::string(P0FBPF_TEST_DATA) + "/fixtures/syn-mix.pcap";
 // Matches no packet of write_capture's (TTL 64 is above 32): negated, it

@@ -79,6 +79,11 @@ std::string quirks_help();
 // Prints every diagnostic; false if any is an error.
 bool report(const Compilation& compilation);
 
+// The sources compiled into one program (no size limit unless the options
+// set one), its diagnostics printed, the program checked with libpcap's
+// bpf_validate; nullopt after an error.
+std::optional<BpfProgram> compile_checked(const std::vector<SignatureSource>& sources, const CompileOptions& options);
+
 // A capture p0fbpf can read and its link layer; nullopt after saying why.
 struct OpenCapture {
   std::shared_ptr<Capture> capture;

@@ -96,6 +96,16 @@ bool report(const Compilation& compilation) {
   return compilation.ok();
 }
 
+std::optional<BpfProgram> compile_checked(const std::vector<SignatureSource>& sources, const CompileOptions& options) {
+  Compilation compiled = compile(sources, options);
+  if (!report(compiled)) return std::nullopt;
+  if (!is_valid(*compiled.program)) {
+    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
+    return std::nullopt;
+  }
+  return std::move(*compiled.program);
+}
+
 std::optional<OpenCapture> open_capture(const std::string& path) {
   auto capture = path == "-" ? open_stdin() : Capture::open(path);
   if (!capture) {

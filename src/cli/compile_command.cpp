@@ -87,14 +87,10 @@ int write_tc_script(const Selection& selection, const CompileOptions& options, T
 // matching signature's number so that each has its counter.
 int write_xdp_c(const Selection& selection, CompileOptions options, ebpf::XdpCOptions xdp) {
   options.codegen.verdict_per_signature = !options.codegen.negate;
-  Compilation result = compile(selection.sources, options);
-  if (!report(result)) return kExitError;
-  if (!is_valid(*result.program)) {
-    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
-    return kExitError;
-  }
+  std::optional<BpfProgram> program = compile_checked(selection.sources, options);
+  if (!program) return kExitError;
   xdp.verdicts = verdict_names(selection, options.codegen.negate);
-  return write_stdout(ebpf::print_xdp_c(*result.program, xdp)) ? kExitOk : kExitError;
+  return write_stdout(ebpf::print_xdp_c(*program, xdp)) ? kExitOk : kExitError;
 }
 
 std::string pass_list() {

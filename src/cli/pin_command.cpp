@@ -18,18 +18,14 @@ int PinCommand::run() const {
   CompileOptions options = flags.options();  // raw: iptables and ip6tables see the IP header
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.lower.direction);
   if (!selection) return kExitError;
-  Compilation compiled = compile(selection->sources, options);
-  if (!report(compiled)) return kExitError;
-  if (!is_valid(*compiled.program)) {
-    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
-    return kExitError;
-  }
-  if (std::string error = xdp::pin_socket_filter(*compiled.program, path); !error.empty()) {
+  std::optional<BpfProgram> program = compile_checked(selection->sources, options);
+  if (!program) return kExitError;
+  if (std::string error = xdp::pin_socket_filter(*program, path); !error.empty()) {
     fmt::print(stderr, "p0fbpf: error: {}\n", printable(error));
     return kExitError;
   }
   fmt::print(stderr, "p0fbpf: pinned {} ({} classic instructions, {}): iptables -m bpf --object-pinned {}\n",
-             printable(path), compiled.program->instructions.size(),
+             printable(path), program->instructions.size(),
              selection->sources.size() == 1 ? "1 signature" : fmt::format("{} signatures", selection->sources.size()),
              printable(path));
   return kExitOk;

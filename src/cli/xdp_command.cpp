@@ -142,14 +142,10 @@ int XdpCommand::run() const {
   options.codegen.verdict_per_signature = !flags.negate;
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.lower.direction);
   if (!selection) return kExitError;
-  Compilation compiled = compile(selection->sources, options);
-  if (!report(compiled)) return kExitError;
-  if (!is_valid(*compiled.program)) {
-    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
-    return kExitError;
-  }
+  std::optional<BpfProgram> program = compile_checked(selection->sources, options);
+  if (!program) return kExitError;
   xdp::AttachRequest request{device, verdict_names(*selection, flags.negate), count_only, *parse_mode(mode), bpffs};
-  xdp::AttachResult result = xdp::attach(request, *compiled.program);
+  xdp::AttachResult result = xdp::attach(request, *program);
   if (!result.error.empty()) {
     fmt::print(stderr, "p0fbpf: error: {}\n", printable(result.error));
     return kExitError;
