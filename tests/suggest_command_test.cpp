@@ -15,6 +15,7 @@
 
 #include "cli_run.hpp"
 #include "packet_builder.hpp"
+#include "test_env.hpp"
 #include "stack_syns.hpp"
 
 namespace {
@@ -25,9 +26,7 @@ using p0fbpf::testing::PacketSpec;
 using p0fbpf::testing::Outcome;
 
 
-std::string temp(const std::string& name) {
-  return ::testing::TempDir() + "p0fbpf_suggest_" + std::to_string(getpid()) + "_" + name;
-}
+std::string temp(const std::string& name) { return p0fbpf::testing::temp_file("p0fbpf_suggest_", name); }
 
 Outcome run_cli(const std::vector<std::string>& args, const std::string& stdout_path = "") {
   return p0fbpf::testing::run_p0fbpf(args, "", stdout_path);

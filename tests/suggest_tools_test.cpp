@@ -46,7 +46,7 @@ const char* kStackSettings[] = {
 };
 
 std::string temp(const std::string& name) {
-  return ::testing::TempDir() + "p0fbpf_tools_" + std::to_string(getpid()) + "_" + name;
+  return temp_file("p0fbpf_tools_", name);
 }
 
 // A process started with fork/exec, ended by the destructor.

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace p0fbpf::testing {
 
@@ -22,6 +24,20 @@ inline std::string run_shell(const std::string& command, int* status = nullptr) 
   int raw = pipe ? pclose(pipe) : -1;
   if (status) *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   return out;
+}
+
+// A file name under the test temporary directory, of this process's own;
+// the file goes when the test program exits.
+inline std::string temp_file(const std::string& prefix, const std::string& name) {
+  static struct Cleanup {
+    std::vector<std::string> paths;
+    ~Cleanup() {
+      for (const auto& path : paths) std::remove(path.c_str());
+    }
+  } cleanup;
+  std::string path = ::testing::TempDir() + prefix + std::to_string(getpid()) + "_" + name;
+  cleanup.paths.push_back(path);
+  return path;
 }
 
 inline bool running_in_ci() {
