@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <utility>
 
 #include "p0fbpf/capture.hpp"
+#include "zeroed_pages.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -39,15 +42,19 @@ struct SignatureCounter::Table {
     SignatureFields fields;
     std::uint32_t count = 0;
   };
-  static constexpr std::uint32_t kBlockSize = 4096;
+  // Entries live in blocks of one huge page each, which never move.
+  static constexpr std::uint32_t kBlockSize = (std::uint32_t{2} << 20) / sizeof(Entry);
   // A slot holds an entry's hash (high half), to skip entries that cannot
   // be equal and to rehash without reading them, and its index + 1 (0: empty).
-  std::vector<std::uint64_t> slots = std::vector<std::uint64_t>(1024);
-  std::vector<std::vector<Entry>> blocks;  // each reserved once, so entries never move
+  ZeroedPages slot_pages{1024 * sizeof(std::uint64_t)};
+  std::uint64_t* slots = static_cast<std::uint64_t*>(slot_pages.data());
+  std::size_t slot_count = 1024;
+  std::vector<ZeroedPages> blocks;
   std::uint32_t size = 0;
 
-  const Entry& entry(std::uint32_t index) const { return blocks[index / kBlockSize][index % kBlockSize]; }
-  Entry& entry(std::uint32_t index) { return blocks[index / kBlockSize][index % kBlockSize]; }
+  Entry* block(std::uint32_t index) const { return static_cast<Entry*>(blocks[index / kBlockSize].data()); }
+  const Entry& entry(std::uint32_t index) const { return block(index)[index % kBlockSize]; }
+  Entry& entry(std::uint32_t index) { return block(index)[index % kBlockSize]; }
   void add(const SignatureFields& fields);
   void grow();
 };
@@ -69,14 +76,14 @@ void SignatureCounter::append_signature(std::uint32_t index, std::string& out) c
 
 void SignatureCounter::Table::add(const SignatureFields& fields) {
   const std::uint64_t hash = hash_of(fields) & 0xffffffff00000000u;
-  const std::size_t mask = slots.size() - 1;
+  const std::size_t mask = slot_count - 1;
   for (std::size_t i = (hash >> 32) & mask;; i = (i + 1) & mask) {
     std::uint64_t& slot = slots[i];
     if (slot == 0) {
-      if (size % kBlockSize == 0) blocks.emplace_back().reserve(kBlockSize);
-      blocks.back().push_back({fields, 1});
+      if (size % kBlockSize == 0) blocks.emplace_back(std::size_t{kBlockSize} * sizeof(Entry));
+      new (&entry(size)) Entry{fields, 1};
       slot = hash | ++size;
-      if (std::size_t{size} * 2 > slots.size()) grow();
+      if (std::size_t{size} * 2 > slot_count) grow();
       return;
     }
     if ((slot & 0xffffffff00000000u) != hash) continue;
@@ -89,10 +96,14 @@ void SignatureCounter::Table::add(const SignatureFields& fields) {
 }
 
 void SignatureCounter::Table::grow() {
-  std::vector<std::uint64_t> old(slots.size() * 2);
-  std::swap(old, slots);
-  const std::size_t mask = slots.size() - 1;
-  for (std::uint64_t slot : old) {
+  ZeroedPages old_pages = std::exchange(slot_pages, ZeroedPages(slot_count * 2 * sizeof(std::uint64_t)));
+  const std::uint64_t* old = slots;
+  const std::size_t old_count = slot_count;
+  slots = static_cast<std::uint64_t*>(slot_pages.data());
+  slot_count *= 2;
+  const std::size_t mask = slot_count - 1;
+  for (std::size_t k = 0; k < old_count; ++k) {
+    std::uint64_t slot = old[k];
     if (slot == 0) continue;
     std::size_t i = (slot >> 32) & mask;
     while (slots[i] != 0) i = (i + 1) & mask;
@@ -105,10 +116,7 @@ std::vector<std::uint32_t> SignatureCounter::most_frequent(std::size_t top) cons
   // lookup per comparison.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ranked;
   ranked.reserve(table_->size);
-  std::uint32_t index = 0;
-  for (const auto& block : table_->blocks) {
-    for (const Table::Entry& e : block) ranked.emplace_back(e.count, index++);
-  }
+  for (std::uint32_t index = 0; index < table_->size; ++index) ranked.emplace_back(table_->entry(index).count, index);
   auto first = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
   std::size_t keep = top && top < ranked.size() ? top : ranked.size();
   if (keep < ranked.size()) std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep), ranked.end(), first);
