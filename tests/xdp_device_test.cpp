@@ -248,6 +248,30 @@ TEST_F(XdpDevice, LeavesAnotherProgramAlone) {
   EXPECT_EQ(run_shell(fmt::format("ip -n {} link show vb", ns.b())), before);
 }
 
+// The -f xdp file loads with xdp-tools' loader too, which p0fbpf's own
+// commands then find (it is not theirs, so they leave it alone).
+TEST_F(XdpDevice, CFileLoadsWithXdpLoader) {
+  int status = 0;
+  run_shell("command -v clang && command -v gcc && command -v xdp-loader", &status);
+  P0FBPF_REQUIRE(status == 0, "clang and xdp-loader are needed (apt-get install clang xdp-tools)");
+  Namespaces ns;
+  std::string dir = ::testing::TempDir() + "p0fbpf_xdp_loader_" + std::to_string(getpid());
+  std::string out = run_shell(fmt::format(
+      "mkdir -p {0} && {1} -f xdp --name syn_flood --label Linux > {0}/syn.c && clang -O2 -g -target bpf "
+      "-I/usr/include/$(gcc -dumpmachine) -c {0}/syn.c -o {0}/syn.o && ip netns exec {2} xdp-loader load -m skb vb "
+      "{0}/syn.o 2>&1 && ip netns exec {2} xdp-loader status vb 2>&1",
+      dir, quote(P0FBPF_BINARY), ns.b()), &status);
+  run_shell("rm -rf " + dir);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("syn_flood"), std::string::npos) << out;
+  out = p0fbpf_in(ns.b(), "xdp stats vb", &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("not p0fbpf's"), std::string::npos) << out;
+  out = run_shell(fmt::format("ip netns exec {} xdp-loader unload vb --all 2>&1", ns.b()), &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(run_shell(fmt::format("ip -n {} link show vb", ns.b())).find("prog/xdp"), std::string::npos);
+}
+
 // p0fbpf pin: one program for more signatures than 64 instructions hold,
 // in an iptables and an ip6tables rule (--object-pinned); together they
 // count the frames p0f strictly matches with any of the signatures.
