@@ -39,8 +39,8 @@ std::pair<std::uint32_t, std::uint32_t> length_range(std::uint8_t kind) {
 }
 
 std::string option_field(std::size_t index, const TcpOption& opt) {
-  static const char* names[] = {"eol", "nop", "mss", "ws", "sok", "sack", "?6", "?7", "ts"};
-  std::string name = opt.kind < 9 ? names[opt.kind] : fmt::format("?{}", opt.kind);
+  std::string_view name = tcp_option::name(opt.kind);
+  if (name.empty()) return fmt::format("olayout[{}] ?{}", index, opt.kind);
   return fmt::format("olayout[{}] {}", index, name);
 }
 

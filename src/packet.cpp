@@ -201,15 +201,16 @@ void append_signature(const SignatureFields& s, std::string& out) {
   out += ':';
   for (std::size_t i = 0; i < s.option_count; ++i) {
     if (i) out += ',';
-    switch (s.layout[i]) {
-      case tcp_option::kEol: out += "eol+"; put(out, s.eol_padding); break;
-      case tcp_option::kNop: out += "nop"; break;
-      case tcp_option::kMss: out += "mss"; break;
-      case tcp_option::kWindowScale: out += "ws"; break;
-      case tcp_option::kSackPermitted: out += "sok"; break;
-      case tcp_option::kSack: out += "sack"; break;
-      case tcp_option::kTimestamp: out += "ts"; break;
-      default: out += '?'; put(out, s.layout[i]); break;
+    std::string_view name = tcp_option::name(s.layout[i]);
+    if (name.empty()) {
+      out += '?';
+      put(out, s.layout[i]);
+    } else {
+      out += name;
+      if (s.layout[i] == tcp_option::kEol) {
+        out += '+';
+        put(out, s.eol_padding);
+      }
     }
   }
   out += ':';

@@ -12,18 +12,6 @@ namespace {
 
 constexpr const char* kShape = "ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass";
 
-struct NamedOption {
-  const char* name;
-  std::uint8_t kind;
-};
-constexpr std::array<NamedOption, 6> kOptions = {{
-    {"nop", tcp_option::kNop},
-    {"mss", tcp_option::kMss},
-    {"ws", tcp_option::kWindowScale},
-    {"sok", tcp_option::kSackPermitted},
-    {"sack", tcp_option::kSack},
-    {"ts", tcp_option::kTimestamp},
-}};
 
 // A parse failure travels up as an exception inside this file only; the
 // public entry point turns it back into a value.
@@ -244,11 +232,12 @@ class Parser {
           opt.kind = static_cast<std::uint8_t>(number("an option kind", 0, 255, help));
         } else {
           bool found = false;
-          for (const auto& named : kOptions) {
+          // eol was taken above: it carries its padding.
+          for (std::uint8_t kind : tcp_option::kNamed) {
             Span span = token_span();
-            if (text_.substr(span.begin, span.end - span.begin) == named.name) {
+            if (kind != tcp_option::kEol && text_.substr(span.begin, span.end - span.begin) == tcp_option::name(kind)) {
               pos_ = span.end;
-              opt.kind = named.kind;
+              opt.kind = kind;
               found = true;
               break;
             }

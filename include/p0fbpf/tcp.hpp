@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace p0fbpf {
 
@@ -14,6 +15,23 @@ inline constexpr std::uint8_t kWindowScale = 3;
 inline constexpr std::uint8_t kSackPermitted = 4;
 inline constexpr std::uint8_t kSack = 5;
 inline constexpr std::uint8_t kTimestamp = 8;
+
+// The kinds p0f names in a signature's layout; the others are written ?N.
+inline constexpr std::uint8_t kNamed[] = {kEol, kNop, kMss, kWindowScale, kSackPermitted, kSack, kTimestamp};
+
+// p0f's name for an option kind ("eol" without its "+N"); empty for ?N.
+constexpr std::string_view name(std::uint8_t kind) {
+  switch (kind) {
+    case kEol: return "eol";
+    case kNop: return "nop";
+    case kMss: return "mss";
+    case kWindowScale: return "ws";
+    case kSackPermitted: return "sok";
+    case kSack: return "sack";
+    case kTimestamp: return "ts";
+  }
+  return {};
+}
 }  // namespace tcp_option
 
 // p0f records at most this many options (its MAX_TCP_OPT); its walk stops there.
