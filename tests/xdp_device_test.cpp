@@ -248,6 +248,27 @@ TEST_F(XdpDevice, LeavesAnotherProgramAlone) {
   EXPECT_EQ(run_shell(fmt::format("ip -n {} link show vb", ns.b())), before);
 }
 
+// Without --bpffs the pins go to /sys/fs/bpf, which gets a BPF file system
+// if it has none: under ip netns exec it has none (and the one mounted goes
+// with the command), and the program is still found through the device.
+TEST_F(XdpDevice, MountsTheSystemBpffsWhereItIsMissing) {
+  Namespaces ns;
+  int status = 0;
+  std::string out = p0fbpf_in(ns.b(), "xdp attach vb " + quote("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"),
+                              &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("mounted a BPF file system at /sys/fs/bpf"), std::string::npos) << out;
+  out = p0fbpf_in(ns.b(), "xdp stats vb", &status);
+  EXPECT_EQ(status, 0) << out;
+  out = p0fbpf_in(ns.b(), "xdp detach vb", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(run_shell(fmt::format("ip -n {} link show vb", ns.b())).find("prog/xdp"), std::string::npos);
+  out = p0fbpf_in(ns.b(), "xdp attach vb --bpffs /tmp " + quote("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"),
+                  &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("not a BPF file system"), std::string::npos) << out;
+}
+
 // The -f xdp file loads with xdp-tools' loader too, which p0fbpf's own
 // commands then find (it is not theirs, so they leave it alone).
 TEST_F(XdpDevice, CFileLoadsWithXdpLoader) {

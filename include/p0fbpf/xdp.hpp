@@ -35,7 +35,9 @@ struct AttachRequest {
   std::vector<std::string> slot_names;  // what verdicts 1, 2, ... stand for
   bool count_only = false;
   Mode mode = Mode::Auto;
-  std::string bpffs = "/sys/fs/bpf";  // pins go under BPFFS/p0fbpf/DEVICE/
+  // Pins go under BPFFS/p0fbpf/DEVICE/. /sys/fs/bpf gets a BPF file system
+  // if it has none; another directory must have one.
+  std::string bpffs = "/sys/fs/bpf";
 };
 
 struct AttachResult {
@@ -44,6 +46,7 @@ struct AttachResult {
   std::uint32_t program_id = 0;
   std::uint32_t replaced_id = 0;  // the p0fbpf program it replaced, atomically, or 0
   std::string pin_directory;
+  bool mounted_bpffs = false;  // /sys/fs/bpf had no BPF file system; one was mounted
 };
 
 // Loads the program and its maps, pins them, and attaches the program; a

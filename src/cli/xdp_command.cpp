@@ -150,6 +150,7 @@ int XdpCommand::run() const {
     fmt::print(stderr, "p0fbpf: error: {}\n", printable(result.error));
     return kExitError;
   }
+  if (result.mounted_bpffs) fmt::print(stderr, "p0fbpf: mounted a BPF file system at {}\n", printable(bpffs));
   std::string replaced = result.replaced_id ? fmt::format(", replacing program {}", result.replaced_id) : "";
   fmt::print(stderr, "p0fbpf: attached XDP program {} to {} ({} frames) in {} mode{}, {} {}; pinned in {}\n",
              result.program_id, printable(device), *link == LinkType::Ethernet ? "Ethernet" : "IP",

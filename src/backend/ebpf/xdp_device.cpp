@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -32,6 +33,7 @@ constexpr const char* kCountersName = "p0fbpf_counts";
 constexpr const char* kNamesName = "p0fbpf_names";
 constexpr std::uint32_t kNameSize = 256;
 constexpr long kBpffsMagic = 0xcafe4a11;  // BPF_FS_MAGIC
+constexpr const char* kSystemBpffs = "/sys/fs/bpf";
 // What slot 0 of the names map says the program does with a match.
 constexpr const char* kDrops = "drop";
 constexpr const char* kCountsOnly = "count-only";
@@ -134,10 +136,21 @@ bool is_bpffs(const std::string& path) {
   return statfs(path.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kBpffsMagic;
 }
 
-// BPFFS/p0fbpf/DEVICE, made if missing; empty with `error` if BPFFS is not a bpffs.
-std::string pin_directory(const std::string& bpffs, const std::string& device, bool make, std::string& error) {
+// BPFFS/p0fbpf/DEVICE, made if missing; empty with `error` if BPFFS is not
+// a bpffs. The system's place for one, /sys/fs/bpf, gets one mounted when
+// `make` finds it without (as systemd mounts it at boot), and says so in
+// `mounted`.
+std::string pin_directory(const std::string& bpffs, const std::string& device, bool make, std::string& error,
+                          bool* mounted = nullptr) {
+  if (make && bpffs == kSystemBpffs && !is_bpffs(bpffs)) {
+    if (mount("bpf", bpffs.c_str(), "bpf", 0, "mode=0700") != 0) {
+      error = system_error("cannot mount a BPF file system at " + bpffs, errno);
+      return "";
+    }
+    if (mounted) *mounted = true;
+  }
   if (!is_bpffs(bpffs)) {
-    error = fmt::format("{} is not a BPF file system", bpffs);
+    error = fmt::format("{} is not a BPF file system\n  help: mount -t bpf bpf {}", bpffs, bpffs);
     return "";
   }
   std::string top = bpffs + "/p0fbpf";
@@ -234,7 +247,7 @@ AttachResult attach(const AttachRequest& request, const BpfProgram& classic) {
                         request.device, mode_name(old->mode), mode_name(request.mode));
     return result;
   }
-  std::string dir = pin_directory(request.bpffs, request.device, true, error);
+  std::string dir = pin_directory(request.bpffs, request.device, true, error, &result.mounted_bpffs);
   if (dir.empty()) return result;
   // On failure the directories go again, if this made them (rmdir leaves
   // a directory with pins in it).
