@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -20,6 +21,7 @@
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
+#include "test_seed.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -683,6 +685,97 @@ TEST(Script, TruncatedPinnedScriptChangesNothing) {
   std::string path = write_script("-f script --pinned " + bpffs.path() + " --label Linux");
   expect_cut_copies_change_nothing(
       ns, path, [&] { return ns.rules() + bpffs.pins(); }, "-m bpf --object-pinned " + bpffs.path() + "/p0fbpf_", 2);
+  std::remove(path.c_str());
+}
+
+// The olen field (the third) of a p0f signature.
+std::string options_length(const std::string& sig) {
+  std::size_t first = sig.find(':'), second = sig.find(':', first + 1);
+  return sig.substr(second + 1, sig.find(':', second + 1) - second - 1);
+}
+
+// A --count-only --pinned script for 20 p0f.fp request signatures: its two
+// rules count together exactly the frames p0f strictly matches with any of
+// them, among frames built for them and for 20 others.
+TEST(Script, PinnedRulesCountWhatP0fMatches) {
+  P0FBPF_REQUIRE(geteuid() == 0, "needs root for network namespaces and iptables");
+  int status = 0;
+  run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
+  P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
+  std::optional<std::string> p0f = testing::find_p0f();
+  P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
+  P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  testing::Namespaces ns;
+  // The SYNs go to 192.0.2.1 and 2001:db8:ffff::1 (see assign_flow), local in b.
+  ns.run("ip -n " + ns.b() + " addr add 192.0.2.1/24 dev vb");
+  ns.run("ip -n " + ns.b() + " addr add 2001:db8:ffff::1/64 dev vb nodad");
+  ns.run("ip -n " + ns.b() + " route add default dev vb");
+  ns.run("ip -n " + ns.b() + " -6 route add default dev vb");
+
+  // Without IP options, which the kernel may drop before INPUT sees them.
+  std::vector<std::string> sigs;
+  for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {
+    if (!s.response && options_length(s.text) == "0" && sigs.size() < 40) sigs.push_back(s.text);
+  }
+  ASSERT_EQ(sigs.size(), 40u);
+  std::vector<std::string> selected;
+  for (std::size_t i = 0; i < sigs.size(); i += 2) selected.push_back(sigs[i]);
+
+  std::uint64_t seed = testing::seed_from_env();
+  std::cout << "seed " << seed << "\n";
+  testing::Random rng(seed);
+  std::vector<testing::PacketSpec> packets;
+  for (const auto& sig : sigs) {
+    Signature parsed = *parse_signature(sig);
+    for (bool v6 : {false, true}) {
+      if ((parsed.version == IpVersion::V4 && v6) || (parsed.version == IpVersion::V6 && !v6)) continue;
+      for (int i = 0; i < 3; ++i) packets.push_back(testing::matching_packet(parsed, v6, false, rng));
+    }
+  }
+  std::vector<bool> matched(packets.size(), false);
+  for (const auto& sig : selected) {
+    std::vector<testing::OracleVerdict> verdicts = testing::run_p0f(*p0f, packets, sig, false);
+    ASSERT_EQ(verdicts.size(), packets.size());
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+      bool other_version = (sig[0] == '4' && packets[i].ipv6) || (sig[0] == '6' && !packets[i].ipv6);
+      if (verdicts[i].matched && !other_version) matched[i] = true;
+    }
+  }
+  long expected = 0, expected6 = 0;
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    expected += matched[i];
+    expected6 += matched[i] && packets[i].ipv6;
+    testing::PacketSpec p = packets[i];
+    testing::assign_flow(p, i, false);
+    frames.push_back(testing::frame_to(p, ns.mac_b()));
+  }
+  ASSERT_GT(expected6, 0);
+  ASSERT_GT(expected - expected6, 0);
+  ASSERT_LT(expected, static_cast<long>(packets.size()));
+
+  std::string arguments = "-f script --count-only --pinned " + bpffs.path();
+  for (const auto& sig : selected) arguments += " '" + sig + "'";
+  std::string path = write_script(arguments);
+  std::string in_b = "ip netns exec " + ns.b() + " ";
+  std::string out = run_shell(in_b + "bash " + path, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(testing::in_namespace(ns.a(), [&] { return testing::inject(frames); }), std::to_string(frames.size()));
+  usleep(300000);
+  std::vector<long> v4 = testing::bpf_rule_counters(ns.b(), "iptables", "filter", "INPUT");
+  std::vector<long> v6 = testing::bpf_rule_counters(ns.b(), "ip6tables", "filter", "INPUT");
+  ASSERT_EQ(v4.size(), 1u);
+  ASSERT_EQ(v6.size(), 1u);
+  EXPECT_EQ(v4[0], expected - expected6);
+  EXPECT_EQ(v6[0], expected6);
+  std::cout << selected.size() << " signatures in one pinned program: " << expected << " of " << frames.size()
+            << " frames counted\n";
+
+  out = run_shell(in_b + "bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(bpffs.pins(), "");
   std::remove(path.c_str());
 }
 
