@@ -341,6 +341,10 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
       ++script.rules;
     }
   }
+  if (o.pinned && (per_family[0] > 1 || per_family[1] > 1)) {
+    script.error = "a pinned program goes in one rule per IP version: iptables could not find a second one again";
+    return script;
+  }
 
   std::string header = fmt::format(
       "# Written by {}. Installs {} firewall rule(s), {} with iptables and {} with\n"

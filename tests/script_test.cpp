@@ -195,6 +195,19 @@ TEST(Script, PinnedRulesRunTheOneProgram) {
   EXPECT_LT(s.find("\n  change_rules\n", main_body), s.find("rm -f \"$pin\" ||", main_body));
 }
 
+TEST(Script, PinnedProgramGoesInOneRulePerVersion) {
+  ScriptOptions o;
+  o.pinned = kPinned;
+  std::vector<FirewallRule> rules = {{4, Direction::Request, "", "x"}, {4, Direction::Request, "", "y"}};
+  FirewallScript script = firewall_script(rules, o);
+  ASSERT_TRUE(script.error.has_value());
+  EXPECT_NE(script.error->find("one rule per IP version"), std::string::npos) << *script.error;
+  // Without the pin, two rules of a version are what --bytecode needs.
+  o.pinned.reset();
+  rules[0].bytecode = rules[1].bytecode = "1,6 0 0 0";
+  EXPECT_FALSE(firewall_script(rules, o).error.has_value());
+}
+
 TEST(Script, PinNamesAreShortAndSayWhichProgram) {
   std::set<std::string> names;
   for (int i = 0; i < 200; ++i) {
