@@ -57,9 +57,9 @@ std::optional<std::string> check_pinned(const PinnedProgram& pinned, const std::
     return fmt::format("--pinned: {} is longer than iptables takes ({} characters)", quoted(pinned.path()),
                        kXtBpfMaxPath - 1);
   }
-  int per_family[7] = {};
+  int per_version[2] = {};
   for (const std::string& d : destinations) {
-    if (++per_family[address_family(d)] > 1) {
+    if (++per_version[address_family(d) == 6] > 1) {
       return std::string("--pinned makes one rule per IP version: give at most one -d per version\n"
                          "  help: --ipset matches many addresses in one rule");
     }
