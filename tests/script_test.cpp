@@ -275,6 +275,9 @@ TEST(Script, ShellcheckFindsNothing) {
                                   "'*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'");
   std::string out = run_shell("shellcheck " + path, &status);
   EXPECT_EQ(status, 0) << out;
+  path = write_script("-f script --pinned /sys/fs/bpf --response --loose --label Linux");
+  out = run_shell("shellcheck " + path, &status);
+  EXPECT_EQ(status, 0) << out;
   std::remove(path.c_str());
 }
 
