@@ -64,6 +64,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
   }
+  // --pinned: one rule per family, for the signatures of the first label.
+  if ((data[1] & 16) && !labels->empty()) {
+    options.pinned = p0fbpf::PinnedProgram{"/sys/fs/bpf", p0fbpf::pin_name(text), "/usr/bin/p0fbpf", {"--loose"}, {}};
+    for (const auto& source : (*labels)[0]->signatures) options.pinned->signatures.push_back(source.text);
+    if (p0fbpf::check_script_options(options)) return 0;  // a signature that is no printable text
+    std::vector<p0fbpf::FirewallRule> one;
+    for (int family : {4, 6}) one.push_back({family, (*labels)[0]->direction, "", (*labels)[0]->text});
+    rules = one;
+  }
   p0fbpf::FirewallScript script = p0fbpf::firewall_script(rules, options);
   if (script.error || script.rules == 0) return 0;
 

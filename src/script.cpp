@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cctype>
+#include <cstdint>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -34,6 +35,42 @@ int address_family(const std::string& text) {
     }
   }
   return family;
+}
+
+// A path iptables -S prints as it was given and a shell leaves alone.
+bool is_pin_directory(const std::string& path) {
+  if (path.size() < 2 || path[0] != '/' || path.back() == '/') return false;
+  for (char c : path) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("/-_.").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> check_pinned(const PinnedProgram& pinned, const std::vector<std::string>& destinations) {
+  if (!is_pin_directory(pinned.directory)) {
+    return fmt::format("--pinned {}: expected an absolute path of letters, digits, '/', '-', '_' and '.'",
+                       quoted(pinned.directory));
+  }
+  if (pinned.path().size() >= kXtBpfMaxPath) {
+    return fmt::format("--pinned: {} is longer than iptables takes ({} characters)", quoted(pinned.path()),
+                       kXtBpfMaxPath - 1);
+  }
+  int per_version[2] = {};
+  for (const std::string& d : destinations) {
+    if (++per_version[address_family(d) == 6] > 1) {
+      return std::string("--pinned makes one rule per IP version: give at most one -d per version\n"
+                         "  help: --ipset matches many addresses in one rule");
+    }
+  }
+  // One line of the script each, read by p0fbpf pin as they were compiled.
+  for (const std::string& signature : pinned.signatures) {
+    bool printable = !signature.empty();
+    for (char c : signature) printable = printable && is_printable(static_cast<unsigned char>(c));
+    if (!printable) return fmt::format("--pinned: the signature {} is not printable text", quoted(signature));
+  }
+  return std::nullopt;
 }
 
 // The sets --ipset names, per family; a bare name is `either`.
@@ -139,7 +176,8 @@ apply() {{
   {{ echo '*filter'; printf '%s\n' "$@"; echo COMMIT; }} | "$tool-restore" --noflush
 }}
 
-{main_start}  rules check_rule
+# Inserts or deletes the rules, as $action says.
+change_rules() {{
   local round
   # --delete repeats until none of the rules is left, in case one was there
   # twice; installing takes one round.
@@ -155,9 +193,62 @@ apply() {{
     [ "$action" = delete ] || return 0
   done
   die "rules are still there after $round rounds of deleting"
+}}
+{pin_functions}
+{main_start}  rules check_rule
+{pin_before}  change_rules
+{pin_after})SCRIPT";
+
+// What a script whose rules run a pinned program adds.
+constexpr const char* kPinFunctions = R"SCRIPT(
+# A run that pins the program removes the pin again when it fails.
+pin_made=
+undo_pin() {
+  local status=$?
+  [ "$status" -eq 0 ] || [ -z "$pin_made" ] || rm -f "$pin"
+}
+
+# Whether a rule names the pin; iptables -S prints the path as it was given.
+rules_name_pin() {
+  local tool listed
+  for tool in iptables ip6tables; do
+    listed=$("$tool" -S 2>/dev/null) || continue
+    if [[ "${listed//$'\n'/ } " == *" --object-pinned $pin "* ]]; then return 0; fi
+  done
+  return 1
+}
+
+# Before any change: the pin's file system, and p0fbpf when it has to pin.
+# iptables needs the pin to find a rule (-C, -D), so --delete pins it too
+# when it is gone and rules still name it.
+pin_program() {
+  [ "$(stat -f -c %T "$pin_dir" 2>/dev/null)" = bpf_fs ] ||
+    die "$pin_dir is not a BPF file system (mount -t bpf bpf $pin_dir); nothing was changed"
+  [ ! -e "$pin" ] || return 0
+  [ "$action" = install ] || rules_name_pin || return 0
+  "$p0fbpf" --version >/dev/null 2>&1 ||
+    die "cannot run $p0fbpf, which pins the program (P0FBPF=PATH names another); nothing was changed"
+  trap undo_pin EXIT
+  "$p0fbpf" pin "$pin" "${pin_arguments[@]}" || die "p0fbpf cannot pin the program at $pin; nothing was changed"
+  pin_made=yes
+}
+)SCRIPT";
+
+constexpr const char* kPinBefore = "  pin_program\n";
+// The pin goes after the rules, unless another rule (another script's for
+// the same program) still runs it.
+constexpr const char* kPinAfter = R"SCRIPT(  if [ "$action" = delete ] && [ -e "$pin" ] && ! rules_name_pin; then
+    rm -f "$pin" || die "the rules are deleted, but not the pin $pin"
+  fi
 )SCRIPT";
 
 }  // namespace
+
+std::string pin_name(std::string_view program) {
+  std::uint64_t hash = 0xcbf29ce484222325;  // FNV-1a
+  for (char c : program) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3;
+  return fmt::format("p0fbpf_{:012x}", hash >> 16);
+}
 
 std::optional<std::string> check_script_options(const ScriptOptions& o) {
   if (!is_name(o.chain, kMaxName)) return fmt::format("--chain {} is not a chain name", quoted(o.chain));
@@ -169,6 +260,7 @@ std::optional<std::string> check_script_options(const ScriptOptions& o) {
   for (const std::string& d : o.destinations) {
     if (!address_family(d)) return fmt::format("-d {} is not an IPv4 or IPv6 address or prefix", quoted(d));
   }
+  if (o.pinned) return check_pinned(*o.pinned, o.destinations);
   return std::nullopt;
 }
 
@@ -240,34 +332,56 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
     if (matches.empty()) matches.push_back("");
     std::string tool = r.ip_version == 6 ? "ip6tables" : "iptables";
     std::string flags = r.direction == Direction::Request ? "--syn" : "--tcp-flags SYN,ACK,FIN,RST SYN,ACK";
+    std::string program = o.pinned ? "--object-pinned \"$pin\"" : "--bytecode " + quote(r.bytecode);
     for (const std::string& match : matches) {
       fmt::format_to(std::back_inserter(lines),
-                     "  \"$1\" {} -p tcp {}{} -m bpf --bytecode {} -m comment --comment {}{}{}\n", tool, flags, match,
-                     quote(r.bytecode), quote(comment_text("p0fbpf: " + r.comment)), rate, o.count_only ? "" : " -j " + o.target);
+                     "  \"$1\" {} -p tcp {}{} -m bpf {} -m comment --comment {}{}{}\n", tool, flags, match,
+                     program, quote(comment_text("p0fbpf: " + r.comment)), rate, o.count_only ? "" : " -j " + o.target);
       ++per_family[r.ip_version == 6];
       ++script.rules;
     }
+  }
+  if (o.pinned && (per_family[0] > 1 || per_family[1] > 1)) {
+    script.error = "a pinned program goes in one rule per IP version: iptables could not find a second one again";
+    return script;
   }
 
   std::string header = fmt::format(
       "# Written by {}. Installs {} firewall rule(s), {} with iptables and {} with\n"
       "# ip6tables, that {} what these p0f signatures match{}: all of them or none.\n"
       "# Running it again changes nothing.\n"
+      "{}"
       "#   bash {{this script}}           install the rules\n"
-      "#   bash {{this script}} --delete  remove exactly these rules\n",
+      "#   bash {{this script}} --delete  remove exactly these rules{}\n",
       o.generator.empty() ? "p0fbpf" : o.generator, script.rules, per_family[0], per_family[1],
       o.count_only ? "count" : o.target,
-      o.rate_per_second ? fmt::format(" beyond {} a second (in all, per family)", *o.rate_per_second) : "");
+      o.rate_per_second ? fmt::format(" beyond {} a second (in all, per family)", *o.rate_per_second) : "",
+      o.pinned ? fmt::format("# They run one eBPF program, pinned at {}\n"
+                             "# (p0fbpf pins it when it is not there; P0FBPF=PATH runs another p0fbpf).\n",
+                             o.pinned->path())
+               : "",
+      o.pinned ? ", then the pin" : "");
   auto out = std::back_inserter(script.text);
   script.text = shell::prologue(header);
+  fmt::format_to(out, "chain={}\n", o.chain);
+  if (o.pinned) {
+    fmt::format_to(out, "pin_dir={}\npin=$pin_dir/{}\np0fbpf=${{P0FBPF:-{}}}\n", quote(o.pinned->directory),
+                   o.pinned->name, quote(o.pinned->p0fbpf));
+    script.text += "# What p0fbpf pin compiles: its options, then the signatures.\npin_arguments=(\n";
+    for (const std::string& flag : o.pinned->flags) fmt::format_to(out, "  {}\n", flag);
+    script.text += "  --\n";
+    for (const std::string& signature : o.pinned->signatures) fmt::format_to(out, "  {}\n", quote(signature));
+    script.text += ")\n";
+  }
   fmt::format_to(out,
-                 "chain={}\n\n"
+                 "\n"
                  "# The rules: each line calls \"$1\" with the tool and what follows the chain.\n"
                  "rules() {{\n{}}}\n\n",
-                 o.chain, lines.empty() ? "  :\n" : lines);
+                 lines.empty() ? "  :\n" : lines);
   script.text += shell::die_function();
   fmt::format_to(out, kScriptBody, fmt::arg("max_insns", kXtBpfMaxInstructions),
-                 fmt::arg("main_start", shell::main_start()));
+                 fmt::arg("pin_functions", o.pinned ? kPinFunctions : ""), fmt::arg("main_start", shell::main_start()),
+                 fmt::arg("pin_before", o.pinned ? kPinBefore : ""), fmt::arg("pin_after", o.pinned ? kPinAfter : ""));
   script.text += shell::end_of_main();
   return script;
 }

@@ -2,18 +2,26 @@
 // to iptables in a network namespace of their own.
 #include "p0fbpf/script.hpp"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
 #include <sstream>
 
 #include "netns.hpp"
+#include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
+#include "test_seed.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -157,6 +165,100 @@ TEST(Script, CommentsKeepToCharactersSafeInDoubleQuotes) {
   EXPECT_EQ(cut.substr(252), "...");
 }
 
+const PinnedProgram kPinned = {"/sys/fs/bpf", "p0fbpf_0123456789ab", "/usr/bin/p0fbpf", {"--loose"},
+                               {"4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", "*:128:0:*:8192,0:mss:df,id+:0"}};
+
+TEST(Script, PinnedRulesRunTheOneProgram) {
+  ScriptOptions o;
+  o.pinned = kPinned;
+  ASSERT_FALSE(check_script_options(o).has_value());
+  std::vector<FirewallRule> rules = {{4, Direction::Request, "", "x"}, {6, Direction::Request, "", "x"}};
+  FirewallScript script = firewall_script(rules, o);
+  EXPECT_EQ(script.rules, 2u);
+  const std::string& s = script.text;
+  EXPECT_EQ(count(s, "\n  \"$1\" iptables -p tcp --syn -m bpf --object-pinned \"$pin\" -m comment --comment 'p0fbpf: x' -j DROP\n"), 1u) << s;
+  EXPECT_EQ(count(s, "\n  \"$1\" ip6tables -p tcp --syn -m bpf --object-pinned \"$pin\" -m comment"), 1u) << s;
+  EXPECT_EQ(count(s, "--bytecode '"), 0u);
+  EXPECT_NE(s.find("\npin_dir='/sys/fs/bpf'\npin=$pin_dir/p0fbpf_0123456789ab\np0fbpf=${P0FBPF:-'/usr/bin/p0fbpf'}\n"),
+            std::string::npos)
+      << s;
+  // The signatures after --, so that none is read as an option.
+  EXPECT_NE(s.find("\npin_arguments=(\n  --loose\n  --\n  '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'\n"
+                   "  '*:128:0:*:8192,0:mss:df,id+:0'\n)\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("pinned at /sys/fs/bpf/p0fbpf_0123456789ab"), std::string::npos);
+  // Pinned before the rules change, removed after.
+  std::size_t main_body = s.find("\nmain() {");
+  ASSERT_NE(main_body, std::string::npos);
+  EXPECT_LT(s.find("\n  pin_program\n", main_body), s.find("\n  change_rules\n", main_body));
+  EXPECT_LT(s.find("\n  change_rules\n", main_body), s.find("rm -f \"$pin\" ||", main_body));
+}
+
+TEST(Script, PinnedProgramGoesInOneRulePerVersion) {
+  ScriptOptions o;
+  o.pinned = kPinned;
+  std::vector<FirewallRule> rules = {{4, Direction::Request, "", "x"}, {4, Direction::Request, "", "y"}};
+  FirewallScript script = firewall_script(rules, o);
+  ASSERT_TRUE(script.error.has_value());
+  EXPECT_NE(script.error->find("one rule per IP version"), std::string::npos) << *script.error;
+  // Without the pin, two rules of a version are what --bytecode needs.
+  o.pinned.reset();
+  rules[0].bytecode = rules[1].bytecode = "1,6 0 0 0";
+  EXPECT_FALSE(firewall_script(rules, o).error.has_value());
+}
+
+TEST(Script, PinNamesAreShortAndSayWhichProgram) {
+  std::set<std::string> names;
+  for (int i = 0; i < 200; ++i) {
+    std::string name = pin_name("6,40 0 0 12,21 0 3 " + std::to_string(i) + ",6 0 0 262144,6 0 0 0");
+    EXPECT_EQ(name.rfind("p0fbpf_", 0), 0u) << name;
+    EXPECT_EQ(name.find('.'), std::string::npos) << name;  // bpffs refuses it
+    EXPECT_LE(name.size(), 24u) << name;
+    names.insert(name);
+  }
+  EXPECT_EQ(names.size(), 200u);
+  EXPECT_EQ(pin_name("1,6 0 0 0"), pin_name(std::string("1,6 0 0 0")));
+}
+
+TEST(Script, PinnedRefusesWhatItCannotPutInAScript) {
+  ScriptOptions o;
+  o.pinned = kPinned;
+  for (const char* directory : {"sys/fs/bpf", "/", "/sys/fs/bpf/", "/tmp/a b", "/tmp/$(reboot)", "/tmp/a'b", ""}) {
+    o.pinned->directory = directory;
+    EXPECT_TRUE(check_script_options(o).has_value()) << directory;
+  }
+  o.pinned->directory = "/" + std::string(kXtBpfMaxPath, 'a');
+  EXPECT_TRUE(check_script_options(o).has_value());
+  o.pinned = kPinned;
+  o.pinned->signatures.push_back("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\n");
+  EXPECT_TRUE(check_script_options(o).has_value());
+  // One rule per IP version: iptables could not find a second one again.
+  o.pinned = kPinned;
+  o.destinations = {"192.0.2.1", "2001:db8::1"};
+  EXPECT_FALSE(check_script_options(o).has_value());
+  o.destinations = {"192.0.2.1", "198.51.100.0/24"};
+  std::optional<std::string> problem = check_script_options(o);
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_NE(problem->find("--ipset"), std::string::npos) << *problem;
+}
+
+// --pinned goes with -f script and iptables rules only; refused with exit 2
+// and nothing on standard output.
+TEST(Script, PinnedGoesWithIptablesScriptsOnly) {
+  const std::string sig = " '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'";
+  for (const char* arguments : {"--pinned /sys/fs/bpf", "-f asm --pinned /sys/fs/bpf", "-f xdp --pinned /sys/fs/bpf",
+                                "-f script --hook tc --dev lo --pinned /sys/fs/bpf",
+                                "-f script --split --pinned /sys/fs/bpf", "-f script --max-insns 64 --pinned /sys/fs/bpf",
+                                "-f script --pinned relative/dir", "-f script --negate --pinned /sys/fs/bpf",
+                                "-f script -d 192.0.2.1 -d 192.0.2.2 --pinned /sys/fs/bpf"}) {
+    int status = 0;
+    std::string out = run_shell("(" + std::string(P0FBPF_BINARY) + " " + arguments + sig + " 2>/dev/null)", &status);
+    EXPECT_EQ(status, 2) << arguments;
+    EXPECT_EQ(out, "") << arguments;
+  }
+}
+
 std::string write_script(const std::string& arguments) {
   std::string path = ::testing::TempDir() + "p0fbpf_rule_" + std::to_string(getpid()) + ".sh";
   int status = 0;
@@ -172,6 +274,9 @@ TEST(Script, ShellcheckFindsNothing) {
   std::string path = write_script("-f script -d 192.0.2.1 -d 2001:db8::/64 "
                                   "'*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'");
   std::string out = run_shell("shellcheck " + path, &status);
+  EXPECT_EQ(status, 0) << out;
+  path = write_script("-f script --pinned /sys/fs/bpf --response --loose --label Linux");
+  out = run_shell("shellcheck " + path, &status);
   EXPECT_EQ(status, 0) << out;
   std::remove(path.c_str());
 }
@@ -303,11 +408,11 @@ std::string read_file(const std::string& path) {
 
 // A script cut short anywhere (a full disk, a copy interrupted) changes
 // nothing, whether it was to install or to delete; cut after the trap line,
-// it fails.
-TEST(Script, TruncatedScriptChangesNothing) {
-  Namespace ns;
-  REQUIRE_NAMESPACE(ns);
-  std::string path = write_script("-f script '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' '4:128:0:*:8192,0:mss:df,id+:0'");
+// it fails. `state` is what must not change (the rules, and pins); whole,
+// the script installs `rules` rules that hold `rule_text`.
+void expect_cut_copies_change_nothing(const Namespace& ns, const std::string& path,
+                                      const std::function<std::string()>& state, const std::string& rule_text,
+                                      std::size_t rules) {
   std::string script = read_file(path);
   ASSERT_GT(script.size(), 1000u);
   std::size_t last_line = script.rfind('\n', script.size() - 2) + 1;
@@ -315,7 +420,7 @@ TEST(Script, TruncatedScriptChangesNothing) {
   for (std::size_t i = 1; i < 16; ++i) cuts.push_back(script.size() * i / 16);
   for (std::size_t at = last_line; at < script.size() - 1; at += 3) cuts.push_back(at);
   std::string cut_path = path + ".cut";
-  const std::string empty = ns.rules();
+  const std::string empty = state();
   // Within the lines before the trap is set, nothing runs: a copy of the
   // comments alone exits 0, one cut in the trap line is a syntax error.
   std::size_t trap_line = script.rfind('\n', script.find("; trap incomplete EXIT")) + 1;
@@ -328,28 +433,35 @@ TEST(Script, TruncatedScriptChangesNothing) {
     if (cut <= trap_line) {
       EXPECT_EQ(status, 0) << "cut at " << cut << ": " << out;
     }
-    EXPECT_EQ(ns.rules(), empty) << "cut at " << cut;
+    EXPECT_EQ(state(), empty) << "cut at " << cut;
   }
   for (std::size_t cut : cuts) {
     std::ofstream(cut_path, std::ios::binary) << script.substr(0, cut);
     int status = 0;
     std::string out = ns.run("bash " + cut_path, &status);
     EXPECT_NE(status, 0) << "cut at " << cut << " of " << script.size() << ": " << out;
-    EXPECT_EQ(ns.rules(), empty) << "cut at " << cut;
+    EXPECT_EQ(state(), empty) << "cut at " << cut;
   }
   // Installed whole, then a cut copy of it asked to --delete deletes nothing.
   int status = 0;
   ns.run("bash " + path, &status);
   ASSERT_EQ(status, 0);
-  const std::string installed = ns.rules();
-  EXPECT_EQ(count(installed, "-m bpf --bytecode"), 3u) << installed;
+  const std::string installed = state();
+  EXPECT_EQ(count(installed, rule_text), rules) << installed;
   for (std::size_t cut : cuts) {
     std::ofstream(cut_path, std::ios::binary) << script.substr(0, cut);
     ns.run("bash " + cut_path + " --delete", &status);
     EXPECT_NE(status, 0);
-    EXPECT_EQ(ns.rules(), installed) << "cut at " << cut;
+    EXPECT_EQ(state(), installed) << "cut at " << cut;
   }
   std::remove(cut_path.c_str());
+}
+
+TEST(Script, TruncatedScriptChangesNothing) {
+  Namespace ns;
+  REQUIRE_NAMESPACE(ns);
+  std::string path = write_script("-f script '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' '4:128:0:*:8192,0:mss:df,id+:0'");
+  expect_cut_copies_change_nothing(ns, path, [&] { return ns.rules(); }, "-m bpf --bytecode", 3);
   std::remove(path.c_str());
 }
 
@@ -437,6 +549,249 @@ TEST(Script, HostileLabelsReachCommentsSanitised) {
   std::string out = run_shell("shellcheck " + path, &status);
   EXPECT_EQ(status, 0) << out;
   std::remove(db.c_str());
+  std::remove(path.c_str());
+}
+
+// A BPF file system of the test's own for the pins of --pinned scripts,
+// outside /sys, which ip netns exec remounts.
+class Bpffs {
+ public:
+  Bpffs() {
+    mkdir(path_.c_str(), 0700);
+    mounted_ = mount("bpf", path_.c_str(), "bpf", 0, nullptr) == 0;
+  }
+  ~Bpffs() {
+    if (mounted_) umount(path_.c_str());
+    rmdir(path_.c_str());
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& path() const { return path_; }
+  // The pins p0fbpf made in it, a name a line.
+  std::string pins() const {
+    std::string out;
+    if (DIR* dir = opendir(path_.c_str())) {
+      while (dirent* entry = readdir(dir)) {
+        if (std::string(entry->d_name).rfind("p0fbpf", 0) == 0) out += std::string(entry->d_name) + "\n";
+      }
+      closedir(dir);
+    }
+    return out;
+  }
+
+ private:
+  std::string path_ = ::testing::TempDir() + "p0fbpf_script_bpffs_" + std::to_string(getpid());
+  bool mounted_ = false;
+};
+
+#define REQUIRE_BPFFS(bpffs) P0FBPF_REQUIRE((bpffs).mounted(), "cannot mount a BPF file system at " + (bpffs).path())
+
+ino_t inode(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// --pinned for a label far over --bytecode's 64 instructions: one rule per
+// IP version, both running the program the script pinned; running it again
+// changes nothing, not even the pin, and --delete takes the rules, then the
+// pin, also when the pin was gone.
+TEST(Script, PinnedInstallsOneRulePerVersionAndDeletesThePin) {
+  Namespace ns;
+  REQUIRE_NAMESPACE(ns);
+  P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  int status = 0;
+  std::string out = run_shell(std::string(P0FBPF_BINARY) + " --label Linux", &status);
+  EXPECT_EQ(status, 2) << "the label fits in one --bytecode program: " << out;
+  std::string path = write_script("--label Linux -f script --pinned " + bpffs.path());
+  ns.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT");  // the user's own, which stays
+
+  out = ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0) << out;
+  std::string pins = bpffs.pins();
+  ASSERT_EQ(count(pins, "\n"), 1u) << pins;
+  const std::string pin = bpffs.path() + "/" + pins.substr(0, pins.size() - 1);
+  const std::string v4 = ns.run("iptables -S INPUT");
+  const std::string v6 = ns.run("ip6tables -S INPUT");
+  const std::string rule = "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m bpf --object-pinned " + pin +
+                           " -m comment --comment \"p0fbpf: s:unix:Linux:3.11 and newer; ";
+  EXPECT_EQ(count(v4, "-m bpf"), 1u) << v4;
+  EXPECT_EQ(count(v4, rule), 1u) << v4;
+  EXPECT_EQ(count(v6, "-m bpf"), 1u) << v6;
+  EXPECT_EQ(count(v6, rule), 1u) << v6;
+  const ino_t pinned = inode(pin);
+  ASSERT_NE(pinned, 0u);
+
+  out = ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(ns.run("iptables -S INPUT"), v4);
+  EXPECT_EQ(ns.run("ip6tables -S INPUT"), v6);
+  EXPECT_EQ(bpffs.pins(), pins);
+  EXPECT_EQ(inode(pin), pinned) << "pinned again";
+
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  std::string after4 = ns.run("iptables -S INPUT");
+  EXPECT_EQ(count(after4, "-m bpf"), 0u) << after4;
+  EXPECT_NE(after4.find("--dport 22 -j ACCEPT"), std::string::npos) << after4;
+  EXPECT_EQ(count(ns.run("ip6tables -S INPUT"), "-m bpf"), 0u);
+  EXPECT_EQ(bpffs.pins(), "");
+
+  // Installed again and its pin removed by hand: iptables cannot name the
+  // rules without it, so --delete pins it again, then removes rules and pin.
+  out = ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0) << out;
+  ASSERT_EQ(unlink(pin.c_str()), 0);
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(count(ns.rules(), "-m bpf"), 0u) << ns.rules();
+  EXPECT_EQ(bpffs.pins(), "");
+  // Nothing installed: --delete changes nothing and pins nothing.
+  const std::string before = ns.rules();
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(ns.rules(), before);
+  EXPECT_EQ(bpffs.pins(), "");
+  std::remove(path.c_str());
+}
+
+// The pin a failed run made goes with it; a p0fbpf that does not run and a
+// directory that is no BPF file system stop the script before any change.
+TEST(Script, PinnedFailuresLeaveNoPin) {
+  Namespace ns;
+  REQUIRE_NAMESPACE(ns);
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  ns.run("iptables -N P0FBPF_TARGET4");  // a target chain that ip6tables lacks
+  const std::string before = ns.rules();
+  std::string path =
+      write_script("-f script --pinned " + bpffs.path() + " --target P0FBPF_TARGET4 --label 'Linux:3.11 and newer'");
+  int status = 0;
+  std::string out = ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
+  EXPECT_NE(out.find("p0fbpf: pinned " + bpffs.path() + "/p0fbpf_"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), before);
+  EXPECT_EQ(bpffs.pins(), "");
+
+  path = write_script("-f script --pinned " + bpffs.path() + " --label 'Linux:3.11 and newer'");
+  out = ns.run("env P0FBPF=/nonexistent/p0fbpf bash " + path, &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("cannot run /nonexistent/p0fbpf"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), before);
+  EXPECT_EQ(bpffs.pins(), "");
+
+  std::string plain = ::testing::TempDir() + "p0fbpf_not_bpffs_" + std::to_string(getpid());
+  mkdir(plain.c_str(), 0700);
+  path = write_script("-f script --pinned " + plain + " --label 'Linux:3.11 and newer'");
+  out = ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find(plain + " is not a BPF file system"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), before);
+  EXPECT_EQ(rmdir(plain.c_str()), 0) << "the script wrote in " << plain;
+  std::remove(path.c_str());
+}
+
+TEST(Script, TruncatedPinnedScriptChangesNothing) {
+  Namespace ns;
+  REQUIRE_NAMESPACE(ns);
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
+  std::string path = write_script("-f script --pinned " + bpffs.path() + " --label Linux");
+  expect_cut_copies_change_nothing(
+      ns, path, [&] { return ns.rules() + bpffs.pins(); }, "-m bpf --object-pinned " + bpffs.path() + "/p0fbpf_", 2);
+  std::remove(path.c_str());
+}
+
+// The olen field (the third) of a p0f signature.
+std::string options_length(const std::string& sig) {
+  std::size_t first = sig.find(':'), second = sig.find(':', first + 1);
+  return sig.substr(second + 1, sig.find(':', second + 1) - second - 1);
+}
+
+// A --count-only --pinned script for 20 p0f.fp request signatures: its two
+// rules count together exactly the frames p0f strictly matches with any of
+// them, among frames built for them and for 20 others.
+TEST(Script, PinnedRulesCountWhatP0fMatches) {
+  P0FBPF_REQUIRE(geteuid() == 0, "needs root for network namespaces and iptables");
+  int status = 0;
+  run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
+  P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
+  std::optional<std::string> p0f = testing::find_p0f();
+  P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
+  P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  testing::Namespaces ns;
+  // The SYNs go to 192.0.2.1 and 2001:db8:ffff::1 (see assign_flow), local in b.
+  ns.run("ip -n " + ns.b() + " addr add 192.0.2.1/24 dev vb");
+  ns.run("ip -n " + ns.b() + " addr add 2001:db8:ffff::1/64 dev vb nodad");
+  ns.run("ip -n " + ns.b() + " route add default dev vb");
+  ns.run("ip -n " + ns.b() + " -6 route add default dev vb");
+
+  // Without IP options, which the kernel may drop before INPUT sees them.
+  std::vector<std::string> sigs;
+  for (const auto& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {
+    if (!s.response && options_length(s.text) == "0" && sigs.size() < 40) sigs.push_back(s.text);
+  }
+  ASSERT_EQ(sigs.size(), 40u);
+  std::vector<std::string> selected;
+  for (std::size_t i = 0; i < sigs.size(); i += 2) selected.push_back(sigs[i]);
+
+  std::uint64_t seed = testing::seed_from_env();
+  std::cout << "seed " << seed << "\n";
+  testing::Random rng(seed);
+  std::vector<testing::PacketSpec> packets;
+  for (const auto& sig : sigs) {
+    Signature parsed = *parse_signature(sig);
+    for (bool v6 : {false, true}) {
+      if ((parsed.version == IpVersion::V4 && v6) || (parsed.version == IpVersion::V6 && !v6)) continue;
+      for (int i = 0; i < 3; ++i) packets.push_back(testing::matching_packet(parsed, v6, false, rng));
+    }
+  }
+  std::vector<bool> matched(packets.size(), false);
+  for (const auto& sig : selected) {
+    std::vector<testing::OracleVerdict> verdicts = testing::run_p0f(*p0f, packets, sig, false);
+    ASSERT_EQ(verdicts.size(), packets.size());
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+      bool other_version = (sig[0] == '4' && packets[i].ipv6) || (sig[0] == '6' && !packets[i].ipv6);
+      if (verdicts[i].matched && !other_version) matched[i] = true;
+    }
+  }
+  long expected = 0, expected6 = 0;
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    expected += matched[i];
+    expected6 += matched[i] && packets[i].ipv6;
+    testing::PacketSpec p = packets[i];
+    testing::assign_flow(p, i, false);
+    frames.push_back(testing::frame_to(p, ns.mac_b()));
+  }
+  ASSERT_GT(expected6, 0);
+  ASSERT_GT(expected - expected6, 0);
+  ASSERT_LT(expected, static_cast<long>(packets.size()));
+
+  std::string arguments = "-f script --count-only --pinned " + bpffs.path();
+  for (const auto& sig : selected) arguments += " '" + sig + "'";
+  std::string path = write_script(arguments);
+  std::string in_b = "ip netns exec " + ns.b() + " ";
+  std::string out = run_shell(in_b + "bash " + path, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(testing::in_namespace(ns.a(), [&] { return testing::inject(frames); }), std::to_string(frames.size()));
+  usleep(300000);
+  std::vector<long> v4 = testing::bpf_rule_counters(ns.b(), "iptables", "filter", "INPUT");
+  std::vector<long> v6 = testing::bpf_rule_counters(ns.b(), "ip6tables", "filter", "INPUT");
+  ASSERT_EQ(v4.size(), 1u);
+  ASSERT_EQ(v6.size(), 1u);
+  EXPECT_EQ(v4[0], expected - expected6);
+  EXPECT_EQ(v6[0], expected6);
+  std::cout << selected.size() << " signatures in one pinned program: " << expected << " of " << frames.size()
+            << " frames counted\n";
+
+  out = run_shell(in_b + "bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(bpffs.pins(), "");
   std::remove(path.c_str());
 }
 

@@ -19,9 +19,28 @@ inline constexpr std::size_t kXtBpfMaxInstructions = 64;
 struct FirewallRule {
   int ip_version = 4;          // iptables (4) or ip6tables (6)
   Direction direction = Direction::Request;
-  std::string bytecode;        // the iptables format, one line without newline
+  std::string bytecode;        // the iptables format, one line without newline; none with a pinned program
   std::string comment;         // what the rule stands for (label or signature)
 };
+
+// xt_bpf's longest --object-pinned path (XT_BPF_PATH_MAX, with the NUL).
+inline constexpr std::size_t kXtBpfMaxPath = 512;
+
+// --pinned: one eBPF program for every rule (iptables -m bpf --object-pinned),
+// which the script pins with `p0fbpf pin` when it is not there.
+struct PinnedProgram {
+  std::string directory;  // absolute, in a BPF file system
+  std::string name;       // pin_name() of the program
+  std::string p0fbpf;     // the p0fbpf that pins it, unless $P0FBPF names another
+  std::vector<std::string> flags;       // p0fbpf pin's options (--response, --loose, -O0)
+  std::vector<std::string> signatures;  // what it compiles
+  std::string path() const { return directory + "/" + name; }
+};
+
+// The pin's name for a program (its iptables text): "p0fbpf_" and a short
+// hash of it, so that the same program gets the same pin. bpffs refuses
+// names with a '.', and this has none.
+std::string pin_name(std::string_view program);
 
 struct ScriptOptions {
   std::string chain = "INPUT";
@@ -36,6 +55,11 @@ struct ScriptOptions {
   // second (xt_hashlimit, burst N). One budget per family for all rules
   // with this rate: flood sources are spoofed, so no per-source limit.
   std::optional<unsigned> rate_per_second;
+  // Rules that run this program instead of their own --bytecode. iptables
+  // keeps the descriptor it opened the pin with in the rule and -C compares
+  // it, so a second rule of one family in one transaction could not be
+  // found again: there is at most one rule per family (one -d each).
+  std::optional<PinnedProgram> pinned;
 };
 
 // The most --rate takes: xt_hashlimit's packet rates go up to 1,000,000/s
@@ -45,7 +69,8 @@ inline constexpr unsigned kMaxRatePerSecond = 1000000;
 // N from "N/s" (also "N/sec", "N/second"), 1 <= N <= kMaxRatePerSecond.
 std::optional<unsigned> parse_rate(std::string_view text);
 
-// Checks the options (names, addresses); an error message when they are not
+// Checks the options (names, addresses, the pin's directory and
+// signatures); an error message when they are not
 // safe to put in a script or not usable by iptables.
 std::optional<std::string> check_script_options(const ScriptOptions& options);
 
@@ -62,7 +87,10 @@ struct FirewallScript {
 };
 
 // The script for the rules; every rule's bytecode must be within xt_bpf's
-// limit (checked again by the script before it changes anything).
+// limit (checked again by the script before it changes anything). With
+// ScriptOptions::pinned, the script pins the program before it adds the
+// rules and removes the pin it made if they fail; --delete removes the
+// rules, then the pin unless another rule still names it.
 FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const ScriptOptions& options);
 
 }  // namespace p0fbpf

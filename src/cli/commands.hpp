@@ -129,6 +129,7 @@ struct CompileCommand {
   std::optional<std::string> rate;  // N/s
   std::vector<std::string> destinations;
   std::string ipset;
+  std::optional<std::string> pinned;  // DIR: one pinned program for all rules
   std::string device;
   std::string direction = "ingress";
   unsigned priority = 3056;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -91,6 +92,76 @@ int write_xdp_c(const Selection& selection, CompileOptions options, ebpf::XdpCOp
   if (!program) return kExitError;
   xdp.verdicts = verdict_names(selection, options.codegen.negate);
   return write_stdout(ebpf::print_xdp_c(*program, xdp)) ? kExitOk : kExitError;
+}
+
+// The script for the rules on standard output, or why there is none.
+int write_firewall_script(const std::vector<FirewallRule>& rules, const ScriptOptions& script_options) {
+  FirewallScript written = firewall_script(rules, script_options);
+  if (written.error) {
+    fmt::print(stderr, "p0fbpf: error: {}\n", *written.error);
+    return kExitError;
+  }
+  if (rules.empty()) {
+    fmt::print(stderr, "p0fbpf: error: no rule to install: none of the signatures can match a packet\n");
+    return kExitError;
+  }
+  if (written.rules == 0) {
+    fmt::print(stderr,
+               "p0fbpf: error: no rule to install: the signatures have rules for IPv{} only, and {} names "
+               "only the other version\n",
+               rules.front().ip_version == 4 ? 4 : 6, script_options.ipset.empty() ? "-d" : "--ipset");
+    return kExitError;
+  }
+  return write_stdout(written.text) ? kExitOk : kExitError;
+}
+
+// This program's own path, for a script that runs it again.
+std::optional<std::string> executable_path() {
+  std::string path(4096, '\0');
+  ssize_t length = readlink("/proc/self/exe", path.data(), path.size());
+  if (length <= 0 || static_cast<std::size_t>(length) >= path.size()) return std::nullopt;
+  path.resize(static_cast<std::size_t>(length));
+  return path;
+}
+
+// --pinned: the program p0fbpf pin makes of the whole selection, and one
+// rule for each IP version the selection has signatures of.
+int write_pinned_script(const Selection& selection, const CompileFlags& flags, const CompileOptions& options,
+                        ScriptOptions script_options, std::string directory) {
+  Compilation whole = compile(selection.sources, options);  // as p0fbpf pin compiles it
+  if (!report(whole)) return kExitError;
+  if (!is_valid(*whole.program)) {
+    fmt::print(stderr, "p0fbpf: internal error: libpcap's bpf_validate rejects a program\n");
+    return kExitError;
+  }
+  std::optional<std::string> self = executable_path();
+  if (!self) {
+    fmt::print(stderr, "p0fbpf: error: cannot find p0fbpf's own path (/proc/self/exe), which the script runs\n");
+    return kExitError;
+  }
+  while (directory.size() > 1 && directory.back() == '/') directory.pop_back();
+  PinnedProgram pinned{directory, pin_name(emit(*whole.program, Format::Iptables)), *self, {}, {}};
+  if (flags.response) pinned.flags.push_back("--response");
+  if (flags.loose) pinned.flags.push_back("--loose");
+  if (!flags.optimize) pinned.flags.push_back("-O0");
+  for (const SignatureSource& source : selection.sources) pinned.signatures.push_back(source.text);
+  script_options.pinned = std::move(pinned);
+  if (auto problem = check_script_options(script_options)) {
+    fmt::print(stderr, "p0fbpf: error: {}\n", *problem);
+    return kExitError;
+  }
+  std::string comment = describe(selection, every_member(selection));
+  warn_if_unsafe_comment(comment);
+  std::vector<FirewallRule> rules;
+  for (int family : {4, 6}) {
+    CompileOptions per_family = options;
+    per_family.ip_version = family;
+    Compilation compiled = compile(selection.sources, per_family);  // its diagnostics are the whole's
+    if (compiled.ok() && !compiled.ir.branches.empty()) {
+      rules.push_back({family, options.lower.direction, "", comment});
+    }
+  }
+  return write_firewall_script(rules, script_options);
 }
 
 std::string pass_list() {
@@ -179,6 +250,11 @@ void CompileCommand::add_to(CLI::App& app) {
                  "script: only packets to addresses in these ipsets: V4SET,V6SET (a set holds one family), "
                  "inet:NAME or inet6:NAME for the rules of one family, or NAME when all rules are of one family")
       ->type_name("SETS");
+  app.add_option("--pinned", pinned,
+                 "script: one rule per IP version (iptables -m bpf --object-pinned DIR/p0fbpf_HASH) for the whole "
+                 "selection, with no 64-instruction limit; the script pins the eBPF program in DIR, a BPF file "
+                 "system, with this p0fbpf (or $P0FBPF), and --delete removes it after the rules")
+      ->type_name("DIR");
 }
 
 int CompileCommand::run() const {
@@ -186,6 +262,18 @@ int CompileCommand::run() const {
   bool xdp = format == "xdp";
   Format chosen = script || xdp ? Format::Iptables : *parse_format(format);
   bool tc = script && hook == "tc";
+  if (pinned) {
+    const char* problem = !script ? "--pinned goes with -f script"
+                          : tc    ? "--pinned goes with --hook iptables: a tc filter holds its program itself"
+                          : split ? "--pinned takes no --split: one pinned program holds the whole selection"
+                          : max_instructions
+                              ? "--pinned takes no --max-insns: a pinned eBPF program has no 64-instruction limit"
+                              : nullptr;
+    if (problem) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", problem);
+      return kExitError;
+    }
+  }
   CompileOptions options = flags.options();
   std::string link_name = link.value_or(xdp ? "ether" : "raw");
   options.link = {*parse_link_type(link_name), l3_offset.value_or(0)};
@@ -254,7 +342,7 @@ int CompileCommand::run() const {
     return kExitError;
   }
   ScriptOptions script_options{chain.value_or("INPUT"), target.value_or("DROP"), destinations, ipset, count_only,
-                               generator, rate_per_second};
+                               generator, rate_per_second, std::nullopt};
   TcScriptOptions tc_options{device, direction, count_only ? "pass" : target.value_or("drop"), priority, "",
                              generator};
   if (tc) {
@@ -330,6 +418,7 @@ int CompileCommand::run() const {
   const Selection& selection = *selected;
 
   if (tc) return write_tc_script(selection, options, tc_options, max_instructions);
+  if (pinned) return write_pinned_script(selection, flags, options, script_options, *pinned);
   if (xdp) return write_xdp_c(selection, options, {name, count_only, {}});
 
   unsigned limit = max_instructions;
@@ -411,25 +500,7 @@ int CompileCommand::run() const {
       text += emit(generate(ir::Program{}, options.codegen), chosen);
     }
   }
-  if (script) {
-    FirewallScript written = firewall_script(rules, script_options);
-    if (written.error) {
-      fmt::print(stderr, "p0fbpf: error: {}\n", *written.error);
-      return kExitError;
-    }
-    if (rules.empty()) {
-      fmt::print(stderr, "p0fbpf: error: no rule to install: none of the signatures can match a packet\n");
-      return kExitError;
-    }
-    if (written.rules == 0) {
-      fmt::print(stderr,
-                 "p0fbpf: error: no rule to install: the signatures have rules for IPv{} only, and {} names "
-                 "only the other version\n",
-                 rules.empty() || rules.front().ip_version == 4 ? 4 : 6, ipset.empty() ? "-d" : "--ipset");
-      return kExitError;
-    }
-    text = std::move(written.text);
-  }
+  if (script) return write_firewall_script(rules, script_options);
   return write_stdout(ir_text + text) ? kExitOk : kExitError;
 }
 
