@@ -184,7 +184,8 @@ TEST_F(XdpDevice, AttachCountsP0fsMatchesStatsAndDetach) {
        at = watched.find("packets seen", at + 1)) {
     ++snapshots;
   }
-  EXPECT_GE(snapshots, 3u) << watched;
+  // About 4 in 1.8 s at 0.5 s; starting two processes may take a while on a loaded machine.
+  EXPECT_GE(snapshots, 2u) << watched;
   EXPECT_LE(snapshots, 5u) << watched;
   for (const char* pin : {"program", "counters", "names"}) {
     struct stat st {};
