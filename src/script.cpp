@@ -363,7 +363,7 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
       o.pinned ? ", then the pin" : "");
   auto out = std::back_inserter(script.text);
   script.text = shell::prologue(header);
-  fmt::format_to(out, "chain={}\n", o.chain);
+  fmt::format_to(out, "chain={}\n", quote(o.chain));
   if (o.pinned) {
     fmt::format_to(out, "pin_dir={}\npin=$pin_dir/{}\np0fbpf=${{P0FBPF:-{}}}\n", quote(o.pinned->directory),
                    o.pinned->name, quote(o.pinned->p0fbpf));

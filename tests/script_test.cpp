@@ -50,7 +50,7 @@ TEST(Script, RulesPerFamilyWithOptions) {
   const std::string& s = script.text;
   EXPECT_EQ(s.rfind("#!/usr/bin/env bash\n", 0), 0u);
   EXPECT_NE(s.find("set -euo pipefail"), std::string::npos);
-  EXPECT_NE(s.find("\nchain=FORWARD\n"), std::string::npos);
+  EXPECT_NE(s.find("\nchain='FORWARD'\n"), std::string::npos);
   EXPECT_EQ(count(s, "\n  \"$1\" iptables -p tcp --syn -d "), 2u);
   EXPECT_EQ(count(s, "\n  \"$1\" ip6tables -p tcp --syn -d 2001:db8::1 "), 1u);
   // The quote is not safe in a comment that iptables -S prints in double quotes.
