@@ -84,36 +84,48 @@ std::optional<std::size_t> LoadedProgram::kernel_instructions() const {
   return info.xlated_prog_len / sizeof(bpf_insn);
 }
 
-std::optional<std::vector<std::uint64_t>> LoadedProgram::counters() const {
+std::optional<std::vector<std::uint32_t>> program_map_ids(int program_fd) {
   bpf_prog_info info{};
   std::uint32_t length = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd_, &info, &length) != 0) return std::nullopt;
-  std::vector<std::uint32_t> map_ids(info.nr_map_ids);
+  if (bpf_obj_get_info_by_fd(program_fd, &info, &length) != 0) return std::nullopt;
+  std::vector<std::uint32_t> ids(info.nr_map_ids);
   info = bpf_prog_info{};
-  info.nr_map_ids = static_cast<std::uint32_t>(map_ids.size());
-  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids.data());
+  info.nr_map_ids = static_cast<std::uint32_t>(ids.size());
+  info.map_ids = reinterpret_cast<std::uint64_t>(ids.data());
   length = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd_, &info, &length) != 0) return std::nullopt;
+  if (bpf_obj_get_info_by_fd(program_fd, &info, &length) != 0) return std::nullopt;
+  return ids;
+}
+
+std::optional<std::vector<std::uint64_t>> summed_counters(int map_fd) {
+  bpf_map_info info{};
+  std::uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(map_fd, &info, &length) != 0) return std::nullopt;
+  if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.key_size != 4 || info.value_size != 8) {
+    errno = EINVAL;
+    return std::nullopt;
+  }
   int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return std::nullopt;
-  for (std::uint32_t id : map_ids) {
+  if (cpus <= 0) {
+    errno = -cpus;
+    return std::nullopt;
+  }
+  std::vector<std::uint64_t> sums(info.max_entries, 0);
+  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+  for (std::uint32_t key = 0; key < info.max_entries; ++key) {
+    if (bpf_map_lookup_elem(map_fd, &key, per_cpu.data()) != 0) return std::nullopt;
+    for (std::uint64_t v : per_cpu) sums[key] += v;
+  }
+  return sums;
+}
+
+std::optional<std::vector<std::uint64_t>> LoadedProgram::counters() const {
+  std::optional<std::vector<std::uint32_t>> ids = program_map_ids(fd_);
+  if (!ids) return std::nullopt;
+  for (std::uint32_t id : *ids) {
     int map = bpf_map_get_fd_by_id(id);
     if (map < 0) return std::nullopt;
-    bpf_map_info map_info{};
-    length = sizeof map_info;
-    std::optional<std::vector<std::uint64_t>> sums;
-    if (bpf_obj_get_info_by_fd(map, &map_info, &length) == 0 && map_info.type == BPF_MAP_TYPE_PERCPU_ARRAY &&
-        map_info.key_size == 4 && map_info.value_size == 8) {
-      sums.emplace(map_info.max_entries, 0);
-      std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
-      for (std::uint32_t key = 0; key < map_info.max_entries && sums; ++key) {
-        if (bpf_map_lookup_elem(map, &key, per_cpu.data()) != 0) {
-          sums.reset();
-          break;
-        }
-        for (std::uint64_t v : per_cpu) (*sums)[key] += v;
-      }
-    }
+    std::optional<std::vector<std::uint64_t>> sums = summed_counters(map);
     int saved = errno;
     close(map);
     errno = saved;

@@ -70,6 +70,13 @@ struct LoadOptions {
 
 LoadResult load(const Program& program, const LoadOptions& options = {});
 
+// The ids of the maps a loaded program uses; nullopt with errno set.
+std::optional<std::vector<std::uint32_t>> program_map_ids(int program_fd);
+
+// Each slot of a per-CPU array of 64-bit counters, summed over the CPUs;
+// nullopt with errno set (EINVAL for another kind of map).
+std::optional<std::vector<std::uint64_t>> summed_counters(int map_fd);
+
 // A per-CPU array of `slots` 64-bit counters, as XdpCounters wants it: its
 // descriptor, or -1 with errno set.
 int create_counter_map(std::uint32_t slots, const char* name);

@@ -107,16 +107,12 @@ std::optional<Attached> attached_program(int ifindex, std::string& error) {
     return std::nullopt;
   }
   out.name = std::string(info.name, strnlen(info.name, sizeof info.name));
-  std::vector<std::uint32_t> map_ids(info.nr_map_ids);
-  info = bpf_prog_info{};
-  info.nr_map_ids = static_cast<std::uint32_t>(map_ids.size());
-  info.map_ids = reinterpret_cast<std::uint64_t>(map_ids.data());
-  length = sizeof info;
-  if (bpf_obj_get_info_by_fd(out.program.get(), &info, &length) != 0) {
+  std::optional<std::vector<std::uint32_t>> map_ids = ebpf::program_map_ids(out.program.get());
+  if (!map_ids) {
     error = system_error(fmt::format("cannot read XDP program {}", out.id), errno);
     return std::nullopt;
   }
-  for (std::uint32_t id : map_ids) {
+  for (std::uint32_t id : *map_ids) {
     Fd map(bpf_map_get_fd_by_id(id));
     bpf_map_info map_info{};
     length = sizeof map_info;
@@ -179,13 +175,6 @@ bool pin_new(int fd, const std::string& path, std::string& error) {
     return false;
   }
   return true;
-}
-
-std::uint64_t sum_over_cpus(int map, std::uint32_t key, std::vector<std::uint64_t>& per_cpu, bool& ok) {
-  if (bpf_map_lookup_elem(map, &key, per_cpu.data()) != 0) ok = false;
-  std::uint64_t sum = 0;
-  for (std::uint64_t v : per_cpu) sum += v;
-  return sum;
 }
 
 int interface_index(const std::string& device, std::string& error) {
@@ -378,25 +367,18 @@ std::optional<Stats> stats(const std::string& device, std::string& error) {
     error = fmt::format("the XDP program on {} is not p0fbpf's (id {}, name '{}')", device, found->id, found->name);
     return std::nullopt;
   }
-  bpf_map_info info{};
-  std::uint32_t length = sizeof info;
-  if (bpf_obj_get_info_by_fd(found->counters.get(), &info, &length) != 0) {
+  std::optional<std::vector<std::uint64_t>> counts = ebpf::summed_counters(found->counters.get());
+  if (!counts) {
     error = system_error("cannot read the counters", errno);
     return std::nullopt;
   }
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) {
-    error = system_error("cannot count the CPUs", -cpus);
-    return std::nullopt;
-  }
-  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
   std::vector<char> name(kNameSize);
   Stats out;
   out.program_id = found->id;
   out.mode = found->mode;
   bool ok = true;
-  for (std::uint32_t slot = 0; slot < info.max_entries && ok; ++slot) {
-    std::uint64_t count = sum_over_cpus(found->counters.get(), slot, per_cpu, ok);
+  for (std::uint32_t slot = 0; slot < counts->size() && ok; ++slot) {
+    std::uint64_t count = (*counts)[slot];
     if (bpf_map_lookup_elem(found->names.get(), &slot, name.data()) != 0) ok = false;
     std::string text(name.data(), strnlen(name.data(), name.size()));
     if (slot == 0) {
@@ -407,7 +389,7 @@ std::optional<Stats> stats(const std::string& device, std::string& error) {
     }
   }
   if (!ok) {
-    error = system_error("cannot read the counters", errno);
+    error = system_error("cannot read the signatures' names", errno);
     return std::nullopt;
   }
   return out;
