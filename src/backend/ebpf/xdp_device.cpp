@@ -431,14 +431,7 @@ DetachResult detach(const std::string& device, const std::string& bpffs) {
 }
 
 std::string pin_socket_filter(const BpfProgram& classic, const std::string& path) {
-  ebpf::Program program;
-  try {
-    program = ebpf::translate(classic, ebpf::Target::SocketFilter);
-  } catch (const std::exception& e) {
-    return std::string("cannot translate the program: ") + e.what();
-  }
-  ebpf::LoadResult loaded = ebpf::load(program, {kProgramName, false});
-  if (!loaded.program) return "the kernel refuses the program: " + loaded.error;
+  // Where it goes is checked before the kernel is asked to load anything.
   std::size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   if (path.find('.', slash == std::string::npos ? 0 : slash) != std::string::npos) {
@@ -447,6 +440,14 @@ std::string pin_socket_filter(const BpfProgram& classic, const std::string& path
   if (!is_bpffs(dir)) {
     return fmt::format("{} is not in a BPF file system (mount -t bpf bpf /sys/fs/bpf)", path);
   }
+  ebpf::Program program;
+  try {
+    program = ebpf::translate(classic, ebpf::Target::SocketFilter);
+  } catch (const std::exception& e) {
+    return std::string("cannot translate the program: ") + e.what();
+  }
+  ebpf::LoadResult loaded = ebpf::load(program, {kProgramName, false});
+  if (!loaded.program) return "the kernel refuses the program: " + loaded.error;
   std::string error;
   if (!pin_new(loaded.program->fd(), path, error)) return error;
   if (rename(fresh_name(path).c_str(), path.c_str()) != 0) {
