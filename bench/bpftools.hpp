@@ -7,7 +7,7 @@
 #include <string>
 
 #include "p0fbpf/ast.hpp"
-#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf::bench {
 

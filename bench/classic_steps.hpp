@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf::bench {
 

@@ -123,7 +123,7 @@ Selection linux_request_signatures() {
 BpfProgram compile_classic(const Selection& selection, LinkType link, bool per_signature = false) {
   CompileOptions options;
   options.link.type = link;
-  options.codegen.verdict_per_signature = per_signature;
+  options.verdict_per_signature = per_signature;
   Compilation c = compile(selection.sources, options);
   if (!c.ok()) fail("cannot compile " + selection.name);
   return *c.program;

@@ -48,9 +48,9 @@ double median(std::vector<double> v) {
 std::optional<BpfProgram> ours(const std::string& sig, bool response, MatchMode mode,
                                LinkType link = LinkType::Raw, std::size_t fit_within = 64) {
   CompileOptions options;
-  options.lower.mode = mode;
+  options.mode = mode;
   options.link.type = link;
-  options.lower.direction = response ? Direction::Response : Direction::Request;
+  options.direction = response ? Direction::Response : Direction::Request;
   options.fit_within = fit_within;  // 64: as p0fbpf does for iptables (-f iptables, the default)
   Compilation c = compile({{sig, ""}}, options);
   if (!c.ok()) return std::nullopt;

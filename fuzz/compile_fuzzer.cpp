@@ -20,10 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (auto mode : {p0fbpf::MatchMode::Exact, p0fbpf::MatchMode::Loose}) {
     for (auto link : {p0fbpf::LinkType::Raw, p0fbpf::LinkType::Ethernet}) {
       p0fbpf::CompileOptions options;
-      options.lower.mode = mode;
-      options.lower.direction = packet.size() % 2 ? p0fbpf::Direction::Response : p0fbpf::Direction::Request;
+      options.mode = mode;
+      options.direction = packet.size() % 2 ? p0fbpf::Direction::Response : p0fbpf::Direction::Request;
       options.link.type = link;
-      options.codegen.negate = packet.size() % 3 == 2;  // a negated program must not read past the packet either
+      options.negate = packet.size() % 3 == 2;  // a negated program must not read past the packet either
       p0fbpf::Compilation c = p0fbpf::compile({{signature, ""}}, options);
       if (!c.ok()) continue;
       options.fit_within = 1;

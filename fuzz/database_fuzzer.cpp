@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!labels) std::abort();  // the empty pattern is valid
   for (const auto* label : *labels) {
     p0fbpf::CompileOptions options;
-    options.lower.direction = label->direction;
+    options.direction = label->direction;
     // A few signatures a label keep each run short.
     std::vector<p0fbpf::SignatureSource> some(label->signatures.begin(),
                                               label->signatures.begin() + std::min<std::size_t>(3, label->signatures.size()));

@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (rules.size() >= 8) break;  // a few rules keep each run short
     for (int family : {4, 6}) {
       p0fbpf::CompileOptions compile_options;
-      compile_options.lower.direction = label->direction;
+      compile_options.direction = label->direction;
       compile_options.ip_version = family;
       std::vector<p0fbpf::SignatureSource> first(label->signatures.begin(),
                                                  label->signatures.begin() + std::min<std::size_t>(2, label->signatures.size()));

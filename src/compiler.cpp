@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "p0fbpf/parser.hpp"
-#include "p0fbpf/pipeline.hpp"
+#include "pipeline.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -121,7 +121,8 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
     if (options.refuse_over) lowerings.forget(i);
   }
   if (!ok) {
-    out.ir = *run_form_passes(lowerings.prepared(first(sources.size()), true), {false, true}, options, "program");
+    ir::Program prepared = lowerings.prepared(first(sources.size()), true);
+    out.ir = std::make_shared<const ir::Program>(*run_form_passes(prepared, {false, true}, options, "program"));
     return out;
   }
   std::size_t fit_within = options.fit_within;
@@ -141,19 +142,19 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
                                           : "compile_split (p0fbpf --split) makes as many programs as needed "
                                             "within the limit"},
            last});
-      out.ir = std::move(ir);
+      out.ir = std::make_shared<const ir::Program>(std::move(ir));
       out.oversize = true;
       return out;
     }
     if (prefix == sources.size()) {
       // The whole selection fits, compiled as without refuse_over.
-      out.ir = std::move(ir);
+      out.ir = std::make_shared<const ir::Program>(std::move(ir));
       out.program = std::move(program);
       return out;
     }
   }
   auto [ir, program] = lowerings.best(first(sources.size()), fit_within);
-  out.ir = std::move(ir);
+  out.ir = std::make_shared<const ir::Program>(std::move(ir));
   out.program = std::move(program);
   return out;
 }
@@ -226,6 +227,12 @@ SplitCompilation compile_split(const std::vector<SignatureSource>& sources, cons
   out.ok = true;
   return out;
 }
+
+bool Compilation::can_match() const { return ir && !ir->branches.empty(); }
+
+std::string ir_text(const ir::Program& program) { return ir::to_string(program); }
+
+BpfProgram empty_program(const CompileOptions& options) { return generate(ir::Program{}, codegen_options(options)); }
 
 bool is_valid(const BpfProgram& program) {
   std::vector<bpf_insn> copy = program.instructions;

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "p0fbpf/link.hpp"
+#include "link.hpp"
 
 namespace p0fbpf::ir {
 namespace {

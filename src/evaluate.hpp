@@ -8,7 +8,7 @@
 #include <optional>
 #include <span>
 
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 
 namespace p0fbpf::ir {
 

@@ -1,4 +1,4 @@
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 
 #include <algorithm>
 #include <stdexcept>

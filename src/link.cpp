@@ -1,4 +1,4 @@
-#include "p0fbpf/link.hpp"
+#include "link.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -89,15 +89,6 @@ class Based {
 };
 
 }  // namespace
-
-std::optional<LinkType> parse_link_type(std::string_view name) {
-  if (name == "raw") return LinkType::Raw;
-  if (name == "ether") return LinkType::Ethernet;
-  if (name == "sll") return LinkType::LinuxCooked;
-  if (name == "sll2") return LinkType::LinuxCooked2;
-  if (name == "null") return LinkType::Loopback;
-  return std::nullopt;
-}
 
 ValuePtr link_shift_variable() {
   static const ValuePtr var = variable("shift");

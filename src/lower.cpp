@@ -1,4 +1,4 @@
-#include "p0fbpf/lower.hpp"
+#include "lower.hpp"
 
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
 // Merging checks of neighbouring bytes into fewer, wider compares.
 #pragma once
 
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 
 namespace p0fbpf {
 

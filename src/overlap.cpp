@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "p0fbpf/lower.hpp"
+#include "lower.hpp"
 #include "p0fbpf/quirks.hpp"
 #include "p0fbpf/tcp.hpp"
 #include "window.hpp"

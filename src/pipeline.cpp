@@ -1,11 +1,11 @@
-#include "p0fbpf/pipeline.hpp"
+#include "pipeline.hpp"
 
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "p0fbpf/compiler.hpp"
-#include "p0fbpf/link.hpp"
+#include "link.hpp"
 #include "merge_checks.hpp"
 #include "read_guards.hpp"
 #include "share_branches.hpp"
@@ -54,6 +54,14 @@ ir::Program per_branch(const ir::Program& program, ir::ConditionPtr (*pass)(cons
 
 }  // namespace
 
+LowerOptions lower_options(const CompileOptions& options, bool window_shortcut) {
+  return {options.mode, options.direction, window_shortcut};
+}
+
+CodegenOptions codegen_options(const CompileOptions& options) {
+  return {options.negate, options.accept_value, options.verdict_per_signature};
+}
+
 const std::vector<std::string_view>& pass_names() {
   static const std::vector<std::string_view> names = {
       "lower",         "ip-version",       "link",           "merge-checks",     "drop-implied-lengths",
@@ -64,9 +72,7 @@ const std::vector<std::string_view>& pass_names() {
 
 Result<Lowered> run_signature_passes(const Signature& signature, bool window_shortcut, const CompileOptions& options,
                                      std::string_view scope) {
-  LowerOptions lower_options = options.lower;
-  if (!window_shortcut) lower_options.window_shortcut = false;
-  Result<Lowered> lowered = lower(signature, lower_options);
+  Result<Lowered> lowered = lower(signature, lower_options(options, window_shortcut));
   if (!lowered) return lowered;
   ir::Program program = passed("lower", scope, {}, ir::Program{lowered->branches}, options);
 
@@ -88,12 +94,12 @@ ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>
   ir::Program program;
   for (const auto* branches : per_member) program.branches.insert(program.branches.end(), branches->begin(), branches->end());
   if (!options.optimize) return program;
-  return passed("share-branches", "program", program, share_branches(program, options.codegen.verdict_per_signature), options);
+  return passed("share-branches", "program", program, share_branches(program, options.verdict_per_signature), options);
 }
 
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
                                            std::string_view scope) {
-  const bool negate = options.codegen.negate;
+  const bool negate = options.negate;
   // Negated programs get their read guards, the others lose the last
   // branch's; either may share versions.
   ir::Program out = program;
@@ -101,7 +107,7 @@ std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form
   if (form.share_versions) {
     if (!options.optimize) return std::nullopt;
     bool changed = false;
-    out = passed("share-versions", scope, out, share_versions(out, options.codegen.verdict_per_signature), options, &changed);
+    out = passed("share-versions", scope, out, share_versions(out, options.verdict_per_signature), options, &changed);
     if (!changed) return std::nullopt;  // the same as the form without sharing
   }
   if (options.optimize && !negate) out = passed("drop-last-guards", scope, out, drop_last_read_guards(out), options);
@@ -119,7 +125,7 @@ std::pair<ir::Program, BpfProgram> fastest_form(const std::function<ir::Program(
     if (!ready) ready = prepared(form.window_shortcut);
     std::optional<ir::Program> ir = run_form_passes(*ready, form, options, describe(i, form));
     if (!ir) continue;
-    BpfProgram program = generate(*ir, options.codegen);
+    BpfProgram program = generate(*ir, codegen_options(options));
     std::size_t size = program.instructions.size();
     if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));
     bool enough = fit_within == 0 || !options.optimize || size <= fit_within;

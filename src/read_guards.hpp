@@ -1,7 +1,7 @@
 // Read guards: checks that only keep later reads inside the packet.
 #pragma once
 
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 
 namespace p0fbpf {
 

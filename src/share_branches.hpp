@@ -1,7 +1,7 @@
 // Sharing one branch among signatures that differ in a single check.
 #pragma once
 
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 
 namespace p0fbpf {
 

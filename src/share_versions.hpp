@@ -5,7 +5,7 @@
 // it.
 #pragma once
 
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 
 namespace p0fbpf {
 

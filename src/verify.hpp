@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 
 namespace p0fbpf::ir {
 

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "p0fbpf/ast.hpp"
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 
 namespace p0fbpf {
 

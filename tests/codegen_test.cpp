@@ -1,4 +1,4 @@
-#include "p0fbpf/codegen.hpp"
+#include "backend/classic/codegen.hpp"
 
 #include <stdexcept>
 

@@ -38,7 +38,7 @@ testing::PacketSpec windows_syn() {
 TEST(Compiler, SeveralSignaturesMakeOneProgramMatchingAny) {
   Compilation c = compile({{kDesignCard, ""}, {kWindows, ""}}, {});
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c.ir.branches.size(), 3u);  // IPv4; IPv4 and IPv6
+  EXPECT_EQ(c.ir->branches.size(), 3u);  // IPv4; IPv4 and IPv6
   EXPECT_TRUE(is_valid(*c.program));
   EXPECT_NE(testing::run_bpf(*c.program, testing::build_packet(linux_syn())), 0u);
   EXPECT_NE(testing::run_bpf(*c.program, testing::build_packet(windows_syn())), 0u);
@@ -79,7 +79,7 @@ TEST(Compiler, FitWithinPicksTheFastestFormThatFits) {
     options.fit_within = fit;
     Compilation c = compile({{star, ""}}, options);
     std::vector<int> versions;
-    for (const auto& b : c.ir.branches) versions.push_back(b.ip_version);
+    for (const auto& b : c.ir->branches) versions.push_back(b.ip_version);
     return std::pair(versions, c.program->instructions.size());
   };
   auto [fastest_versions, fastest] = branches_and_size(0);
@@ -96,8 +96,8 @@ TEST(Compiler, FitWithinPicksTheFastestFormThatFits) {
   options.verify_each_pass = true;
   options.fit_within = 1;
   Compilation one = compile({{kDesignCard, ""}}, options);
-  ASSERT_EQ(one.ir.branches.size(), 1u);
-  EXPECT_EQ(one.ir.branches[0].ip_version, 4);
+  ASSERT_EQ(one.ir->branches.size(), 1u);
+  EXPECT_EQ(one.ir->branches[0].ip_version, 4);
   EXPECT_LT(one.program->instructions.size(), compile({{kDesignCard, ""}}, {}).program->instructions.size());
 }
 
@@ -113,8 +113,8 @@ TEST(Compiler, SharedFormFitsOneRuleBehindFixedLinkHeaders) {
     options.link.type = link;
     Compilation c = compile({{star, ""}}, options);
     ASSERT_TRUE(c.ok());
-    ASSERT_EQ(c.ir.branches.size(), 1u) << static_cast<int>(link);
-    EXPECT_EQ(c.ir.branches[0].ip_version, 0);
+    ASSERT_EQ(c.ir->branches.size(), 1u) << static_cast<int>(link);
+    EXPECT_EQ(c.ir->branches[0].ip_version, 0);
     EXPECT_LE(c.program->instructions.size(), 64u) << static_cast<int>(link);
   }
 }
@@ -233,7 +233,7 @@ TEST(Compiler, RefuseOverKeepsASelectionThatFitsAsItWas) {
       ASSERT_TRUE(c.ok()) << count << " signatures within " << limit;
       EXPECT_FALSE(c.oversize);
       EXPECT_TRUE(same_instructions(*c.program, *expected.program)) << count << " signatures within " << limit;
-      EXPECT_EQ(c.ir.branches.size(), expected.ir.branches.size());
+      EXPECT_EQ(c.ir->branches.size(), expected.ir->branches.size());
     }
   }
 }
@@ -306,7 +306,7 @@ TEST(Compiler, VerdictPerSignatureNamesTheFirstSignatureThatMatches) {
   sources.insert(sources.begin() + 45, {"*:128:0:*:*,*:mss,nop,ws,nop,nop,sok::0", "wide:any"});
   CompileOptions options;
   options.verify_each_pass = true;
-  options.codegen.verdict_per_signature = true;
+  options.verdict_per_signature = true;
   Compilation combined = compile(sources, options);
   ASSERT_TRUE(combined.ok());
   ASSERT_TRUE(is_valid(*combined.program));
@@ -335,7 +335,7 @@ TEST(Compiler, VerdictPerSignatureNamesTheFirstSignatureThatMatches) {
   EXPECT_GT(matched, total / 2);
   EXPECT_GT(later_than_first, 0u);  // some packets matched an earlier, wider signature
   CompileOptions negated = options;
-  negated.codegen.negate = true;
+  negated.negate = true;
   EXPECT_THROW(compile(sources, negated), std::invalid_argument);
 }
 

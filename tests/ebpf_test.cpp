@@ -411,9 +411,9 @@ std::string describe(const Variant& v) {
 
 BpfProgram compile_variant(const std::vector<SignatureSource>& sources, bool response, const Variant& variant) {
   CompileOptions options;
-  options.lower.mode = variant.mode;
-  options.lower.direction = response ? Direction::Response : Direction::Request;
-  options.codegen.negate = variant.negate;
+  options.mode = variant.mode;
+  options.direction = response ? Direction::Response : Direction::Request;
+  options.negate = variant.negate;
   options.link.type = variant.link;
   Compilation c = compile(sources, options);
   if (!c.ok()) throw std::runtime_error("cannot compile " + sources.front().text);

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "bpf_run.hpp"
-#include "p0fbpf/codegen.hpp"
-#include "p0fbpf/link.hpp"
+#include "backend/classic/codegen.hpp"
+#include "link.hpp"
 
 namespace p0fbpf::ir {
 namespace {

@@ -41,9 +41,9 @@ void check_all(const std::vector<std::pair<std::string, bool>>& sigs, std::size_
         bool negate = variant % 2 == 1;
         CompileOptions options;
         options.verify_each_pass = true;
-        options.lower.mode = mode;
-        options.lower.direction = response ? Direction::Response : Direction::Request;
-        options.codegen.negate = negate;
+        options.mode = mode;
+        options.direction = response ? Direction::Response : Direction::Request;
+        options.negate = negate;
         options.link.type = negate ? LinkType::Ethernet : LinkType::Raw;
         options.fit_within = variant >= 2 ? 1 : 0;  // the smallest form: one branch for both versions
         Compilation c = compile({{sig, ""}}, options);

@@ -50,9 +50,9 @@ const std::vector<Variant>& variants() {
 BpfProgram compiled(const Variant& v, LinkType link, bool negate, bool optimize = true) {
   CompileOptions options;
   options.verify_each_pass = true;
-  options.lower.mode = v.mode;
+  options.mode = v.mode;
   options.link.type = link;
-  options.codegen.negate = negate;
+  options.negate = negate;
   options.optimize = optimize;
   std::vector<SignatureSource> sources = {{v.signature, ""}};
   if (!v.also.empty()) sources.push_back({v.also, ""});

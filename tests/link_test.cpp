@@ -1,4 +1,4 @@
-#include "p0fbpf/link.hpp"
+#include "link.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Lowering, checked by running the compiled program on hand-made packets
 // whose verdicts follow from docs/semantics.md §2 and §3.
-#include "p0fbpf/lower.hpp"
+#include "lower.hpp"
 
 #include <gtest/gtest.h>
 
@@ -27,7 +27,8 @@ Lowered lower_ok(const std::string& text, LowerOptions options = {}) {
 bool accepts(const std::string& sig, const PacketSpec& packet, LowerOptions lower = {}) {
   CompileOptions options;
   options.verify_each_pass = true;
-  options.lower = lower;
+  options.mode = lower.mode;
+  options.direction = lower.direction;
   Compilation c = compile({{sig, ""}}, options);
   EXPECT_TRUE(c.ok()) << sig;
   return c.ok() && testing::run_bpf(*c.program, testing::build_packet(packet)) != 0;

@@ -1,4 +1,4 @@
-#include "p0fbpf/pipeline.hpp"
+#include "pipeline.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,8 +29,8 @@ TEST(Optimize, SameVerdictsAsUnoptimized) {
       for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
         CompileOptions options;
         options.verify_each_pass = true;
-        options.lower.mode = mode;
-        options.lower.direction = response ? Direction::Response : Direction::Request;
+        options.mode = mode;
+        options.direction = response ? Direction::Response : Direction::Request;
         options.link.type = link;
         BpfProgram optimized = *compile({{text, ""}}, options).program;
         options.optimize = false;

@@ -37,7 +37,7 @@ std::vector<TcpSignature> database_signatures() { return tcp_signatures(kDatabas
 Compilation compile_exact(const std::string& sig, bool response, std::size_t fit_within) {
   CompileOptions options;
   options.verify_each_pass = true;
-  options.lower.direction = response ? Direction::Response : Direction::Request;
+  options.direction = response ? Direction::Response : Direction::Request;
   options.fit_within = fit_within;
   Compilation c = compile({{sig, ""}}, options);
   if (!c.ok()) {
@@ -70,7 +70,7 @@ void compare(const std::string& p0f, const std::string& sig, bool response, IpVe
     bool ours_small = run_bpf(*smallest.program, bytes) != 0;
     // The third opinion: the IR the programs were generated from.
     for (const Compilation* c : {&fastest, &smallest}) {
-      bool by_ir = ir::evaluate(c->ir, bytes).accepted;
+      bool by_ir = ir::evaluate(*c->ir, bytes).accepted;
       bool by_bpf = c == &fastest ? ours : ours_small;
       if (by_ir != by_bpf) {
         tally.disagreements.push_back(fmt::format("{}: the {} form's IR {}, its BPF {}; packet {}", sig,

@@ -59,10 +59,10 @@ TEST(ReadGuards, NegatedProgramAcceptsExactlyWhatThePlainProgramRejects) {
       for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
         CompileOptions options;
         options.verify_each_pass = true;
-        options.lower.mode = mode;
+        options.mode = mode;
         options.link.type = link;
         BpfProgram plain = *compile({{text, ""}}, options).program;
-        options.codegen.negate = true;
+        options.negate = true;
         BpfProgram negated = *compile({{text, ""}}, options).program;
         options.fit_within = 1;  // the smallest form: one branch for both versions
         BpfProgram negated_small = *compile({{text, ""}}, options).program;

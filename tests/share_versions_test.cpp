@@ -147,14 +147,14 @@ TEST(ShareVersions, SmallestFormAcceptsWhatTheFastestAccepts) {
       for (LinkType link : {LinkType::Raw, LinkType::Ethernet, LinkType::LinuxCooked, LinkType::LinuxCooked2}) {
         CompileOptions options;
         options.verify_each_pass = true;
-        options.lower.mode = mode;
-        options.lower.direction = s.response ? Direction::Response : Direction::Request;
+        options.mode = mode;
+        options.direction = s.response ? Direction::Response : Direction::Request;
         options.link.type = link;
         BpfProgram fastest = *compile({{s.text, ""}}, options).program;
         options.fit_within = 1;
         Compilation small = compile({{s.text, ""}}, options);
         bool shared = false;
-        for (const Branch& b : small.ir.branches) shared = shared || b.ip_version == 0;
+        for (const Branch& b : small.ir->branches) shared = shared || b.ip_version == 0;
         shared_programs += shared;
         for (int i = 0; i < 24; ++i) {
           bool v6 = i % 2;
@@ -189,7 +189,7 @@ TEST(ShareVersions, EveryStarSignatureOfP0fDatabaseFitsOneRule) {
     if (parse_signature(s.text)->version != IpVersion::Any) continue;
     CompileOptions options;
     options.verify_each_pass = true;
-    options.lower.direction = s.response ? Direction::Response : Direction::Request;
+    options.direction = s.response ? Direction::Response : Direction::Request;
     options.fit_within = 64;
     Compilation c = compile({{s.text, ""}}, options);
     ASSERT_TRUE(c.ok()) << s.text;

@@ -3,7 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "p0fbpf/compiler.hpp"
-#include "p0fbpf/link.hpp"
+#include "pipeline.hpp"
+#include "link.hpp"
 #include "share_versions.hpp"
 
 namespace p0fbpf::ir {

@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "p0fbpf/codegen.hpp"
+#include "backend/classic/codegen.hpp"
 
 namespace p0fbpf {
 namespace {

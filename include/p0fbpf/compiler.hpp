@@ -1,29 +1,59 @@
-// The whole pipeline in one call: signature texts -> AST -> IR -> BPF.
-// The passes and their order are in pipeline.hpp.
+// The whole pipeline in one call: signature texts -> AST -> IR -> BPF. The
+// library's compiler API; the passes and their order are inside it
+// (src/pipeline.cpp).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/bpf_program.hpp"
 #include "p0fbpf/diagnostic.hpp"
-#include "p0fbpf/ir.hpp"
 #include "p0fbpf/types.hpp"
-#include "p0fbpf/lower.hpp"
-#include "p0fbpf/pipeline.hpp"
 
 namespace p0fbpf {
+
+namespace ir {
+struct Program;  // the compiler's intermediate form, internal; ir_text prints it
+}
 
 struct SignatureSource {
   std::string text;
   std::string origin;  // where it came from, e.g. "<stdin>:3"; empty for an argument
 };
 
+// What a pass did (p0fbpf --print-ir).
+struct PassReport {
+  std::string_view pass;       // one of pass_names()
+  std::string_view scope;      // what it ran on: "signature 2", "program", "form 3 (...)"
+  bool changed;                // the program differs from the pass's input
+  const ir::Program& before;   // the pass's input (empty for lower)
+  const ir::Program& program;  // after the pass
+};
+using PassObserver = std::function<void(const PassReport&)>;
+
+// Every pass, in the order it runs.
+const std::vector<std::string_view>& pass_names();
+
+// The IR as text, one branch per block (what --print-ir shows).
+std::string ir_text(const ir::Program& program);
+
 struct CompileOptions {
-  LowerOptions lower;
+  MatchMode mode = MatchMode::Exact;
+  Direction direction = Direction::Request;
   LinkLayer link;
-  CodegenOptions codegen;
+  bool negate = false;  // accept what the signatures do not match
+  std::uint32_t accept_value = kAcceptWholePacket;  // what a matching packet returns
+  // Return the first matching signature's index plus one instead of
+  // accept_value, so that a caller (the XDP program's counters) can tell
+  // which signature matched. Signatures then share no branches. Not with
+  // `negate`.
+  bool verdict_per_signature = false;
   std::optional<int> ip_version;  // keep only what matches this IP version (4 or 6)
   bool optimize = true;           // false: -O0, the program as lowered
   // 0: the fastest program. Otherwise the fastest one within this many
@@ -36,10 +66,10 @@ struct CompileOptions {
   // signatures) are compiled first, so that a selection far over the limit
   // is refused after compiling about twice what the limit holds, not all of it.
   std::size_t refuse_over = 0;
-  // Every pass's output goes through ir::verify, and a malformed one throws
+  // Every pass's output is checked for malformed IR, which throws
   // std::logic_error naming the pass: for tests, which all turn it on.
   bool verify_each_pass = false;
-  // Called after every pass (see pipeline.hpp), e.g. to print the IR.
+  // Called after every pass, e.g. to print the IR.
   PassObserver observe_passes;
 };
 
@@ -53,13 +83,19 @@ struct SourcedDiagnostic {
 
 struct Compilation {
   std::optional<BpfProgram> program;  // absent if any signature had an error
-  ir::Program ir;  // after the link pass
+  // The IR the program was generated from (for ir_text, and for the tests,
+  // which look inside). Set by compile().
+  std::shared_ptr<const ir::Program> ir;
   std::vector<SourcedDiagnostic> diagnostics;  // errors and warnings, in input order
   // Refused by refuse_over: the last diagnostic says how many of the first
   // signatures already need how many instructions (on the last of them).
   bool oversize = false;
 
   bool ok() const { return program.has_value(); }
+  // Some branch survived lowering and the passes: the program can accept a
+  // packet (without `negate`). False when every signature is impossible,
+  // e.g. for the IP version chosen.
+  bool can_match() const;
 };
 
 // Compiles all signatures into one program that accepts a packet matching any
@@ -79,6 +115,10 @@ struct SplitCompilation {
 };
 SplitCompilation compile_split(const std::vector<SignatureSource>& sources, const CompileOptions& options,
                                std::size_t limit);
+
+// The program of an empty selection: it accepts no packet (every packet,
+// negated).
+BpfProgram empty_program(const CompileOptions& options);
 
 // libpcap's verdict on a program (bpf_validate).
 bool is_valid(const BpfProgram& program);

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf {
 

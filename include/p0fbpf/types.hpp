@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace p0fbpf {
 
@@ -26,6 +28,9 @@ enum class LinkType {
   LinuxCooked2,  // Linux "cooked" capture v2 (DLT_LINUX_SLL2), 20-byte header
   Loopback,      // BSD loopback/null (DLT_NULL, DLT_LOOP), 4-byte family
 };
+
+// The --link names: raw, ether, sll, sll2, null.
+std::optional<LinkType> parse_link_type(std::string_view name);
 
 struct LinkLayer {
   LinkType type = LinkType::Raw;

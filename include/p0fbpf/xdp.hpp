@@ -54,7 +54,7 @@ struct AttachResult {
 // moment without a filter. Refuses a device that has another XDP program.
 // All or nothing: on failure the device and the pins are as they were.
 // `classic` is compiled for device_link() with
-// CodegenOptions::verdict_per_signature: verdict v counts in slot v.
+// CompileOptions::verdict_per_signature: verdict v counts in slot v.
 AttachResult attach(const AttachRequest& request, const BpfProgram& classic);
 
 struct SlotCount {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "p0fbpf/quirks.hpp"
 
 namespace p0fbpf::cli {
 namespace {
@@ -60,9 +61,9 @@ void CompileFlags::add_to(CLI::App& app, const char* negate_help) {
 
 CompileOptions CompileFlags::options() const {
   CompileOptions options;
-  options.lower.mode = loose ? MatchMode::Loose : MatchMode::Exact;
-  options.lower.direction = response ? Direction::Response : Direction::Request;
-  options.codegen.negate = negate;
+  options.mode = loose ? MatchMode::Loose : MatchMode::Exact;
+  options.direction = response ? Direction::Response : Direction::Request;
+  options.negate = negate;
   options.optimize = optimize != 0;
   return options;
 }

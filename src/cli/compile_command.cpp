@@ -14,7 +14,6 @@
 #include "commands.hpp"
 #include "p0fbpf/database.hpp"
 #include "p0fbpf/emit.hpp"
-#include "p0fbpf/link.hpp"
 #include "p0fbpf/script.hpp"
 #include "p0fbpf/tc_script.hpp"
 #include "p0fbpf/xdp_c.hpp"
@@ -87,10 +86,10 @@ int write_tc_script(const Selection& selection, const CompileOptions& options, T
 // The XDP program as C: one program for the selection, which returns the
 // matching signature's number so that each has its counter.
 int write_xdp_c(const Selection& selection, CompileOptions options, ebpf::XdpCOptions xdp) {
-  options.codegen.verdict_per_signature = !options.codegen.negate;
+  options.verdict_per_signature = !options.negate;
   std::optional<BpfProgram> program = compile_checked(selection.sources, options);
   if (!program) return kExitError;
-  xdp.verdicts = verdict_names(selection, options.codegen.negate);
+  xdp.verdicts = verdict_names(selection, options.negate);
   return write_stdout(ebpf::print_xdp_c(*program, xdp)) ? kExitOk : kExitError;
 }
 
@@ -157,8 +156,8 @@ int write_pinned_script(const Selection& selection, const CompileFlags& flags, c
     CompileOptions per_family = options;
     per_family.ip_version = family;
     Compilation compiled = compile(selection.sources, per_family);  // its diagnostics are the whole's
-    if (compiled.ok() && !compiled.ir.branches.empty()) {
-      rules.push_back({family, options.lower.direction, "", comment});
+    if (compiled.ok() && compiled.can_match()) {
+      rules.push_back({family, options.direction, "", comment});
     }
   }
   return write_firewall_script(rules, script_options);
@@ -175,7 +174,7 @@ PassObserver ir_printer(std::optional<std::string_view> only, std::string& text)
   return [only, &text](const PassReport& report) {
     if (only && *only != report.pass) return;
     fmt::format_to(std::back_inserter(text), ";; after {} ({}): {}\n{}", report.pass, report.scope,
-                   report.changed ? "changed" : "no change", ir::to_string(report.program));
+                   report.changed ? "changed" : "no change", ir_text(report.program));
   };
 }
 
@@ -413,7 +412,7 @@ int CompileCommand::run() const {
     return write_stdout(text) ? kExitOk : kExitError;
   }
   // The signatures: from the arguments and from the database.
-  std::optional<Selection> selected = read_selection(flags.signatures, database, options.lower.direction);
+  std::optional<Selection> selected = read_selection(flags.signatures, database, options.direction);
   if (!selected) return kExitError;
   const Selection& selection = *selected;
 
@@ -487,7 +486,7 @@ int CompileCommand::run() const {
         std::string comment = describe(selection, members[p]);
         if (warned.insert(comment).second) warn_if_unsafe_comment(comment);
         line.pop_back();
-        rules.push_back({*family, options.lower.direction, line, comment});
+        rules.push_back({*family, options.direction, line, comment});
       } else {
         if (emitted && chosen != Format::Iptables) text += "\n";
         // Several C arrays in one file need names of their own.
@@ -497,7 +496,7 @@ int CompileCommand::run() const {
     }
     if (!script && programs.empty()) {
       // Nothing can match: one program that says so.
-      text += emit(generate(ir::Program{}, options.codegen), chosen);
+      text += emit(empty_program(options), chosen);
     }
   }
   if (script) return write_firewall_script(rules, script_options);

@@ -16,7 +16,7 @@ void PinCommand::add_to(CLI::App& app) {
 
 int PinCommand::run() const {
   CompileOptions options = flags.options();  // raw: iptables and ip6tables see the IP header
-  std::optional<Selection> selection = read_selection(flags.signatures, database, options.lower.direction);
+  std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
   if (!program) return kExitError;

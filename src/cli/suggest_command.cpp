@@ -181,7 +181,7 @@ int SuggestCommand::run() const {
     if (!known) return kExitError;
   }
   CompileOptions options;
-  options.lower.direction = direction;
+  options.direction = direction;
   options.fit_within = kXtBpfMaxInstructions;
   std::vector<Row> rows;
   for (const SuggestedSignature& sig : s.signatures) {

@@ -210,7 +210,7 @@ int TestCommand::run() const {
     return kExitError;
   }
   CompileOptions options = flags.options();
-  auto selection = read_selection(flags.signatures, database, options.lower.direction);
+  auto selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
 
   ProgramsByLink programs;

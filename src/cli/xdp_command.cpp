@@ -139,8 +139,8 @@ int XdpCommand::run() const {
   }
   CompileOptions options = flags.options();
   options.link = {*link, 0};
-  options.codegen.verdict_per_signature = !flags.negate;
-  std::optional<Selection> selection = read_selection(flags.signatures, database, options.lower.direction);
+  options.verdict_per_signature = !flags.negate;
+  std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
   if (!program) return kExitError;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "p0fbpf/codegen.hpp"
+#include "backend/classic/codegen.hpp"
 
 namespace p0fbpf::testing {
 

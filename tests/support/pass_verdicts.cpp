@@ -41,10 +41,10 @@ PassVerdicts expect_pass_keeps_verdicts(std::string_view pass) {
         for (bool negate : {false, true}) {
           CompileOptions options;
           options.verify_each_pass = true;
-          options.lower.mode = mode;
-          options.lower.direction = s.response ? Direction::Response : Direction::Request;
+          options.mode = mode;
+          options.direction = s.response ? Direction::Response : Direction::Request;
           options.link.type = link;
-          options.codegen.negate = negate;
+          options.negate = negate;
           options.fit_within = 1;  // every form
           bool ether = link == LinkType::Ethernet;
           options.observe_passes = [&](const PassReport& report) {

@@ -2,7 +2,7 @@
 // between labels. Values come into the registers through registers.hpp;
 // block_merge.hpp shares what the branches have in common, and
 // jump_layout.hpp turns labels into offsets.
-#include "p0fbpf/codegen.hpp"
+#include "backend/classic/codegen.hpp"
 
 #include <map>
 #include <stdexcept>

@@ -1,7 +1,7 @@
 // Code generation's last step: label targets become BPF jump offsets.
 #pragma once
 
-#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/bpf_program.hpp"
 #include "pending_code.hpp"
 
 namespace p0fbpf {

@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 #include "pending_code.hpp"
 
 namespace p0fbpf {

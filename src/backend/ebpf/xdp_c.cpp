@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "translate.hpp"
-#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf::ebpf {
 namespace {

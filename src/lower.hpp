@@ -7,7 +7,7 @@
 
 #include "p0fbpf/ast.hpp"
 #include "p0fbpf/diagnostic.hpp"
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 #include "p0fbpf/types.hpp"
 
 namespace p0fbpf {

@@ -7,38 +7,28 @@
 
 #include <cstddef>
 #include <functional>
-#include <string>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "backend/classic/codegen.hpp"
+#include "ir.hpp"
+#include "lower.hpp"
 #include "p0fbpf/ast.hpp"
-#include "p0fbpf/codegen.hpp"
+#include "p0fbpf/compiler.hpp"
 #include "p0fbpf/diagnostic.hpp"
-#include "p0fbpf/ir.hpp"
-#include "p0fbpf/lower.hpp"
 
 namespace p0fbpf {
 
-struct CompileOptions;
-
-// What a pass did (p0fbpf --print-ir).
-struct PassReport {
-  std::string_view pass;       // one of pass_names()
-  std::string_view scope;      // what it ran on: "signature 2", "program", "form 3 (...)"
-  bool changed;                // the program differs from the pass's input
-  const ir::Program& before;   // the pass's input (empty for lower)
-  const ir::Program& program;  // after the pass
-};
-using PassObserver = std::function<void(const PassReport&)>;
-
-// Every pass, in the order it runs.
-const std::vector<std::string_view>& pass_names();
+// What the passes need of the caller's options.
+LowerOptions lower_options(const CompileOptions& options, bool window_shortcut);
+CodegenOptions codegen_options(const CompileOptions& options);
 
 // 1. One signature alone: lower, ip-version, link, merge-checks,
 // drop-implied-lengths. The branches can be kept and joined into every
 // program the signature goes into. `window_shortcut` false lowers without
-// the shortcut whatever options.lower says. `scope` names it in reports.
+// the shortcut. `scope` names it in reports.
 Result<Lowered> run_signature_passes(const Signature& signature, bool window_shortcut, const CompileOptions& options,
                                      std::string_view scope);
 

@@ -3,15 +3,11 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <string_view>
 
-#include "p0fbpf/ir.hpp"
+#include "ir.hpp"
 #include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
-
-std::optional<LinkType> parse_link_type(std::string_view name);
 
 // Each branch with the link checks it needs. Where the IP header is at a
 // fixed offset, the checks go in front and link_offset says where; for

@@ -1,0 +1,24 @@
+// Code generation: IR branches become one classic BPF program that returns
+// `accept_value` when some branch holds and 0 otherwise.
+#pragma once
+
+#include <cstdint>
+
+#include "ir.hpp"
+#include "p0fbpf/bpf_program.hpp"
+
+namespace p0fbpf {
+
+// Each branch is generated for the IP header at its own link_offset (see
+// link.hpp).
+struct CodegenOptions {
+  bool negate = false;  // accept what the branches reject
+  std::uint32_t accept_value = kAcceptWholePacket;
+  // Accept with the first matching branch's signature index plus one
+  // instead of accept_value (see CompileOptions::verdict_per_signature).
+  bool verdict_per_signature = false;
+};
+
+BpfProgram generate(const ir::Program& program, const CodegenOptions& options);
+
+}  // namespace p0fbpf
