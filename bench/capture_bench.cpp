@@ -135,11 +135,12 @@ std::optional<CaptureCounts> capture_counts(const std::string& path) {
 void measure(const std::string& binary, const std::string& capture, const std::optional<std::string>& p0f,
              bool tcpdump, const std::string& signature, const std::string& expression, int runs) {
   fmt::print("{:<58} {:>10}  {}\n", "command", "ms", "ratio");
-  double floor = best_ms(std::string(READ_FLOOR_BINARY) + " " + capture + " > /dev/null", runs);
-  double fingerprint = best_ms(binary + " fingerprint -r " + capture + " > /dev/null", runs);
+  const std::string file = quote(capture);  // a directory given by hand may have spaces
+  double floor = best_ms(std::string(READ_FLOOR_BINARY) + " " + file + " > /dev/null", runs);
+  double fingerprint = best_ms(binary + " fingerprint -r " + file + " > /dev/null", runs);
   fmt::print("{:<58} {:>10.1f}\n", "read_floor FILE (pcap_next_ex over every packet)", floor);
   if (p0f) {
-    double peer = best_ms(*p0f + " -r " + capture + " -f /etc/p0f/p0f.fp > /dev/null 2>&1", runs);
+    double peer = best_ms(*p0f + " -r " + file + " -f /etc/p0f/p0f.fp > /dev/null 2>&1", runs);
     fmt::print("{:<58} {:>10.1f}\n", "p0f -r FILE (raw_sig of every SYN)", peer);
     fmt::print("{:<58} {:>10.1f}  {:.1f}x faster than p0f (target 20x); {:.2f}x the floor (target <= 2)\n",
                "p0fbpf fingerprint -r FILE", fingerprint, peer / fingerprint, fingerprint / floor);
@@ -148,9 +149,9 @@ void measure(const std::string& binary, const std::string& capture, const std::o
                "p0fbpf fingerprint -r FILE", fingerprint, fingerprint / floor);
   }
   // test's count of matches goes to standard error.
-  double test = best_ms(binary + " test -r " + capture + " -w /dev/null " + quote(signature) + " > /dev/null 2>&1", runs);
+  double test = best_ms(binary + " test -r " + file + " -w /dev/null " + quote(signature) + " > /dev/null 2>&1", runs);
   if (tcpdump) {
-    double peer = best_ms("tcpdump -r " + capture + " -w /dev/null " + quote(expression) + " 2> /dev/null", runs);
+    double peer = best_ms("tcpdump -r " + file + " -w /dev/null " + quote(expression) + " 2> /dev/null", runs);
     fmt::print("{:<58} {:>10.1f}\n", "tcpdump -r FILE -w /dev/null EXPR (bpftools expression)", peer);
     fmt::print("{:<58} {:>10.1f}  {:.2f}x tcpdump's speed (target >= 1)\n", "p0fbpf test -r FILE -w /dev/null SIG",
                test, peer / test);

@@ -229,5 +229,5 @@ echo
 if [ -n "$build_dir" ]; then
   "$build_dir/bench/capture_bench" --runs "$runs" "${bench_args[@]}"
 else
-  echo "to time them: BUILD_DIR/bench/capture_bench --runs $runs ${bench_args[*]}"
+  echo "to time them: BUILD_DIR/bench/capture_bench --runs $runs$(printf ' %q' "${bench_args[@]}")"
 fi
