@@ -68,21 +68,29 @@ std::optional<std::size_t> ip_offset(LinkType link, const std::uint8_t* frame, s
 }
 
 Result<std::shared_ptr<Capture>> Capture::open(const std::string& path) {
-  // Our own FILE with a large buffer: reading is most of the work.
   FILE* file = std::fopen(path.c_str(), "rb");
   if (!file) return file_error(fmt::format("cannot read capture {}: {}", path, std::strerror(errno)));
-  std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
   return open(file, path);
 }
 
 Result<std::shared_ptr<Capture>> Capture::open(FILE* file, const std::string& name) {
+  // A large buffer of our own: reading is most of the work, and glibc
+  // ignores setvbuf's size when not given the buffer (it reads 4 KiB a call).
+  auto buffer = std::make_unique_for_overwrite<char[]>(kBufferSize);
+  std::setvbuf(file, buffer.get(), _IOFBF, kBufferSize);
   char error[PCAP_ERRBUF_SIZE] = {};
   pcap_t* pcap = pcap_fopen_offline(file, error);
   if (!pcap) {
     std::fclose(file);
     return file_error(fmt::format("cannot read capture {}: {}", name, error));
   }
-  return std::shared_ptr<Capture>(new Capture(pcap, name));
+  return std::shared_ptr<Capture>(new Capture(pcap, name, std::move(buffer)));
+}
+
+std::optional<std::uint64_t> Capture::file_size() const {
+  struct stat status {};
+  if (::fstat(fileno(pcap_file(pcap_)), &status) != 0 || !S_ISREG(status.st_mode)) return std::nullopt;
+  return static_cast<std::uint64_t>(status.st_size);
 }
 
 Capture::~Capture() { pcap_close(pcap_); }
