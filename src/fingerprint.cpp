@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -12,8 +13,11 @@
 namespace p0fbpf {
 namespace {
 
+// The layout's kinds past option_count are zero in every signature: equal
+// fields, equal hash without them.
 std::uint64_t hash_of(const SignatureFields& fields) {
-  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&fields), sizeof fields));
+  std::size_t bytes = offsetof(SignatureFields, layout) + std::min<std::size_t>(fields.option_count, kMaxTcpOptions);
+  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&fields), bytes));
 }
 
 bool same(const SignatureFields& a, const SignatureFields& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
