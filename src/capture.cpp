@@ -208,7 +208,9 @@ Result<std::shared_ptr<CaptureWriter>> CaptureWriter::open(const std::string& pa
     if (copy >= 0) ::close(copy);
     return cannot(error);
   }
-  std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
+  // As for reading: glibc takes setvbuf's size only with the buffer.
+  writer->buffer_ = std::make_unique_for_overwrite<char[]>(kBufferSize);
+  std::setvbuf(file, writer->buffer_.get(), _IOFBF, kBufferSize);
   writer->dumper_ = pcap_dump_fopen(like.pcap_, file);
   if (!writer->dumper_) {
     std::fclose(file);

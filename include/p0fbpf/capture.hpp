@@ -115,6 +115,7 @@ class CaptureWriter {
  private:
   CaptureWriter() = default;
   void fail(int error);
+  std::unique_ptr<char[]> buffer_;  // the stream's; outlives pcap_dump_close, which closes the stream
   pcap_dumper* dumper_ = nullptr;
   int fd_ = -1;             // ours; libpcap writes through a duplicate
   std::string path_;        // as given, for messages
