@@ -19,7 +19,9 @@
 namespace p0fbpf {
 namespace {
 
-constexpr std::size_t kBufferSize = 1 << 20;
+// Few read(2) calls, and small enough to stay in the cache: a 1 MiB buffer
+// made fingerprinting slower, each refill evicting the signature table.
+constexpr std::size_t kBufferSize = 1 << 16;
 constexpr int kDltIpv4 = 228;  // DLT_IPV4, missing from older headers
 constexpr int kDltIpv6 = 229;
 constexpr int kDltLinuxSll2 = 276;  // DLT_LINUX_SLL2: tcpdump -i any, libpcap >= 1.10
@@ -68,21 +70,29 @@ std::optional<std::size_t> ip_offset(LinkType link, const std::uint8_t* frame, s
 }
 
 Result<std::shared_ptr<Capture>> Capture::open(const std::string& path) {
-  // Our own FILE with a large buffer: reading is most of the work.
   FILE* file = std::fopen(path.c_str(), "rb");
   if (!file) return file_error(fmt::format("cannot read capture {}: {}", path, std::strerror(errno)));
-  std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
   return open(file, path);
 }
 
 Result<std::shared_ptr<Capture>> Capture::open(FILE* file, const std::string& name) {
+  // A buffer of our own: reading is most of the work, and glibc ignores
+  // setvbuf's size when not given the buffer (it reads 4 KiB a call).
+  auto buffer = std::make_unique_for_overwrite<char[]>(kBufferSize);
+  std::setvbuf(file, buffer.get(), _IOFBF, kBufferSize);
   char error[PCAP_ERRBUF_SIZE] = {};
   pcap_t* pcap = pcap_fopen_offline(file, error);
   if (!pcap) {
     std::fclose(file);
     return file_error(fmt::format("cannot read capture {}: {}", name, error));
   }
-  return std::shared_ptr<Capture>(new Capture(pcap, name));
+  return std::shared_ptr<Capture>(new Capture(pcap, name, std::move(buffer)));
+}
+
+std::optional<std::uint64_t> Capture::file_size() const {
+  struct stat status {};
+  if (::fstat(fileno(pcap_file(pcap_)), &status) != 0 || !S_ISREG(status.st_mode)) return std::nullopt;
+  return static_cast<std::uint64_t>(status.st_size);
 }
 
 Capture::~Capture() { pcap_close(pcap_); }
@@ -200,7 +210,9 @@ Result<std::shared_ptr<CaptureWriter>> CaptureWriter::open(const std::string& pa
     if (copy >= 0) ::close(copy);
     return cannot(error);
   }
-  std::setvbuf(file, nullptr, _IOFBF, kBufferSize);
+  // As for reading: glibc takes setvbuf's size only with the buffer.
+  writer->buffer_ = std::make_unique_for_overwrite<char[]>(kBufferSize);
+  std::setvbuf(file, writer->buffer_.get(), _IOFBF, kBufferSize);
   writer->dumper_ = pcap_dump_fopen(like.pcap_, file);
   if (!writer->dumper_) {
     std::fclose(file);

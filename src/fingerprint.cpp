@@ -1,6 +1,8 @@
 #include "p0fbpf/fingerprint.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -11,8 +13,11 @@
 namespace p0fbpf {
 namespace {
 
+// The layout's kinds past option_count are zero in every signature: equal
+// fields, equal hash without them.
 std::uint64_t hash_of(const SignatureFields& fields) {
-  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&fields), sizeof fields));
+  std::size_t bytes = offsetof(SignatureFields, layout) + std::min<std::size_t>(fields.option_count, kMaxTcpOptions);
+  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&fields), bytes));
 }
 
 bool same(const SignatureFields& a, const SignatureFields& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -43,32 +48,87 @@ struct SignatureCounter::Table {
     std::uint32_t count = 0;
   };
   // Entries live in blocks of one huge page each, which never move.
-  static constexpr std::uint32_t kBlockSize = (std::uint32_t{2} << 20) / sizeof(Entry);
+  static constexpr std::size_t kBlockBytes = std::size_t{2} << 20;
+  static constexpr std::uint32_t kBlockSize = kBlockBytes / sizeof(Entry);
   // A slot holds an entry's hash (high half), to skip entries that cannot
   // be equal and to rehash without reading them, and its index + 1 (0: empty).
-  ZeroedPages slot_pages{1024 * sizeof(std::uint64_t)};
-  std::uint64_t* slots = static_cast<std::uint64_t*>(slot_pages.data());
-  std::size_t slot_count = 1024;
+  explicit Table(std::size_t slot_count_)
+      : slot_pages(slot_count_ * sizeof(std::uint64_t)),
+        slots(static_cast<std::uint64_t*>(slot_pages.data())),
+        slot_count(slot_count_) {}
+  ZeroedPages slot_pages;
+  std::uint64_t* slots;
+  std::size_t slot_count;  // a power of two
   std::vector<ZeroedPages> blocks;
   std::uint32_t size = 0;
+
+  // The last signatures added, not yet in the table, in a ring: a
+  // signature's slot is prefetched when it comes, the entry that slot names
+  // two signatures later, and it is counted two more later, so that its
+  // cache misses overlap with reading the next packets.
+  struct Waiting {
+    SignatureFields fields;
+    std::uint64_t hash;
+  };
+  static constexpr std::size_t kWaiting = 4;
+  std::array<Waiting, kWaiting> waiting;
+  std::size_t added = 0;  // signatures added: waiting[added % kWaiting] is the oldest when full
+  std::size_t counted = 0;
 
   Entry* block(std::uint32_t index) const { return static_cast<Entry*>(blocks[index / kBlockSize].data()); }
   const Entry& entry(std::uint32_t index) const { return block(index)[index % kBlockSize]; }
   Entry& entry(std::uint32_t index) { return block(index)[index % kBlockSize]; }
   void add(const SignatureFields& fields);
+  // Puts the waiting signatures in the table.
+  void settle();
+  void prefetch_entry(std::uint64_t hash) const;
+  void insert(const SignatureFields& fields, std::uint64_t hash);
   void grow();
 };
 
-SignatureCounter::SignatureCounter() : table_(std::make_unique<Table>()) {}
+namespace {
+
+constexpr std::size_t kFewestSlots = 1024;
+// A presized table stops at 2 MiB of slots (room for 131,072 signatures):
+// an estimate is an upper bound, and more than that grows as it is used.
+constexpr std::size_t kMostPresizedSlots = std::size_t{1} << 18;
+
+// Slots for `expected` signatures at most half full.
+std::size_t slots_for(std::size_t expected) {
+  std::size_t slots = kFewestSlots;
+  while (slots < kMostPresizedSlots && slots / 2 < expected) slots *= 2;
+  return slots;
+}
+
+}  // namespace
+
+std::size_t most_fingerprints(std::uint64_t capture_bytes) {
+  // A record's header (16 bytes in pcap, more in pcapng) and the IPv4 and
+  // TCP headers without options (40).
+  constexpr std::uint64_t kSmallestRecord = 16 + 40;
+  return static_cast<std::size_t>(capture_bytes / kSmallestRecord);
+}
+
+SignatureCounter::SignatureCounter(std::size_t expected) : table_(std::make_unique<Table>(slots_for(expected))) {}
 SignatureCounter::~SignatureCounter() = default;
 SignatureCounter::SignatureCounter(SignatureCounter&&) noexcept = default;
 SignatureCounter& SignatureCounter::operator=(SignatureCounter&&) noexcept = default;
 
 void SignatureCounter::add(const PacketFacts& facts) { table_->add(signature_fields(facts)); }
 
-std::size_t SignatureCounter::distinct() const { return table_->size; }
+// Settling changes no signature's count, only when it is counted: const.
+std::size_t SignatureCounter::distinct() const {
+  table_->settle();
+  return table_->size;
+}
 
 std::size_t SignatureCounter::count(std::uint32_t index) const { return table_->entry(index).count; }
+
+void SignatureCounter::prefetch(std::uint32_t index) const {
+  const auto* entry = reinterpret_cast<const char*>(&table_->entry(index));
+  __builtin_prefetch(entry);
+  __builtin_prefetch(entry + sizeof(Table::Entry) - 1);
+}
 
 void SignatureCounter::append_signature(std::uint32_t index, std::string& out) const {
   p0fbpf::append_signature(table_->entry(index).fields, out);
@@ -76,11 +136,33 @@ void SignatureCounter::append_signature(std::uint32_t index, std::string& out) c
 
 void SignatureCounter::Table::add(const SignatureFields& fields) {
   const std::uint64_t hash = hash_of(fields) & 0xffffffff00000000u;
+  __builtin_prefetch(&slots[(hash >> 32) & (slot_count - 1)]);
+  Waiting& place = waiting[added % kWaiting];
+  if (added - counted == kWaiting) {
+    insert(place.fields, place.hash);
+    ++counted;
+  }
+  if (added - counted >= kWaiting / 2) prefetch_entry(waiting[(added - kWaiting / 2) % kWaiting].hash);
+  place = {fields, hash};
+  ++added;
+}
+
+void SignatureCounter::Table::settle() {
+  for (; counted < added; ++counted) insert(waiting[counted % kWaiting].fields, waiting[counted % kWaiting].hash);
+}
+
+// A hint only: insert() probes again, as the table may change before.
+void SignatureCounter::Table::prefetch_entry(std::uint64_t hash) const {
+  std::uint64_t slot = slots[(hash >> 32) & (slot_count - 1)];
+  if (slot != 0 && (slot & 0xffffffff00000000u) == hash) __builtin_prefetch(&entry(static_cast<std::uint32_t>(slot) - 1));
+}
+
+void SignatureCounter::Table::insert(const SignatureFields& fields, std::uint64_t hash) {
   const std::size_t mask = slot_count - 1;
   for (std::size_t i = (hash >> 32) & mask;; i = (i + 1) & mask) {
     std::uint64_t& slot = slots[i];
     if (slot == 0) {
-      if (size % kBlockSize == 0) blocks.emplace_back(std::size_t{kBlockSize} * sizeof(Entry));
+      if (size % kBlockSize == 0) blocks.emplace_back(kBlockBytes);
       new (&entry(size)) Entry{fields, 1};
       slot = hash | ++size;
       if (std::size_t{size} * 2 > slot_count) grow();
@@ -112,13 +194,29 @@ void SignatureCounter::Table::grow() {
 }
 
 std::vector<std::uint32_t> SignatureCounter::most_frequent(std::size_t top) const {
+  table_->settle();
+  const std::uint32_t size = table_->size;
+  std::size_t keep = top && top < size ? top : size;
+  std::uint32_t highest = 0;
+  for (std::uint32_t index = 0; index < size; ++index) highest = std::max(highest, table_->entry(index).count);
+  if (keep == size && highest <= std::size_t{4} * size) {
+    // All of them, with counts no larger than a few times their number: a
+    // counting sort by count, most first, which keeps the order first seen
+    // within a count.
+    std::vector<std::uint32_t> starts(std::size_t{highest} + 1, 0);
+    for (std::uint32_t index = 0; index < size; ++index) ++starts[highest - table_->entry(index).count];
+    std::uint32_t start = 0;
+    for (std::uint32_t& at : starts) start += std::exchange(at, start);
+    std::vector<std::uint32_t> order(size);
+    for (std::uint32_t index = 0; index < size; ++index) order[starts[highest - table_->entry(index).count]++] = index;
+    return order;
+  }
   // Sorted as (count, index) pairs, read in one pass over the blocks: no
   // lookup per comparison.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ranked;
-  ranked.reserve(table_->size);
-  for (std::uint32_t index = 0; index < table_->size; ++index) ranked.emplace_back(table_->entry(index).count, index);
+  ranked.reserve(size);
+  for (std::uint32_t index = 0; index < size; ++index) ranked.emplace_back(table_->entry(index).count, index);
   auto first = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
-  std::size_t keep = top && top < ranked.size() ? top : ranked.size();
   if (keep < ranked.size()) std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep), ranked.end(), first);
   else std::sort(ranked.begin(), ranked.end(), first);
   std::vector<std::uint32_t> order(keep);

@@ -1,9 +1,11 @@
 #include "p0fbpf/packet.hpp"
 
-#include <charconv>
 #include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cstring>
 #include <string>
-
+#include <string_view>
 
 #include "big_endian.hpp"
 #include "window.hpp"
@@ -151,11 +153,34 @@ std::optional<PacketFacts> analyze_packet(const std::uint8_t* data, std::size_t 
 
 namespace {
 
-// Appending with to_chars: fingerprinting formats one signature per packet.
-void put(std::string& out, unsigned value) {
-  char buffer[16];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, end);
+// A raw_sig's text at its longest: every number at its widest, every option
+// an "eol+N", every quirk.
+constexpr std::size_t longest_signature() {
+  constexpr std::size_t kNumber = 10;  // a 32-bit value in decimal
+  std::size_t quirks = 0;
+  for (const QuirkFacts& quirk : kQuirks) quirks += std::char_traits<char>::length(quirk.name) + 1;
+  // version:ttl+distance:olen:mss:mtu*window,scale:options:quirks:payload
+  return 3 + 1 + 3 + 1 + 2 + 1 + kNumber + 1 + kNumber + 1 + 4 + kNumber + 1 + 3 + 1 +
+         kMaxTcpOptions * (4 + 1 + kNumber + 1) + 1 + quirks + 2;
+}
+
+// The quirks a packet's raw_sig shows: all but the extensions.
+constexpr std::uint32_t shown_quirks() {
+  std::uint32_t mask = 0;
+  for (const QuirkFacts& quirk : kQuirks) {
+    if (!quirk.loose_only) mask |= 1u << static_cast<int>(quirk.quirk);
+  }
+  return mask;
+}
+
+// Writing into a buffer that holds the longest signature, through a local
+// pointer: fingerprinting formats tens of thousands, and std::string's
+// checks per character add up.
+char* put(char* at, unsigned value) { return std::to_chars(at, at + 10, value).ptr; }
+
+char* put(char* at, std::string_view text) {
+  std::memcpy(at, text.data(), text.size());
+  return at + text.size();
 }
 
 }  // namespace
@@ -180,49 +205,53 @@ SignatureFields signature_fields(const PacketFacts& f) {
 }
 
 void append_signature(const SignatureFields& s, std::string& out) {
+  char line[longest_signature()];
+  char* at = line;
   std::uint32_t ttl = s.ttl;
   std::uint32_t distance = ttl <= 32 ? 32 - ttl : ttl <= 64 ? 64 - ttl : ttl <= 128 ? 128 - ttl : 255 - ttl;
-  put(out, s.ip_version);
-  out += ':';
-  put(out, ttl);
-  out += '+';
-  if (distance > kMaxDistance) out += '?';
-  else put(out, distance);
-  out += ':';
-  put(out, s.ip_option_length);
-  out += ':';
-  if (s.mss_wildcard) out += '*';
-  else put(out, s.mss);
-  out += ':';
-  if (s.window_kind) out += s.window_kind == 2 ? "mtu*" : "mss*";
-  put(out, s.window);
-  out += ',';
-  put(out, s.window_scale);
-  out += ':';
+  at = put(at, s.ip_version);
+  *at++ = ':';
+  at = put(at, ttl);
+  *at++ = '+';
+  if (distance > kMaxDistance) *at++ = '?';
+  else at = put(at, distance);
+  *at++ = ':';
+  at = put(at, s.ip_option_length);
+  *at++ = ':';
+  if (s.mss_wildcard) *at++ = '*';
+  else at = put(at, s.mss);
+  *at++ = ':';
+  if (s.window_kind) at = put(at, std::string_view(s.window_kind == 2 ? "mtu*" : "mss*"));
+  at = put(at, s.window);
+  *at++ = ',';
+  at = put(at, s.window_scale);
+  *at++ = ':';
   for (std::size_t i = 0; i < s.option_count; ++i) {
-    if (i) out += ',';
+    if (i) *at++ = ',';
     std::string_view name = tcp_option::name(s.layout[i]);
     if (name.empty()) {
-      out += '?';
-      put(out, s.layout[i]);
+      *at++ = '?';
+      at = put(at, s.layout[i]);
     } else {
-      out += name;
+      at = put(at, name);
       if (s.layout[i] == tcp_option::kEol) {
-        out += '+';
-        put(out, s.eol_padding);
+        *at++ = '+';
+        at = put(at, s.eol_padding);
       }
     }
   }
-  out += ':';
-  // In the table's order, which is p0f's; packets never get the extensions.
+  *at++ = ':';
+  // kQuirks is indexed by Quirk: the set bits from the lowest are in the
+  // table's order, which is p0f's. Packets never get the extensions.
+  static_assert(kQuirkCount <= 32, "quirks are bits of a 32-bit word");
   bool first = true;
-  for (const QuirkFacts& quirk : kQuirks) {
-    if (quirk.loose_only || !(s.quirks & (1u << static_cast<int>(quirk.quirk)))) continue;
-    if (!first) out += ',';
-    out += quirk.name;
+  for (std::uint32_t bits = s.quirks & shown_quirks(); bits != 0; bits &= bits - 1) {
+    if (!first) *at++ = ',';
+    at = put(at, std::string_view(kQuirks[static_cast<std::size_t>(std::countr_zero(bits))].name));
     first = false;
   }
-  out += s.payload ? ":+" : ":0";
+  at = put(at, std::string_view(s.payload ? ":+" : ":0"));
+  out.append(line, at);
 }
 
 std::string raw_signature(const PacketFacts& f) {

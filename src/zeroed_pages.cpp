@@ -19,7 +19,10 @@ ZeroedPages::ZeroedPages(std::size_t bytes) {
   // first boundary.
   bool huge = bytes >= kHugePage;
   mapped_ = huge ? bytes + kHugePage : bytes;
-  mapping_ = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  // Huge pages must be asked for before the pages are populated: populated
+  // at mmap, they would be ordinary pages.
+  int populate = huge ? 0 : MAP_POPULATE;
+  mapping_ = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
   if (mapping_ == MAP_FAILED) {
     mapping_ = nullptr;
     throw std::bad_alloc();
@@ -28,8 +31,13 @@ ZeroedPages::ZeroedPages(std::size_t bytes) {
   if (huge) start = (start + kHugePage - 1) & ~(kHugePage - 1);
   data_ = reinterpret_cast<void*>(start);
   size_ = bytes;
-  // Advice only: without transparent huge pages, ordinary pages serve.
-  if (huge) madvise(data_, bytes, MADV_HUGEPAGE);
+  // Advice only: without transparent huge pages, ordinary pages serve, and
+  // a kernel without MADV_POPULATE_WRITE (before 5.14) faults them in as
+  // they are first written.
+  if (huge) {
+    madvise(data_, bytes, MADV_HUGEPAGE);
+    madvise(data_, bytes, MADV_POPULATE_WRITE);
+  }
 }
 
 ZeroedPages::ZeroedPages(ZeroedPages&& other) noexcept

@@ -78,5 +78,47 @@ TEST(SignatureCounter, ThousandsOfDistinctSignaturesKeepTheirCounts) {
   }
 }
 
+TEST(SignatureCounter, CountsFarAboveTheNumberOfSignaturesListInOrder) {
+  // Two signatures seen many times more often than there are signatures.
+  SignatureCounter counter;
+  for (int i = 0; i < 40; ++i) counter.add(syn(500));
+  counter.add(syn(600));
+  for (int i = 0; i < 40; ++i) counter.add(syn(700));
+  for (int i = 0; i < 3; ++i) counter.add(syn(800));
+  std::vector<Listed> expected = {{40, raw_signature(syn(500))},
+                                  {40, raw_signature(syn(700))},
+                                  {3, raw_signature(syn(800))},
+                                  {1, raw_signature(syn(600))}};
+  EXPECT_EQ(listed(counter), expected);
+}
+
+TEST(SignatureCounter, SizedForManyOrFewListsTheSame) {
+  SignatureCounter unsized;
+  SignatureCounter sized(100000);
+  SignatureCounter undersized(10);
+  for (std::uint16_t w = 1; w <= 3000; ++w) {
+    for (SignatureCounter* counter : {&unsized, &sized, &undersized}) {
+      counter->add(syn(static_cast<std::uint16_t>(w % 1000 + 1), static_cast<std::uint8_t>(40 + w % 7)));
+    }
+  }
+  // w mod 1,000 and w mod 7 repeat together only every 7,000 steps: 3,000
+  // distinct signatures, well past the undersized table's first size.
+  ASSERT_EQ(unsized.distinct(), 3000u);
+  EXPECT_EQ(sized.distinct(), 3000u);
+  EXPECT_EQ(undersized.distinct(), 3000u);
+  EXPECT_EQ(listed(sized), listed(unsized));
+  EXPECT_EQ(listed(undersized), listed(unsized));
+}
+
+TEST(MostFingerprints, BoundsTheSynsACaptureFileCanHold) {
+  // A pcap file: a 24-byte header, then a 16-byte header per record; the
+  // smallest SYN is a raw IPv4 packet of 40 bytes.
+  for (std::uint64_t syns : {0u, 1u, 1000u, 123457u}) {
+    EXPECT_GE(most_fingerprints(24 + syns * (16 + 40)), syns);
+  }
+  // An estimate, not an absurd one: no room for a second thousand.
+  EXPECT_LT(most_fingerprints(24 + 1000 * (16 + 40)), 2000u);
+}
+
 }  // namespace
 }  // namespace p0fbpf

@@ -55,7 +55,8 @@ class Capture {
  public:
   // Opens a pcap or pcapng file; fails with a message naming the file.
   static Result<std::shared_ptr<Capture>> open(const std::string& path);
-  // Reads an open stream (taking it over); `name` is for messages.
+  // Reads an open stream (taking it over, and giving it a buffer: nothing
+  // may have been read from it yet); `name` is for messages.
   static Result<std::shared_ptr<Capture>> open(FILE* file, const std::string& name);
   ~Capture();
 
@@ -63,6 +64,8 @@ class Capture {
   std::string datalink_name() const;
   // The stream the capture is read from.
   FILE* file() const;
+  // The size of the file read, if it is a regular file.
+  std::optional<std::uint64_t> file_size() const;
   const std::string& name() const { return path_; }
 
   // Calls `visit` for every record, until the end of the capture, a record
@@ -76,7 +79,9 @@ class Capture {
 
  private:
   friend class CaptureWriter;  // writes through the capture's handle
-  Capture(pcap* handle, std::string path) : pcap_(handle), path_(std::move(path)) {}
+  Capture(pcap* handle, std::string path, std::unique_ptr<char[]> buffer)
+      : buffer_(std::move(buffer)), pcap_(handle), path_(std::move(path)) {}
+  std::unique_ptr<char[]> buffer_;  // the stream's; outlives pcap_close, which closes the stream
   pcap* pcap_;
   std::string path_;
 };
@@ -110,6 +115,7 @@ class CaptureWriter {
  private:
   CaptureWriter() = default;
   void fail(int error);
+  std::unique_ptr<char[]> buffer_;  // the stream's; outlives pcap_dump_close, which closes the stream
   pcap_dumper* dumper_ = nullptr;
   int fd_ = -1;             // ours; libpcap writes through a duplicate
   std::string path_;        // as given, for messages

@@ -22,13 +22,18 @@ std::optional<PacketFacts> fingerprint_facts(LinkType link, const std::uint8_t* 
 std::optional<std::string> fingerprint_frame(LinkType link, const std::uint8_t* frame, std::size_t length,
                                              Direction direction);
 
+// The most SYNs (or SYN+ACKs) a capture file of that many bytes can hold.
+std::size_t most_fingerprints(std::uint64_t capture_bytes);
+
 // Counts raw signatures by the fields they show; each distinct signature is
 // formatted only when printed. An open-addressing table over entries kept
 // in fixed blocks (never moved), as a flood can hold tens of thousands of
 // distinct signatures.
 class SignatureCounter {
  public:
-  SignatureCounter();
+  // Room for about `expected` distinct signatures (up to a bound) before the
+  // table first grows; it grows as needed either way.
+  explicit SignatureCounter(std::size_t expected = 0);
   ~SignatureCounter();
   SignatureCounter(SignatureCounter&&) noexcept;
   SignatureCounter& operator=(SignatureCounter&&) noexcept;
@@ -39,6 +44,10 @@ class SignatureCounter {
   // at most `top` (0: all).
   std::vector<std::uint32_t> most_frequent(std::size_t top = 0) const;
   std::size_t count(std::uint32_t index) const;
+  // Starts loading a signature's entry, for count() and append_signature()
+  // a few signatures later: the order of frequency visits entries out of
+  // the order they are stored in.
+  void prefetch(std::uint32_t index) const;
   // Appends the signature's raw_sig text.
   void append_signature(std::uint32_t index, std::string& out) const;
 

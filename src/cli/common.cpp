@@ -31,7 +31,6 @@ Result<std::shared_ptr<Capture>> open_stdin() {
     if (fd >= 0) close(fd);
     return Diagnostic{Severity::Error, {}, fmt::format("cannot read capture <stdin>: {}", std::strerror(error)), {}};
   }
-  std::setvbuf(file, nullptr, _IOFBF, 1 << 20);
   return Capture::open(file, "<stdin>");
 }
 

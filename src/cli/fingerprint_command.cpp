@@ -23,7 +23,9 @@ int FingerprintCommand::run() const {
   Capture& in = *opened->capture;
   const LinkType link = opened->link.type;
   Direction direction = response ? Direction::Response : Direction::Request;
-  SignatureCounter counter;
+  // Sized from the file, when it has a size, not to grow table by table.
+  std::optional<std::uint64_t> bytes = in.file_size();
+  SignatureCounter counter(bytes ? most_fingerprints(*bytes) : 0);
   std::size_t fingerprinted = 0;
   std::optional<std::size_t> read = read_records(in, "fingerprinting", "read", [&](const CaptureRecord& record) {
     if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) {
@@ -49,7 +51,9 @@ int FingerprintCommand::run() const {
                    response ? "syn_acks" : "syns", fingerprinted, distinct);
   }
   char count[24];
+  constexpr std::size_t kAhead = 8;
   for (std::size_t i = 0; i < order.size(); ++i) {
+    if (i + kAhead < order.size()) counter.prefetch(order[i + kAhead]);
     auto end = std::to_chars(count, count + sizeof count, counter.count(order[i])).ptr;
     if (json) {
       // Signatures hold no character that JSON would need escaped.
