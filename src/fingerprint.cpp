@@ -8,17 +8,11 @@
 #include <utility>
 
 #include "p0fbpf/capture.hpp"
+#include "fields_hash.hpp"
 #include "zeroed_pages.hpp"
 
 namespace p0fbpf {
 namespace {
-
-// The layout's kinds past option_count are zero in every signature: equal
-// fields, equal hash without them.
-std::uint64_t hash_of(const SignatureFields& fields) {
-  std::size_t bytes = offsetof(SignatureFields, layout) + std::min<std::size_t>(fields.option_count, kMaxTcpOptions);
-  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&fields), bytes));
-}
 
 bool same(const SignatureFields& a, const SignatureFields& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
@@ -61,6 +55,7 @@ struct SignatureCounter::Table {
   std::size_t slot_count;  // a power of two
   std::vector<ZeroedPages> blocks;
   std::uint32_t size = 0;
+  FieldsHash hash_of;
 
   // The last signatures added, not yet in the table, in a ring: a
   // signature's slot is prefetched when it comes, the entry that slot names
@@ -135,7 +130,7 @@ void SignatureCounter::append_signature(std::uint32_t index, std::string& out) c
 }
 
 void SignatureCounter::Table::add(const SignatureFields& fields) {
-  const std::uint64_t hash = hash_of(fields) & 0xffffffff00000000u;
+  const std::uint64_t hash = std::uint64_t{hash_of(fields)} << 32;
   __builtin_prefetch(&slots[(hash >> 32) & (slot_count - 1)]);
   Waiting& place = waiting[added % kWaiting];
   if (added - counted == kWaiting) {
