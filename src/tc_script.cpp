@@ -109,7 +109,12 @@ std::string tc_script(const std::string& ethernet_bytecode, const std::string& i
       comment_text(o.description), o.device);
   std::string out = shell::prologue(header);
   std::string action_words;
-  for (const std::string& word : words(o.action)) action_words += " " + shell::quote(word);
+  for (const std::string& word : words(o.action)) {
+    // Appended in two steps: `" " + quote(...)` trips GCC 12's -Wrestrict
+    // at -O3 (a false positive that -Werror would make a failed build).
+    action_words += ' ';
+    action_words += shell::quote(word);
+  }
   fmt::format_to(std::back_inserter(out),
                  "dev={}\ndirection={}\npref={}\ntc_action=({} )\n"
                  "# The program for a device with an Ethernet header, and for one without.\n"
