@@ -275,16 +275,16 @@ change_rules() {{
 {pin_functions}
 {main_start}  rules check_rule
 {pin_before}  change {change}
-{pin_after})SCRIPT";
+)SCRIPT";
 
 // What a script whose rules run a pinned program adds.
 constexpr const char* kPinFunctions = R"SCRIPT(
 # A run that pins the program removes the pin again when it fails or is
-# interrupted before the rules are in.
+# interrupted before the rules are in (before change() has set complete).
 pin_made=
 undo_pin() {
   local status=$?
-  [ "$status" -eq 0 ] || [ -z "$pin_made" ] || rm -f "$pin"
+  [ "$status" -eq 0 ] || [ -z "$pin_made" ] || [ -n "$complete" ] || rm -f "$pin"
 }
 
 # Whether a rule names the pin; iptables -S prints the path as it was given.
@@ -323,7 +323,6 @@ change_rules_and_pin() {
 )SCRIPT";
 
 constexpr const char* kPinBefore = "  pin_program\n";
-constexpr const char* kPinAfter = "  pin_made=\n";
 
 std::uint64_t fnv1a(std::string_view text) {
   std::uint64_t hash = 0xcbf29ce484222325;
@@ -480,7 +479,7 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
   script.text += shell::lock_and_signal_functions();
   fmt::format_to(out, kScriptBody, fmt::arg("max_insns", kXtBpfMaxInstructions),
                  fmt::arg("pin_functions", o.pinned ? kPinFunctions : ""), fmt::arg("main_start", shell::main_start()),
-                 fmt::arg("pin_before", o.pinned ? kPinBefore : ""), fmt::arg("pin_after", o.pinned ? kPinAfter : ""),
+                 fmt::arg("pin_before", o.pinned ? kPinBefore : ""),
                  fmt::arg("change", o.pinned ? "change_rules_and_pin" : "change_rules"));
   script.text += shell::end_of_main();
   return script;

@@ -69,7 +69,7 @@ take_lock() {{
 # script then says that it was interrupted and exits 128 + the signal's
 # number: the system is as before the run or as after a complete one, never
 # half changed.
-interrupted=
+interrupted='' complete=''
 stop() {{ die "interrupted by SIG$1; nothing was changed"; }}
 trap 'stop INT' INT
 trap 'stop TERM' TERM
@@ -95,6 +95,7 @@ change() {{
     [ "$status" -le 128 ] || [ -z "$interrupted" ] || die "interrupted by SIG$interrupted; nothing was changed"
     exit "$status"
   fi
+  complete=yes
   if [ -n "$interrupted" ]; then
     echo "$0: interrupted by SIG$interrupted after the $action was complete; it stays complete" >&2
     case $interrupted in INT) exit 130 ;; TERM) exit 143 ;; *) exit 129 ;; esac

@@ -756,6 +756,115 @@ TEST_P(ScriptKernel, TruncatedPinnedScriptChangesNothing) {
   std::remove(path.c_str());
 }
 
+// Two small signatures, one per IP version: rules in both families (one
+// rule per family when pinned); and one for both: a rule per family.
+const std::string kTwoSignatures = " '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' '*:128:0:*:8192,0:mss:df,id+:0'";
+const std::string kOneSignature = " '*:128:0:*:8192,0:mss:df,id+:0'";
+
+// INT, TERM or HUP at any point of an install or a --delete leave both
+// families' rules as before or as after a whole run, never one without the
+// other; a rule of the user's own stays.
+TEST_P(ScriptKernel, InterruptsLeaveBothFamiliesOrNeither) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  std::string path = write_script("-f script" + kOneSignature);
+  ns.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT");
+  ns.run("ip6tables -A INPUT -p tcp --dport 22 -j ACCEPT");
+  auto state = [&] { return ns.rules(); };
+  testing::expect_interrupts_leave_all_or_nothing(ns.tools(), ns.in(), path, path + " --delete", state);
+  int status = 0;
+  ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(count(ns.run("iptables -S INPUT"), "-m bpf"), 1u);
+  EXPECT_EQ(count(ns.run("ip6tables -S INPUT"), "-m bpf"), 1u);
+  testing::expect_interrupts_leave_all_or_nothing(ns.tools(), ns.in(), path + " --delete", path, state);
+  EXPECT_EQ(count(ns.rules(), "--dport 22 -j ACCEPT"), 2u);
+  std::remove(path.c_str());
+}
+
+// The same with a pinned program: the pin is there exactly when the rules
+// are, whatever the interrupt (p0fbpf pin is one of the calls).
+TEST_P(ScriptKernel, InterruptsLeavePinnedRulesAndPinOrNeither) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  std::string path = write_script("-f script --pinned " + bpffs.path() + kTwoSignatures);
+  auto state = [&] { return ns.rules() + bpffs.pins(); };
+  testing::expect_interrupts_leave_all_or_nothing(ns.tools(), ns.in(), path, path + " --delete", state);
+  int status = 0;
+  ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(count(bpffs.pins(), "\n"), 1u);
+  testing::expect_interrupts_leave_all_or_nothing(ns.tools(), ns.in(), path + " --delete", path, state);
+  std::remove(path.c_str());
+}
+
+// Copies of a script run at once, 20 rounds: every copy exits 0 and each
+// rule is there once; then as many --deletes at once leave none.
+void expect_concurrent_runs_serialise(const Namespace& ns, const std::string& path, const std::string& state_extra_name,
+                                      const std::function<std::string()>& extra, int rounds) {
+  const std::string three = "bash -c 'bash " + path + " $0 & a=$!; bash " + path + " $0 & b=$!; bash " + path +
+                            " $0 & c=$!; s=; for p in $a $b $c; do wait $p; s+=\"$? \"; done; echo \"$s\"'";
+  for (int round = 0; round < rounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::string out = ns.run(three + " ''");
+    EXPECT_NE(out.find("0 0 0 \n"), std::string::npos) << out;
+    std::string v4 = ns.run("iptables -S INPUT"), v6 = ns.run("ip6tables -S INPUT");
+    EXPECT_EQ(count(v4, "-m bpf"), 1u) << v4;
+    EXPECT_EQ(count(v6, "-m bpf"), 1u) << v6;
+    if (extra) {
+      EXPECT_EQ(count(extra(), "\n"), 1u) << state_extra_name;
+    }
+    out = ns.run(three + " --delete");
+    EXPECT_NE(out.find("0 0 0 \n"), std::string::npos) << out;
+    EXPECT_EQ(count(ns.rules(), "-m bpf"), 0u) << ns.rules();
+    if (extra) {
+      EXPECT_EQ(extra(), "") << state_extra_name;
+    }
+  }
+}
+
+TEST_P(ScriptKernel, ConcurrentRunsSerialise) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  std::string path = write_script("-f script" + kOneSignature);
+  expect_concurrent_runs_serialise(ns, path, "", nullptr, 20);
+  std::remove(path.c_str());
+}
+
+TEST_P(ScriptKernel, ConcurrentPinnedRunsSerialise) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  std::string path = write_script("-f script --pinned " + bpffs.path() + kTwoSignatures);
+  expect_concurrent_runs_serialise(ns, path, "pins", [&] { return bpffs.pins(); }, 10);
+  std::remove(path.c_str());
+}
+
+// A run that cannot take the lock in time fails clearly and changes nothing.
+TEST_P(ScriptKernel, ALockHeldTooLongFailsClearly) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  int status = 0;
+  run_shell("command -v flock && command -v timeout", &status);
+  P0FBPF_REQUIRE(status == 0, "flock or timeout missing (util-linux, coreutils)");
+  std::string path = write_script("-f script" + kTwoSignatures);
+  std::string script = read_file(path);
+  // The same script with a wait of 1 s instead of 60.
+  std::size_t at = script.find("flock -w 60 9");
+  ASSERT_NE(at, std::string::npos);
+  script.replace(at, 13, "flock -w 1 9");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << script;
+  const std::string before = ns.rules();
+  std::string out = ns.run("flock /run/lock/p0fbpf-script.lock bash " + path, &status);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("another p0fbpf script has held /run/lock/p0fbpf-script.lock"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), before);
+  std::remove(path.c_str());
+}
+
 // The olen field (the third) of a p0f signature.
 std::string options_length(const std::string& sig) {
   std::size_t first = sig.find(':'), second = sig.find(':', first + 1);
