@@ -95,6 +95,7 @@ change() {{
     [ "$status" -le 128 ] || [ -z "$interrupted" ] || die "interrupted by SIG$interrupted; nothing was changed"
     exit "$status"
   fi
+  # shellcheck disable=SC2034 # for an EXIT trap: what the change made stays
   complete=yes
   if [ -n "$interrupted" ]; then
     echo "$0: interrupted by SIG$interrupted after the $action was complete; it stays complete" >&2
