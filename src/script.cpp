@@ -156,10 +156,11 @@ check_rule() {{
 # cannot find a rule that runs a pinned program again (-C, -D), since the
 # rule holds the descriptor the adding process opened the pin with.
 # found["TOOL MARKER"] holds the numbers of the rules with MARKER.
-declare -A found=()
+declare -A found=() listed=()
 find_rules() {{
   local tool=$1 listing line number=0
   listing=$("$tool" -S "$chain") || die "$tool cannot list the chain $chain; nothing was changed"
+  listed[$tool]=$listing
   while IFS= read -r line; do
     [[ $line == "-A "* ]] || continue
     number=$((number + 1))
@@ -183,9 +184,10 @@ marker_of() {{
 }}
 
 # This action's iptables-restore lines per family, and the lines that
-# undo them: installing inserts the rules not there, deleting deletes every
-# rule with one of the markers, by its number (from the last, so that the
-# numbers before it hold), and its undo inserts it again at that number.
+# undo them: installing inserts the rules not there; deleting deletes each
+# rule with one of the markers (by its text, as often as it is there; a rule
+# with a pinned program by its number, from the last, so that the numbers
+# before it hold), and its undo inserts it again at its number.
 v4=() v6=() undo4=() undo6=() inserted=()
 declare -A seen=()
 collect() {{
@@ -203,7 +205,11 @@ collect() {{
   else
     read -ra numbers <<<"${{found[$tool $marker]-}}"
     for number in "${{numbers[@]}}"; do
-      change+=("-D $chain $number")
+      if [[ " $* " == *" --object-pinned "* ]]; then
+        change+=("-D $chain $number")
+      else
+        change+=("$(restore_line -D "$chain" "$@")")
+      fi
       undo+=("$(restore_line -I "$chain $number" "$@")")
     done
   fi
@@ -264,6 +270,12 @@ change_rules() {{
     mapfile -t lines4 < <(sort_lines r "${{v4[@]}}")
     mapfile -t lines6 < <(sort_lines r "${{v6[@]}}")
     mapfile -t back4 < <(sort_lines '' "${{undo4[@]}}")
+  fi
+  # Rules deleted by number: the chains must be as they were listed (the
+  # lock keeps p0fbpf scripts out, not other tools).
+  if [ "$action" = delete ] && {{ [ "$(iptables -S "$chain")" != "${{listed[iptables]}}" ] ||
+    [ "$(ip6tables -S "$chain")" != "${{listed[ip6tables]}}" ]; }}; then
+    die "the chain $chain changed while this script read it; nothing was changed (run it again)"
   fi
   apply iptables "${{lines4[@]}}" || die "iptables-restore refused the rules; nothing was changed"
   if ! apply ip6tables "${{lines6[@]}}"; then

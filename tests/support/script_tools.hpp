@@ -14,9 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -109,9 +112,10 @@ inline std::string interruptible(const std::string& variables, const std::string
 
 // Interrupts at every point: `run` (a script and its arguments, run in
 // `in`, e.g. "ip netns exec NS ") is run once whole, to count the tools it
-// calls, then once per call N, signal (TERM and HUP to the script, INT to
-// its process group as Ctrl-C sends it) and moment (before the tool runs or
-// after). Each run must fail, and leave `state()` as before (the script
+// calls, then once per call N and moment (before the tool runs or after it)
+// with a signal that a seeded generator picks (TERM or HUP to the script,
+// or INT to its process group as Ctrl-C sends it; P0FBPF_SEED, 20 unless
+// set). Each run must fail, and leave `state()` as before (the script
 // says "nothing was changed") or as after a whole run (it says the change
 // "was complete"); `undo` (the script with the opposite arguments) brings
 // it back to before.
@@ -134,9 +138,14 @@ inline void expect_interrupts_leave_all_or_nothing(const ScriptTools& tools, con
   };
   back();
   int completed = 0, untouched = 0;
+  const char* seed_text = std::getenv("P0FBPF_SEED");
+  const std::uint64_t seed = seed_text ? std::stoull(seed_text) : 20;
+  std::mt19937_64 rng(seed);
+  const std::string signals[] = {"TERM", "HUP", "INT"};
   for (int at = 1; at <= calls; ++at) {
-    for (const std::string signal : {"TERM", "HUP", "INT"}) {
+    {
       for (const char* when : {"before", "after"}) {
+        const std::string& signal = signals[rng() % 3];
         SCOPED_TRACE("SIG" + signal + " " + when + " call " + std::to_string(at) + " of " + std::to_string(calls) +
                      " of bash " + run);
         tools.reset();
@@ -157,7 +166,7 @@ inline void expect_interrupts_leave_all_or_nothing(const ScriptTools& tools, con
       }
     }
   }
-  std::cout << "bash " << run << ": " << calls * 6 << " interrupted runs, " << completed << " completed, " << untouched
+  std::cout << "bash " << run << " (seed " << seed << "): " << calls * 2 << " interrupted runs, " << completed << " completed, " << untouched
             << " changed nothing\n";
 }
 
