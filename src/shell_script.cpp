@@ -70,7 +70,12 @@ take_lock() {{
 # number: the system is as before the run or as after a complete one, never
 # half changed.
 interrupted='' complete=''
-stop() {{ die "interrupted by SIG$1; nothing was changed"; }}
+stop() {{
+  interrupted=$1
+  [ -n "$complete" ] || die "interrupted by SIG$1; nothing was changed"
+  echo "$0: interrupted by SIG$1 after the $action was complete; it stays complete" >&2
+  case $1 in INT) exit 130 ;; TERM) exit 143 ;; *) exit 129 ;; esac
+}}
 trap 'stop INT' INT
 trap 'stop TERM' TERM
 trap 'stop HUP' HUP
@@ -95,12 +100,8 @@ change() {{
     [ "$status" -le 128 ] || [ -z "$interrupted" ] || die "interrupted by SIG$interrupted; nothing was changed"
     exit "$status"
   fi
-  # shellcheck disable=SC2034 # for an EXIT trap: what the change made stays
   complete=yes
-  if [ -n "$interrupted" ]; then
-    echo "$0: interrupted by SIG$interrupted after the $action was complete; it stays complete" >&2
-    case $interrupted in INT) exit 130 ;; TERM) exit 143 ;; *) exit 129 ;; esac
-  fi
+  [ -z "$interrupted" ] || stop "$interrupted"
   trap 'stop INT' INT
   trap 'stop TERM' TERM
   trap 'stop HUP' HUP

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -125,7 +126,9 @@ inline void expect_interrupts_leave_all_or_nothing(const ScriptTools& tools, con
   const std::string before = state();
   int status = 0;
   tools.reset();
+  auto start = std::chrono::steady_clock::now();
   std::string out = run_shell(in + tools.env() + "bash " + run, &status);
+  const auto whole = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   ASSERT_EQ(status, 0) << out;
   const int calls = tools.calls();
   const std::string after = state();
@@ -166,7 +169,34 @@ inline void expect_interrupts_leave_all_or_nothing(const ScriptTools& tools, con
       }
     }
   }
-  std::cout << "bash " << run << " (seed " << seed << "): " << calls * 2 << " interrupted runs, " << completed << " completed, " << untouched
+  // And at moments between the calls too: after a delay the generator
+  // picks within the time a whole run took (then the signal may come too
+  // late, and the run completes as if none had been sent).
+  int late = 0;
+  for (int i = 0; i < 12; ++i) {
+    const std::string& signal = signals[rng() % 3];
+    const double delay = static_cast<double>(rng() % 1000) / 1000.0 * static_cast<double>(whole.count()) / 1e6;
+    SCOPED_TRACE("SIG" + signal + " after " + std::to_string(delay) + " s of bash " + run);
+    out = run_shell(in + tools.env() + "bash -c 'setsid bash " + run + " & p=$!; sleep " + std::to_string(delay) +
+                        "; kill -s " + signal + " -- " + (signal == "INT" ? "-" : "") +
+                        "$p 2>/dev/null && echo p0fbpf-test-sent; wait $p'",
+                    &status);
+    std::string now = state();
+    if (out.find("p0fbpf-test-sent") == std::string::npos) {
+      ++late;
+      EXPECT_EQ(status, 0) << out;
+      EXPECT_EQ(now, after) << out;
+    } else if (now == after) {
+      EXPECT_TRUE(status == 0 || out.find("was complete") != std::string::npos) << out;
+      ++completed;
+    } else {
+      EXPECT_EQ(now, before) << out;
+      EXPECT_NE(status, 0) << out;
+      ++untouched;
+    }
+    if (now == after) back();
+  }
+  std::cout << "bash " << run << " (seed " << seed << "): " << calls * 2 + 12 - late << " interrupted runs, " << completed << " completed, " << untouched
             << " changed nothing\n";
 }
 
