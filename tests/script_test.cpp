@@ -547,6 +547,36 @@ TEST_P(ScriptKernel, RefusedSecondFamilyIsRolledBack) {
   std::remove(path.c_str());
 }
 
+// A --delete that ip6tables-restore refuses puts the iptables rules back,
+// each at its place among the user's rules.
+TEST_P(ScriptKernel, RefusedSecondFamilyDeleteIsRolledBack) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  std::string path = write_script("-f script '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' '*:128:0:*:8192,0:mss:df,id+:0'");
+  int status = 0;
+  ns.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT");
+  ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0);
+  ns.run("iptables -A INPUT -p tcp --dport 23 -j ACCEPT");
+  ns.run("iptables -I INPUT 2 -p tcp --dport 24 -j ACCEPT");  // between the script's two IPv4 rules
+  const std::string installed = ns.rules();
+  ASSERT_EQ(count(installed, "-m bpf"), 3u) << installed;
+  // An ip6tables-restore that refuses everything.
+  const std::string restore = ns.tools().dir() + "/ip6tables-restore";
+  const std::string wrapper = read_file(restore);
+  std::ofstream(restore, std::ios::trunc) << "#!/bin/sh\ncat >/dev/null\nexit 1\n";
+  std::string out = ns.run("bash " + path + " --delete", &status);
+  std::ofstream(restore, std::ios::trunc) << wrapper;
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), installed);
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(count(ns.rules(), "-m bpf"), 0u);
+  EXPECT_EQ(count(ns.rules(), " -j ACCEPT"), 3u);
+  std::remove(path.c_str());
+}
+
 TEST_P(ScriptKernel, ASetPerFamilyInstallsAndDeletes) {
   Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
