@@ -446,7 +446,7 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
     }
   }
   if (o.pinned && (per_family[0] > 1 || per_family[1] > 1)) {
-    script.error = "a pinned program goes in one rule per IP version: iptables could not find a second one again";
+    script.error = "a pinned program goes in one rule per IP version\n  help: --ipset matches many addresses in one rule";
     return script;
   }
 

@@ -274,7 +274,7 @@ TEST(Script, PinnedRefusesWhatItCannotPutInAScript) {
   o.pinned = kPinned;
   o.pinned->signatures.push_back("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\n");
   EXPECT_TRUE(check_script_options(o).has_value());
-  // One rule per IP version: iptables could not find a second one again.
+  // One rule per IP version.
   o.pinned = kPinned;
   o.destinations = {"192.0.2.1", "2001:db8::1"};
   EXPECT_FALSE(check_script_options(o).has_value());
