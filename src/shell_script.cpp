@@ -35,7 +35,7 @@ std::string prologue(std::string_view header) {
       "#!/usr/bin/env bash\n"
       "# A copy cut short anywhere after this line fails and changes nothing.\n"
       "incomplete() {{ [ -n \"${{started-}}\" ] || {{ echo \"$0: this script is incomplete; nothing was changed\" "
-      ">&2; exit 1; }}; }}; trap incomplete EXIT\n"
+      ">&2; exit 2; }}; }}; trap incomplete EXIT\n"
       "{}"
       "set -euo pipefail\n\n",
       header);
@@ -44,7 +44,7 @@ std::string prologue(std::string_view header) {
 std::string die_function() {
   return "die() {\n"
          "  echo \"$0: $*\" >&2\n"
-         "  exit 1\n"
+         "  exit 2\n"
          "}\n\n";
 }
 

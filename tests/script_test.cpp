@@ -525,7 +525,7 @@ TEST_P(ScriptKernel, ChainMissingInOneFamilyInstallsNothing) {
   std::string path = write_script("-f script --chain P0FBPF_ONLY4 --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("ip6tables has no chain P0FBPF_ONLY4"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   std::remove(path.c_str());
@@ -541,7 +541,7 @@ TEST_P(ScriptKernel, RefusedSecondFamilyIsRolledBack) {
   std::string path = write_script("-f script --target P0FBPF_TARGET4 --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   std::remove(path.c_str());
@@ -567,7 +567,7 @@ TEST_P(ScriptKernel, RefusedSecondFamilyDeleteIsRolledBack) {
   std::ofstream(restore, std::ios::trunc) << "#!/bin/sh\ncat >/dev/null\nexit 1\n";
   std::string out = ns.run("bash " + path + " --delete", &status);
   std::ofstream(restore, std::ios::trunc) << wrapper;
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), installed);
   out = ns.run("bash " + path + " --delete", &status);
@@ -591,7 +591,7 @@ TEST_P(ScriptKernel, ASetPerFamilyInstallsAndDeletes) {
 
   std::string swapped = write_script("-f script --ipset p0fbpf6,p0fbpf4 --label 'Linux:3.11 and newer'");
   std::string out = ns.run("bash " + swapped, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("ipset p0fbpf6 is not of family inet,"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
 
@@ -750,7 +750,7 @@ TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
       write_script("-f script --pinned " + bpffs.path() + " --target P0FBPF_TARGET4 --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
   EXPECT_NE(out.find("p0fbpf: pinned " + bpffs.path() + "/p0fbpf_"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
@@ -758,7 +758,7 @@ TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
 
   path = write_script("-f script --pinned " + bpffs.path() + " --label 'Linux:3.11 and newer'");
   out = ns.run("env P0FBPF=/nonexistent/p0fbpf bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("cannot run /nonexistent/p0fbpf"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   EXPECT_EQ(bpffs.pins(), "");
@@ -767,7 +767,7 @@ TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
   mkdir(plain.c_str(), 0700);
   path = write_script("-f script --pinned " + plain + " --label 'Linux:3.11 and newer'");
   out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find(plain + " is not a BPF file system"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   EXPECT_EQ(rmdir(plain.c_str()), 0) << "the script wrote in " << plain;
@@ -889,7 +889,7 @@ TEST_P(ScriptKernel, ALockHeldTooLongFailsClearly) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << script;
   const std::string before = ns.rules();
   std::string out = ns.run("flock /run/lock/p0fbpf-script.lock bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("another p0fbpf script has held /run/lock/p0fbpf-script.lock"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   std::remove(path.c_str());

@@ -218,13 +218,13 @@ TEST(TcScript, AFailedInstallChangesNothing) {
   std::string refused = p0fbpf_script(std::string("-f script --hook tc --dev d0 "
                                                   "--target 'mirred egress mirror dev nosuch0' ") + kDesignCard);
   std::string out = ns.run("bash " + refused, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("tc refused the filter; nothing was changed"), std::string::npos) << out;
   EXPECT_EQ(ns.qdiscs(), qdiscs);
 
   std::string missing = p0fbpf_script(std::string("-f script --hook tc --dev nosuch0 ") + kDesignCard);
   out = ns.run("bash " + missing, &status);
-  EXPECT_EQ(status, 1);
+  EXPECT_EQ(status, 2);
   EXPECT_NE(out.find("there is no device nosuch0"), std::string::npos) << out;
 
   std::string good = p0fbpf_script(std::string("-f script --hook tc --dev d0 --target 'mirred egress mirror dev s0' ") +
@@ -267,7 +267,7 @@ TEST(TcScript, NeverReplacesOrDeletesAForeignFilterAtItsPref) {
     ASSERT_EQ(status, 0);
     const std::string before = ns.state();
     std::string out = ns.run("bash " + path, &status);
-    EXPECT_EQ(status, 1) << out;
+    EXPECT_EQ(status, 2) << out;
     EXPECT_NE(out.find("a filter that is not this script's holds pref 3056 on d0 ingress"), std::string::npos) << out;
     EXPECT_NE(out.find(std::string(" handle ") + (handle[0] == '1' ? "0x1" : handle) + " "), std::string::npos) << out;
     EXPECT_EQ(ns.state(), before);
@@ -285,7 +285,7 @@ TEST(TcScript, NeverReplacesOrDeletesAForeignFilterAtItsPref) {
   ASSERT_NE(both.find(" handle 0xf0bf "), std::string::npos) << both;
   ASSERT_NE(both.find(" handle 0x5 "), std::string::npos) << both;
   out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_EQ(ns.filter_lines(), both);
   out = ns.run("bash " + path + " --delete", &status);
   EXPECT_EQ(status, 0) << out;
