@@ -107,7 +107,7 @@ bool safe_in_comment(unsigned char c) {
   return is_printable(c) && std::string_view("$`\"\\'").find(static_cast<char>(c)) == std::string_view::npos;
 }
 
-// The script around the rules; {rules} is where the rules function goes.
+// The script around the rules.
 constexpr const char* kScriptBody = R"SCRIPT(# One line of iptables-restore input: OPERATION CHAIN ARGUMENTS... Arguments
 # with spaces are double-quoted; none holds a double quote or a backslash.
 restore_line() {{
@@ -148,24 +148,95 @@ check_rule() {{
   done
 }}
 
-# The lines of this action's transaction per family, and the lines that
-# would undo them.
-v4=() v6=() undo4=() undo6=()
+# Which rules of the chain are this script's. Each rule carries a marker,
+# a comment p0fbpf-rule- and a hash of the rule's text, and nothing else
+# does; iptables -S prints it last before the target (a comment of its own
+# cannot end so: a label's comment is in double quotes). The rules are
+# found by their markers in iptables -S, not by iptables -C: iptables-legacy
+# cannot find a rule that runs a pinned program again (-C, -D), since the
+# rule holds the descriptor the adding process opened the pin with.
+# found["TOOL MARKER"] holds the numbers of the rules with MARKER.
+declare -A found=() listed=()
+find_rules() {{
+  local tool=$1 listing line number=0
+  listing=$("$tool" -S "$chain") || die "$tool cannot list the chain $chain; nothing was changed"
+  listed[$tool]=$listing
+  while IFS= read -r line; do
+    [[ $line == "-A "* ]] || continue
+    number=$((number + 1))
+    if [[ $line =~ \ --comment\ (p0fbpf-rule-[0-9a-f]{{16}})(\ -j\ [^\"]*)?$ ]]; then
+      found["$tool ${{BASH_REMATCH[1]}}"]+="$number "
+    fi
+  done <<<"$listing"
+}}
+
+# The marker among a rule's arguments.
+marker_of() {{
+  local argument previous=
+  for argument in "$@"; do
+    if [ "$previous" = --comment ] && [[ $argument == p0fbpf-rule-* ]]; then
+      printf '%s\n' "$argument"
+      return 0
+    fi
+    previous=$argument
+  done
+  die "a rule has no marker; this script is damaged"
+}}
+
+# This action's iptables-restore lines per family, and the lines that
+# undo them: installing inserts the rules not there; deleting deletes each
+# rule with one of the markers (by its text, as often as it is there; a rule
+# with a pinned program by its number, from the last, so that the numbers
+# before it hold), and its undo inserts it again at its number.
+v4=() v6=() undo4=() undo6=() inserted=()
+declare -A seen=()
 collect() {{
-  local tool=$1 present=no operation inverse
+  local tool=$1 marker number
+  local -a numbers
   shift
-  "$tool" -C "$chain" "$@" 2>/dev/null && present=yes
-  if [ "$action" = install ] && [ "$present" = no ]; then operation=-I inverse=-D
-  elif [ "$action" = delete ] && [ "$present" = yes ]; then operation=-D inverse=-I
-  else return 0
+  marker=$(marker_of "$@")
+  [ -z "${{seen[$tool $marker]-}}" ] || return 0
+  seen["$tool $marker"]=1
+  local -a change=() undo=()
+  if [ "$action" = install ]; then
+    [ -z "${{found[$tool $marker]-}}" ] || return 0
+    change=("$(restore_line -I "$chain" "$@")")
+    inserted+=("$tool $marker")
+  else
+    read -ra numbers <<<"${{found[$tool $marker]-}}"
+    for number in "${{numbers[@]}}"; do
+      if [[ " $* " == *" --object-pinned "* ]]; then
+        change+=("-D $chain $number")
+      else
+        change+=("$(restore_line -D "$chain" "$@")")
+      fi
+      undo+=("$(restore_line -I "$chain $number" "$@")")
+    done
   fi
   if [ "$tool" = iptables ]; then
-    v4+=("$(restore_line "$operation" "$chain" "$@")")
-    undo4+=("$(restore_line "$inverse" "$chain" "$@")")
+    v4+=("${{change[@]}}")
+    undo4+=("${{undo[@]}}")
   else
-    v6+=("$(restore_line "$operation" "$chain" "$@")")
-    undo6+=("$(restore_line "$inverse" "$chain" "$@")")
+    v6+=("${{change[@]}}")
+    undo6+=("${{undo[@]}}")
   fi
+}}
+
+# Lines that delete the rules this run inserted into one family (its
+# undo); they are the only ones with these markers, since the lock keeps
+# other runs of the script out.
+undo_inserts() {{
+  local tool=$1 key
+  local -a numbers=() more
+  found=()
+  find_rules "$tool"
+  for key in "${{inserted[@]}}"; do
+    [[ $key == "$tool "* ]] || continue
+    read -ra more <<<"${{found[$key]-}}"
+    numbers+=("${{more[@]}}")
+  done
+  [ ${{#numbers[@]}} -gt 0 ] || return 0
+  printf '%s\n' "${{numbers[@]}}" | sort -rn | sed "s/^/-D $chain /"
 }}
 
 # One transaction: all of the lines take effect, or none.
@@ -176,36 +247,56 @@ apply() {{
   {{ echo '*filter'; printf '%s\n' "$@"; echo COMMIT; }} | "$tool-restore" --noflush
 }}
 
-# Inserts or deletes the rules, as $action says.
+# Sorts one family's --delete lines so that the highest numbers go first
+# and its undo lines so that the lowest go first.
+sort_lines() {{
+  local order=$1
+  shift
+  [ $# -gt 0 ] || return 0
+  printf '%s\n' "$@" | sort -t ' ' -k 3,3n"$order"
+}}
+
+# Inserts or deletes the rules, as $action says, in both families or none.
 change_rules() {{
-  local round
-  # --delete repeats until none of the rules is left, in case one was there
-  # twice; installing takes one round.
-  for round in 1 2 3 4 5 6 7 8; do
-    v4=() v6=() undo4=() undo6=()
-    rules collect
-    [ ${{#v4[@]}} -gt 0 ] || [ ${{#v6[@]}} -gt 0 ] || return 0
-    apply iptables "${{v4[@]}}" || die "iptables-restore refused the rules; nothing was changed"
-    if ! apply ip6tables "${{v6[@]}}"; then
-      apply iptables "${{undo4[@]}}" || die "ip6tables-restore refused the rules, and undoing the iptables part failed"
-      die "ip6tables-restore refused the rules; the iptables part was undone, nothing was changed"
-    fi
-    [ "$action" = delete ] || return 0
-  done
-  die "rules are still there after $round rounds of deleting"
+  local -a lines4 lines6 back4
+  found=() seen=() v4=() v6=() undo4=() undo6=() inserted=()
+  find_rules iptables
+  find_rules ip6tables
+  rules collect
+  [ ${{#v4[@]}} -gt 0 ] || [ ${{#v6[@]}} -gt 0 ] || return 0
+  if [ "$action" = install ]; then
+    lines4=("${{v4[@]}}") lines6=("${{v6[@]}}") back4=()
+  else
+    mapfile -t lines4 < <(sort_lines r "${{v4[@]}}")
+    mapfile -t lines6 < <(sort_lines r "${{v6[@]}}")
+    mapfile -t back4 < <(sort_lines '' "${{undo4[@]}}")
+  fi
+  # Rules deleted by number: the chains must be as they were listed (the
+  # lock keeps p0fbpf scripts out, not other tools).
+  if [ "$action" = delete ] && {{ [ "$(iptables -S "$chain")" != "${{listed[iptables]}}" ] ||
+    [ "$(ip6tables -S "$chain")" != "${{listed[ip6tables]}}" ]; }}; then
+    die "the chain $chain changed while this script read it; nothing was changed (run it again)"
+  fi
+  apply iptables "${{lines4[@]}}" || die "iptables-restore refused the rules; nothing was changed"
+  if ! apply ip6tables "${{lines6[@]}}"; then
+    [ "$action" = delete ] || mapfile -t back4 < <(undo_inserts iptables)
+    apply iptables "${{back4[@]}}" || die "ip6tables-restore refused the rules, and undoing the iptables part failed"
+    die "ip6tables-restore refused the rules; the iptables part was undone, nothing was changed"
+  fi
 }}
 {pin_functions}
 {main_start}  rules check_rule
-{pin_before}  change_rules
-{pin_after})SCRIPT";
+{pin_before}  change {change}
+)SCRIPT";
 
 // What a script whose rules run a pinned program adds.
 constexpr const char* kPinFunctions = R"SCRIPT(
-# A run that pins the program removes the pin again when it fails.
+# A run that pins the program removes the pin again when it fails or is
+# interrupted before the rules are in (before change() has set complete).
 pin_made=
 undo_pin() {
   local status=$?
-  [ "$status" -eq 0 ] || [ -z "$pin_made" ] || rm -f "$pin"
+  [ "$status" -eq 0 ] || [ -z "$pin_made" ] || [ -n "$complete" ] || rm -f "$pin"
 }
 
 # Whether a rule names the pin; iptables -S prints the path as it was given.
@@ -219,35 +310,47 @@ rules_name_pin() {
 }
 
 # Before any change: the pin's file system, and p0fbpf when it has to pin.
-# iptables needs the pin to find a rule (-C, -D), so --delete pins it too
-# when it is gone and rules still name it.
+# --delete needs no pin: it finds the rules by their markers.
 pin_program() {
   [ "$(stat -f -c %T "$pin_dir" 2>/dev/null)" = bpf_fs ] ||
     die "$pin_dir is not a BPF file system (mount -t bpf bpf $pin_dir); nothing was changed"
   [ ! -e "$pin" ] || return 0
-  [ "$action" = install ] || rules_name_pin || return 0
+  [ "$action" = install ] || return 0
   "$p0fbpf" --version >/dev/null 2>&1 ||
     die "cannot run $p0fbpf, which pins the program (P0FBPF=PATH names another); nothing was changed"
   trap undo_pin EXIT
-  "$p0fbpf" pin "$pin" "${pin_arguments[@]}" || die "p0fbpf cannot pin the program at $pin; nothing was changed"
+  # Set first: a signal handled right after the pin is made must find it.
   pin_made=yes
+  "$p0fbpf" pin "$pin" "${pin_arguments[@]}" || die "p0fbpf cannot pin the program at $pin; nothing was changed"
+}
+
+# --delete: the rules, then the pin unless another rule (another script's
+# for the same program) still runs it.
+change_rules_and_pin() {
+  change_rules
+  if [ "$action" = delete ] && [ -e "$pin" ] && ! rules_name_pin; then
+    rm -f "$pin" || die "the rules are deleted, but not the pin $pin"
+  fi
 }
 )SCRIPT";
 
 constexpr const char* kPinBefore = "  pin_program\n";
-// The pin goes after the rules, unless another rule (another script's for
-// the same program) still runs it.
-constexpr const char* kPinAfter = R"SCRIPT(  if [ "$action" = delete ] && [ -e "$pin" ] && ! rules_name_pin; then
-    rm -f "$pin" || die "the rules are deleted, but not the pin $pin"
-  fi
-)SCRIPT";
+
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t hash = 0xcbf29ce484222325;
+  for (char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3;
+  return hash;
+}
+
+// The comment that marks a rule as this script's: "p0fbpf-rule-" and a
+// hash of the chain, the rule's text and the pin's path. The same rule of
+// two scripts is one rule.
+std::string rule_marker(std::string_view rule) { return fmt::format("p0fbpf-rule-{:016x}", fnv1a(rule)); }
 
 }  // namespace
 
 std::string pin_name(std::string_view program) {
-  std::uint64_t hash = 0xcbf29ce484222325;  // FNV-1a
-  for (char c : program) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3;
-  return fmt::format("p0fbpf_{:012x}", hash >> 16);
+  return fmt::format("p0fbpf_{:012x}", fnv1a(program) >> 16);
 }
 
 std::optional<std::string> check_script_options(const ScriptOptions& o) {
@@ -310,8 +413,7 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
     (has6 ? sets.v6 : sets.v4) = sets.either;
   }
 
-  // As iptables -S prints it, so that -C finds the rule again. The name
-  // holds the rate: scripts of other rates get budgets of their own.
+  // The hashlimit's name holds the rate: scripts of other rates get budgets of their own.
   const std::string rate =
       o.rate_per_second ? fmt::format(" -m hashlimit --hashlimit-above {0}/sec --hashlimit-burst {0} --hashlimit-name p0fbpf{0}",
                                       *o.rate_per_second)
@@ -334,29 +436,36 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
     std::string flags = r.direction == Direction::Request ? "--syn" : "--tcp-flags SYN,ACK,FIN,RST SYN,ACK";
     std::string program = o.pinned ? "--object-pinned \"$pin\"" : "--bytecode " + quote(r.bytecode);
     for (const std::string& match : matches) {
-      fmt::format_to(std::back_inserter(lines),
-                     "  \"$1\" {} -p tcp {}{} -m bpf {} -m comment --comment {}{}{}\n", tool, flags, match,
-                     program, quote(comment_text("p0fbpf: " + r.comment)), rate, o.count_only ? "" : " -j " + o.target);
+      std::string rule = fmt::format("{} -p tcp {}{} -m bpf {} -m comment --comment {}{}", tool, flags, match, program,
+                                     quote(comment_text("p0fbpf: " + r.comment)), rate);
+      std::string target = o.count_only ? "" : " -j " + o.target;
+      fmt::format_to(std::back_inserter(lines), "  \"$1\" {} -m comment --comment {}{}\n", rule,
+                     rule_marker(o.chain + " " + rule + target + (o.pinned ? " " + o.pinned->path() : "")), target);
       ++per_family[r.ip_version == 6];
       ++script.rules;
     }
   }
   if (o.pinned && (per_family[0] > 1 || per_family[1] > 1)) {
-    script.error = "a pinned program goes in one rule per IP version: iptables could not find a second one again";
+    script.error = "a pinned program goes in one rule per IP version\n  help: --ipset matches many addresses in one rule";
     return script;
   }
 
   std::string header = fmt::format(
       "# Written by {}. Installs {} firewall rule(s), {} with iptables and {} with\n"
       "# ip6tables, that {} what these p0f signatures match{}: all of them or none.\n"
-      "# Running it again changes nothing.\n"
+      "# Running it again changes nothing. Each rule carries a comment\n"
+      "# p0fbpf-rule-HASH by which the script finds it again (under iptables-nft\n"
+      "# and iptables-legacy alike) and never touches another rule.\n"
+      "# One p0fbpf script runs at a time ({}); Ctrl-C,\n"
+      "# TERM or HUP leave the rules of both families as before or as after a\n"
+      "# complete run, never half.\n"
       "{}"
       "#   bash {{this script}}           install the rules\n"
       "#   bash {{this script}} --delete  remove exactly these rules{}\n",
       o.generator.empty() ? "p0fbpf" : o.generator, script.rules, per_family[0], per_family[1],
       o.count_only ? "count" : o.target,
       o.rate_per_second ? fmt::format(" beyond {} a second (in all, per family)", *o.rate_per_second) : "",
-      o.pinned ? fmt::format("# They run one eBPF program, pinned at {}\n"
+      shell::kScriptLock, o.pinned ? fmt::format("# They run one eBPF program, pinned at {}\n"
                              "# (p0fbpf pins it when it is not there; P0FBPF=PATH runs another p0fbpf).\n",
                              o.pinned->path())
                : "",
@@ -379,9 +488,11 @@ FirewallScript firewall_script(const std::vector<FirewallRule>& rules, const Scr
                  "rules() {{\n{}}}\n\n",
                  lines.empty() ? "  :\n" : lines);
   script.text += shell::die_function();
+  script.text += shell::lock_and_signal_functions();
   fmt::format_to(out, kScriptBody, fmt::arg("max_insns", kXtBpfMaxInstructions),
                  fmt::arg("pin_functions", o.pinned ? kPinFunctions : ""), fmt::arg("main_start", shell::main_start()),
-                 fmt::arg("pin_before", o.pinned ? kPinBefore : ""), fmt::arg("pin_after", o.pinned ? kPinAfter : ""));
+                 fmt::arg("pin_before", o.pinned ? kPinBefore : ""),
+                 fmt::arg("change", o.pinned ? "change_rules_and_pin" : "change_rules"));
   script.text += shell::end_of_main();
   return script;
 }

@@ -19,6 +19,7 @@
 #include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/parser.hpp"
+#include "script_tools.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
 #include "test_seed.hpp"
@@ -54,9 +55,42 @@ TEST(Script, RulesPerFamilyWithOptions) {
   EXPECT_EQ(count(s, "\n  \"$1\" iptables -p tcp --syn -d "), 2u);
   EXPECT_EQ(count(s, "\n  \"$1\" ip6tables -p tcp --syn -d 2001:db8::1 "), 1u);
   // The quote is not safe in a comment that iptables -S prints in double quotes.
-  EXPECT_NE(s.find("-m bpf --bytecode '1,6 0 0 262144' -m comment --comment 'p0fbpf: it_s IPv6' -j REJECT"),
+  EXPECT_NE(s.find("-m bpf --bytecode '1,6 0 0 262144' -m comment --comment 'p0fbpf: it_s IPv6' -m comment --comment "
+                   "p0fbpf-rule-"),
             std::string::npos);
+  EXPECT_EQ(count(s, " -j REJECT\n"), 3u);
   EXPECT_NE(s.find("Installs 3 firewall rule(s), 2 with iptables and 1 with\n# ip6tables"), std::string::npos);
+}
+
+// The markers by which a script finds its rules (p0fbpf-rule- and 16 hex
+// digits, last before the target): one per rule, the same each time the
+// script is written, another in another chain.
+std::vector<std::string> markers(const std::string& script) {
+  std::vector<std::string> out;
+  for (std::size_t at = script.find("--comment p0fbpf-rule-"); at != std::string::npos;
+       at = script.find("--comment p0fbpf-rule-", at + 1)) {
+    out.push_back(script.substr(at + 10, script.find_first_of(" \n", at + 10) - at - 10));
+  }
+  return out;
+}
+
+TEST(Script, EveryRuleHasAMarkerOfItsOwn) {
+  ScriptOptions o;
+  o.destinations = {"192.0.2.0/24", "2001:db8::1", "198.51.100.7"};
+  std::string s = firewall_script(kRules, o).text;
+  std::vector<std::string> found = markers(s);
+  ASSERT_EQ(found.size(), 3u) << s;
+  for (const std::string& marker : found) {
+    EXPECT_EQ(marker.size(), 12u + 16u) << marker;
+    EXPECT_EQ(marker.find_first_not_of("0123456789abcdef", 12), std::string::npos) << marker;
+    EXPECT_NE(s.find(marker + " -j DROP\n"), std::string::npos) << marker;
+  }
+  EXPECT_EQ(std::set<std::string>(found.begin(), found.end()).size(), 3u);
+  EXPECT_EQ(markers(firewall_script(kRules, o).text), found);
+  o.chain = "FORWARD";
+  std::vector<std::string> other = markers(firewall_script(kRules, o).text);
+  ASSERT_EQ(other.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_NE(other[i], found[i]);
 }
 
 TEST(Script, ResponsesAndASetPerFamily) {
@@ -93,7 +127,8 @@ TEST(Script, CountOnlyRulesHaveNoTarget) {
   ScriptOptions o;
   o.count_only = true;
   std::string s = firewall_script(kRules, o).text;
-  EXPECT_EQ(count(s, "-m comment --comment 'p0fbpf: s:unix:Linux:3.11 and newer'\n"), 1u) << s;
+  EXPECT_EQ(count(s, "-m comment --comment 'p0fbpf: s:unix:Linux:3.11 and newer' -m comment --comment p0fbpf-rule-"), 1u)
+      << s;
   EXPECT_EQ(count(s, " -j "), 0u);
   EXPECT_NE(s.find("that count what these p0f signatures match"), std::string::npos);
 }
@@ -103,7 +138,8 @@ TEST(Script, RateMatchesOnlyBeyondItInOneBudgetPerFamily) {
   o.rate_per_second = 250;
   std::string s = firewall_script(kRules, o).text;
   // The same hashlimit table (name and rate) in every rule of the script.
-  EXPECT_EQ(count(s, " -m hashlimit --hashlimit-above 250/sec --hashlimit-burst 250 --hashlimit-name p0fbpf250 -j DROP\n"),
+  EXPECT_EQ(count(s, " -m hashlimit --hashlimit-above 250/sec --hashlimit-burst 250 --hashlimit-name p0fbpf250 -m comment "
+                     "--comment p0fbpf-rule-"),
             2u)
       << s;
   EXPECT_NE(s.find("DROP what these p0f signatures match beyond 250 a second"), std::string::npos) << s;
@@ -176,7 +212,10 @@ TEST(Script, PinnedRulesRunTheOneProgram) {
   FirewallScript script = firewall_script(rules, o);
   EXPECT_EQ(script.rules, 2u);
   const std::string& s = script.text;
-  EXPECT_EQ(count(s, "\n  \"$1\" iptables -p tcp --syn -m bpf --object-pinned \"$pin\" -m comment --comment 'p0fbpf: x' -j DROP\n"), 1u) << s;
+  EXPECT_EQ(count(s, "\n  \"$1\" iptables -p tcp --syn -m bpf --object-pinned \"$pin\" -m comment --comment 'p0fbpf: x' "
+                     "-m comment --comment p0fbpf-rule-"),
+            1u)
+      << s;
   EXPECT_EQ(count(s, "\n  \"$1\" ip6tables -p tcp --syn -m bpf --object-pinned \"$pin\" -m comment"), 1u) << s;
   EXPECT_EQ(count(s, "--bytecode '"), 0u);
   EXPECT_NE(s.find("\npin_dir='/sys/fs/bpf'\npin=$pin_dir/p0fbpf_0123456789ab\np0fbpf=${P0FBPF:-'/usr/bin/p0fbpf'}\n"),
@@ -191,8 +230,10 @@ TEST(Script, PinnedRulesRunTheOneProgram) {
   // Pinned before the rules change, removed after.
   std::size_t main_body = s.find("\nmain() {");
   ASSERT_NE(main_body, std::string::npos);
-  EXPECT_LT(s.find("\n  pin_program\n", main_body), s.find("\n  change_rules\n", main_body));
-  EXPECT_LT(s.find("\n  change_rules\n", main_body), s.find("rm -f \"$pin\" ||", main_body));
+  EXPECT_LT(s.find("\n  pin_program\n", main_body), s.find("\n  change change_rules_and_pin\n", main_body));
+  std::size_t both = s.find("\nchange_rules_and_pin() {");
+  ASSERT_NE(both, std::string::npos);
+  EXPECT_LT(s.find("\n  change_rules\n", both), s.find("rm -f \"$pin\" ||", both));
 }
 
 TEST(Script, PinnedProgramGoesInOneRulePerVersion) {
@@ -233,7 +274,7 @@ TEST(Script, PinnedRefusesWhatItCannotPutInAScript) {
   o.pinned = kPinned;
   o.pinned->signatures.push_back("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\n");
   EXPECT_TRUE(check_script_options(o).has_value());
-  // One rule per IP version: iptables could not find a second one again.
+  // One rule per IP version.
   o.pinned = kPinned;
   o.destinations = {"192.0.2.1", "2001:db8::1"};
   EXPECT_FALSE(check_script_options(o).has_value());
@@ -281,69 +322,109 @@ TEST(Script, ShellcheckFindsNothing) {
   std::remove(path.c_str());
 }
 
-// The issue's own words: the label's rules go in, and come out again.
-TEST(Script, InstallsOnceAndDeletesExactlyItsRules) {
-  P0FBPF_REQUIRE(geteuid() == 0, "needs root for iptables in a network namespace");
-  int status = 0;
-  run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
-  P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
-  P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
-  std::string path = write_script("--label 'Linux:3.11 and newer' -f script");
-  std::string ns = "p0fbpf-script-" + std::to_string(getpid());
-  run_shell("ip netns add " + ns, &status);
-  ASSERT_EQ(status, 0);
-  std::string in = "ip netns exec " + ns + " ";
-  // A rule of the user's own, which --delete must leave alone.
-  run_shell(in + "iptables -A INPUT -p tcp --dport 22 -j ACCEPT", &status);
+// A network namespace of the test's own, with iptables and ip6tables of one
+// backend (iptables-legacy or iptables-nft): every command runs with
+// wrappers for that backend's tools first in PATH (see script_tools.hpp).
+class Namespace {
+ public:
+  explicit Namespace(const std::string& backend) : tools_(backend) {
+    int status = 0;
+    run_shell("command -v ip && command -v iptables-" + backend + " && command -v ip6tables-" + backend, &status);
+    usable_ = geteuid() == 0 && status == 0 && tools_.ok();
+    if (!usable_) return;
+    run_shell("ip netns add " + name_, &status);
+    usable_ = status == 0;
+  }
+  ~Namespace() {
+    if (usable_) run_shell("ip netns del " + name_);
+  }
+  bool usable() const { return usable_; }
+  const std::string& name() const { return name_; }
+  const testing::ScriptTools& tools() const { return tools_; }
+  // "ip netns exec NAME " (what runs a command in it, without the tools).
+  std::string in() const { return "ip netns exec " + name_ + " "; }
+  std::string run(const std::string& command, int* status = nullptr) const {
+    return run_shell(in() + tools_.env() + command, status);
+  }
+  // Both families' rules, as iptables -S prints them.
+  std::string rules() const { return run("iptables -S") + run("ip6tables -S"); }
 
-  std::string out = run_shell(in + "bash " + path, &status);
+ private:
+  testing::ScriptTools tools_;
+  std::string name_ = "p0fbpf-script-" + std::to_string(getpid());
+  bool usable_ = false;
+};
+
+// The kernel tests run under each backend of iptables.
+class ScriptKernel : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Backends, ScriptKernel, ::testing::Values("legacy", "nft"),
+                         [](const ::testing::TestParamInfo<std::string>& backend) { return backend.param; });
+
+#define REQUIRE_NAMESPACE(ns)                                                                               \
+  P0FBPF_REQUIRE((ns).usable(), "needs root, ip, iptables-" + GetParam() + " and ip6tables-" + GetParam() + \
+                                    " for a network namespace")
+
+// The issue's own words: the label's rules go in, and come out again.
+TEST_P(ScriptKernel, InstallsOnceAndDeletesExactlyItsRules) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
+  int status = 0;
+  std::string path = write_script("--label 'Linux:3.11 and newer' -f script");
+  // A rule of the user's own, which --delete must leave alone.
+  ns.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT", &status);
+
+  std::string out = ns.run("bash " + path, &status);
   EXPECT_EQ(status, 0) << out;
-  std::string v4 = run_shell(in + "iptables -S INPUT");
-  std::string v6 = run_shell(in + "ip6tables -S INPUT");
+  std::string v4 = ns.run("iptables -S INPUT");
+  std::string v6 = ns.run("ip6tables -S INPUT");
   std::size_t rules4 = count(v4, "-m bpf --bytecode");
   std::size_t rules6 = count(v6, "-m bpf --bytecode");
   EXPECT_GE(rules4, 1u) << v4;
   EXPECT_GE(rules6, 1u) << v6;
-  EXPECT_NE(v4.find("--comment \"p0fbpf: s:unix:Linux:3.11 and newer\" -j DROP"), std::string::npos) << v4;
+  EXPECT_NE(v4.find("--comment \"p0fbpf: s:unix:Linux:3.11 and newer\" -m comment --comment p0fbpf-rule-"),
+            std::string::npos)
+      << v4;
+  EXPECT_EQ(count(v4, " -j DROP\n"), rules4) << v4;
   EXPECT_NE(v4.find("--tcp-flags FIN,SYN,RST,ACK SYN"), std::string::npos) << v4;
 
-  out = run_shell(in + "bash " + path, &status);  // again: nothing changes
+  out = ns.run("bash " + path, &status);  // again: nothing changes
   EXPECT_EQ(status, 0) << out;
-  EXPECT_EQ(run_shell(in + "iptables -S INPUT"), v4);
-  EXPECT_EQ(run_shell(in + "ip6tables -S INPUT"), v6);
+  EXPECT_EQ(ns.run("iptables -S INPUT"), v4);
+  EXPECT_EQ(ns.run("ip6tables -S INPUT"), v6);
 
-  out = run_shell(in + "bash " + path + " --delete", &status);
+  out = ns.run("bash " + path + " --delete", &status);
   EXPECT_EQ(status, 0) << out;
-  std::string after4 = run_shell(in + "iptables -S INPUT");
+  std::string after4 = ns.run("iptables -S INPUT");
   EXPECT_EQ(count(after4, "-m bpf"), 0u) << after4;
-  EXPECT_EQ(count(run_shell(in + "ip6tables -S INPUT"), "-m bpf"), 0u);
+  EXPECT_EQ(count(ns.run("ip6tables -S INPUT"), "-m bpf"), 0u);
   EXPECT_NE(after4.find("--dport 22 -j ACCEPT"), std::string::npos) << after4;
-  EXPECT_EQ(run_shell(in + "bash " + path + " --frobnicate", &status).find("usage:") != std::string::npos, true);
+  EXPECT_EQ(ns.run("bash " + path + " --frobnicate", &status).find("usage:") != std::string::npos, true);
   EXPECT_EQ(status, 2);
 
-  run_shell("ip netns del " + ns);
   std::remove(path.c_str());
 }
 
 // --rate 5/s: of 50 matching SYNs sent at once, the first 5 (the burst) go
 // on through the chain and the rest are dropped; installing again changes
 // nothing and --delete removes the rule.
-TEST(Script, RateDropsOnlyWhatExceedsIt) {
+TEST_P(ScriptKernel, RateDropsOnlyWhatExceedsIt) {
   P0FBPF_REQUIRE(geteuid() == 0, "needs root for network namespaces and iptables");
   int status = 0;
-  run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
-  P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
+  testing::ScriptTools tools(GetParam());
+  P0FBPF_REQUIRE(tools.ok(), "missing:" + tools.missing());
   testing::Namespaces ns;
   // The SYNs go to 192.0.2.1 (see assign_flow), local in b; answers go back out vb.
   ns.run("ip -n " + ns.b() + " addr add 192.0.2.1/24 dev vb");
   ns.run("ip -n " + ns.b() + " route add default dev vb");
   const std::string sig = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
   std::string path = write_script("-f script --rate 5/s '" + sig + "'");
-  std::string in_b = "ip netns exec " + ns.b() + " ";
+  std::string in_b = "ip netns exec " + ns.b() + " " + tools.env();
   std::string out = run_shell(in_b + "bash " + path, &status);
   ASSERT_EQ(status, 0) << out;
   std::string rules = run_shell(in_b + "iptables -S INPUT");
-  EXPECT_EQ(count(rules, "-m hashlimit --hashlimit-above 5/sec --hashlimit-burst 5 --hashlimit-name p0fbpf5 -j DROP"),
+  EXPECT_EQ(count(rules, "-m hashlimit --hashlimit-above 5/sec --hashlimit-burst 5 --hashlimit-name p0fbpf5 -m comment "
+                         "--comment p0fbpf-rule-"),
             1u)
       << rules;
   out = run_shell(in_b + "bash " + path, &status);
@@ -360,7 +441,7 @@ TEST(Script, RateDropsOnlyWhatExceedsIt) {
   }
   EXPECT_EQ(testing::in_namespace(ns.a(), [&] { return testing::inject(frames); }), "50");
   usleep(300000);
-  std::vector<long> dropped = testing::bpf_rule_counters(ns.b(), "iptables", "filter", "INPUT");
+  std::vector<long> dropped = testing::bpf_rule_counters(ns.b(), tools.env() + "iptables", "filter", "INPUT");
   ASSERT_EQ(dropped.size(), 1u);
   // The burst passes; a token or two may come back while the frames arrive.
   EXPECT_LE(dropped[0], 45) << "dropped";
@@ -371,35 +452,6 @@ TEST(Script, RateDropsOnlyWhatExceedsIt) {
   EXPECT_EQ(count(run_shell(in_b + "iptables -S INPUT"), "-m bpf"), 0u);
   std::remove(path.c_str());
 }
-
-// A network namespace of the test's own, with iptables and ip6tables.
-class Namespace {
- public:
-  Namespace() {
-    int status = 0;
-    run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
-    usable_ = geteuid() == 0 && status == 0;
-    if (!usable_) return;
-    run_shell("ip netns add " + name_, &status);
-    usable_ = status == 0;
-  }
-  ~Namespace() {
-    if (usable_) run_shell("ip netns del " + name_);
-  }
-  bool usable() const { return usable_; }
-  std::string run(const std::string& command, int* status = nullptr) const {
-    return run_shell("ip netns exec " + name_ + " " + command, status);
-  }
-  // Both families' rules, as iptables -S prints them.
-  std::string rules() const { return run("iptables -S") + run("ip6tables -S"); }
-
- private:
-  std::string name_ = "p0fbpf-script-" + std::to_string(getpid());
-  bool usable_ = false;
-};
-
-#define REQUIRE_NAMESPACE(ns) \
-  P0FBPF_REQUIRE((ns).usable(), "needs root, ip, iptables and ip6tables for a network namespace")
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -457,23 +509,23 @@ void expect_cut_copies_change_nothing(const Namespace& ns, const std::string& pa
   std::remove(cut_path.c_str());
 }
 
-TEST(Script, TruncatedScriptChangesNothing) {
-  Namespace ns;
+TEST_P(ScriptKernel, TruncatedScriptChangesNothing) {
+  Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
   std::string path = write_script("-f script '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' '4:128:0:*:8192,0:mss:df,id+:0'");
   expect_cut_copies_change_nothing(ns, path, [&] { return ns.rules(); }, "-m bpf --bytecode", 3);
   std::remove(path.c_str());
 }
 
-TEST(Script, ChainMissingInOneFamilyInstallsNothing) {
-  Namespace ns;
+TEST_P(ScriptKernel, ChainMissingInOneFamilyInstallsNothing) {
+  Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
   ns.run("iptables -N P0FBPF_ONLY4");
   const std::string before = ns.rules();
   std::string path = write_script("-f script --chain P0FBPF_ONLY4 --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("ip6tables has no chain P0FBPF_ONLY4"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   std::remove(path.c_str());
@@ -481,22 +533,52 @@ TEST(Script, ChainMissingInOneFamilyInstallsNothing) {
 
 // What the checks cannot foresee: ip6tables refuses its part, and the
 // iptables part already installed is taken out again.
-TEST(Script, RefusedSecondFamilyIsRolledBack) {
-  Namespace ns;
+TEST_P(ScriptKernel, RefusedSecondFamilyIsRolledBack) {
+  Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
   ns.run("iptables -N P0FBPF_TARGET4");  // a target chain that ip6tables lacks
   const std::string before = ns.rules();
   std::string path = write_script("-f script --target P0FBPF_TARGET4 --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   std::remove(path.c_str());
 }
 
-TEST(Script, ASetPerFamilyInstallsAndDeletes) {
-  Namespace ns;
+// A --delete that ip6tables-restore refuses puts the iptables rules back,
+// each at its place among the user's rules.
+TEST_P(ScriptKernel, RefusedSecondFamilyDeleteIsRolledBack) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  std::string path = write_script("-f script '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' '*:128:0:*:8192,0:mss:df,id+:0'");
+  int status = 0;
+  ns.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT");
+  ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0);
+  ns.run("iptables -A INPUT -p tcp --dport 23 -j ACCEPT");
+  ns.run("iptables -I INPUT 2 -p tcp --dport 24 -j ACCEPT");  // between the script's two IPv4 rules
+  const std::string installed = ns.rules();
+  ASSERT_EQ(count(installed, "-m bpf"), 3u) << installed;
+  // An ip6tables-restore that refuses everything.
+  const std::string restore = ns.tools().dir() + "/ip6tables-restore";
+  const std::string wrapper = read_file(restore);
+  std::ofstream(restore, std::ios::trunc) << "#!/bin/sh\ncat >/dev/null\nexit 1\n";
+  std::string out = ns.run("bash " + path + " --delete", &status);
+  std::ofstream(restore, std::ios::trunc) << wrapper;
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), installed);
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(count(ns.rules(), "-m bpf"), 0u);
+  EXPECT_EQ(count(ns.rules(), " -j ACCEPT"), 3u);
+  std::remove(path.c_str());
+}
+
+TEST_P(ScriptKernel, ASetPerFamilyInstallsAndDeletes) {
+  Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
   int status = 0;
   run_shell("command -v ipset", &status);
@@ -509,7 +591,7 @@ TEST(Script, ASetPerFamilyInstallsAndDeletes) {
 
   std::string swapped = write_script("-f script --ipset p0fbpf6,p0fbpf4 --label 'Linux:3.11 and newer'");
   std::string out = ns.run("bash " + swapped, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("ipset p0fbpf6 is not of family inet,"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
 
@@ -594,8 +676,8 @@ ino_t inode(const std::string& path) {
 // IP version, both running the program the script pinned; running it again
 // changes nothing, not even the pin, and --delete takes the rules, then the
 // pin, also when the pin was gone.
-TEST(Script, PinnedInstallsOneRulePerVersionAndDeletesThePin) {
-  Namespace ns;
+TEST_P(ScriptKernel, PinnedInstallsOneRulePerVersionAndDeletesThePin) {
+  Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
   P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
   Bpffs bpffs;
@@ -637,8 +719,8 @@ TEST(Script, PinnedInstallsOneRulePerVersionAndDeletesThePin) {
   EXPECT_EQ(count(ns.run("ip6tables -S INPUT"), "-m bpf"), 0u);
   EXPECT_EQ(bpffs.pins(), "");
 
-  // Installed again and its pin removed by hand: iptables cannot name the
-  // rules without it, so --delete pins it again, then removes rules and pin.
+  // Installed again and its pin removed by hand: --delete finds the rules
+  // by their markers, removes them and pins nothing.
   out = ns.run("bash " + path, &status);
   ASSERT_EQ(status, 0) << out;
   ASSERT_EQ(unlink(pin.c_str()), 0);
@@ -657,8 +739,8 @@ TEST(Script, PinnedInstallsOneRulePerVersionAndDeletesThePin) {
 
 // The pin a failed run made goes with it; a p0fbpf that does not run and a
 // directory that is no BPF file system stop the script before any change.
-TEST(Script, PinnedFailuresLeaveNoPin) {
-  Namespace ns;
+TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
+  Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
   Bpffs bpffs;
   REQUIRE_BPFFS(bpffs);
@@ -668,7 +750,7 @@ TEST(Script, PinnedFailuresLeaveNoPin) {
       write_script("-f script --pinned " + bpffs.path() + " --target P0FBPF_TARGET4 --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("the iptables part was undone"), std::string::npos) << out;
   EXPECT_NE(out.find("p0fbpf: pinned " + bpffs.path() + "/p0fbpf_"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
@@ -676,7 +758,7 @@ TEST(Script, PinnedFailuresLeaveNoPin) {
 
   path = write_script("-f script --pinned " + bpffs.path() + " --label 'Linux:3.11 and newer'");
   out = ns.run("env P0FBPF=/nonexistent/p0fbpf bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("cannot run /nonexistent/p0fbpf"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   EXPECT_EQ(bpffs.pins(), "");
@@ -685,15 +767,15 @@ TEST(Script, PinnedFailuresLeaveNoPin) {
   mkdir(plain.c_str(), 0700);
   path = write_script("-f script --pinned " + plain + " --label 'Linux:3.11 and newer'");
   out = ns.run("bash " + path, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find(plain + " is not a BPF file system"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
   EXPECT_EQ(rmdir(plain.c_str()), 0) << "the script wrote in " << plain;
   std::remove(path.c_str());
 }
 
-TEST(Script, TruncatedPinnedScriptChangesNothing) {
-  Namespace ns;
+TEST_P(ScriptKernel, TruncatedPinnedScriptChangesNothing) {
+  Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
   Bpffs bpffs;
   REQUIRE_BPFFS(bpffs);
@@ -701,6 +783,115 @@ TEST(Script, TruncatedPinnedScriptChangesNothing) {
   std::string path = write_script("-f script --pinned " + bpffs.path() + " --label Linux");
   expect_cut_copies_change_nothing(
       ns, path, [&] { return ns.rules() + bpffs.pins(); }, "-m bpf --object-pinned " + bpffs.path() + "/p0fbpf_", 2);
+  std::remove(path.c_str());
+}
+
+// Two small signatures, one per IP version: rules in both families (one
+// rule per family when pinned); and one for both: a rule per family.
+const std::string kTwoSignatures = " '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' '*:128:0:*:8192,0:mss:df,id+:0'";
+const std::string kOneSignature = " '*:128:0:*:8192,0:mss:df,id+:0'";
+
+// INT, TERM or HUP at any point of an install or a --delete leave both
+// families' rules as before or as after a whole run, never one without the
+// other; a rule of the user's own stays.
+TEST_P(ScriptKernel, InterruptsLeaveBothFamiliesOrNeither) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  std::string path = write_script("-f script" + kOneSignature);
+  ns.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT");
+  ns.run("ip6tables -A INPUT -p tcp --dport 22 -j ACCEPT");
+  auto state = [&] { return ns.rules(); };
+  testing::expect_interrupts_leave_all_or_nothing(ns.tools(), ns.in(), path, path + " --delete", state);
+  int status = 0;
+  ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(count(ns.run("iptables -S INPUT"), "-m bpf"), 1u);
+  EXPECT_EQ(count(ns.run("ip6tables -S INPUT"), "-m bpf"), 1u);
+  testing::expect_interrupts_leave_all_or_nothing(ns.tools(), ns.in(), path + " --delete", path, state);
+  EXPECT_EQ(count(ns.rules(), "--dport 22 -j ACCEPT"), 2u);
+  std::remove(path.c_str());
+}
+
+// The same with a pinned program: the pin is there exactly when the rules
+// are, whatever the interrupt (p0fbpf pin is one of the calls).
+TEST_P(ScriptKernel, InterruptsLeavePinnedRulesAndPinOrNeither) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  std::string path = write_script("-f script --pinned " + bpffs.path() + kTwoSignatures);
+  auto state = [&] { return ns.rules() + bpffs.pins(); };
+  testing::expect_interrupts_leave_all_or_nothing(ns.tools(), ns.in(), path, path + " --delete", state);
+  int status = 0;
+  ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(count(bpffs.pins(), "\n"), 1u);
+  testing::expect_interrupts_leave_all_or_nothing(ns.tools(), ns.in(), path + " --delete", path, state);
+  std::remove(path.c_str());
+}
+
+// Copies of a script run at once, 20 rounds: every copy exits 0 and each
+// rule is there once; then as many --deletes at once leave none.
+void expect_concurrent_runs_serialise(const Namespace& ns, const std::string& path, const std::string& state_extra_name,
+                                      const std::function<std::string()>& extra, int rounds) {
+  const std::string three = "bash -c 'bash " + path + " $0 & a=$!; bash " + path + " $0 & b=$!; bash " + path +
+                            " $0 & c=$!; s=; for p in $a $b $c; do wait $p; s+=\"$? \"; done; echo \"$s\"'";
+  for (int round = 0; round < rounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::string out = ns.run(three + " ''");
+    EXPECT_NE(out.find("0 0 0 \n"), std::string::npos) << out;
+    std::string v4 = ns.run("iptables -S INPUT"), v6 = ns.run("ip6tables -S INPUT");
+    EXPECT_EQ(count(v4, "-m bpf"), 1u) << v4;
+    EXPECT_EQ(count(v6, "-m bpf"), 1u) << v6;
+    if (extra) {
+      EXPECT_EQ(count(extra(), "\n"), 1u) << state_extra_name;
+    }
+    out = ns.run(three + " --delete");
+    EXPECT_NE(out.find("0 0 0 \n"), std::string::npos) << out;
+    EXPECT_EQ(count(ns.rules(), "-m bpf"), 0u) << ns.rules();
+    if (extra) {
+      EXPECT_EQ(extra(), "") << state_extra_name;
+    }
+  }
+}
+
+TEST_P(ScriptKernel, ConcurrentRunsSerialise) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  std::string path = write_script("-f script" + kOneSignature);
+  expect_concurrent_runs_serialise(ns, path, "", nullptr, 20);
+  std::remove(path.c_str());
+}
+
+TEST_P(ScriptKernel, ConcurrentPinnedRunsSerialise) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  Bpffs bpffs;
+  REQUIRE_BPFFS(bpffs);
+  std::string path = write_script("-f script --pinned " + bpffs.path() + kTwoSignatures);
+  expect_concurrent_runs_serialise(ns, path, "pins", [&] { return bpffs.pins(); }, 10);
+  std::remove(path.c_str());
+}
+
+// A run that cannot take the lock in time fails clearly and changes nothing.
+TEST_P(ScriptKernel, ALockHeldTooLongFailsClearly) {
+  Namespace ns(GetParam());
+  REQUIRE_NAMESPACE(ns);
+  int status = 0;
+  run_shell("command -v flock", &status);
+  P0FBPF_REQUIRE(status == 0, "flock is not installed (util-linux)");
+  std::string path = write_script("-f script" + kTwoSignatures);
+  std::string script = read_file(path);
+  // The same script with a wait of 1 s instead of 60.
+  std::size_t at = script.find("flock -w 60 9");
+  ASSERT_NE(at, std::string::npos);
+  script.replace(at, 13, "flock -w 1 9");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << script;
+  const std::string before = ns.rules();
+  std::string out = ns.run("flock /run/lock/p0fbpf-script.lock bash " + path, &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("another p0fbpf script has held /run/lock/p0fbpf-script.lock"), std::string::npos) << out;
+  EXPECT_EQ(ns.rules(), before);
   std::remove(path.c_str());
 }
 
@@ -713,11 +904,11 @@ std::string options_length(const std::string& sig) {
 // A --count-only --pinned script for 20 p0f.fp request signatures: its two
 // rules count together exactly the frames p0f strictly matches with any of
 // them, among frames built for them and for 20 others.
-TEST(Script, PinnedRulesCountWhatP0fMatches) {
+TEST_P(ScriptKernel, PinnedRulesCountWhatP0fMatches) {
   P0FBPF_REQUIRE(geteuid() == 0, "needs root for network namespaces and iptables");
   int status = 0;
-  run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
-  P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
+  testing::ScriptTools tools(GetParam());
+  P0FBPF_REQUIRE(tools.ok(), "missing:" + tools.missing());
   std::optional<std::string> p0f = testing::find_p0f();
   P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
   P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
@@ -775,13 +966,13 @@ TEST(Script, PinnedRulesCountWhatP0fMatches) {
   std::string arguments = "-f script --count-only --pinned " + bpffs.path();
   for (const auto& sig : selected) arguments += " '" + sig + "'";
   std::string path = write_script(arguments);
-  std::string in_b = "ip netns exec " + ns.b() + " ";
+  std::string in_b = "ip netns exec " + ns.b() + " " + tools.env();
   std::string out = run_shell(in_b + "bash " + path, &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_EQ(testing::in_namespace(ns.a(), [&] { return testing::inject(frames); }), std::to_string(frames.size()));
   usleep(300000);
-  std::vector<long> v4 = testing::bpf_rule_counters(ns.b(), "iptables", "filter", "INPUT");
-  std::vector<long> v6 = testing::bpf_rule_counters(ns.b(), "ip6tables", "filter", "INPUT");
+  std::vector<long> v4 = testing::bpf_rule_counters(ns.b(), tools.env() + "iptables", "filter", "INPUT");
+  std::vector<long> v6 = testing::bpf_rule_counters(ns.b(), tools.env() + "ip6tables", "filter", "INPUT");
   ASSERT_EQ(v4.size(), 1u);
   ASSERT_EQ(v6.size(), 1u);
   EXPECT_EQ(v4[0], expected - expected6);

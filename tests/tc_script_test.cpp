@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "script_tools.hpp"
 #include "test_env.hpp"
 
 namespace p0fbpf {
@@ -108,8 +109,32 @@ class TcNamespace {
   std::string run(const std::string& command, int* status = nullptr) const {
     return run_shell("ip netns exec " + name_ + " " + command, status);
   }
+  std::string in() const { return "ip netns exec " + name_ + " "; }
   std::string qdiscs() const { return run("tc qdisc show dev d0"); }
   std::string filters() const { return run("tc filter show dev d0 ingress") + run("tc filter show dev d0 egress"); }
+  // The filters' own lines (not their actions', whose index grows).
+  std::string filter_lines() const {
+    std::string out, all = filters();
+    for (std::size_t at = 0; at < all.size();) {
+      std::size_t end = all.find('\n', at);
+      if (end == std::string::npos) end = all.size();
+      if (all.compare(at, 7, "filter ") == 0) out += all.substr(at, end - at) + "\n";
+      at = end + 1;
+    }
+    return out;
+  }
+  // The record of a clsact qdisc p0fbpf added to d0: "record\n" or "".
+  std::string record() const {
+    std::string netns = run("readlink /proc/self/ns/net"), ifindex = run("cat /sys/class/net/d0/ifindex");
+    std::string digits;
+    for (char c : netns) {
+      if (c >= '0' && c <= '9') digits += c;
+    }
+    if (!ifindex.empty()) ifindex.pop_back();
+    return access(("/run/p0fbpf/clsact-net" + digits + "-if" + ifindex).c_str(), F_OK) == 0 ? "record\n" : "";
+  }
+  // What a tc script may change on d0.
+  std::string state() const { return filter_lines() + qdiscs() + record(); }
 
  private:
   std::string name_ = "p0fbpf-tc-" + std::to_string(getpid());
@@ -193,13 +218,13 @@ TEST(TcScript, AFailedInstallChangesNothing) {
   std::string refused = p0fbpf_script(std::string("-f script --hook tc --dev d0 "
                                                   "--target 'mirred egress mirror dev nosuch0' ") + kDesignCard);
   std::string out = ns.run("bash " + refused, &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("tc refused the filter; nothing was changed"), std::string::npos) << out;
   EXPECT_EQ(ns.qdiscs(), qdiscs);
 
   std::string missing = p0fbpf_script(std::string("-f script --hook tc --dev nosuch0 ") + kDesignCard);
   out = ns.run("bash " + missing, &status);
-  EXPECT_EQ(status, 1);
+  EXPECT_EQ(status, 2);
   EXPECT_NE(out.find("there is no device nosuch0"), std::string::npos) << out;
 
   std::string good = p0fbpf_script(std::string("-f script --hook tc --dev d0 --target 'mirred egress mirror dev s0' ") +
@@ -215,6 +240,153 @@ TEST(TcScript, AFailedInstallChangesNothing) {
     EXPECT_EQ(ns.qdiscs(), qdiscs) << "cut at " << cut;
   }
   for (const std::string& p : {refused, missing, good, cut_path}) std::remove(p.c_str());
+}
+
+
+constexpr const char* kForeign = "tc filter add dev d0 ingress protocol all pref 3056 handle %s bpf bytecode '1,6 0 0 0' "
+                                 "action mirred egress mirror dev s0";
+
+std::string foreign(const std::string& handle) {
+  std::string command = kForeign;
+  return command.replace(command.find("%s"), 2, handle);
+}
+
+// A filter of someone else's at the script's pref: installing refuses and
+// names it, whatever its handle (1, or the script's own 0xf0bf with another
+// program), and --delete removes the script's own filter and never another.
+TEST(TcScript, NeverReplacesOrDeletesAForeignFilterAtItsPref) {
+  TcNamespace ns;
+  REQUIRE_TC_NAMESPACE(ns);
+  std::string path = p0fbpf_script(std::string("-f script --hook tc --dev d0 --target 'mirred egress mirror dev s0' ") +
+                                   kDesignCard);
+  int status = 0;
+  for (const char* handle : {"1", "0xf0bf"}) {
+    SCOPED_TRACE(handle);
+    ns.run("tc qdisc add dev d0 clsact");
+    ns.run(foreign(handle), &status);
+    ASSERT_EQ(status, 0);
+    const std::string before = ns.state();
+    std::string out = ns.run("bash " + path, &status);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("a filter that is not this script's holds pref 3056 on d0 ingress"), std::string::npos) << out;
+    EXPECT_NE(out.find(std::string(" handle ") + (handle[0] == '1' ? "0x1" : handle) + " "), std::string::npos) << out;
+    EXPECT_EQ(ns.state(), before);
+    out = ns.run("bash " + path + " --delete", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(ns.state(), before);
+    ns.run("tc qdisc del dev d0 clsact");
+  }
+  // Ours first, then a foreign one beside it at the same pref.
+  std::string out = ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0) << out;
+  ns.run(foreign("5"), &status);
+  ASSERT_EQ(status, 0);
+  std::string both = ns.filter_lines();
+  ASSERT_NE(both.find(" handle 0xf0bf "), std::string::npos) << both;
+  ASSERT_NE(both.find(" handle 0x5 "), std::string::npos) << both;
+  out = ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_EQ(ns.filter_lines(), both);
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  std::string left = ns.filter_lines();
+  EXPECT_EQ(left.find(" handle 0xf0bf "), std::string::npos) << left;
+  EXPECT_NE(left.find(" handle 0x5 not_in_hw bytecode '1,6 0 0 0'"), std::string::npos) << left;
+  // The clsact the script added stays while the foreign filter uses it.
+  EXPECT_NE(ns.qdiscs().find("clsact"), std::string::npos);
+  EXPECT_EQ(ns.record(), "record\n");
+  ns.run("tc filter del dev d0 ingress pref 3056");
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(ns.qdiscs().find("clsact"), std::string::npos);
+  EXPECT_EQ(ns.record(), "");
+  std::remove(path.c_str());
+}
+
+// Killed (SIGKILL: no trap runs) after it added clsact and before its
+// filter: the qdisc stays with its record, the next run takes it for
+// p0fbpf's own, and --delete removes it.
+TEST(TcScript, AQdiscLeftByAKilledRunIsKnownLater) {
+  TcNamespace ns;
+  REQUIRE_TC_NAMESPACE(ns);
+  testing::ScriptTools tools;
+  P0FBPF_REQUIRE(tools.ok(), "missing:" + tools.missing());
+  std::string path = p0fbpf_script(std::string("-f script --hook tc --dev d0 --target 'mirred egress mirror dev s0' ") +
+                                   kDesignCard);
+  const std::string bare = ns.state();
+  ASSERT_EQ(bare.find("clsact"), std::string::npos);
+  int status = 0;
+  std::string out = run_shell(ns.in() + testing::interruptible(tools.env() + "P0FBPF_TEST_SIGNAL=KILL "
+                                                                            "P0FBPF_TEST_SIGNAL_ARGS='filter add'",
+                                                               path, true),
+                              &status);
+  EXPECT_NE(status, 0) << out;
+  EXPECT_NE(ns.qdiscs().find("clsact"), std::string::npos);
+  EXPECT_EQ(ns.filter_lines(), "");
+  EXPECT_EQ(ns.record(), "record\n");
+  // --delete at once: nothing of the script's uses it.
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(ns.state(), bare);
+  // Or installed, then deleted.
+  run_shell(ns.in() + testing::interruptible(tools.env() + "P0FBPF_TEST_SIGNAL=KILL P0FBPF_TEST_SIGNAL_ARGS='filter add'",
+                                             path, true));
+  tools.reset();
+  ASSERT_EQ(ns.record(), "record\n");
+  out = ns.run("bash " + path, &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(ns.filter_lines().find(" handle 0xf0bf "), std::string::npos);
+  out = ns.run("bash " + path + " --delete", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(ns.state(), bare);
+  std::remove(path.c_str());
+}
+
+// INT, TERM or HUP at any point of an install or a --delete leave d0 (its
+// filters, clsact and the record) as before or as after a whole run.
+TEST(TcScript, InterruptsLeaveTheDeviceAsBeforeOrAfter) {
+  TcNamespace ns;
+  REQUIRE_TC_NAMESPACE(ns);
+  testing::ScriptTools tools;
+  P0FBPF_REQUIRE(tools.ok(), "missing:" + tools.missing());
+  std::string path = p0fbpf_script(std::string("-f script --hook tc --dev d0 --direction egress "
+                                               "--target 'mirred egress mirror dev s0' ") + kDesignCard);
+  auto state = [&] { return ns.state(); };
+  testing::expect_interrupts_leave_all_or_nothing(tools, ns.in(), path, path + " --delete", state);
+  int status = 0;
+  ns.run("bash " + path, &status);
+  ASSERT_EQ(status, 0);
+  testing::expect_interrupts_leave_all_or_nothing(tools, ns.in(), path + " --delete", path, state);
+  // With a clsact of the user's own, which stays.
+  ns.run("bash " + path + " --delete");
+  ns.run("tc qdisc add dev d0 clsact");
+  testing::expect_interrupts_leave_all_or_nothing(tools, ns.in(), path, path + " --delete", state);
+  EXPECT_NE(ns.qdiscs().find("clsact"), std::string::npos);
+  std::remove(path.c_str());
+}
+
+// Three copies at once, 20 rounds: all exit 0 and there is one filter;
+// three --deletes at once: all exit 0, and the filter and clsact are gone.
+TEST(TcScript, ConcurrentRunsSerialise) {
+  TcNamespace ns;
+  REQUIRE_TC_NAMESPACE(ns);
+  std::string path = p0fbpf_script(std::string("-f script --hook tc --dev d0 --target 'mirred egress mirror dev s0' ") +
+                                   kDesignCard);
+  const std::string bare = ns.state();
+  const std::string three = "bash -c 'bash " + path + " $0 & a=$!; bash " + path + " $0 & b=$!; bash " + path +
+                            " $0 & c=$!; s=; for p in $a $b $c; do wait $p; s+=\"$? \"; done; echo \"$s\"'";
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::string out = ns.run(three + " ''");
+    EXPECT_NE(out.find("0 0 0 \n"), std::string::npos) << out;
+    std::string filters = ns.filter_lines();
+    EXPECT_EQ(filters.find("handle"), filters.rfind("handle")) << filters;
+    EXPECT_NE(filters.find(" handle 0xf0bf "), std::string::npos) << filters;
+    out = ns.run(three + " --delete");
+    EXPECT_NE(out.find("0 0 0 \n"), std::string::npos) << out;
+    EXPECT_EQ(ns.state(), bare);
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -55,10 +55,11 @@ struct ScriptOptions {
   // second (xt_hashlimit, burst N). One budget per family for all rules
   // with this rate: flood sources are spoofed, so no per-source limit.
   std::optional<unsigned> rate_per_second;
-  // Rules that run this program instead of their own --bytecode. iptables
-  // keeps the descriptor it opened the pin with in the rule and -C compares
-  // it, so a second rule of one family in one transaction could not be
-  // found again: there is at most one rule per family (one -d each).
+  // Rules that run this program instead of their own --bytecode: at most
+  // one rule per family (one -d each; --ipset for more addresses). The
+  // script finds them by their markers, not with iptables -C, which
+  // iptables-legacy cannot use for them (the rule holds the descriptor the
+  // adding process opened the pin with).
   std::optional<PinnedProgram> pinned;
 };
 
