@@ -43,6 +43,7 @@ using namespace pins;
 
 constexpr long kBpffsMagic = 0xcafe4a11;  // BPF_FS_MAGIC
 constexpr const char* kSystemBpffs = "/sys/fs/bpf";
+constexpr int kArphrdIp6Gre = 823;  // ARPHRD_IP6GRE, which <net/if_arp.h> lacks
 // What slot 0 of the names map says the program does with a match.
 constexpr const char* kDrops = "drop";
 constexpr const char* kCountsOnly = "count-only";
@@ -247,6 +248,23 @@ std::optional<LinkType> device_link(const std::string& device, std::string& erro
     case ARPHRD_ETHER:
     case ARPHRD_LOOPBACK: return LinkType::Ethernet;
     case ARPHRD_NONE: return LinkType::Raw;  // tun, WireGuard
+  }
+  // IP tunnels: what XDP sees on them was never tried (the kernel p0fbpf
+  // is tested on has no tunnel drivers), so they are refused.
+  const char* tunnel = nullptr;
+  switch (request.ifr_hwaddr.sa_family) {
+    case ARPHRD_TUNNEL: tunnel = "ipip"; break;
+    case ARPHRD_TUNNEL6: tunnel = "ip6tnl"; break;
+    case ARPHRD_SIT: tunnel = "sit"; break;
+    case ARPHRD_IPGRE: tunnel = "gre"; break;
+    case kArphrdIp6Gre: tunnel = "ip6gre"; break;
+  }
+  if (tunnel) {
+    error = fmt::format("{} is an IP tunnel ({}): p0fbpf xdp does not attach to tunnels\n"
+                        "  help: filter the tunnel's packets with a tc script (-f tc) or iptables (-f script) "
+                        "on {}",
+                        device, tunnel, device);
+    return std::nullopt;
   }
   error = fmt::format("{} has link type {} (ARPHRD), neither Ethernet nor a bare IP device",
                       device, request.ifr_hwaddr.sa_family);
