@@ -403,6 +403,51 @@ TEST_F(XdpPins, ReattachKeepsCounters) {
   expect_pins_name(dirs[0], device_program(b_, "hxb"));
 }
 
+// kill -9 at 30 points of a replacing attach: the device keeps p0fbpf's
+// old program or has the new one, the pins in place are one attach's whole
+// set (a program that was on the device, and its own maps; killed between
+// the attach and the swap of the pins, the set of the attach before), the
+// next attach puts everything right, and prune takes what the killed runs
+// left.
+TEST_F(XdpPins, KilledAttachLeavesOneWholeSetOfPins) {
+  int status = 0;
+  std::string out = p0fbpf_in(b_, "xdp attach hxb" + bpffs_arg() + " " + quote(kSig1), &status);
+  ASSERT_EQ(status, 0) << out;
+  std::string dir = fmt::format("{}/p0fbpf/{}_{}", bpffs_, netns_inode(b_), ifindex(b_, "hxb"));
+  std::uint64_t seed = 2020;
+  fmt::print("seed {}\n", seed);
+  Random rng(seed);
+  std::set<long> ours = {device_program(b_, "hxb")};
+  for (int round = 0; round < 30; ++round) {
+    long before = device_program(b_, "hxb");
+    int delay_us = static_cast<int>(rng() % 60000);
+    const char* sig = round % 2 ? kSig1 : kSig2;
+    run_shell(fmt::format("ip netns exec {} {} xdp attach hxb{} {} >/dev/null 2>&1 & p=$!; "
+                          "sleep {}.{:06d}; kill -9 $p 2>/dev/null; wait $p",
+                          b_, quote(P0FBPF_BINARY), bpffs_arg(), quote(sig), delay_us / 1000000, delay_us % 1000000));
+    long after = device_program(b_, "hxb");
+    ASSERT_GT(after, 0) << "round " << round << ": no program on the device";
+    EXPECT_EQ(json_text(prog_json(dir + "/program"), "name"), "p0fbpf") << "round " << round;
+    ours.insert(after);
+    // Killed between the attach and the swap of the pins, a run leaves the
+    // last whole set in place: a program that was on the device.
+    long pinned = json_number(prog_json(dir + "/program"), "id");
+    EXPECT_TRUE(ours.count(pinned)) << "round " << round << ": pins name program " << pinned
+                                    << ", never on the device (it had " << before << " and has " << after << ")";
+    expect_pins_name(dir, pinned);
+    if (HasFailure()) break;
+  }
+  out = p0fbpf_in(b_, "xdp attach hxb" + bpffs_arg() + " " + quote(kSig3), &status);
+  ASSERT_EQ(status, 0) << out;
+  expect_pins_name(dir, device_program(b_, "hxb"));
+  out = p0fbpf_in(b_, "xdp prune" + bpffs_arg(), &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(pin_directories(), std::vector<std::string>{dir}) << out;
+  out = p0fbpf_in(b_, "xdp detach hxb" + bpffs_arg(), &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_TRUE(pin_directories().empty());
+}
+
 // An error of several lines is printed as several lines.
 TEST_F(XdpPins, MultiLineErrorsKeepTheirNewlines) {
   int status = 0;

@@ -80,9 +80,9 @@ std::string list_text(const std::vector<xdp::PinDirectory>& dirs, bool json) {
       fmt::format_to(to, "{:<16} {}  ({})\n", "foreign", printable(d.path), printable(d.why));
       continue;
     }
-    fmt::format_to(to, "{:<16} {}  device {} (index {}, network namespace {}), program {}\n",
+    fmt::format_to(to, "{:<16} {}  device {} (index {}, network namespace {}), program {}{}\n",
                    xdp::state_name(d.state), printable(d.path), d.device.empty() ? "?" : printable(d.device),
-                   d.ifindex, d.netns, d.program_id);
+                   d.ifindex, d.netns, d.program_id, d.why.empty() ? "" : "; " + printable(d.why));
   }
   return out;
 }

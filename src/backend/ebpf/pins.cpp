@@ -126,6 +126,20 @@ std::string pin_fresh(int fd, const std::string& path, std::string& error) {
   return "";
 }
 
+std::string fresh_directory(const std::string& path, std::string& error) {
+  std::random_device random;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::string fresh = fmt::format("{}_new_{}_{:08x}", path, getpid(), random());
+    if (mkdir(fresh.c_str(), 0700) == 0) return fresh;
+    if (errno != EEXIST) {
+      error = system_error("cannot make " + fresh, errno);
+      return "";
+    }
+  }
+  error = "cannot find a free temporary name next to " + path;
+  return "";
+}
+
 bool swap_in(const std::string& fresh, const std::string& path, std::uint32_t expected_id, std::string& error) {
   if (expected_id == 0) {
     if (renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
@@ -155,15 +169,6 @@ bool swap_in(const std::string& fresh, const std::string& path, std::uint32_t ex
     return false;
   }
   return true;
-}
-
-void swap_back(const std::string& fresh, const std::string& path, std::uint32_t expected_id) {
-  if (expected_id == 0) {
-    renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, fresh.c_str(), RENAME_NOREPLACE);
-  } else {
-    renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE);
-  }
-  unlink(fresh.c_str());
 }
 
 bool move_into_place(const std::string& fresh, const std::string& path, std::uint32_t expected_id,

@@ -49,11 +49,14 @@ std::string pin_fresh(int fd, const std::string& path, std::string& error);
 // Moves the fresh pin to `path` in one step. If `path` holds an object,
 // `expected_id` must be its id (the caller has checked it is its own): the
 // two are exchanged, and the old object stays under the fresh name until
-// the caller unlinks it (or swap_back() undoes the swap). If `path` holds
+// the caller unlinks it. If `path` holds
 // nothing (expected_id 0), it must still hold nothing at the moment of the
 // move. On failure the fresh pin is removed and `path` is as it was.
 bool swap_in(const std::string& fresh, const std::string& path, std::uint32_t expected_id, std::string& error);
-void swap_back(const std::string& fresh, const std::string& path, std::uint32_t expected_id);
+
+// A new, empty directory next to `path`, under a name made for it alone
+// (PATH_new_PID_RANDOM): its name, or empty with `error`.
+std::string fresh_directory(const std::string& path, std::string& error);
 
 // swap_in(), then the old object unpinned.
 bool move_into_place(const std::string& fresh, const std::string& path, std::uint32_t expected_id,

@@ -302,7 +302,7 @@ AttachResult attach(const AttachRequest& request, const BpfProgram& classic) {
       ebpf::selection_hash(classic, request.slot_names, request.count_only, request.not_syn_verdict);
 
   PinnedObject present[kRoles];
-  if (!our_pins(dir, present, error)) return result;
+  if (!directory_is_ours(dir, present, error)) return result;
   if (has_old_info && old_info.selection == selection && old_info.netns == *netns &&
       old_info.ifindex == static_cast<std::uint32_t>(ifindex) && root == old_info.bpffs &&
       present[kProgram].id == old->id) {
@@ -400,18 +400,24 @@ AttachResult attach(const AttachRequest& request, const BpfProgram& classic) {
     return result;
   }
 
-  std::string paths[kRoles], fresh[kRoles];
-  const int fds[kRoles] = {fd, counters.get(), names.get(), info.get()};
-  auto unpin_fresh = [&] {
-    for (const auto& f : fresh) {
-      if (!f.empty()) unlink(f.c_str());
+  // The pins go into a directory of their own, swapped with the old one in
+  // one step once the program is attached: at every moment, the pins in
+  // place are one attach's whole set.
+  std::string fresh = ebpf::fresh_directory(dir, error);
+  if (fresh.empty()) return result;
+  struct RemoveFresh {
+    std::string path;
+    ~RemoveFresh() {
+      if (path.empty()) return;
+      for (const char* role : kRoleNames) unlink((path + "/" + role).c_str());
+      rmdir(path.c_str());
     }
-  };
+  } fresh_pins{fresh};
+  const int fds[kRoles] = {fd, counters.get(), names.get(), info.get()};
   for (int r = 0; r < kRoles; ++r) {
-    paths[r] = dir + "/" + kRoleNames[r];
-    fresh[r] = ebpf::pin_fresh(fds[r], paths[r], error);
-    if (fresh[r].empty()) {
-      unpin_fresh();
+    std::string path = fresh + "/" + kRoleNames[r];
+    if (bpf_obj_pin(fds[r], path.c_str()) != 0) {
+      error = system_error("cannot pin " + path, errno);
       return result;
     }
   }
@@ -435,36 +441,25 @@ AttachResult attach(const AttachRequest& request, const BpfProgram& classic) {
     err = try_mode(mode);
   }
   if (err != 0) {
-    unpin_fresh();
     error = system_error(fmt::format("cannot attach the program to {} in {} mode", request.device, mode_name(mode)),
                          -err);
     return result;
   }
-  // Attached: the pins follow, each swapped in one step with p0fbpf's
-  // own pin there. Should one fail, the pins and the device go back.
-  for (int r = 0; r < kRoles; ++r) {
-    if (!ebpf::swap_in(fresh[r], paths[r], present[r].id, error)) {
-      fresh[r].clear();  // swap_in removed it
-      for (int back = r - 1; back >= 0; --back) {
-        ebpf::swap_back(fresh[back], paths[back], present[back].id);
-        fresh[back].clear();
-      }
-      unpin_fresh();
-      bpf_xdp_attach_opts undo{};
-      undo.sz = sizeof undo;
-      undo.old_prog_fd = fd;
-      if (old->id) {
-        bpf_xdp_attach(ifindex, old->program.get(), mode_flag(mode) | XDP_FLAGS_REPLACE, &undo);
-      } else {
-        bpf_xdp_detach(ifindex, mode_flag(mode) | XDP_FLAGS_REPLACE, &undo);
-      }
-      return result;
+  // Attached: the pins follow. Should that fail, the device goes back.
+  if (!swap_directory(fresh, dir, present, error)) {
+    bpf_xdp_attach_opts undo{};
+    undo.sz = sizeof undo;
+    undo.old_prog_fd = fd;
+    if (old->id) {
+      bpf_xdp_attach(ifindex, old->program.get(), mode_flag(mode) | XDP_FLAGS_REPLACE, &undo);
+    } else {
+      bpf_xdp_detach(ifindex, mode_flag(mode) | XDP_FLAGS_REPLACE, &undo);
     }
+    return result;
   }
-  // The fresh names hold the old pins now (those that existed).
-  for (int r = 0; r < kRoles; ++r) {
-    if (present[r].id) unlink(fresh[r].c_str());
-  }
+  // The fresh name holds the old pins now, if there were any.
+  std::string ignored;
+  if (remove_directory(fresh, ignored)) fresh_pins.path.clear();
   ebpf::ProgramFacts facts;
   if (ebpf::program_facts(fd, facts)) result.program_id = facts.id;
   result.mode = mode;
@@ -585,7 +580,7 @@ DetachResult detach(const std::string& device, const std::string& bpffs) {
   // Checked before anything changes: the pins there are p0fbpf's.
   if (!dir.empty()) {
     PinnedObject present[kRoles];
-    if (!our_pins(dir, present, error)) return result;
+    if (!directory_is_ours(dir, present, error)) return result;
   }
   if (found->id) {
     bpf_xdp_attach_opts opts{};
@@ -641,15 +636,16 @@ std::optional<std::vector<PinDirectory>> list(const std::string& bpffs, std::str
   for (const std::string& name : names) {
     PinDirectory entry;
     entry.path = top + "/" + name;
-    if (!parse_directory_name(name, entry.netns, entry.ifindex)) {
+    std::string leftover = leftover_directory(name);
+    if (!parse_directory_name(leftover.empty() ? name : leftover, entry.netns, entry.ifindex)) {
       entry.why = "not a p0fbpf pin directory name (NETNS_IFINDEX)";
       out.push_back(entry);
       continue;
     }
     PinnedObject pins[kRoles];
     std::string problem;
-    if (!our_pins(entry.path, pins, problem)) {
-      entry.why = problem;
+    if (!directory_is_ours(entry.path, pins, problem)) {
+      entry.why = problem.substr(0, problem.find('\n'));
       out.push_back(entry);
       continue;
     }
@@ -664,7 +660,10 @@ std::optional<std::vector<PinDirectory>> list(const std::string& bpffs, std::str
       entry.attached_unix = info.attached_unix;
     }
     entry.program_id = pins[kProgram].id;
-    if (entry.netns == *netns) {
+    if (!leftover.empty()) {
+      entry.state = PinDirectory::State::Stale;
+      entry.why = "left by an interrupted attach";
+    } else if (entry.netns == *netns) {
       std::string ignored;
       std::optional<Attached> on = attached_program(static_cast<int>(entry.ifindex), ignored);
       bool attached = on && entry.program_id && on->id == entry.program_id;

@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <cstdio>
 #include <linux/bpf.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -33,20 +35,6 @@ std::vector<std::string> entries(const std::string& dir) {
   }
   closedir(d);
   return out;
-}
-
-// A temporary pin of a p0fbpf run (pins.hpp's pin_fresh) whose process is
-// gone: its role, or kRoles.
-Role leftover_role(const std::string& name) {
-  static const std::regex pattern("(program|counters|names|info)_new_([0-9]+)_[0-9a-f]{8}");
-  std::smatch m;
-  if (!std::regex_match(name, m, pattern)) return kRoles;
-  long pid = std::stol(m[2]);
-  if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) return kRoles;
-  for (int r = 0; r < kRoles; ++r) {
-    if (m[1] == kRoleNames[r]) return static_cast<Role>(r);
-  }
-  return kRoles;
 }
 
 }  // namespace
@@ -146,6 +134,57 @@ bool our_pins(const std::string& dir, PinnedObject (&out)[kRoles], std::string& 
   return true;
 }
 
+bool directory_is_ours(const std::string& dir, PinnedObject (&out)[kRoles], std::string& error) {
+  if (!our_pins(dir, out, error)) return false;
+  for (const std::string& name : entries(dir)) {
+    bool role = false;
+    for (const char* r : kRoleNames) role = role || name == r;
+    if (!role) {
+      error = fmt::format("{}/{} is not p0fbpf's: p0fbpf leaves {} and what is in it alone\n"
+                          "  help: move it away, or give p0fbpf another --bpffs",
+                          dir, name, dir);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool swap_directory(const std::string& fresh, const std::string& dir, const PinnedObject (&present)[kRoles],
+                    std::string& error) {
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0) {
+    if (renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) == 0) return true;
+    error = errno == EEXIST ? fmt::format("{} appeared while p0fbpf was pinning: left alone", dir)
+                            : fmt::format("cannot pin in {}: {}", dir, std::strerror(errno));
+    return false;
+  }
+  if (renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) != 0) {
+    error = fmt::format("cannot pin in {}: {}", dir, std::strerror(errno));
+    return false;
+  }
+  // What went to the fresh name must be what was checked.
+  for (int r = 0; r < kRoles; ++r) {
+    PinnedObject now;
+    std::string ignored;
+    if (!ebpf::pinned_object(fresh + "/" + kRoleNames[r], now, ignored) || now.kind != present[r].kind ||
+        now.id != present[r].id) {
+      renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE);
+      error = fmt::format("{} changed while p0fbpf was pinning: left alone", dir);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string leftover_directory(const std::string& name) {
+  static const std::regex pattern("([0-9]+_[0-9]+)_new_([0-9]+)_[0-9a-f]{8}");
+  std::smatch m;
+  if (!std::regex_match(name, m, pattern)) return "";
+  long pid = std::stol(m[2]);
+  if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) return "";
+  return m[1];
+}
+
 bool remove_directory(const std::string& dir, std::string& error) {
   std::vector<std::string> doomed;
   for (const std::string& name : entries(dir)) {
@@ -153,7 +192,6 @@ bool remove_directory(const std::string& dir, std::string& error) {
     for (int r = 0; r < kRoles; ++r) {
       if (name == kRoleNames[r]) role = static_cast<Role>(r);
     }
-    if (role == kRoles) role = leftover_role(name);
     std::string path = dir + "/" + name;
     PinnedObject object;
     if (role == kRoles || !ebpf::pinned_object(path, object, error) || !is_ours(object, role)) {

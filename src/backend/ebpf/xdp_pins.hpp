@@ -65,9 +65,22 @@ bool read_info(int info_fd, Info& out);
 // Fails, naming it, if a pin holds anything that is not p0fbpf's.
 bool our_pins(const std::string& dir, PinnedObject (&out)[kRoles], std::string& error);
 
+// our_pins(), and nothing else in `dir`.
+bool directory_is_ours(const std::string& dir, PinnedObject (&out)[kRoles], std::string& error);
+
+// Puts the directory `fresh` at `dir` in one step: exchanged with `dir` if
+// that exists (it must still hold the objects of `present`, or the two go
+// back), else moved there if `dir` is still missing. On failure both are
+// as they were.
+bool swap_directory(const std::string& fresh, const std::string& dir, const PinnedObject (&present)[kRoles],
+                    std::string& error);
+
+// A temporary pin directory of an attach (NETNS_IFINDEX_new_PID_RANDOM)
+// whose process is gone: the directory name it was for, or empty.
+std::string leftover_directory(const std::string& name);
+
 // Removes the pins of `dir` and `dir` itself, refusing (with `error`, and
-// removing nothing) if it holds anything that is not p0fbpf's. Also takes
-// temporary pins a killed p0fbpf run left (NAME_new_PID_RANDOM, PID dead).
+// removing nothing) if it holds anything that is not p0fbpf's.
 bool remove_directory(const std::string& dir, std::string& error);
 
 }  // namespace p0fbpf::xdp::pins
