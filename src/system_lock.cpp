@@ -29,7 +29,8 @@ SystemLock::SystemLock(const std::string& path, std::chrono::milliseconds patien
   bool root = geteuid() == 0;
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (root ? O_CREAT : 0), 0600);
   if (fd < 0) {
-    if (!root && errno == ENOENT) return;  // nothing to wait for: unlocked, and held() says so
+    // Without root, nothing to wait for: the first privileged step fails.
+    if (!root && (errno == ENOENT || errno == EACCES)) return;
     error_ = fmt::format("cannot open the lock {}: {}", path, std::strerror(errno));
     return;
   }
