@@ -466,6 +466,17 @@ AttachResult attach(const AttachRequest& request, const BpfProgram& classic) {
   result.replaced_id = old->id;
   result.pin_directory = dir;
   directories.keep = true;
+  // An older p0fbpf's pins of the replaced program (BPFFS/p0fbpf/DEVICE)
+  // would be stale now.
+  if (old->id && !has_old_info) {
+    PinnedObject legacy[kRoles];
+    std::string legacy_dir = top + "/" + request.device;
+    std::vector<std::string> removed;
+    if (directory_is_ours(legacy_dir, legacy, ignored) && legacy[kProgram].id == old->id &&
+        remove_pins(legacy_dir, removed, ignored)) {
+      result.note = "removed the replaced program's pins in " + legacy_dir;
+    }
+  }
   // The old program's pins elsewhere (another --bpffs) would be stale now.
   if (has_old_info) {
     PinPlace place = pins_of(old_info);
@@ -594,6 +605,19 @@ DetachResult detach(const std::string& device, const std::string& bpffs) {
   }
   if (!dir.empty() && !remove_pins(dir, result.removed, error)) {
     error = fmt::format("detached program {}, but {}", found->id, error);
+    return result;
+  }
+  // An older p0fbpf pinned by name (BPFFS/p0fbpf/DEVICE): those pins go if
+  // they are this program's.
+  if (found->id && !found->info) {
+    std::string ignored;
+    std::string root = bpffs_root(bpffs, false, ignored);
+    PinnedObject legacy[kRoles];
+    std::string legacy_dir = root + "/p0fbpf/" + device;
+    if (!root.empty() && directory_is_ours(legacy_dir, legacy, ignored) && legacy[kProgram].id == found->id &&
+        !remove_pins(legacy_dir, result.removed, error)) {
+      error = fmt::format("detached program {}, but {}", found->id, error);
+    }
   }
   return result;
 }
@@ -639,6 +663,20 @@ std::optional<std::vector<PinDirectory>> list(const std::string& bpffs, std::str
     std::string leftover = leftover_directory(name);
     if (!parse_directory_name(leftover.empty() ? name : leftover, entry.netns, entry.ifindex)) {
       entry.why = "not a p0fbpf pin directory name (NETNS_IFINDEX)";
+      // An older p0fbpf's pins, by device name: attached if the device of
+      // that name here has the program, else stale.
+      PinnedObject legacy[kRoles];
+      std::string ignored;
+      if (directory_is_ours(entry.path, legacy, ignored) && legacy[kProgram].kind == ebpf::PinKind::Program &&
+          legacy[kInfo].kind == ebpf::PinKind::None) {
+        entry.device = name;
+        entry.program_id = legacy[kProgram].id;
+        entry.why = "an older p0fbpf's pins (BPFFS/p0fbpf/DEVICE)";
+        unsigned index = name.size() < IFNAMSIZ ? if_nametoindex(name.c_str()) : 0;
+        std::optional<Attached> on = index ? attached_program(static_cast<int>(index), ignored) : std::nullopt;
+        entry.ifindex = index;
+        entry.state = on && on->id == entry.program_id ? PinDirectory::State::Attached : PinDirectory::State::Stale;
+      }
       out.push_back(entry);
       continue;
     }
