@@ -135,6 +135,11 @@ class XdpPins : public ::testing::Test {
     }
   }
 
+  // How many of `frames`, sent out of hxa, arrive at hxb byte for byte.
+  long frames_arriving_in(const std::vector<std::vector<std::uint8_t>>& frames) {
+    return frames_arriving_between(a_, "hxa", b_, "hxb", frames);
+  }
+
   std::string bpffs_, a_, b_;
   bool mounted_ = false;
 };
@@ -446,6 +451,42 @@ TEST_F(XdpPins, KilledAttachLeavesOneWholeSetOfPins) {
   out = p0fbpf_in(b_, "xdp detach hxb" + bpffs_arg(), &status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_TRUE(pin_directories().empty());
+}
+
+// stats counts the TCP SYNs apart from the other frames: the same packets
+// as ACKs, RSTs and SYN+ACKs are seen, never counted as SYNs, never
+// matched, and pass even with --negate.
+TEST_F(XdpPins, StatsCountSynsApartFromOtherFrames) {
+  Result<Signature> sig1 = parse_signature(kSig1);
+  ASSERT_TRUE(sig1.ok());
+  std::string mac_text = json_text(run_shell(fmt::format("ip -n {} -j link show hxb", b_)), "address");
+  std::array<std::uint8_t, 6> mac{};
+  ASSERT_EQ(std::sscanf(mac_text.c_str(), "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
+                        &mac[4], &mac[5]), 6) << mac_text;
+  Random rng(21);
+  std::vector<std::vector<std::uint8_t>> syns, others;
+  for (int i = 0; i < 9; ++i) {
+    PacketSpec p = matching_packet(*sig1, false, false, rng);
+    syns.push_back(frame_to(p, mac));
+    p.flags = i % 3 == 0 ? 0x10 : i % 3 == 1 ? 0x04 : 0x12;  // ACK, RST, SYN+ACK
+    others.push_back(frame_to(p, mac));
+  }
+  for (const char* negate : {"", " --negate"}) {
+    int status = 0;
+    std::string out = p0fbpf_in(b_, fmt::format("xdp attach hxb{}{} {}", bpffs_arg(), negate, quote(kSig1)), &status);
+    ASSERT_EQ(status, 0) << out;
+    std::string before = p0fbpf_in(b_, "xdp stats hxb --json", &status);
+    long arrived_others = frames_arriving_in(others);
+    long arrived_syns = frames_arriving_in(syns);
+    std::string after = p0fbpf_in(b_, "xdp stats hxb --json", &status);
+    ASSERT_EQ(status, 0) << after;
+    EXPECT_EQ(json_number(after, "syns") - std::max(0L, json_number(before, "syns")), 9) << before << after;
+    EXPECT_GE(json_number(after, "seen") - json_number(before, "seen"), 18) << before << after;
+    EXPECT_EQ(arrived_others, 9) << "frames that are not SYNs were dropped" << negate;
+    EXPECT_EQ(arrived_syns, *negate ? 9 : 0) << negate;
+    out = p0fbpf_in(b_, "xdp detach hxb" + bpffs_arg(), &status);
+    EXPECT_EQ(status, 0) << out;
+  }
 }
 
 // An error of several lines is printed as several lines.
