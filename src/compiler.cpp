@@ -232,7 +232,9 @@ bool Compilation::can_match() const { return ir && !ir->branches.empty(); }
 
 std::string ir_text(const ir::Program& program) { return ir::to_string(program); }
 
-BpfProgram empty_program(const CompileOptions& options) { return generate(ir::Program{}, codegen_options(options)); }
+BpfProgram empty_program(const CompileOptions& options) {
+  return generate(with_gate(ir::Program{}, options), codegen_options(options));
+}
 
 bool is_valid(const BpfProgram& program) {
   std::vector<bpf_insn> copy = program.instructions;

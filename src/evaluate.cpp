@@ -106,29 +106,40 @@ class BranchRun {
 
 }  // namespace
 
+namespace {
+
+// The first of `branches` that holds; throws ProgramEnded.
+std::optional<std::size_t> first_holding(const std::vector<Branch>& branches, std::span<const std::uint8_t> frame,
+                                         bool guarded_framing) {
+  for (std::size_t i = 0; i < branches.size(); ++i) {
+    const Branch& branch = branches[i];
+    BranchRun run(frame, branch.link_offset);
+    if (branch.framing) {
+      std::uint32_t end = std::max<std::uint32_t>(read_end(branch.framing, nullptr), 1);
+      if (guarded_framing && frame.size() < end) continue;
+      if (!run.holds(branch.framing)) continue;
+      run.follow_framing();
+    }
+    if (run.holds(branch.condition)) return i;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Verdict evaluate(const Program& program, std::span<const std::uint8_t> frame, bool negate) {
   Verdict out;
   try {
-    for (std::size_t i = 0; i < program.branches.size(); ++i) {
-      const Branch& branch = program.branches[i];
-      BranchRun run(frame, branch.link_offset);
-      if (branch.framing) {
-        std::uint32_t end = std::max<std::uint32_t>(read_end(branch.framing, nullptr), 1);
-        if (negate && frame.size() < end) continue;
-        if (!run.holds(branch.framing)) continue;
-        run.follow_framing();
-      }
-      if (run.holds(branch.condition)) {
-        out.branch = i;
-        out.accepted = !negate;
-        return out;
-      }
-    }
+    // A gate that reads past the end lets nothing past it either.
+    out.outside_gate = true;
+    if (!program.gate.empty() && !first_holding(program.gate, frame, true)) return out;
+    out.outside_gate = false;
+    out.branch = first_holding(program.branches, frame, negate);
   } catch (const ProgramEnded&) {
     out.ended = true;
     return out;
   }
-  out.accepted = negate;
+  out.accepted = out.branch.has_value() != negate;
   return out;
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <string_view>
+
 #include <fmt/format.h>
 
 namespace p0fbpf::ir {
@@ -456,11 +458,12 @@ std::string to_string(const ConditionPtr& c, int indent) {
   return {};
 }
 
-std::string to_string(const Program& program) {
-  std::string out;
-  for (std::size_t i = 0; i < program.branches.size(); ++i) {
-    const Branch& branch = program.branches[i];
-    out += fmt::format("branch {}: {}\n", i + 1, branch.label);
+namespace {
+
+void append_branches(std::string& out, const std::vector<Branch>& branches, std::string_view kind) {
+  for (std::size_t i = 0; i < branches.size(); ++i) {
+    const Branch& branch = branches[i];
+    out += fmt::format("{} {}: {}\n", kind, i + 1, branch.label);
     out += fmt::format("  ip version {}, link offset {}", branch.ip_version == 0 ? "4 or 6" : std::to_string(branch.ip_version),
                        branch.link_offset);
     if (branch.tcp_offset) out += fmt::format(", tcp header at {}", *branch.tcp_offset);
@@ -468,6 +471,15 @@ std::string to_string(const Program& program) {
     if (branch.framing) out += "  framing\n" + to_string(branch.framing, 2);
     out += "  condition\n" + to_string(branch.condition, 2);
   }
+}
+
+}  // namespace
+
+std::string to_string(const Program& program) {
+  std::string out;
+  // The gate first, as the program runs it.
+  append_branches(out, program.gate, "gate");
+  append_branches(out, program.branches, "branch");
   if (program.branches.empty()) out += "no branches\n";
   return out;
 }
@@ -496,17 +508,25 @@ bool identical(const ConditionPtr& a, const ConditionPtr& b) {
   return true;
 }
 
-bool identical(const Program& a, const Program& b) {
-  if (a.branches.size() != b.branches.size()) return false;
-  for (std::size_t i = 0; i < a.branches.size(); ++i) {
-    const Branch& x = a.branches[i];
-    const Branch& y = b.branches[i];
+namespace {
+
+bool identical(const std::vector<Branch>& a, const std::vector<Branch>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const Branch& x = a[i];
+    const Branch& y = b[i];
     if (x.label != y.label || x.ip_version != y.ip_version || x.link_offset != y.link_offset ||
         x.tcp_offset != y.tcp_offset || x.signature != y.signature || !identical(x.framing, y.framing) || !identical(x.condition, y.condition)) {
       return false;
     }
   }
   return true;
+}
+
+}  // namespace
+
+bool identical(const Program& a, const Program& b) {
+  return identical(a.gate, b.gate) && identical(a.branches, b.branches);
 }
 
 }  // namespace p0fbpf::ir

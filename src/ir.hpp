@@ -202,6 +202,12 @@ struct Branch {
 
 struct Program {
   std::vector<Branch> branches;
+  // When not empty, the program decides only about the packets that one of
+  // these branches accepts (syn_gate.hpp): every other packet gets the
+  // gate's verdict (CodegenOptions::outside_gate), whatever `branches` and
+  // negation say. Framed and resolved like the branches; no other pass
+  // touches it.
+  std::vector<Branch> gate = {};
 };
 
 // A readable dump, one condition per line, for tests and debugging.

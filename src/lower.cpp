@@ -489,7 +489,8 @@ class ExactLowering {
 
 class LooseLowering {
  public:
-  LooseLowering(const Signature& sig, bool v6) : sig_(sig), frame_(make_frame(v6, sig.olen)) {}
+  LooseLowering(const Signature& sig, const LowerOptions& options, bool v6)
+      : sig_(sig), response_(options.direction == Direction::Response), frame_(make_frame(v6, sig.olen)) {}
 
   ConditionPtr lower() {
     const Frame& f = frame_;
@@ -523,6 +524,9 @@ class LooseLowering {
     // the options at fixed offsets, each later one gets its own.
     Position pos = f.tcp.advanced(kTcpHeader);
     std::size_t guard_at = c.size();  // the guard for the reads below goes here
+    // The direction's SYN, SYN+ACK for responses: whatever else it leaves
+    // out, a signature decides only about the packets p0f fingerprints.
+    c.push_back(eq(bit_and(f.flags, kFin | kSyn | kRst | kAck), response_ ? (kSyn | kAck) : kSyn, "tcp flags"));
     ValuePtr mss = constant(0);
     ValuePtr scale = constant(0);
     std::optional<Position> timestamp;
@@ -654,6 +658,7 @@ class LooseLowering {
   }
 
   const Signature& sig_;
+  bool response_;
   Frame frame_;
 };
 
@@ -712,7 +717,7 @@ Result<Lowered> lower(const Signature& written, const LowerOptions& options) {
     for (bool aborted : scenarios) {
       ir::ConditionPtr condition = options.mode == MatchMode::Exact
                                        ? ExactLowering(sig, options, v6).lower(aborted)
-                                       : LooseLowering(sig, v6).lower();
+                                       : LooseLowering(sig, options, v6).lower();
       if (ir::is_never(condition)) {
         if (reason.empty()) {
           reason = condition->field;

@@ -10,6 +10,7 @@
 #include "read_guards.hpp"
 #include "share_branches.hpp"
 #include "share_versions.hpp"
+#include "syn_gate.hpp"
 #include "verify.hpp"
 
 namespace p0fbpf {
@@ -59,13 +60,34 @@ LowerOptions lower_options(const CompileOptions& options, bool window_shortcut) 
 }
 
 CodegenOptions codegen_options(const CompileOptions& options) {
-  return {options.negate, options.accept_value, options.verdict_per_signature};
+  return {options.negate, options.accept_value, options.verdict_per_signature, options.not_syn_verdict};
+}
+
+namespace {
+
+// Behind a link header a program is for tc or a packet socket, which see
+// every packet; xt_bpf (raw) lets only SYNs reach a rule's program.
+bool gated(const CompileOptions& options) {
+  return options.syn_gate || (options.negate && options.link.type != LinkType::Raw);
+}
+
+}  // namespace
+
+ir::Program with_gate(ir::Program program, const CompileOptions& options) {
+  if (!gated(options)) return program;
+  // A read past the end returns 0: the gate's own verdict, unless it has
+  // another. Framed like the branches.
+  bool guarded = options.not_syn_verdict != 0;
+  ir::Program gate = syn_gate(options.direction, options.ip_version, guarded);
+  program.gate = resolve_link_base(apply_link(gate, options.link), guarded).branches;
+  return program;
 }
 
 const std::vector<std::string_view>& pass_names() {
   static const std::vector<std::string_view> names = {
       "lower",         "ip-version",       "link",           "merge-checks",     "drop-implied-lengths",
       "share-branches", "guard-reads",     "share-versions", "drop-last-guards", "resolve-link-base",
+      "syn-gate",
   };
   return names;
 }
@@ -111,8 +133,10 @@ std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form
     if (!changed) return std::nullopt;  // the same as the form without sharing
   }
   if (options.optimize && !negate) out = passed("drop-last-guards", scope, out, drop_last_read_guards(out), options);
-  // Last, reads behind a link header of variable length are indexed.
-  return passed("resolve-link-base", scope, out, resolve_link_base(out, negate), options);
+  // Then reads behind a link header of variable length are indexed.
+  out = passed("resolve-link-base", scope, out, resolve_link_base(out, negate), options);
+  // Last, the SYN gate goes in front.
+  return passed("syn-gate", scope, out, with_gate(out, options), options);
 }
 
 std::pair<ir::Program, BpfProgram> fastest_form(const std::function<ir::Program(bool window_shortcut)>& prepared,

@@ -25,6 +25,10 @@ namespace p0fbpf {
 LowerOptions lower_options(const CompileOptions& options, bool window_shortcut);
 CodegenOptions codegen_options(const CompileOptions& options);
 
+// The program with the SYN gate in front (syn_gate.hpp), framed for the
+// link, when `negate` or `syn_gate` asks for one; otherwise as it is.
+ir::Program with_gate(ir::Program program, const CompileOptions& options);
+
 // 1. One signature alone: lower, ip-version, link, merge-checks,
 // drop-implied-lengths. The branches can be kept and joined into every
 // program the signature goes into. `window_shortcut` false lowers without

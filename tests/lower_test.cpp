@@ -349,11 +349,15 @@ TEST(LowerLoose, IgnoresWhatTheSignatureDoesNotName) {
   loose.mode = MatchMode::Loose;
   PacketSpec p = design_card_packet();
   EXPECT_TRUE(accepts(kDesignCard, p, loose));
-  p.flags = 0x12;  // flags are not checked
+  p.flags = 0x02 | 0x08 | 0x20 | 0x40;  // of the flags, only SYN, ACK, FIN and RST are checked
   p.ack = 0x01000000;
   p.seq = 0;
   p.tos = 3;
   EXPECT_TRUE(accepts(kDesignCard, p, loose));
+  for (std::uint8_t flags : {0x12, 0x10, 0x03, 0x06}) {  // but those are: a SYN decides
+    p.flags = flags;
+    EXPECT_FALSE(accepts(kDesignCard, p, loose)) << int(flags);
+  }
   p = design_card_packet();
   p.ip_id = 0;  // id+ is named
   EXPECT_FALSE(accepts(kDesignCard, p, loose));

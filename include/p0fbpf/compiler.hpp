@@ -47,13 +47,27 @@ struct CompileOptions {
   MatchMode mode = MatchMode::Exact;
   Direction direction = Direction::Request;
   LinkLayer link;
-  bool negate = false;  // accept what the signatures do not match
+  // Accept what the signatures do not match. Behind a link header (tc,
+  // packet sockets) that is only the TCP SYNs (SYN+ACKs with
+  // Direction::Response) they do not match: syn_gate is implied there, so
+  // that no hook drops ARP, neighbour discovery or established connections
+  // for want of a match. With LinkType::Raw, xt_bpf's rule restricts it to
+  // SYNs (-p tcp --syn); a raw program for another hook (tc on an L3
+  // device) sets syn_gate.
+  bool negate = false;
   std::uint32_t accept_value = kAcceptWholePacket;  // what a matching packet returns
   // Return the first matching signature's index plus one instead of
   // accept_value, so that a caller (the XDP program's counters) can tell
   // which signature matched. Signatures then share no branches. Not with
   // `negate`.
   bool verdict_per_signature = false;
+  // Decide only about TCP SYNs of the direction: the program first checks
+  // that the packet is one (IPv4 unfragmented or IPv6 without extension
+  // headers) and returns not_syn_verdict for every other packet. Implied by
+  // `negate` behind a link header; XDP programs use it to count the SYNs
+  // they see.
+  bool syn_gate = false;
+  std::uint32_t not_syn_verdict = 0;
   std::optional<int> ip_version;  // keep only what matches this IP version (4 or 6)
   bool optimize = true;           // false: -O0, the program as lowered
   // 0: the fastest program. Otherwise the fastest one within this many

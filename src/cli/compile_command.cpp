@@ -87,6 +87,7 @@ int write_tc_script(const Selection& selection, const CompileOptions& options, T
 // matching signature's number so that each has its counter.
 int write_xdp_c(const Selection& selection, CompileOptions options, ebpf::XdpCOptions xdp) {
   options.verdict_per_signature = !options.negate;
+  options.syn_gate = options.negate;  // XDP sees every frame, on L3 devices (--link raw) too
   std::optional<BpfProgram> program = compile_checked(selection.sources, options);
   if (!program) return kExitError;
   xdp.verdicts = verdict_names(selection, options.negate);
@@ -181,7 +182,10 @@ PassObserver ir_printer(std::optional<std::string_view> only, std::string& text)
 }  // namespace
 
 void CompileCommand::add_to(CLI::App& app) {
-  flags.add_to(app, "accept the packets the signatures do not match");
+  flags.add_to(app,
+               "accept the packets the signatures do not match; behind a link header (--link ether, sll, sll2), "
+               "with --hook tc and with -f xdp only the TCP SYNs they do not match (every other packet is "
+               "rejected, so that tc and XDP let it through); iptables rules let only SYNs reach the program");
   app.add_option("-f,--format", format,
                  "output format: iptables (one line for -m bpf --bytecode, default), "
                  "asm (tcpdump -d listing with comments), c (sock_filter array), "
@@ -203,7 +207,8 @@ void CompileCommand::add_to(CLI::App& app) {
       ->type_name("N")
       ->check(CLI::Range(0u, 1500u));
   app.add_option("--max-insns", max_instructions,
-                 "largest program allowed (default 64 for iptables and script, xt_bpf's limit; 4096 otherwise); "
+                 "largest program allowed (default 64 for iptables and script with --link raw, xt_bpf's limit; "
+                 "4096 otherwise: behind a link header, and with --hook tc); "
                  "the fastest program within it is printed")
       ->type_name("N")
       ->check(CLI::Range(1u, kBpfMaxInstructions));
@@ -217,8 +222,11 @@ void CompileCommand::add_to(CLI::App& app) {
   app.add_flag("--list", list, "list the database's labels (or those --label selects) with their signatures");
   app.add_flag("--split", split, "as many programs as needed, each within --max-insns, one per line or block");
   app.add_option("--hook", hook,
-                 "script: where the program runs: iptables (iptables and ip6tables rules, default) or tc (one "
-                 "cls_bpf filter on --dev, whose program reads the Ethernet or the IP header as the device has)")
+                 "where the program runs: iptables (default; iptables and ip6tables rules, whose -p tcp --syn "
+                 "lets only SYNs reach it) or tc (which sees every packet: with --negate, the program itself lets "
+                 "every packet that is not a TCP SYN through, also with --link raw for an L3 device). With -f "
+                 "script, tc writes one cls_bpf filter on --dev, whose program reads the Ethernet or the IP header "
+                 "as the device has")
       ->type_name("HOOK")
       ->check(CLI::IsMember({"iptables", "tc"}));
   app.add_option("--chain", chain, "script: the chain the rules go in (default INPUT)")->type_name("CHAIN");
@@ -320,13 +328,16 @@ int CompileCommand::run() const {
     return kExitError;
   }
   const std::string generator = std::string("p0fbpf ") + P0FBPF_VERSION;
-  if (!script && (hook != "iptables" || chain || target || (count_only && !xdp) || rate || !destinations.empty() ||
-                  !ipset.empty() || !device.empty())) {
+  if (!script && (chain || target || (count_only && !xdp) || rate || !destinations.empty() || !ipset.empty() ||
+                  !device.empty())) {
     fmt::print(stderr,
-               "p0fbpf: error: --hook, --chain, --target, --count-only, --rate, -d, --ipset and --dev go with -f "
-               "script\n");
+               "p0fbpf: error: --chain, --target, --count-only, --rate, -d, --ipset and --dev go with -f script\n");
     return kExitError;
   }
+  // A program for tc sees every packet: only SYNs get past its gate. It
+  // may have as many instructions as cls_bpf takes.
+  const bool tc_program = !script && hook == "tc";
+  if (tc_program) options.syn_gate = true;
   std::optional<unsigned> rate_per_second;
   if (rate) {
     rate_per_second = parse_rate(*rate);
@@ -421,7 +432,10 @@ int CompileCommand::run() const {
   if (xdp) return write_xdp_c(selection, options, {name, count_only, {}});
 
   unsigned limit = max_instructions;
-  if (limit == 0) limit = chosen == Format::Iptables ? kXtBpfMaxInstructions : kBpfMaxInstructions;
+  // xt_bpf's limit for what xt_bpf can run: a program that reads the IP
+  // header first, not one for tc or behind a link header.
+  const bool for_xt_bpf = chosen == Format::Iptables && !tc_program && options.link.type == LinkType::Raw;
+  if (limit == 0) limit = for_xt_bpf ? kXtBpfMaxInstructions : kBpfMaxInstructions;
 
   // A script has rules per IP version. Other formats have one program for
   // both, or with --split, per version when a signature is too large for one.

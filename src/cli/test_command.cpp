@@ -210,6 +210,9 @@ int TestCommand::run() const {
     return kExitError;
   }
   CompileOptions options = flags.options();
+  // Whatever the capture's link type, a negated rule decides only about
+  // SYNs: through its gate at tc and XDP, through -p tcp --syn in iptables.
+  options.syn_gate = options.negate;
   auto selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
 

@@ -228,6 +228,7 @@ int XdpCommand::run() const {
   CompileOptions options = flags.options();
   options.link = {*link, 0};
   options.verdict_per_signature = !flags.negate;
+  options.syn_gate = flags.negate;  // every frame that is not a TCP SYN passes, on L3 devices too
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);

@@ -222,9 +222,47 @@ class Generator {
 
 }  // namespace
 
-BpfProgram generate(const Program& program, const CodegenOptions& options) {
+namespace {
+
+BpfProgram generate_branches(const Program& program, const CodegenOptions& options) {
   std::vector<std::string> spilled = Generator(options, {}).variables_to_spill(program);
   return Generator(options, spilled).run(program);
+}
+
+// The gate's code, then the branches': a gate branch that holds goes on to
+// the branches' code, with A and X back at 0 as a program starts (the
+// branches may rely on X being 0, see link.cpp's framing); a packet that
+// none holds returns outside_gate. Both are generated alone, so that
+// neither relies on what the other leaves in the registers.
+BpfProgram gated(const std::vector<Branch>& gate, BpfProgram branches, const CodegenOptions& options) {
+  constexpr std::uint32_t kGoOn = 1;  // what the gate's own code returns for a packet it keeps
+  BpfProgram out = generate_branches(Program{gate, {}}, {false, kGoOn, false, 0});
+  const std::size_t size = out.instructions.size();
+  for (std::size_t i = 0; i < size; ++i) {
+    bpf_insn& insn = out.instructions[i];
+    if (insn.code != (BPF_RET | BPF_K)) continue;
+    if (insn.k == kGoOn) {
+      insn = {static_cast<std::uint16_t>(BPF_JMP | BPF_JA), 0, 0, static_cast<std::uint32_t>(size - i - 1)};
+      out.comments[i] = "gate: a SYN, on to the signatures";
+    } else {
+      insn.k = options.outside_gate;
+      out.comments[i] = "gate: not a SYN, let it be";
+    }
+  }
+  out.instructions.push_back({static_cast<std::uint16_t>(BPF_LD | BPF_IMM), 0, 0, 0});
+  out.instructions.push_back({static_cast<std::uint16_t>(BPF_LDX | BPF_IMM), 0, 0, 0});
+  out.comments.insert(out.comments.end(), 2, "gate: registers as at the start");
+  out.instructions.insert(out.instructions.end(), branches.instructions.begin(), branches.instructions.end());
+  out.comments.insert(out.comments.end(), branches.comments.begin(), branches.comments.end());
+  return out;
+}
+
+}  // namespace
+
+BpfProgram generate(const Program& program, const CodegenOptions& options) {
+  BpfProgram out = generate_branches(Program{program.branches, {}}, options);
+  if (program.gate.empty()) return out;
+  return gated(program.gate, std::move(out), options);
 }
 
 }  // namespace p0fbpf

@@ -1,5 +1,7 @@
 // Code generation: IR branches become one classic BPF program that returns
-// `accept_value` when some branch holds and 0 otherwise.
+// `accept_value` when some branch holds and 0 otherwise. A program with a
+// gate starts with the gate's code, which returns `outside_gate` for the
+// packets it lets by and goes on to the branches for the others.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,8 @@ struct CodegenOptions {
   // Accept with the first matching branch's signature index plus one
   // instead of accept_value (see CompileOptions::verdict_per_signature).
   bool verdict_per_signature = false;
+  // What a packet outside the program's gate (ir::Program::gate) returns.
+  std::uint32_t outside_gate = 0;
 };
 
 BpfProgram generate(const ir::Program& program, const CodegenOptions& options);
