@@ -13,6 +13,11 @@
 namespace p0fbpf::cli {
 namespace {
 
+// What the attached program's classic part returns for a frame that is not
+// a TCP SYN: no signature's slot (there are fewer than 2^32 - 1), not the
+// accept value of --negate.
+constexpr std::uint32_t kNotSynVerdict = 0xffffffff;
+
 volatile std::sig_atomic_t stop_watching = 0;
 
 void on_stop(int) { stop_watching = 1; }
@@ -228,13 +233,17 @@ int XdpCommand::run() const {
   CompileOptions options = flags.options();
   options.link = {*link, 0};
   options.verdict_per_signature = !flags.negate;
-  options.syn_gate = flags.negate;  // every frame that is not a TCP SYN passes, on L3 devices too
+  // Every frame that is not a TCP SYN of the direction passes, on L3
+  // devices too, whatever the options; it returns a verdict no signature
+  // has, so that the program counts the SYNs it sees apart from the frames.
+  options.syn_gate = true;
+  options.not_syn_verdict = kNotSynVerdict;
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
   if (!program) return kExitError;
   xdp::AttachRequest request{device, verdict_names(*selection, flags.negate), count_only, *parse_mode(mode), bpffs,
-                             std::nullopt};
+                             kNotSynVerdict};
   std::unique_ptr<SystemLock> lock = take_system_lock();
   if (!lock) return kExitError;
   xdp::AttachResult result = xdp::attach(request, *program);
