@@ -313,11 +313,10 @@ AttachResult attach(const AttachRequest& request, const BpfProgram& classic) {
     return result;
   }
 
-  for (const std::string& d : {top, dir}) {
-    if (mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) {
-      error = system_error("cannot make " + d, errno);
-      return result;
-    }
+  // DIR itself comes whole, swapped in at the end.
+  if (mkdir(top.c_str(), 0700) != 0 && errno != EEXIST) {
+    error = system_error("cannot make " + top, errno);
+    return result;
   }
   // On failure the directories go again, if this made them (rmdir leaves
   // a directory with pins in it).
