@@ -103,19 +103,21 @@ int main(int argc, char** argv) {
   XdpCommand xdp;
   CLI::App* xdp_app = app.add_subcommand(
       "xdp", "Drop matching packets in XDP, where they arrive, without a compiler: attach a program to a\n"
-             "device, read its counters, detach it.");
+             "device, read its counters, detach it; list and prune p0fbpf's pins.");
   xdp.add_to(*xdp_app);
   xdp_app->footer(
       "\nExamples:\n  p0fbpf xdp attach eth0 '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'\n"
       "  p0fbpf xdp attach eth0 --count-only --label 'Linux'\n"
       "  p0fbpf xdp stats eth0 --watch\n"
-      "  p0fbpf xdp detach eth0\n");
+      "  p0fbpf xdp detach eth0\n"
+      "  p0fbpf xdp list && p0fbpf xdp prune\n");
   PinCommand pin;
   CLI::App* pin_app = app.add_subcommand(
       "pin", "Load the signatures' program as an eBPF socket filter and pin it at PATH in a BPF file system,\n"
              "for iptables -m bpf --object-pinned PATH (and ip6tables): no 64-instruction limit, so one\n"
-             "rule can hold a whole label or database. Pinning again replaces the pin in one step; rules\n"
-             "already added keep the program they were given.");
+             "rule can hold a whole label or database. Pinning again replaces the pin in one step (only a\n"
+             "socket filter p0fbpf pinned: anything else at PATH is an error); rules already added keep the\n"
+             "program they were given.");
   pin.add_to(*pin_app);
   pin_app->footer(
       "\nExample:\n  p0fbpf pin /sys/fs/bpf/p0fbpf-linux --label Linux\n"

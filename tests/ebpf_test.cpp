@@ -290,7 +290,7 @@ TEST_F(EbpfKernel, XdpCountersCountEveryVerdict) {
     bool count_only = n % 3 == 0;
     int map = ebpf::create_counter_map(slots, "test_counts");
     ASSERT_GE(map, 0) << std::strerror(errno);
-    ebpf::Program translated = ebpf::translate(program, ebpf::Target::Xdp, ebpf::XdpCounters{map, slots, count_only});
+    ebpf::Program translated = ebpf::translate(program, ebpf::Target::Xdp, ebpf::XdpCounters{map, slots, count_only, std::nullopt});
     ebpf::LoadResult loaded = ebpf::load(translated);
     close(map);  // the program holds it
     ASSERT_TRUE(loaded.program) << loaded.error << "\n" << loaded.verifier_log.substr(0, 4000);
@@ -315,6 +315,50 @@ TEST_F(EbpfKernel, XdpCountersCountEveryVerdict) {
   fmt::print("{} runs, {} non-zero verdicts, {} past the last slot\n", runs, nonzero, clamped);
   EXPECT_GT(nonzero, runs / 20);
   EXPECT_GT(clamped, 0u);
+}
+
+// With the SYN gate's marker (not_syn_verdict), what the classic program
+// marks is counted as seen only, never as a SYN, and passes, count_only
+// or not; every other verdict also counts in the SYNs slot (slots).
+TEST_F(EbpfKernel, XdpCountersCountSynsApartFromTheMarker) {
+  constexpr std::uint32_t kMarker = 0xffffffff;
+  // The first byte decides: 0, 1 and 2 are returned as they are; anything
+  // else is "not a SYN".
+  BpfProgram program;
+  program.instructions = {{BPF_LD | BPF_B | BPF_ABS, 0, 0, 0}, {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0},
+                          {BPF_RET | BPF_K, 0, 0, 0},           {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 1},
+                          {BPF_RET | BPF_K, 0, 0, 1},           {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 2},
+                          {BPF_RET | BPF_K, 0, 0, 2},           {BPF_RET | BPF_K, 0, 0, kMarker}};
+  ASSERT_TRUE(is_valid(program));
+  for (bool count_only : {false, true}) {
+    constexpr std::uint32_t slots = 3;
+    int map = ebpf::create_counter_map(slots + 1, "test_counts");
+    ASSERT_GE(map, 0) << std::strerror(errno);
+    ebpf::Program translated =
+        ebpf::translate(program, ebpf::Target::Xdp, ebpf::XdpCounters{map, slots, count_only, kMarker});
+    ebpf::LoadResult loaded = ebpf::load(translated);
+    close(map);
+    ASSERT_TRUE(loaded.program) << loaded.error << "\n" << loaded.verifier_log.substr(0, 4000);
+    std::vector<std::uint64_t> expected(slots + 1, 0);
+    for (int i = 0; i < 60; ++i) {
+      std::vector<std::uint8_t> packet = random_bytes(rng_, pick(14, 60));
+      packet[0] = static_cast<std::uint8_t>(pick(0, 5));
+      std::optional<std::uint32_t> verdict = loaded.program->run(packet);
+      ASSERT_TRUE(verdict) << std::strerror(errno);
+      std::uint32_t first = packet[0];
+      bool syn = first <= 2;
+      std::uint32_t wanted = syn && first != 0 && !count_only ? ebpf::isa::kXdpDrop : ebpf::isa::kXdpPass;
+      EXPECT_EQ(*verdict, wanted) << "first byte " << first;
+      ++expected[0];
+      if (syn) ++expected[slots];
+      if (syn && first != 0) ++expected[first];
+    }
+    std::optional<std::vector<std::uint64_t>> counters = loaded.program->counters();
+    ASSERT_TRUE(counters) << std::strerror(errno);
+    EXPECT_EQ(*counters, expected) << (count_only ? "count only" : "dropping");
+    EXPECT_GT(expected[slots], 0u);
+    EXPECT_LT(expected[slots], expected[0]);
+  }
 }
 
 // Each instruction alone, on the values where translations go wrong: A and X

@@ -217,6 +217,30 @@ TEST(SuggestCommand, CollateralOutsideZeroToOneIsAnError) {
   EXPECT_EQ(run_cli({"suggest", "-r", attack, "--max-collateral", "1"}).status, 0);
 }
 
+// With --response, the messages speak of SYN+ACKs, never of SYNs.
+TEST(SuggestCommand, ResponseMessagesSpeakOfSynAcks) {
+  std::vector<PacketSpec> mixed = scanner_syns(60);
+  std::vector<PacketSpec> own = customers(40);
+  for (const auto& p : own) mixed.push_back(p);
+  for (auto& p : mixed) p.flags = 0x12;
+  for (auto& p : own) p.flags = 0x12;
+  std::string attack = write_capture("attack-sa.pcap", mixed, Link::Ethernet);
+  std::string baseline = write_capture("baseline-sa.pcap", own, Link::Raw);
+  Outcome strict = run_cli({"suggest", "--response", "-r", attack, "--baseline", baseline});
+  EXPECT_EQ(strict.status, 2);
+  EXPECT_NE(strict.err.find("40 of the 100 attack SYN+ACKs (40.0%) cannot be told from the baseline"),
+            std::string::npos)
+      << strict.err;
+  EXPECT_NE(strict.err.find("baseline SYN+ACKs\n"), std::string::npos) << strict.err;
+  EXPECT_EQ(strict.err.find("SYNs"), std::string::npos) << strict.err;
+  Outcome none = run_cli({"suggest", "--response", "-r", baseline, "--baseline", baseline, "--best-effort"});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.err.find("no signature separates any attack SYN+ACK from the baseline"), std::string::npos)
+      << none.err;
+  Outcome range = run_cli({"suggest", "--response", "-r", attack, "--max-collateral", "2"});
+  EXPECT_NE(range.err.find("baseline's SYN+ACKs to match"), std::string::npos) << range.err;
+}
+
 TEST(SuggestCommand, InseparableAttackIsAnErrorUnlessBestEffort) {
   // Half the attack is the customers' own SYN.
   std::vector<PacketSpec> mixed = scanner_syns(60);

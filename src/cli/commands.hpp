@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "p0fbpf/capture.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
+#include "p0fbpf/system_lock.hpp"
 
 namespace p0fbpf::cli {
 
@@ -104,6 +106,15 @@ std::optional<std::size_t> read_records(Capture& capture, const char* activity, 
 // printable ASCII as \u escapes.
 std::string json_string(std::string_view text);
 
+// "p0fbpf: error: MESSAGE" on stderr, each line of a message of several
+// lines ("...\n  help: ...") made safe for a terminal, the newlines kept.
+void print_error(std::string_view message);
+std::string printable_lines(std::string_view text);
+
+// The lock of every command that changes the system (SystemLock, waiting
+// at most a minute, saying so on stderr); null after printing why not.
+std::unique_ptr<SystemLock> take_system_lock();
+
 // Writes and flushes `text`; false (after saying why on stderr) if any of it
 // was lost.
 bool write_stdout(std::string_view text);
@@ -161,7 +172,7 @@ struct FingerprintCommand {
   int run() const;
 };
 
-// p0fbpf xdp attach|stats|detach DEVICE: the XDP program on a device,
+// p0fbpf xdp attach|stats|detach DEVICE, xdp list|prune: the XDP program on a device,
 // loaded without a compiler.
 struct XdpCommand {
   CompileFlags flags;
@@ -175,6 +186,8 @@ struct XdpCommand {
   CLI::App* attach_app = nullptr;
   CLI::App* stats_app = nullptr;
   CLI::App* detach_app = nullptr;
+  CLI::App* list_app = nullptr;
+  CLI::App* prune_app = nullptr;
 
   void add_to(CLI::App& app);
   int run() const;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "p0fbpf/diagnostic.hpp"
 #include "p0fbpf/quirks.hpp"
 
 namespace p0fbpf::cli {
@@ -156,6 +157,32 @@ std::optional<std::size_t> read_records(Capture& capture, const char* activity, 
       return result.records;
   }
   return std::nullopt;
+}
+
+std::string printable_lines(std::string_view text) {
+  std::string out;
+  for (std::size_t start = 0; start <= text.size();) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    out += printable(text.substr(start, end - start));
+    if (end < text.size()) out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
+void print_error(std::string_view message) { fmt::print(stderr, "p0fbpf: error: {}\n", printable_lines(message)); }
+
+std::unique_ptr<SystemLock> take_system_lock() {
+  auto lock = std::make_unique<SystemLock>(kSystemLockPath, std::chrono::seconds(60), [] {
+    fmt::print(stderr, "p0fbpf: waiting (at most 60 s) for another p0fbpf run to finish (lock {})\n",
+               kSystemLockPath);
+  });
+  if (lock->failed()) {
+    print_error(lock->error());
+    return nullptr;
+  }
+  return lock;
 }
 
 bool write_stdout(std::string_view text) {

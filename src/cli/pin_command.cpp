@@ -20,8 +20,10 @@ int PinCommand::run() const {
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
   if (!program) return kExitError;
+  std::unique_ptr<SystemLock> lock = take_system_lock();
+  if (!lock) return kExitError;
   if (std::string error = xdp::pin_socket_filter(*program, path); !error.empty()) {
-    fmt::print(stderr, "p0fbpf: error: {}\n", printable(error));
+    print_error(error);
     return kExitError;
   }
   fmt::print(stderr, "p0fbpf: pinned {} ({} classic instructions, {}): iptables -m bpf --object-pinned {}\n",

@@ -130,9 +130,12 @@ void SuggestCommand::add_to(CLI::App& app) {
 }
 
 int SuggestCommand::run() const {
+  // What is read and counted: SYNs, or SYN+ACKs with --response.
+  const std::string one = response ? "SYN+ACK" : "SYN";
+  const std::string many = one + "s";
   if (!(max_collateral >= 0 && max_collateral <= 1)) {
     fmt::print(stderr, "p0fbpf: error: --max-collateral {} is outside 0 to 1\n  help: 0.01 allows 1% of the "
-                       "baseline's SYNs to match\n", max_collateral);
+                       "baseline's {} to match\n", max_collateral, many);
     return kExitError;
   }
   auto from_stdin = std::count(baselines.begin(), baselines.end(), "-") + (attack == "-");
@@ -156,18 +159,17 @@ int SuggestCommand::run() const {
     fmt::print(stderr,
                "p0fbpf: {}: {} of the {} attack {} ({:.1f}%) cannot be told from the baseline at "
                "--max-collateral {}: the narrowest signature for most of them, {}, matches {} baseline {}\n",
-               best_effort ? "warning" : "error", s.inseparable, s.attack_syns,
-               response ? "SYN+ACKs" : "SYNs", percent(s.inseparable, s.attack_syns), max_collateral,
-               s.inseparable_example, s.inseparable_example_hits,
-               s.inseparable_example_hits == 1 ? "SYN" : "SYNs");
+               best_effort ? "warning" : "error", s.inseparable, s.attack_syns, many,
+               percent(s.inseparable, s.attack_syns), max_collateral, s.inseparable_example,
+               s.inseparable_example_hits, s.inseparable_example_hits == 1 ? one : many);
     if (!best_effort) {
       fmt::print(stderr, "  help: --best-effort prints the signatures for the rest; --max-collateral allows "
-                         "some baseline SYNs\n");
+                         "some baseline {}\n", many);
       return kExitError;
     }
   }
   if (s.signatures.empty()) {
-    fmt::print(stderr, "p0fbpf: error: no signature separates any attack SYN from the baseline\n");
+    fmt::print(stderr, "p0fbpf: error: no signature separates any attack {} from the baseline\n", one);
     return kExitError;
   }
 

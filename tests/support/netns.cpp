@@ -67,17 +67,22 @@ std::string inject(const std::vector<std::vector<std::uint8_t>>& frames, const s
 }
 
 long frames_arriving(const Namespaces& ns, const std::vector<std::vector<std::uint8_t>>& frames) {
+  return frames_arriving_between(ns.a(), "va", ns.b(), "vb", frames);
+}
+
+long frames_arriving_between(const std::string& ns_a, const std::string& device_a, const std::string& ns_b,
+                             const std::string& device_b, const std::vector<std::vector<std::uint8_t>>& frames) {
   std::set<std::vector<std::uint8_t>> sent(frames.begin(), frames.end());
   int ready[2], result[2];
   if (pipe(ready) != 0 || pipe(result) != 0) return -1;
   pid_t listener = fork();
   if (listener == 0) {
-    std::string count = in_namespace(ns.b(), [&]() -> std::string {
+    std::string count = in_namespace(ns_b, [&]() -> std::string {
       int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
       sockaddr_ll at{};
       at.sll_family = AF_PACKET;
       at.sll_protocol = htons(ETH_P_ALL);
-      at.sll_ifindex = static_cast<int>(if_nametoindex("vb"));
+      at.sll_ifindex = static_cast<int>(if_nametoindex(device_b.c_str()));
       if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0) return "-1";
       if (write(ready[1], "r", 1) != 1) return "-1";
       long arrived = 0;
@@ -97,7 +102,7 @@ long frames_arriving(const Namespaces& ns, const std::vector<std::vector<std::ui
   char byte;
   bool listening = read(ready[0], &byte, 1) == 1;
   close(ready[0]);
-  if (listening) in_namespace(ns.a(), [&] { return inject(frames); });
+  if (listening) in_namespace(ns_a, [&] { return inject(frames, device_a); });
   std::string count;
   char buffer[64];
   ssize_t n;

@@ -69,6 +69,9 @@ std::string inject(const std::vector<std::vector<std::uint8_t>>& frames, const s
 // arrive at vb in namespace b, byte for byte, as a packet socket there
 // sees them (-1 if that socket cannot be set up).
 long frames_arriving(const Namespaces& ns, const std::vector<std::vector<std::uint8_t>>& frames);
+// The same between any two devices of two namespaces.
+long frames_arriving_between(const std::string& ns_a, const std::string& device_a, const std::string& ns_b,
+                             const std::string& device_b, const std::vector<std::vector<std::uint8_t>>& frames);
 
 // The packet counters of the `-m bpf` rules in `chain` of `table`, in
 // order, as `tool` (iptables or ip6tables) lists them in namespace `ns`.

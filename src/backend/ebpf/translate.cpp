@@ -416,6 +416,14 @@ class Translator {
     emit(make(BPF_ALU | isa::kMov | BPF_X, kVerdict, kA, 0, 0));
     emit(make(BPF_ST | BPF_MEM | BPF_W, kFrame, 0, kCounterKey, 0));
     count_slot();
+    std::optional<std::size_t> not_syn_to_pass;
+    if (counters_->not_syn_verdict) {
+      comment_ = "(count: SYNs seen)";
+      emit(make(isa::kJmp32 | BPF_JEQ | BPF_K, kVerdict, 0, 0, bits(*counters_->not_syn_verdict)));
+      not_syn_to_pass = code_.size() - 1;
+      emit(make(BPF_ST | BPF_MEM | BPF_W, kFrame, 0, kCounterKey, bits(counters_->slots)));
+      count_slot();
+    }
     comment_ = "(count: the verdict's slot)";
     std::uint32_t last = counters_->slots - 1;
     emit(make(isa::kJmp32 | BPF_JEQ | BPF_K, kVerdict, 0, 0, 0));
@@ -427,6 +435,9 @@ class Translator {
     emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, counters_->count_only ? isa::kXdpPass : isa::kXdpDrop));
     emit(make(BPF_JMP | isa::kExit, 0, 0, 0, 0));
     code_[to_pass].insn.offset = static_cast<std::int16_t>(code_.size() - to_pass - 1);
+    if (not_syn_to_pass) {
+      code_[*not_syn_to_pass].insn.offset = static_cast<std::int16_t>(code_.size() - *not_syn_to_pass - 1);
+    }
     emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, isa::kXdpPass));
     emit(make(BPF_JMP | isa::kExit, 0, 0, 0, 0));
   }

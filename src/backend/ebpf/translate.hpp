@@ -76,11 +76,15 @@ struct Program {
 // per-CPU array of 64-bit counters, slot 0 counts the packets seen and
 // slot v the packets the classic program returned v for (past the last
 // slot: the last). The classic program's non-zero verdicts drop the packet
-// unless count_only.
+// unless count_only. With not_syn_verdict (the classic program's verdict
+// for what is not a TCP SYN of its direction, CompileOptions::syn_gate),
+// that verdict counts in slot 0 only and passes; every other verdict also
+// counts in slot `slots` (the SYNs seen; the map then has slots + 1).
 struct XdpCounters {
   int map_fd = -1;
   std::uint32_t slots = 2;
   bool count_only = false;
+  std::optional<std::uint32_t> not_syn_verdict;
 };
 
 // Throws std::invalid_argument for what no classic filter machine would run
