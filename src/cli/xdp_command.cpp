@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/kernel_limits.hpp"
 #include "p0fbpf/xdp.hpp"
 
 namespace p0fbpf::cli {
@@ -140,6 +141,7 @@ int XdpCommand::run() const {
   CompileOptions options = flags.options();
   options.link = {*link, 0};
   options.verdict_per_signature = !flags.negate;
+  refuse_over_kernel_limit(options, KernelProgram::Xdp);
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
