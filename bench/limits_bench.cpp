@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
       std::string outcome;
       if (r.exit_status == 0) {
         outcome = "loaded";
-      } else if (r.exit_status == 2 && r.last_error_line.find("verifier gives up") != std::string::npos) {
+      } else if (r.exit_status == 2 && r.last_error_line.find("allowed for") != std::string::npos) {
         bool quick = r.seconds <= kRefuseWithinSeconds;
         outcome = fmt::format("refused{}: {}", quick ? "" : fmt::format(" (SLOW: over {:.0f} s)", kRefuseWithinSeconds),
                               r.last_error_line);

@@ -129,10 +129,10 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
     out.oversize = true;
   };
   // Growing prefixes, before the whole selection is checked
-  // (refuse_before_checking): each at most twice the last, and no larger
-  // than what the last one's size per signature says is a tenth over the
-  // limit, so that a selection far over it is refused after compiling
-  // about 1.1 times what the limit holds (a prefix over it is compiled in
+  // (refuse_before_checking): each at most four times the last, and no
+  // larger than what the last one's size per signature says is 2% over
+  // the limit, so that a selection far over it is refused after compiling
+  // about what the limit holds a few times (a prefix over it is compiled in
   // every form), however large the selection.
   bool early = options.refuse_over && options.refuse_before_checking;
   for (std::size_t prefix = 1; early && prefix < sources.size();) {
@@ -143,8 +143,8 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
       return out;
     }
     for (std::size_t m : first(prefix)) lowerings.forget(m);
-    std::size_t estimate = size ? prefix * options.refuse_over / size * 11 / 10 : 2 * prefix;
-    prefix = std::max(prefix + 1, std::min(2 * prefix, estimate));
+    std::size_t estimate = size ? prefix * options.refuse_over / size * 102 / 100 : 4 * prefix;
+    prefix = std::max(prefix + 1, std::min(4 * prefix, estimate));
   }
   bool ok = true;
   for (std::size_t i = 0; i < sources.size(); ++i) {
