@@ -71,16 +71,25 @@ std::optional<std::size_t> sharable(const Candidate& a, const Candidate& b, bool
   return at;
 }
 
-// Only branches with the same bucket key may share: what sharable()
-// requires to be equal, hashed.
-std::size_t bucket_key(const Candidate& c, bool keep_signatures_apart) {
-  std::size_t h = std::hash<std::uint64_t>{}(c.branch.link_offset);
-  auto mix = [&](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
-  mix(static_cast<std::size_t>(c.branch.ip_version));
-  mix(keep_signatures_apart ? c.branch.signature : 0);
-  mix(c.framing_hash);
-  mix(c.parts.size());
-  return h;
+std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+
+// Branches that may share at position k have the same key k: what
+// sharable() requires to be equal, and the hashes of every check but the
+// k-th, hashed.
+std::vector<std::size_t> position_keys(const Candidate& c, bool keep_signatures_apart) {
+  std::size_t base = std::hash<std::uint64_t>{}(c.branch.link_offset);
+  base = mix(base, static_cast<std::size_t>(c.branch.ip_version));
+  base = mix(base, keep_signatures_apart ? c.branch.signature : 0);
+  base = mix(base, c.framing_hash);
+  base = mix(base, c.parts.size());
+  std::vector<std::size_t> at(c.hashes.size());
+  std::size_t total = 0;
+  for (std::size_t k = 0; k < at.size(); ++k) {
+    at[k] = mix(mix(0, k), c.hashes[k]) * 0xff51afd7ed558ccdULL;
+    total += at[k];
+  }
+  for (std::size_t k = 0; k < at.size(); ++k) at[k] = mix(mix(base, k), total - at[k]);
+  return at;
 }
 
 }  // namespace
@@ -91,23 +100,33 @@ std::size_t bucket_key(const Candidate& c, bool keep_signatures_apart) {
 // changed: every pair before it was already found apart, and stays so but
 // for pairs with the changed branch. So the scan goes on from there
 // instead of from the start; and it looks only at the branches that could
-// share (a bucket: same link offset, IP version, framing, number of
-// checks), with the same result in about linear time for a database.
+// share at some position (the same key there: every other check the
+// same), with the same result in about linear time for a database.
 Program share_branches(const Program& program, bool keep_signatures_apart) {
   std::vector<Candidate> list;
   list.reserve(program.branches.size());
   for (const Branch& branch : program.branches) list.emplace_back(branch);
   std::vector<bool> alive(list.size(), true);
-  std::vector<std::size_t> key(list.size());
-  std::unordered_map<std::size_t, std::vector<std::size_t>> buckets;  // key -> branches, in program order
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    key[i] = bucket_key(list[i], keep_signatures_apart);
-    buckets[key[i]].push_back(i);
-  }
-  auto leave = [&](std::size_t i) {
-    std::vector<std::size_t>& members = buckets[key[i]];
-    members.erase(std::lower_bound(members.begin(), members.end(), i));
+  std::vector<std::vector<std::size_t>> keys(list.size());
+  std::unordered_map<std::size_t, std::vector<std::size_t>> index;  // key -> branches, in program order
+  auto enter = [&](std::size_t i) {
+    keys[i] = position_keys(list[i], keep_signatures_apart);
+    for (std::size_t key : keys[i]) {
+      std::vector<std::size_t>& members = index[key];
+      if (members.empty() || members.back() < i) members.push_back(i);
+      else if (!std::binary_search(members.begin(), members.end(), i)) {
+        members.insert(std::lower_bound(members.begin(), members.end(), i), i);
+      }
+    }
   };
+  auto leave = [&](std::size_t i) {
+    for (std::size_t key : keys[i]) {
+      std::vector<std::size_t>& members = index[key];
+      auto it = std::lower_bound(members.begin(), members.end(), i);
+      if (it != members.end() && *it == i) members.erase(it);
+    }
+  };
+  for (std::size_t i = 0; i < list.size(); ++i) enter(i);
   auto merge = [&](std::size_t into, std::size_t from, std::size_t at) {
     Candidate& a = list[into];
     std::vector<ConditionPtr> x = a.parts;
@@ -117,13 +136,27 @@ Program share_branches(const Program& program, bool keep_signatures_apart) {
     a.take_apart();
     leave(from);
     alive[from] = false;
-    std::size_t fresh = bucket_key(a, keep_signatures_apart);
-    if (fresh != key[into]) {
-      leave(into);
-      key[into] = fresh;
-      std::vector<std::size_t>& members = buckets[fresh];
-      members.insert(std::lower_bound(members.begin(), members.end(), into), into);
+    leave(into);
+    enter(into);
+  };
+  // The first branch after i (or, `before`, before i) that shares with it,
+  // and where.
+  auto partner = [&](std::size_t i, bool before) -> std::optional<std::pair<std::size_t, std::size_t>> {
+    std::optional<std::pair<std::size_t, std::size_t>> best;
+    for (std::size_t key : keys[i]) {
+      const std::vector<std::size_t>& members = index[key];
+      auto from = before ? members.begin() : std::upper_bound(members.begin(), members.end(), i);
+      for (auto it = from; it != members.end() && (!before || *it < i); ++it) {
+        if (best && *it >= best->first) break;
+        std::optional<std::size_t> at = before ? sharable(list[*it], list[i], keep_signatures_apart)
+                                               : sharable(list[i], list[*it], keep_signatures_apart);
+        if (at) {
+          best = std::pair{*it, *at};
+          break;
+        }
+      }
     }
+    return best;
   };
 
   for (std::size_t i = 0; i < list.size();) {
@@ -131,33 +164,17 @@ Program share_branches(const Program& program, bool keep_signatures_apart) {
       ++i;
       continue;
     }
-    bool merged = false;
-    const std::vector<std::size_t>& members = buckets[key[i]];
-    for (auto it = std::upper_bound(members.begin(), members.end(), i); it != members.end(); ++it) {
-      if (std::optional<std::size_t> at = sharable(list[i], list[*it], keep_signatures_apart)) {
-        merge(i, *it, *at);
-        merged = true;
-        break;
-      }
-    }
-    if (!merged) {
+    std::optional<std::pair<std::size_t, std::size_t>> next = partner(i, false);
+    if (!next) {
       ++i;
       continue;
     }
+    merge(i, next->first, next->second);
     // Branch i changed: the first pair now is (e, i) for the earliest e
     // that shares with it, and then e changed; else (i, j) again.
-    for (bool back = true; back;) {
-      back = false;
-      const std::vector<std::size_t>& before = buckets[key[i]];
-      for (auto it = before.begin(); it != before.end() && *it < i; ++it) {
-        if (std::optional<std::size_t> at = sharable(list[*it], list[i], keep_signatures_apart)) {
-          std::size_t e = *it;
-          merge(e, i, *at);
-          i = e;
-          back = true;
-          break;
-        }
-      }
+    while (std::optional<std::pair<std::size_t, std::size_t>> back = partner(i, true)) {
+      merge(back->first, i, back->second);
+      i = back->first;
     }
   }
   Program out = program;

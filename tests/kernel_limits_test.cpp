@@ -18,6 +18,7 @@
 
 #include "netns.hpp"
 #include "p0f_database.hpp"
+#include "p0f_oracle.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"

@@ -20,7 +20,7 @@ namespace p0fbpf {
 KernelLimit kernel_limit(KernelProgram kind) {
   switch (kind) {
     case KernelProgram::Xdp: return {100'000, 1'000};
-    case KernelProgram::SocketFilter: return {16'000, 1'000};
+    case KernelProgram::SocketFilter: return {40'000, 1'000};
   }
   return {0, 0};
 }
