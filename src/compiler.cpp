@@ -113,6 +113,39 @@ std::string oversize_message(std::size_t prefix, std::size_t count, std::size_t 
 Compilation compile(const std::vector<SignatureSource>& sources, const CompileOptions& options) {
   Compilation out;
   Lowerings lowerings(sources, options);
+  std::size_t fit_within = options.fit_within;
+  if (options.refuse_over && (fit_within == 0 || fit_within > options.refuse_over)) fit_within = options.refuse_over;
+  auto refuse = [&](std::size_t prefix, ir::Program ir, std::size_t size) {
+    const SignatureSource& last = sources[prefix - 1];
+    out.diagnostics.push_back(
+        {Diagnostic{Severity::Error, {0, last.text.size()},
+                    oversize_message(prefix, sources.size(), size, options.refuse_over) + options.refuse_over_reason,
+                    !options.refuse_over_help.empty() ? options.refuse_over_help
+                    : sources.size() == 1             ? "no smaller form of it exists: raise the limit"
+                                                      : "compile_split (p0fbpf --split) makes as many programs as "
+                                                        "needed within the limit"},
+         last});
+    out.ir = std::make_shared<const ir::Program>(std::move(ir));
+    out.oversize = true;
+  };
+  // Growing prefixes, before the whole selection is checked
+  // (refuse_before_checking): each at most four times the last, and no
+  // larger than what the last one's size per signature says is 2% over
+  // the limit, so that a selection far over it is refused after compiling
+  // about what the limit holds a few times (a prefix over it is compiled in
+  // every form), however large the selection.
+  bool early = options.refuse_over && options.refuse_before_checking;
+  for (std::size_t prefix = 1; early && prefix < sources.size();) {
+    auto [ir, program] = lowerings.best(first(prefix), fit_within);
+    std::size_t size = program.instructions.size();
+    if (size > options.refuse_over) {
+      refuse(prefix, std::move(ir), size);
+      return out;
+    }
+    for (std::size_t m : first(prefix)) lowerings.forget(m);
+    std::size_t estimate = size ? prefix * options.refuse_over / size * 102 / 100 : 4 * prefix;
+    prefix = std::max(prefix + 1, std::min(4 * prefix, estimate));
+  }
   bool ok = true;
   for (std::size_t i = 0; i < sources.size(); ++i) {
     ok = lowerings.lower_checked(i, out.diagnostics) && ok;
@@ -125,35 +158,19 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
     out.ir = std::make_shared<const ir::Program>(*run_form_passes(prepared, {false, true}, options, "program"));
     return out;
   }
-  std::size_t fit_within = options.fit_within;
-  if (options.refuse_over && (fit_within == 0 || fit_within > options.refuse_over)) fit_within = options.refuse_over;
-  // Doubling prefixes, then the whole selection: when a prefix is over, the
-  // work done is at most about twice that of the largest prefix that fits.
-  for (std::size_t prefix = 1; options.refuse_over; prefix *= 2) {
-    prefix = std::min(prefix, sources.size());
+  // Doubling prefixes, then the whole selection, as above.
+  for (std::size_t prefix = 1; options.refuse_over && !early && prefix < sources.size(); prefix *= 2) {
     auto [ir, program] = lowerings.best(first(prefix), fit_within);
-    std::size_t size = program.instructions.size();
-    if (size > options.refuse_over) {
-      const SignatureSource& last = sources[prefix - 1];
-      out.diagnostics.push_back(
-          {Diagnostic{Severity::Error, {0, last.text.size()},
-                      oversize_message(prefix, sources.size(), size, options.refuse_over),
-                      sources.size() == 1 ? "no smaller form of it exists: raise the limit"
-                                          : "compile_split (p0fbpf --split) makes as many programs as needed "
-                                            "within the limit"},
-           last});
-      out.ir = std::make_shared<const ir::Program>(std::move(ir));
-      out.oversize = true;
-      return out;
-    }
-    if (prefix == sources.size()) {
-      // The whole selection fits, compiled as without refuse_over.
-      out.ir = std::make_shared<const ir::Program>(std::move(ir));
-      out.program = std::move(program);
+    if (program.instructions.size() > options.refuse_over) {
+      refuse(prefix, std::move(ir), program.instructions.size());
       return out;
     }
   }
   auto [ir, program] = lowerings.best(first(sources.size()), fit_within);
+  if (options.refuse_over && program.instructions.size() > options.refuse_over) {
+    refuse(sources.size(), std::move(ir), program.instructions.size());
+    return out;
+  }
   out.ir = std::make_shared<const ir::Program>(std::move(ir));
   out.program = std::move(program);
   return out;

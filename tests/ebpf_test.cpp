@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <stdexcept>
 
@@ -359,6 +360,72 @@ TEST_F(EbpfKernel, XdpCountersCountSynsApartFromTheMarker) {
     EXPECT_GT(expected[slots], 0u);
     EXPECT_LT(expected[slots], expected[0]);
   }
+}
+
+// A random program behind `padding` instructions that one path jumps over
+// (classic BPF_JA) and the other goes through: packet loads, most of them
+// near the start (so that most packets get through) and some far (so that
+// some give up there, which jumps to the end of the eBPF program), and
+// arithmetic. Translated, the jump over the padding and the give-ups are
+// farther than 16-bit offsets reach, in eBPF and (for the socket filter,
+// whose loads the kernel rewrites into 7 instructions each) in the kernel.
+BpfProgram long_jump_program(Random& rng, std::uint32_t padding) {
+  static const std::uint16_t sizes[] = {BPF_B, BPF_H, BPF_W};
+  BpfProgram program;
+  auto& code = program.instructions;
+  code.push_back({BPF_LD | BPF_B | BPF_ABS, 0, 0, static_cast<std::uint32_t>(rng() % 40)});
+  code.push_back({BPF_JMP | BPF_JSET | BPF_K, 0, 1, 1u << (rng() % 8)});
+  code.push_back({BPF_JMP | BPF_JA, 0, 0, padding});
+  for (std::uint32_t i = 0; i < padding; ++i) {
+    if (i % 3 == 2) {
+      code.push_back({BPF_ALU | BPF_ADD | BPF_K, 0, 0, static_cast<std::uint32_t>(rng() % 100)});
+      continue;
+    }
+    std::uint32_t offset = rng() % 500 == 0 ? 20 + rng() % 70 : rng() % 16;
+    code.push_back({static_cast<std::uint16_t>(BPF_LD | sizes[rng() % 3] | BPF_ABS), 0, 0, offset});
+  }
+  BpfProgram tail = random_program(rng);
+  code.insert(code.end(), tail.instructions.begin(), tail.instructions.end());
+  return program;
+}
+
+// Both translations, and the XDP one with counters, of programs whose
+// jumps are far: the same verdicts as libpcap's.
+TEST_F(EbpfKernel, RandomProgramsWithFarJumps) {
+  Differential differential;
+  std::size_t far = 0, counted = 0;
+  for (int n = 0; n < 6; ++n) {
+    BpfProgram program = long_jump_program(rng_, 6000 + pick(0, 3000));
+    ASSERT_TRUE(is_valid(program));
+    for (ebpf::Target target : {ebpf::Target::SocketFilter, ebpf::Target::Xdp}) {
+      for (const ebpf::Instruction& insn : ebpf::translate(program, target).instructions) {
+        far += insn.code == (ebpf::isa::kJmp32 | BPF_JA) && insn.imm > std::numeric_limits<std::int16_t>::max();
+      }
+    }
+    differential.add(program, fmt::format("far-jump program {}", n));
+    std::vector<std::vector<std::uint8_t>> packets;
+    for (int i = 0; i < 30; ++i) packets.push_back(random_bytes(rng_, pick(0, 90)));
+    for (const auto& packet : packets) differential.run(packet);
+
+    int map = ebpf::create_counter_map(2, "test_counts");
+    ASSERT_GE(map, 0) << std::strerror(errno);
+    ebpf::LoadResult loaded =
+        ebpf::load(ebpf::translate(program, ebpf::Target::Xdp, ebpf::XdpCounters{map, 2, false}));
+    close(map);
+    ASSERT_TRUE(loaded.program) << loaded.error << "\n" << loaded.verifier_log.substr(0, 4000);
+    for (const auto& packet : packets) {
+      if (packet.size() < kEthernetHeader) continue;
+      std::optional<std::uint32_t> got = loaded.program->run(packet);
+      ASSERT_TRUE(got.has_value()) << std::strerror(errno);
+      EXPECT_EQ(*got, run_bpf(program, packet) ? ebpf::isa::kXdpDrop : ebpf::isa::kXdpPass) << hex(packet);
+      ++counted;
+    }
+  }
+  differential.report("far-jump programs");
+  EXPECT_EQ(differential.programs, 12u);
+  EXPECT_GT(far, 12u) << "no jump was long";
+  EXPECT_GT(differential.matches, differential.runs / 20);
+  EXPECT_GT(counted, 100u);
 }
 
 // Each instruction alone, on the values where translations go wrong: A and X

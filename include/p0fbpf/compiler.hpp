@@ -80,6 +80,17 @@ struct CompileOptions {
   // signatures) are compiled first, so that a selection far over the limit
   // is refused after compiling about twice what the limit holds, not all of it.
   std::size_t refuse_over = 0;
+  // What refuse_over's diagnostic adds after "more than the N allowed" (the
+  // limit's reason), and its help; empty: a classic program's limit, and
+  // --split.
+  std::string refuse_over_reason;
+  std::string refuse_over_help;
+  // With refuse_over: measure the doubling prefixes before checking every
+  // signature, so that a selection far over the limit is refused in the
+  // time its largest fitting prefix takes, not the time the whole selection
+  // takes to check (errors and warnings after the prefix that is over then
+  // go unreported).
+  bool refuse_before_checking = false;
   // Every pass's output is checked for malformed IR, which throws
   // std::logic_error naming the pass: for tests, which all turn it on.
   bool verify_each_pass = false;

@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/kernel_limits.hpp"
 #include "p0fbpf/xdp.hpp"
 
 namespace p0fbpf::cli {
@@ -16,6 +17,7 @@ void PinCommand::add_to(CLI::App& app) {
 
 int PinCommand::run() const {
   CompileOptions options = flags.options();  // raw: iptables and ip6tables see the IP header
+  refuse_over_kernel_limit(options, KernelProgram::SocketFilter);
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);

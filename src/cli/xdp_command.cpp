@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/kernel_limits.hpp"
 #include "p0fbpf/xdp.hpp"
 
 namespace p0fbpf::cli {
@@ -238,6 +239,7 @@ int XdpCommand::run() const {
   // has, so that the program counts the SYNs it sees apart from the frames.
   options.syn_gate = true;
   options.not_syn_verdict = kNotSynVerdict;
+  refuse_over_kernel_limit(options, KernelProgram::Xdp);
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);

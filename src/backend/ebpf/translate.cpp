@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "long_jumps.hpp"
 #include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf::ebpf {
@@ -451,22 +452,26 @@ class Translator {
     }
     std::size_t epilogue = code_.size();
     if (counters_) counting_epilogue();
+    std::vector<std::size_t> targets(code_.size(), kNoTarget);
+    for (std::size_t i = 0; i < code_.size(); ++i) {
+      const Pending& p = code_[i];
+      if (p.classic_target) targets[i] = start_[*p.classic_target];
+      else if (p.to_epilogue) targets[i] = epilogue;
+      else if (p.to_return_zero) targets[i] = return_zero;
+    }
+    std::vector<Instruction> instructions(code_.size());
+    for (std::size_t i = 0; i < code_.size(); ++i) instructions[i] = code_[i].insn;
+    JumpPlan plan = plan_jumps(instructions, targets, target_);
     Program out;
     out.target = target_;
+    out.instructions = std::move(plan.instructions);
+    out.comments.reserve(out.instructions.size());
     for (std::size_t i = 0; i < code_.size(); ++i) {
-      Pending& p = code_[i];
-      if (p.classic_target || p.to_return_zero || p.to_epilogue) {
-        std::size_t to = p.classic_target ? start_[*p.classic_target] : p.to_epilogue ? epilogue : return_zero;
-        auto offset = static_cast<std::ptrdiff_t>(to) - static_cast<std::ptrdiff_t>(i + 1);
-        if (offset > std::numeric_limits<std::int16_t>::max()) {
-          throw std::length_error(fmt::format("eBPF jump over {} instructions (at most {})", offset,
-                                              std::numeric_limits<std::int16_t>::max()));
-        }
-        p.insn.offset = static_cast<std::int16_t>(offset);
-      }
-      out.instructions.push_back(p.insn);
-      out.comments.push_back(p.comment);
+      for (std::size_t n = 1; n < plan.length[i]; ++n) out.comments.push_back(code_[i].comment);
+      out.comments.push_back(std::move(code_[i].comment));
     }
+    code_.clear();
+    code_.shrink_to_fit();
     return out;
   }
 

@@ -89,8 +89,8 @@ struct XdpCounters {
 
 // Throws std::invalid_argument for what no classic filter machine would run
 // (an unknown opcode, a jump out of the program or backward, a scratch
-// word beyond 16), and std::length_error when a jump does not fit eBPF's
-// 16-bit offsets.
+// word beyond 16). Jumps of any length: far ones go through gotol
+// (BPF_JMP32 | BPF_JA with a 32-bit offset, Linux 6.4), see long_jumps.hpp.
 Program translate(const BpfProgram& classic, Target target,
                   const std::optional<XdpCounters>& counters = std::nullopt);
 

@@ -1,0 +1,39 @@
+#include "p0fbpf/kernel_limits.hpp"
+
+#include <fmt/format.h>
+
+namespace p0fbpf {
+
+// XDP: each signature has its own branches (its own verdict), about 100
+// classic instructions, 300 in eBPF; the verifier walks about 8 eBPF
+// instructions per classic one and gives up at 1,000,000 (1,000 distinct
+// signatures of p0f.fp: 97,350 classic instructions, 817,533 walked).
+//
+// Socket filter: the signatures share branches, 15 to 40 classic
+// instructions each; the verifier walks about 2 eBPF instructions per
+// classic one, but the kernel rewrites each LD_ABS/LD_IND into 7
+// instructions one at a time, moving the whole program each time, which
+// makes loading quadratic: 1,000 signatures of p0f.fp (14,904 classic
+// instructions) load in 1.6 s, 2,000 (28,130) in 15 s, 1,000 of
+// limits_bench's (about 35,000) in 10 s. The limit lets 1,000 diverse
+// signatures load; larger ones would take minutes.
+KernelLimit kernel_limit(KernelProgram kind) {
+  switch (kind) {
+    case KernelProgram::Xdp: return {100'000, 1'000};
+    case KernelProgram::SocketFilter: return {40'000, 1'000};
+  }
+  return {0, 0};
+}
+
+void refuse_over_kernel_limit(CompileOptions& options, KernelProgram kind) {
+  KernelLimit limit = kernel_limit(kind);
+  const char* what = kind == KernelProgram::Xdp
+                         ? "an XDP program with per-signature counters (the kernel's verifier gives up on larger ones"
+                         : "a pinned socket filter (the kernel takes many seconds to load larger ones";
+  options.refuse_over = limit.classic_instructions;
+  options.refuse_before_checking = true;
+  options.refuse_over_reason = fmt::format(" for {}: about {} signatures)", what, limit.signatures);
+  options.refuse_over_help = "select fewer signatures (--label), or split the selection over several programs";
+}
+
+}  // namespace p0fbpf

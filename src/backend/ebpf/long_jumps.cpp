@@ -1,0 +1,150 @@
+#include "long_jumps.hpp"
+
+#include <optional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace p0fbpf::ebpf {
+namespace {
+
+constexpr std::uint8_t kClassMask = 0x07;
+constexpr std::uint8_t kOpMask = 0xf0;
+constexpr std::uint8_t kJmp = 0x05;   // BPF_JMP
+constexpr std::uint8_t kJa = 0x00;    // BPF_JA
+constexpr std::uint8_t kJeq = 0x10, kJgt = 0x20, kJge = 0x30, kJset = 0x40;
+constexpr std::uint8_t kLd = 0x00, kAbs = 0x20, kInd = 0x40, kModeMask = 0xe0;
+constexpr std::int64_t kShortReach = std::numeric_limits<std::int16_t>::max();
+
+// The verifier follows a conditional jump's fall-through first and keeps
+// the jump's target on a stack of states to come back to, at most 8,192 of
+// them ("The sequence of 8193 jumps is too complex"). In a chain of
+// signatures each check that fails jumps to the next signature: explored
+// the verifier's way, every check of every signature before waits on the
+// stack. Conditions that jump farther than this are inverted to fall
+// through to a jump to their target, so that the far side (the next
+// signature, the give-up and accept paths) goes first and what waits is
+// one state per signature.
+constexpr std::int64_t kFarFirstReach = 32;
+
+bool is_jump_class(const Instruction& insn) {
+  std::uint8_t cls = insn.code & kClassMask;
+  return cls == kJmp || cls == isa::kJmp32;
+}
+
+bool is_transfer(const Instruction& insn) {
+  std::uint8_t op = insn.code & kOpMask;
+  return is_jump_class(insn) && op != isa::kCall && op != isa::kExit;
+}
+
+bool is_unconditional(const Instruction& insn) { return (insn.code & kOpMask) == kJa; }
+
+// The condition that is true exactly when insn's is false; none for JSET.
+std::optional<std::uint8_t> inverse(std::uint8_t op) {
+  switch (op) {
+    case kJeq: return isa::kJne;
+    case isa::kJne: return kJeq;
+    case kJgt: return isa::kJle;
+    case isa::kJle: return kJgt;
+    case kJge: return isa::kJlt;
+    case isa::kJlt: return kJge;
+  }
+  return std::nullopt;
+}
+
+// Instructions the kernel makes of one of ours.
+std::size_t kernel_length(const Instruction& insn, Target target) {
+  std::uint8_t mode = insn.code & kModeMask;
+  bool packet_load = (insn.code & kClassMask) == kLd && (mode == kAbs || mode == kInd);
+  return target == Target::SocketFilter && packet_load ? kKernelPacketLoadLength : 1;
+}
+
+std::size_t long_length(const Instruction& insn) {
+  if (is_unconditional(insn)) return 1;
+  return inverse(insn.code & kOpMask) ? 2 : 3;
+}
+
+Instruction gotol(std::int64_t offset) {
+  Instruction insn;
+  insn.code = isa::kJmp32 | kJa;
+  insn.imm = static_cast<std::int32_t>(offset);
+  return insn;
+}
+
+}  // namespace
+
+JumpPlan plan_jumps(const std::vector<Instruction>& code, const std::vector<std::size_t>& given_targets,
+                    Target target) {
+  const std::size_t n = code.size();
+  std::vector<std::size_t> targets = given_targets;
+  targets.resize(n, kNoTarget);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (targets[i] != kNoTarget || !is_transfer(code[i]) || code[i].offset == 0) continue;
+    targets[i] = i + 1 + static_cast<std::size_t>(code[i].offset);  // forward skips only
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (targets[i] != kNoTarget && (targets[i] <= i || targets[i] >= n)) {
+      throw std::logic_error(fmt::format("eBPF instruction {} jumps to {}, not forward in the program", i, targets[i]));
+    }
+  }
+  if (n > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()) / (kKernelPacketLoadLength + 2)) {
+    throw std::length_error(fmt::format("{} eBPF instructions: too many for any jump", n));
+  }
+
+  // Lengths only grow, so this ends: at the latest when every conditional
+  // jump is long.
+  JumpPlan plan;
+  plan.length.assign(n, 1);
+  std::vector<std::size_t> at(n + 1), kernel_at(n + 1);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      at[i + 1] = at[i] + plan.length[i];
+      kernel_at[i + 1] = kernel_at[i] + kernel_length(code[i], target) + plan.length[i] - 1;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (targets[i] == kNoTarget || plan.length[i] > 1 || is_unconditional(code[i])) continue;
+      auto reach = static_cast<std::int64_t>(kernel_at[targets[i]] - kernel_at[i + 1]);
+      bool far_first = reach > kFarFirstReach && inverse(code[i].code & kOpMask);
+      if (reach > kShortReach || far_first) {
+        plan.length[i] = long_length(code[i]);
+        changed = true;
+      }
+    }
+  }
+
+  plan.instructions.reserve(at[n]);
+  for (std::size_t i = 0; i < n; ++i) {
+    Instruction insn = code[i];
+    if (targets[i] == kNoTarget) {
+      plan.instructions.push_back(insn);
+      continue;
+    }
+    // From the end of this instruction's instructions, which is where the
+    // long jump of a long form ends too.
+    auto offset = static_cast<std::int64_t>(at[targets[i]] - at[i + 1]);
+    auto kernel_reach = static_cast<std::int64_t>(kernel_at[targets[i]] - kernel_at[i + 1]);
+    if (plan.length[i] == 1 && is_unconditional(insn) && kernel_reach > kShortReach) {
+      plan.instructions.push_back(gotol(offset));
+    } else if (plan.length[i] == 1) {
+      insn.offset = static_cast<std::int16_t>(offset);
+      plan.instructions.push_back(insn);
+    } else if (plan.length[i] == 2) {
+      insn.code = static_cast<std::uint8_t>((insn.code & ~kOpMask) | *inverse(insn.code & kOpMask));
+      insn.offset = 1;  // over the long jump: the condition does not hold
+      plan.instructions.push_back(insn);
+      plan.instructions.push_back(gotol(offset));
+    } else {
+      insn.offset = 1;  // to the long jump: the condition holds
+      plan.instructions.push_back(insn);
+      Instruction skip;
+      skip.code = kJmp | kJa;
+      skip.offset = 1;
+      plan.instructions.push_back(skip);
+      plan.instructions.push_back(gotol(offset));
+    }
+  }
+  return plan;
+}
+
+}  // namespace p0fbpf::ebpf
