@@ -470,7 +470,9 @@ TEST_F(EbpfKernel, EdgeValuesOfEveryInstruction) {
   }
   add({{BPF_ALU | BPF_NEG, 0, 0, 0}, ret_a});
   for (std::uint16_t op : jump_ops) {
-    for (auto [jt, jf] : {std::pair{0, 1}, {1, 0}, {1, 2}}) {
+    for (std::pair<int, int> jumps : {std::pair{0, 1}, {1, 0}, {1, 2}}) {
+      // Named copies: clang 14 lets no lambda capture a structured binding.
+      const int jt = jumps.first, jf = jumps.second;
       std::vector<bpf_insn> tail = {{BPF_RET | BPF_K, 0, 0, 1}, {BPF_RET | BPF_K, 0, 0, 2}, {BPF_RET | BPF_K, 0, 0, 3}};
       auto with = [&](std::uint16_t src, std::uint32_t k) {
         std::vector<bpf_insn> body = {{static_cast<std::uint16_t>(BPF_JMP | op | src), static_cast<std::uint8_t>(jt),
