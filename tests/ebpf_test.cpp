@@ -410,7 +410,7 @@ TEST_F(EbpfKernel, RandomProgramsWithFarJumps) {
     int map = ebpf::create_counter_map(2, "test_counts");
     ASSERT_GE(map, 0) << std::strerror(errno);
     ebpf::LoadResult loaded =
-        ebpf::load(ebpf::translate(program, ebpf::Target::Xdp, ebpf::XdpCounters{map, 2, false}));
+        ebpf::load(ebpf::translate(program, ebpf::Target::Xdp, ebpf::XdpCounters{map, 2, false, std::nullopt}));
     close(map);
     ASSERT_TRUE(loaded.program) << loaded.error << "\n" << loaded.verifier_log.substr(0, 4000);
     for (const auto& packet : packets) {
