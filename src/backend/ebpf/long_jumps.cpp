@@ -71,6 +71,17 @@ Instruction gotol(std::int64_t offset) {
   return insn;
 }
 
+// A jump of `offset` instructions (ours), `kernel_reach` as the kernel will
+// count it: BPF_JA with its 16-bit offset where that reaches, which every
+// kernel runs; gotol only beyond, which needs Linux 6.4.
+Instruction jump(std::int64_t offset, std::int64_t kernel_reach) {
+  if (kernel_reach > kShortReach) return gotol(offset);
+  Instruction insn;
+  insn.code = kJmp | kJa;
+  insn.offset = static_cast<std::int16_t>(offset);
+  return insn;
+}
+
 }  // namespace
 
 JumpPlan plan_jumps(const std::vector<Instruction>& code, const std::vector<std::size_t>& given_targets,
@@ -133,7 +144,7 @@ JumpPlan plan_jumps(const std::vector<Instruction>& code, const std::vector<std:
       insn.code = static_cast<std::uint8_t>((insn.code & ~kOpMask) | *inverse(insn.code & kOpMask));
       insn.offset = 1;  // over the long jump: the condition does not hold
       plan.instructions.push_back(insn);
-      plan.instructions.push_back(gotol(offset));
+      plan.instructions.push_back(jump(offset, kernel_reach));
     } else {
       insn.offset = 1;  // to the long jump: the condition holds
       plan.instructions.push_back(insn);
@@ -141,7 +152,7 @@ JumpPlan plan_jumps(const std::vector<Instruction>& code, const std::vector<std:
       skip.code = kJmp | kJa;
       skip.offset = 1;
       plan.instructions.push_back(skip);
-      plan.instructions.push_back(gotol(offset));
+      plan.instructions.push_back(jump(offset, kernel_reach));
     }
   }
   return plan;
