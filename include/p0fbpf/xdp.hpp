@@ -112,6 +112,7 @@ struct PinDirectory {
     Attached,        // its program is on its device
     Stale,           // its program is on no device (device gone, renamed away, detached by hand)
     OtherNamespace,  // its device is in a network namespace that is still there: look from there
+    Unknown,         // p0fbpf's, but whether it is attached cannot be told from here: left alone
     Foreign,         // not p0fbpf's layout or not p0fbpf's objects: left alone
   };
   std::string path;
@@ -121,7 +122,7 @@ struct PinDirectory {
   std::uint32_t ifindex = 0;
   std::uint32_t program_id = 0;
   std::uint64_t attached_unix = 0;
-  std::string why;  // for Foreign
+  std::string why;  // for Foreign and Unknown
 };
 const char* state_name(PinDirectory::State state);
 

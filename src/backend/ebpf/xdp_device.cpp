@@ -626,10 +626,38 @@ const char* state_name(PinDirectory::State state) {
     case PinDirectory::State::Attached: return "attached";
     case PinDirectory::State::Stale: return "stale";
     case PinDirectory::State::OtherNamespace: return "other-namespace";
+    case PinDirectory::State::Unknown: return "unknown";
     case PinDirectory::State::Foreign: break;
   }
   return "foreign";
 }
+
+namespace {
+
+// Whether `program_id` is attached to device `ifindex` of this network
+// namespace, in any mode. Stale only when that is proven: the device is
+// gone, or the kernel names no program of that id on it; Unknown (with
+// `why`) when the kernel does not say.
+PinDirectory::State state_here(std::uint32_t ifindex, std::uint32_t program_id, std::string& why) {
+  char name[IF_NAMESIZE];
+  if (!if_indextoname(ifindex, name)) {
+    if (errno == ENXIO || errno == ENODEV) return PinDirectory::State::Stale;
+    why = system_error(fmt::format("cannot look up device index {}", ifindex), errno);
+    return PinDirectory::State::Unknown;
+  }
+  bpf_xdp_query_opts query{};
+  query.sz = sizeof query;
+  if (int err = bpf_xdp_query(static_cast<int>(ifindex), 0, &query); err != 0) {
+    why = system_error("cannot ask the kernel for the device's XDP programs", -err);
+    return PinDirectory::State::Unknown;
+  }
+  for (std::uint32_t id : {query.prog_id, query.drv_prog_id, query.skb_prog_id, query.hw_prog_id}) {
+    if (id != 0 && id == program_id) return PinDirectory::State::Attached;
+  }
+  return PinDirectory::State::Stale;
+}
+
+}  // namespace
 
 std::optional<std::vector<PinDirectory>> list(const std::string& bpffs, std::string& error) {
   std::string root = bpffs_root(bpffs, false, error);
@@ -671,10 +699,17 @@ std::optional<std::vector<PinDirectory>> list(const std::string& bpffs, std::str
         entry.device = name;
         entry.program_id = legacy[kProgram].id;
         entry.why = "an older p0fbpf's pins (BPFFS/p0fbpf/DEVICE)";
+        // A name may be another namespace's device too: only attached here
+        // tells anything.
         unsigned index = name.size() < IFNAMSIZ ? if_nametoindex(name.c_str()) : 0;
-        std::optional<Attached> on = index ? attached_program(static_cast<int>(index), ignored) : std::nullopt;
         entry.ifindex = index;
-        entry.state = on && on->id == entry.program_id ? PinDirectory::State::Attached : PinDirectory::State::Stale;
+        std::string why;
+        entry.state = index && state_here(index, entry.program_id, why) == PinDirectory::State::Attached
+                          ? PinDirectory::State::Attached
+                          : PinDirectory::State::Unknown;
+        if (entry.state == PinDirectory::State::Unknown) {
+          entry.why += "; not attached to a device of that name here (remove it by hand once it is nowhere)";
+        }
       }
       out.push_back(entry);
       continue;
@@ -701,10 +736,7 @@ std::optional<std::vector<PinDirectory>> list(const std::string& bpffs, std::str
       entry.state = PinDirectory::State::Stale;
       entry.why = "left by an interrupted attach";
     } else if (entry.netns == *netns) {
-      std::string ignored;
-      std::optional<Attached> on = attached_program(static_cast<int>(entry.ifindex), ignored);
-      bool attached = on && entry.program_id && on->id == entry.program_id;
-      entry.state = attached ? PinDirectory::State::Attached : PinDirectory::State::Stale;
+      entry.state = state_here(entry.ifindex, entry.program_id, entry.why);
     } else {
       entry.state = netns_exists(entry.netns) ? PinDirectory::State::OtherNamespace : PinDirectory::State::Stale;
     }
