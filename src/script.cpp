@@ -165,6 +165,9 @@ find_rules() {{
     [[ $line == "-A "* ]] || continue
     number=$((number + 1))
     if [[ $line =~ \ --comment\ (p0fbpf-rule-[0-9a-f]{{16}})(\ -j\ [^\"]*)?$ ]]; then
+      # A rule that runs a pinned program is ours only if it runs this
+      # pin: such rules are deleted by number.
+      if [[ $line == *" --object-pinned "* && $line != *" --object-pinned ${{pin-}} "* ]]; then continue; fi
       found["$tool ${{BASH_REMATCH[1]}}"]+="$number "
     fi
   done <<<"$listing"
@@ -321,7 +324,14 @@ pin_program() {
   trap undo_pin EXIT
   # Set first: a signal handled right after the pin is made must find it.
   pin_made=yes
-  "$p0fbpf" pin "$pin" "${pin_arguments[@]}" || die "p0fbpf cannot pin the program at $pin; nothing was changed"
+  local status=0
+  "$p0fbpf" pin "$pin" "${pin_arguments[@]}" || status=$?
+  # Refused (exit 2: say something else is at $pin now), it pinned nothing
+  # that the exit trap may remove.
+  if [ "$status" -ne 0 ]; then
+    [ "$status" -gt 128 ] || pin_made=
+    die "p0fbpf cannot pin the program at $pin; nothing was changed"
+  fi
 }
 
 # --delete: the rules, then the pin unless another rule (another script's

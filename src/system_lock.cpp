@@ -25,9 +25,11 @@ SystemLock::SystemLock(const std::string& path, std::chrono::milliseconds patien
   }
   // Only root makes the lock (a run without privileges changes nothing,
   // and fails at its first privileged step anyway); a lock someone else
-  // owns could be held forever by them, so root takes only its own.
+  // owns could be held forever by them, so root takes only its own. It is
+  // readable by all, so that a run with capabilities (CAP_BPF,
+  // CAP_NET_ADMIN) but not root takes it too (flock needs no write access).
   bool root = geteuid() == 0;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (root ? O_CREAT : 0), 0600);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (root ? O_CREAT : 0), 0644);
   if (fd < 0) {
     // Without root, nothing to wait for: the first privileged step fails.
     if (!root && (errno == ENOENT || errno == EACCES)) return;
@@ -37,6 +39,11 @@ SystemLock::SystemLock(const std::string& path, std::chrono::milliseconds patien
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (root && st.st_uid != 0)) {
     error_ = fmt::format("the lock {} is not a regular file owned by root\n  help: remove it (rm {})", path, path);
+    close(fd);
+    return;
+  }
+  if (root && (st.st_mode & 0777) != 0644 && fchmod(fd, 0644) != 0) {  // made 0600 by an earlier p0fbpf
+    error_ = fmt::format("cannot make the lock {} readable: {}", path, std::strerror(errno));
     close(fd);
     return;
   }

@@ -86,7 +86,11 @@ find_record() {{
 remove_our_clsact() {{
   [ -e "$record" ] || return 0
   if has_clsact; then
-    [ -z "$(tc filter show dev "$dev" ingress)$(tc filter show dev "$dev" egress)" ] || return 0
+    # Only a listing that worked may say that no filter is left.
+    local ingress egress
+    ingress=$(tc filter show dev "$dev" ingress) || return 1
+    egress=$(tc filter show dev "$dev" egress) || return 1
+    [ -z "$ingress$egress" ] || return 0
     tc qdisc del dev "$dev" clsact || return 1
   fi
   rm -f "$record"

@@ -96,6 +96,9 @@ struct DetachResult {
   std::string error;
   std::uint32_t program_id = 0;  // what was detached; 0: nothing was attached
   std::vector<std::string> removed;  // the pin directories removed
+  // Pins the detach could not reach: in /sys/fs/bpf, which this process
+  // does not see (ip netns exec mounts a /sys of its own). Empty if none.
+  std::string pins_left;
 };
 
 // Detaches p0fbpf's program (never another's) and removes its pins, found

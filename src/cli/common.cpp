@@ -174,9 +174,12 @@ std::string printable_lines(std::string_view text) {
 void print_error(std::string_view message) { fmt::print(stderr, "p0fbpf: error: {}\n", printable_lines(message)); }
 
 std::unique_ptr<SystemLock> take_system_lock() {
-  auto lock = std::make_unique<SystemLock>(kSystemLockPath, std::chrono::seconds(60), [] {
-    fmt::print(stderr, "p0fbpf: waiting (at most 60 s) for another p0fbpf run to finish (lock {})\n",
-               kSystemLockPath);
+  // Longer than the slowest run it may wait for: the kernel's verifier
+  // takes up to about 90 s for an XDP program of 1,000 signatures.
+  static constexpr int kPatienceSeconds = 300;
+  auto lock = std::make_unique<SystemLock>(kSystemLockPath, std::chrono::seconds(kPatienceSeconds), [] {
+    fmt::print(stderr, "p0fbpf: waiting (at most {} s) for another p0fbpf run to finish (lock {})\n",
+               kPatienceSeconds, kSystemLockPath);
   });
   if (lock->failed()) {
     print_error(lock->error());

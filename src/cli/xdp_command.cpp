@@ -190,6 +190,12 @@ int XdpCommand::run() const {
       print_error(result.error);
       return kExitError;
     }
+    if (!result.pins_left.empty()) {
+      fmt::print(stderr,
+                 "p0fbpf: warning: the program's pins in {} are out of this process's sight (ip netns exec mounts a "
+                 "/sys of its own); they stay until `p0fbpf xdp prune` runs where they are visible\n",
+                 printable(result.pins_left));
+    }
     if (result.program_id) {
       fmt::print(stderr, "p0fbpf: detached p0fbpf's XDP program {} from {}\n", result.program_id, printable(device));
     } else if (result.removed.empty()) {

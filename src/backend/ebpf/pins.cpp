@@ -163,7 +163,15 @@ bool swap_in(const std::string& fresh, const std::string& path, std::uint32_t ex
   PinnedObject old;
   std::string ignored;
   if (!pinned_object(fresh, old, ignored) || old.id != expected_id) {
-    renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE);
+    // Only once the other object is back at `path` does the fresh name
+    // hold our pin again, to be removed.
+    if (renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) != 0) {
+      error = system_error(fmt::format("{} changed while p0fbpf was pinning, and putting it back failed: it is at {} "
+                                       "now, and p0fbpf's program at {}",
+                                       path, fresh, path),
+                           errno);
+      return false;
+    }
     unlink(fresh.c_str());
     error = fmt::format("{} changed while p0fbpf was pinning: left alone", path);
     return false;

@@ -4,6 +4,7 @@
 // pin knows exactly which pins it may replace.
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
@@ -99,10 +100,16 @@ std::string pin_socket_filter(const BpfProgram& classic, const std::string& path
   if (bpf_prog_bind_map(loaded.program->fd(), mark.get(), nullptr) != 0) {
     return fmt::format("cannot bind the mark map to the program: {}", std::strerror(errno));
   }
+  // From the fresh pin to its place, Ctrl-C, TERM and HUP wait: a run
+  // ended between the two would leave the fresh name pinned for good.
+  sigset_t stops, before;
+  sigemptyset(&stops);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, signal);
+  sigprocmask(SIG_BLOCK, &stops, &before);
   std::string fresh = ebpf::pin_fresh(loaded.program->fd(), path, error);
-  if (fresh.empty()) return error;
-  if (!ebpf::move_into_place(fresh, path, present.id, error)) return error;
-  return "";
+  bool placed = !fresh.empty() && ebpf::move_into_place(fresh, path, present.id, error);
+  sigprocmask(SIG_SETMASK, &before, nullptr);
+  return placed ? "" : error;
 }
 
 }  // namespace p0fbpf::xdp

@@ -446,13 +446,24 @@ AttachResult attach(const AttachRequest& request, const BpfProgram& classic) {
   }
   // Attached: the pins follow. Should that fail, the device goes back.
   if (!swap_directory(fresh, dir, present, error)) {
+    // Should the exchange have failed halfway, the fresh name holds what
+    // was at `dir`: it is not ours to remove.
+    ebpf::ProgramFacts mine;
+    ebpf::PinnedObject there;
+    std::string ignored;
+    if (!ebpf::program_facts(fd, mine) || !ebpf::pinned_object(fresh + "/" + kRoleNames[kProgram], there, ignored) ||
+        there.id != mine.id) {
+      fresh_pins.path.clear();
+    }
     bpf_xdp_attach_opts undo{};
     undo.sz = sizeof undo;
     undo.old_prog_fd = fd;
-    if (old->id) {
-      bpf_xdp_attach(ifindex, old->program.get(), mode_flag(mode) | XDP_FLAGS_REPLACE, &undo);
-    } else {
-      bpf_xdp_detach(ifindex, mode_flag(mode) | XDP_FLAGS_REPLACE, &undo);
+    int undone = old->id ? bpf_xdp_attach(ifindex, old->program.get(), mode_flag(mode) | XDP_FLAGS_REPLACE, &undo)
+                         : bpf_xdp_detach(ifindex, mode_flag(mode) | XDP_FLAGS_REPLACE, &undo);
+    if (undone != 0) {
+      error += fmt::format("\nand putting {}'s XDP program back failed ({}): p0fbpf's new program runs there "
+                           "without its pins; run p0fbpf xdp detach {}",
+                           request.device, std::strerror(-undone), request.device);
     }
     return result;
   }
@@ -582,6 +593,7 @@ DetachResult detach(const std::string& device, const std::string& bpffs) {
       return result;
     }
     if (place.visible) dir = place.dir;
+    else result.pins_left = place.dir.empty() ? std::string(info.bpffs) : place.dir;
   } else {
     std::string ignored;
     std::string root = bpffs_root(bpffs, false, ignored);

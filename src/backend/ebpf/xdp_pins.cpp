@@ -168,7 +168,13 @@ bool swap_directory(const std::string& fresh, const std::string& dir, const Pinn
     std::string ignored;
     if (!ebpf::pinned_object(fresh + "/" + kRoleNames[r], now, ignored) || now.kind != present[r].kind ||
         now.id != present[r].id) {
-      renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE);
+      if (renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) != 0) {
+        // The other directory stays at the fresh name: the caller must not
+        // remove what is there.
+        error = fmt::format("{} changed while p0fbpf was pinning, and putting it back failed ({}): it is at {} now",
+                            dir, std::strerror(errno), fresh);
+        return false;
+      }
       error = fmt::format("{} changed while p0fbpf was pinning: left alone", dir);
       return false;
     }
