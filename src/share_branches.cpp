@@ -109,6 +109,9 @@ Program share_branches(const Program& program, bool keep_signatures_apart) {
   std::vector<bool> alive(list.size(), true);
   std::vector<std::vector<std::size_t>> keys(list.size());
   std::unordered_map<std::size_t, std::vector<std::size_t>> index;  // key -> branches, in program order
+  std::size_t all_parts = 0;
+  for (const Candidate& c : list) all_parts += c.parts.size();
+  index.reserve(all_parts);
   auto enter = [&](std::size_t i) {
     keys[i] = position_keys(list[i], keep_signatures_apart);
     for (std::size_t key : keys[i]) {
@@ -121,7 +124,7 @@ Program share_branches(const Program& program, bool keep_signatures_apart) {
   };
   auto leave = [&](std::size_t i) {
     for (std::size_t key : keys[i]) {
-      std::vector<std::size_t>& members = index[key];
+      std::vector<std::size_t>& members = index.find(key)->second;  // entered
       auto it = std::lower_bound(members.begin(), members.end(), i);
       if (it != members.end() && *it == i) members.erase(it);
     }
@@ -144,7 +147,7 @@ Program share_branches(const Program& program, bool keep_signatures_apart) {
   auto partner = [&](std::size_t i, bool before) -> std::optional<std::pair<std::size_t, std::size_t>> {
     std::optional<std::pair<std::size_t, std::size_t>> best;
     for (std::size_t key : keys[i]) {
-      const std::vector<std::size_t>& members = index[key];
+      const std::vector<std::size_t>& members = index.find(key)->second;  // entered
       auto from = before ? members.begin() : std::upper_bound(members.begin(), members.end(), i);
       for (auto it = from; it != members.end() && (!before || *it < i); ++it) {
         if (best && *it >= best->first) break;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -259,6 +260,71 @@ std::optional<std::pair<Branch, std::size_t>> shared(const Branch& v4, const Bra
   return std::pair(std::move(out), alike);
 }
 
+// A branch's checks, taken apart once: share_versions weighs every IPv4
+// branch against every later IPv6 one, and building each candidate in full
+// (shared) made that the bulk of compiling a large selection.
+struct Parts {
+  std::vector<ConditionPtr> checks;                            // conjuncts
+  std::vector<BitFacts> facts;                                 // bit_facts of each
+  std::map<std::uint32_t, std::vector<ConditionPtr>> rebased;  // each rebased, per floor
+
+  explicit Parts(const Branch& branch) : checks(conjuncts(branch.condition)) {
+    facts.reserve(checks.size());
+    for (const ConditionPtr& c : checks) facts.push_back(bit_facts(c));
+  }
+  const ConditionPtr& rebased_check(std::size_t k, const TcpBase& base) {
+    auto& all = rebased[base.floor];
+    if (all.empty()) all.resize(checks.size());
+    if (!all[k]) all[k] = rebase(checks[k], base);
+    return all[k];
+  }
+};
+
+// version_bit over facts already taken.
+std::optional<bool> version_bit(const std::vector<BitFacts>& facts, std::size_t from, std::size_t to) {
+  for (std::size_t k = from; k < to; ++k) {
+    auto it = facts[k].find({"", false, 0});
+    if (it != facts[k].end() && (it->second.first & 0x20)) return (it->second.second & 0x20) != 0;
+  }
+  return std::nullopt;
+}
+
+// What shared(v4, v6) would say of the TCP checks the two have in common
+// (its second), or nothing where it would return nothing; without building
+// the branch.
+std::optional<std::size_t> alike_checks(const Branch& v4, Parts& p4, const Branch& v6, Parts& p6) {
+  const ValuePtr var = tcp_offset_variable();
+  const auto& x = p4.checks;
+  const auto& y = p6.checks;
+  // x[s..], y[s..] are shared's x and y.
+  std::size_t s = !x.empty() && !y.empty() && is_length_guard(x.front()) && is_length_guard(y.front()) ? 1 : 0;
+  std::size_t common = 0;
+  while (s + common < x.size() && s + common < y.size() && same_check(x[s + common], y[s + common])) ++common;
+  if (s + common == x.size() || s + common == y.size()) return std::nullopt;
+  bool excludes = false;
+  const BitFacts& test_facts = p4.facts[s + common];
+  for (std::size_t j = s + common; j < y.size() && !excludes; ++j) excludes = exclusive(test_facts, p6.facts[j]);
+  if (!excludes) return std::nullopt;
+  const std::uint32_t floor = std::min(*v4.tcp_offset, *v6.tcp_offset);
+  const TcpBase base4{*v4.tcp_offset, floor, var}, base6{*v6.tcp_offset, floor, var};
+  std::size_t i = x.size(), j = y.size();
+  std::size_t alike = 0;
+  while (i > s + common + 1 && j > s + common) {
+    const ConditionPtr& a = p4.rebased_check(i - 1, base4);
+    const ConditionPtr& b = p6.rebased_check(j - 1, base6);
+    bool identical = same_check(a, b);
+    if (!identical && !(mentions(a, var->key) && mentions(b, var->key))) break;
+    alike += identical;
+    --i;
+    --j;
+  }
+  if (version_bit(p4.facts, s, i) != std::optional<bool>(false) ||
+      version_bit(p6.facts, s, j) != std::optional<bool>(true)) {
+    return std::nullopt;
+  }
+  return alike;
+}
+
 }  // namespace
 
 ValuePtr tcp_offset_variable() {
@@ -268,27 +334,35 @@ ValuePtr tcp_offset_variable() {
 
 Program share_versions(const Program& program, bool keep_signatures_apart) {
   Program out = program;
+  // Parts of the IPv6 branches, kept beside out.branches.
+  std::vector<std::optional<Parts>> parts(out.branches.size());
   for (std::size_t i = 0; i < out.branches.size(); ++i) {
     const Branch& a = out.branches[i];
     // Framing sets X to the IP header, which the shared branch needs for the TCP header.
     if (a.ip_version != 4 || !a.tcp_offset || a.framing) continue;
     // The IPv6 branch with the most TCP checks in common: usually the
-    // same signature's.
-    std::optional<std::pair<Branch, std::size_t>> best;
+    // same signature's (the first of those with the most).
+    std::optional<Parts> own;
+    std::optional<std::size_t> best;
     std::size_t partner = 0;
     for (std::size_t j = i + 1; j < out.branches.size(); ++j) {
       const Branch& b = out.branches[j];
       if (b.ip_version != 6 || !b.tcp_offset || b.link_offset != a.link_offset || b.framing) continue;
       if (keep_signatures_apart && a.signature != b.signature) continue;
-      auto merged = shared(a, b);
-      if (merged && merged->second > 0 && (!best || merged->second > best->second)) {
-        best = std::move(merged);
+      if (!own) own.emplace(a);
+      if (!parts[j]) parts[j].emplace(b);
+      std::optional<std::size_t> alike = alike_checks(a, *own, b, *parts[j]);
+      if (alike && *alike > 0 && (!best || *alike > *best)) {
+        best = alike;
         partner = j;
       }
     }
     if (best) {
-      out.branches[i] = std::move(best->first);
+      std::optional<std::pair<Branch, std::size_t>> merged = shared(a, out.branches[partner]);
+      if (!merged || merged->second != *best) throw std::logic_error("share_versions: alike_checks disagrees with shared");
+      out.branches[i] = std::move(merged->first);
       out.branches.erase(out.branches.begin() + static_cast<std::ptrdiff_t>(partner));
+      parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(partner));
     }
   }
   return out;

@@ -38,6 +38,7 @@ class Generator {
 
   BpfProgram run(const Program& program) {
     walk(program);
+    incoming_ = {};  // what held at each label: no longer needed, and large
     if (!registers_.missing_variables().empty()) {
       throw std::logic_error("variable " + registers_.missing_variables().front() +
                              " is in neither X nor scratch memory where it is read");
