@@ -187,7 +187,7 @@ TEST_F(KernelLimits, ThousandSignaturesAttachAndPinAndMatch) {
 // Over the limit: exit 2 before anything is loaded, with the limit named;
 // it is at least the 1,000 signatures that load above. Both within 5 s of
 // CPU (the bound, on a quiet machine; the socket filter's refusal
-// compiles a prefix over its limit in every form: about 3.7 s here).
+// compiles a prefix over its limit in every form: 2.6 to 3.5 s here).
 TEST_F(KernelLimits, OverTheLimitIsRefusedBeforeLoading) {
   std::size_t per_mss = 0;
   std::vector<std::string> sigs = distinct_signatures(10000, per_mss);
