@@ -142,7 +142,7 @@ Compilation compile(const std::vector<SignatureSource>& sources, const CompileOp
       refuse(prefix, std::move(ir), size);
       return out;
     }
-    for (std::size_t m : first(prefix)) lowerings.forget(m);
+    // The next prefix holds this one: its lowerings are kept, not redone.
     std::size_t estimate = size ? prefix * options.refuse_over / size * 102 / 100 : 4 * prefix;
     prefix = std::max(prefix + 1, std::min(4 * prefix, estimate));
   }
