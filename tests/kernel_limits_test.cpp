@@ -29,10 +29,20 @@ namespace {
 
 constexpr const char* kDatabase = "/etc/p0f/p0f.fp";
 
+// Sanitized builds (GCC says so with __SANITIZE_ADDRESS__, clang with
+// __has_feature) run the compiler many times slower: CI's clang tree, with
+// ASan, UBSan and libFuzzer's coverage, took 24 s of CPU for what takes 2.6
+// here. The refusal's time is a promise of the real build, checked there.
 #if defined(__SANITIZE_ADDRESS__)
-constexpr double kSlowdown = 4;  // ASan's
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
 #else
-constexpr double kSlowdown = 1;
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
 #endif
 
 // `count` distinct signatures: p0f.fp's request signatures whose option
@@ -196,7 +206,7 @@ TEST_F(KernelLimits, OverTheLimitIsRefusedBeforeLoading) {
   Namespaces ns;
   std::string path = bpffs_ + "/too_many";
   for (const std::string& command : {"xdp attach vb --bpffs " + quote(bpffs_), "pin " + quote(path)}) {
-    double within = 5 * kSlowdown;
+    constexpr double within = 5;
     int status = 0;
     auto start = std::chrono::steady_clock::now();
     double cpu_before = children_cpu_seconds();
@@ -206,8 +216,10 @@ TEST_F(KernelLimits, OverTheLimitIsRefusedBeforeLoading) {
     EXPECT_EQ(status, 2) << out;
     // The CPU time is what the wall time is on a quiet machine; the wall
     // time of a loaded one (other suites, other builds) is bounded loosely.
-    EXPECT_LE(cpu, within) << command;
-    EXPECT_LE(seconds, 3 * within) << command;
+    if (!kSanitized) {
+      EXPECT_LE(cpu, within) << command;
+      EXPECT_LE(seconds, 3 * within) << command;
+    }
     std::smatch m;
     ASSERT_TRUE(std::regex_search(out, m, std::regex("more than the (\\d+) allowed .*about (\\d+) signatures")))
         << out;
