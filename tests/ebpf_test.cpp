@@ -444,7 +444,7 @@ TEST_F(EbpfKernel, RandomProgramsWithFarJumps) {
 // instructions still fall through to a jump (far side first), a plain JA.
 TEST(LongJumps, JumpsWithinSixteenBitsNeedNoGotol) {
   Random rng(2026);
-  for (std::uint32_t padding : {40u, 400u, 3000u}) {
+  for (std::uint32_t padding : {40u, 400u, 1200u}) {
     BpfProgram program = long_jump_program(rng, padding);
     for (ebpf::Target target : {ebpf::Target::SocketFilter, ebpf::Target::Xdp}) {
       std::size_t gotols = 0, plain = 0;

@@ -14,7 +14,11 @@ constexpr std::uint8_t kJmp = 0x05;   // BPF_JMP
 constexpr std::uint8_t kJa = 0x00;    // BPF_JA
 constexpr std::uint8_t kJeq = 0x10, kJgt = 0x20, kJge = 0x30, kJset = 0x40;
 constexpr std::uint8_t kLd = 0x00, kAbs = 0x20, kInd = 0x40, kModeMask = 0xe0;
-constexpr std::int64_t kShortReach = std::numeric_limits<std::int16_t>::max();
+// A 16-bit jump is kept only within half its range: the verifier rewrites
+// more than what kernel_length() counts (an array map's lookup inlined, a
+// division's check for zero), and a jump those rewrites push past 32,767
+// fails the load ("cannot be patched due to 16-bit range").
+constexpr std::int64_t kShortReach = std::numeric_limits<std::int16_t>::max() / 2;
 
 // The verifier follows a conditional jump's fall-through first and keeps
 // the jump's target on a stack of states to come back to, at most 8,192 of
@@ -56,7 +60,13 @@ std::optional<std::uint8_t> inverse(std::uint8_t op) {
 std::size_t kernel_length(const Instruction& insn, Target target) {
   std::uint8_t mode = insn.code & kModeMask;
   bool packet_load = (insn.code & kClassMask) == kLd && (mode == kAbs || mode == kInd);
-  return target == Target::SocketFilter && packet_load ? kKernelPacketLoadLength : 1;
+  if (target == Target::SocketFilter && packet_load) return kKernelPacketLoadLength;
+  // A division or remainder by a register gets a check for zero: a few
+  // instructions more.
+  std::uint8_t cls = insn.code & kClassMask, op = insn.code & kOpMask;
+  bool alu = cls == 0x04 || cls == 0x07;  // BPF_ALU, BPF_ALU64
+  if (alu && (op == 0x30 || op == 0x90) && (insn.code & 0x08)) return 6;  // BPF_DIV, BPF_MOD, BPF_X
+  return 1;
 }
 
 std::size_t long_length(const Instruction& insn) {
