@@ -15,8 +15,12 @@
 #include <regex>
 #include <set>
 
+#include <memory>
+
 #include <fmt/format.h>
 
+#include "bpffs.hpp"
+#include "cli_run.hpp"
 #include "netns.hpp"
 #include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
@@ -82,11 +86,7 @@ double children_cpu_seconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& arg) { return shell_quote(arg); }
 
 class KernelLimits : public ::testing::Test {
  protected:
@@ -96,14 +96,12 @@ class KernelLimits : public ::testing::Test {
     run_shell("command -v ip && command -v iptables && command -v ip6tables", &status);
     P0FBPF_REQUIRE(status == 0, "ip, iptables or ip6tables missing");
     P0FBPF_REQUIRE(std::ifstream(kDatabase).good(), std::string(kDatabase) + " missing");
-    bpffs_ = ::testing::TempDir() + "p0fbpf_limits_bpffs_" + std::to_string(getpid());
-    mkdir(bpffs_.c_str(), 0700);
-    mounted_ = mount("bpf", bpffs_.c_str(), "bpf", 0, nullptr) == 0;
-    P0FBPF_REQUIRE(mounted_, "cannot mount a BPF file system at " + bpffs_);
+    bpffs_mount_ = std::make_unique<Bpffs>("limits");
+    bpffs_ = bpffs_mount_->path();
+    P0FBPF_REQUIRE(bpffs_mount_->mounted(), "cannot mount a BPF file system at " + bpffs_);
   }
   void TearDown() override {
-    if (mounted_) umount(bpffs_.c_str());
-    rmdir(bpffs_.c_str());
+    bpffs_mount_.reset();
   }
 
   // The signatures in a file, for p0fbpf ... - < FILE.
@@ -121,7 +119,7 @@ class KernelLimits : public ::testing::Test {
   }
 
   std::string bpffs_;
-  bool mounted_ = false;
+  std::unique_ptr<Bpffs> bpffs_mount_;
 };
 
 // 1,000 signatures attach and pin; SYNs made for three of them (the first

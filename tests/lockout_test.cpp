@@ -9,8 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
+
 #include <fmt/format.h>
 
+#include "bpffs.hpp"
+#include "cli_run.hpp"
 #include "gate_packets.hpp"
 #include "netns.hpp"
 #include "p0f_oracle.hpp"
@@ -20,11 +24,7 @@
 namespace p0fbpf::testing {
 namespace {
 
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& arg) { return shell_quote(arg); }
 
 // The frames every test sends: what is not a SYN first, then the SYN the
 // signature matches and the one it does not, each over IPv4 and IPv6.
@@ -76,14 +76,12 @@ class XdpLockout : public Lockout {
     Lockout::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     // Outside /sys, which ip netns exec remounts.
-    bpffs_ = ::testing::TempDir() + "p0fbpf_lockout_bpffs_" + std::to_string(getpid());
-    mkdir(bpffs_.c_str(), 0700);
-    mounted_ = mount("bpf", bpffs_.c_str(), "bpf", 0, nullptr) == 0;
-    P0FBPF_REQUIRE(mounted_, "cannot mount a BPF file system at " + bpffs_);
+    bpffs_mount_ = std::make_unique<Bpffs>("lockout");
+    bpffs_ = bpffs_mount_->path();
+    P0FBPF_REQUIRE(bpffs_mount_->mounted(), "cannot mount a BPF file system at " + bpffs_);
   }
   void TearDown() override {
-    if (mounted_) umount(bpffs_.c_str());
-    rmdir(bpffs_.c_str());
+    bpffs_mount_.reset();
   }
 
   // p0fbpf xdp attach vb ARGS in namespace b; a failure is a test failure.
@@ -100,7 +98,7 @@ class XdpLockout : public Lockout {
   }
 
   std::string bpffs_;
-  bool mounted_ = false;
+  std::unique_ptr<Bpffs> bpffs_mount_;
 };
 
 // An allowlist at XDP: only the signature's SYNs may open connections.

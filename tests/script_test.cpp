@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "bpffs.hpp"
 #include "netns.hpp"
 #include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
@@ -27,6 +28,7 @@
 namespace p0fbpf {
 namespace {
 
+using testing::Bpffs;
 using testing::run_shell;
 
 std::size_t count(const std::string& text, const std::string& what) {
@@ -634,37 +636,6 @@ TEST(Script, HostileLabelsReachCommentsSanitised) {
   std::remove(path.c_str());
 }
 
-// A BPF file system of the test's own for the pins of --pinned scripts,
-// outside /sys, which ip netns exec remounts.
-class Bpffs {
- public:
-  Bpffs() {
-    mkdir(path_.c_str(), 0700);
-    mounted_ = mount("bpf", path_.c_str(), "bpf", 0, nullptr) == 0;
-  }
-  ~Bpffs() {
-    if (mounted_) umount(path_.c_str());
-    rmdir(path_.c_str());
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& path() const { return path_; }
-  // The pins p0fbpf made in it, a name a line.
-  std::string pins() const {
-    std::string out;
-    if (DIR* dir = opendir(path_.c_str())) {
-      while (dirent* entry = readdir(dir)) {
-        if (std::string(entry->d_name).rfind("p0fbpf", 0) == 0) out += std::string(entry->d_name) + "\n";
-      }
-      closedir(dir);
-    }
-    return out;
-  }
-
- private:
-  std::string path_ = ::testing::TempDir() + "p0fbpf_script_bpffs_" + std::to_string(getpid());
-  bool mounted_ = false;
-};
-
 #define REQUIRE_BPFFS(bpffs) P0FBPF_REQUIRE((bpffs).mounted(), "cannot mount a BPF file system at " + (bpffs).path())
 
 ino_t inode(const std::string& path) {
@@ -680,7 +651,7 @@ TEST_P(ScriptKernel, PinnedInstallsOneRulePerVersionAndDeletesThePin) {
   Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
   P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
-  Bpffs bpffs;
+  Bpffs bpffs("script");
   REQUIRE_BPFFS(bpffs);
   int status = 0;
   std::string out = run_shell(std::string(P0FBPF_BINARY) + " --label Linux", &status);
@@ -742,7 +713,7 @@ TEST_P(ScriptKernel, PinnedInstallsOneRulePerVersionAndDeletesThePin) {
 TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
   Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
-  Bpffs bpffs;
+  Bpffs bpffs("script");
   REQUIRE_BPFFS(bpffs);
   ns.run("iptables -N P0FBPF_TARGET4");  // a target chain that ip6tables lacks
   const std::string before = ns.rules();
@@ -777,7 +748,7 @@ TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
 TEST_P(ScriptKernel, TruncatedPinnedScriptChangesNothing) {
   Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
-  Bpffs bpffs;
+  Bpffs bpffs("script");
   REQUIRE_BPFFS(bpffs);
   P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
   std::string path = write_script("-f script --pinned " + bpffs.path() + " --label Linux");
@@ -817,7 +788,7 @@ TEST_P(ScriptKernel, InterruptsLeaveBothFamiliesOrNeither) {
 TEST_P(ScriptKernel, InterruptsLeavePinnedRulesAndPinOrNeither) {
   Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
-  Bpffs bpffs;
+  Bpffs bpffs("script");
   REQUIRE_BPFFS(bpffs);
   std::string path = write_script("-f script --pinned " + bpffs.path() + kTwoSignatures);
   auto state = [&] { return ns.rules() + bpffs.pins(); };
@@ -866,7 +837,7 @@ TEST_P(ScriptKernel, ConcurrentRunsSerialise) {
 TEST_P(ScriptKernel, ConcurrentPinnedRunsSerialise) {
   Namespace ns(GetParam());
   REQUIRE_NAMESPACE(ns);
-  Bpffs bpffs;
+  Bpffs bpffs("script");
   REQUIRE_BPFFS(bpffs);
   std::string path = write_script("-f script --pinned " + bpffs.path() + kTwoSignatures);
   expect_concurrent_runs_serialise(ns, path, "pins", [&] { return bpffs.pins(); }, 10);
@@ -912,7 +883,7 @@ TEST_P(ScriptKernel, PinnedRulesCountWhatP0fMatches) {
   std::optional<std::string> p0f = testing::find_p0f();
   P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
   P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
-  Bpffs bpffs;
+  Bpffs bpffs("script");
   REQUIRE_BPFFS(bpffs);
   testing::Namespaces ns;
   // The SYNs go to 192.0.2.1 and 2001:db8:ffff::1 (see assign_flow), local in b.

@@ -11,8 +11,12 @@
 #include <fstream>
 #include <regex>
 
+#include <memory>
+
 #include <fmt/format.h>
 
+#include "bpffs.hpp"
+#include "cli_run.hpp"
 #include "netns.hpp"
 #include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
@@ -26,11 +30,7 @@ namespace {
 
 constexpr const char* kDatabase = "/etc/p0f/p0f.fp";
 
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& arg) { return shell_quote(arg); }
 
 // p0f.fp request signatures: some 4: ones, some * ones and 6: ones made from * ones.
 std::vector<std::string> some_signatures(std::size_t per_kind) {
@@ -63,14 +63,12 @@ class XdpDevice : public ::testing::Test {
     p0f_ = *p0f;
     P0FBPF_REQUIRE(std::ifstream(kDatabase).good(), std::string(kDatabase) + " missing");
     // Outside /sys, which ip netns exec remounts.
-    bpffs_ = ::testing::TempDir() + "p0fbpf_bpffs_" + std::to_string(getpid());
-    mkdir(bpffs_.c_str(), 0700);
-    mounted_ = mount("bpf", bpffs_.c_str(), "bpf", 0, nullptr) == 0;
-    P0FBPF_REQUIRE(mounted_, "cannot mount a BPF file system at " + bpffs_);
+    bpffs_mount_ = std::make_unique<Bpffs>("xdp");
+    bpffs_ = bpffs_mount_->path();
+    P0FBPF_REQUIRE(bpffs_mount_->mounted(), "cannot mount a BPF file system at " + bpffs_);
   }
   void TearDown() override {
-    if (mounted_) umount(bpffs_.c_str());
-    rmdir(bpffs_.c_str());
+    bpffs_mount_.reset();
   }
 
   // Frames around the signatures, addressed to vb, and p0f's verdicts on them.
@@ -112,7 +110,7 @@ class XdpDevice : public ::testing::Test {
 
   std::string p0f_;
   std::string bpffs_;
-  bool mounted_ = false;
+  std::unique_ptr<Bpffs> bpffs_mount_;
   std::vector<PacketSpec> packets_;
   std::vector<std::vector<std::uint8_t>> frames_;
   std::vector<std::vector<bool>> p0f_matches_;  // per signature, per packet

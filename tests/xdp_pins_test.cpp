@@ -13,8 +13,12 @@
 #include <regex>
 #include <set>
 
+#include <memory>
+
 #include <fmt/format.h>
 
+#include "bpffs.hpp"
+#include "cli_run.hpp"
 #include "netns.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
@@ -27,11 +31,7 @@ constexpr const char* kSig1 = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
 constexpr const char* kSig2 = "4:64:0:*:65535,8:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0";
 constexpr const char* kSig3 = "4:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0";
 
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& arg) { return shell_quote(arg); }
 
 long json_number(const std::string& json, const std::string& key) {
   std::smatch m;
@@ -65,10 +65,9 @@ class XdpPins : public ::testing::Test {
     run_shell("command -v ip && command -v bpftool && command -v flock", &status);
     P0FBPF_REQUIRE(status == 0, "ip, bpftool or flock missing (apt-get install iproute2 bpftool util-linux)");
     std::string id = std::to_string(getpid());
-    bpffs_ = ::testing::TempDir() + "p0fbpf_hx_bpffs_" + id;
-    mkdir(bpffs_.c_str(), 0700);
-    mounted_ = mount("bpf", bpffs_.c_str(), "bpf", 0, nullptr) == 0;
-    P0FBPF_REQUIRE(mounted_, "cannot mount a BPF file system at " + bpffs_);
+    bpffs_mount_ = std::make_unique<Bpffs>("hx");
+    bpffs_ = bpffs_mount_->path();
+    P0FBPF_REQUIRE(bpffs_mount_->mounted(), "cannot mount a BPF file system at " + bpffs_);
     a_ = "p0fbpf-hx-a-" + id;
     b_ = "p0fbpf-hx-b-" + id;
     for (const std::string& command :
@@ -81,8 +80,7 @@ class XdpPins : public ::testing::Test {
   }
   void TearDown() override {
     run_shell(fmt::format("ip netns del {} 2>/dev/null; ip netns del {} 2>/dev/null", a_, b_));
-    if (mounted_) umount(bpffs_.c_str());
-    rmdir(bpffs_.c_str());
+    bpffs_mount_.reset();
   }
 
   std::string p0fbpf_in(const std::string& ns, const std::string& args, int* status) {
@@ -141,7 +139,7 @@ class XdpPins : public ::testing::Test {
   }
 
   std::string bpffs_, a_, b_;
-  bool mounted_ = false;
+  std::unique_ptr<Bpffs> bpffs_mount_;
 };
 
 // pin replaces only a socket filter it pinned itself; a foreign map, a
