@@ -2,8 +2,11 @@
 // (selection_bench, limits_bench), as a p0f.fp database.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -56,3 +59,25 @@ inline std::string generated_database(std::size_t count, std::size_t labels = kG
   return out;
 }
 
+// A generated database written to a temporary file, removed when done.
+struct GeneratedDatabaseFile {
+  std::string path;
+  explicit GeneratedDatabaseFile(std::size_t count, std::size_t labels = kGeneratedLabels) {
+    char name[] = "/tmp/p0fbpf_bench_db_XXXXXX";
+    int fd = mkstemp(name);
+    if (fd < 0 || close(fd) != 0) {
+      std::fprintf(stderr, "cannot make a temporary file for the database\n");
+      std::exit(2);
+    }
+    path = name;
+    std::ofstream out(path);
+    out << generated_database(count, labels);
+    if (!out.flush()) {
+      std::fprintf(stderr, "cannot write %s\n", path.c_str());
+      std::exit(2);
+    }
+  }
+  ~GeneratedDatabaseFile() { unlink(path.c_str()); }
+  GeneratedDatabaseFile(const GeneratedDatabaseFile&) = delete;
+  GeneratedDatabaseFile& operator=(const GeneratedDatabaseFile&) = delete;
+};

@@ -13,13 +13,8 @@
 //
 // Needs root (namespaces, XDP, bpffs); run by hand.
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 #include <chrono>
 #include <cstdio>
@@ -33,6 +28,7 @@ extern char** environ;
 #include <fmt/format.h>
 
 #include "generated_signatures.hpp"
+#include "measured_run.hpp"
 
 namespace {
 
@@ -48,44 +44,14 @@ struct Run {
   std::string last_error_line;
 };
 
-// Runs argv with its stdout thrown away; stderr kept for its last
-// "error:" line (or its last line).
+// Runs argv, keeping stderr's last "error:" line (or its last line).
 Run run(const std::vector<std::string>& args) {
-  char err_path[] = "/tmp/limits_bench_err_XXXXXX";
-  int err_fd = mkstemp(err_path);
-  if (err_fd < 0) {
-    fmt::print(stderr, "limits_bench: cannot make a temporary file: {}\n", std::strerror(errno));
-    std::exit(2);
-  }
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&files, err_fd, 2);
-  std::vector<std::string> all = args;
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  Run r;
-  auto start = std::chrono::steady_clock::now();
-  pid_t pid;
-  int status = 0;
-  rusage usage{};
-  if (posix_spawnp(&pid, argv[0], &files, nullptr, argv.data(), environ) != 0 || wait4(pid, &status, 0, &usage) < 0) {
-    fmt::print(stderr, "limits_bench: cannot run {}: {}\n", args[0], std::strerror(errno));
-    std::exit(2);
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.megabytes = static_cast<double>(usage.ru_maxrss) / 1024;  // ru_maxrss is in KiB
-  r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  posix_spawn_file_actions_destroy(&files);
-
-  std::ifstream err(err_path);
+  MeasuredRun m = measured_run(args, "limits_bench");
+  Run r{m.seconds, m.megabytes, m.exit_status, ""};
+  std::istringstream err(m.errors);
   for (std::string line; std::getline(err, line);) {
     if (r.last_error_line.empty() || line.find("error:") != std::string::npos) r.last_error_line = line;
   }
-  close(err_fd);
-  unlink(err_path);
   return r;
 }
 
@@ -108,19 +74,6 @@ struct Sandbox {
     rmdir(bpffs.c_str());
     quiet("ip netns del " + ns);
   }
-};
-
-// The database written to a temporary file, removed when done.
-struct DatabaseFile {
-  std::string path;
-  explicit DatabaseFile(std::size_t count) {
-    char name[] = "/tmp/limits_bench_db_XXXXXX";
-    int fd = mkstemp(name);
-    close(fd);
-    path = name;
-    std::ofstream(path) << generated_database(count);
-  }
-  ~DatabaseFile() { unlink(path.c_str()); }
 };
 
 std::vector<std::size_t> parse_sizes(const std::string& text) {
@@ -153,7 +106,7 @@ int main(int argc, char** argv) {
   bool failed = false;
   double floor[2] = {0, 0};
   for (std::size_t n : sizes) {
-    DatabaseFile db(n);
+    GeneratedDatabaseFile db(n);
     for (int kind = 0; kind < 2; ++kind) {
       std::vector<std::string> args =
           kind == 0 ? std::vector<std::string>{"ip", "netns", "exec", box.ns, binary, "xdp", "attach", "lb0", "--bpffs",

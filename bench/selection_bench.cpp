@@ -12,12 +12,7 @@
 // (N: the largest selection, 100000 by default; PATH: another p0fbpf to
 // measure, e.g. an older build)
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 #include <chrono>
 #include <cstdio>
@@ -32,6 +27,7 @@ extern char** environ;
 #include <fmt/format.h>
 
 #include "generated_signatures.hpp"
+#include "measured_run.hpp"
 
 namespace {
 
@@ -47,54 +43,13 @@ struct Run {
   std::string first_error_line;
 };
 
-// Runs p0fbpf with `args`, its output thrown away and its stderr kept for
-// the first line.
+// Runs p0fbpf with `args`, keeping its stderr's first line.
 Run run_p0fbpf(const std::vector<std::string>& args) {
-  char err_path[] = "/tmp/selection_bench_err_XXXXXX";
-  int err_fd = mkstemp(err_path);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&files, err_fd, 2);
   std::vector<std::string> all = {binary};
   all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  Run run;
-  auto start = std::chrono::steady_clock::now();
-  pid_t pid;
-  int status = 0;
-  rusage usage{};
-  if (posix_spawn(&pid, argv[0], &files, nullptr, argv.data(), environ) != 0 || wait4(pid, &status, 0, &usage) < 0) {
-    fmt::print(stderr, "selection_bench: cannot run {}: {}\n", binary, std::strerror(errno));
-    std::exit(2);
-  }
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  run.megabytes = static_cast<double>(usage.ru_maxrss) / 1024;  // ru_maxrss is in KiB
-  run.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  posix_spawn_file_actions_destroy(&files);
-
-  std::ifstream err(err_path);
-  std::getline(err, run.first_error_line);
-  close(err_fd);
-  unlink(err_path);
-  return run;
+  MeasuredRun m = measured_run(all, "selection_bench");
+  return {m.seconds, m.megabytes, m.exit_status, m.errors.substr(0, m.errors.find('\n'))};
 }
-
-// The database written to a temporary file, removed when done.
-struct DatabaseFile {
-  std::string path;
-  explicit DatabaseFile(std::size_t count, std::size_t labels = kGeneratedLabels) {
-    char name[] = "/tmp/selection_bench_db_XXXXXX";
-    int fd = mkstemp(name);
-    close(fd);
-    path = name;
-    std::ofstream(path) << generated_database(count, labels);
-  }
-  ~DatabaseFile() { unlink(path.c_str()); }
-};
 
 }  // namespace
 
@@ -112,7 +67,7 @@ int main(int argc, char** argv) {
   fmt::print("{:<30} {:>10} {:>9} {:>12}   {}\n", "command", "signatures", "wall s", "peak RSS MB", "target");
   bool failed = false;
   for (std::size_t n : sizes) {
-    DatabaseFile db(n);
+    GeneratedDatabaseFile db(n);
     Run r = run_p0fbpf({"-F", db.path, "--label", ".", "--split"});
     std::string target;
     if (n == 100000) {
@@ -127,7 +82,7 @@ int main(int argc, char** argv) {
   }
   {
     std::size_t n = std::min<std::size_t>(10000, largest);
-    DatabaseFile db(n);
+    GeneratedDatabaseFile db(n);
     Run r = run_p0fbpf({"-F", db.path, "--label", "."});
     bool refused = r.exit_status == 2 && r.first_error_line.find("allowed") != std::string::npos;
     failed = failed || !refused;
@@ -138,7 +93,7 @@ int main(int argc, char** argv) {
     // A hundred signatures a label in programs of up to 4,096 instructions:
     // code generation's block merging and jump layout (far jumps) at work.
     std::size_t n = std::min<std::size_t>(3000, largest);
-    DatabaseFile db(n, n / 100);
+    GeneratedDatabaseFile db(n, n / 100);
     Run r = run_p0fbpf({"-F", db.path, "--label", ".", "--split", "--max-insns", "4096", "-f", "asm"});
     std::string outcome = fmt::format("{} labels", n / 100);
     if (r.exit_status != 0) {
