@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "p0fbpf/diagnostic.hpp"
+#include "fnv1a.hpp"
 #include "shell_script.hpp"
 
 namespace p0fbpf {
@@ -345,12 +346,6 @@ change_rules_and_pin() {
 )SCRIPT";
 
 constexpr const char* kPinBefore = "  pin_program\n";
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 0xcbf29ce484222325;
-  for (char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3;
-  return hash;
-}
 
 // The comment that marks a rule as this script's: "p0fbpf-rule-" and a
 // hash of the chain, the rule's text and the pin's path. The same rule of

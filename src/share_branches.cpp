@@ -11,11 +11,13 @@ using namespace ir;
 
 namespace {
 
+// `h` with `v` folded in.
+std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+
 // Equal for conditions that same_check finds the same (it compares these
 // fields, and values by their keys).
 std::size_t check_hash(const ConditionPtr& c) {
   if (!c) return 0;
-  auto mix = [](std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); };
   std::size_t h = static_cast<std::size_t>(c->kind);
   h = mix(h, static_cast<std::size_t>(c->relation));
   h = mix(h, (c->negated ? 2 : 0) | (c->truth ? 1 : 0));
@@ -70,8 +72,6 @@ std::optional<std::size_t> sharable(const Candidate& a, const Candidate& b, bool
   if (differing != 1 || a.parts[at]->read_guard || b.parts[at]->read_guard) return std::nullopt;
   return at;
 }
-
-std::size_t mix(std::size_t h, std::size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
 
 // Branches that may share at position k have the same key k: what
 // sharable() requires to be equal, and the hashes of every check but the

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -13,11 +14,18 @@
 #include <fmt/format.h>
 
 namespace p0fbpf::ebpf {
-namespace {
 
 std::string system_error(const std::string& what, int error) {
   return fmt::format("{}: {}", what, std::strerror(error));
 }
+
+bool is_bpffs(const std::string& path) {
+  constexpr long kBpffsMagic = 0xcafe4a11;  // BPF_FS_MAGIC
+  struct statfs fs {};
+  return statfs(path.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kBpffsMagic;
+}
+
+namespace {
 
 // What the kernel calls the descriptor's file: anon_inode:bpf-prog, ...
 PinKind kind_of(int fd) {

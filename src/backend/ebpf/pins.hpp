@@ -13,6 +13,12 @@
 
 namespace p0fbpf::ebpf {
 
+// "WHAT: the error's text", for messages.
+std::string system_error(const std::string& what, int error);
+
+// Whether `path` is in a BPF file system (statfs's BPF_FS_MAGIC).
+bool is_bpffs(const std::string& path);
+
 enum class PinKind { None, Program, Map, Link, NotBpf };
 
 struct PinnedObject {

@@ -1,30 +1,12 @@
 #include "selection_hash.hpp"
 
+#include "fnv1a.hpp"
 #include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf::ebpf {
-namespace {
-
-// FNV-1a, 64 bits: a change detector, not a defence against forgery (the
-// selection comes from the operator).
-class Digest {
- public:
-  void add(const void* data, std::size_t size) {
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < size; ++i) value_ = (value_ ^ bytes[i]) * 0x100000001b3ULL;
-  }
-  void add_u64(std::uint64_t v) { add(&v, sizeof v); }
-  std::uint64_t value() const { return value_; }
-
- private:
-  std::uint64_t value_ = 0xcbf29ce484222325ULL;
-};
-
-}  // namespace
-
 std::uint64_t selection_hash(const BpfProgram& classic, const std::vector<std::string>& slot_names,
                              bool count_only, const std::optional<std::uint32_t>& not_syn_verdict) {
-  Digest digest;
+  Fnv1a digest;  // a change detector: the selection comes from the operator
   digest.add_u64(classic.instructions.size());
   for (const bpf_insn& insn : classic.instructions) {
     digest.add_u64(insn.code);

@@ -6,7 +6,6 @@
 #include <linux/bpf.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -26,12 +25,7 @@ constexpr const char* kProgramName = "p0fbpf";
 constexpr const char* kMarkName = "p0fbpf_pin";
 constexpr std::uint32_t kMarkSize = 32;
 constexpr char kMark[kMarkSize] = "p0fbpf socket filter 1";
-constexpr long kBpffsMagic = 0xcafe4a11;  // BPF_FS_MAGIC
-
-bool is_bpffs(const std::string& path) {
-  struct statfs fs {};
-  return statfs(path.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kBpffsMagic;
-}
+using ebpf::is_bpffs;
 
 // p0fbpf's socket filter: a socket filter program named p0fbpf whose only
 // map is its mark.

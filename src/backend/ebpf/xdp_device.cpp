@@ -14,7 +14,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,7 +40,6 @@ namespace {
 using ebpf::Fd;
 using namespace pins;
 
-constexpr long kBpffsMagic = 0xcafe4a11;  // BPF_FS_MAGIC
 constexpr const char* kSystemBpffs = "/sys/fs/bpf";
 constexpr int kArphrdIp6Gre = 823;  // ARPHRD_IP6GRE, which <net/if_arp.h> lacks
 // What slot 0 of the names map says the program does with a match.
@@ -49,9 +47,8 @@ constexpr const char* kDrops = "drop";
 constexpr const char* kCountsOnly = "count-only";
 constexpr const char* kSynsName = "SYNs seen";
 
-std::string system_error(const std::string& what, int error) {
-  return fmt::format("{}: {}", what, std::strerror(error));
-}
+using ebpf::is_bpffs;
+using ebpf::system_error;
 
 // What the kernel says of the program attached to a device.
 struct Attached {
@@ -105,11 +102,6 @@ std::optional<Attached> attached_program(int ifindex, std::string& error) {
     }
   }
   return out;
-}
-
-bool is_bpffs(const std::string& path) {
-  struct statfs fs {};
-  return statfs(path.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == kBpffsMagic;
 }
 
 // BPFFS resolved (symlinks, trailing '/'); empty with `error` if it is not
