@@ -5,13 +5,13 @@
 #include <fmt/format.h>
 
 #include "p0fbpf/compiler.hpp"
-#include "link.hpp"
-#include "merge_checks.hpp"
-#include "read_guards.hpp"
-#include "share_branches.hpp"
-#include "share_versions.hpp"
-#include "syn_gate.hpp"
-#include "verify.hpp"
+#include "passes/link.hpp"
+#include "passes/merge_checks.hpp"
+#include "passes/read_guards.hpp"
+#include "passes/share_branches.hpp"
+#include "passes/share_versions.hpp"
+#include "passes/syn_gate.hpp"
+#include "ir/verify.hpp"
 
 namespace p0fbpf {
 namespace {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "backend/classic/codegen.hpp"
-#include "ir.hpp"
-#include "lower.hpp"
+#include "ir/ir.hpp"
+#include "passes/lower.hpp"
 #include "p0fbpf/ast.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/diagnostic.hpp"

@@ -1,10 +1,10 @@
-#include "evaluate.hpp"
+#include "ir/evaluate.hpp"
 
 #include <gtest/gtest.h>
 
 #include "bpf_run.hpp"
 #include "backend/classic/codegen.hpp"
-#include "link.hpp"
+#include "passes/link.hpp"
 
 namespace p0fbpf::ir {
 namespace {

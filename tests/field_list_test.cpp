@@ -1,4 +1,4 @@
-#include "field_list.hpp"
+#include "ir/field_list.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "fields_hash.hpp"
+#include "capture/fields_hash.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "link.hpp"
+#include "passes/link.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Lowering, checked by running the compiled program on hand-made packets
 // whose verdicts follow from docs/semantics.md §2 and §3.
-#include "lower.hpp"
+#include "passes/lower.hpp"
 
 #include <gtest/gtest.h>
 

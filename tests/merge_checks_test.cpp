@@ -1,4 +1,4 @@
-#include "merge_checks.hpp"
+#include "passes/merge_checks.hpp"
 
 #include <gtest/gtest.h>
 

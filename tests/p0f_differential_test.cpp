@@ -18,7 +18,7 @@
 #include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/compiler.hpp"
-#include "evaluate.hpp"
+#include "ir/evaluate.hpp"
 #include "p0fbpf/packet.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"

@@ -1,11 +1,11 @@
-#include "read_guards.hpp"
+#include "passes/read_guards.hpp"
 
 #include <gtest/gtest.h>
 
 #include "pass_verdicts.hpp"
 
 #include "bpf_run.hpp"
-#include "evaluate.hpp"
+#include "ir/evaluate.hpp"
 #include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/parser.hpp"

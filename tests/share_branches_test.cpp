@@ -1,4 +1,4 @@
-#include "share_branches.hpp"
+#include "passes/share_branches.hpp"
 
 #include <gtest/gtest.h>
 

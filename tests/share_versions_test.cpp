@@ -1,4 +1,4 @@
-#include "share_versions.hpp"
+#include "passes/share_versions.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// The SYN gate (src/syn_gate.hpp): a program for a hook that sees every
+// The SYN gate (src/passes/syn_gate.hpp): a program for a hook that sees every
 // frame decides only about TCP SYNs (SYN+ACKs for responses). Whatever
 // --negate and --loose say, ARP, neighbour discovery, ICMP, UDP, established
 // TCP, fragments and packets behind IPv6 extension headers get the gate's
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "evaluate.hpp"
-#include "ir.hpp"
+#include "ir/evaluate.hpp"
+#include "ir/ir.hpp"
 #include "gate_packets.hpp"
 #include "p0fbpf/compiler.hpp"
 

@@ -1,11 +1,11 @@
-#include "verify.hpp"
+#include "ir/verify.hpp"
 
 #include <gtest/gtest.h>
 
 #include "p0fbpf/compiler.hpp"
 #include "pipeline.hpp"
-#include "link.hpp"
-#include "share_versions.hpp"
+#include "passes/link.hpp"
+#include "passes/share_versions.hpp"
 
 namespace p0fbpf::ir {
 namespace {

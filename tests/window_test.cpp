@@ -1,4 +1,4 @@
-#include "window.hpp"
+#include "p0f/window.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "block_merge.hpp"
+#include "backend/classic/block_merge.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // same jump targets become one.
 #pragma once
 
-#include "pending_code.hpp"
+#include "backend/classic/pending_code.hpp"
 
 namespace p0fbpf {
 

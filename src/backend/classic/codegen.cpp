@@ -9,9 +9,9 @@
 
 #include <fmt/format.h>
 
-#include "block_merge.hpp"
-#include "jump_layout.hpp"
-#include "registers.hpp"
+#include "backend/classic/block_merge.hpp"
+#include "backend/classic/jump_layout.hpp"
+#include "backend/classic/registers.hpp"
 
 namespace p0fbpf {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "ir.hpp"
+#include "ir/ir.hpp"
 #include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf {

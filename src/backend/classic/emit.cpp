@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "field_list.hpp"
+#include "ir/field_list.hpp"
 
 namespace p0fbpf {
 namespace {

@@ -1,4 +1,4 @@
-#include "jump_layout.hpp"
+#include "backend/classic/jump_layout.hpp"
 
 #include <cstddef>
 #include <set>

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "p0fbpf/bpf_program.hpp"
-#include "pending_code.hpp"
+#include "backend/classic/pending_code.hpp"
 
 namespace p0fbpf {
 

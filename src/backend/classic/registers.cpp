@@ -1,4 +1,4 @@
-#include "registers.hpp"
+#include "backend/classic/registers.hpp"
 
 #include <algorithm>
 #include <iterator>

@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ir.hpp"
-#include "pending_code.hpp"
+#include "ir/ir.hpp"
+#include "backend/classic/pending_code.hpp"
 
 namespace p0fbpf {
 

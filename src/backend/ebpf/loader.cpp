@@ -1,4 +1,4 @@
-#include "loader.hpp"
+#include "backend/ebpf/loader.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "translate.hpp"
+#include "backend/ebpf/translate.hpp"
 
 namespace p0fbpf::ebpf {
 

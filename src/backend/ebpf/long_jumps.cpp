@@ -1,4 +1,4 @@
-#include "long_jumps.hpp"
+#include "backend/ebpf/long_jumps.hpp"
 
 #include <optional>
 #include <stdexcept>

@@ -16,7 +16,7 @@
 #include <limits>
 #include <vector>
 
-#include "translate.hpp"
+#include "backend/ebpf/translate.hpp"
 
 namespace p0fbpf::ebpf {
 

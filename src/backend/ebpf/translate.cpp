@@ -1,4 +1,4 @@
-#include "translate.hpp"
+#include "backend/ebpf/translate.hpp"
 
 #include <cstddef>
 #include <limits>
@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "long_jumps.hpp"
+#include "backend/ebpf/long_jumps.hpp"
 #include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf::ebpf {

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "translate.hpp"
+#include "backend/ebpf/translate.hpp"
 #include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf::ebpf {

@@ -1,0 +1,273 @@
+#include "p0fbpf/capture.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <pcap/pcap.h>
+
+#include "base/big_endian.hpp"
+
+namespace p0fbpf {
+namespace {
+
+// Few read(2) calls, and small enough to stay in the cache: a 1 MiB buffer
+// made fingerprinting slower, each refill evicting the signature table.
+constexpr std::size_t kBufferSize = 1 << 16;
+constexpr int kDltIpv4 = 228;  // DLT_IPV4, missing from older headers
+constexpr int kDltIpv6 = 229;
+constexpr int kDltLinuxSll2 = 276;  // DLT_LINUX_SLL2: tcpdump -i any, libpcap >= 1.10
+
+Diagnostic file_error(std::string message) {
+  return Diagnostic{Severity::Error, {}, std::move(message), {}};
+}
+
+bool is_ip_type(std::uint16_t type) { return type == 0x0800 || type == 0x86dd; }
+
+}  // namespace
+
+std::optional<LinkLayer> link_for_capture(int datalink) {
+  switch (datalink) {
+    case DLT_EN10MB: return LinkLayer{LinkType::Ethernet, 0};
+    case DLT_RAW:
+    case kDltIpv4:
+    case kDltIpv6: return LinkLayer{LinkType::Raw, 0};
+    case DLT_LINUX_SLL: return LinkLayer{LinkType::LinuxCooked, 0};
+    case kDltLinuxSll2: return LinkLayer{LinkType::LinuxCooked2, 0};
+    case DLT_NULL:
+    case DLT_LOOP: return LinkLayer{LinkType::Loopback, 0};
+    default: return std::nullopt;
+  }
+}
+
+std::optional<std::size_t> ip_offset(LinkType link, const std::uint8_t* frame, std::size_t length) {
+  switch (link) {
+    case LinkType::Raw: return 0;
+    case LinkType::Ethernet:
+      if (length >= 14 && is_ip_type(be16(frame + 12))) return 14;
+      if (length >= 18 && be16(frame + 12) == 0x8100 && is_ip_type(be16(frame + 16))) return 18;
+      return std::nullopt;
+    case LinkType::LinuxCooked:
+      if (length >= 16 && is_ip_type(be16(frame + 14))) return 16;
+      return std::nullopt;
+    case LinkType::LinuxCooked2:
+      // The protocol type leads the 20-byte header.
+      if (length >= 20 && is_ip_type(be16(frame))) return 20;
+      return std::nullopt;
+    case LinkType::Loopback:
+      if (length >= 4) return 4;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Result<std::shared_ptr<Capture>> Capture::open(const std::string& path) {
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return file_error(fmt::format("cannot read capture {}: {}", path, std::strerror(errno)));
+  return open(file, path);
+}
+
+Result<std::shared_ptr<Capture>> Capture::open(FILE* file, const std::string& name) {
+  // A buffer of our own: reading is most of the work, and glibc ignores
+  // setvbuf's size when not given the buffer (it reads 4 KiB a call).
+  auto buffer = std::make_unique_for_overwrite<char[]>(kBufferSize);
+  std::setvbuf(file, buffer.get(), _IOFBF, kBufferSize);
+  char error[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* pcap = pcap_fopen_offline(file, error);
+  if (!pcap) {
+    std::fclose(file);
+    return file_error(fmt::format("cannot read capture {}: {}", name, error));
+  }
+  return std::shared_ptr<Capture>(new Capture(pcap, name, std::move(buffer)));
+}
+
+std::optional<std::uint64_t> Capture::file_size() const {
+  struct stat status {};
+  if (::fstat(fileno(pcap_file(pcap_)), &status) != 0 || !S_ISREG(status.st_mode)) return std::nullopt;
+  return static_cast<std::uint64_t>(status.st_size);
+}
+
+Capture::~Capture() { pcap_close(pcap_); }
+
+std::size_t CaptureRecord::length() const { return std::min<std::size_t>(header->caplen, header->len); }
+
+FILE* Capture::file() const { return pcap_file(pcap_); }
+
+void Capture::stop() { pcap_breakloop(pcap_); }
+
+int Capture::datalink() const { return pcap_datalink(pcap_); }
+
+std::string Capture::datalink_name() const {
+  const char* name = pcap_datalink_val_to_name(datalink());
+  return name ? name : fmt::format("DLT {}", datalink());
+}
+
+CaptureRead Capture::read(const std::function<void(const CaptureRecord&)>& visit) {
+  struct Context {
+    const std::function<void(const CaptureRecord&)>* visit;
+    std::size_t count;
+  } context{&visit, 0};
+  // pcap_loop rather than pcap_next_ex: it hands over records without a
+  // call and a copy of the header each.
+  int rc = pcap_loop(
+      pcap_, -1,
+      [](u_char* user, const pcap_pkthdr* header, const u_char* data) {
+        auto* c = reinterpret_cast<Context*>(user);
+        (*c->visit)(CaptureRecord{header, data});
+        ++c->count;
+      },
+      reinterpret_cast<u_char*>(&context));
+  CaptureRead result;
+  result.records = context.count;
+  if (rc == PCAP_ERROR_BREAK) {
+    result.end = CaptureRead::End::Stopped;
+  } else if (rc == PCAP_ERROR) {
+    std::string error = pcap_geterr(pcap_);
+    // libpcap keeps one link type and snapshot length per capture, and
+    // stops at a pcapng interface (IDB) whose differ from the first one's.
+    bool link_type = error.find("different from the type of the first interface") != std::string::npos;
+    bool snapshot = error.find("different from the snapshot length of the first interface") != std::string::npos;
+    if (link_type || snapshot) {
+      result.end = CaptureRead::End::Unsupported;
+      result.problem =
+          fmt::format("{}: its interfaces have different {}, which libpcap cannot read; it stopped before record {}: {}",
+                      path_, link_type ? "link types" : "snapshot lengths", context.count + 1, error);
+    } else {
+      result.end = CaptureRead::End::Damaged;
+      result.problem = fmt::format("{}: record {} is damaged: {}", path_, context.count + 1, error);
+    }
+  }
+  return result;
+}
+
+std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem) {
+  CaptureRead result = read(visit);
+  problem = result.problem;
+  return result.records;
+}
+
+namespace {
+
+bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+// The mode a file created by open(O_CREAT, 0666) would get.
+mode_t new_file_mode() {
+  mode_t mask = umask(0);
+  umask(mask);
+  return 0666 & ~mask;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<CaptureWriter>> CaptureWriter::open(const std::string& path, const Capture& like) {
+  auto cannot = [&](int error) { return file_error(fmt::format("cannot write {}: {}", path, std::strerror(error))); };
+  if (path.empty()) return file_error("cannot write a capture to an empty file name");
+  std::shared_ptr<CaptureWriter> writer(new CaptureWriter());
+  writer->path_ = path;
+
+  struct stat target {};
+  bool exists = ::stat(path.c_str(), &target) == 0;
+  struct stat out {};
+  if (path == "-" || (exists && ::fstat(STDOUT_FILENO, &out) == 0 && same_file(target, out))) {
+    writer->to_stdout_ = true;
+    writer->fd_ = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+  } else if (exists && !S_ISREG(target.st_mode)) {
+    writer->fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  } else {
+    // Through a symbolic link, the file it names is the one replaced.
+    writer->target_ = path;
+    if (exists) {
+      if (char* real = ::realpath(path.c_str(), nullptr)) {
+        writer->target_ = real;
+        std::free(real);
+      }
+    }
+    auto slash = writer->target_.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : writer->target_.substr(0, slash + 1);
+    std::string base = slash == std::string::npos ? writer->target_ : writer->target_.substr(slash + 1);
+    std::string name = dir + "." + base + ".p0fbpf-XXXXXX";
+    writer->fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+    if (writer->fd_ >= 0) {
+      writer->temporary_ = name;
+      // mkstemp's 0600 would make a private file of what open() would not.
+      if (::fchmod(writer->fd_, exists ? (target.st_mode & 07777) : new_file_mode()) != 0) return cannot(errno);
+    }
+  }
+  if (writer->fd_ < 0) return cannot(errno);
+
+  int copy = ::fcntl(writer->fd_, F_DUPFD_CLOEXEC, 0);
+  FILE* file = copy < 0 ? nullptr : ::fdopen(copy, "wb");
+  if (!file) {
+    int error = errno;
+    if (copy >= 0) ::close(copy);
+    return cannot(error);
+  }
+  // As for reading: glibc takes setvbuf's size only with the buffer.
+  writer->buffer_ = std::make_unique_for_overwrite<char[]>(kBufferSize);
+  std::setvbuf(file, writer->buffer_.get(), _IOFBF, kBufferSize);
+  writer->dumper_ = pcap_dump_fopen(like.pcap_, file);
+  if (!writer->dumper_) {
+    std::fclose(file);
+    return file_error(fmt::format("cannot write {}: {}", path, pcap_geterr(like.pcap_)));
+  }
+  // The file header is in the buffer; a failure to write it shows later.
+  return writer;
+}
+
+CaptureWriter::~CaptureWriter() {
+  if (dumper_) pcap_dump_close(dumper_);
+  if (fd_ >= 0) ::close(fd_);
+  if (!temporary_.empty()) ::unlink(temporary_.c_str());
+}
+
+void CaptureWriter::fail(int error) {
+  if (error_ == 0) error_ = error != 0 ? error : EIO;
+}
+
+bool CaptureWriter::write(const CaptureRecord& record) {
+  if (error_ != 0) return false;
+  errno = 0;
+  pcap_dump(reinterpret_cast<u_char*>(dumper_), record.header, record.data);
+  // pcap_dump says nothing: a failed write shows in the stream's error flag.
+  if (std::ferror(pcap_dump_file(dumper_))) fail(errno);
+  return error_ == 0;
+}
+
+bool CaptureWriter::close(std::string& problem) {
+  if (dumper_) {
+    if (error_ == 0 && pcap_dump_flush(dumper_) != 0) fail(errno);
+    if (error_ == 0 && std::ferror(pcap_dump_file(dumper_))) fail(EIO);
+    // Closes libpcap's duplicate; ours is the last, whose close counts.
+    pcap_dump_close(dumper_);
+    dumper_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    if (error_ == 0 && !temporary_.empty() && ::fsync(fd_) != 0) fail(errno);
+    if (::close(fd_) != 0) fail(errno);
+    fd_ = -1;
+  }
+  if (error_ == 0 && !temporary_.empty()) {
+    if (::rename(temporary_.c_str(), target_.c_str()) != 0) {
+      fail(errno);
+    } else {
+      temporary_.clear();
+    }
+  }
+  if (error_ != 0) {
+    if (!temporary_.empty()) ::unlink(temporary_.c_str());
+    temporary_.clear();
+    problem = fmt::format("cannot write {}: {}", path_, std::strerror(error_));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace p0fbpf
