@@ -22,11 +22,6 @@ namespace ir {
 struct Program;  // the compiler's intermediate form, internal; ir_text prints it
 }
 
-struct SignatureSource {
-  std::string text;
-  std::string origin;  // where it came from, e.g. "<stdin>:3"; empty for an argument
-};
-
 // What a pass did (p0fbpf --print-ir).
 struct PassReport {
   std::string_view pass;       // one of pass_names()
@@ -96,14 +91,6 @@ struct CompileOptions {
   bool verify_each_pass = false;
   // Called after every pass, e.g. to print the IR.
   PassObserver observe_passes;
-};
-
-// A diagnostic together with the text its span points into.
-struct SourcedDiagnostic {
-  Diagnostic diagnostic;
-  SignatureSource source;
-
-  std::string render() const { return p0fbpf::render(diagnostic, source.text, source.origin); }
 };
 
 struct Compilation {

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/diagnostic.hpp"
 #include "p0fbpf/types.hpp"
 
 namespace p0fbpf {

@@ -43,6 +43,20 @@ std::string quoted(std::string_view token);
 std::string render(const Diagnostic& diagnostic, std::string_view source,
                    std::string_view origin = {});
 
+// A signature's text and where it came from.
+struct SignatureSource {
+  std::string text;
+  std::string origin;  // where it came from, e.g. "<stdin>:3"; empty for an argument
+};
+
+// A diagnostic together with the text its span points into.
+struct SourcedDiagnostic {
+  Diagnostic diagnostic;
+  SignatureSource source;
+
+  std::string render() const { return p0fbpf::render(diagnostic, source.text, source.origin); }
+};
+
 // A value or the diagnostic that explains why there is none.
 template <typename T>
 class Result {

@@ -5,8 +5,6 @@
 
 #include <cstddef>
 
-#include "p0fbpf/compiler.hpp"
-
 namespace p0fbpf {
 
 enum class KernelProgram {
@@ -19,10 +17,9 @@ enum class KernelProgram {
 struct KernelLimit {
   std::size_t classic_instructions;
   std::size_t signatures;  // about, for p0f.fp's signatures
+  const char* program;     // what is loaded, e.g. "a pinned socket filter"
+  const char* reason;      // why larger ones are not, e.g. "the kernel's verifier gives up on larger ones"
 };
 KernelLimit kernel_limit(KernelProgram kind);
-
-// Sets options.refuse_over (and its diagnostic) to the limit of `kind`.
-void refuse_over_kernel_limit(CompileOptions& options, KernelProgram kind);
 
 }  // namespace p0fbpf

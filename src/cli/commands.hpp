@@ -13,6 +13,7 @@
 #include "p0fbpf/capture.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
+#include "p0fbpf/kernel_limits.hpp"
 #include "p0fbpf/system_lock.hpp"
 
 namespace p0fbpf::cli {
@@ -33,6 +34,10 @@ struct CompileFlags {
   CLI::Option* signature_option = nullptr;
   CompileOptions options() const;
 };
+
+// Sets options.refuse_over (and its diagnostic) to the kernel's limit for
+// `kind`: a selection over it is refused before anything is loaded.
+void refuse_over_kernel_limit(CompileOptions& options, KernelProgram kind);
 
 // Signatures from the arguments, '-' reading standard input; nullopt (after
 // saying why on stderr) when there are none.

@@ -68,6 +68,15 @@ CompileOptions CompileFlags::options() const {
   return options;
 }
 
+void refuse_over_kernel_limit(CompileOptions& options, KernelProgram kind) {
+  KernelLimit limit = kernel_limit(kind);
+  options.refuse_over = limit.classic_instructions;
+  options.refuse_before_checking = true;
+  options.refuse_over_reason =
+      fmt::format(" for {} ({}: about {} signatures)", limit.program, limit.reason, limit.signatures);
+  options.refuse_over_help = "select fewer signatures (--label), or split the selection over several programs";
+}
+
 std::optional<std::vector<SignatureSource>> read_signatures(const std::vector<std::string>& arguments) {
   std::vector<SignatureSource> sources;
   for (const std::string& argument : arguments) {

@@ -5,7 +5,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "passes/link.hpp"
 
 namespace p0fbpf::ir {
 namespace {
@@ -20,7 +19,7 @@ class BranchRun {
       : frame_(frame), link_offset_(link_offset) {}
 
   // The framing held: reads of the datagram lie the link shift further
-  // (link.hpp's Based).
+  // (passes/link.cpp's Based).
   void follow_framing() {
     framed_ = true;
     shift_ = link_shift_variable()->key;

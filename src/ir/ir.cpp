@@ -134,6 +134,11 @@ ValuePtr variable(const std::string& name) {
   return v;
 }
 
+ValuePtr link_shift_variable() {
+  static const ValuePtr var = variable("shift");
+  return var;
+}
+
 ValuePtr binary(BinaryOp op, ValuePtr lhs, ValuePtr rhs) {
   if (lhs->is_constant() && rhs->is_constant()) return constant(fold(op, lhs->constant, rhs->constant));
   if (rhs->is_constant()) {

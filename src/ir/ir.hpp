@@ -54,6 +54,11 @@ ValuePtr ip_header_length();
 // A named value that an Assign condition sets: a position whose offset depends
 // on the path taken, like the TCP header of a program for both IP versions.
 ValuePtr variable(const std::string& name);
+// The variable, kept in X, that says how far the IP header lies behind its
+// usual place (4 bytes behind an 802.1Q tag): what a branch's framing
+// assigns (passes/link.hpp). Without a tag it is 0, which costs nothing:
+// classic BPF programs start with X = 0.
+ValuePtr link_shift_variable();
 // Folds constant operands and identities (x+0, x*1, ...).
 ValuePtr binary(BinaryOp op, ValuePtr lhs, ValuePtr rhs);
 // The operation on two 32-bit numbers, as classic BPF's ALU does it, except
@@ -189,7 +194,7 @@ struct Branch {
   // Where the TCP header starts, from the IP header, when it is fixed.
   std::optional<std::uint32_t> tcp_offset = std::nullopt;
   // When the IP header's position is not fixed (an optional VLAN tag):
-  // checks of the link-layer header that assign to link.hpp's
+  // checks of the link-layer header that assign to
   // link_shift_variable() how far behind link_offset it lies. The IP-level
   // passes see `condition` as if the IP header were at link_offset;
   // resolve_link_base() then joins the two.

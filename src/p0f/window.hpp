@@ -1,12 +1,11 @@
-// p0f's window-size multiplier detection, both as a plain function over
-// concrete values and lowered to IR for exact-mode programs.
+// p0f's window-size multiplier detection (detect_win_multi()): the divisors
+// it tries, in its order, and what it makes of a packet's window. The
+// exact-mode check that lowers the same rule to IR is passes/lower_window.hpp.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-
-#include "p0fbpf/ast.hpp"
-#include "ir/ir.hpp"
+#include <span>
 
 namespace p0fbpf {
 
@@ -16,24 +15,27 @@ struct WindowMultiplier {
   bool operator==(const WindowMultiplier&) const = default;
 };
 
+inline constexpr std::uint32_t kWindowMtu = 1500;
+inline constexpr std::uint32_t kWindowMinMss = 100;  // p0f tries no divisor below this MSS
+
+// One divisor p0f's detect_win_multi() tries: a constant, or the MSS plus
+// a constant, or the MSS plus the packet's IP and TCP header length.
+struct WindowDivisor {
+  enum class Base { None, Mss, MssAndHeaders };
+  enum class When { Always, Ts1Set, Ipv6 };
+  Base base;
+  std::int32_t plus;
+  bool mtu;  // gives mtu*M rather than mss*M
+  When when;
+};
+
+// p0f's divisors, in the order it tries them.
+std::span<const WindowDivisor> window_divisors();
+
 // What p0f 3.09b's detect_win_multi() returns for a packet (without the
 // peer-MSS rule that only SYN+ACKs with flow state get).
 std::optional<WindowMultiplier> detect_window_multiplier(std::uint32_t window, std::uint32_t mss,
                                                         std::uint32_t ts1,
                                                         std::uint32_t header_total, bool ipv6);
-
-// What the exact-mode window check knows about the packet.
-struct WindowFacts {
-  ir::ValuePtr window;
-  ir::ValuePtr mss;           // the last MSS option's value, or constant 0
-  ir::ConditionPtr ts1_set;   // the last timestamp's ts1 != 0 (may be constant)
-  ir::ValuePtr header_total;  // IP header + TCP header length
-  bool ipv6 = false;
-  // Try win == M*mss first: the usual match, found in a few instructions,
-  // for a few more instructions in the program.
-  bool shortcut = true;
-};
-
-ir::ConditionPtr exact_window(const WindowSize& window, const WindowFacts& facts);
 
 }  // namespace p0fbpf

@@ -90,11 +90,6 @@ class Based {
 
 }  // namespace
 
-ValuePtr link_shift_variable() {
-  static const ValuePtr var = variable("shift");
-  return var;
-}
-
 Program apply_link(const Program& program, const LinkLayer& link) {
   Program out;
   for (const Branch& branch : program.branches) {

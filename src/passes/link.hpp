@@ -15,13 +15,8 @@ namespace p0fbpf {
 // works out the IP header's position once (see resolve_link_base).
 ir::Program apply_link(const ir::Program& program, const LinkLayer& link);
 
-// The variable, kept in X, that says how far the IP header lies behind its
-// usual place (4 bytes behind an 802.1Q tag). Without a tag it is 0, which
-// costs nothing: classic BPF programs start with X = 0.
-ir::ValuePtr link_shift_variable();
-
 // Branches with framing become plain ones: the framing first, then every
-// read of the IP datagram indexed by link_shift_variable(). The last pass
+// read of the IP datagram indexed by ir::link_shift_variable(). The last pass
 // before code generation, once the passes that expect IP-relative reads are
 // done. `negate`: the program is negated, so a frame too short for the
 // framing's reads must fail the branch rather than end the program.

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "p0f/window.hpp"
+#include "passes/lower_window.hpp"
 
 namespace p0fbpf {
 namespace {

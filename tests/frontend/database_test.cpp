@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bpf_run.hpp"
+#include "p0fbpf/compiler.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 

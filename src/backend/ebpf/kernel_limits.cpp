@@ -1,7 +1,5 @@
 #include "p0fbpf/kernel_limits.hpp"
 
-#include <fmt/format.h>
-
 namespace p0fbpf {
 
 // XDP: each signature has its own branches (its own verdict), about 100
@@ -19,21 +17,13 @@ namespace p0fbpf {
 // signatures load; larger ones would take minutes.
 KernelLimit kernel_limit(KernelProgram kind) {
   switch (kind) {
-    case KernelProgram::Xdp: return {100'000, 1'000};
-    case KernelProgram::SocketFilter: return {40'000, 1'000};
+    case KernelProgram::Xdp:
+      return {100'000, 1'000, "an XDP program with per-signature counters",
+              "the kernel's verifier gives up on larger ones"};
+    case KernelProgram::SocketFilter:
+      return {40'000, 1'000, "a pinned socket filter", "the kernel takes many seconds to load larger ones"};
   }
-  return {0, 0};
-}
-
-void refuse_over_kernel_limit(CompileOptions& options, KernelProgram kind) {
-  KernelLimit limit = kernel_limit(kind);
-  const char* what = kind == KernelProgram::Xdp
-                         ? "an XDP program with per-signature counters (the kernel's verifier gives up on larger ones"
-                         : "a pinned socket filter (the kernel takes many seconds to load larger ones";
-  options.refuse_over = limit.classic_instructions;
-  options.refuse_before_checking = true;
-  options.refuse_over_reason = fmt::format(" for {}: about {} signatures)", what, limit.signatures);
-  options.refuse_over_help = "select fewer signatures (--label), or split the selection over several programs";
+  return {0, 0, "", ""};
 }
 
 }  // namespace p0fbpf
