@@ -36,7 +36,12 @@ class Generator {
   Generator(const CodegenOptions& options, const std::vector<std::string>& spilled)
       : options_(options), registers_(code_, spilled) {}
 
-  BpfProgram run(const Program& program) {
+  // The pending code the liveness check walked through: about what run()
+  // makes (spills add a few stores).
+  std::size_t walked_code_size() const { return walked_code_size_; }
+
+  BpfProgram run(const Program& program, std::size_t expected_code_size = 0) {
+    code_.reserve(expected_code_size);  // a large program's code, without copies as it grows
     walk(program);
     incoming_ = {};  // what held at each label: no longer needed, and large
     if (!registers_.missing_variables().empty()) {
@@ -53,6 +58,7 @@ class Generator {
   std::vector<std::string> variables_to_spill(const Program& program) {
     keep_code_ = false;
     walk(program);
+    walked_code_size_ += code_.size();
     if (const auto& variable = registers_.unassigned_variable()) {
       throw std::logic_error("variable " + *variable + " is read where no path assigned it");
     }
@@ -81,7 +87,10 @@ class Generator {
       reachable_ = true;
       condition(program.branches[i].condition, accept_label(program.branches[i]), next);
       if (!last) place(next);
-      if (!keep_code_) code_.clear();  // only the registers' states matter
+      if (!keep_code_) {  // only the registers' states matter, and how much code there is
+        walked_code_size_ += code_.size();
+        code_.clear();
+      }
     }
     std::uint32_t accepted = options_.negate ? 0 : options_.accept_value;
     std::uint32_t rejected = options_.negate ? options_.accept_value : 0;
@@ -222,6 +231,7 @@ class Generator {
   std::map<int, MachineState> incoming_;  // label -> what holds on the jumps to it
   bool reachable_ = true;
   bool keep_code_ = true;  // false for the liveness check, which needs no code
+  std::size_t walked_code_size_ = 0;
   int next_label_ = 0;
 };
 
@@ -230,8 +240,10 @@ class Generator {
 namespace {
 
 BpfProgram generate_branches(const Program& program, const CodegenOptions& options) {
-  std::vector<std::string> spilled = Generator(options, {}).variables_to_spill(program);
-  return Generator(options, spilled).run(program);
+  Generator liveness(options, {});
+  std::vector<std::string> spilled = liveness.variables_to_spill(program);
+  std::size_t expected = liveness.walked_code_size();
+  return Generator(options, spilled).run(program, expected + expected / 16);
 }
 
 // The gate's code, then the branches': a gate branch that holds goes on to
