@@ -67,18 +67,20 @@ class BlockMerger {
 
   PendingCode run() {
     while (!mergeable_.empty()) merge(*mergeable_.begin());
-    PendingCode out;
-    out.reserve(code_.size());
+    // What stays moves down in place: no second copy of a large program.
+    std::size_t kept = 0;
     std::size_t next_block = 0;
     for (std::size_t i = 0; i < code_.size(); ++i) {
       while (next_block < blocks_.size() && blocks_[next_block].end <= i) ++next_block;
       if (next_block < blocks_.size() && blocks_[next_block].removed && blocks_[next_block].begin <= i) continue;
-      PendingInstruction p = std::move(code_[i]);
+      PendingInstruction& p = code_[i];
       if (p.true_label >= 0) p.true_label = renamed(p.true_label);
       if (p.false_label >= 0) p.false_label = renamed(p.false_label);
-      out.push_back(std::move(p));
+      if (kept != i) code_[kept] = std::move(p);
+      ++kept;
     }
-    return out;
+    code_.resize(kept);
+    return std::move(code_);
   }
 
  private:

@@ -36,7 +36,12 @@ class Generator {
   Generator(const CodegenOptions& options, const std::vector<std::string>& spilled)
       : options_(options), registers_(code_, spilled) {}
 
-  BpfProgram run(const Program& program) {
+  // The pending code the liveness check walked through: about what run()
+  // makes (spills add a few stores).
+  std::size_t walked_code_size() const { return walked_code_size_; }
+
+  BpfProgram run(const Program& program, std::size_t expected_code_size = 0) {
+    code_.reserve(expected_code_size);  // a large program's code, without copies as it grows
     walk(program);
     incoming_ = {};  // what held at each label: no longer needed, and large
     if (!registers_.missing_variables().empty()) {
@@ -51,7 +56,9 @@ class Generator {
   // hold, as generation does, for the variables read where X may hold
   // something else on some path from their assignment.
   std::vector<std::string> variables_to_spill(const Program& program) {
+    keep_code_ = false;
     walk(program);
+    walked_code_size_ += code_.size();
     if (const auto& variable = registers_.unassigned_variable()) {
       throw std::logic_error("variable " + *variable + " is read where no path assigned it");
     }
@@ -80,6 +87,10 @@ class Generator {
       reachable_ = true;
       condition(program.branches[i].condition, accept_label(program.branches[i]), next);
       if (!last) place(next);
+      if (!keep_code_) {  // only the registers' states matter, and how much code there is
+        walked_code_size_ += code_.size();
+        code_.clear();
+      }
     }
     std::uint32_t accepted = options_.negate ? 0 : options_.accept_value;
     std::uint32_t rejected = options_.negate ? options_.accept_value : 0;
@@ -108,7 +119,7 @@ class Generator {
     PendingInstruction p;
     p.insn.code = BPF_RET | BPF_K;
     p.insn.k = k;
-    p.comment = comment;
+    p.comment = std::make_shared<const std::string>(comment);
     code_.push_back(std::move(p));
   }
 
@@ -145,8 +156,9 @@ class Generator {
   void place(int label) {
     auto it = incoming_.find(label);
     if (it != incoming_.end()) {
-      state() = reachable_ ? MachineState::meet(state(), it->second) : it->second;
+      state() = reachable_ ? MachineState::meet(state(), it->second) : std::move(it->second);
       reachable_ = true;
+      incoming_.erase(it);  // every jump to it comes before it
     }
     code_.push_back(label_marker(label));
   }
@@ -218,6 +230,8 @@ class Generator {
   Registers registers_;
   std::map<int, MachineState> incoming_;  // label -> what holds on the jumps to it
   bool reachable_ = true;
+  bool keep_code_ = true;  // false for the liveness check, which needs no code
+  std::size_t walked_code_size_ = 0;
   int next_label_ = 0;
 };
 
@@ -226,8 +240,10 @@ class Generator {
 namespace {
 
 BpfProgram generate_branches(const Program& program, const CodegenOptions& options) {
-  std::vector<std::string> spilled = Generator(options, {}).variables_to_spill(program);
-  return Generator(options, spilled).run(program);
+  Generator liveness(options, {});
+  std::vector<std::string> spilled = liveness.variables_to_spill(program);
+  std::size_t expected = liveness.walked_code_size();
+  return Generator(options, spilled).run(program, expected + expected / 16);
 }
 
 // The gate's code, then the branches': a gate branch that holds goes on to
@@ -254,7 +270,8 @@ BpfProgram gated(const std::vector<Branch>& gate, BpfProgram branches, const Cod
   out.instructions.push_back({static_cast<std::uint16_t>(BPF_LDX | BPF_IMM), 0, 0, 0});
   out.comments.insert(out.comments.end(), 2, "gate: registers as at the start");
   out.instructions.insert(out.instructions.end(), branches.instructions.begin(), branches.instructions.end());
-  out.comments.insert(out.comments.end(), branches.comments.begin(), branches.comments.end());
+  out.comments.insert(out.comments.end(), std::make_move_iterator(branches.comments.begin()),
+                      std::make_move_iterator(branches.comments.end()));
   return out;
 }
 

@@ -1,7 +1,9 @@
 #include "backend/classic/jump_layout.hpp"
 
+#include <algorithm>
 #include <cstddef>
-#include <set>
+#include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -17,58 +19,99 @@ class PresenceCounts {
   }
   // Present instructions in the slots before `slot`.
   std::size_t before(std::size_t slot) const {
-    long sum = 0;
+    std::int64_t sum = 0;
     for (std::size_t i = slot; i > 0; i -= i & (~i + 1)) sum += tree_[i];
     return static_cast<std::size_t>(sum);
   }
 
  private:
-  std::vector<long> tree_;
+  std::vector<std::int32_t> tree_;
 };
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+using SlotIndex = std::uint32_t;
+constexpr SlotIndex kNone = UINT32_MAX;
 
 // Every instruction, label marker and possible far jump has a slot, in code
 // order: a conditional jump is followed by two slots for the unconditional
 // jumps its targets may need. A target is the slot of a label marker or of
 // a far jump (the label placed right before it); its position is the
-// number of instructions present in the slots before it.
+// number of instructions present in the slots before it. A slot names its
+// instruction in the code by index (a far jump has none), so that a slot
+// stays a few words whatever the instruction's comment: selections of
+// thousands of signatures have a few hundred thousand slots.
 struct Slot {
-  PendingInstruction instruction;
-  bool present = false;  // an instruction that is (still) in the program
-  std::size_t true_target = kNone;
-  std::size_t false_target = kNone;
-  std::size_t previous = kNone, next = kNone;  // present neighbours
-  int far_jumps = 0;  // of a conditional jump, placed so far
+  SlotIndex source = kNone;  // the instruction or label marker in the code; kNone: a far jump's slot
+  SlotIndex true_target = kNone;
+  SlotIndex false_target = kNone;
+  SlotIndex previous = kNone, next = kNone;  // present neighbours
+  std::uint8_t far_jumps = 0;  // of a conditional jump, placed so far
+  bool present = false;        // an instruction that is (still) in the program
+};
+
+// The slots still to check, smallest first, each at most once (a set's
+// order, in a flat heap).
+class CheckQueue {
+ public:
+  explicit CheckQueue(std::size_t slots) : queued_(slots, false) {}
+  bool empty() const { return heap_.empty(); }
+  void insert(SlotIndex s) {
+    if (queued_[s]) return;
+    queued_[s] = true;
+    heap_.push_back(s);
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+  }
+  SlotIndex take_first() {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    SlotIndex s = heap_.back();
+    heap_.pop_back();
+    queued_[s] = false;
+    return s;
+  }
+
+ private:
+  std::vector<SlotIndex> heap_;
+  std::vector<bool> queued_;
 };
 
 class JumpLayout {
  public:
-  explicit JumpLayout(PendingCode code) {
-    std::unordered_map<int, std::size_t> label_slot;
-    for (PendingInstruction& p : code) {
-      if (p.is_label()) label_slot[p.label_here] = slots_.size();
+  explicit JumpLayout(PendingCode code) : code_(std::move(code)) {
+    if (code_.size() >= kNone / 3) throw std::length_error("program too large to lay out");
+    std::size_t slot_count = code_.size();
+    std::size_t label_count = 0;
+    std::unordered_map<int, SlotIndex> label_slot;
+    for (const PendingInstruction& p : code_) {
+      if (is_conditional(p)) slot_count += 2;
+      if (p.is_label()) ++label_count;
+    }
+    slots_.reserve(slot_count);
+    label_slot.reserve(label_count);
+    for (std::size_t i = 0; i < code_.size(); ++i) {
+      const PendingInstruction& p = code_[i];
+      if (p.is_label()) label_slot[p.label_here] = static_cast<SlotIndex>(slots_.size());
       Slot slot;
       slot.present = !p.is_label();
-      slot.instruction = std::move(p);
-      bool conditional = slot.instruction.is_jump() && !slot.instruction.is_unconditional_jump();
-      slots_.push_back(std::move(slot));
-      if (conditional) slots_.resize(slots_.size() + 2);
+      slot.source = static_cast<SlotIndex>(i);
+      slots_.push_back(slot);
+      if (is_conditional(p)) slots_.resize(slots_.size() + 2);
     }
     for (Slot& slot : slots_) {
-      if (!slot.instruction.is_jump()) continue;
-      slot.true_target = label_slot.at(slot.instruction.true_label);
-      if (!slot.instruction.is_unconditional_jump()) slot.false_target = label_slot.at(slot.instruction.false_label);
+      if (!is_jump(slot)) continue;
+      const PendingInstruction& p = code_[slot.source];
+      slot.true_target = label_slot.at(p.true_label);
+      if (!p.is_unconditional_jump()) slot.false_target = label_slot.at(p.false_label);
     }
+    label_slot = {};
     counts_ = PresenceCounts(slots_.size());
-    std::size_t previous = kNone;
-    for (std::size_t s = 0; s < slots_.size(); ++s) {
+    to_check_ = CheckQueue(slots_.size());
+    SlotIndex previous = kNone;
+    for (SlotIndex s = 0; s < slots_.size(); ++s) {
       if (!slots_[s].present) continue;
       counts_.add(s, 1);
       slots_[s].previous = previous;
       if (previous != kNone) slots_[previous].next = s;
       previous = s;
-      if (slots_[s].instruction.is_jump()) to_check_.insert(s);
+      if (is_jump(slots_[s])) to_check_.insert(s);
     }
   }
 
@@ -80,33 +123,38 @@ class JumpLayout {
   // again, nearest the start first.
   BpfProgram run() {
     while (!to_check_.empty()) {
-      std::size_t s = *to_check_.begin();
-      to_check_.erase(to_check_.begin());
-      if (slots_[s].present && slots_[s].instruction.is_jump()) check(s);
+      SlotIndex s = to_check_.take_first();
+      if (slots_[s].present && is_jump(slots_[s])) check(s);
     }
     return program();
   }
 
  private:
-  std::size_t position(std::size_t slot) const { return counts_.before(slot); }
+  static bool is_conditional(const PendingInstruction& p) { return p.is_jump() && !p.is_unconditional_jump(); }
+  // Far jumps have no source; they are unconditional jumps once placed.
+  bool is_far_jump(const Slot& slot) const { return slot.source == kNone; }
+  bool is_jump(const Slot& slot) const { return is_far_jump(slot) ? slot.present : code_[slot.source].is_jump(); }
+  bool is_conditional(const Slot& slot) const { return !is_far_jump(slot) && is_conditional(code_[slot.source]); }
 
-  void check(std::size_t s) {
+  std::size_t position(SlotIndex slot) const { return counts_.before(slot); }
+
+  void check(SlotIndex s) {
     Slot& slot = slots_[s];
     std::size_t next = position(s) + 1;
-    if (slot.instruction.is_unconditional_jump()) {
+    if (!is_conditional(slot)) {
       if (position(slot.true_target) == next) drop(s);
       return;
     }
     // Conditional jumps reach 255 instructions; farther targets go through
     // an unconditional jump placed right after.
     if (position(slot.true_target) - next > kMaxConditionalJump) {
-      slot.true_target = place_far_jump(s, slot.true_target, slot.instruction.true_label);
+      slot.true_target = place_far_jump(s, slot.true_target);
     } else if (position(slot.false_target) - next > kMaxConditionalJump) {
-      slot.false_target = place_far_jump(s, slot.false_target, slot.instruction.false_label);
+      slot.false_target = place_far_jump(s, slot.false_target);
     }
   }
 
-  void drop(std::size_t s) {
+  void drop(SlotIndex s) {
     Slot& slot = slots_[s];
     slot.present = false;
     counts_.add(s, -1);
@@ -116,12 +164,9 @@ class JumpLayout {
   }
 
   // Right after the conditional jump at `s`, before the far jumps it has.
-  std::size_t place_far_jump(std::size_t s, std::size_t target, int label) {
-    std::size_t f = s + 2 - static_cast<std::size_t>(slots_[s].far_jumps++);
+  SlotIndex place_far_jump(SlotIndex s, SlotIndex target) {
+    SlotIndex f = s + 2 - slots_[s].far_jumps++;
     Slot& far = slots_[f];
-    far.instruction.insn.code = BPF_JMP | BPF_JA;
-    far.instruction.true_label = label;
-    far.instruction.comment = "(far jump)";
     far.true_target = target;
     far.present = true;
     counts_.add(f, 1);
@@ -133,42 +178,50 @@ class JumpLayout {
     to_check_.insert(f);
     // Conditional jumps up to 255 instructions before, across this one, may
     // now reach too far.
-    std::size_t before = slots_[s].previous;
+    SlotIndex before = slots_[s].previous;
     for (std::size_t n = 0; n <= kMaxConditionalJump && before != kNone; ++n) {
       const Slot& earlier = slots_[before];
       bool across = earlier.true_target > s || (earlier.false_target != kNone && earlier.false_target > s);
-      if (earlier.instruction.is_jump() && !earlier.instruction.is_unconditional_jump() && across) {
-        to_check_.insert(before);
-      }
+      if (is_conditional(earlier) && across) to_check_.insert(before);
       before = earlier.previous;
     }
     return f;
   }
 
-  BpfProgram program() const {
+  BpfProgram program() {
     BpfProgram out;
-    std::vector<std::size_t> at(slots_.size() + 1, 0);  // instructions before each slot
+    std::vector<SlotIndex> at(slots_.size() + 1, 0);  // instructions before each slot
     for (std::size_t s = 0; s < slots_.size(); ++s) at[s + 1] = at[s] + (slots_[s].present ? 1 : 0);
+    out.instructions.reserve(at.back());
+    out.comments.reserve(at.back());
     for (std::size_t s = 0; s < slots_.size(); ++s) {
       const Slot& slot = slots_[s];
       if (!slot.present) continue;
-      bpf_insn insn = slot.instruction.insn;
       std::size_t next = at[s] + 1;
-      if (slot.instruction.is_unconditional_jump()) {
+      if (is_far_jump(slot)) {
+        out.instructions.push_back(
+            {static_cast<std::uint16_t>(BPF_JMP | BPF_JA), 0, 0, static_cast<std::uint32_t>(at[slot.true_target] - next)});
+        out.comments.emplace_back("(far jump)");
+        continue;
+      }
+      PendingInstruction& p = code_[slot.source];
+      bpf_insn insn = p.insn;
+      if (p.is_unconditional_jump()) {
         insn.k = static_cast<std::uint32_t>(at[slot.true_target] - next);
-      } else if (slot.instruction.is_jump()) {
+      } else if (p.is_jump()) {
         insn.jt = static_cast<std::uint8_t>(at[slot.true_target] - next);
         insn.jf = static_cast<std::uint8_t>(at[slot.false_target] - next);
       }
       out.instructions.push_back(insn);
-      out.comments.push_back(slot.instruction.comment);
+      out.comments.push_back(p.comment ? *p.comment : std::string());
     }
     return out;
   }
 
+  PendingCode code_;
   std::vector<Slot> slots_;
   PresenceCounts counts_{0};
-  std::set<std::size_t> to_check_;  // jumps to check again, by slot
+  CheckQueue to_check_{0};  // jumps to check again, by slot
 };
 
 }  // namespace

@@ -62,6 +62,13 @@ void Registers::start_branch(std::uint32_t link_offset, bool first_branch) {
   link_offset_ = link_offset;
 }
 
+void Registers::set_comment(const std::string& comment) {
+  if (comment_ && *comment_ == comment) return;
+  SharedComment& shared = comments_[comment];
+  if (!shared) shared = std::make_shared<const std::string>(comment);
+  comment_ = shared;
+}
+
 void Registers::emit(std::uint16_t code, std::uint32_t k) {
   PendingInstruction p;
   p.insn.code = code;

@@ -50,8 +50,8 @@ class Registers {
   std::uint32_t link_offset() const { return link_offset_; }
 
   // What the instructions emitted from now on check (their comment).
-  void set_comment(const std::string& comment) { comment_ = comment; }
-  const std::string& comment() const { return comment_; }
+  void set_comment(const std::string& comment);
+  const SharedComment& comment() const { return comment_; }
   void emit(std::uint16_t code, std::uint32_t k);
 
   void into_a(const ir::ValuePtr& v);
@@ -78,7 +78,8 @@ class Registers {
 
   PendingCode& code_;
   MachineState state_;
-  std::string comment_;
+  SharedComment comment_;
+  std::unordered_map<std::string, SharedComment> comments_;  // each text once
   std::uint32_t link_offset_ = 0;  // of the branch being generated
   std::unordered_map<std::string, int> uses_;         // as the base of an indexed load
   std::unordered_map<std::string, int> occurrences_;  // of each value in the checks

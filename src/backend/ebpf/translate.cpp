@@ -130,7 +130,6 @@ struct Pending {
   Instruction insn;
   std::optional<std::size_t> classic_target;  // the start of that classic instruction
   bool to_return_zero = false;
-  std::string comment;
   bool to_epilogue = false;  // XDP counters: where the verdict is counted
 };
 
@@ -151,30 +150,29 @@ class Translator {
     for (std::size_t i = 0; i < code.size(); ++i) {
       if (!flow_.reachable[i]) continue;
       start_[i] = code_.size();
-      comment_ = i < classic_.comments.size() ? classic_.comments[i] : "";
       instruction(code[i], i);
     }
     return layout();
   }
 
  private:
-  void emit(const Instruction& insn) { code_.push_back({insn, std::nullopt, false, comment_}); }
+  void emit(const Instruction& insn) { code_.push_back({insn, std::nullopt, false}); }
 
   void emit_jump(const Instruction& insn, std::size_t classic_target) {
-    code_.push_back({insn, classic_target, false, comment_});
+    code_.push_back({insn, classic_target, false});
   }
 
   // Where classic BPF gives up on a packet (a load past its end, a
   // division by zero) and returns 0.
   void emit_return_zero_jump(const Instruction& insn) {
-    code_.push_back({insn, std::nullopt, true, comment_});
+    code_.push_back({insn, std::nullopt, true});
     return_zero_used_ = true;
   }
 
   void give_up() { emit_return_zero_jump(make(BPF_JMP | BPF_JA, 0, 0, 0, 0)); }
 
   void prologue() {
-    comment_ = "(prologue)";
+    // prologue
     emit(make(isa::kAlu64 | isa::kMov | BPF_X, kContext, kContextAtEntry, 0, 0));
     if (target_ == Target::Xdp && flow_.reads_length) {
       // Subtracting packet pointers needs CAP_PERFMON, as XDP programs in
@@ -381,7 +379,7 @@ class Translator {
     if (source != BPF_K && source != BPF_A) invalid(insn, at);
     if (counters_) {
       if (source == BPF_K) emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, bits(insn.k)));
-      code_.push_back({make(BPF_JMP | BPF_JA, 0, 0, 0, 0), std::nullopt, false, comment_, true});
+      code_.push_back({make(BPF_JMP | BPF_JA, 0, 0, 0, 0), std::nullopt, false, true});
       return;
     }
     if (target_ == Target::SocketFilter) {
@@ -413,19 +411,19 @@ class Translator {
   // The classic verdict in A: counted in slot 0 and in its own slot, then
   // the packet dropped or passed.
   void counting_epilogue() {
-    comment_ = "(count: packets seen)";
+    // count: packets seen
     emit(make(BPF_ALU | isa::kMov | BPF_X, kVerdict, kA, 0, 0));
     emit(make(BPF_ST | BPF_MEM | BPF_W, kFrame, 0, kCounterKey, 0));
     count_slot();
     std::optional<std::size_t> not_syn_to_pass;
     if (counters_->not_syn_verdict) {
-      comment_ = "(count: SYNs seen)";
+      // count: SYNs seen
       emit(make(isa::kJmp32 | BPF_JEQ | BPF_K, kVerdict, 0, 0, bits(*counters_->not_syn_verdict)));
       not_syn_to_pass = code_.size() - 1;
       emit(make(BPF_ST | BPF_MEM | BPF_W, kFrame, 0, kCounterKey, bits(counters_->slots)));
       count_slot();
     }
-    comment_ = "(count: the verdict's slot)";
+    // count: the verdict's slot
     std::uint32_t last = counters_->slots - 1;
     emit(make(isa::kJmp32 | BPF_JEQ | BPF_K, kVerdict, 0, 0, 0));
     std::size_t to_pass = code_.size() - 1;
@@ -446,7 +444,7 @@ class Translator {
   Program layout() {
     std::size_t return_zero = code_.size();
     if (return_zero_used_) {
-      comment_ = "(classic BPF gives up: returns 0)";
+      // classic BPF gives up: returns 0
       emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, counters_ ? 0 : target_ == Target::Xdp ? isa::kXdpPass : 0));
       if (!counters_) emit(make(BPF_JMP | isa::kExit, 0, 0, 0, 0));
     }
@@ -461,17 +459,12 @@ class Translator {
     }
     std::vector<Instruction> instructions(code_.size());
     for (std::size_t i = 0; i < code_.size(); ++i) instructions[i] = code_[i].insn;
+    code_ = {};  // before the jumps are planned: large programs need every megabyte
+    start_ = {};
     JumpPlan plan = plan_jumps(instructions, targets, target_);
     Program out;
     out.target = target_;
     out.instructions = std::move(plan.instructions);
-    out.comments.reserve(out.instructions.size());
-    for (std::size_t i = 0; i < code_.size(); ++i) {
-      for (std::size_t n = 1; n < plan.length[i]; ++n) out.comments.push_back(code_[i].comment);
-      out.comments.push_back(std::move(code_[i].comment));
-    }
-    code_.clear();
-    code_.shrink_to_fit();
     return out;
   }
 
@@ -482,7 +475,6 @@ class Translator {
   std::vector<Pending> code_;
   std::vector<std::size_t> start_;  // per classic instruction: its first eBPF instruction
   bool return_zero_used_ = false;
-  std::string comment_;
 };
 
 }  // namespace

@@ -69,7 +69,6 @@ enum class Target {
 struct Program {
   Target target = Target::SocketFilter;
   std::vector<Instruction> instructions;
-  std::vector<std::string> comments;  // per instruction: the classic instruction's comment
 };
 
 // What an XDP program counts (the program `p0fbpf xdp attach` loads): in a
