@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "p0fbpf/capture.hpp"
-#include "capture/fields_hash.hpp"
+#include "p0f/fields_hash.hpp"
 #include "capture/zeroed_pages.hpp"
 
 namespace p0fbpf {

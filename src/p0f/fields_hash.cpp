@@ -1,4 +1,4 @@
-#include "capture/fields_hash.hpp"
+#include "p0f/fields_hash.hpp"
 
 #include <random>
 
