@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "p0f/fields_hash.hpp"
 #include "p0fbpf/ast.hpp"
 
 namespace p0fbpf {
@@ -59,11 +60,6 @@ struct Varying {
   }
 };
 
-struct FieldsHash {
-  std::size_t operator()(const SignatureFields& fields) const {
-    return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(&fields), sizeof fields));
-  }
-};
 struct FieldsEqual {
   bool operator()(const SignatureFields& a, const SignatureFields& b) const {
     return std::memcmp(&a, &b, sizeof a) == 0;
@@ -318,6 +314,8 @@ class GroupSearch {
 }  // namespace
 
 struct SynSample::Groups {
+  // Keyed: the captures come from strangers, who could otherwise fill them
+  // with signatures of one hash.
   std::unordered_map<SignatureFields, std::uint32_t, FieldsHash, FieldsEqual> index;
   std::vector<Group> list;
   std::size_t total = 0;
