@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
-#include <string_view>
 #include <unordered_map>
 
 #include <fmt/format.h>
