@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "p0fbpf/capture.hpp"
+#include "capture/most_fingerprints.hpp"
 #include "p0f/fields_hash.hpp"
 #include "capture/zeroed_pages.hpp"
 
@@ -105,14 +106,17 @@ std::size_t most_fingerprints(std::uint64_t capture_bytes) {
 }
 
 SignatureCounter::SignatureCounter(std::size_t expected) : table_(std::make_unique<Table>(slots_for(expected))) {}
+SignatureCounter::SignatureCounter(const Capture& capture) {
+  std::optional<std::uint64_t> bytes = capture.file_size();
+  table_ = std::make_unique<Table>(slots_for(bytes ? most_fingerprints(*bytes) : 0));
+}
 SignatureCounter::~SignatureCounter() = default;
 SignatureCounter::SignatureCounter(SignatureCounter&&) noexcept = default;
 SignatureCounter& SignatureCounter::operator=(SignatureCounter&&) noexcept = default;
 
 void SignatureCounter::add(const PacketFacts& facts) { table_->add(signature_fields(facts)); }
 
-// Settling changes no signature's count, only when it is counted: const.
-std::size_t SignatureCounter::distinct() const {
+std::size_t SignatureCounter::distinct() {
   table_->settle();
   return table_->size;
 }
@@ -188,7 +192,7 @@ void SignatureCounter::Table::grow() {
   }
 }
 
-std::vector<std::uint32_t> SignatureCounter::most_frequent(std::size_t top) const {
+std::vector<std::uint32_t> SignatureCounter::most_frequent(std::size_t top) {
   table_->settle();
   const std::uint32_t size = table_->size;
   std::size_t keep = top && top < size ? top : size;

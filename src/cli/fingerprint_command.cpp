@@ -23,9 +23,7 @@ int FingerprintCommand::run() const {
   Capture& in = *opened->capture;
   const LinkType link = opened->link.type;
   Direction direction = response ? Direction::Response : Direction::Request;
-  // Sized from the file, when it has a size, not to grow table by table.
-  std::optional<std::uint64_t> bytes = in.file_size();
-  SignatureCounter counter(bytes ? most_fingerprints(*bytes) : 0);
+  SignatureCounter counter(in);
   std::size_t fingerprinted = 0;
   std::optional<std::size_t> read = read_records(in, "fingerprinting", "read", [&](const CaptureRecord& record) {
     if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) {

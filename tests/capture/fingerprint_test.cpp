@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/most_fingerprints.hpp"
 #include "p0fbpf/fingerprint.hpp"
 #include "packet_builder.hpp"
 
@@ -30,7 +31,7 @@ struct Listed {
   bool operator==(const Listed&) const = default;
 };
 
-std::vector<Listed> listed(const SignatureCounter& counter, std::size_t top = 0) {
+std::vector<Listed> listed(SignatureCounter& counter, std::size_t top = 0) {
   std::vector<Listed> out;
   for (std::uint32_t index : counter.most_frequent(top)) {
     std::string text;
