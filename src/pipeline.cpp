@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "p0fbpf/compiler.hpp"
+#include "p0fbpf/parser.hpp"
 #include "passes/link.hpp"
 #include "passes/merge_checks.hpp"
 #include "passes/read_guards.hpp"
@@ -139,23 +140,78 @@ std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form
   return passed("syn-gate", scope, out, with_gate(out, options), options);
 }
 
-std::pair<ir::Program, BpfProgram> fastest_form(const std::function<ir::Program(bool window_shortcut)>& prepared,
-                                                const CompileOptions& options, std::size_t fit_within) {
+bool ProgramBuilder::lower_checked(std::size_t source, std::vector<SourcedDiagnostic>& diagnostics) {
+  Entry& entry = entries_[source];
+  Result<Signature> parsed = parse_signature(sources_[source].text);
+  if (!parsed) {
+    diagnostics.push_back({parsed.error(), sources_[source]});
+    entry.forms[0].emplace();
+    return false;
+  }
+  entry.signature = *parsed;
+  return lower_form(source, entry, true, &diagnostics);
+}
+
+const std::vector<ir::Branch>& ProgramBuilder::branches(std::size_t source, bool window_shortcut) {
+  Entry& entry = entries_[source];
+  if (!entry.forms[window_shortcut ? 0 : 1]) {
+    if (!entry.signature) {
+      Result<Signature> parsed = parse_signature(sources_[source].text);
+      if (parsed) entry.signature = *parsed;
+    }
+    if (entry.signature) lower_form(source, entry, window_shortcut, nullptr);
+    else entry.forms[window_shortcut ? 0 : 1].emplace();
+  }
+  return *entry.forms[window_shortcut ? 0 : 1];
+}
+
+// The first form lowers with the options as given (the caller's window
+// shortcut setting), the second without the shortcut.
+bool ProgramBuilder::lower_form(std::size_t source, Entry& entry, bool first,
+                                std::vector<SourcedDiagnostic>* diagnostics) {
+  auto& slot = entry.forms[first ? 0 : 1].emplace();
+  std::string scope = fmt::format("signature {}{}", source + 1, first ? "" : ", full window check");
+  Result<Lowered> lowered = run_signature_passes(*entry.signature, first, options_, scope);
+  if (!lowered) {
+    if (diagnostics) diagnostics->push_back({lowered.error(), sources_[source]});
+    return false;
+  }
+  if (diagnostics) {
+    for (const Diagnostic& warning : lowered->warnings) diagnostics->push_back({warning, sources_[source]});
+  }
+  slot = std::move(lowered->branches);
+  for (ir::Branch& branch : slot) branch.signature = static_cast<std::uint32_t>(source);
+  return true;
+}
+
+ir::Program ProgramBuilder::joined(const std::vector<std::size_t>& members, bool window_shortcut) {
+  std::vector<const std::vector<ir::Branch>*> per_member;
+  per_member.reserve(members.size());
+  for (std::size_t m : members) per_member.push_back(&branches(m, window_shortcut));
+  return run_program_passes(per_member, options_);
+}
+
+std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::size_t>& members,
+                                                        std::size_t fit_within) {
   std::optional<std::pair<ir::Program, BpfProgram>> smallest;
   std::optional<ir::Program> with_shortcut, without_shortcut;
   for (std::size_t i = 0; i < std::size(kForms); ++i) {
     const Form& form = kForms[i];
     auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
-    if (!ready) ready = prepared(form.window_shortcut);
-    std::optional<ir::Program> ir = run_form_passes(*ready, form, options, describe(i, form));
+    if (!ready) ready = joined(members, form.window_shortcut);
+    std::optional<ir::Program> ir = run_form_passes(*ready, form, options_, describe(i, form));
     if (!ir) continue;
-    BpfProgram program = generate(*ir, codegen_options(options));
+    BpfProgram program = generate(*ir, codegen_options(options_));
     std::size_t size = program.instructions.size();
     if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));
-    bool enough = fit_within == 0 || !options.optimize || size <= fit_within;
+    bool enough = fit_within == 0 || !options_.optimize || size <= fit_within;
     if (enough) break;
   }
   return std::move(*smallest);
+}
+
+ir::Program ProgramBuilder::first_form_ir(const std::vector<std::size_t>& members) {
+  return *run_form_passes(joined(members, true), kForms[0], options_, "program");
 }
 
 }  // namespace p0fbpf

@@ -1,14 +1,15 @@
 // The compiler's passes in the order they run, in one place: a signature is
-// lowered and prepared alone, the selection's branches are joined and shared,
-// and then each form a program can take is finished and generated until one
-// fits. compile() and compile_split() (compiler.hpp) decide which signatures
-// go into a program; this is how each program is made.
+// lowered and prepared alone (1), the selection's branches are joined and
+// shared (2), and then each form a program can take is finished (3) and
+// generated until one fits (4, ProgramBuilder). compile() and
+// compile_split() (compiler.cpp) decide which signatures go into a program;
+// this is how each program is made, and a call comes back with it.
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -52,10 +53,46 @@ struct Form {
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
                                            std::string_view scope);
 
-// 4. The search over forms, fastest first: the first whose program has at
-// most fit_within instructions (0: the first), or else the smallest.
-// `prepared(window_shortcut)` is the joined program lowered that way.
-std::pair<ir::Program, BpfProgram> fastest_form(const std::function<ir::Program(bool window_shortcut)>& prepared,
-                                                const CompileOptions& options, std::size_t fit_within);
+// 4. Programs of a selection's signatures, named by their index in
+// `sources`: each signature through 1 when first needed, per window check
+// form, and kept until forget(), so that memory follows the program being
+// built rather than the whole selection; the members through 2; then each
+// form through 3 and code generation, fastest first.
+class ProgramBuilder {
+ public:
+  ProgramBuilder(const std::vector<SignatureSource>& sources, const CompileOptions& options)
+      : sources_(sources), options_(options) {}
+
+  // Parses and lowers the source for the first form, adding its
+  // diagnostics; false if it has an error (it then has no branches).
+  bool lower_checked(std::size_t source, std::vector<SourcedDiagnostic>& diagnostics);
+
+  // The source's branches after 1, lowered with or without the window
+  // shortcut; none if it has an error.
+  const std::vector<ir::Branch>& branches(std::size_t source, bool window_shortcut);
+
+  void forget(std::size_t source) { entries_.erase(source); }
+
+  // The members' program in the fastest form within fit_within
+  // instructions (0: the first form), or in the smallest if none fits.
+  std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members, std::size_t fit_within);
+
+  // The members' IR in the first form, not generated: what a selection with
+  // errors has to show.
+  ir::Program first_form_ir(const std::vector<std::size_t>& members);
+
+ private:
+  struct Entry {
+    std::optional<Signature> signature;
+    std::optional<std::vector<ir::Branch>> forms[2];  // with, without the window shortcut
+  };
+
+  ir::Program joined(const std::vector<std::size_t>& members, bool window_shortcut);
+  bool lower_form(std::size_t source, Entry& entry, bool first, std::vector<SourcedDiagnostic>* diagnostics);
+
+  const std::vector<SignatureSource>& sources_;
+  const CompileOptions& options_;
+  std::unordered_map<std::size_t, Entry> entries_;
+};
 
 }  // namespace p0fbpf
