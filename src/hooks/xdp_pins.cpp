@@ -6,9 +6,12 @@
 #include <cstdio>
 #include <linux/bpf.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <regex>
 
@@ -18,6 +21,9 @@
 
 namespace p0fbpf::xdp::pins {
 namespace {
+
+using ebpf::is_bpffs;
+using ebpf::system_error;
 
 std::optional<std::uint64_t> inode_of(const std::string& path) {
   struct stat st {};
@@ -219,6 +225,32 @@ bool remove_directory(const std::string& dir, std::string& error) {
     return false;
   }
   return true;
+}
+
+bool remove_pins(const std::string& dir, std::vector<std::string>& removed, std::string& error) {
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0) return true;
+  if (!remove_directory(dir, error)) return false;
+  removed.push_back(dir);
+  std::string top = dir.substr(0, dir.rfind('/'));
+  rmdir(top.c_str());  // only if empty
+  return true;
+}
+
+std::string bpffs_root(const std::string& bpffs, bool make, std::string& error, bool* mounted) {
+  if (make && bpffs == kSystemBpffs && !is_bpffs(bpffs)) {
+    if (mount("bpf", bpffs.c_str(), "bpf", 0, "mode=0700") != 0) {
+      error = system_error("cannot mount a BPF file system at " + bpffs, errno);
+      return "";
+    }
+    if (mounted) *mounted = true;
+  }
+  char resolved[PATH_MAX];
+  if (!is_bpffs(bpffs) || !realpath(bpffs.c_str(), resolved)) {
+    error = fmt::format("{} is not a BPF file system\n  help: mount -t bpf bpf {}", bpffs, bpffs);
+    return "";
+  }
+  return resolved;
 }
 
 }  // namespace p0fbpf::xdp::pins

@@ -83,4 +83,17 @@ std::string leftover_directory(const std::string& name);
 // removing nothing) if it holds anything that is not p0fbpf's.
 bool remove_directory(const std::string& dir, std::string& error);
 
+// remove_directory() if `dir` is there, adding it to `removed`; then its
+// parent (BPFFS/p0fbpf) if that is left empty.
+bool remove_pins(const std::string& dir, std::vector<std::string>& removed, std::string& error);
+
+// Where systemd mounts the BPF file system at boot.
+inline constexpr const char* kSystemBpffs = "/sys/fs/bpf";
+
+// BPFFS resolved (symlinks, trailing '/'); empty with `error` if it is not
+// a bpffs. The system's place for one, kSystemBpffs, gets one mounted when
+// `make` finds it without (as systemd mounts it at boot), and says so in
+// `mounted`.
+std::string bpffs_root(const std::string& bpffs, bool make, std::string& error, bool* mounted = nullptr);
+
 }  // namespace p0fbpf::xdp::pins
