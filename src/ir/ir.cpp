@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <string_view>
 
@@ -48,6 +49,33 @@ std::shared_ptr<Condition> make_condition(Condition::Kind kind) {
   return condition;
 }
 
+// Values are immutable, so one node can serve every use of a constant or
+// of a load at a fixed offset (a large selection has a few hundred
+// thousand such uses of a few thousand values). The table only watches: a
+// value no IR uses any more is freed, its entry dropped when the table has
+// doubled since the last sweep. `kind` and `key` identify the value.
+template <typename Build>
+ValuePtr interned(unsigned kind, std::uint64_t key, Build&& build) {
+  struct Table {
+    std::unordered_map<std::uint64_t, std::weak_ptr<const Value>> nodes;
+    std::size_t sweep_at = 1024;
+  };
+  thread_local Table tables[2];
+  Table& table = tables[kind];
+  std::weak_ptr<const Value>& entry = table.nodes[key];
+  if (ValuePtr shared = entry.lock()) return shared;
+  // Its own allocation, not make_shared's, so that the table's weak
+  // reference keeps no freed node's memory.
+  std::shared_ptr<Value> v(new Value);
+  build(*v);
+  entry = v;
+  if (table.nodes.size() >= table.sweep_at) {
+    std::erase_if(table.nodes, [](const auto& kv) { return kv.second.expired(); });
+    table.sweep_at = std::max<std::size_t>(1024, 2 * table.nodes.size());
+  }
+  return v;
+}
+
 }  // namespace
 
 std::uint32_t fold(BinaryOp op, std::uint32_t a, std::uint32_t b) {
@@ -87,10 +115,11 @@ bool Value::uses_index() const {
 }
 
 ValuePtr constant(std::uint32_t value) {
-  auto v = make(Value::Kind::Constant);
-  v->constant = value;
-  v->key = fmt::format("#{}", value);
-  return v;
+  return interned(0, value, [&](Value& v) {
+    v.kind = Value::Kind::Constant;
+    v.constant = value;
+    v.key = fmt::format("#{}", value);
+  });
 }
 
 ValuePtr load(Width width, std::uint32_t offset, ValuePtr base) {
@@ -98,22 +127,31 @@ ValuePtr load(Width width, std::uint32_t offset, ValuePtr base) {
     offset += base->constant;
     base = nullptr;
   }
+  if (!base) {
+    return interned(1, std::uint64_t{static_cast<std::uint8_t>(width)} << 32 | offset, [&](Value& v) {
+      v.kind = Value::Kind::Load;
+      v.width = width;
+      v.offset = offset;
+      v.key = fmt::format("ld{}[{}]", width_letter(width), offset);
+    });
+  }
   auto v = make(Value::Kind::Load);
   v->width = width;
   v->offset = offset;
   v->base = base;
-  v->key = base ? fmt::format("ld{}[{}+{}]", width_letter(width), base->key, offset)
-                : fmt::format("ld{}[{}]", width_letter(width), offset);
+  v->key = fmt::format("ld{}[{}+{}]", width_letter(width), base->key, offset);
   return v;
 }
 
 ValuePtr frame_load(Width width, std::uint32_t offset) {
-  auto v = make(Value::Kind::Load);
-  v->width = width;
-  v->offset = offset;
-  v->frame = true;
-  v->key = fmt::format("ld{}[frame+{}]", width_letter(width), offset);
-  return v;
+  return interned(1, std::uint64_t{1} << 40 | std::uint64_t{static_cast<std::uint8_t>(width)} << 32 | offset,
+                  [&](Value& v) {
+                    v.kind = Value::Kind::Load;
+                    v.width = width;
+                    v.offset = offset;
+                    v.frame = true;
+                    v.key = fmt::format("ld{}[frame+{}]", width_letter(width), offset);
+                  });
 }
 
 ValuePtr packet_length() {

@@ -119,7 +119,7 @@ class Generator {
     PendingInstruction p;
     p.insn.code = BPF_RET | BPF_K;
     p.insn.k = k;
-    p.comment = std::make_shared<const std::string>(comment);
+    p.comment = registers_.intern(comment);
     code_.push_back(std::move(p));
   }
 

@@ -4,7 +4,6 @@
 // BpfProgram.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,15 +13,17 @@ namespace p0fbpf {
 
 // What an instruction checks: one string shared by all the instructions
 // that check it (a few dozen texts over a few hundred thousand
-// instructions for thousands of signatures); null for none.
-using SharedComment = std::shared_ptr<const std::string>;
+// instructions for thousands of signatures), owned by the code generator,
+// which outlives the pending code; null for none. A plain pointer keeps
+// each pending instruction at 32 bytes.
+using SharedComment = const std::string*;
 
 struct PendingInstruction {
   bpf_insn insn{};
   int true_label = -1;   // conditional jumps and ja
   int false_label = -1;  // conditional jumps
   int label_here = -1;   // >= 0: a label marker, not an instruction
-  SharedComment comment;
+  SharedComment comment = nullptr;
 
   bool is_label() const { return label_here >= 0; }
   bool is_jump() const { return !is_label() && true_label >= 0; }

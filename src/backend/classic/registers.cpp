@@ -64,9 +64,11 @@ void Registers::start_branch(std::uint32_t link_offset, bool first_branch) {
 
 void Registers::set_comment(const std::string& comment) {
   if (comment_ && *comment_ == comment) return;
-  SharedComment& shared = comments_[comment];
-  if (!shared) shared = std::make_shared<const std::string>(comment);
-  comment_ = shared;
+  comment_ = intern(comment);
+}
+
+SharedComment Registers::intern(const std::string& comment) {
+  return &*comments_.insert(comment).first;
 }
 
 void Registers::emit(std::uint16_t code, std::uint32_t k) {

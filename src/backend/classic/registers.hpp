@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ir/ir.hpp"
@@ -51,7 +52,9 @@ class Registers {
 
   // What the instructions emitted from now on check (their comment).
   void set_comment(const std::string& comment);
-  const SharedComment& comment() const { return comment_; }
+  SharedComment comment() const { return comment_; }
+  // The text, kept as long as the registers (for comments set otherwise).
+  SharedComment intern(const std::string& comment);
   void emit(std::uint16_t code, std::uint32_t k);
 
   void into_a(const ir::ValuePtr& v);
@@ -78,8 +81,8 @@ class Registers {
 
   PendingCode& code_;
   MachineState state_;
-  SharedComment comment_;
-  std::unordered_map<std::string, SharedComment> comments_;  // each text once
+  SharedComment comment_ = nullptr;
+  std::unordered_set<std::string> comments_;  // each text once (nodes do not move)
   std::uint32_t link_offset_ = 0;  // of the branch being generated
   std::unordered_map<std::string, int> uses_;         // as the base of an indexed load
   std::unordered_map<std::string, int> occurrences_;  // of each value in the checks
