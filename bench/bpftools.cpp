@@ -15,7 +15,7 @@ struct Field {
 
 }  // namespace
 
-std::optional<std::string> bpftools_expression(const Signature& sig, bool ipv6) {
+std::optional<std::string> bpftools_expression(const Signature& sig, bool ipv6, bool offset_first) {
   std::vector<std::string> steps;
   auto ip = [&](const Field& f) { return ipv6 ? f.v6 : f.v4; };
   const Field ttl{"ip[8]", "(ip6[7])"};
@@ -70,6 +70,11 @@ std::optional<std::string> bpftools_expression(const Signature& sig, bool ipv6) 
     if (sig.ttl.initial > 32) steps.push_back(fmt::format("({} > {})", ip(ttl), sig.ttl.initial - 35));
   }
   if (!ipv6 && sig.olen.bytes) steps.push_back(fmt::format("((ip[0] & 0xf) == {})", 5 + *sig.olen.bytes));
+  std::optional<std::string> offset_check;
+  if (!sig.has(Quirk::BadOptions)) {
+    offset_check = fmt::format("({} == {})", ip(data_off), 5 + (options_length + 3) / 4);
+  }
+  if (offset_first && offset_check) steps.push_back(*offset_check);
   if (sig.mss.value && *sig.mss.value != 0) {
     auto mss = option_at(tcp_option::kMss);
     if (!mss) return std::nullopt;
@@ -98,9 +103,7 @@ std::optional<std::string> bpftools_expression(const Signature& sig, bool ipv6) 
     if (!ws) return std::nullopt;
     steps.push_back(fmt::format("({} == {})", tcp_at(*ws + 2, 1), *sig.scale.value));
   }
-  if (!sig.has(Quirk::BadOptions)) {
-    steps.push_back(fmt::format("({} == {})", ip(data_off), 5 + (options_length + 3) / 4));
-  }
+  if (!offset_first && offset_check) steps.push_back(*offset_check);
   for (const auto& p : placed) steps.push_back(fmt::format("({} == {})", tcp_byte(p.offset), p.kind));
   for (unsigned pos = eol_start, left = eol_pad; left > 0;) {
     // bpftools sizes every chunk by the whole padding, as it does.

@@ -131,11 +131,14 @@ BpfProgram compile_classic(const Selection& selection, LinkType link, bool per_s
 
 // bpftools makes one expression per signature and IP version (a `*`
 // signature twice); for several, the alternatives in one expression, which
-// libpcap compiles for raw IP of both versions. `refused` counts the
-// signatures and versions bpftools has no expression for.
-std::optional<BpfProgram> bpftools_program(const Selection& selection, std::size_t& refused) {
+// libpcap compiles for raw IP of both versions, each checking the data
+// offset before it reads an option (bpftools_expression's offset_first).
+// `refused` counts the signatures and versions bpftools has no expression
+// for; `alone` gets each alternative's own program, as a rule of its own.
+std::optional<BpfProgram> bpftools_program(const Selection& selection, std::size_t& refused,
+                                           std::vector<BpfProgram>& alone) {
   struct Alternative {
-    std::string expression;
+    Signature signature;
     bool ipv6;
   };
   std::vector<Alternative> alternatives;
@@ -145,8 +148,9 @@ std::optional<BpfProgram> bpftools_program(const Selection& selection, std::size
     for (bool v6 : {false, true}) {
       if ((sig.version == IpVersion::V4 && v6) || (sig.version == IpVersion::V6 && !v6)) continue;
       std::string one = sig.version == IpVersion::Any ? testing::signature_for_version(source.text, v6) : source.text;
-      if (auto expression = bench::bpftools_expression(*parse_signature(one), v6)) {
-        alternatives.push_back({*expression, v6});
+      Signature version = *parse_signature(one);
+      if (bench::bpftools_expression(version, v6)) {
+        alternatives.push_back({version, v6});
       } else {
         ++refused;
       }
@@ -154,9 +158,15 @@ std::optional<BpfProgram> bpftools_program(const Selection& selection, std::size
   }
   if (alternatives.empty()) return std::nullopt;
   // One signature of one IP version: as bpftools compiles it.
-  if (alternatives.size() == 1) return bench::libpcap_compile(alternatives[0].expression, alternatives[0].ipv6);
+  if (alternatives.size() == 1) {
+    return bench::libpcap_compile(*bench::bpftools_expression(alternatives[0].signature, alternatives[0].ipv6),
+                                  alternatives[0].ipv6);
+  }
   std::string joined;
-  for (const Alternative& a : alternatives) joined += (joined.empty() ? "(" : " or (") + a.expression + ")";
+  for (const Alternative& a : alternatives) {
+    joined += (joined.empty() ? "(" : " or (") + *bench::bpftools_expression(a.signature, a.ipv6, true) + ")";
+    alone.push_back(*bench::libpcap_compile(*bench::bpftools_expression(a.signature, a.ipv6), false, DLT_RAW));
+  }
   return bench::libpcap_compile(joined, false, DLT_RAW);
 }
 
@@ -228,11 +238,14 @@ ebpf::Program returning(ebpf::Target target, int verdict) {
   return program;
 }
 
+constexpr std::size_t kEthernetHeader = 14;
+
 struct Group {
   Selection selection;
   std::size_t xdp, socket_filter;  // indexes into the programs
   std::optional<std::size_t> xdp_per_signature, bpftools, xdp_c;
   std::size_t bpftools_refused = 0;
+  std::vector<BpfProgram> bpftools_alone;  // each alternative of an OR-ed peer alone
 };
 
 std::string load_average() {
@@ -280,7 +293,7 @@ int main(int argc, char** argv) {
   Selection card{fmt::format("the design card {}", bench::kDesignCard), {{bench::kDesignCard, ""}},
                  {bench::kDesignCard}};
   for (const Selection& selection : {card, linux_request_signatures()}) {
-    Group group{selection, 0, 0, std::nullopt, std::nullopt, std::nullopt};
+    Group group{selection, 0, 0, std::nullopt, std::nullopt, std::nullopt, 0, {}};
     group.xdp = programs.size();
     programs.push_back(load_translated("XDP (--link ether, translated)",
                                        compile_classic(selection, LinkType::Ethernet), ebpf::Target::Xdp, frames));
@@ -293,7 +306,7 @@ int main(int argc, char** argv) {
     group.socket_filter = programs.size();
     programs.push_back(load_translated("socket filter (raw IP, LD_ABS/LD_IND)",
                                        compile_classic(selection, LinkType::Raw), ebpf::Target::SocketFilter, frames));
-    if (auto peer = bpftools_program(selection, group.bpftools_refused)) {
+    if (auto peer = bpftools_program(selection, group.bpftools_refused, group.bpftools_alone)) {
       group.bpftools = programs.size();
       programs.push_back(load_translated("bpftools' classic program, as socket filter", *peer,
                                          ebpf::Target::SocketFilter, frames));
@@ -338,6 +351,27 @@ int main(int argc, char** argv) {
       if (matched != dropped || matched != c_dropped || matched != each_dropped) {
         fail(fmt::format("{}: the XDP, C and socket-filter programs disagree on frame {}", group.selection.name, f));
       }
+    }
+    // The OR-ed peer answers as its alternatives would, each a rule of its
+    // own: none of them may end it for the others.
+    if (!group.bpftools || group.bpftools_alone.empty()) continue;
+    std::size_t differ = 0;
+    for (std::size_t f = 0; f < frames.size(); ++f) {
+      const std::vector<std::uint8_t>& frame = frames[f];
+      // IPv4 or IPv6 right behind the Ethernet header, as the socket filter
+      // gets it in the test run.
+      if (frame.size() <= kEthernetHeader) continue;
+      unsigned type = frame[12] << 8 | frame[13];
+      if (type != 0x0800 && type != 0x86dd) continue;
+      const auto* ip = frame.data() + kEthernetHeader;
+      auto length = static_cast<unsigned>(frame.size() - kEthernetHeader);
+      bool any = false;
+      for (const BpfProgram& one : group.bpftools_alone) any = any || bpf_filter(one.instructions.data(), ip, length, length) != 0;
+      differ += any != (programs[*group.bpftools].verdicts[f] != 0);
+    }
+    if (differ) {
+      fail(fmt::format("{}: bpftools' OR-ed program differs from its alternatives on {} of {} frames",
+                       group.selection.name, differ, frames.size()));
     }
   }
 
