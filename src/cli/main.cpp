@@ -3,11 +3,13 @@
 // work is in the library; this only dispatches.
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "config_file.hpp"
 
 namespace {
 
@@ -133,14 +135,21 @@ int main(int argc, char** argv) {
       "\nExamples:\n  p0fbpf suggest -r flood.pcap --baseline monday.pcap\n"
       "  p0fbpf suggest -r flood.pcap --baseline monday.pcap -f script > block.sh\n");
 
+  // Every command reads options from a file too (config_file.hpp).
+  add_config_option(app);
+
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args = config_first(argc, argv);
+    std::vector<const char*> arg_pointers;
+    for (const std::string& arg : args) arg_pointers.push_back(arg.c_str());
+    app.parse(static_cast<int>(arg_pointers.size()), arg_pointers.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "p0fbpf: error: {}\nRun 'p0fbpf --help' for usage.\n", e.what());
+    // The message may quote a config file's text: printable only.
+    fmt::print(stderr, "p0fbpf: error: {}\nRun 'p0fbpf --help' for usage.\n", printable_lines(e.what()));
     return kExitError;
   }
   int status = kExitError;
