@@ -94,10 +94,8 @@ Instruction jump(std::int64_t offset, std::int64_t kernel_reach) {
 
 }  // namespace
 
-JumpPlan plan_jumps(const std::vector<Instruction>& code, const std::vector<std::size_t>& given_targets,
-                    Target target) {
+JumpPlan plan_jumps(const std::vector<Instruction>& code, std::vector<std::size_t> targets, Target target) {
   const std::size_t n = code.size();
-  std::vector<std::size_t> targets = given_targets;
   targets.resize(n, kNoTarget);
   for (std::size_t i = 0; i < n; ++i) {
     if (targets[i] != kNoTarget || !is_transfer(code[i]) || code[i].offset == 0) continue;

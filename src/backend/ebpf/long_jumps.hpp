@@ -37,6 +37,6 @@ struct JumpPlan {
 // the next few instructions) keep their destination too. Throws
 // std::length_error when the program is too long for any jump (over 2^31
 // instructions).
-JumpPlan plan_jumps(const std::vector<Instruction>& code, const std::vector<std::size_t>& targets, Target target);
+JumpPlan plan_jumps(const std::vector<Instruction>& code, std::vector<std::size_t> targets, Target target);
 
 }  // namespace p0fbpf::ebpf

@@ -126,12 +126,15 @@ Flow analyze(const std::vector<bpf_insn>& code, Target target) {
 }
 
 // An eBPF instruction whose jump offset is still a destination.
+// 16 bytes: a large program has a few hundred thousand of these.
 struct Pending {
+  static constexpr std::uint32_t kNoClassicTarget = std::numeric_limits<std::uint32_t>::max();
   Instruction insn;
-  std::optional<std::size_t> classic_target;  // the start of that classic instruction
+  std::uint32_t classic_target = kNoClassicTarget;  // the start of that classic instruction
   bool to_return_zero = false;
   bool to_epilogue = false;  // XDP counters: where the verdict is counted
 };
+static_assert(sizeof(Pending) == 16);
 
 class Translator {
  public:
@@ -146,6 +149,7 @@ class Translator {
   Program run() {
     prologue();
     const auto& code = classic_.instructions;
+    if (code.size() >= Pending::kNoClassicTarget) throw std::length_error("classic program too long to translate");
     start_.assign(code.size(), 0);
     for (std::size_t i = 0; i < code.size(); ++i) {
       if (!flow_.reachable[i]) continue;
@@ -156,16 +160,16 @@ class Translator {
   }
 
  private:
-  void emit(const Instruction& insn) { code_.push_back({insn, std::nullopt, false}); }
+  void emit(const Instruction& insn) { code_.push_back({insn, Pending::kNoClassicTarget, false}); }
 
   void emit_jump(const Instruction& insn, std::size_t classic_target) {
-    code_.push_back({insn, classic_target, false});
+    code_.push_back({insn, static_cast<std::uint32_t>(classic_target), false});
   }
 
   // Where classic BPF gives up on a packet (a load past its end, a
   // division by zero) and returns 0.
   void emit_return_zero_jump(const Instruction& insn) {
-    code_.push_back({insn, std::nullopt, true});
+    code_.push_back({insn, Pending::kNoClassicTarget, true});
     return_zero_used_ = true;
   }
 
@@ -379,7 +383,7 @@ class Translator {
     if (source != BPF_K && source != BPF_A) invalid(insn, at);
     if (counters_) {
       if (source == BPF_K) emit(make(BPF_ALU | isa::kMov | BPF_K, kA, 0, 0, bits(insn.k)));
-      code_.push_back({make(BPF_JMP | BPF_JA, 0, 0, 0, 0), std::nullopt, false, true});
+      code_.push_back({make(BPF_JMP | BPF_JA, 0, 0, 0, 0), Pending::kNoClassicTarget, false, true});
       return;
     }
     if (target_ == Target::SocketFilter) {
@@ -453,7 +457,7 @@ class Translator {
     std::vector<std::size_t> targets(code_.size(), kNoTarget);
     for (std::size_t i = 0; i < code_.size(); ++i) {
       const Pending& p = code_[i];
-      if (p.classic_target) targets[i] = start_[*p.classic_target];
+      if (p.classic_target != Pending::kNoClassicTarget) targets[i] = start_[p.classic_target];
       else if (p.to_epilogue) targets[i] = epilogue;
       else if (p.to_return_zero) targets[i] = return_zero;
     }
@@ -461,7 +465,7 @@ class Translator {
     for (std::size_t i = 0; i < code_.size(); ++i) instructions[i] = code_[i].insn;
     code_ = {};  // before the jumps are planned: large programs need every megabyte
     start_ = {};
-    JumpPlan plan = plan_jumps(instructions, targets, target_);
+    JumpPlan plan = plan_jumps(instructions, std::move(targets), target_);
     Program out;
     out.target = target_;
     out.instructions = std::move(plan.instructions);
