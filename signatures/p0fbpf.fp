@@ -25,7 +25,9 @@ classes = win,unix,other
 [tcp:request]
 
 ; ---------------------------------------------------------------------------
-; The Linux kernel's SYNs (curl 7.88.1's connect()), default settings.
+; The Linux kernel's SYNs: curl 7.88.1 connecting from one namespace to a
+; listener in the other (the test sends them again with a plain connect()).
+; Default settings first.
 ; The window scale, 10, follows from the largest receive buffer the stack may
 ; use (net.ipv4.tcp_rmem's third value, 33554432 here as a new namespace
 ; inherits it); see the 6 MiB entry below for a smaller one.
@@ -45,7 +47,7 @@ sig   = 4:64:0:*:mss*7,10:mss,sok,ts,nop,ws:df,id+:0
 ; IPv6, both veth ends at MTU 9000 (MSS 8940, window 62580).
 sig   = 6:64:0:*:mss*7,10:mss,sok,ts,nop,ws:flow:0
 
-; curl's connect() with net.ipv4.tcp_rmem = "4096 131072 6291456": a largest
+; A connect() with net.ipv4.tcp_rmem = "4096 131072 6291456": a largest
 ; receive buffer of 6 MiB gives window scale 7.
 label = s:unix:Linux:6.x (tcp_rmem max 6 MiB)
 ; IPv4, MTU 1500.
@@ -53,7 +55,7 @@ sig   = 4:64:0:*:mss*44,7:mss,sok,ts,nop,ws:df,id+:0
 ; IPv6, MTU 1500.
 sig   = 6:64:0:*:mss*45,7:mss,sok,ts,nop,ws:flow:0
 
-; curl's connect() with net.ipv4.tcp_timestamps=0 (applies to IPv6 too): the
+; A connect() with net.ipv4.tcp_timestamps=0 (applies to IPv6 too): the
 ; timestamp option's place is taken by two NOPs.
 label = s:unix:Linux:6.x (timestamps off)
 ; IPv4, MTU 1500.
@@ -61,14 +63,14 @@ sig   = 4:64:0:*:mss*44,10:mss,nop,nop,sok,nop,ws:df,id+:0
 ; IPv6, MTU 1500.
 sig   = 6:64:0:*:mss*45,10:mss,nop,nop,sok,nop,ws:flow:0
 
-; curl's connect() with net.ipv4.tcp_sack=0 (applies to IPv6 too).
+; A connect() with net.ipv4.tcp_sack=0 (applies to IPv6 too).
 label = s:unix:Linux:6.x (SACK off)
 ; IPv4, MTU 1500.
 sig   = 4:64:0:*:mss*44,10:mss,nop,nop,ts,nop,ws:df,id+:0
 ; IPv6, MTU 1500.
 sig   = 6:64:0:*:mss*45,10:mss,nop,nop,ts,nop,ws:flow:0
 
-; curl's connect() with net.ipv4.tcp_window_scaling=0 (applies to IPv6 too):
+; A connect() with net.ipv4.tcp_window_scaling=0 (applies to IPv6 too):
 ; no window scale option, and the options end after the timestamp.
 label = s:unix:Linux:6.x (window scaling off)
 ; IPv4, MTU 1500.
@@ -76,7 +78,7 @@ sig   = 4:64:0:*:mss*44,0:mss,sok,ts:df,id+:0
 ; IPv6, MTU 1500.
 sig   = 6:64:0:*:mss*45,0:mss,sok,ts:flow:0
 
-; curl's connect() with net.ipv4.tcp_timestamps=0, tcp_sack=0 and
+; A connect() with net.ipv4.tcp_timestamps=0, tcp_sack=0 and
 ; tcp_window_scaling=0 together: the MSS option alone.
 label = s:unix:Linux:6.x (timestamps, SACK and window scaling off)
 ; IPv4, MTU 1500.
@@ -84,7 +86,7 @@ sig   = 4:64:0:*:mss*44,0:mss:df,id+:0
 ; IPv6, MTU 1500.
 sig   = 6:64:0:*:mss*45,0:mss:flow:0
 
-; curl's connect() with net.ipv4.tcp_ecn=1 (the client asks for ECN; applies
+; A connect() with net.ipv4.tcp_ecn=1 (the client asks for ECN; applies
 ; to IPv6 too): the SYN carries ECE and CWR.
 label = s:unix:Linux:6.x (ECN)
 ; IPv4, MTU 1500.
@@ -92,7 +94,7 @@ sig   = 4:64:0:*:mss*44,10:mss,sok,ts,nop,ws:df,id+,ecn:0
 ; IPv6, MTU 1500.
 sig   = 6:64:0:*:mss*45,10:mss,sok,ts,nop,ws:ecn,flow:0
 
-; curl's connect() with net.ipv4.ip_default_ttl=128 and
+; A connect() with net.ipv4.ip_default_ttl=128 and
 ; net.ipv6.conf.{all,default,va}.hop_limit=128.
 label = s:unix:Linux:6.x (initial TTL 128)
 ; IPv4, MTU 1500.
@@ -100,7 +102,7 @@ sig   = 4:128:0:*:mss*44,10:mss,sok,ts,nop,ws:df,id+:0
 ; IPv6, MTU 1500.
 sig   = 6:128:0:*:mss*45,10:mss,sok,ts,nop,ws:flow:0
 
-; curl's connect() with net.ipv4.ip_default_ttl=255 and
+; A connect() with net.ipv4.ip_default_ttl=255 and
 ; net.ipv6.conf.{all,default,va}.hop_limit=255.
 label = s:unix:Linux:6.x (initial TTL 255)
 ; IPv4, MTU 1500.
@@ -146,9 +148,9 @@ sig   = 4:255:0:0:65535,0:::0
 
 ; ---------------------------------------------------------------------------
 ; The Linux kernel's SYN+ACKs: a listening socket in one namespace answering
-; curl 7.88.1 (default settings) from the other. The server's settings are
-; the entry's. Linux answers with the options the SYN asked for, so these
-; are its answers to a default Linux client.
+; curl 7.88.1 from the other, both ends at their defaults unless the entry
+; says otherwise. Linux answers only with the options the SYN offered, so
+; these are its answers to a Linux client.
 
 label = s:unix:Linux:6.x
 
@@ -156,30 +158,30 @@ label = s:unix:Linux:6.x
 sig   = 4:64:0:*:mss*45,10:mss,sok,ts,nop,ws:df:0
 ; IPv6, MTU 1500 (window 64260), all sysctls at their defaults.
 sig   = 6:64:0:*:mss*45,10:mss,sok,ts,nop,ws:flow:0
-; IPv4, routes on both sides with `advmss 1200` (window 65340).
+; IPv4, routes on both ends with `advmss 1200` (window 65340).
 sig   = 4:64:0:*:mss*55,10:mss,sok,ts,nop,ws:df:0
-; IPv6, routes on both sides with `advmss 1200` (window 65340).
+; IPv6, routes on both ends with `advmss 1200` (window 65340).
 sig   = 6:64:0:*:mss*55,10:mss,sok,ts,nop,ws:flow:0
 ; IPv4, both veth ends at MTU 9000 (window 62636).
 sig   = 4:64:0:*:mss*7,10:mss,sok,ts,nop,ws:df:0
 ; IPv6, both veth ends at MTU 9000 (window 62496).
 sig   = 6:64:0:*:mss*7,10:mss,sok,ts,nop,ws:flow:0
 
-; The server with net.ipv4.tcp_timestamps=0.
+; Both ends with net.ipv4.tcp_timestamps=0.
 label = s:unix:Linux:6.x (timestamps off)
 ; IPv4, MTU 1500 (window 64240).
 sig   = 4:64:0:*:mss*44,10:mss,nop,nop,sok,nop,ws:df:0
 ; IPv6, MTU 1500 (window 64800).
 sig   = 6:64:0:*:mss*45,10:mss,nop,nop,sok,nop,ws:flow:0
 
-; The server with net.ipv4.tcp_sack=0.
+; Both ends with net.ipv4.tcp_sack=0.
 label = s:unix:Linux:6.x (SACK off)
 ; IPv4, MTU 1500.
 sig   = 4:64:0:*:mss*45,10:mss,nop,nop,ts,nop,ws:df:0
 ; IPv6, MTU 1500.
 sig   = 6:64:0:*:mss*45,10:mss,nop,nop,ts,nop,ws:flow:0
 
-; The server with net.ipv4.tcp_window_scaling=0.
+; Both ends with net.ipv4.tcp_window_scaling=0.
 label = s:unix:Linux:6.x (window scaling off)
 ; IPv4, MTU 1500.
 sig   = 4:64:0:*:mss*45,0:mss,sok,ts:df:0
