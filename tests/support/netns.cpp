@@ -17,10 +17,10 @@
 
 namespace p0fbpf::testing {
 
-Namespaces::Namespaces() {
+Namespaces::Namespaces(const std::string& prefix) {
   std::string id = std::to_string(getpid());
-  a_ = "p0fbpf-a-" + id;
-  b_ = "p0fbpf-b-" + id;
+  a_ = prefix + "-a-" + id;
+  b_ = prefix + "-b-" + id;
   run("ip netns add " + a_);
   run("ip netns add " + b_);
   run("ip link add va netns " + a_ + " type veth peer name vb netns " + b_);

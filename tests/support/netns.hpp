@@ -17,12 +17,12 @@
 
 namespace p0fbpf::testing {
 
-// Namespaces a and b (names unique to this process), joined by va (in a)
-// and vb (in b), both up, and lo up in b. Deleted, with their devices, by
-// the destructor: also when a test fails.
+// Namespaces a and b (PREFIX-a-PID and PREFIX-b-PID, unique to this
+// process), joined by va (in a) and vb (in b), both up, and lo up in b.
+// Deleted, with their devices, by the destructor: also when a test fails.
 class Namespaces {
  public:
-  Namespaces();
+  explicit Namespaces(const std::string& prefix = "p0fbpf");
   ~Namespaces();
   Namespaces(const Namespaces&) = delete;
   Namespaces& operator=(const Namespaces&) = delete;

@@ -96,9 +96,14 @@ void assign_flow(PacketSpec& spec, std::size_t index, bool response) {
   }
 }
 
-std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpec> packets,
-                                   const std::string& signature, bool response, bool raw_ip,
-                                   const std::string& keep) {
+namespace {
+
+// Writes the packets as run_p0f describes, runs p0f over them with the
+// database `write_database` writes into the file it is given, and reads its
+// verdicts.
+template <typename WriteDatabase>
+std::vector<OracleVerdict> run_p0f_on(const std::string& p0f, std::vector<PacketSpec> packets, bool response,
+                                      bool raw_ip, const std::string& keep, WriteDatabase write_database) {
   auto frame = [&](const PacketSpec& spec) {
     auto packet = build_packet(spec);
     return raw_ip ? packet : ethernet_frame(packet, spec.ipv6);
@@ -125,12 +130,8 @@ std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpe
   auto out_file = dir.path() / "out.txt";
   write_pcap(pcap_file, frames, raw_ip ? DLT_RAW : DLT_EN10MB);
   if (!keep.empty()) std::filesystem::copy_file(pcap_file, keep, std::filesystem::copy_options::overwrite_existing);
-  {
-    std::ofstream db(db_file);
-    db << "classes = win,unix,other\n\n" << (response ? "[tcp:response]\n" : "[tcp:request]\n");
-    if (!signature.empty()) db << "\nlabel = s:unix:T:1\nsig   = " << signature << "\n";
-  }
-  std::string command = p0f + " -r " + pcap_file.string() + " -f " + db_file.string() + " > " +
+  std::string database = write_database(db_file);
+  std::string command = p0f + " -r " + pcap_file.string() + " -f " + database + " > " +
                         out_file.string() + " 2>&1";
   int status = std::system(command.c_str());
   std::ifstream out(out_file);
@@ -142,10 +143,8 @@ std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpe
   std::istringstream lines(text);
   std::string line;
   OracleVerdict* current = nullptr;
-  bool params_fuzzy = false;
-  bool labelled = false;
   auto finish = [&] {
-    if (current) current->matched = labelled && !params_fuzzy;
+    if (current) current->matched = current->label == "T 1" && !current->fuzzy;
     current = nullptr;
   };
   while (std::getline(lines, line)) {
@@ -161,15 +160,13 @@ std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpe
       if (index < 0 || static_cast<std::size_t>(index) >= verdicts.size()) continue;
       current = &verdicts[static_cast<std::size_t>(index)];
       current->fingerprinted = true;
-      params_fuzzy = false;
-      labelled = false;
       continue;
     }
     if (!current) continue;
     if (line.rfind("| os ", 0) == 0 || line.rfind("| app ", 0) == 0) {
-      labelled = line.size() >= 3 && line.compare(line.size() - 3, 3, "T 1") == 0;
+      current->label = line.substr(line.find("= ") + 2);
     } else if (line.rfind("| params ", 0) == 0) {
-      params_fuzzy = line.find("fuzzy") != std::string::npos;
+      current->fuzzy = line.find("fuzzy") != std::string::npos;
     } else if (line.rfind("| raw_sig ", 0) == 0) {
       current->raw_sig = line.substr(line.find("= ") + 2);
     } else if (line.rfind("`----", 0) == 0) {
@@ -178,6 +175,25 @@ std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpe
   }
   finish();
   return verdicts;
+}
+
+}  // namespace
+
+std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpec> packets,
+                                   const std::string& signature, bool response, bool raw_ip,
+                                   const std::string& keep) {
+  return run_p0f_on(p0f, std::move(packets), response, raw_ip, keep, [&](const std::filesystem::path& file) {
+    std::ofstream db(file);
+    db << "classes = win,unix,other\n\n" << (response ? "[tcp:response]\n" : "[tcp:request]\n");
+    if (!signature.empty()) db << "\nlabel = s:unix:T:1\nsig   = " << signature << "\n";
+    return file.string();
+  });
+}
+
+std::vector<OracleVerdict> run_p0f_with_database(const std::string& p0f, std::vector<PacketSpec> packets,
+                                                 const std::string& database, bool response) {
+  return run_p0f_on(p0f, std::move(packets), response, false, "",
+                    [&](const std::filesystem::path&) { return database; });
 }
 
 }  // namespace p0fbpf::testing

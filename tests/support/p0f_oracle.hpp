@@ -14,6 +14,8 @@ struct OracleVerdict {
   bool fingerprinted = false;  // p0f printed a syn (or syn+ack) block for it
   bool matched = false;        // the one database signature matched strictly
   std::string raw_sig;
+  std::string label;  // what p0f printed as os or app ("Linux 6.x"), "???" for none
+  bool fuzzy = false;  // its params line says fuzzy
 };
 
 // Where p0f is, or nullopt when it is not installed.
@@ -27,6 +29,11 @@ std::optional<std::string> find_p0f();
 std::vector<OracleVerdict> run_p0f(const std::string& p0f, std::vector<PacketSpec> packets,
                                    const std::string& signature, bool response, bool raw_ip = false,
                                    const std::string& keep = "");
+
+// The same packets through p0f with a whole database file (`-f DATABASE`):
+// each verdict's label is what p0f named the packet. `matched` is unused.
+std::vector<OracleVerdict> run_p0f_with_database(const std::string& p0f, std::vector<PacketSpec> packets,
+                                                 const std::string& database, bool response);
 
 // Gives the packet the addresses and ports run_p0f would: what the BPF
 // program under test must see too.
