@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints what a p0fbpf binary makes of every signature of a p0f database, in
-# every mode, link, limit and form, so that two builds can be compared with
-# cmp: a move or a refactoring must leave this output byte for byte the same.
+# every mode, link, limit and form, and --print-ir's report of every pass, so
+# that two builds can be compared with cmp: a move or a refactoring must
+# leave this output byte for byte the same.
 #   bench/identity.sh BINARY [DATABASE] > out.txt
 # DATABASE defaults to /etc/p0f/p0f.fp (Debian's p0f package).
 set -euo pipefail
@@ -36,4 +37,13 @@ while IFS=$'\t' read -r section signature; do
       compile "${direction[@]}" $mode $negate -f xdp -- "$signature"
     done
   done
+done < <(signatures)
+
+# What --print-ir reports of every pass, for every signature, where the
+# 64-instruction limit makes the compiler try form after form: a change
+# that lowers a signature again, or runs a pass twice, shows here.
+while IFS=$'\t' read -r section signature; do
+  direction=()
+  [ "$section" = response ] && direction=(--response)
+  compile "${direction[@]}" --print-ir -- "$signature"
 done < <(signatures)
