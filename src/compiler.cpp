@@ -79,7 +79,7 @@ Outcome compile_selection(ProgramBuilder& builder, const std::vector<SignatureSo
       return refused(prefix, std::move(ir), program.instructions.size());
     }
   }
-  auto [ir, program] = builder.best(first(sources.size()), fit_within);
+  auto [ir, program] = builder.best(first(sources.size()), fit_within, true);
   if (options.refuse_over && program.instructions.size() > options.refuse_over) {
     return refused(sources.size(), std::move(ir), program.instructions.size());
   }

@@ -192,7 +192,7 @@ ir::Program ProgramBuilder::joined(const std::vector<std::size_t>& members, bool
 }
 
 std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::size_t>& members,
-                                                        std::size_t fit_within) {
+                                                        std::size_t fit_within, bool last_use) {
   std::optional<std::pair<ir::Program, BpfProgram>> smallest;
   std::optional<ir::Program> with_shortcut, without_shortcut;
   for (std::size_t i = 0; i < std::size(kForms); ++i) {
@@ -201,6 +201,15 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
     if (!ready) ready = joined(members, form.window_shortcut);
     std::optional<ir::Program> ir = run_form_passes(*ready, form, options_, describe(i, form));
     if (!ir) continue;
+    if (last_use && !options_.observe_passes) {
+      // The form's IR holds what code generation needs; the joined program
+      // and the lowerings behind it are let go first (a later form joins
+      // and lowers again). Not while the passes are observed (--print-ir),
+      // which would report the lowering twice.
+      with_shortcut.reset();
+      without_shortcut.reset();
+      for (std::size_t m : members) forget(m);
+    }
     BpfProgram program = generate(*ir, codegen_options(options_));
     std::size_t size = program.instructions.size();
     if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));

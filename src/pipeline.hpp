@@ -75,7 +75,11 @@ class ProgramBuilder {
 
   // The members' program in the fastest form within fit_within
   // instructions (0: the first form), or in the smallest if none fits.
-  std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members, std::size_t fit_within);
+  // last_use: the members' lowerings are not needed afterwards, so each
+  // form's code is generated without them held (forgotten, and lowered
+  // again if a later form is tried), unless the passes are observed.
+  std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members, std::size_t fit_within,
+                                          bool last_use = false);
 
   // The members' IR in the first form, not generated: what a selection with
   // errors has to show.
