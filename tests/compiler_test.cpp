@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -99,6 +102,30 @@ TEST(Compiler, FitWithinPicksTheFastestFormThatFits) {
   ASSERT_EQ(one.ir->branches.size(), 1u);
   EXPECT_EQ(one.ir->branches[0].ip_version, 4);
   EXPECT_LT(one.program->instructions.size(), compile({{kDesignCard, ""}}, {}).program->instructions.size());
+}
+
+// --print-ir reports each pass over a signature once, also when every form
+// is tried: a later form reuses the signatures' lowerings rather than
+// lowering them again.
+TEST(Compiler, ObservedSignaturePassesAreReportedOnceAcrossForms) {
+  CompileOptions options;
+  options.fit_within = 1;  // nothing fits: every form is tried
+  std::map<std::pair<std::string, std::string>, int> reports;
+  std::set<std::string> forms;
+  options.observe_passes = [&](const PassReport& report) {
+    ++reports[{std::string(report.pass), std::string(report.scope)}];
+    if (report.scope.rfind("form ", 0) == 0) forms.insert(std::string(report.scope));
+  };
+  Compilation c = compile({{"*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", ""}, {kDesignCard, ""}}, options);
+  ASSERT_TRUE(c.ok());
+  EXPECT_GE(forms.size(), 3u);
+  EXPECT_EQ((reports[{"lower", "signature 1"}]), 1);
+  // Per signature (share-branches runs once per joined program, "program").
+  for (const auto& [key, count] : reports) {
+    if (key.second.rfind("signature ", 0) == 0) {
+      EXPECT_EQ(count, 1) << key.first << " in " << key.second;
+    }
+  }
 }
 
 // The TCP offset variable is 0 on the IPv4 side, as X is at the start: the
