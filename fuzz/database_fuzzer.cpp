@@ -6,6 +6,7 @@
 #include <vector>
 #include <algorithm>
 
+#include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

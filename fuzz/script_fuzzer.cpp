@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
 #include "p0fbpf/emit.hpp"
 #include "p0fbpf/script.hpp"
