@@ -32,6 +32,7 @@
 
 #include "netns.hpp"
 #include "p0fbpf/database.hpp"
+#include "tcpdump_capture.hpp"
 #include "test_env.hpp"
 
 namespace p0fbpf::testing {
@@ -156,63 +157,10 @@ std::pair<long, long> matched(const std::string& out) {
   return {m, n};
 }
 
-// A process started with fork/exec in namespace `ns`, ended by the destructor.
-class Background {
- public:
-  explicit Background(std::vector<std::string> argv) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      int null = open("/dev/null", O_WRONLY);
-      dup2(null, STDOUT_FILENO);
-      dup2(null, STDERR_FILENO);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Background() { stop(); }
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-bool has_pcap_header(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  return in && in.tellg() >= 24;
-}
-
-// tcpdump on vb in namespace b: the SYNs coming in (or the SYN+ACKs going
-// out), IPv4 and IPv6 without extension headers, until stop().
-class Capture {
- public:
-  Capture(const std::string& ns, const std::string& path, bool responses)
-      : path_(path),
-        tcpdump_({"ip", "netns", "exec", ns, "timeout", "120", "tcpdump", "-i", "vb", "-Q", responses ? "out" : "in",
-                  "-n", "-U", "--immediate-mode", "-w", path,
-                  responses ? "(ip and tcp[13] & 0x17 == 0x12) or (ip6 and ip6[6] == 6 and ip6[53] & 0x17 == 0x12)"
-                            : "(ip and tcp[13] & 0x17 == 0x02) or (ip6 and ip6[6] == 6 and ip6[53] & 0x17 == 0x02)"}) {
-    for (int i = 0; i < 100 && !has_pcap_header(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    // tcpdump writes the header before the capture is live: a little more.
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  const std::string& stop() {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    tcpdump_.stop();
-    return path_;
-  }
-
- private:
-  std::string path_;
-  Background tcpdump_;
-};
+// What the captures keep: SYNs coming in on vb, SYN+ACKs going out, IPv4
+// and IPv6 without extension headers.
+const char* kSyns = "(ip and tcp[13] & 0x17 == 0x02) or (ip6 and ip6[6] == 6 and ip6[53] & 0x17 == 0x02)";
+const char* kSynAcks = "(ip and tcp[13] & 0x17 == 0x12) or (ip6 and ip6[6] == 6 and ip6[53] & 0x17 == 0x12)";
 
 // A listening socket on port 8080 of namespace b, both IP versions, that
 // accepts and closes every connection.
@@ -395,8 +343,8 @@ TEST_F(MeasuredSignatures, LinuxStackSendsWhatTheDatabaseSays) {
       ASSERT_TRUE(listener.ready());
       int connected = 0;
       {
-        Capture syn_capture(ns->b(), syns, false);
-        Capture syn_ack_capture(ns->b(), syn_acks, true);
+        TcpdumpCapture syn_capture(ns->b(), syns, kSyns, "in", true);
+        TcpdumpCapture syn_ack_capture(ns->b(), syn_acks, kSynAcks, "out", true);
         connected = std::stoi("0" + in_namespace(ns->a(), [] { return std::to_string(connect_all()); }));
         syn_capture.stop();
         syn_ack_capture.stop();
@@ -445,7 +393,7 @@ TEST_P(MeasuredTools, SendWhatTheDatabaseSays) {
       int status = 0;
       std::string out;
       {
-        Capture capture(ns->b(), syns, false);
+        TcpdumpCapture capture(ns->b(), syns, kSyns, "in", true);
         out = run_shell(fmt::format("ip netns exec {} timeout 60 {}", ns->a(), command), &status);
         capture.stop();
       }

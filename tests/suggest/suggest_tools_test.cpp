@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "netns.hpp"
+#include "tcpdump_capture.hpp"
 #include "test_env.hpp"
 
 namespace p0fbpf::testing {
@@ -48,34 +49,6 @@ const char* kStackSettings[] = {
 std::string temp(const std::string& name) {
   return temp_file("p0fbpf_tools_", name);
 }
-
-// A process started with fork/exec, ended by the destructor.
-class Background {
- public:
-  explicit Background(std::vector<std::string> argv) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      int null = open("/dev/null", O_WRONLY);
-      dup2(null, STDOUT_FILENO);
-      dup2(null, STDERR_FILENO);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Background() { stop(); }
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 // An HTTP server on port 8080 of namespace b (both IP versions): a forked
 // child that answers every request with "ok".
@@ -113,33 +86,6 @@ class HttpServer {
 
  private:
   pid_t pid_ = -1;
-};
-
-bool file_has_pcap_header(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  return in && in.tellg() >= 24;
-}
-
-// tcpdump in namespace b, the packets that come in on vb, until stop().
-class TcpdumpCapture {
- public:
-  TcpdumpCapture(const std::string& ns, const std::string& path)
-      : path_(path),
-        tcpdump_({"ip", "netns", "exec", ns, "timeout", "120", "tcpdump", "-i", "vb", "-Q", "in", "-n", "-U", "-w",
-                  path, "tcp"}) {
-    for (int i = 0; i < 100 && !file_has_pcap_header(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    // tcpdump writes the header before the capture is live: a little more.
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  const std::string& stop() {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    tcpdump_.stop();
-    return path_;
-  }
-
- private:
-  std::string path_;
-  Background tcpdump_;
 };
 
 // The frames of a capture.
@@ -217,7 +163,7 @@ class SuggestTools : public ::testing::Test {
   }
 
   std::string capture_baseline() {
-    TcpdumpCapture capture(ns_->b(), temp("baseline.pcap"));
+    TcpdumpCapture capture(ns_->b(), temp("baseline.pcap"), "tcp");
     auto [ok, total] = curl_all();
     EXPECT_EQ(ok, total) << "curl failed before any rule";
     return capture.stop();
@@ -233,7 +179,7 @@ class SuggestTools : public ::testing::Test {
     // run_shell reports a shell killed by one as -1.
     std::string attack;
     for (int attempt = 1;; ++attempt) {
-      TcpdumpCapture capture(ns_->b(), temp(tool + ".pcap"));
+      TcpdumpCapture capture(ns_->b(), temp(tool + ".pcap"), "tcp");
       int status = 0;
       std::string out = run_shell(fmt::format("ip netns exec {} timeout 60 {}", ns_->a(), command), &status);
       attack = capture.stop();
