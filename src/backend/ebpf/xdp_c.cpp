@@ -234,7 +234,10 @@ std::string print_xdp_c(const BpfProgram& classic, const XdpCOptions& options) {
       "\t__u32 A = 0, X = 0;\n",
       options.count_only ? "counts (and passes)" : "drops", name);
   if (printer.uses_scratch()) out += "\t__u32 M[16] = {};\n";
-  if (printer.uses_length()) out += "\t__u32 length = end - p;\n";
+  // Behind the barrier the length is a number: without it clang may fold
+  // the arithmetic on it back into the pointers (data_end + ~data), which
+  // the verifier refuses.
+  if (printer.uses_length()) out += "\t__u32 length = end - p;\n\tbarrier_var(length);\n";
   out += body;
   out += fmt::format(
       "}}\n"

@@ -793,6 +793,43 @@ TEST_F(EbpfKernel, XdpCFilesOfRandomPrograms) {
   EXPECT_EQ(differential.programs, programs.size());
 }
 
+// A verdict computed from the frame's length alone. clang once folded such
+// arithmetic into the packet pointer (data_end + ~data, an XOR the verifier
+// refuses); random program 59 of seed 1781337271 was one.
+TEST_F(EbpfKernel, XdpCFilesOfLengthArithmetic) {
+  P0FBPF_REQUIRE(have_clang(), "clang and gcc are needed (apt-get install clang)");
+  std::vector<BpfProgram> programs;
+  std::vector<std::string> files;
+  for (std::uint32_t most : {1u, 62u, 63u, 100u, 1514u}) {
+    for (std::uint16_t test : {BPF_JGE, BPF_JGT}) {
+      // A = X = the length; return it when it is at most (or below) MOST.
+      BpfProgram program;
+      program.instructions = {
+          {BPF_LDX | BPF_W | BPF_LEN, 0, 0, 0},
+          {BPF_LD | BPF_IMM, 0, 0, most},
+          {static_cast<std::uint16_t>(BPF_JMP | test | BPF_X), 0, 2, 0},
+          {BPF_MISC | BPF_TXA, 0, 0, 0},
+          {BPF_RET | BPF_A, 0, 0, 0},
+          {BPF_RET | BPF_K, 0, 0, 0},
+      };
+      programs.push_back(program);
+      files.push_back(ebpf::print_xdp_c(program));
+    }
+  }
+  std::vector<std::string> objects;
+  ASSERT_NO_FATAL_FAILURE(compile_with_clang(files, objects));
+  Differential differential;
+  for (std::size_t n = 0; n < programs.size(); ++n) {
+    differential.add_object(programs[n], fmt::format("length program {}", n), objects[n]);
+    for (std::size_t size : {14, 40, 61, 62, 63, 64, 124, 125, 126, 200}) {
+      differential.run(std::vector<std::uint8_t>(size, 0x45));
+    }
+  }
+  remove_directory_of(objects);
+  differential.report("C files of length arithmetic");
+  EXPECT_EQ(differential.programs, programs.size());
+}
+
 // p0fbpf -f xdp: the program drops what the signatures match, in Ethernet
 // frames with and without a tag, and counts each frame once, under the first
 // signature (in the order given) whose own program accepts it; --count-only
