@@ -112,6 +112,12 @@ Result<Lowered> run_signature_passes(const Signature& signature, bool window_sho
   return Lowered{std::move(program.branches), lowered->warnings};
 }
 
+Result<Lowered> run_nft_passes(const Signature& signature, const CompileOptions& options, std::string_view scope) {
+  CompileOptions raw = options;
+  raw.link = {LinkType::Raw, 0};
+  return run_signature_passes(signature, true, raw, scope);
+}
+
 ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>& per_member,
                                const CompileOptions& options) {
   ir::Program program;

@@ -37,6 +37,13 @@ ir::Program with_gate(ir::Program program, const CompileOptions& options);
 Result<Lowered> run_signature_passes(const Signature& signature, bool window_shortcut, const CompileOptions& options,
                                      std::string_view scope);
 
+// The nft form (src/backend/nft/): one signature through the passes of 1
+// with the program read from the IP header on (--link raw, whatever the
+// options' link), which is where nft's @nh offsets count from. None of the
+// later passes: nft rules are per signature, and the passes of 3 shape
+// classic BPF (shared versions, read guards, indexed reads).
+Result<Lowered> run_nft_passes(const Signature& signature, const CompileOptions& options, std::string_view scope);
+
 // 2. The members' branches in order, then share-branches.
 ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>& per_member,
                                const CompileOptions& options);

@@ -139,6 +139,7 @@ struct CompileCommand {
   bool list = false;
   bool split = false;
   std::string hook = "iptables";
+  std::string table = "p0fbpf";  // -f nft
   std::optional<std::string> chain;   // iptables: INPUT
   std::optional<std::string> target;  // iptables: DROP; tc: drop
   bool count_only = false;

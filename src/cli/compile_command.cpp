@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "p0fbpf/database.hpp"
 #include "p0fbpf/emit.hpp"
+#include "p0fbpf/nft.hpp"
 #include "p0fbpf/script.hpp"
 #include "p0fbpf/tc_script.hpp"
 #include "p0fbpf/xdp_c.hpp"
@@ -164,6 +165,29 @@ int write_pinned_script(const Selection& selection, const CompileFlags& flags, c
   return write_firewall_script(rules, script_options);
 }
 
+// -f nft: the file for nft -f, or why there is none.
+int write_nft(const Selection& selection, const CompileOptions& options, const NftOptions& nft) {
+  NftRuleset ruleset = nft_ruleset(selection.sources, selection.names, options, nft);
+  for (const auto& d : ruleset.diagnostics) fmt::print(stderr, "{}", d.render());
+  if (!ruleset.ok) return kExitError;
+  for (const std::string& name : selection.names) {
+    bool replaced = false;
+    nft_comment(name, &replaced);
+    if (replaced) {
+      fmt::print(stderr,
+                 "p0fbpf: warning: {} has characters that nft comments cannot hold, or is longer than they "
+                 "are; the comment has '_' in their place, or is cut short\n",
+                 p0fbpf::quoted(name));
+    }
+  }
+  if (ruleset.rules == 0 && !options.negate) {
+    fmt::print(stderr, "p0fbpf: error: no rule to install: none of the signatures can match a packet{}\n",
+               nft.destinations.empty() ? "" : " of the families -d names");
+    return kExitError;
+  }
+  return write_stdout(ruleset.text) ? kExitOk : kExitError;
+}
+
 std::string pass_list() {
   std::string out;
   for (std::string_view name : pass_names()) out += (out.empty() ? "" : ", ") + std::string(name);
@@ -193,9 +217,11 @@ void CompileCommand::add_to(CLI::App& app) {
                  "script (bash script that installs iptables/ip6tables rules, or with --hook tc a tc filter, all or "
                  "nothing, and removes them with --delete), "
                  "xdp (C file for clang -O2 -target bpf: an XDP program that drops what the signatures match and "
-                 "counts the matches of each in a per-CPU map; Ethernet frames unless --link raw)")
+                 "counts the matches of each in a per-CPU map; Ethernet frames unless --link raw), "
+                 "nft (a file for nft -f: native nftables rules in one inet table, which loading replaces in one "
+                 "transaction, a named counter per signature (nft list counters); --hook input or prerouting)")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script", "xdp"}));
+      ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script", "xdp", "nft"}));
   app.add_option("-l,--link", link,
                  "what comes before the IP header: raw (nothing: iptables, ip6tables, and tc on L3 devices such as "
                  "tun or WireGuard; default), ether (Ethernet, with or without one 802.1Q tag: tc and packet "
@@ -228,12 +254,22 @@ void CompileCommand::add_to(CLI::App& app) {
                  "script, tc writes one cls_bpf filter on --dev, whose program reads the Ethernet or the IP header "
                  "as the device has")
       ->type_name("HOOK")
-      ->check(CLI::IsMember({"iptables", "tc"}));
-  app.add_option("--chain", chain, "script: the chain the rules go in (default INPUT)")->type_name("CHAIN");
+      ->check(CLI::IsMember({"iptables", "tc", "input", "prerouting", "ingress"}));
+  app.add_option("--chain", chain,
+                 "script: the chain the rules go in (default INPUT); nft: the name of the table's base chain "
+                 "(default: the hook's name)")
+      ->type_name("CHAIN");
   app.add_option("--target", target,
                  "script: what a match does: an iptables target (default DROP), or with --hook tc a tc action "
-                 "(default drop; e.g. 'mirred egress mirror dev DEV')")
+                 "(default drop; e.g. 'mirred egress mirror dev DEV'); nft: drop (default), accept, reject "
+                 "(reject with tcp reset), or 'jump CHAIN' / 'goto CHAIN' to a chain the file declares empty in "
+                 "the table, for rules you add after loading it")
       ->type_name("TARGET");
+  app.add_option("--table", table,
+                 "nft: the inet table the file replaces (default p0fbpf); -f nft's hooks (--hook): input (default; "
+                 "inet input chain, priority filter: SYNs to this host), prerouting (priority raw: before "
+                 "conntrack makes an entry for a SYN, and also for forwarded traffic)")
+      ->type_name("TABLE");
   app.add_flag("--count-only", count_only,
                "script: rules that only count matches (iptables -v, tc -s) and let every packet through; xdp: "
                "the program counts and passes every packet");
@@ -265,6 +301,57 @@ void CompileCommand::add_to(CLI::App& app) {
 }
 
 int CompileCommand::run() const {
+  const bool nft = format == "nft";
+  const bool nft_hook = hook == "input" || hook == "prerouting" || hook == "ingress";
+  if (!nft && (nft_hook || table != "p0fbpf")) {
+    fmt::print(stderr, "p0fbpf: error: --hook {} and --table go with -f nft\n", nft_hook ? hook : "input");
+    return kExitError;
+  }
+  if (nft && !list) {
+    const char* other = link ? "--link" : l3_offset ? "--l3-offset" : max_instructions ? "--max-insns"
+                        : split ? "--split" : print_ir ? "--print-ir" : !ipset.empty() ? "--ipset"
+                        : pinned ? "--pinned" : name != "p0fbpf" ? "--name" : !device.empty() ? "--dev" : nullptr;
+    if (other) {
+      fmt::print(stderr, "p0fbpf: error: -f nft takes no {}: nft rules read the IP header, have no instruction "
+                         "limit and filter destinations with -d\n", other);
+      return kExitError;
+    }
+    if (hook == "tc" || hook == "ingress") {
+      fmt::print(stderr,
+                 "p0fbpf: error: -f nft takes --hook input or prerouting; {} is not supported\n"
+                 "  help: before the IP stack, use tc (-f script --hook tc --dev DEV) or XDP (p0fbpf xdp attach DEV)\n",
+                 hook == "tc" ? "tc" : "netdev ingress");
+      return kExitError;
+    }
+    if (count_only && target) {
+      fmt::print(stderr, "p0fbpf: error: --count-only rules have no target: give one of --count-only and --target\n");
+      return kExitError;
+    }
+    NftOptions nft_options;
+    nft_options.table = table;
+    nft_options.hook = hook == "prerouting" ? NftHook::Prerouting : NftHook::Input;
+    nft_options.chain = chain.value_or("");
+    nft_options.target = target.value_or("drop");
+    nft_options.count_only = count_only;
+    nft_options.destinations = destinations;
+    nft_options.generator = std::string("p0fbpf ") + P0FBPF_VERSION;
+    if (rate) {
+      nft_options.rate = parse_rate(*rate);
+      if (!nft_options.rate) {
+        fmt::print(stderr, "p0fbpf: error: --rate {}: expected N/s with N from 1 to {}, e.g. --rate 1000/s\n",
+                   p0fbpf::quoted(*rate), kMaxRatePerSecond);
+        return kExitError;
+      }
+    }
+    if (auto problem = check_nft_options(nft_options)) {
+      fmt::print(stderr, "p0fbpf: error: {}\n", *problem);
+      return kExitError;
+    }
+    CompileOptions options = flags.options();
+    std::optional<Selection> selected = read_selection(flags.signatures, database, options.direction);
+    if (!selected) return kExitError;
+    return write_nft(*selected, options, nft_options);
+  }
   bool script = format == "script";
   bool xdp = format == "xdp";
   Format chosen = script || xdp ? Format::Iptables : *parse_format(format);

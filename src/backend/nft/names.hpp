@@ -1,0 +1,15 @@
+// What nft accepts as the names p0fbpf writes into a file: tables, chains
+// and comments.
+#pragma once
+
+#include <string_view>
+
+namespace p0fbpf::nft {
+
+// An nft identifier that needs no quotes: a letter, then letters, digits
+// and '_', at most 31 characters (NFT_NAME_MAXLEN - 1 for chains and
+// tables is 255; 31 keeps names readable in listings and the same as
+// ipset's).
+bool is_identifier(std::string_view name);
+
+}  // namespace p0fbpf::nft

@@ -1,0 +1,210 @@
+// The file p0fbpf -f nft prints: one inet table, replaced in one
+// transaction, with the rules translate() makes of each signature's IR.
+#include <arpa/inet.h>
+
+#include <fmt/format.h>
+
+#include "backend/nft/names.hpp"
+#include "backend/nft/translate.hpp"
+#include "p0fbpf/nft.hpp"
+#include "p0fbpf/parser.hpp"
+#include "passes/syn_gate.hpp"
+#include "pipeline.hpp"
+
+namespace p0fbpf {
+namespace {
+
+// ADDR or ADDR/LEN in nft's form (host bits cleared, which nft requires of
+// a prefix), and its family; 0 when it is neither.
+std::pair<int, std::string> destination(const std::string& text) {
+  std::string address = text.substr(0, text.find('/'));
+  unsigned char bytes[16];
+  int family = inet_pton(AF_INET, address.c_str(), bytes) == 1    ? 4
+               : inet_pton(AF_INET6, address.c_str(), bytes) == 1 ? 6
+                                                                  : 0;
+  if (!family) return {0, ""};
+  unsigned total = family == 4 ? 32 : 128, length = total;
+  if (auto slash = text.find('/'); slash != std::string::npos) {
+    std::string digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos) return {0, ""};
+    length = static_cast<unsigned>(std::stoul(digits));
+    if (length > total) return {0, ""};
+  }
+  for (unsigned bit = length; bit < total; ++bit) bytes[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
+  char printed[INET6_ADDRSTRLEN];
+  inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes, printed, sizeof printed);
+  std::string out = printed;
+  if (length != total) out += fmt::format("/{}", length);
+  return {family, out};
+}
+
+std::string hook_name(NftHook hook) { return hook == NftHook::Input ? "input" : "prerouting"; }
+
+// The verdict a match gets: nft's words for --target.
+std::optional<std::string> verdict(const std::string& target) {
+  if (target == "drop" || target == "accept") return target;
+  if (target == "reject" || target == "reject with tcp reset") return std::string("reject with tcp reset");
+  for (const char* jump : {"jump ", "goto "}) {
+    if (target.starts_with(jump) && nft::is_identifier(target.substr(5))) return target;
+  }
+  return std::nullopt;
+}
+
+std::string chain_of(const NftOptions& o) { return o.chain.empty() ? hook_name(o.hook) : o.chain; }
+
+// The matches every rule of a family starts with: the family (and for IPv6,
+// TCP right behind the fixed header, where p0f reads it; nft's own tcp
+// expressions would find it behind extension headers), and the destinations.
+std::string family_matches(int version, bool destinations) {
+  std::string out = version == 6 ? "ip6 nexthdr tcp" : "meta nfproto ipv4";
+  if (destinations) out += version == 6 ? " ip6 daddr @dst6" : " ip daddr @dst4";
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> check_nft_options(const NftOptions& o) {
+  if (!nft::is_identifier(o.table)) {
+    return fmt::format("--table {} is not an nft table name: a letter, then letters, digits or '_', at most 31",
+                       quoted(o.table));
+  }
+  if (!o.chain.empty() && !nft::is_identifier(o.chain)) {
+    return fmt::format("--chain {} is not an nft chain name: a letter, then letters, digits or '_', at most 31",
+                       quoted(o.chain));
+  }
+  if (!verdict(o.target)) {
+    return fmt::format("--target {}: expected drop, accept, reject, 'jump CHAIN' or 'goto CHAIN'", quoted(o.target));
+  }
+  if (auto v = verdict(o.target); v && (v->starts_with("jump ") || v->starts_with("goto ")) &&
+                                  (v->substr(5) == chain_of(o) || v->substr(5) == "negate")) {
+    return fmt::format("--target {}: the table's own chain; name another", quoted(o.target));
+  }
+  for (const std::string& d : o.destinations) {
+    if (!destination(d).first) return fmt::format("-d {} is not an IPv4 or IPv6 address or prefix", quoted(d));
+  }
+  return std::nullopt;
+}
+
+NftRuleset nft_ruleset(const std::vector<SignatureSource>& sources, const std::vector<std::string>& names,
+                       const CompileOptions& options, const NftOptions& o) {
+  NftRuleset out;
+  std::vector<std::string> dst[2];  // IPv4, IPv6
+  for (const std::string& d : o.destinations) {
+    auto [family, text] = destination(d);
+    dst[family == 6].push_back(text);
+  }
+  const bool filtered = !o.destinations.empty();
+  nft::TranslateOptions translate_options;
+  std::string counters, rules;
+  bool ok = true;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const SignatureSource& source = sources[i];
+    auto fail = [&](std::string message, std::string help) {
+      out.diagnostics.push_back({Diagnostic{Severity::Error, {0, source.text.size()}, std::move(message), std::move(help)}, source});
+      ok = false;
+    };
+    Result<Signature> parsed = parse_signature(source.text);
+    if (!parsed) {
+      out.diagnostics.push_back({parsed.error(), source});
+      ok = false;
+      continue;
+    }
+    Result<Lowered> lowered = run_nft_passes(*parsed, options, fmt::format("signature {}", i + 1));
+    if (!lowered) {
+      out.diagnostics.push_back({lowered.error(), source});
+      ok = false;
+      continue;
+    }
+    for (const Diagnostic& w : lowered->warnings) out.diagnostics.push_back({w, source});
+    std::string counter = fmt::format("sig{}", i + 1);
+    std::string comment = nft_comment(names[i]);
+    counters += fmt::format("  counter {} {{ comment \"{}\" }}\n", counter, nft_comment(names[i] == source.text ? source.text : names[i] + ": " + source.text));
+    for (const ir::Branch& branch : lowered->branches) {
+      if (filtered && dst[branch.ip_version == 6].empty()) continue;  // no destination of this family
+      auto translated = nft::translate(branch, translate_options);
+      if (!translated) {
+        fail(fmt::format("nft cannot express this signature exactly: {}", translated.error().message),
+             "compile it for xt_bpf (p0fbpf SIG, -f script --pinned DIR, or p0fbpf pin PATH SIG), or for tc "
+             "(-f script --hook tc) or XDP (p0fbpf xdp attach)");
+        break;
+      }
+      for (const nft::Rule& rule : *translated) {
+        std::string line = "    " + family_matches(branch.ip_version, filtered);
+        for (const std::string& m : rule.matches) line += " " + m;
+        line += fmt::format(" counter name \"{}\"", counter);
+        if (options.negate) {
+          line += " return";
+        } else if (!o.count_only) {
+          if (o.rate) line += " limit name \"flood\"";
+          line += " " + *verdict(o.target);
+        }
+        line += fmt::format(" comment \"{}\"\n", comment);
+        rules += line;
+        ++out.rules;
+      }
+    }
+  }
+  if (!ok) return out;
+
+  const std::string chain = chain_of(o);
+  std::string text = fmt::format(
+      "#!/usr/sbin/nft -f\n"
+      "# Made by {}: p0f signatures as native nftables rules, one rule per way a\n"
+      "# signature matches, its counter named sigN. Loading this file replaces the\n"
+      "# table inet {} (and nothing else) in one transaction: nft -f FILE.\n"
+      "table inet {}\n"
+      "delete table inet {}\n"
+      "table inet {} {{\n",
+      o.generator.empty() ? std::string("p0fbpf") : o.generator, o.table, o.table, o.table, o.table);
+  text += counters;
+  if (options.negate) text += "  counter unmatched { comment \"SYNs no signature matches\" }\n";
+  if (o.rate) text += fmt::format("  limit flood {{ rate over {}/second }}\n", *o.rate);
+  const char* set_types[2] = {"ipv4_addr", "ipv6_addr"};
+  for (int f = 0; f < 2; ++f) {
+    if (!filtered) break;
+    std::string elements;
+    for (const std::string& d : dst[f]) elements += (elements.empty() ? "" : ", ") + d;
+    // An empty set is declared too, so that every rule's set exists.
+    text += fmt::format("  set dst{} {{\n    type {}\n    flags interval\n{}  }}\n", f ? 6 : 4, set_types[f],
+                        elements.empty() ? "" : fmt::format("    elements = {{ {} }}\n", elements));
+  }
+  std::string v = verdict(o.target).value_or("drop");
+  if (!o.count_only && (v.starts_with("jump ") || v.starts_with("goto "))) {
+    text += fmt::format("  # Your chain for --target {}: add its rules after loading this file; loading it again\n"
+                        "  # empties it.\n  chain {} {{\n  }}\n", v, v.substr(5));
+  }
+  text += fmt::format("  chain {} {{\n    type filter hook {} priority {}; policy accept;\n", chain,
+                      hook_name(o.hook), o.hook == NftHook::Prerouting ? "raw" : "filter");
+  if (!options.negate) {
+    text += rules;
+  } else {
+    // The SYN gate (syn_gate.hpp) sends the direction's SYNs to the
+    // signatures; a SYN no signature returns from is counted and gets the
+    // verdict.
+    ir::Program gate = syn_gate(options.direction, options.ip_version, false);
+    for (const ir::Branch& branch : gate.branches) {
+      if (filtered && dst[branch.ip_version == 6].empty()) continue;
+      auto translated = nft::translate(branch, translate_options);
+      if (!translated) throw std::logic_error("nft: the SYN gate: " + translated.error().message);
+      for (const nft::Rule& rule : *translated) {
+        std::string line = "    " + family_matches(branch.ip_version, filtered);
+        for (const std::string& m : rule.matches) line += " " + m;
+        text += line + " goto negate\n";
+      }
+    }
+    text += "  }\n  chain negate {\n";
+    text += rules;
+    text += "    counter name \"unmatched\"";
+    if (!o.count_only) {
+      if (o.rate) text += " limit name \"flood\"";
+      text += " " + v;
+    }
+    text += "\n";
+  }
+  text += "  }\n}\n";
+  out.text = std::move(text);
+  out.ok = true;
+  return out;
+}
+
+}  // namespace p0fbpf

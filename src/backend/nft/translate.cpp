@@ -1,0 +1,551 @@
+#include "backend/nft/translate.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "backend/nft/paths.hpp"
+
+namespace p0fbpf::nft {
+namespace {
+
+using ir::BinaryOp;
+using ir::Relation;
+using ir::Value;
+using ir::ValuePtr;
+using ir::Width;
+
+constexpr std::size_t kMaxPaths = 4096;
+// A field compared with a bit field of at most this many bits is split into
+// one rule per value of the bit field.
+constexpr int kMaxSplitBits = 4;
+
+// A compare that must come out `want`.
+struct Atom {
+  Relation relation;
+  ValuePtr lhs, rhs;
+  bool want;
+  std::string field;
+};
+
+struct Failure {
+  std::string message;
+};
+
+// A packet field the rules read: an absolute load, the IPv4 header length,
+// or the packet's length.
+bool is_leaf(const Value& v) {
+  return (v.kind == Value::Kind::Load && !v.base) || v.kind == Value::Kind::IpHeaderLength ||
+         v.kind == Value::Kind::PacketLength;
+}
+
+unsigned bits_of(const Value& leaf) {
+  if (leaf.kind == Value::Kind::Load) return 8 * static_cast<unsigned>(leaf.width);
+  return 32;
+}
+
+std::uint32_t max_of(const Value& leaf) {
+  unsigned bits = bits_of(leaf);
+  return bits >= 32 ? 0xffffffffu : (1u << bits) - 1;
+}
+
+// The leaves `v` reads; `based` is set when it reads at an offset that
+// depends on the packet.
+void leaves(const ValuePtr& v, std::map<std::string, ValuePtr>& out, bool& based, const std::string& field) {
+  switch (v->kind) {
+    case Value::Kind::Constant: return;
+    case Value::Kind::Variable:
+      throw Failure{fmt::format("{}: the IR assigns a variable, which nft has not", field)};
+    case Value::Kind::Load:
+      if (v->frame) throw Failure{fmt::format("{}: reads the link-layer header", field)};
+      if (v->base) {
+        based = true;
+        leaves(v->base, out, based, field);
+        return;
+      }
+      out.emplace(v->key, v);
+      return;
+    case Value::Kind::IpHeaderLength:
+    case Value::Kind::PacketLength:
+      out.emplace(v->key, v);
+      return;
+    case Value::Kind::Binary:
+      leaves(v->lhs, out, based, field);
+      leaves(v->rhs, out, based, field);
+      return;
+  }
+}
+
+std::map<std::string, ValuePtr> leaves_of(const Atom& a, bool* based = nullptr) {
+  std::map<std::string, ValuePtr> out;
+  bool b = false;
+  leaves(a.lhs, out, b, a.field);
+  leaves(a.rhs, out, b, a.field);
+  if (based) *based = b;
+  return out;
+}
+
+// `v` with the values in `known` (by key) put in, folded.
+ValuePtr substitute(const ValuePtr& v, const std::map<std::string, std::uint32_t>& known) {
+  if (auto it = known.find(v->key); it != known.end()) return ir::constant(it->second);
+  switch (v->kind) {
+    case Value::Kind::Load:
+      if (v->base) return ir::load(v->width, v->offset, substitute(v->base, known));
+      return v;
+    case Value::Kind::Binary: {
+      ValuePtr l = substitute(v->lhs, known), r = substitute(v->rhs, known);
+      if (l == v->lhs && r == v->rhs) return v;
+      return ir::binary(v->op, l, r);
+    }
+    default:
+      return v;
+  }
+}
+
+// The packet's length where the IP stack has trimmed the packet to it.
+ValuePtr replace_length(const ValuePtr& v, const ValuePtr& length) {
+  switch (v->kind) {
+    case Value::Kind::PacketLength: return length;
+    case Value::Kind::Load:
+      if (v->base) return ir::load(v->width, v->offset, replace_length(v->base, length));
+      return v;
+    case Value::Kind::Binary: return ir::binary(v->op, replace_length(v->lhs, length), replace_length(v->rhs, length));
+    default: return v;
+  }
+}
+
+// `v`'s value with the leaves' values given; nullopt for a division by
+// zero, which ends the classic program with 0.
+std::optional<std::uint32_t> evaluate(const ValuePtr& v, const std::vector<std::pair<const std::string*, std::uint32_t>>& at) {
+  switch (v->kind) {
+    case Value::Kind::Constant: return v->constant;
+    case Value::Kind::Binary: {
+      auto l = evaluate(v->lhs, at);
+      if (!l) return std::nullopt;
+      auto r = evaluate(v->rhs, at);
+      if (!r) return std::nullopt;
+      if ((v->op == BinaryOp::Div || v->op == BinaryOp::Mod) && *r == 0) return std::nullopt;
+      return ir::fold(v->op, *l, *r);
+    }
+    default:
+      for (const auto& [key, value] : at) {
+        if (*key == v->key) return value;
+      }
+      throw std::logic_error("nft: no value for " + v->key);
+  }
+}
+
+bool atom_holds(const Atom& a, const std::vector<std::pair<const std::string*, std::uint32_t>>& at) {
+  auto l = evaluate(a.lhs, at);
+  auto r = evaluate(a.rhs, at);
+  if (!l || !r) return false;
+  return ir::relation_holds(a.relation, *l, *r) == a.want;
+}
+
+std::string leaf_text(const Value& leaf) {
+  if (leaf.kind == Value::Kind::PacketLength) return "meta len";
+  if (leaf.kind == Value::Kind::Load) return fmt::format("@nh,{},{}", 8 * leaf.offset, bits_of(leaf));
+  throw std::logic_error("nft: no field for " + leaf.key);
+}
+
+// `leaf` or `leaf & mask`: the leaf and the mask (all ones for the leaf).
+std::optional<std::pair<ValuePtr, std::uint32_t>> masked_leaf(const ValuePtr& v) {
+  if (is_leaf(*v) && v->kind != Value::Kind::IpHeaderLength) return std::make_pair(v, max_of(*v));
+  if (v->kind == Value::Kind::Binary && v->op == BinaryOp::And && v->rhs->is_constant()) {
+    if (auto inner = masked_leaf(v->lhs)) return std::make_pair(inner->first, inner->second & v->rhs->constant);
+  }
+  return std::nullopt;
+}
+
+std::string masked_text(const Value& leaf, std::uint32_t mask) {
+  if (mask == max_of(leaf)) return leaf_text(leaf);
+  return fmt::format("{} & {:#x}", leaf_text(leaf), mask);
+}
+
+// Sorted distinct values as nft set elements, runs as ranges.
+std::string elements(const std::vector<std::uint32_t>& values) {
+  std::string out;
+  for (std::size_t i = 0; i < values.size();) {
+    std::size_t j = i;
+    while (j + 1 < values.size() && values[j + 1] == values[j] + 1) ++j;
+    if (!out.empty()) out += ", ";
+    out += j == i ? fmt::format("{}", values[i]) : fmt::format("{}-{}", values[i], values[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+std::size_t runs(const std::vector<std::uint32_t>& values) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i == 0 || values[i] != values[i - 1] + 1) ++n;
+  }
+  return n;
+}
+
+// One way of the branch on its way to rules.
+struct Work {
+  std::vector<Atom> atoms;
+  std::vector<std::string> prefix;  // matches chosen by splits, first in the rule
+  std::vector<std::string> sets;    // sets of pairs, last (a lookup costs more than a compare)
+};
+
+class Translator {
+ public:
+  Translator(const TranslateOptions& options) : options_(options) {}
+
+  void expand(Work w, std::vector<Rule>& out) {
+    if (!settle(w)) return;
+    // Reads at an offset the IPv4 header length decides: a rule per length.
+    for (const Atom& a : w.atoms) {
+      bool based = false;
+      auto ls = leaves_of(a, &based);
+      auto ihl = std::find_if(ls.begin(), ls.end(), [](const auto& kv) {
+        return kv.second->kind == Value::Kind::IpHeaderLength;
+      });
+      if (ihl != ls.end()) {
+        for (std::uint32_t nibble = 0; nibble < 16; ++nibble) {
+          Work next = with_value(w, ihl->second, 4 * nibble);
+          next.atoms.insert(next.atoms.begin(), Atom{Relation::Equal, ir::bit_and(ir::load(Width::Byte, 0), 0x0f),
+                                                      ir::constant(nibble), true, "ip header length"});
+          expand(std::move(next), out);
+        }
+        return;
+      }
+      if (based) {
+        throw Failure{fmt::format("{}: read at an offset that depends on the packet, which nft cannot read",
+                                  a.field)};
+      }
+    }
+    // Compares of two fields.
+    for (const Atom& a : w.atoms) {
+      auto ls = leaves_of(a);
+      if (ls.size() < 2) continue;
+      if (auto small = small_field(a)) {
+        std::uint32_t mask = small->second;
+        for (std::uint32_t v = mask;; v = (v - 1) & mask) {
+          Work next = with_value(w, ir::bit_and(small->first, mask), v);
+          next.atoms.insert(next.atoms.begin(),
+                            Atom{Relation::Equal, ir::bit_and(small->first, mask), ir::constant(v), true, a.field});
+          expand(std::move(next), out);
+          if (v == 0) break;
+        }
+        return;
+      }
+      if (ls.size() == 2) {
+        pair_set(w, ls, a);
+        return expand(std::move(w), out);
+      }
+      throw Failure{fmt::format("{}: compares {} packet fields, which nft cannot", a.field, ls.size())};
+    }
+    emit(std::move(w), out);
+  }
+
+ private:
+  // Puts in the values of fields compared equal with constants and folds;
+  // false if the way can never hold.
+  bool settle(Work& w) {
+    for (int round = 0; round < 8; ++round) {
+      std::map<std::string, std::uint32_t> known;
+      for (const Atom& a : w.atoms) {
+        if (a.want && a.relation == Relation::Equal && is_leaf(*a.lhs) && a.rhs->is_constant()) {
+          auto [it, inserted] = known.emplace(a.lhs->key, a.rhs->constant);
+          if (!inserted && it->second != a.rhs->constant) return false;
+        }
+      }
+      bool changed = false;
+      std::vector<Atom> kept;
+      for (const Atom& a : w.atoms) {
+        bool pin = a.want && a.relation == Relation::Equal && is_leaf(*a.lhs) && a.rhs->is_constant();
+        Atom b = a;
+        if (!pin) {
+          b.lhs = substitute(a.lhs, known);
+          b.rhs = substitute(a.rhs, known);
+          if (b.lhs != a.lhs || b.rhs != a.rhs) changed = true;
+        }
+        if (b.lhs->is_constant() && b.rhs->is_constant()) {
+          if (!atom_holds(b, {})) return false;
+          changed = true;
+          continue;
+        }
+        kept.push_back(std::move(b));
+      }
+      w.atoms = std::move(kept);
+      if (!changed) break;
+    }
+    return consistent(w);
+  }
+
+  // False if the equalities on bytes contradict each other, or a 16-bit
+  // field's compares admit no value.
+  bool consistent(const Work& w) {
+    std::map<std::uint32_t, std::pair<std::uint8_t, std::uint8_t>> bytes;  // offset: mask, value
+    for (const Atom& a : w.atoms) {
+      if (!a.want || a.relation != Relation::Equal || !a.rhs->is_constant()) continue;
+      auto constraints = ir::byte_constraints(ir::eq(a.lhs, a.rhs, a.field));
+      if (!constraints) {
+        auto m = masked_leaf(a.lhs);
+        if (m && m->first->kind == Value::Kind::Load) return false;  // K outside the mask
+        continue;
+      }
+      for (const auto& c : *constraints) {
+        if (c.load->base || c.load->frame) continue;
+        auto& [mask, value] = bytes[c.offset];
+        if ((value & mask & c.mask) != (c.value & mask & c.mask)) return false;
+        mask |= c.mask;
+        value = static_cast<std::uint8_t>((value & ~c.mask) | (c.value & c.mask));
+      }
+    }
+    std::map<std::string, std::vector<const Atom*>> per_leaf;
+    for (const Atom& a : w.atoms) {
+      auto ls = leaves_of(a);
+      if (ls.size() == 1 && bits_of(*ls.begin()->second) <= 16) per_leaf[ls.begin()->first].push_back(&a);
+    }
+    for (const auto& [key, atoms] : per_leaf) {
+      if (atoms.size() < 2) continue;  // one compare alone was checked by settle's folding or emit
+      if (accepted(*leaves_of(*atoms.front()).begin()->second, atoms).empty()) return false;
+    }
+    return true;
+  }
+
+  // The values of a 16-bit (or smaller) leaf that every atom accepts.
+  std::vector<std::uint32_t> accepted(const Value& leaf, const std::vector<const Atom*>& atoms) {
+    std::vector<std::uint32_t> out;
+    std::vector<std::pair<const std::string*, std::uint32_t>> at = {{&leaf.key, 0}};
+    for (std::uint32_t v = 0; v <= max_of(leaf); ++v) {
+      at[0].second = v;
+      if (std::all_of(atoms.begin(), atoms.end(), [&](const Atom* a) { return atom_holds(*a, at); })) {
+        out.push_back(v);
+      }
+    }
+    return out;
+  }
+
+  Work with_value(const Work& w, const ValuePtr& what, std::uint32_t value) {
+    std::map<std::string, std::uint32_t> known = {{what->key, value}};
+    Work next = w;
+    for (Atom& a : next.atoms) {
+      a.lhs = substitute(a.lhs, known);
+      a.rhs = substitute(a.rhs, known);
+    }
+    return next;
+  }
+
+  // A `field & mask` of a few bits in the compare, to split on.
+  std::optional<std::pair<ValuePtr, std::uint32_t>> small_field(const Atom& a) {
+    std::optional<std::pair<ValuePtr, std::uint32_t>> found;
+    auto visit = [&](auto&& self, const ValuePtr& v) -> void {
+      if (found || v->kind != Value::Kind::Binary) return;
+      if (v->op == BinaryOp::And && v->rhs->is_constant() && v->lhs->kind == Value::Kind::Load && !v->lhs->base &&
+          std::popcount(v->rhs->constant) <= kMaxSplitBits) {
+        found = std::make_pair(v->lhs, v->rhs->constant);
+        return;
+      }
+      self(self, v->lhs);
+      self(self, v->rhs);
+    };
+    visit(visit, a.lhs);
+    visit(visit, a.rhs);
+    return found;
+  }
+
+  // Two 16-bit fields, one of which the way fixes as a function of the other
+  // (`a == f(b)`, or `a % f(b) == 0` and `a / f(b) == K`): the pairs of values
+  // for which every compare of the two holds, as one set, in place of those
+  // compares.
+  void pair_set(Work& w, const std::map<std::string, ValuePtr>& two, const Atom& cause) {
+    ValuePtr x = two.begin()->second, y = std::next(two.begin())->second;
+    for (const ValuePtr& l : {x, y}) {
+      if (l->kind != Value::Kind::Load || bits_of(*l) > 16) {
+        throw Failure{fmt::format("{}: compares two packet fields, which nft cannot", cause.field)};
+      }
+    }
+    auto only = [](const ValuePtr& v, const ValuePtr& leaf) {
+      auto ls = std::map<std::string, ValuePtr>{};
+      bool based = false;
+      leaves(v, ls, based, "");
+      return ls.size() == 1 && ls.begin()->first == leaf->key;
+    };
+    // The pinned field and its value as a function of the other.
+    ValuePtr pinned, free, function;
+    for (const Atom& a : w.atoms) {
+      if (!a.want || a.relation != Relation::Equal || pinned) continue;
+      for (auto [p, f] : {std::pair{x, y}, std::pair{y, x}}) {
+        if (a.lhs->key == p->key && only(a.rhs, f)) {
+          pinned = p, free = f, function = a.rhs;
+          break;
+        }
+        // a / d == K, with a % d == 0 on the same way: a == K * d.
+        if (a.rhs->is_constant() && a.lhs->kind == Value::Kind::Binary && a.lhs->op == BinaryOp::Div &&
+            a.lhs->lhs->key == p->key && only(a.lhs->rhs, f)) {
+          ValuePtr d = a.lhs->rhs;
+          bool divides = std::any_of(w.atoms.begin(), w.atoms.end(), [&](const Atom& b) {
+            return b.want && b.relation == Relation::Equal && b.rhs->is_constant() && b.rhs->constant == 0 &&
+                   b.lhs->kind == Value::Kind::Binary && b.lhs->op == BinaryOp::Mod && b.lhs->lhs->key == p->key &&
+                   b.lhs->rhs->key == d->key;
+          });
+          if (divides) {
+            pinned = p, free = f, function = ir::binary(BinaryOp::Mul, d, a.rhs);
+            break;
+          }
+        }
+      }
+    }
+    if (!pinned) {
+      throw Failure{fmt::format("{}: compares two packet fields without fixing one by the other, which nft cannot",
+                                cause.field)};
+    }
+    std::vector<const Atom*> group;
+    std::vector<Atom> rest;
+    for (const Atom& a : w.atoms) {
+      auto ls = leaves_of(a);
+      bool mine = !ls.empty() && std::all_of(ls.begin(), ls.end(), [&](const auto& kv) {
+        return kv.first == x->key || kv.first == y->key;
+      });
+      if (mine) group.push_back(&a);
+    }
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;
+    std::vector<std::pair<const std::string*, std::uint32_t>> at = {{&free->key, 0}, {&pinned->key, 0}};
+    for (std::uint32_t f = 0; f <= max_of(*free); ++f) {
+      at[0].second = f;
+      at.resize(1);
+      auto p = evaluate(function, at);
+      if (!p || *p > max_of(*pinned)) continue;
+      at.push_back({&pinned->key, *p});
+      if (std::all_of(group.begin(), group.end(), [&](const Atom* a) { return atom_holds(*a, at); })) {
+        pairs.emplace_back(f, *p);
+      }
+    }
+    std::string set;
+    for (const auto& [f, p] : pairs) set += fmt::format("{}{} . {}", set.empty() ? "" : ", ", f, p);
+    std::string match = pairs.empty() ? "" : fmt::format("{} . {} {{ {} }}", leaf_text(*free), leaf_text(*pinned), set);
+    for (const Atom& a : w.atoms) {
+      if (std::find(group.begin(), group.end(), &a) == group.end()) rest.push_back(a);
+    }
+    w.atoms = std::move(rest);
+    if (pairs.empty()) {
+      // No pair holds: a way that never holds.
+      w.atoms.push_back(Atom{Relation::Equal, ir::constant(0), ir::constant(1), true, cause.field});
+    } else {
+      w.sets.push_back(std::move(match));
+    }
+  }
+
+  // The matches of a way whose compares each read one field.
+  void emit(Work w, std::vector<Rule>& out) {
+    if (!settle(w)) return;
+    Rule rule{w.prefix};
+    std::map<std::string, std::vector<const Atom*>> complex;  // per leaf, in order of first use
+    std::vector<std::string> complex_order;
+    std::vector<std::pair<std::size_t, std::string>> complex_at;  // where each leaf's set goes
+    for (const Atom& a : w.atoms) {
+      auto ls = leaves_of(a);
+      if (ls.empty()) continue;
+      auto direct = direct_match(a);
+      if (direct) {
+        if (*direct == "never") return;
+        if (!direct->empty()) rule.matches.push_back(*direct);
+        continue;
+      }
+      const ValuePtr& leaf = ls.begin()->second;
+      if (bits_of(*leaf) > 16) {
+        throw Failure{fmt::format("{}: computes with a {}-bit field, which nft cannot", a.field, bits_of(*leaf))};
+      }
+      if (!complex.count(leaf->key)) {
+        complex_at.emplace_back(rule.matches.size(), leaf->key);
+        rule.matches.emplace_back();  // filled in below
+      }
+      complex[leaf->key].push_back(&a);
+    }
+    for (const auto& [index, key] : complex_at) {
+      const auto& atoms = complex[key];
+      const ValuePtr& leaf = leaves_of(*atoms.front()).begin()->second;
+      std::vector<std::uint32_t> yes = accepted(*leaf, atoms);
+      if (yes.empty()) return;
+      std::vector<std::uint32_t> no;
+      std::size_t j = 0;
+      for (std::uint32_t v = 0; v <= max_of(*leaf); ++v) {
+        if (j < yes.size() && yes[j] == v) ++j;
+        else no.push_back(v);
+      }
+      if (no.empty()) continue;
+      rule.matches[index] = runs(no) < runs(yes) ? fmt::format("{} != {{ {} }}", leaf_text(*leaf), elements(no))
+                                                 : fmt::format("{} {{ {} }}", leaf_text(*leaf), elements(yes));
+    }
+    rule.matches.insert(rule.matches.end(), w.sets.begin(), w.sets.end());
+    std::erase_if(rule.matches, [](const std::string& m) { return m.empty(); });
+    if (std::find(out.begin(), out.end(), rule) != out.end()) return;
+    if (out.size() >= options_.max_rules) {
+      throw Failure{fmt::format("needs more than {} nft rules", options_.max_rules)};
+    }
+    out.push_back(std::move(rule));
+  }
+
+  // The compare as one nft match, "" when it always holds, "never" when it
+  // never does; nullopt when it is not a field (masked) against a constant.
+  std::optional<std::string> direct_match(const Atom& a) {
+    if (!a.rhs->is_constant()) return std::nullopt;
+    auto m = masked_leaf(a.lhs);
+    if (!m) return std::nullopt;
+    const Value& leaf = *m->first;
+    std::uint32_t mask = m->second, k = a.rhs->constant;
+    std::string field = masked_text(leaf, mask);
+    switch (a.relation) {
+      case Relation::Equal:
+        if ((k & ~mask) != 0) return a.want ? "never" : "";
+        return fmt::format("{} {} {}", field, a.want ? "==" : "!=", k);
+      case Relation::Greater:
+        if (k >= mask) return a.want ? "never" : "";
+        return fmt::format("{} {} {}", field, a.want ? ">" : "<=", k);
+      case Relation::GreaterEqual:
+        if (k == 0) return a.want ? "" : "never";
+        if (k > mask) return a.want ? "never" : "";
+        return fmt::format("{} {} {}", field, a.want ? ">=" : "<", k);
+      case Relation::AnyBitSet: {
+        std::uint32_t bits = mask & k;
+        if (bits == 0) return a.want ? "never" : "";
+        return fmt::format("{} & {:#x} {} 0", leaf_text(leaf), bits, a.want ? "!=" : "==");
+      }
+    }
+    return std::nullopt;
+  }
+
+  const TranslateOptions& options_;
+};
+
+}  // namespace
+
+Result<std::vector<Rule>> translate(const ir::Branch& branch, const TranslateOptions& options) {
+  auto ways = paths(branch.condition, true, kMaxPaths);
+  if (!ways) {
+    return Diagnostic{Severity::Error, {}, fmt::format("{}: more than {} ways to match, or variables, which nft rules cannot hold", branch.label, kMaxPaths), ""};
+  }
+  ValuePtr length = branch.ip_version == 6 ? ir::add(ir::load(Width::Half, 4), 40) : ir::load(Width::Half, 2);
+  std::vector<Rule> out;
+  Translator translator(options);
+  try {
+    for (const Path& path : *ways) {
+      Work w;
+      for (const Literal& l : path) {
+        const ir::Condition& c = *l.compare;
+        Atom a{c.relation, c.lhs, c.rhs, l.holds != c.negated, c.field};
+        if (options.length_from_ip_header) {
+          a.lhs = replace_length(a.lhs, length);
+          a.rhs = replace_length(a.rhs, length);
+        }
+        w.atoms.push_back(std::move(a));
+      }
+      translator.expand(std::move(w), out);
+    }
+  } catch (const Failure& failure) {
+    return Diagnostic{Severity::Error, {}, failure.message, ""};
+  }
+  return out;
+}
+
+}  // namespace p0fbpf::nft
