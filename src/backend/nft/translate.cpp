@@ -303,8 +303,9 @@ class Translator {
     }
     std::map<std::string, std::vector<const Atom*>> per_leaf;
     for (const Atom& a : w.atoms) {
-      auto ls = leaves_of(a);
-      if (ls.size() == 1 && bits_of(*ls.begin()->second) <= 16) per_leaf[ls.begin()->first].push_back(&a);
+      bool based = false;
+      auto ls = leaves_of(a, &based);
+      if (!based && ls.size() == 1 && bits_of(*ls.begin()->second) <= 16) per_leaf[ls.begin()->first].push_back(&a);
     }
     for (const auto& [key, atoms] : per_leaf) {
       if (atoms.size() < 2) continue;  // one compare alone was checked by settle's folding or emit

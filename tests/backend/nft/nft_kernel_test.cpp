@@ -1,0 +1,239 @@
+// -f nft in the kernel (root): in network namespaces of their own
+// (p0fbpf-nft-*), the table for every p0f.fp request signature (--count-only,
+// so that each rule sees every frame) is loaded with nft -f, frames are sent
+// through a veth, and after each frame every signature's named counter must
+// have moved exactly when the classic program of that signature accepts the
+// packet as the hook sees it (libpcap's bpf_filter). Frames: matching ones,
+// near misses, IPv4 options, IPv6 extension headers, fragments, datagrams
+// cut short. At the input and prerouting hooks. Also: loading twice leaves
+// one table; a foreign table survives loading and deleting ours.
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+
+#include "bpf_run.hpp"
+#include "cli_run.hpp"
+#include "netns.hpp"
+#include "nft_model.hpp"
+#include "p0f_database.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/parser.hpp"
+#include "signature_packets.hpp"
+#include "test_env.hpp"
+#include "test_seed.hpp"
+
+namespace p0fbpf {
+namespace {
+
+using testing::run_shell;
+
+const char* kDatabase = "/etc/p0f/p0f.fp";
+
+// Namespaces a and b joined by veth va/vb; b has 10.99.0.2/24 and
+// fd00:99::2/64 on vb.
+class NftNamespaces {
+ public:
+  NftNamespaces() {
+    std::string id = std::to_string(getpid());
+    a_ = "p0fbpf-nft-" + id + "-a";
+    b_ = "p0fbpf-nft-" + id + "-b";
+    ok_ = sh("ip netns add " + a_) && sh("ip netns add " + b_) &&
+          sh("ip link add va netns " + a_ + " type veth peer name vb netns " + b_) &&
+          sh("ip -n " + a_ + " link set va up") && sh("ip -n " + b_ + " link set vb up") &&
+          sh("ip -n " + b_ + " link set lo up") && sh("ip -n " + b_ + " addr add 10.99.0.2/24 dev vb") &&
+          sh("ip -n " + b_ + " addr add fd00:99::2/64 dev vb nodad") &&
+          sh("ip netns exec " + b_ + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.vb.rp_filter=0");
+    std::string mac = run_shell("ip netns exec " + b_ + " cat /sys/class/net/vb/address");
+    for (int i = 0; i < 6 && mac.size() >= 17; ++i) mac_[i] = static_cast<std::uint8_t>(std::stoul(mac.substr(3 * i, 2), nullptr, 16));
+  }
+  ~NftNamespaces() {
+    run_shell("ip netns del " + a_);
+    run_shell("ip netns del " + b_);
+  }
+  bool ok() const { return ok_; }
+  const std::string& a() const { return a_; }
+  const std::string& b() const { return b_; }
+  const std::array<std::uint8_t, 6>& mac_b() const { return mac_; }
+  // nft in b.
+  std::string nft(const std::string& args, int* status = nullptr) const {
+    return run_shell("ip netns exec " + b_ + " nft " + args, status);
+  }
+
+ private:
+  static bool sh(const std::string& command) {
+    int status = 0;
+    run_shell(command, &status);
+    return status == 0;
+  }
+  std::string a_, b_;
+  std::array<std::uint8_t, 6> mac_{};
+  bool ok_ = false;
+};
+
+bool can_run() {
+  int status = 0;
+  run_shell("nft --version", &status);
+  return geteuid() == 0 && status == 0;
+}
+
+// Every counter of the table: name -> packets, from `nft -j list counters`.
+std::map<std::string, long> counters(const NftNamespaces& ns, const std::string& table) {
+  std::string json = ns.nft("-j list counters table inet " + table);
+  std::map<std::string, long> out;
+  for (std::size_t at = 0; (at = json.find("\"counter\": {", at)) != std::string::npos; ++at) {
+    auto name = json.find("\"name\": \"", at) + 9;
+    auto packets = json.find("\"packets\": ", at) + 11;
+    out[json.substr(name, json.find('"', name) - name)] = std::stol(json.substr(packets));
+  }
+  return out;
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  std::string path = testing::temp_file("nft_kernel_", name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Addressed from 10.99.0.1 / fd00:99::1 to b's addresses.
+void address(testing::PacketSpec& spec) {
+  spec.source = {};
+  spec.destination = {};
+  if (spec.ipv6) {
+    spec.source = {0xfd, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    spec.destination = spec.source;
+    spec.destination[15] = 2;
+  } else {
+    spec.source[0] = 10, spec.source[1] = 99, spec.source[3] = 1;
+    spec.destination[0] = 10, spec.destination[1] = 99, spec.destination[3] = 2;
+  }
+}
+
+// IPv6 packet with a destination options header in front of its TCP header.
+std::vector<std::uint8_t> with_extension_header(std::vector<std::uint8_t> p) {
+  if (p.size() < 40 || (p[0] >> 4) != 6) return p;
+  std::vector<std::uint8_t> options = {p[6], 0, 1, 4, 0, 0, 0, 0};  // next header, length 0, PadN
+  p[6] = 60;
+  unsigned length = ((p[4] << 8) | p[5]) + 8u;
+  p[4] = static_cast<std::uint8_t>(length >> 8), p[5] = static_cast<std::uint8_t>(length);
+  p.insert(p.begin() + 40, options.begin(), options.end());
+  return p;
+}
+
+void differential(const std::string& hook) {
+  P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
+  NftNamespaces ns;
+  P0FBPF_REQUIRE(ns.ok(), "cannot set up network namespaces");
+  std::vector<std::string> signatures;
+  for (const auto& s : testing::tcp_signatures(kDatabase)) {
+    if (!s.response) signatures.push_back(s.text);
+  }
+  P0FBPF_REQUIRE(!signatures.empty(), std::string("no signatures in ") + kDatabase);
+  std::string input;
+  for (const auto& s : signatures) input += s + "\n";
+  testing::Outcome o = testing::run_p0fbpf({"-f", "nft", "--count-only", "--hook", hook, "-"}, input);
+  ASSERT_EQ(o.status, 0) << o.err;
+  int status = 0;
+  std::string said = ns.nft("-f " + write_file(hook + ".nft", o.out), &status);
+  ASSERT_EQ(status, 0) << said;
+
+  std::vector<BpfProgram> classic;
+  for (const auto& s : signatures) {
+    Compilation c = compile({{s, ""}}, CompileOptions{});
+    ASSERT_TRUE(c.ok()) << s;
+    classic.push_back(*c.program);
+  }
+  std::uint64_t seed = testing::seed_from_env();
+  std::printf("P0FBPF_SEED=%llu\n", static_cast<unsigned long long>(seed));
+  testing::Random rng(seed);
+  const bool input_hook = hook == "input";
+  std::map<std::string, long> before = counters(ns, "p0fbpf");
+  ASSERT_EQ(before.size(), signatures.size());
+  std::size_t frames = 0, matches = 0;
+  for (std::size_t s = 0; s < signatures.size(); ++s) {
+    Signature sig = *parse_signature(signatures[s]);
+    for (int k = 0; k < 6; ++k) {
+      bool ipv6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && k % 2);
+      testing::PacketSpec spec = testing::matching_packet(sig, ipv6, false, rng);
+      if (k == 2) spec = testing::mutate(spec, rng);
+      if (k == 3 && !ipv6) spec.ip_options = {1, 1, 1, 0};
+      if (k == 4 && !ipv6) spec.fragment = rng() % 2 ? 0x2000 : 0x0010;  // a first fragment, a later one
+      address(spec);
+      std::vector<std::uint8_t> packet = testing::build_packet(spec);
+      if (k == 4 && ipv6) packet = with_extension_header(packet);
+      if (k == 5) {  // cut short, the length field saying so
+        testing::PacketSpec cut = spec;
+        std::size_t full = packet.size(), header = ipv6 ? 40 : 20;
+        std::size_t keep = header + 1 + rng() % (full - header - 1);
+        cut.length_field = static_cast<std::uint16_t>(ipv6 ? keep - 40 : keep);
+        cut.cut = full - keep;
+        packet = testing::build_packet(cut);
+      }
+      std::string sent = testing::in_namespace(ns.a(), [&] {
+        return testing::inject({testing::ethernet_frame(packet, ipv6)}, "va");
+      });
+      ASSERT_EQ(sent, "1");
+      std::map<std::string, long> after = counters(ns, "p0fbpf");
+      auto seen = testing::delivered(packet, input_hook);
+      for (std::size_t t = 0; t < signatures.size(); ++t) {
+        std::string name = "sig" + std::to_string(t + 1);
+        bool expected = seen && testing::run_bpf(classic[t], *seen) != 0;
+        EXPECT_EQ(after[name] - before[name], expected ? 1 : 0)
+            << hook << ": " << signatures[t] << " on a frame built for " << signatures[s] << " (" << k
+            << "): " << testing::hex(packet);
+        matches += expected;
+      }
+      before = std::move(after);
+      ++frames;
+    }
+  }
+  EXPECT_GT(matches, signatures.size());
+  std::printf("%zu frames, %zu signature matches, %zu counters\n", frames, matches, signatures.size());
+}
+
+TEST(NftKernel, CountersAtInputAreTheClassicVerdicts) { differential("input"); }
+TEST(NftKernel, CountersAtPreroutingAreTheClassicVerdicts) { differential("prerouting"); }
+
+TEST(NftKernel, LoadingReplacesOnlyItsOwnTable) {
+  P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
+  NftNamespaces ns;
+  P0FBPF_REQUIRE(ns.ok(), "cannot set up network namespaces");
+  int status = 0;
+  std::string said = ns.nft("-f " + write_file("foreign.nft",
+                                               "table inet mine {\n  chain input {\n    type filter hook input "
+                                               "priority filter; policy accept;\n    tcp dport 22 accept\n  }\n}\n"),
+                            &status);
+  ASSERT_EQ(status, 0) << said;
+  testing::Outcome one = testing::run_p0fbpf({"-f", "nft", "--label", "Linux:3.11 and newer"});
+  testing::Outcome two = testing::run_p0fbpf({"-f", "nft", "--label", "Windows:7 or 8"});
+  ASSERT_EQ(one.status, 0) << one.err;
+  ASSERT_EQ(two.status, 0) << two.err;
+  std::string first = write_file("one.nft", one.out), second = write_file("two.nft", two.out);
+  for (int i = 0; i < 2; ++i) {
+    said = ns.nft("-f " + first, &status);
+    ASSERT_EQ(status, 0) << said;
+  }
+  std::string tables = ns.nft("list tables");
+  EXPECT_EQ(tables, "table inet mine\ntable inet p0fbpf\n");
+  EXPECT_EQ(counters(ns, "p0fbpf").size(), 2u);  // the label's two signatures
+  // Another selection replaces it: its counters only.
+  said = ns.nft("-f " + second, &status);
+  ASSERT_EQ(status, 0) << said;
+  EXPECT_NE(ns.nft("list table inet p0fbpf").find("Windows"), std::string::npos);
+  EXPECT_EQ(ns.nft("list table inet p0fbpf").find("Linux:3.11"), std::string::npos);
+  // A file cut short changes nothing.
+  std::string cut = write_file("cut.nft", one.out.substr(0, one.out.size() / 2));
+  ns.nft("-f " + cut, &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(ns.nft("list table inet p0fbpf").find("Windows"), std::string::npos);
+  // Deleting ours leaves the foreign table and its rule.
+  said = ns.nft("delete table inet p0fbpf", &status);
+  ASSERT_EQ(status, 0) << said;
+  EXPECT_EQ(ns.nft("list tables"), "table inet mine\n");
+  EXPECT_NE(ns.nft("list table inet mine").find("tcp dport 22 accept"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace p0fbpf

@@ -1,0 +1,169 @@
+// For the nft tests: a reader of the rules p0fbpf -f nft writes (raw
+// payload compares at the network header, value sets, pair sets, the family
+// matches) that says which counters a packet would count, and the IP
+// stack's view of a packet at the input and prerouting hooks. Written from
+// nft's documented semantics, not from the backend: a read past the end of
+// the packet fails the rule.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace p0fbpf::testing {
+
+// The packet as the IP stack hands it to netfilter's input or prerouting
+// hook: nullopt if ip_rcv/ipv6_rcv drop it (bad version or lengths), else
+// trimmed to the datagram's length. At input, IPv4 fragments wait for
+// reassembly and are not seen.
+inline std::optional<std::vector<std::uint8_t>> delivered(std::vector<std::uint8_t> p, bool input_hook) {
+  if (p.empty()) return std::nullopt;
+  if ((p[0] >> 4) == 4) {
+    if (p.size() < 20) return std::nullopt;
+    std::size_t ihl = 4u * (p[0] & 0x0f), total = (std::size_t{p[2]} << 8) | p[3];
+    if (ihl < 20 || p.size() < ihl || total > p.size() || total < ihl) return std::nullopt;
+    p.resize(total);
+    std::uint16_t fragment = static_cast<std::uint16_t>((p[6] << 8) | p[7]);
+    if (input_hook && (fragment & 0x3fff) != 0) return std::nullopt;
+    return p;
+  }
+  if ((p[0] >> 4) == 6) {
+    if (p.size() < 40) return std::nullopt;
+    std::size_t total = 40 + ((std::size_t{p[4]} << 8) | p[5]);
+    if (p[6] == 0 || total > p.size()) return std::nullopt;  // no jumbograms here
+    p.resize(total);
+    return p;
+  }
+  return std::nullopt;
+}
+
+class NftModel {
+ public:
+  // The rule lines of the file's chains (those with "counter name").
+  explicit NftModel(const std::string& file) {
+    std::istringstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("counter name \"") != std::string::npos) rules_.push_back(line);
+    }
+  }
+
+  std::size_t rules() const { return rules_.size(); }
+
+  // Per counter name: how many rules with it `packet` matches (0 or 1 for
+  // rules that are disjoint, as p0fbpf's are).
+  std::map<std::string, int> counts(const std::vector<std::uint8_t>& packet) const {
+    std::map<std::string, int> out;
+    for (const std::string& rule : rules_) {
+      std::string name = counter_of(rule);
+      out.try_emplace(name, 0);
+      if (matches(rule, packet)) ++out[name];
+    }
+    return out;
+  }
+
+ private:
+  static std::string counter_of(const std::string& rule) {
+    auto at = rule.find("counter name \"") + 14;
+    return rule.substr(at, rule.find('"', at) - at);
+  }
+
+  static std::optional<std::uint64_t> read(const std::vector<std::uint8_t>& p, unsigned bit, unsigned bits) {
+    if ((bit + bits + 7) / 8 > p.size()) return std::nullopt;
+    std::uint64_t v = 0;
+    for (unsigned i = 0; i < bits; ++i) {
+      unsigned b = bit + i;
+      v = (v << 1) | ((p[b / 8] >> (7 - b % 8)) & 1);
+    }
+    return v;
+  }
+
+  static std::uint64_t number(const std::string& t) { return std::stoull(t, nullptr, 0); }
+
+  // In a set's text ("1, 3-5"): whether v is an element.
+  static bool in_set(const std::string& elements, std::uint64_t v) {
+    std::istringstream in(elements);
+    std::string e;
+    while (std::getline(in, e, ',')) {
+      e.erase(0, e.find_first_not_of(' '));
+      auto dash = e.find('-');
+      if (dash == std::string::npos ? number(e) == v : number(e.substr(0, dash)) <= v && v <= number(e.substr(dash + 1))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static bool matches(const std::string& rule, const std::vector<std::uint8_t>& p) {
+    std::istringstream in(rule);
+    std::vector<std::string> t;
+    for (std::string w; in >> w;) t.push_back(w);
+    for (std::size_t i = 0; i < t.size();) {
+      if (t[i] == "counter") return true;
+      if (t[i] == "meta" && t[i + 1] == "nfproto") {
+        if ((p[0] >> 4) != 4) return false;
+        i += 3;
+        continue;
+      }
+      if (t[i] == "ip6" && t[i + 1] == "nexthdr") {
+        if ((p[0] >> 4) != 6 || p.size() < 40 || p[6] != 6) return false;
+        i += 3;
+        continue;
+      }
+      // @nh,O,L [& M] ...
+      auto field = [&](const std::string& text) {
+        auto c1 = text.find(','), c2 = text.rfind(',');
+        return std::pair<unsigned, unsigned>(std::stoul(text.substr(c1 + 1, c2 - c1 - 1)), std::stoul(text.substr(c2 + 1)));
+      };
+      if (!t[i].starts_with("@nh,")) ADD_FAILURE() << "unknown match " << t[i] << " in " << rule;
+      auto [bit, bits] = field(t[i]);
+      auto value = read(p, bit, bits);
+      if (!value) return false;
+      ++i;
+      if (t[i] == ".") {  // a pair set: @nh . @nh { a . b, ... }
+        auto [bit2, bits2] = field(t[i + 1]);
+        auto second = read(p, bit2, bits2);
+        if (!second) return false;
+        std::string want = std::to_string(*value) + " . " + std::to_string(*second);
+        auto open = rule.find('{', rule.find(t[i + 1])), close = rule.find('}', open);
+        std::string elements = rule.substr(open + 1, close - open - 1);
+        bool found = (", " + elements.substr(1, elements.size() - 2) + ",").find(", " + want + ",") != std::string::npos;
+        if (!found) return false;
+        i += 2;
+        while (t[i] != "}") ++i;
+        ++i;
+        continue;
+      }
+      if (t[i] == "&") {
+        *value &= number(t[i + 1]);
+        i += 2;
+      }
+      if (t[i] == "{" || (t[i] == "!=" && t[i + 1] == "{")) {
+        bool negated = t[i] == "!=";
+        if (negated) ++i;
+        std::string elements;
+        for (++i; t[i] != "}"; ++i) elements += t[i] + " ";
+        ++i;
+        if (in_set(elements, *value) == negated) return false;
+        continue;
+      }
+      const std::string& op = t[i];
+      std::uint64_t k = number(t[i + 1]);
+      bool ok = op == "==" ? *value == k : op == "!=" ? *value != k : op == "<" ? *value < k
+                : op == "<=" ? *value <= k : op == ">" ? *value > k : op == ">=" ? *value >= k : false;
+      if (op != "==" && op != "!=" && op != "<" && op != "<=" && op != ">" && op != ">=") {
+        ADD_FAILURE() << "unknown operator " << op << " in " << rule;
+      }
+      if (!ok) return false;
+      i += 2;
+    }
+    return true;
+  }
+
+  std::vector<std::string> rules_;
+};
+
+}  // namespace p0fbpf::testing
