@@ -252,7 +252,9 @@ void CompileCommand::add_to(CLI::App& app) {
                  "lets only SYNs reach it) or tc (which sees every packet: with --negate, the program itself lets "
                  "every packet that is not a TCP SYN through, also with --link raw for an L3 device). With -f "
                  "script, tc writes one cls_bpf filter on --dev, whose program reads the Ethernet or the IP header "
-                 "as the device has")
+                 "as the device has. With -f nft: input (default; the inet table's chain at hook input, priority "
+                 "filter: SYNs to this host) or prerouting (priority raw: before conntrack makes an entry for the "
+                 "SYN, forwarded SYNs too); ingress (netdev) is not supported yet")
       ->type_name("HOOK")
       ->check(CLI::IsMember({"iptables", "tc", "input", "prerouting", "ingress"}));
   app.add_option("--chain", chain,
@@ -272,21 +274,23 @@ void CompileCommand::add_to(CLI::App& app) {
       ->type_name("TABLE");
   app.add_flag("--count-only", count_only,
                "script: rules that only count matches (iptables -v, tc -s) and let every packet through; xdp: "
-               "the program counts and passes every packet");
+               "the program counts and passes every packet; nft: rules with counters and no verdict (nft list "
+               "counters)");
   app.add_option("--name", name,
                  "xdp: names the XDP program (NAME), its match function (NAME_match) and its counters "
                  "(NAME_counters); a C identifier (default p0fbpf)")
       ->type_name("NAME");
   app.add_option("--rate", rate,
                  "script: the target applies only to the matching SYNs beyond N a second, counted for all the "
-                 "script's rules of a family together (flood sources are spoofed); iptables' hashlimit, burst N")
+                 "script's rules of a family together (flood sources are spoofed); iptables' hashlimit, burst N; "
+                 "nft: one named limit (rate over N/second) for all rules of both IP versions")
       ->type_name("N/s");
   app.add_option("--dev", device, "script, --hook tc: the device the filter goes on")->type_name("DEVICE");
   app.add_option("--direction", direction, "script, --hook tc: ingress (default) or egress")
       ->type_name("DIRECTION");
   app.add_option("--pref", priority, "script, --hook tc: the filter's priority, which identifies it (default 3056)")
       ->type_name("N");
-  app.add_option("-d,--destination", destinations, "script: only packets to this address or prefix (repeatable)")
+  app.add_option("-d,--destination", destinations, "script and nft: only packets to this address or prefix (repeatable); nft: the sets dst4 and dst6")
       ->type_name("ADDR")
       ->allow_extra_args(false);
   app.add_option("--ipset", ipset,
