@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "backend/nft/ruleset.hpp"
+#include "p0fbpf/parser.hpp"
+#include "passes/syn_gate.hpp"
 #include "pipeline.hpp"
 
 namespace p0fbpf {
@@ -164,6 +167,36 @@ SplitCompilation compile_split(const std::vector<SignatureSource>& sources, cons
   }
   if (!current.empty()) close_current();
   out.ok = true;
+  return out;
+}
+
+NftRuleset compile_nft(const std::vector<SignatureSource>& sources, const std::vector<std::string>& names,
+                       const CompileOptions& options, const NftOptions& nft) {
+  NftRuleset out;
+  std::vector<nft::Member> members;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    Result<Signature> parsed = parse_signature(sources[i].text);
+    if (!parsed) {
+      out.diagnostics.push_back({parsed.error(), sources[i]});
+      continue;
+    }
+    Result<Lowered> lowered = run_nft_passes(*parsed, options, fmt::format("signature {}", i + 1));
+    if (!lowered) {
+      out.diagnostics.push_back({lowered.error(), sources[i]});
+      continue;
+    }
+    for (const Diagnostic& w : lowered->warnings) out.diagnostics.push_back({w, sources[i]});
+    members.push_back({sources[i], names[i], std::move(lowered->branches)});
+  }
+  if (members.size() < sources.size()) return out;
+  // --negate: the SYN gate sends the direction's SYNs to the signatures.
+  std::optional<ir::Program> gate;
+  if (options.negate) gate = syn_gate(options.direction, options.ip_version, false);
+  NftRuleset made = nft::ruleset(members, gate ? &*gate : nullptr, nft);
+  out.diagnostics.insert(out.diagnostics.end(), made.diagnostics.begin(), made.diagnostics.end());
+  out.text = std::move(made.text);
+  out.rules = made.rules;
+  out.ok = made.ok;
   return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include "p0fbpf/bpf_program.hpp"
 #include "p0fbpf/diagnostic.hpp"
+#include "p0fbpf/nft.hpp"
 #include "p0fbpf/types.hpp"
 
 namespace p0fbpf {
@@ -127,6 +128,13 @@ struct SplitCompilation {
 };
 SplitCompilation compile_split(const std::vector<SignatureSource>& sources, const CompileOptions& options,
                                std::size_t limit);
+
+// -f nft: the nftables file for the sources (`names[i]` is source i's
+// label, or its text). From the options: mode, direction, negate and
+// optimize count; the link is always the IP header. A signature nft cannot
+// express exactly is an error on that signature.
+NftRuleset compile_nft(const std::vector<SignatureSource>& sources, const std::vector<std::string>& names,
+                       const CompileOptions& options, const NftOptions& nft);
 
 // The program of an empty selection: it accepts no packet (every packet,
 // negated).

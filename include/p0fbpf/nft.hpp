@@ -3,7 +3,8 @@
 // per way a signature matches (per IP version), a named counter per
 // signature and its label in the comments. Built from each signature's IR
 // by the nft backend (src/backend/nft/), exactly as the classic program
-// matches, or refused.
+// matches, or refused. The entry that compiles signatures into one is
+// compile_nft (compiler.hpp).
 #pragma once
 
 #include <cstddef>
@@ -11,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/diagnostic.hpp"
 
 namespace p0fbpf {
 
@@ -43,13 +44,6 @@ struct NftRuleset {
   std::size_t rules = 0;  // rules that match signatures
   bool ok = false;
 };
-
-// The file for the sources (`names[i]` is source i's label, or its text).
-// CompileOptions: mode, direction, negate and optimize count; the link is
-// always the IP header. A signature nft cannot express exactly is an error
-// on that signature.
-NftRuleset nft_ruleset(const std::vector<SignatureSource>& sources, const std::vector<std::string>& names,
-                       const CompileOptions& options, const NftOptions& nft);
 
 // A comment for nft: printable ASCII without '"' and '\\' (nft's parser has
 // no escapes in strings), other bytes as '_', at most 128 bytes.

@@ -167,7 +167,7 @@ int write_pinned_script(const Selection& selection, const CompileFlags& flags, c
 
 // -f nft: the file for nft -f, or why there is none.
 int write_nft(const Selection& selection, const CompileOptions& options, const NftOptions& nft) {
-  NftRuleset ruleset = nft_ruleset(selection.sources, selection.names, options, nft);
+  NftRuleset ruleset = compile_nft(selection.sources, selection.names, options, nft);
   for (const auto& d : ruleset.diagnostics) fmt::print(stderr, "{}", d.render());
   if (!ruleset.ok) return kExitError;
   for (const std::string& name : selection.names) {

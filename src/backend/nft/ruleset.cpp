@@ -1,15 +1,11 @@
-// The file p0fbpf -f nft prints: one inet table, replaced in one
-// transaction, with the rules translate() makes of each signature's IR.
 #include <arpa/inet.h>
 
 #include <fmt/format.h>
 
+#include "backend/nft/ruleset.hpp"
+
 #include "backend/nft/names.hpp"
 #include "backend/nft/translate.hpp"
-#include "p0fbpf/nft.hpp"
-#include "p0fbpf/parser.hpp"
-#include "passes/syn_gate.hpp"
-#include "pipeline.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -85,8 +81,9 @@ std::optional<std::string> check_nft_options(const NftOptions& o) {
   return std::nullopt;
 }
 
-NftRuleset nft_ruleset(const std::vector<SignatureSource>& sources, const std::vector<std::string>& names,
-                       const CompileOptions& options, const NftOptions& o) {
+namespace nft {
+
+NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, const NftOptions& o) {
   NftRuleset out;
   std::vector<std::string> dst[2];  // IPv4, IPv6
   for (const std::string& d : o.destinations) {
@@ -94,45 +91,35 @@ NftRuleset nft_ruleset(const std::vector<SignatureSource>& sources, const std::v
     dst[family == 6].push_back(text);
   }
   const bool filtered = !o.destinations.empty();
-  nft::TranslateOptions translate_options;
+  const bool negate = gate != nullptr;
+  TranslateOptions translate_options;
   std::string counters, rules;
   bool ok = true;
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    const SignatureSource& source = sources[i];
-    auto fail = [&](std::string message, std::string help) {
-      out.diagnostics.push_back({Diagnostic{Severity::Error, {0, source.text.size()}, std::move(message), std::move(help)}, source});
-      ok = false;
-    };
-    Result<Signature> parsed = parse_signature(source.text);
-    if (!parsed) {
-      out.diagnostics.push_back({parsed.error(), source});
-      ok = false;
-      continue;
-    }
-    Result<Lowered> lowered = run_nft_passes(*parsed, options, fmt::format("signature {}", i + 1));
-    if (!lowered) {
-      out.diagnostics.push_back({lowered.error(), source});
-      ok = false;
-      continue;
-    }
-    for (const Diagnostic& w : lowered->warnings) out.diagnostics.push_back({w, source});
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const Member& member = members[i];
+    const SignatureSource& source = member.source;
     std::string counter = fmt::format("sig{}", i + 1);
-    std::string comment = nft_comment(names[i]);
-    counters += fmt::format("  counter {} {{ comment \"{}\" }}\n", counter, nft_comment(names[i] == source.text ? source.text : names[i] + ": " + source.text));
-    for (const ir::Branch& branch : lowered->branches) {
+    std::string comment = nft_comment(member.name);
+    counters += fmt::format("  counter {} {{ comment \"{}\" }}\n", counter,
+                            nft_comment(member.name == source.text ? source.text : member.name + ": " + source.text));
+    for (const ir::Branch& branch : member.branches) {
       if (filtered && dst[branch.ip_version == 6].empty()) continue;  // no destination of this family
-      auto translated = nft::translate(branch, translate_options);
+      auto translated = translate(branch, translate_options);
       if (!translated) {
-        fail(fmt::format("nft cannot express this signature exactly: {}", translated.error().message),
-             "compile it for xt_bpf (p0fbpf SIG, -f script --pinned DIR, or p0fbpf pin PATH SIG), or for tc "
-             "(-f script --hook tc) or XDP (p0fbpf xdp attach)");
+        out.diagnostics.push_back(
+            {Diagnostic{Severity::Error, {0, source.text.size()},
+                        fmt::format("nft cannot express this signature exactly: {}", translated.error().message),
+                        "compile it for xt_bpf (p0fbpf SIG, -f script --pinned DIR, or p0fbpf pin PATH SIG), or for "
+                        "tc (-f script --hook tc) or XDP (p0fbpf xdp attach)"},
+             source});
+        ok = false;
         break;
       }
-      for (const nft::Rule& rule : *translated) {
+      for (const Rule& rule : *translated) {
         std::string line = "    " + family_matches(branch.ip_version, filtered);
         for (const std::string& m : rule.matches) line += " " + m;
         line += fmt::format(" counter name \"{}\"", counter);
-        if (options.negate) {
+        if (negate) {
           line += " return";
         } else if (!o.count_only) {
           if (o.rate) line += " limit name \"flood\"";
@@ -157,7 +144,7 @@ NftRuleset nft_ruleset(const std::vector<SignatureSource>& sources, const std::v
       "table inet {} {{\n",
       o.generator.empty() ? std::string("p0fbpf") : o.generator, o.table, o.table, o.table, o.table);
   text += counters;
-  if (options.negate) text += "  counter unmatched { comment \"SYNs no signature matches\" }\n";
+  if (negate) text += "  counter unmatched { comment \"SYNs no signature matches\" }\n";
   if (o.rate) text += fmt::format("  limit flood {{ rate over {}/second }}\n", *o.rate);
   const char* set_types[2] = {"ipv4_addr", "ipv6_addr"};
   for (int f = 0; f < 2; ++f) {
@@ -175,18 +162,16 @@ NftRuleset nft_ruleset(const std::vector<SignatureSource>& sources, const std::v
   }
   text += fmt::format("  chain {} {{\n    type filter hook {} priority {}; policy accept;\n", chain,
                       hook_name(o.hook), o.hook == NftHook::Prerouting ? "raw" : "filter");
-  if (!options.negate) {
+  if (!negate) {
     text += rules;
   } else {
-    // The SYN gate (syn_gate.hpp) sends the direction's SYNs to the
-    // signatures; a SYN no signature returns from is counted and gets the
-    // verdict.
-    ir::Program gate = syn_gate(options.direction, options.ip_version, false);
-    for (const ir::Branch& branch : gate.branches) {
+    // The SYN gate sends the direction's SYNs to the signatures; a SYN no
+    // signature returns from is counted and gets the verdict.
+    for (const ir::Branch& branch : gate->branches) {
       if (filtered && dst[branch.ip_version == 6].empty()) continue;
-      auto translated = nft::translate(branch, translate_options);
+      auto translated = translate(branch, translate_options);
       if (!translated) throw std::logic_error("nft: the SYN gate: " + translated.error().message);
-      for (const nft::Rule& rule : *translated) {
+      for (const Rule& rule : *translated) {
         std::string line = "    " + family_matches(branch.ip_version, filtered);
         for (const std::string& m : rule.matches) line += " " + m;
         text += line + " goto negate\n";
@@ -207,4 +192,5 @@ NftRuleset nft_ruleset(const std::vector<SignatureSource>& sources, const std::v
   return out;
 }
 
+}  // namespace nft
 }  // namespace p0fbpf
