@@ -166,7 +166,10 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
     for (int k = 0; k < 6; ++k) {
       bool ipv6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && k % 2);
       testing::PacketSpec spec = testing::matching_packet(sig, ipv6, false, rng);
-      if (k == 2) spec = testing::mutate(spec, rng);
+      if (k == 2) {
+        spec = testing::mutate(spec, rng);
+        ipv6 = spec.ipv6;  // a mutation may change the IP version, and the frame's EtherType with it
+      }
       if (k == 3 && !ipv6) spec.ip_options = {1, 1, 1, 0};
       if (k == 4 && !ipv6) spec.fragment = rng() % 2 ? 0x2000 : 0x0010;  // a first fragment, a later one
       address(spec);
