@@ -46,12 +46,31 @@ install(CODE "
   endforeach()
 ")
 
+# What Debian asks of every package: the licence in machine-readable form
+# and a changelog, in /usr/share/doc/p0fbpf (both for cmake --install too).
+set(P0FBPF_DEB_MAINTAINER "The p0fbpf developers <p0fbpf@users.noreply.example.org>" CACHE STRING
+    "the .deb's Maintainer field (and its changelog's signer)")
+string(TIMESTAMP _p0fbpf_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog
+"p0fbpf (${PROJECT_VERSION}) unstable; urgency=medium
+
+  * p0fbpf ${PROJECT_VERSION}, packaged by CPack from its source tree.
+
+ -- ${P0FBPF_DEB_MAINTAINER}  ${_p0fbpf_date}
+")
+execute_process(COMMAND gzip -9nf ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog RESULT_VARIABLE _p0fbpf_gzip)
+if(NOT _p0fbpf_gzip EQUAL 0)
+  message(FATAL_ERROR "gzip of ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog failed")
+endif()
+install(FILES ${PROJECT_SOURCE_DIR}/dist/debian/copyright ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog.gz
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
 # cpack -G DEB in the build directory: p0fbpf_VERSION_amd64.deb, for /usr.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME p0fbpf)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "p0fbpf maintainers <p0fbpf@localhost.localdomain>")
-set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
+set(CPACK_PACKAGE_CONTACT "${P0FBPF_DEB_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${P0FBPF_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "compile p0f TCP signatures into BPF for iptables, tc and XDP")
 set(CPACK_PACKAGE_DESCRIPTION
 "p0fbpf turns p0f TCP SYN and SYN+ACK signatures into classic BPF programs
@@ -68,6 +87,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The scripts it writes run bash, flock (util-linux) and iptables or tc.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "iptables, iproute2")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_PREFIX /usr)
 # Absolute destinations (the unit directory) go into the package as they are.
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_STRIP_FILES ON)
