@@ -1,4 +1,4 @@
-// The systemd units (dist/systemd/), as `cmake --install` writes them into a
+// The systemd units (src/dist/), as `cmake --install` writes them into a
 // prefix of this test's own: systemd-analyze verify passes on each, and each
 // unit's ExecStart and ExecStop lines, read from the installed file with %i
 // and %I put in as systemd does, run by hand in a network namespace of the

@@ -18,8 +18,8 @@ endif()
 set(P0FBPF_SYSTEMD_UNIT_DIR "${_p0fbpf_unit_dir}" CACHE PATH
     "where the systemd units go when the install prefix is /usr (systemd's systemdsystemunitdir)")
 set(P0FBPF_UNITS
-  ${PROJECT_SOURCE_DIR}/dist/systemd/p0fbpf-xdp@.service.in
-  ${PROJECT_SOURCE_DIR}/dist/systemd/p0fbpf-pin@.service.in
+  ${PROJECT_SOURCE_DIR}/src/dist/p0fbpf-xdp@.service.in
+  ${PROJECT_SOURCE_DIR}/src/dist/p0fbpf-pin@.service.in
 )
 install(CODE "
   set(_prefix \"\${CMAKE_INSTALL_PREFIX}\")
@@ -62,7 +62,7 @@ execute_process(COMMAND gzip -9nf ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog R
 if(NOT _p0fbpf_gzip EQUAL 0)
   message(FATAL_ERROR "gzip of ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog failed")
 endif()
-install(FILES ${PROJECT_SOURCE_DIR}/dist/debian/copyright ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog.gz
+install(FILES ${PROJECT_SOURCE_DIR}/src/dist/copyright ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog.gz
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # cpack -G DEB in the build directory: p0fbpf_VERSION_amd64.deb, for /usr.
