@@ -19,11 +19,13 @@ namespace p0fbpf {
 enum class NftHook {
   Input,       // inet family, hook input, priority filter
   Prerouting,  // inet family, hook prerouting, priority raw: before conntrack
+  Ingress,     // netdev family, hook ingress on one device: before the IP stack
 };
 
 struct NftOptions {
   std::string table = "p0fbpf";  // inet TABLE
   NftHook hook = NftHook::Input;
+  std::string device;            // Ingress: the device (then the table is netdev TABLE)
   std::string chain;             // the base chain's name; empty: the hook's
   // drop, accept, reject (with tcp reset), "jump CHAIN" or "goto CHAIN" (a
   // chain the file declares, empty, in the table)

@@ -253,8 +253,9 @@ void CompileCommand::add_to(CLI::App& app) {
                  "every packet that is not a TCP SYN through, also with --link raw for an L3 device). With -f "
                  "script, tc writes one cls_bpf filter on --dev, whose program reads the Ethernet or the IP header "
                  "as the device has. With -f nft: input (default; the inet table's chain at hook input, priority "
-                 "filter: SYNs to this host) or prerouting (priority raw: before conntrack makes an entry for the "
-                 "SYN, forwarded SYNs too); ingress (netdev) is not supported yet")
+                 "filter: SYNs to this host), prerouting (priority raw: before conntrack makes an entry for the "
+                 "SYN, forwarded SYNs too) or ingress with --dev DEV (a netdev table on that device: every frame "
+                 "it receives, before the IP stack; rules match only the signatures' SYNs, all else passes)")
       ->type_name("HOOK")
       ->check(CLI::IsMember({"iptables", "tc", "input", "prerouting", "ingress"}));
   app.add_option("--chain", chain,
@@ -268,9 +269,8 @@ void CompileCommand::add_to(CLI::App& app) {
                  "the table, for rules you add after loading it")
       ->type_name("TARGET");
   app.add_option("--table", table,
-                 "nft: the inet table the file replaces (default p0fbpf); -f nft's hooks (--hook): input (default; "
-                 "inet input chain, priority filter: SYNs to this host), prerouting (priority raw: before "
-                 "conntrack makes an entry for a SYN, and also for forwarded traffic)")
+                 "nft: the table the file replaces (default p0fbpf): inet at --hook input or prerouting, netdev "
+                 "at --hook ingress")
       ->type_name("TABLE");
   app.add_flag("--count-only", count_only,
                "script: rules that only count matches (iptables -v, tc -s) and let every packet through; xdp: "
@@ -285,7 +285,10 @@ void CompileCommand::add_to(CLI::App& app) {
                  "script's rules of a family together (flood sources are spoofed); iptables' hashlimit, burst N; "
                  "nft: one named limit (rate over N/second) for all rules of both IP versions")
       ->type_name("N/s");
-  app.add_option("--dev", device, "script, --hook tc: the device the filter goes on")->type_name("DEVICE");
+  app.add_option("--dev", device,
+                 "script, --hook tc: the device the filter goes on; nft, --hook ingress: the device the netdev "
+                 "table's chain is bound to")
+      ->type_name("DEVICE");
   app.add_option("--direction", direction, "script, --hook tc: ingress (default) or egress")
       ->type_name("DIRECTION");
   app.add_option("--pref", priority, "script, --hook tc: the filter's priority, which identifies it (default 3056)")
@@ -314,17 +317,17 @@ int CompileCommand::run() const {
   if (nft && !list) {
     const char* other = link ? "--link" : l3_offset ? "--l3-offset" : max_instructions ? "--max-insns"
                         : split ? "--split" : print_ir ? "--print-ir" : !ipset.empty() ? "--ipset"
-                        : pinned ? "--pinned" : name != "p0fbpf" ? "--name" : !device.empty() ? "--dev" : nullptr;
+                        : pinned ? "--pinned" : name != "p0fbpf" ? "--name" : nullptr;
     if (other) {
       fmt::print(stderr, "p0fbpf: error: -f nft takes no {}: nft rules read the IP header, have no instruction "
                          "limit and filter destinations with -d\n", other);
       return kExitError;
     }
-    if (hook == "tc" || hook == "ingress") {
+    if (hook == "tc") {
       fmt::print(stderr,
-                 "p0fbpf: error: -f nft takes --hook input or prerouting; {} is not supported\n"
-                 "  help: before the IP stack, use tc (-f script --hook tc --dev DEV) or XDP (p0fbpf xdp attach DEV)\n",
-                 hook == "tc" ? "tc" : "netdev ingress");
+                 "p0fbpf: error: -f nft takes --hook input, prerouting or ingress, not tc\n"
+                 "  help: nft's own hook before the IP stack is --hook ingress --dev DEV; a tc filter is -f script "
+                 "--hook tc --dev DEV\n");
       return kExitError;
     }
     if (count_only && target) {
@@ -333,7 +336,10 @@ int CompileCommand::run() const {
     }
     NftOptions nft_options;
     nft_options.table = table;
-    nft_options.hook = hook == "prerouting" ? NftHook::Prerouting : NftHook::Input;
+    nft_options.hook = hook == "prerouting" ? NftHook::Prerouting
+                       : hook == "ingress"  ? NftHook::Ingress
+                                            : NftHook::Input;
+    nft_options.device = device;
     nft_options.chain = chain.value_or("");
     nft_options.target = target.value_or("drop");
     nft_options.count_only = count_only;

@@ -17,6 +17,16 @@ bool is_identifier(std::string_view name) {
   return true;
 }
 
+bool is_device_name(std::string_view name) {
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace nft
 
 std::string nft_comment(std::string_view text, bool* changed) {

@@ -12,4 +12,8 @@ namespace p0fbpf::nft {
 // ipset's).
 bool is_identifier(std::string_view name);
 
+// A network device name nft can take in quotes and a reader can trust:
+// 1 to 15 (IFNAMSIZ - 1) letters, digits, '-', '_' and '.', not "." or "..".
+bool is_device_name(std::string_view name);
+
 }  // namespace p0fbpf::nft

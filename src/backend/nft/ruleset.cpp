@@ -34,7 +34,18 @@ std::pair<int, std::string> destination(const std::string& text) {
   return {family, out};
 }
 
-std::string hook_name(NftHook hook) { return hook == NftHook::Input ? "input" : "prerouting"; }
+std::string hook_name(NftHook hook) {
+  switch (hook) {
+    case NftHook::Input: return "input";
+    case NftHook::Prerouting: return "prerouting";
+    case NftHook::Ingress: return "ingress";
+  }
+  return "input";
+}
+
+// inet for the IP hooks; netdev for ingress, whose table is bound to no
+// family and sees every frame of its device.
+std::string family_of(NftHook hook) { return hook == NftHook::Ingress ? "netdev" : "inet"; }
 
 // The verdict a match gets: nft's words for --target.
 std::optional<std::string> verdict(const std::string& target) {
@@ -51,8 +62,11 @@ std::string chain_of(const NftOptions& o) { return o.chain.empty() ? hook_name(o
 // The matches every rule of a family starts with: the family (and for IPv6,
 // TCP right behind the fixed header, where p0f reads it; nft's own tcp
 // expressions would find it behind extension headers), and the destinations.
-std::string family_matches(int version, bool destinations) {
-  std::string out = version == 6 ? "ip6 nexthdr tcp" : "meta nfproto ipv4";
+// At ingress the family is the frame's EtherType (after a VLAN tag, which the
+// kernel has moved out of the frame by then).
+std::string family_matches(int version, bool destinations, NftHook hook) {
+  std::string out = hook == NftHook::Ingress ? (version == 6 ? "meta protocol ip6 ip6 nexthdr tcp" : "meta protocol ip")
+                                             : (version == 6 ? "ip6 nexthdr tcp" : "meta nfproto ipv4");
   if (destinations) out += version == 6 ? " ip6 daddr @dst6" : " ip daddr @dst4";
   return out;
 }
@@ -63,6 +77,13 @@ std::optional<std::string> check_nft_options(const NftOptions& o) {
   if (!nft::is_identifier(o.table)) {
     return fmt::format("--table {} is not an nft table name: a letter, then letters, digits or '_', at most 31",
                        quoted(o.table));
+  }
+  if (o.hook == NftHook::Ingress && o.device.empty()) return std::string("--hook ingress needs --dev DEVICE");
+  if (o.hook != NftHook::Ingress && !o.device.empty()) {
+    return std::string("--dev goes with --hook ingress: the input and prerouting chains see every device");
+  }
+  if (!o.device.empty() && !nft::is_device_name(o.device)) {
+    return fmt::format("--dev {} is not a device name: 1 to 15 letters, digits, '-', '_' or '.'", quoted(o.device));
   }
   if (!o.chain.empty() && !nft::is_identifier(o.chain)) {
     return fmt::format("--chain {} is not an nft chain name: a letter, then letters, digits or '_', at most 31",
@@ -93,6 +114,10 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
   const bool filtered = !o.destinations.empty();
   const bool negate = gate != nullptr;
   TranslateOptions translate_options;
+  // Before the IP stack nothing has checked the datagram or trimmed the
+  // frame to it: the packet's length is the frame's after the link header,
+  // as a classic program on the same bytes sees it.
+  translate_options.length_from_ip_header = o.hook != NftHook::Ingress;
   std::string counters, rules;
   bool ok = true;
   for (std::size_t i = 0; i < members.size(); ++i) {
@@ -109,14 +134,18 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
         out.diagnostics.push_back(
             {Diagnostic{Severity::Error, {0, source.text.size()},
                         fmt::format("nft cannot express this signature exactly: {}", translated.error().message),
-                        "compile it for xt_bpf (p0fbpf SIG, -f script --pinned DIR, or p0fbpf pin PATH SIG), or for "
-                        "tc (-f script --hook tc) or XDP (p0fbpf xdp attach)"},
+                        std::string(o.hook == NftHook::Ingress
+                                        ? "before the IP stack nothing has checked the datagram's length against "
+                                          "the frame: --hook prerouting can hold it; or "
+                                        : "") +
+                            "compile it for xt_bpf (p0fbpf SIG, -f script --pinned DIR, or p0fbpf pin PATH SIG), or "
+                            "for tc (-f script --hook tc) or XDP (p0fbpf xdp attach)"},
              source});
         ok = false;
         break;
       }
       for (const Rule& rule : *translated) {
-        std::string line = "    " + family_matches(branch.ip_version, filtered);
+        std::string line = "    " + family_matches(branch.ip_version, filtered, o.hook);
         for (const std::string& m : rule.matches) line += " " + m;
         line += fmt::format(" counter name \"{}\"", counter);
         if (negate) {
@@ -136,13 +165,13 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
   const std::string chain = chain_of(o);
   std::string text = fmt::format(
       "#!/usr/sbin/nft -f\n"
-      "# Made by {}: p0f signatures as native nftables rules, one rule per way a\n"
+      "# Made by {0}: p0f signatures as native nftables rules, one rule per way a\n"
       "# signature matches, its counter named sigN. Loading this file replaces the\n"
-      "# table inet {} (and nothing else) in one transaction: nft -f FILE.\n"
-      "table inet {}\n"
-      "delete table inet {}\n"
-      "table inet {} {{\n",
-      o.generator.empty() ? std::string("p0fbpf") : o.generator, o.table, o.table, o.table, o.table);
+      "# table {1} {2} (and nothing else) in one transaction: nft -f FILE.\n"
+      "table {1} {2}\n"
+      "delete table {1} {2}\n"
+      "table {1} {2} {{\n",
+      o.generator.empty() ? std::string("p0fbpf") : o.generator, family_of(o.hook), o.table);
   text += counters;
   if (negate) text += "  counter unmatched { comment \"SYNs no signature matches\" }\n";
   if (o.rate) text += fmt::format("  limit flood {{ rate over {}/second }}\n", *o.rate);
@@ -160,8 +189,9 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
     text += fmt::format("  # Your chain for --target {}: add its rules after loading this file; loading it again\n"
                         "  # empties it.\n  chain {} {{\n  }}\n", v, v.substr(5));
   }
-  text += fmt::format("  chain {} {{\n    type filter hook {} priority {}; policy accept;\n", chain,
-                      hook_name(o.hook), o.hook == NftHook::Prerouting ? "raw" : "filter");
+  std::string device = o.hook == NftHook::Ingress ? fmt::format(" device \"{}\"", o.device) : "";
+  text += fmt::format("  chain {} {{\n    type filter hook {}{} priority {}; policy accept;\n", chain,
+                      hook_name(o.hook), device, o.hook == NftHook::Prerouting ? "raw" : "filter");
   if (!negate) {
     text += rules;
   } else {
@@ -172,7 +202,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       auto translated = translate(branch, translate_options);
       if (!translated) throw std::logic_error("nft: the SYN gate: " + translated.error().message);
       for (const Rule& rule : *translated) {
-        std::string line = "    " + family_matches(branch.ip_version, filtered);
+        std::string line = "    " + family_matches(branch.ip_version, filtered, o.hook);
         for (const std::string& m : rule.matches) line += " " + m;
         text += line + " goto negate\n";
       }

@@ -148,7 +148,7 @@ bool atom_holds(const Atom& a, const std::vector<std::pair<const std::string*, s
 }
 
 std::string leaf_text(const Value& leaf) {
-  if (leaf.kind == Value::Kind::PacketLength) return "meta len";
+  if (leaf.kind == Value::Kind::PacketLength) return "meta length";
   if (leaf.kind == Value::Kind::Load) return fmt::format("@nh,{},{}", 8 * leaf.offset, bits_of(leaf));
   throw std::logic_error("nft: no field for " + leaf.key);
 }

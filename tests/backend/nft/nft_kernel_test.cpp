@@ -5,8 +5,10 @@
 // have moved exactly when the classic program of that signature accepts the
 // packet as the hook sees it (libpcap's bpf_filter). Frames: matching ones,
 // near misses, IPv4 options, IPv6 extension headers, fragments, datagrams
-// cut short. At the input and prerouting hooks. Also: loading twice leaves
-// one table; a foreign table survives loading and deleting ours.
+// cut short. At the input and prerouting hooks, and at a netdev ingress
+// hook (every frame as it comes, also VLAN-tagged; with --negate, what is
+// not a SYN passes). Also: loading twice leaves one table; a foreign table
+// survives loading and deleting ours.
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 #include <unistd.h>
@@ -80,8 +82,9 @@ bool can_run() {
 }
 
 // Every counter of the table: name -> packets, from `nft -j list counters`.
+// `table` is FAMILY NAME.
 std::map<std::string, long> counters(const NftNamespaces& ns, const std::string& table) {
-  std::string json = ns.nft("-j list counters table inet " + table);
+  std::string json = ns.nft("-j list counters table " + table);
   std::map<std::string, long> out;
   for (std::size_t at = 0; (at = json.find("\"counter\": {", at)) != std::string::npos; ++at) {
     auto name = json.find("\"name\": \"", at) + 9;
@@ -137,7 +140,9 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
   P0FBPF_REQUIRE(!signatures.empty(), std::string("no signatures in ") + kDatabase);
   std::string input;
   for (const auto& s : signatures) input += s + "\n";
-  testing::Outcome o = testing::run_p0fbpf({"-f", "nft", "--count-only", "--hook", hook, "-"}, input);
+  std::vector<std::string> args = {"-f", "nft", "--count-only", "--hook", hook, "-"};
+  if (hook == "ingress") args.insert(args.end() - 1, {"--dev", "vb"});
+  testing::Outcome o = testing::run_p0fbpf(args, input);
   ASSERT_EQ(o.status, 0) << o.err;
   ASSERT_EQ(o.out.find("counter sig" + std::to_string(signatures.size() + 1) + " "), std::string::npos);
   ASSERT_EQ(o.status, 0) << o.err;
@@ -155,7 +160,9 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
   std::printf("P0FBPF_SEED=%llu\n", static_cast<unsigned long long>(seed));
   testing::Random rng(seed);
   const bool input_hook = hook == "input";
-  std::map<std::string, long> before = counters(ns, "p0fbpf");
+  const bool ingress = hook == "ingress";  // the frame as it comes, a VLAN tag moved out of it
+  const std::string table = ingress ? "netdev p0fbpf" : "inet p0fbpf";
+  std::map<std::string, long> before = counters(ns, table);
   ASSERT_EQ(before.size(), signatures.size());
   std::size_t frames = 0, matches = 0;
   std::vector<std::vector<std::uint8_t>> batch;
@@ -183,14 +190,15 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
         cut.cut = full - keep;
         packet = testing::build_packet(cut);
       }
-      auto seen = testing::delivered(packet, input_hook);
+      auto seen = ingress ? std::optional(packet) : testing::delivered(packet, input_hook);
+      const bool tagged = ingress && k % 2 == 1;
       for (std::size_t t = 0; t < signatures.size(); ++t) {
         bool expected = seen && testing::run_bpf(classic[t], *seen) != 0;
         expected_counts["sig" + std::to_string(t + 1)] += expected;
         if (expected && !per_frame) expected_frames["sig" + std::to_string(t + 1)] += " " + testing::hex(packet);
         matches += expected;
       }
-      batch.push_back(testing::ethernet_frame(packet, ipv6));
+      batch.push_back(testing::ethernet_frame(packet, ipv6, tagged));
       std::copy(ns.mac_b().begin(), ns.mac_b().end(), batch.back().begin());  // to vb
       ++frames;
       if (!per_frame) {
@@ -206,7 +214,7 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
       ASSERT_EQ(sent, "1");
       batch.clear();
       usleep(100000);  // the veth hands frames to the receiving side's backlog, run a moment later
-      std::map<std::string, long> after = counters(ns, "p0fbpf");
+      std::map<std::string, long> after = counters(ns, table);
       for (const auto& [name, count] : after) {
         EXPECT_EQ(count - before[name], expected_counts[name])
             << hook << ": " << name << " on a frame built for " << signatures[s] << " (" << k
@@ -220,7 +228,7 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
     std::string sent = testing::in_namespace(ns.a(), [&] { return testing::inject(batch, "va"); });
     ASSERT_EQ(sent, std::to_string(batch.size()));
     usleep(1000000);  // as above
-    std::map<std::string, long> after = counters(ns, "p0fbpf");
+    std::map<std::string, long> after = counters(ns, table);
     ASSERT_EQ(after.size(), signatures.size());
     for (const auto& [name, count] : after) {
       EXPECT_EQ(count - before[name], expected_counts[name]) << hook << ": " << name << ", expected:" << expected_frames[name];
@@ -231,6 +239,9 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
 }
 
 // Frame by frame, for a few labels' signatures.
+TEST(NftKernel, CountersAtIngressAreTheClassicVerdictsOnTheFrameByFrame) {
+  differential("ingress", "Linux:3.11 and newer|Windows:7 or 8|NMap", true);
+}
 TEST(NftKernel, CountersAtInputAreTheClassicVerdictsFrameByFrame) {
   differential("input", "Linux:3.11 and newer|Windows:7 or 8|FreeBSD", true);
 }
@@ -240,6 +251,39 @@ TEST(NftKernel, CountersAtPreroutingAreTheClassicVerdictsFrameByFrame) {
 // The whole request database as one table, its counters after all frames.
 TEST(NftKernel, WholeDatabaseAtInput) { differential("input", ".", false); }
 TEST(NftKernel, WholeDatabaseAtPrerouting) { differential("prerouting", ".", false); }
+TEST(NftKernel, WholeDatabaseAtIngress) { differential("ingress", ".", false); }
+
+// At ingress the table sees every frame of the device. With --negate (drop
+// every SYN no signature matches), what is not a TCP SYN still passes: ARP
+// and ping over IPv4, neighbour discovery and ping over IPv6; a SYN is
+// dropped and counted.
+TEST(NftKernel, NegatedIngressLetsEverythingButSynsThrough) {
+  P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
+  NftNamespaces ns;
+  P0FBPF_REQUIRE(ns.ok(), "cannot set up network namespaces");
+  int status = 0;
+  run_shell("ip -n " + ns.a() + " addr add 10.99.0.1/24 dev va && ip -n " + ns.a() +
+                " addr add fd00:99::1/64 dev va nodad && ip -n " + ns.a() + " link set lo up",
+            &status);
+  ASSERT_EQ(status, 0);
+  testing::Outcome o =
+      testing::run_p0fbpf({"-f", "nft", "--negate", "--hook", "ingress", "--dev", "vb", "4:1:0:1:1,0:mss::0"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::string said = ns.nft("-f " + write_file("negate.nft", o.out), &status);
+  ASSERT_EQ(status, 0) << said;
+  for (const char* ping : {"ping -c 2 -W 2 10.99.0.2", "ping -6 -c 2 -W 2 fd00:99::2"}) {
+    said = run_shell("ip netns exec " + ns.a() + " " + ping, &status);
+    EXPECT_EQ(status, 0) << ping << ": " << said;
+  }
+  // A SYN to a closed port, which no signature matches: dropped, so no RST
+  // comes back and the connect times out (124) instead of being refused.
+  run_shell("ip netns exec " + ns.a() + " timeout 3 bash -c 'exec 3<>/dev/tcp/10.99.0.2/9' 2>&1", &status);
+  EXPECT_EQ(status, 124);
+  std::string unmatched = ns.nft("list counter netdev p0fbpf unmatched");
+  auto at = unmatched.find("packets ");
+  ASSERT_NE(at, std::string::npos) << unmatched;
+  EXPECT_GE(std::stol(unmatched.substr(at + 8)), 1) << unmatched;
+}
 
 TEST(NftKernel, LoadingReplacesOnlyItsOwnTable) {
   P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
@@ -262,7 +306,7 @@ TEST(NftKernel, LoadingReplacesOnlyItsOwnTable) {
   }
   std::string tables = ns.nft("list tables");
   EXPECT_EQ(tables, "table inet mine\ntable inet p0fbpf\n");
-  EXPECT_EQ(counters(ns, "p0fbpf").size(), 2u);  // the label's two signatures
+  EXPECT_EQ(counters(ns, "inet p0fbpf").size(), 2u);  // the label's two signatures
   // Another selection replaces it: its counters only.
   said = ns.nft("-f " + second, &status);
   ASSERT_EQ(status, 0) << said;

@@ -1,6 +1,6 @@
 // For the nft tests: a reader of the rules p0fbpf -f nft writes (raw
-// payload compares at the network header, value sets, pair sets, the family
-// matches) that says which counters a packet would count, and the IP
+// payload compares at the network header, meta len, value sets, pair sets,
+// the family matches) that says which counters a packet would count, and the IP
 // stack's view of a packet at the input and prerouting hooks. Written from
 // nft's documented semantics, not from the backend: a read past the end of
 // the packet fails the rule.
@@ -108,6 +108,11 @@ class NftModel {
         i += 3;
         continue;
       }
+      if (t[i] == "meta" && t[i + 1] == "protocol") {  // at ingress: the EtherType, here the version it implies
+        if ((p[0] >> 4) != (t[i + 2] == "ip6" ? 6 : 4)) return false;
+        i += 3;
+        continue;
+      }
       if (t[i] == "ip6" && t[i + 1] == "nexthdr") {
         if ((p[0] >> 4) != 6 || p.size() < 40 || p[6] != 6) return false;
         i += 3;
@@ -118,11 +123,17 @@ class NftModel {
         auto c1 = text.find(','), c2 = text.rfind(',');
         return std::pair<unsigned, unsigned>(std::stoul(text.substr(c1 + 1, c2 - c1 - 1)), std::stoul(text.substr(c2 + 1)));
       };
-      if (!t[i].starts_with("@nh,")) ADD_FAILURE() << "unknown match " << t[i] << " in " << rule;
-      auto [bit, bits] = field(t[i]);
-      auto value = read(p, bit, bits);
-      if (!value) return false;
-      ++i;
+      std::optional<std::uint64_t> value;
+      if (t[i] == "meta" && t[i + 1] == "length") {  // the packet's length, as the hook has it
+        value = p.size();
+        i += 2;
+      } else {
+        if (!t[i].starts_with("@nh,")) ADD_FAILURE() << "unknown match " << t[i] << " in " << rule;
+        auto [bit, bits] = field(t[i]);
+        value = read(p, bit, bits);
+        if (!value) return false;
+        ++i;
+      }
       if (t[i] == ".") {  // a pair set: @nh . @nh { a . b, ... }
         auto [bit2, bits2] = field(t[i + 1]);
         auto second = read(p, bit2, bits2);
