@@ -46,6 +46,7 @@ std::optional<std::vector<SignatureSource>> read_signatures(const std::vector<st
 // The labels of a database that DatabaseFlags::select chose; they point
 // into `database`.
 struct SelectedLabels {
+  std::string path;  // the database's file
   Database database;
   std::vector<const DatabaseLabel*> labels;
 };
@@ -57,11 +58,19 @@ struct DatabaseFlags {
 
   void add_to(CLI::App& app);
   bool given() const { return label || !fp_file.empty(); }
-  std::string path() const;  // -F's, or the system's database
+  // -F's, or the first of default_database_paths() that exists; nullopt
+  // after naming every path tried.
+  std::optional<std::string> path() const;
   // The labels --label matches (all without it) in `direction` (both if
   // nullopt); nullopt after saying why.
   std::optional<SelectedLabels> select(std::optional<Direction> direction) const;
 };
+
+// Where p0fbpf's own database is looked for without -F, in order: beside
+// the executable as installed (BIN/../share/p0fbpf/p0fbpf.fp), the copy the
+// build places beside the build tree's binary, the configured install path.
+std::vector<std::string> default_database_paths();
+std::optional<std::string> find_default_database();
 
 // The signatures to compile, each with a name for comments and reports.
 struct Selection {

@@ -38,8 +38,10 @@ Examples:
   tc filter add dev eth0 ingress bpf bytecode \
     "$(p0fbpf --link ether --max-insns 4096 '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0')" action drop
 
-  # A script that installs rules all or nothing (--hook tc --dev DEV for tc):
-  p0fbpf --label 'Linux:3.11 and newer' -f script > rules.sh && bash rules.sh
+  # A script that installs rules all or nothing (--hook tc --dev DEV for tc), for
+  # a label of p0fbpf's own database (p0fbpf --list shows them; -F another):
+  p0fbpf --label 'Linux:6\.x$' -f script > rules.sh && bash rules.sh
+  p0fbpf -F /etc/p0f/p0f.fp --list                # p0f's labels instead
 
   # For a packet socket or a pcap capture on Ethernet (VLAN-tagged or not):
   p0fbpf --link ether -f c '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'
@@ -91,7 +93,7 @@ int main(int argc, char** argv) {
   test_app->footer(
       "\nExamples:\n  p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'\n"
       "  zcat flood.pcap.gz | p0fbpf test -r - -w - '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' | tcpdump -nr -\n"
-      "  p0fbpf test --label 'Linux:3.11 and newer' -r monday.pcap -r tuesday.pcap\n");
+      "  p0fbpf test --label 'Linux:6\\.x' -r monday.pcap -r tuesday.pcap\n");
 
   FingerprintCommand fingerprint;
   CLI::App* fingerprint_app = app.add_subcommand(

@@ -1,7 +1,9 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -12,7 +14,6 @@
 namespace p0fbpf::cli {
 namespace {
 
-constexpr const char* kSystemDatabase = "/etc/p0f/p0f.fp";
 // p0f 3.09b's own database is 40 KiB; a larger one is not a database.
 constexpr off_t kMaxDatabaseBytes = 64 << 20;
 
@@ -45,22 +46,65 @@ std::optional<Database> load_database(const std::string& path) {
   return result.database;
 }
 
+// The directory of the running executable; empty if /proc does not say.
+std::string executable_directory() {
+  std::string path(4096, '\0');
+  ssize_t length = readlink("/proc/self/exe", path.data(), path.size());
+  if (length <= 0 || static_cast<std::size_t>(length) >= path.size()) return {};
+  path.resize(static_cast<std::size_t>(length));
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
 }  // namespace
+
+std::vector<std::string> default_database_paths() {
+  std::vector<std::string> paths;
+  if (std::string directory = executable_directory(); !directory.empty()) {
+    // An installed tree, wherever its prefix is; the build tree's copy.
+    paths.push_back((std::filesystem::path(directory) / ".." / P0FBPF_RELATIVE_DATABASE).lexically_normal());
+    paths.push_back(directory + "/p0fbpf.fp");
+  }
+  paths.push_back(P0FBPF_INSTALLED_DATABASE);
+  return paths;
+}
+
+std::optional<std::string> find_default_database() {
+  for (const std::string& path : default_database_paths()) {
+    struct stat status {};
+    if (stat(path.c_str(), &status) == 0) return path;
+  }
+  return std::nullopt;
+}
 
 void DatabaseFlags::add_to(CLI::App& app) {
   app.add_option("-F,--fp-file", fp_file, "read signatures from a p0f database (p0f.fp format)")->type_name("FILE");
   app.add_option("--label", label,
                  "the database's signatures whose label (type:class:name:flavor) this regular expression "
                  "(RE2 syntax, e.g. 'Linux|Windows' or '^s:unix:'; '.' selects all) matches anywhere; "
-                 "without --fp-file, from /etc/p0f/p0f.fp")
+                 "without --fp-file, from p0fbpf's own database (installed in share/p0fbpf/p0fbpf.fp; "
+                 "-F /etc/p0f/p0f.fp reads p0f's)")
       ->type_name("PATTERN");
 }
 
-std::string DatabaseFlags::path() const { return fp_file.empty() ? kSystemDatabase : fp_file; }
+std::optional<std::string> DatabaseFlags::path() const {
+  if (!fp_file.empty()) return fp_file;
+  if (auto found = find_default_database()) return found;
+  std::string tried;
+  for (const std::string& path : default_database_paths()) tried += "\n  tried: " + printable(path);
+  fmt::print(stderr,
+             "p0fbpf: error: p0fbpf's database is not installed{}\n  help: give a database with -F FILE "
+             "(p0f's is -F /etc/p0f/p0f.fp)\n",
+             tried);
+  return std::nullopt;
+}
 
 std::optional<SelectedLabels> DatabaseFlags::select(std::optional<Direction> direction) const {
   std::optional<SelectedLabels> out(std::in_place);
-  auto database = load_database(path());
+  auto resolved = path();
+  if (!resolved) return std::nullopt;
+  out->path = *resolved;
+  auto database = load_database(*resolved);
   if (!database) return std::nullopt;
   // Moved in before selecting: the selection points into it.
   out->database = std::move(*database);
@@ -100,7 +144,7 @@ std::optional<Selection> read_selection(const std::vector<std::string>& argument
     if (selected->labels.empty()) {
       const bool response = direction == Direction::Response;
       fmt::print(stderr, "p0fbpf: error: no {} label in {} matches {}\n  help: see them with --list{}\n",
-                 response ? "[tcp:response]" : "[tcp:request]", printable(database.path()),
+                 response ? "[tcp:response]" : "[tcp:request]", printable(selected->path),
                  p0fbpf::quoted(database.label.value_or("")), response ? "" : "; SYN+ACK labels need --response");
       return std::nullopt;
     }

@@ -1,4 +1,3 @@
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -125,7 +124,8 @@ void SuggestCommand::add_to(CLI::App& app) {
       ->type_name("FORMAT")
       ->check(CLI::IsMember({"iptables", "script", "asm", "c", "xdp"}));
   app.add_option("-F,--fp-file", fp_file,
-                 "the p0f database whose labels the warnings name (default /etc/p0f/p0f.fp, skipped if absent)")
+                 "the database whose labels the warnings name (default p0fbpf's own, skipped if not installed; "
+                 "-F /etc/p0f/p0f.fp names p0f's)")
       ->type_name("FILE");
 }
 
@@ -177,8 +177,8 @@ int SuggestCommand::run() const {
   std::optional<SelectedLabels> known;
   DatabaseFlags database;
   database.fp_file = fp_file;
-  struct stat status {};
-  if (!fp_file.empty() || stat(database.path().c_str(), &status) == 0) {
+  if (database.fp_file.empty()) database.fp_file = find_default_database().value_or("");
+  if (!database.fp_file.empty()) {
     known = database.select(direction);
     if (!known) return kExitError;
   }
@@ -201,7 +201,12 @@ int SuggestCommand::run() const {
     }
     rows.push_back(std::move(row));
   }
-  if (!known) fmt::print(stderr, "p0fbpf: note: {} not found: no check against p0f's labels\n", database.path());
+  if (!known) {
+    std::string tried;
+    for (const std::string& path : default_database_paths()) tried += (tried.empty() ? "" : ", ") + printable(path);
+    fmt::print(stderr, "p0fbpf: note: p0fbpf's database is not installed ({}): no check against known labels\n",
+               tried);
+  }
 
   if (format) {
     // The rules as the compiler prints them: the same command, given the signatures.

@@ -396,7 +396,7 @@ std::string regex_escape(const std::string& text) {
 // with --split where one program is not enough.
 TEST(CliDatabase, EveryLabelOfP0fDatabaseCompiles) {
   if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
-  Outcome list = run_cli({"--list"});
+  Outcome list = run_cli({"-F", "/etc/p0f/p0f.fp", "--list"});
   ASSERT_EQ(list.status, 0);
   std::istringstream lines(list.out);
   std::size_t labels = 0, split = 0;
@@ -406,7 +406,7 @@ TEST(CliDatabase, EveryLabelOfP0fDatabaseCompiles) {
     std::string section;
     words >> count >> section;
     std::string label = line.substr(line.find_first_not_of(' ', line.find(']') + 1));
-    std::vector<std::string> args = {"--label", "^" + regex_escape(label) + "$"};
+    std::vector<std::string> args = {"-F", "/etc/p0f/p0f.fp", "--label", "^" + regex_escape(label) + "$"};
     if (section == "[tcp:response]") args.push_back("--response");
     Outcome one = run_cli(args);
     // Both signatures of this label fit one rule, for both versions.
@@ -459,7 +459,7 @@ TEST(CliDatabase, OversizeSelectionSuggestsSplit) {
 // signatures are over, which the error names.
 TEST(CliDatabase, OversizeSelectionNamesTheSignaturesAlreadyOver) {
   if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
-  Outcome r = run_cli({"--label", "."});
+  Outcome r = run_cli({"-F", "/etc/p0f/p0f.fp", "--label", "."});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.out, "");
   std::size_t at = r.err.find("error: the first ");
@@ -539,8 +539,8 @@ TEST(CliReliability, LostWritesToStandardOutputExitTwo) {
   EXPECT_EQ(status_of(p0fbpf_binary + " -F " + kExamples + " --list > /dev/full 2>/dev/null"), 2);
   EXPECT_EQ(status_of(p0fbpf_binary + " " + quote(kDesignCard) + " > /dev/full 2>/dev/null"), 2);
   if (std::ifstream("/etc/p0f/p0f.fp").good()) {
-    EXPECT_EQ(status_of(p0fbpf_binary + " --label . --split -f script > /dev/full 2>/dev/null"), 2);
-    EXPECT_EQ(status_of(p0fbpf_binary + " --label . --split -f asm > /dev/full 2>/dev/null"), 2);
+    EXPECT_EQ(status_of(p0fbpf_binary + " -F /etc/p0f/p0f.fp --label . --split -f script > /dev/full 2>/dev/null"), 2);
+    EXPECT_EQ(status_of(p0fbpf_binary + " -F /etc/p0f/p0f.fp --label . --split -f asm > /dev/full 2>/dev/null"), 2);
   }
   std::remove(capture.c_str());
 }

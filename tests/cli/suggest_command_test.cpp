@@ -142,16 +142,18 @@ TEST(SuggestCommand, WarnsOfP0fLabelsItWouldAlsoMatch) {
   if (!std::ifstream("/etc/p0f/p0f.fp").good()) GTEST_SKIP() << "/etc/p0f/p0f.fp not found (apt-get install p0f)";
   // Linux 3.11's SYN as p0f.fp describes it (mss*20, scale 7).
   std::string attack = write_capture("attack.pcap", customers(40), Link::Ethernet);
-  Outcome r = run_cli({"suggest", "-r", attack});
+  Outcome r = run_cli({"suggest", "-r", attack, "-F", "/etc/p0f/p0f.fp"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("also matches s:unix:Linux:3.11 and newer"), std::string::npos) << r.err;
   // The scanner's SYN is nmap's (p0f.fp: *:64-:0:1460:1024,0:mss::0).
   std::vector<PacketSpec> scanner = scanner_syns(50);
-  Outcome nmap = run_cli({"suggest", "-r", write_capture("scanner.pcap", scanner, Link::Ethernet)});
+  Outcome nmap =
+      run_cli({"suggest", "-r", write_capture("scanner.pcap", scanner, Link::Ethernet), "-F", "/etc/p0f/p0f.fp"});
   EXPECT_NE(nmap.err.find("also matches s:!:NMap:SYN scan\n"), std::string::npos) << nmap.err;
   // With another window it is nobody's in p0f.fp.
   for (auto& p : scanner) p.window = 4321;
-  Outcome unknown = run_cli({"suggest", "-r", write_capture("unknown.pcap", scanner, Link::Ethernet)});
+  Outcome unknown =
+      run_cli({"suggest", "-r", write_capture("unknown.pcap", scanner, Link::Ethernet), "-F", "/etc/p0f/p0f.fp"});
   EXPECT_EQ(unknown.status, 0);
   EXPECT_EQ(unknown.err.find("also matches"), std::string::npos) << unknown.err;
 }

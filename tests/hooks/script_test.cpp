@@ -318,7 +318,7 @@ TEST(Script, ShellcheckFindsNothing) {
                                   "'*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'");
   std::string out = run_shell("shellcheck " + path, &status);
   EXPECT_EQ(status, 0) << out;
-  path = write_script("-f script --pinned /sys/fs/bpf --response --loose --label Linux");
+  path = write_script("-f script --pinned /sys/fs/bpf --response --loose -F /etc/p0f/p0f.fp --label Linux");
   out = run_shell("shellcheck " + path, &status);
   EXPECT_EQ(status, 0) << out;
   std::remove(path.c_str());
@@ -372,7 +372,7 @@ TEST_P(ScriptKernel, InstallsOnceAndDeletesExactlyItsRules) {
   REQUIRE_NAMESPACE(ns);
   P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
   int status = 0;
-  std::string path = write_script("--label 'Linux:3.11 and newer' -f script");
+  std::string path = write_script("-F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer' -f script");
   // A rule of the user's own, which --delete must leave alone.
   ns.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT", &status);
 
@@ -524,7 +524,7 @@ TEST_P(ScriptKernel, ChainMissingInOneFamilyInstallsNothing) {
   REQUIRE_NAMESPACE(ns);
   ns.run("iptables -N P0FBPF_ONLY4");
   const std::string before = ns.rules();
-  std::string path = write_script("-f script --chain P0FBPF_ONLY4 --label 'Linux:3.11 and newer'");
+  std::string path = write_script("-f script --chain P0FBPF_ONLY4 -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
   EXPECT_EQ(status, 2) << out;
@@ -540,7 +540,7 @@ TEST_P(ScriptKernel, RefusedSecondFamilyIsRolledBack) {
   REQUIRE_NAMESPACE(ns);
   ns.run("iptables -N P0FBPF_TARGET4");  // a target chain that ip6tables lacks
   const std::string before = ns.rules();
-  std::string path = write_script("-f script --target P0FBPF_TARGET4 --label 'Linux:3.11 and newer'");
+  std::string path = write_script("-f script --target P0FBPF_TARGET4 -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
   EXPECT_EQ(status, 2) << out;
@@ -591,13 +591,13 @@ TEST_P(ScriptKernel, ASetPerFamilyInstallsAndDeletes) {
   ASSERT_EQ(status, 0);
   const std::string before = ns.rules();
 
-  std::string swapped = write_script("-f script --ipset p0fbpf6,p0fbpf4 --label 'Linux:3.11 and newer'");
+  std::string swapped = write_script("-f script --ipset p0fbpf6,p0fbpf4 -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   std::string out = ns.run("bash " + swapped, &status);
   EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("ipset p0fbpf6 is not of family inet,"), std::string::npos) << out;
   EXPECT_EQ(ns.rules(), before);
 
-  std::string path = write_script("-f script --ipset p0fbpf4,p0fbpf6 --label 'Linux:3.11 and newer'");
+  std::string path = write_script("-f script --ipset p0fbpf4,p0fbpf6 -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   out = ns.run("bash " + path, &status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(count(ns.run("iptables -S INPUT"), "--match-set p0fbpf4 dst -m bpf"), 1u);
@@ -654,9 +654,9 @@ TEST_P(ScriptKernel, PinnedInstallsOneRulePerVersionAndDeletesThePin) {
   Bpffs bpffs("script");
   REQUIRE_BPFFS(bpffs);
   int status = 0;
-  std::string out = run_shell(std::string(P0FBPF_BINARY) + " --label Linux", &status);
+  std::string out = run_shell(std::string(P0FBPF_BINARY) + " -F /etc/p0f/p0f.fp --label Linux", &status);
   EXPECT_EQ(status, 2) << "the label fits in one --bytecode program: " << out;
-  std::string path = write_script("--label Linux -f script --pinned " + bpffs.path());
+  std::string path = write_script("-F /etc/p0f/p0f.fp --label Linux -f script --pinned " + bpffs.path());
   ns.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT");  // the user's own, which stays
 
   out = ns.run("bash " + path, &status);
@@ -718,7 +718,7 @@ TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
   ns.run("iptables -N P0FBPF_TARGET4");  // a target chain that ip6tables lacks
   const std::string before = ns.rules();
   std::string path =
-      write_script("-f script --pinned " + bpffs.path() + " --target P0FBPF_TARGET4 --label 'Linux:3.11 and newer'");
+      write_script("-f script --pinned " + bpffs.path() + " --target P0FBPF_TARGET4 -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
   EXPECT_EQ(status, 2) << out;
@@ -727,7 +727,7 @@ TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
   EXPECT_EQ(ns.rules(), before);
   EXPECT_EQ(bpffs.pins(), "");
 
-  path = write_script("-f script --pinned " + bpffs.path() + " --label 'Linux:3.11 and newer'");
+  path = write_script("-f script --pinned " + bpffs.path() + " -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   out = ns.run("env P0FBPF=/nonexistent/p0fbpf bash " + path, &status);
   EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find("cannot run /nonexistent/p0fbpf"), std::string::npos) << out;
@@ -736,7 +736,7 @@ TEST_P(ScriptKernel, PinnedFailuresLeaveNoPin) {
 
   std::string plain = ::testing::TempDir() + "p0fbpf_not_bpffs_" + std::to_string(getpid());
   mkdir(plain.c_str(), 0700);
-  path = write_script("-f script --pinned " + plain + " --label 'Linux:3.11 and newer'");
+  path = write_script("-f script --pinned " + plain + " -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   out = ns.run("bash " + path, &status);
   EXPECT_EQ(status, 2) << out;
   EXPECT_NE(out.find(plain + " is not a BPF file system"), std::string::npos) << out;
@@ -751,7 +751,7 @@ TEST_P(ScriptKernel, TruncatedPinnedScriptChangesNothing) {
   Bpffs bpffs("script");
   REQUIRE_BPFFS(bpffs);
   P0FBPF_REQUIRE(std::ifstream("/etc/p0f/p0f.fp").good(), "/etc/p0f/p0f.fp missing (apt-get install p0f)");
-  std::string path = write_script("-f script --pinned " + bpffs.path() + " --label Linux");
+  std::string path = write_script("-f script --pinned " + bpffs.path() + " -F /etc/p0f/p0f.fp --label Linux");
   expect_cut_copies_change_nothing(
       ns, path, [&] { return ns.rules() + bpffs.pins(); }, "-m bpf --object-pinned " + bpffs.path() + "/p0fbpf_", 2);
   std::remove(path.c_str());

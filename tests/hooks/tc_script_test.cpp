@@ -151,7 +151,7 @@ TEST(TcScript, InstallsOnceAndDeletesExactlyItsFilter) {
   const std::string bare = ns.qdiscs();
   ASSERT_EQ(bare.find("clsact"), std::string::npos);
   std::string path = p0fbpf_script("-f script --hook tc --dev d0 --target 'mirred egress mirror dev s0' "
-                                   "--label 'Linux:3.11 and newer'");
+                                   "-F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   int status = 0;
   std::string out = ns.run("bash " + path, &status);
   ASSERT_EQ(status, 0) << out;
@@ -159,7 +159,7 @@ TEST(TcScript, InstallsOnceAndDeletesExactlyItsFilter) {
   EXPECT_NE(filters.find("pref 3056 bpf"), std::string::npos) << filters;
   EXPECT_NE(filters.find("Egress Mirror to device s0"), std::string::npos) << filters;
   // d0 is Ethernet: the program reads from the Ethernet header.
-  std::string ethernet = run_shell(std::string(P0FBPF_BINARY) + " --link ether --max-insns 4096 --label 'Linux:3.11 and newer'");
+  std::string ethernet = run_shell(std::string(P0FBPF_BINARY) + " --link ether --max-insns 4096 -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer'");
   ethernet.pop_back();
   EXPECT_NE(filters.find("bytecode '" + ethernet + "'"), std::string::npos) << filters;
   EXPECT_NE(ns.qdiscs().find("clsact"), std::string::npos);

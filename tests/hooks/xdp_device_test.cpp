@@ -289,7 +289,7 @@ TEST_F(XdpDevice, CFileLoadsWithXdpLoader) {
   Namespaces ns;
   std::string dir = ::testing::TempDir() + "p0fbpf_xdp_loader_" + std::to_string(getpid());
   std::string out = run_shell(fmt::format(
-      "mkdir -p {0} && {1} -f xdp --name syn_flood --label Linux > {0}/syn.c && clang -O2 -g -target bpf "
+      "mkdir -p {0} && {1} -f xdp --name syn_flood -F /etc/p0f/p0f.fp --label Linux > {0}/syn.c && clang -O2 -g -target bpf "
       "-I/usr/include/$(gcc -dumpmachine) -c {0}/syn.c -o {0}/syn.o && ip netns exec {2} xdp-loader load -m skb vb "
       "{0}/syn.o 2>&1 && ip netns exec {2} xdp-loader status vb 2>&1",
       dir, quote(P0FBPF_BINARY), ns.b()), &status);
