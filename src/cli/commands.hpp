@@ -197,6 +197,7 @@ struct XdpCommand {
   bool count_only = false;
   std::string bpffs = "/sys/fs/bpf";
   bool json = false;
+  bool prometheus = false;
   std::optional<double> watch;  // seconds between refreshes
   CLI::App* attach_app = nullptr;
   CLI::App* stats_app = nullptr;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "prometheus.hpp"
 #include "p0fbpf/diagnostic.hpp"
 #include "p0fbpf/kernel_limits.hpp"
 #include "p0fbpf/xdp.hpp"
@@ -129,7 +130,12 @@ void XdpCommand::add_to(CLI::App& app) {
       "stats", "Print the counters of p0fbpf's program on DEVICE: packets seen, TCP SYNs seen, matches per\n"
                "signature, and how long it has counted (found through the device, from any process).");
   stats_app->add_option("device", device, "the network device")->required()->type_name("DEVICE");
-  stats_app->add_flag("--json", json, "print JSON for scripts");
+  CLI::Option* json_option = stats_app->add_flag("--json", json, "print JSON for scripts");
+  stats_app->add_flag("--prometheus", prometheus,
+                      "print Prometheus' text exposition format (p0fbpf_xdp_packets_total, "
+                      "p0fbpf_xdp_matches_total{device,label,signature}, ...), e.g. for node_exporter's "
+                      "textfile collector")
+      ->excludes(json_option);
   stats_app->add_option("--watch", watch, "print the counters again every SECONDS (default 1) until interrupted; "
                                           "on a terminal the screen is redrawn")
       ->type_name("SECONDS")
@@ -223,9 +229,9 @@ int XdpCommand::run() const {
         print_error(error);
         return kExitError;
       }
-      std::string text = stats_text(device, *stats, json);
+      std::string text = prometheus ? prometheus_text(device, *stats) : stats_text(device, *stats, json);
       if (terminal) text = "\x1b[H\x1b[2J" + text;
-      else if (!first && !json) text = "\n" + text;
+      else if (!first && !json && !prometheus) text = "\n" + text;
       if (!write_stdout(text)) return kExitError;
     }
     return kExitOk;
