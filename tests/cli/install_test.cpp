@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -128,6 +129,34 @@ TEST_F(InstallTree, AHandEditedDatabaseGetsTheDiagnosticsOfDashF) {
   Outcome given = run(binary, {"-F", database, "--list"});
   EXPECT_EQ(given.status, 2);
   EXPECT_EQ(edited.err, given.err);
+}
+
+// Where Debian expects each file, for a package built with prefix /usr.
+TEST_F(InstallTree, FilesGoWhereDebianExpectsThem) {
+  ASSERT_TRUE(install("/usr"));
+  std::vector<std::string> expected = {"usr/bin/p0fbpf", "usr/share/p0fbpf/p0fbpf.fp"};
+#ifdef P0FBPF_MAN
+  expected.push_back("usr/share/man/man1/p0fbpf.1");
+#endif
+  std::vector<std::string> found;
+  for (const auto& entry : fs::recursive_directory_iterator(root_)) {
+    if (entry.is_regular_file()) found.push_back(fs::relative(entry.path(), root_).generic_string());
+  }
+  std::sort(found.begin(), found.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(found, expected);
+  EXPECT_TRUE(fs::status(root_ + "/usr/bin/p0fbpf").permissions() == (fs::perms::owner_all | fs::perms::group_read |
+                                                                      fs::perms::group_exec | fs::perms::others_read |
+                                                                      fs::perms::others_exec));
+#ifdef P0FBPF_MAN
+  // The installed page renders, and says what the binary's --help says.
+  const std::string man = "MANWIDTH=80 man --warnings -l " + root_ + "/usr/share/man/man1/p0fbpf.1";
+  int status = 0;
+  std::string page = run_shell(man + " 2>/dev/null", &status);
+  EXPECT_EQ(status, 0) << page;
+  EXPECT_NE(page.find("p0fbpf - compile p0f TCP signatures"), std::string::npos) << page;
+  EXPECT_EQ(run_shell(man + " 2>&1 >/dev/null"), "");
+#endif
 }
 
 // Without a database where p0fbpf looks, it exits 2 naming every path it

@@ -1,0 +1,187 @@
+// The man page p0fbpf(1) (docs/p0fbpf.1.scd, turned into roff by scdoc at
+// build time): man and groff render it without a warning; every example
+// block it marks runs and exits 0 (those that change the system in a network
+// namespace of their own, root only); every long option of every command's
+// --help is in it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli_run.hpp"
+#include "test_env.hpp"
+
+namespace p0fbpf::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSource = std::string(P0FBPF_TEST_DATA) + "/../docs/p0fbpf.1.scd";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct Example {
+  int line = 0;            // of its marker in the source
+  bool namespaced = false;  // "; example: namespace"
+  bool not_run = false;     // "; example: not-run (WHY)"
+  std::string script;
+};
+
+// The literal blocks after "; example" lines.
+std::vector<Example> examples(std::vector<std::string>& problems) {
+  std::vector<Example> out;
+  std::istringstream lines(read_text(kSource));
+  std::optional<Example> pending;
+  bool in_block = false;
+  int number = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++number;
+    if (line.rfind("; example", 0) == 0) {
+      const bool not_run = line.rfind("; example: not-run (", 0) == 0 && line.back() == ')';
+      if (line != "; example" && line != "; example: namespace" && !not_run) {
+        problems.push_back(fmt::format("line {}: unknown marker '{}'", number, line));
+      }
+      if (pending) problems.push_back(fmt::format("line {}: a marker without a block", pending->line));
+      pending = Example{number, line == "; example: namespace", not_run, ""};
+      continue;
+    }
+    if (line == "```") {
+      if (in_block && pending) {
+        if (pending->script.empty()) problems.push_back(fmt::format("line {}: an empty example", pending->line));
+        out.push_back(*pending);
+        pending.reset();
+      }
+      in_block = !in_block;
+      continue;
+    }
+    if (in_block && pending) pending->script += line + "\n";
+    else if (pending && !line.empty()) problems.push_back(fmt::format("line {}: text between a marker and its block", number));
+  }
+  if (pending) problems.push_back(fmt::format("line {}: a marker without a block", pending->line));
+  return out;
+}
+
+TEST(ManPage, RendersWithoutWarnings) {
+  ASSERT_TRUE(fs::exists(P0FBPF_MAN_PAGE)) << P0FBPF_MAN_PAGE;
+  int status = 0;
+  run_shell("command -v man && command -v groff", &status);
+  P0FBPF_REQUIRE(status == 0, "man or groff missing (apt-get install man-db groff-base)");
+  std::string warnings = run_shell(fmt::format("MANWIDTH=80 man --warnings -l {} 2>&1 >/dev/null", P0FBPF_MAN_PAGE));
+  EXPECT_EQ(warnings, "");
+  std::string groff = run_shell(fmt::format("groff -man -ww -z {}", P0FBPF_MAN_PAGE), &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(groff, "");
+  // The page is the whole source: its last section and a late example.
+  std::string page = run_shell(fmt::format("MANWIDTH=80 man -l {} 2>/dev/null", P0FBPF_MAN_PAGE));
+  EXPECT_NE(page.find("SEE ALSO"), std::string::npos) << page;
+  EXPECT_NE(page.find("p0fbpf xdp stats eth0 --prometheus"), std::string::npos) << page;
+}
+
+// Each option --help names (every command's) is in the page.
+TEST(ManPage, NamesEveryOptionOfEveryCommand) {
+  const std::string source = read_text(kSource);
+  std::size_t checked = 0;
+  for (const char* command : {"", "test", "fingerprint", "suggest", "pin", "xdp attach", "xdp stats",
+                                     "xdp detach", "xdp list", "xdp prune"}) {
+    std::string help = run_shell(shell_quote(P0FBPF_BINARY) + " " + command + " --help");
+    // Options are listed from "Options:" to the next blank line.
+    auto begin = help.find("\nOptions:\n");
+    ASSERT_NE(begin, std::string::npos) << command << "\n" << help;
+    auto end = help.find("\n\n", begin + 1);
+    std::string options = help.substr(begin, end - begin);
+    std::regex option("(^|\\n)  (-[A-Za-z],)?(--[a-z0-9-]+)");
+    for (auto it = std::sregex_iterator(options.begin(), options.end(), option); it != std::sregex_iterator(); ++it) {
+      std::string name = (*it)[3];
+      if (name == "--help") continue;
+      EXPECT_NE(source.find("*" + name), std::string::npos) << "p0fbpf " << command << " " << name;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 60u);
+}
+
+class ManPageExamples : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "p0fbpf_man_" + std::to_string(getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ + "/bin");
+    fs::create_symlink(P0FBPF_BINARY, dir_ + "/bin/p0fbpf");
+    // The flood: the SYNs of a mixed capture that the README's signature
+    // matches; normal traffic: the others.
+    const std::string mix = std::string(P0FBPF_TEST_DATA) + "/fixtures/syn-mix.pcap";
+    const std::string card = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+    ASSERT_EQ(run_p0fbpf({"test", "-r", mix, "-w", dir_ + "/flood.pcap", card}).status, 0);
+    ASSERT_EQ(run_p0fbpf({"test", "-n", "-r", mix, "-w", dir_ + "/monday.pcap", card}).status, 0);
+  }
+  void TearDown() override {
+    if (!namespace_.empty()) run_shell("ip netns del " + namespace_);
+    fs::remove_all(dir_);
+  }
+
+  // A network namespace with an Ethernet device eth0 (a veth, up); empty
+  // with a message if it cannot be made.
+  std::string make_namespace() {
+    namespace_ = "p0fbpf-deb-man-" + std::to_string(getpid());
+    int status = 0;
+    std::string out = run_shell(fmt::format(
+        "ip netns add {0} && ip -n {0} link add eth0 type veth peer name eth0p && ip -n {0} link set eth0 up && "
+        "ip -n {0} link set eth0p up && ip -n {0} link set lo up",
+        namespace_), &status);
+    if (status != 0) {
+      message_ = out;
+      return {};
+    }
+    return namespace_;
+  }
+
+  std::string dir_, namespace_, message_;
+};
+
+TEST_F(ManPageExamples, EveryExampleExitsZero) {
+  std::vector<std::string> problems;
+  std::vector<Example> all = examples(problems);
+  for (const auto& p : problems) ADD_FAILURE() << kSource << ": " << p;
+  ASSERT_GE(all.size(), 9u);
+  std::size_t namespaced = 0, not_run = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Example& e = all[i];
+    if (e.not_run) {
+      ++not_run;
+      continue;
+    }
+    std::string script = dir_ + "/example_" + std::to_string(i) + ".sh";
+    std::ofstream(script) << "set -e -o pipefail\n" << e.script;
+    std::string in;
+    if (e.namespaced) {
+      P0FBPF_REQUIRE(geteuid() == 0, "the examples that change the system run in a namespace: root only");
+      if (namespace_.empty() && make_namespace().empty()) FAIL() << "cannot make a namespace: " << message_;
+      in = "ip netns exec " + namespace_ + " ";
+      ++namespaced;
+    }
+    int status = 0;
+    std::string out = run_shell(fmt::format("cd {} && PATH={}/bin:\"$PATH\" {}bash {} </dev/null", dir_, dir_, in,
+                                            script),
+                                &status);
+    EXPECT_EQ(status, 0) << "the example at " << kSource << ":" << e.line << "\n" << e.script << "\n" << out;
+  }
+  EXPECT_GE(namespaced, 3u);
+  // Examples not run stay the exception.
+  EXPECT_LE(not_run, 1u);
+}
+
+}  // namespace
+}  // namespace p0fbpf::testing
