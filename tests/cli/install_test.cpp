@@ -134,7 +134,9 @@ TEST_F(InstallTree, AHandEditedDatabaseGetsTheDiagnosticsOfDashF) {
 // Where Debian expects each file, for a package built with prefix /usr.
 TEST_F(InstallTree, FilesGoWhereDebianExpectsThem) {
   ASSERT_TRUE(install("/usr"));
-  std::vector<std::string> expected = {"usr/bin/p0fbpf", "usr/share/p0fbpf/p0fbpf.fp"};
+  std::vector<std::string> expected = {"usr/bin/p0fbpf", "usr/share/p0fbpf/p0fbpf.fp",
+                                       "usr/share/bash-completion/completions/p0fbpf",
+                                       "usr/share/zsh/vendor-completions/_p0fbpf"};
 #ifdef P0FBPF_MAN
   expected.push_back("usr/share/man/man1/p0fbpf.1");
 #endif
