@@ -202,5 +202,25 @@ TEST(ZshCompletion, Parses) {
   EXPECT_EQ(lines_of(run_shell("head -1 " + shell_quote(kZsh)))[0], "#compdef p0fbpf");
 }
 
+// The labels the zsh script offers (compadd stubbed to print them, as
+// _call_program would run the command): escaped, anchored, each once.
+TEST(ZshCompletion, LabelsOfTheDatabase) {
+  int status = 0;
+  run_shell("command -v zsh", &status);
+  P0FBPF_REQUIRE(status == 0, "zsh missing (apt-get install zsh)");
+  std::string script = "_arguments() { :; }; _describe() { :; }; _call_program() { shift; eval \"$@\"; }; "
+                       "compadd() { print -rl -- \"$@\"; }; source " + shell_quote(kZsh) +
+                       "; setopt extendedglob; words=(" + shell_quote(P0FBPF_BINARY) +
+                       " --label ''); CURRENT=3; _p0fbpf_labels";
+  Words labels = lines_of(run_shell("zsh -f -c " + shell_quote(script)));
+  ASSERT_FALSE(labels.empty());
+  EXPECT_EQ(labels[0], "--");
+  labels.erase(labels.begin());
+  EXPECT_EQ(labels.size(), std::set<std::string>(labels.begin(), labels.end()).size());
+  EXPECT_NE(std::find(labels.begin(), labels.end(), "^s:!:zmap:SYN scan$"), labels.end());
+  EXPECT_NE(std::find(labels.begin(), labels.end(), "^s:unix:Linux:6\\.x \\(ECN\\)$"), labels.end());
+  for (const std::string& label : labels) expect_selects_one(shell_quote(label), {});
+}
+
 }  // namespace
 }  // namespace p0fbpf::testing
