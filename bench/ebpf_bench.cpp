@@ -114,7 +114,7 @@ Selection linux_request_signatures() {
     selection.sources.insert(selection.sources.end(), label->signatures.begin(), label->signatures.end());
   }
   selection.name = fmt::format("--label {} ({} request signatures)", kLabelPattern, selection.sources.size());
-  selection.cli_arguments = {"--label", kLabelPattern};
+  selection.cli_arguments = {"-F", kDatabase, "--label", kLabelPattern};
   return selection;
 }
 

@@ -59,7 +59,8 @@ std::optional<BpfProgram> ours(const std::string& sig, bool response, MatchMode 
 
 // The size of the program p0fbpf prints for a label of p0f.fp, within 64.
 std::optional<std::size_t> label_program_size(const std::string& label) {
-  std::string command = fmt::format("'{}' --label '{}' -f ddd --max-insns 64 2>/dev/null", P0FBPF_BINARY, label);
+  std::string command =
+      fmt::format("'{}' -F /etc/p0f/p0f.fp --label '{}' -f ddd --max-insns 64 2>/dev/null", P0FBPF_BINARY, label);
   FILE* out = popen(command.c_str(), "r");
   if (!out) return std::nullopt;
   unsigned long size = 0;
@@ -260,7 +261,8 @@ int main() {
   design_card_rows(rng);
   if (auto size = label_program_size("Linux:3.11 and newer")) {
     fmt::print("\n{:<52} {:>8}  {}\n", "several signatures in one program, both versions", *size, "target <= 64");
-    fmt::print("(p0fbpf --label 'Linux:3.11 and newer' --max-insns 64: both signatures of the label)\n");
+    fmt::print("(p0fbpf -F /etc/p0f/p0f.fp --label 'Linux:3.11 and newer' --max-insns 64: both signatures of the "
+               "label)\n");
   }
   fmt::print("\ncompile latency, whole p0fbpf process, best of 20: median {:.2f} ms, max {:.2f} ms (target < 5 ms; "
              "{} signatures)\n",
