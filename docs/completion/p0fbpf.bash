@@ -9,8 +9,8 @@
 # alone, quoted for the shell).
 
 _p0fbpf_options_compile='-h --help --version -n --negate -O --no-optimize --loose --response -f --format -l --link
-  --l3-offset --max-insns --print-ir -F --fp-file --label --list --split --hook --chain --target --count-only
-  --name --rate --dev --direction --pref -d --destination --ipset --pinned --config'
+  --l3-offset --max-insns --print-ir -F --fp-file --label --list --split --hook --chain --target --table
+  --count-only --name --rate --dev --direction --pref -d --destination --ipset --pinned --config'
 _p0fbpf_options_test='-h --help -r --read -w --write -n --negate -O --no-optimize --loose --response -F --fp-file
   --label --config'
 _p0fbpf_options_fingerprint='-h --help -r --read --response --top --json --config'
@@ -87,11 +87,11 @@ _p0fbpf() {
       if [[ $command == suggest ]]; then
         _p0fbpf_words "$cur" 'iptables script asm c xdp'
       else
-        _p0fbpf_words "$cur" 'iptables asm c ddd dot script xdp'
+        _p0fbpf_words "$cur" 'iptables asm c ddd dot script xdp nft'
       fi
       return ;;
     -l | --link) _p0fbpf_words "$cur" 'raw ether sll sll2'; return ;;
-    --hook) _p0fbpf_words "$cur" 'iptables tc'; return ;;
+    --hook) _p0fbpf_words "$cur" 'iptables tc input prerouting'; return ;;
     --mode) _p0fbpf_words "$cur" 'auto native generic'; return ;;
     --direction) _p0fbpf_words "$cur" 'ingress egress'; return ;;
     -O) _p0fbpf_words "$cur" '0 1'; return ;;
@@ -101,7 +101,7 @@ _p0fbpf() {
       mapfile -t COMPREPLY < <(compgen -f -- "$cur"); compopt -o filenames 2>/dev/null; return ;;
     --pinned | --bpffs)
       mapfile -t COMPREPLY < <(compgen -d -- "$cur"); compopt -o filenames 2>/dev/null; return ;;
-    --l3-offset | --max-insns | --name | --rate | --chain | --target | --pref | -d | --destination | --ipset | \
+    --l3-offset | --max-insns | --name | --rate | --chain | --target | --table | --pref | -d | --destination | --ipset | \
       --top | --max-signatures | --max-collateral | --watch)
       return ;;
   esac

@@ -70,7 +70,7 @@ TEST(BashCompletion, OptionsOfEachCommand) {
 }
 
 TEST(BashCompletion, FormatsLinksAndModes) {
-  EXPECT_EQ(complete({"-f", ""}), (Words{"asm", "c", "ddd", "dot", "iptables", "script", "xdp"}));
+  EXPECT_EQ(complete({"-f", ""}), (Words{"asm", "c", "ddd", "dot", "iptables", "nft", "script", "xdp"}));
   EXPECT_EQ(complete({"--format", "d"}), (Words{"ddd", "dot"}));
   // suggest prints fewer formats.
   EXPECT_EQ(complete({"suggest", "-r", "x.pcap", "-f", ""}), (Words{"asm", "c", "iptables", "script", "xdp"}));

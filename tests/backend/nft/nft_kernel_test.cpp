@@ -295,8 +295,8 @@ TEST(NftKernel, LoadingReplacesOnlyItsOwnTable) {
                                                "priority filter; policy accept;\n    tcp dport 22 accept\n  }\n}\n"),
                             &status);
   ASSERT_EQ(status, 0) << said;
-  testing::Outcome one = testing::run_p0fbpf({"-f", "nft", "--label", "Linux:3.11 and newer"});
-  testing::Outcome two = testing::run_p0fbpf({"-f", "nft", "--label", "Windows:7 or 8"});
+  testing::Outcome one = testing::run_p0fbpf({"-f", "nft", "-F", kDatabase, "--label", "Linux:3.11 and newer"});
+  testing::Outcome two = testing::run_p0fbpf({"-f", "nft", "-F", kDatabase, "--label", "Windows:7 or 8"});
   ASSERT_EQ(one.status, 0) << one.err;
   ASSERT_EQ(two.status, 0) << two.err;
   std::string first = write_file("one.nft", one.out), second = write_file("two.nft", two.out);

@@ -163,8 +163,8 @@ TEST(NftRuleset, EveryFilePassesNftCheck) {
   }
   // A whole label, both directions.
   for (const char* direction : {"", "--response"}) {
-    std::vector<std::string> args = {"-f", "nft", "--label", "Linux:3.11 and newer"};
-    if (*direction) args = {"-f", "nft", "--response", "--label", "Linux"};
+    std::vector<std::string> args = {"-f", "nft", "-F", "/etc/p0f/p0f.fp", "--label", "Linux:3.11 and newer"};
+    if (*direction) args = {"-f", "nft", "-F", "/etc/p0f/p0f.fp", "--response", "--label", "Linux"};
     testing::Outcome o = run_p0fbpf(args);
     ASSERT_EQ(o.status, 0) << o.err;
     EXPECT_EQ(nft_check(o.out), "");
