@@ -136,7 +136,12 @@ TEST_F(InstallTree, FilesGoWhereDebianExpectsThem) {
   ASSERT_TRUE(install("/usr"));
   std::vector<std::string> expected = {"usr/bin/p0fbpf", "usr/share/p0fbpf/p0fbpf.fp",
                                        "usr/share/bash-completion/completions/p0fbpf",
-                                       "usr/share/zsh/vendor-completions/_p0fbpf"};
+                                       "usr/share/zsh/vendor-completions/_p0fbpf",
+                                       // src/dist/Packaging.cmake's: systemd's unit directory
+                                       // for prefix /usr, and the package's documents.
+                                       "lib/systemd/system/p0fbpf-pin@.service",
+                                       "lib/systemd/system/p0fbpf-xdp@.service",
+                                       "usr/share/doc/p0fbpf/changelog.gz", "usr/share/doc/p0fbpf/copyright"};
 #ifdef P0FBPF_MAN
   expected.push_back("usr/share/man/man1/p0fbpf.1");
 #endif
