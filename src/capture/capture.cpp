@@ -1,6 +1,7 @@
 #include "p0fbpf/capture.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,7 +33,36 @@ Diagnostic file_error(std::string message) {
 
 bool is_ip_type(std::uint16_t type) { return type == 0x0800 || type == 0x86dd; }
 
+// Whole packets: p0f reads the IP length and skips a packet cut short, so
+// a SYN with data (TCP Fast Open) must arrive whole to be fingerprinted as
+// it is from a file that tcpdump wrote.
+constexpr int kLiveSnapLength = 65535;
+// How long the kernel may hold packets before handing them over, and how
+// long a live capture waits between looks at its deadline and stop().
+constexpr int kLiveTimeoutMs = 100;
+
 }  // namespace
+
+bool valid_device_name(std::string_view name) {
+  constexpr std::size_t kMaxName = 15;  // IFNAMSIZ - 1
+  if (name.empty() || name.size() > kMaxName || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte > 0x20 && byte < 0x7f && c != '/' && c != ':';
+  });
+}
+
+std::string live_filter(Direction direction, bool vlan) {
+  // p0f reads IPv4 without fragments and IPv6 whose next header is TCP;
+  // libpcap's tcp[] reads IPv4 only, so IPv6 is read at its fixed offsets.
+  const char* flags = direction == Direction::Request ? "tcp-syn" : "tcp-syn|tcp-ack";
+  const char* flags6 = direction == Direction::Request ? "0x02" : "0x12";
+  std::string syns = fmt::format(
+      "(ip and tcp[tcpflags] & (tcp-syn|tcp-ack) == ({})) or (ip6 and ip6[6] == 6 and ip6[53] & 0x12 == {})", flags,
+      flags6);
+  // "vlan" moves the offsets of what follows it: last.
+  return vlan ? fmt::format("{} or (vlan and ({}))", syns, syns) : syns;
+}
 
 std::optional<LinkLayer> link_for_capture(int datalink) {
   switch (datalink) {
@@ -89,8 +119,75 @@ Result<std::shared_ptr<Capture>> Capture::open(FILE* file, const std::string& na
   return std::shared_ptr<Capture>(new Capture(pcap, name, std::move(buffer)));
 }
 
+Result<std::shared_ptr<Capture>> Capture::open_live(const LiveOptions& options) {
+  if (!valid_device_name(options.device)) {
+    return file_error(fmt::format(
+        "cannot capture on {}: not a device name\n  help: a device name is 1 to 15 printable characters, "
+        "without '/', ':' or spaces ('ip link' lists the devices)",
+        quoted(options.device)));
+  }
+  const std::string& device = options.device;
+  char error[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* pcap = pcap_create(device.c_str(), error);
+  if (!pcap) return file_error(fmt::format("cannot capture on {}: {}", device, error));
+  auto fail = [&](std::string message) {
+    pcap_close(pcap);
+    return file_error(std::move(message));
+  };
+  if (pcap_set_snaplen(pcap, kLiveSnapLength) != 0 || pcap_set_timeout(pcap, kLiveTimeoutMs) != 0 ||
+      (options.buffer_bytes > 0 && pcap_set_buffer_size(pcap, options.buffer_bytes) != 0)) {
+    return fail(fmt::format("cannot capture on {}: {}", device, pcap_geterr(pcap)));
+  }
+  int status = pcap_activate(pcap);
+  if (status < 0) {
+    std::string detail = pcap_geterr(pcap);
+    if (detail.empty()) detail = pcap_statustostr(status);
+    switch (status) {
+      case PCAP_ERROR_PERM_DENIED:
+        return fail(fmt::format("cannot capture on {}: permission denied ({})\n  help: a live capture needs root or "
+                                "the CAP_NET_RAW capability",
+                                device, detail));
+      case PCAP_ERROR_NO_SUCH_DEVICE:
+        return fail(fmt::format("cannot capture on {}: no such device ({})\n  help: 'ip link' lists the devices",
+                                device, detail));
+      case PCAP_ERROR_IFACE_NOT_UP:
+        return fail(fmt::format("cannot capture on {}: the device is not up", device));
+      default: return fail(fmt::format("cannot capture on {}: {}", device, detail));
+    }
+  }
+  const int datalink = pcap_datalink(pcap);
+  if (!link_for_capture(datalink)) {
+    const char* name = pcap_datalink_val_to_name(datalink);
+    return fail(fmt::format("cannot capture on {}: link type {} is not supported\n  help: p0fbpf reads Ethernet, "
+                            "raw IP, Linux cooked (SLL and SLL2) and BSD loopback frames",
+                            device, name ? std::string(name) : fmt::format("DLT {}", datalink)));
+  }
+  bpf_program filter{};
+  std::string text = live_filter(options.direction, datalink == DLT_EN10MB);
+  if (pcap_compile(pcap, &filter, text.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    return fail(fmt::format("cannot capture on {}: the filter '{}': {}", device, text, pcap_geterr(pcap)));
+  }
+  int set = pcap_setfilter(pcap, &filter);
+  pcap_freecode(&filter);
+  if (set != 0) return fail(fmt::format("cannot capture on {}: cannot set the filter: {}", device, pcap_geterr(pcap)));
+  if (pcap_setnonblock(pcap, 1, error) != 0 || pcap_get_selectable_fd(pcap) < 0) {
+    return fail(fmt::format("cannot capture on {}: {}", device, error));
+  }
+  std::shared_ptr<Capture> capture(new Capture(pcap, device, nullptr));
+  capture->live_ = options;
+  return capture;
+}
+
+std::optional<CaptureStats> Capture::stats() const {
+  if (!live_) return std::nullopt;
+  pcap_stat counts{};
+  if (pcap_stats(pcap_, &counts) != 0) return std::nullopt;
+  return CaptureStats{counts.ps_recv, counts.ps_drop, counts.ps_ifdrop};
+}
+
 std::optional<std::uint64_t> Capture::file_size() const {
   struct stat status {};
+  if (live_) return std::nullopt;
   if (::fstat(fileno(pcap_file(pcap_)), &status) != 0 || !S_ISREG(status.st_mode)) return std::nullopt;
   return static_cast<std::uint64_t>(status.st_size);
 }
@@ -99,9 +196,12 @@ Capture::~Capture() { pcap_close(pcap_); }
 
 std::size_t CaptureRecord::length() const { return std::min<std::size_t>(header->caplen, header->len); }
 
-FILE* Capture::file() const { return pcap_file(pcap_); }
+FILE* Capture::file() const { return live_ ? nullptr : pcap_file(pcap_); }
 
-void Capture::stop() { pcap_breakloop(pcap_); }
+void Capture::stop() {
+  stop_requested_ = 1;
+  pcap_breakloop(pcap_);
+}
 
 int Capture::datalink() const { return pcap_datalink(pcap_); }
 
@@ -110,7 +210,9 @@ std::string Capture::datalink_name() const {
   return name ? name : fmt::format("DLT {}", datalink());
 }
 
-CaptureRead Capture::read(const std::function<void(const CaptureRecord&)>& visit) {
+CaptureRead Capture::read(const std::function<void(const CaptureRecord&)>& visit,
+                          const std::function<void(std::size_t)>& waited) {
+  if (live_) return read_live(visit, waited);
   struct Context {
     const std::function<void(const CaptureRecord&)>* visit;
     std::size_t count;
@@ -146,6 +248,63 @@ CaptureRead Capture::read(const std::function<void(const CaptureRecord&)>& visit
     }
   }
   return result;
+}
+
+CaptureRead Capture::read_live(const std::function<void(const CaptureRecord&)>& visit,
+                               const std::function<void(std::size_t)>& waited) {
+  struct Context {
+    const std::function<void(const CaptureRecord&)>* visit;
+    std::size_t count;
+  } context{&visit, 0};
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const std::size_t limit = live_->packets;
+  // libpcap's own wait (TPACKET_V3) sleeps until packets come, whatever the
+  // timeout: the wait is ours, in poll(2), bounded by the deadline; libpcap
+  // only hands over what is there.
+  const int fd = pcap_get_selectable_fd(pcap_);
+  CaptureRead result;
+  auto finish = [&](CaptureRead::End end) {
+    result.end = end;
+    result.records = context.count;
+    return result;
+  };
+  for (;;) {
+    if (stop_requested_) return finish(CaptureRead::End::Stopped);
+    auto wait = std::chrono::milliseconds(kLiveTimeoutMs);
+    if (live_->duration) {
+      auto left = *live_->duration - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      if (left <= std::chrono::milliseconds(0)) return finish(CaptureRead::End::Enough);
+      wait = std::min(wait, left);
+    }
+    pollfd ready{fd, POLLIN, 0};
+    int polled = ::poll(&ready, 1, static_cast<int>(wait.count()));
+    if (polled < 0 && errno != EINTR) {
+      result.problem = fmt::format("{}: the capture failed after {} packets: poll: {}", path_, context.count,
+                                   std::strerror(errno));
+      return finish(CaptureRead::End::Failed);
+    }
+    if (stop_requested_) return finish(CaptureRead::End::Stopped);
+    // Never more than the count asks for: pcap_dispatch stops at `want`.
+    int want = limit ? static_cast<int>(std::min<std::size_t>(limit - context.count, INT_MAX)) : -1;
+    int rc = polled > 0 ? pcap_dispatch(
+                              pcap_, want,
+                              [](u_char* user, const pcap_pkthdr* header, const u_char* data) {
+                                auto* c = reinterpret_cast<Context*>(user);
+                                (*c->visit)(CaptureRecord{header, data});
+                                ++c->count;
+                              },
+                              reinterpret_cast<u_char*>(&context))
+                        : 0;
+    if (rc == PCAP_ERROR_BREAK) return finish(CaptureRead::End::Stopped);
+    if (rc < 0) {
+      result.problem = fmt::format("{}: the capture failed after {} packets: {}", path_, context.count,
+                                   pcap_geterr(pcap_));
+      return finish(CaptureRead::End::Failed);
+    }
+    if (waited) waited(context.count);
+    if (limit && context.count >= limit) return finish(CaptureRead::End::Enough);
+  }
 }
 
 std::size_t Capture::for_each(const std::function<void(const CaptureRecord&)>& visit, std::string& problem) {

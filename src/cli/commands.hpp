@@ -2,11 +2,14 @@
 // options are declared and read.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <signal.h>
 
 #include <CLI/CLI.hpp>
 
@@ -108,13 +111,99 @@ struct OpenCapture {
 // "-" reads standard input.
 std::optional<OpenCapture> open_capture(const std::string& path);
 
+// -i, -c, --seconds, --buffer-size (and -w, where it keeps what was
+// captured): a live capture instead of -r's file.
+struct LiveFlags {
+  std::optional<std::string> device;
+  std::optional<std::size_t> packets;
+  std::optional<double> seconds;
+  std::optional<int> buffer_kib;
+  std::optional<std::string> write;  // -w, for the commands whose -w keeps the capture
+
+  // `keep_option`: add -w as "keep what was captured".
+  void add_to(CLI::App& app, bool keep_option);
+  bool given() const { return device.has_value(); }
+  // Exactly one of -r (`read`: whether it was given) and -i; -c, --seconds,
+  // --buffer-size (and -w, if this has it) only with -i. False after saying
+  // why.
+  bool check(const char* command, bool read) const;
+  // The capture -i names; nullopt after saying why.
+  std::optional<OpenCapture> open(Direction direction) const;
+};
+
+// What read_records read.
+struct RecordsRead {
+  std::size_t records = 0;
+  // A live capture failed (its device went away) after `records`: print
+  // the result for them, then exit 2.
+  bool failed = false;
+  std::optional<CaptureStats> stats;  // a live capture's, at its end
+};
+
 // Every record of the capture, with progress on a terminal; a damaged record
 // is reported ("the N records before it were `done`") and ends the reading.
-// Returns the number of records read, or nullopt after an error: the first
-// record is damaged, or the capture is a pcapng libpcap cannot read (its
-// interfaces differ in link type or snapshot length).
-std::optional<std::size_t> read_records(Capture& capture, const char* activity, const char* done,
+// Returns what was read, or nullopt after an error: the first record is
+// damaged, or the capture is a pcapng libpcap cannot read (its interfaces
+// differ in link type or snapshot length). A live capture runs until its
+// count or time, or SIGINT, SIGTERM or SIGHUP, which end it as its end
+// would; then libpcap's counts go to stderr, saying whether packets were
+// dropped.
+std::optional<RecordsRead> read_records(Capture& capture, const char* activity, const char* done,
                                         const std::function<void(const CaptureRecord&)>& visit);
+
+// libpcap's counts as JSON members: "capture": {...}, or nothing for a file.
+std::string json_capture_stats(const Capture& capture, const RecordsRead& read);
+
+// While a file is written to a temporary name: SIGINT, SIGTERM and SIGHUP
+// remove the temporary file, then end the process as they would have.
+// Signals the process ignores stay ignored. Blocks them from construction
+// to unblock(), so that none arrives between the temporary's creation and
+// arm(). (During a live capture's reading, read_records makes them end the
+// capture instead, and puts these back after.)
+class RemoveOnSignal {
+ public:
+  RemoveOnSignal();
+  ~RemoveOnSignal() { disarm(); }
+  RemoveOnSignal(const RemoveOnSignal&) = delete;
+  RemoveOnSignal& operator=(const RemoveOnSignal&) = delete;
+
+  // Returns false if the path is too long to keep (then nothing is armed).
+  bool arm(const std::string& path);
+  void block();
+  void unblock();
+  // The previous actions back; a signal that came while blocked is
+  // delivered now, with them.
+  void disarm();
+
+ private:
+  static constexpr std::size_t kSignals = 3;
+  sigset_t set_;
+  sigset_t old_mask_;
+  struct sigaction old_actions_[kSignals] {};
+  bool installed_[kSignals] = {};
+};
+
+// -w FILE: records written to a capture that replaces FILE only once
+// complete ("-": standard output), the temporary file removed on a signal
+// or an error.
+class KeptRecords {
+ public:
+  // Nothing to do for nullptr; false after saying why (also when the path
+  // is standard output's and `allow_stdout` is not set).
+  bool open(const std::string* path, const Capture& like, bool allow_stdout = false);
+  bool writing() const { return writer_ != nullptr; }
+  // False once writing has failed: stop the capture.
+  bool write(const CaptureRecord& record) { return writer_->write(record); }
+  // Renames the file into place; false after saying why.
+  bool close();
+  bool to_stdout() const { return to_stdout_; }
+
+ private:
+  std::optional<RemoveOnSignal> guard_;  // destroyed after the writer
+  std::shared_ptr<CaptureWriter> writer_;
+  std::string path_;
+  bool to_stdout_ = false;
+};
 
 // `text` as a JSON string: quotes and backslashes escaped, bytes outside
 // printable ASCII as \u escapes.
@@ -169,7 +258,9 @@ struct CompileCommand {
 struct TestCommand {
   CompileFlags flags;
   DatabaseFlags database;
+  LiveFlags live;
   std::vector<std::string> inputs;
+  CLI::Option* read_option = nullptr;
   std::string output;
   CLI::Option* output_option = nullptr;  // given, even empty
 
@@ -179,6 +270,8 @@ struct TestCommand {
 
 struct FingerprintCommand {
   std::string input;
+  CLI::Option* read_option = nullptr;
+  LiveFlags live;
   bool response = false;
   std::size_t top = 0;
   bool json = false;
@@ -224,6 +317,8 @@ struct PinCommand {
 // catch the attack's SYNs and spare the baseline's.
 struct SuggestCommand {
   std::string attack;
+  CLI::Option* read_option = nullptr;
+  LiveFlags live;
   std::vector<std::string> baselines;
   std::size_t max_signatures = 4;
   double max_collateral = 0;
@@ -246,9 +341,13 @@ class Progress {
   void tick(std::size_t done) {
     if (enabled_ && (done & 0xffff) == 0) show(done);
   }
+  // A live capture's line: packets so far and the time since it began,
+  // at most five times a second.
+  void live(std::size_t done, std::chrono::steady_clock::duration elapsed);
 
  private:
   void show(std::size_t done);
+  std::chrono::steady_clock::duration last_{};
   const char* what_;
   bool enabled_;
   bool shown_ = false;

@@ -9,7 +9,9 @@
 namespace p0fbpf::cli {
 
 void FingerprintCommand::add_to(CLI::App& app) {
-  app.add_option("-r,--read", input, "the capture to fingerprint (pcap or pcapng)")->required()->type_name("FILE");
+  read_option = app.add_option("-r,--read", input, "the capture to fingerprint (pcap or pcapng); - reads it from "
+                                                   "standard input")->type_name("FILE");
+  live.add_to(app, true);
   app.add_flag("--response", response,
                "fingerprint SYN+ACKs instead of SYNs (without p0f's peer-MSS window rule, "
                "which needs the SYN of the same connection)");
@@ -18,21 +20,26 @@ void FingerprintCommand::add_to(CLI::App& app) {
 }
 
 int FingerprintCommand::run() const {
-  auto opened = open_capture(input);
+  if (!live.check("fingerprint", read_option && read_option->count() > 0)) return kExitError;
+  Direction direction = response ? Direction::Response : Direction::Request;
+  auto opened = live.given() ? live.open(direction) : open_capture(input);
   if (!opened) return kExitError;
   Capture& in = *opened->capture;
   const LinkType link = opened->link.type;
-  Direction direction = response ? Direction::Response : Direction::Request;
+  KeptRecords kept;
+  if (!kept.open(live.write ? &*live.write : nullptr, in)) return kExitError;
   SignatureCounter counter(in);
   std::size_t fingerprinted = 0;
-  std::optional<std::size_t> read = read_records(in, "fingerprinting", "read", [&](const CaptureRecord& record) {
+  std::optional<RecordsRead> read = read_records(in, "fingerprinting", "read", [&](const CaptureRecord& record) {
+    if (kept.writing() && !kept.write(record)) in.stop();
     if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) {
       counter.add(*facts);
       ++fingerprinted;
     }
   });
   if (!read) return kExitError;
-  std::size_t total = *read;
+  if (!kept.close()) return kExitError;
+  std::size_t total = read->records;
   std::size_t distinct = counter.distinct();
   std::vector<std::uint32_t> order = counter.most_frequent(top);
   // Written in pieces: a flood can have tens of thousands of lines.
@@ -45,8 +52,8 @@ int FingerprintCommand::run() const {
     return ok;
   };
   if (json) {
-    fmt::format_to(std::back_inserter(out), "{{\"packets\": {}, \"{}\": {}, \"distinct\": {}, \"signatures\": [", total,
-                   response ? "syn_acks" : "syns", fingerprinted, distinct);
+    fmt::format_to(std::back_inserter(out), "{{\"packets\": {}, \"{}\": {}, \"distinct\": {}{}, \"signatures\": [",
+                   total, response ? "syn_acks" : "syns", fingerprinted, distinct, json_capture_stats(in, *read));
   }
   char count[24];
   constexpr std::size_t kAhead = 8;
@@ -73,7 +80,7 @@ int FingerprintCommand::run() const {
     fmt::print(stderr, "{} {} in {} packets, {} distinct signatures\n", fingerprinted,
                response ? "SYN+ACKs" : "SYNs", total, distinct);
   }
-  return kExitOk;
+  return read->failed ? kExitError : kExitOk;
 }
 
 }  // namespace p0fbpf::cli

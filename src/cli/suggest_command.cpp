@@ -15,23 +15,30 @@
 namespace p0fbpf::cli {
 namespace {
 
-// Adds the SYNs (SYN+ACKs) of a capture to `sample`; nullopt after an error.
-std::optional<std::size_t> read_syns(const std::string& path, Direction direction, SynSample& sample) {
-  auto opened = open_capture(path);
+// Adds the SYNs (SYN+ACKs) of a capture to `sample`, keeping its records
+// if `keep` names a file; nullopt after an error (a live capture that
+// failed says so in the result: print the suggestion, then exit 2).
+std::optional<RecordsRead> read_syns(const std::optional<OpenCapture>& opened, Direction direction, SynSample& sample,
+                                     const std::string* keep = nullptr) {
   if (!opened) return std::nullopt;
+  Capture& in = *opened->capture;
   const LinkType link = opened->link.type;
+  KeptRecords kept;
+  if (!kept.open(keep, in)) return std::nullopt;
   std::size_t before = sample.total();
-  auto read = read_records(*opened->capture, "reading", "read", [&](const CaptureRecord& record) {
+  auto read = read_records(in, "reading", "read", [&](const CaptureRecord& record) {
+    if (kept.writing() && !kept.write(record)) in.stop();
     if (auto facts = fingerprint_facts(link, record.data, record.length(), direction)) sample.add(*facts);
   });
-  if (!read) return std::nullopt;
+  if (!read || !kept.close()) return std::nullopt;
   if (sample.total() == before) {
-    fmt::print(stderr, "p0fbpf: error: {} has no {} ({} packets read)\n  help: {}\n", printable(path),
-               direction == Direction::Request ? "SYNs" : "SYN+ACKs", *read,
+    fmt::print(stderr, "p0fbpf: error: {} has no {} ({} packets {})\n  help: {}\n", printable(in.name()),
+               direction == Direction::Request ? "SYNs" : "SYN+ACKs", read->records,
+               in.live() ? "captured" : "read",
                direction == Direction::Request ? "--response reads SYN+ACKs" : "without --response, SYNs are read");
     return std::nullopt;
   }
-  return sample.total() - before;
+  return read;
 }
 
 // The labels of the database's signatures (of the direction) that share a
@@ -79,10 +86,11 @@ std::string table(const Suggestion& s, const std::vector<Row>& rows, std::string
   return out;
 }
 
-std::string json(const Suggestion& s, const std::vector<Row>& rows) {
-  std::string out = fmt::format("{{\"attack_syns\": {}, \"baseline_syns\": {}, \"allowed_baseline_hits\": {}, "
+// `capture`: the live capture's counts as JSON members, or empty.
+std::string json(const Suggestion& s, const std::vector<Row>& rows, const std::string& capture) {
+  std::string out = fmt::format("{{\"attack_syns\": {}, \"baseline_syns\": {}, \"allowed_baseline_hits\": {}{}, "
                                 "\"signatures\": [",
-                                s.attack_syns, s.baseline_syns, s.allowance);
+                                s.attack_syns, s.baseline_syns, s.allowance, capture);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const SuggestedSignature& sig = *rows[i].signature;
     std::string also;
@@ -101,9 +109,10 @@ std::string json(const Suggestion& s, const std::vector<Row>& rows) {
 }  // namespace
 
 void SuggestCommand::add_to(CLI::App& app) {
-  app.add_option("-r,--read", attack, "the attack's capture (pcap or pcapng); - reads it from standard input")
-      ->required()
-      ->type_name("FILE");
+  read_option = app.add_option("-r,--read", attack,
+                               "the attack's capture (pcap or pcapng); - reads it from standard input")
+                    ->type_name("FILE");
+  live.add_to(app, true);
   app.add_option("--baseline", baselines,
                  "a capture of normal traffic the signatures must spare (repeatable; any link type)")
       ->type_name("FILE")
@@ -130,6 +139,7 @@ void SuggestCommand::add_to(CLI::App& app) {
 }
 
 int SuggestCommand::run() const {
+  if (!live.check("suggest", read_option && read_option->count() > 0)) return kExitError;
   // What is read and counted: SYNs, or SYN+ACKs with --response.
   const std::string one = response ? "SYN+ACK" : "SYN";
   const std::string many = one + "s";
@@ -149,10 +159,22 @@ int SuggestCommand::run() const {
   }
   const Direction direction = response ? Direction::Response : Direction::Request;
   SynSample attack_syns, baseline_syns;
-  if (!read_syns(attack, direction, attack_syns)) return kExitError;
-  for (const std::string& path : baselines) {
-    if (!read_syns(path, direction, baseline_syns)) return kExitError;
-  }
+  auto read_baselines = [&] {
+    for (const std::string& path : baselines) {
+      if (!read_syns(open_capture(path), direction, baseline_syns)) return false;
+    }
+    return true;
+  };
+  // A live capture after the baselines: of the attack as it is then, and no
+  // baseline's error after minutes of capturing.
+  if (live.given() && !read_baselines()) return kExitError;
+  auto attack_capture = live.given() ? live.open(direction) : open_capture(attack);
+  auto attack_read = read_syns(attack_capture, direction, attack_syns, live.write ? &*live.write : nullptr);
+  if (!attack_read) return kExitError;
+  if (!live.given() && !read_baselines()) return kExitError;
+  const std::string capture_json = json_capture_stats(*attack_capture->capture, *attack_read);
+  // The suggestion for what was captured, then exit 2.
+  const int ok = attack_read->failed ? kExitError : kExitOk;
 
   Suggestion s = suggest(attack_syns, baseline_syns, {max_signatures, max_collateral});
   if (s.inseparable) {
@@ -215,9 +237,11 @@ int SuggestCommand::run() const {
     rule.flags.response = response;
     rule.format = *format;
     rule.split = *format == "iptables";  // a rule per program that fits xt_bpf
-    return rule.run();
+    int printed = rule.run();
+    return printed == kExitOk ? ok : printed;
   }
-  return write_stdout(json_output ? json(s, rows) : table(s, rows, response ? "SYN+ACKs" : "SYNs")) ? kExitOk : kExitError;
+  return write_stdout(json_output ? json(s, rows, capture_json) : table(s, rows, response ? "SYN+ACKs" : "SYNs")) ? ok
+                                                                                                            : kExitError;
 }
 
 }  // namespace p0fbpf::cli

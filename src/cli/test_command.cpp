@@ -15,71 +15,6 @@
 namespace p0fbpf::cli {
 namespace {
 
-constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
-
-// The temporary file a signal must not leave behind, stored beforehand: the
-// handler may only make async-signal-safe calls.
-char g_temporary[4096];
-volatile sig_atomic_t g_armed = 0;
-
-extern "C" void remove_temporary_and_die(int signal) {
-  if (g_armed) unlink(g_temporary);
-  // SA_RESETHAND restored the default action; it kills us on return.
-  raise(signal);
-}
-
-// While the output is written: SIGINT, SIGTERM and SIGHUP remove the
-// temporary file, then end the process as they would have. Signals the
-// process ignores stay ignored. Blocks them from construction to unblock(),
-// so that none arrives between the temporary's creation and arm().
-class RemoveOnSignal {
- public:
-  RemoveOnSignal() {
-    sigemptyset(&set_);
-    for (int s : kCleanupSignals) sigaddset(&set_, s);
-    sigprocmask(SIG_BLOCK, &set_, &old_mask_);
-  }
-  ~RemoveOnSignal() { disarm(); }
-  RemoveOnSignal(const RemoveOnSignal&) = delete;
-  RemoveOnSignal& operator=(const RemoveOnSignal&) = delete;
-
-  // Returns false if the path is too long to keep (then nothing is armed).
-  bool arm(const std::string& path) {
-    if (path.size() >= sizeof g_temporary) return false;
-    std::memcpy(g_temporary, path.c_str(), path.size() + 1);
-    g_armed = 1;
-    struct sigaction action {};
-    action.sa_handler = remove_temporary_and_die;
-    action.sa_mask = set_;
-    action.sa_flags = SA_RESETHAND;
-    for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
-      sigaction(kCleanupSignals[i], nullptr, &old_actions_[i]);
-      installed_[i] = old_actions_[i].sa_handler != SIG_IGN;
-      if (installed_[i]) sigaction(kCleanupSignals[i], &action, nullptr);
-    }
-    return true;
-  }
-  void block() { sigprocmask(SIG_BLOCK, &set_, nullptr); }
-  void unblock() { sigprocmask(SIG_SETMASK, &old_mask_, nullptr); }
-  // The previous actions back; a signal that came while blocked is
-  // delivered now, with them.
-  void disarm() {
-    block();
-    g_armed = 0;
-    for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
-      if (installed_[i]) sigaction(kCleanupSignals[i], &old_actions_[i], nullptr);
-      installed_[i] = false;
-    }
-    unblock();
-  }
-
- private:
-  sigset_t set_;
-  sigset_t old_mask_;
-  struct sigaction old_actions_[std::size(kCleanupSignals)] {};
-  bool installed_[std::size(kCleanupSignals)] = {};
-};
-
 bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
 
 // Whether writing to `output` ("-": standard output) would write to the
@@ -97,6 +32,7 @@ struct Tested {
   std::size_t matched = 0;
   std::size_t total = 0;
   bool wrote_stdout = false;  // the matches went to standard output (-w -, /dev/stdout)
+  bool failed = false;        // a live capture failed after `total` packets
 };
 
 // The selection compiled once for each link type the captures have: its
@@ -105,10 +41,9 @@ using ProgramsByLink = std::map<std::pair<LinkType, std::uint32_t>, BpfProgram>;
 
 // Tests one capture, writing its matches if `output` is set; nullopt after
 // an error.
-std::optional<Tested> test_capture(const std::string& input, const Selection& selection,
-                                   const CompileOptions& compile_options, const std::string* output,
-                                   ProgramsByLink& programs) {
-  auto opened = open_capture(input);
+std::optional<Tested> test_capture(const std::string& input, const std::optional<OpenCapture>& opened,
+                                   const Selection& selection, const CompileOptions& compile_options,
+                                   const std::string* output, ProgramsByLink& programs) {
   if (!opened) return std::nullopt;
   Capture& in = *opened->capture;
   if (output && writes_over_input(in, *output)) {
@@ -126,67 +61,45 @@ std::optional<Tested> test_capture(const std::string& input, const Selection& se
   }
   const BpfProgram& program = known->second;
 
-  // Declared before the writer: destroyed after it, which removes the
-  // temporary file on every early return.
-  RemoveOnSignal guard;
-  std::shared_ptr<CaptureWriter> writer;
-  if (output) {
-    auto created = CaptureWriter::open(*output, in);
-    if (!created) {
-      fmt::print(stderr, "p0fbpf: error: {}\n", created.error().message);
-      return std::nullopt;
-    }
-    writer = *created;
-    if (!writer->temporary().empty() && !guard.arm(writer->temporary())) {
-      fmt::print(stderr, "p0fbpf: error: cannot write {}: {}\n", *output, std::strerror(ENAMETOOLONG));
-      return std::nullopt;
-    }
-  }
-  guard.unblock();
-
+  KeptRecords kept;
+  if (!kept.open(output, in, true)) return std::nullopt;
   Tested tested;
-  std::optional<std::size_t> total = read_records(in, "testing", "tested", [&](const CaptureRecord& record) {
+  std::optional<RecordsRead> total = read_records(in, "testing", "tested", [&](const CaptureRecord& record) {
     // The program sees what p0f sees: the captured bytes, no more.
     auto length = static_cast<unsigned>(record.length());
     if (bpf_filter(program.instructions.data(), record.data, length, length) != 0) {
       ++tested.matched;
-      if (writer && !writer->write(record)) in.stop();
+      if (kept.writing() && !kept.write(record)) in.stop();
     }
   });
   if (!total) return std::nullopt;
-  tested.total = *total;
-  if (writer) {
-    tested.wrote_stdout = writer->to_stdout();
-    guard.block();  // no signal between the rename and disarming
-    std::string problem;
-    bool written = writer->close(problem);
-    guard.disarm();
-    if (!written) {
-      fmt::print(stderr, "p0fbpf: error: {}\n", problem);
-      return std::nullopt;
-    }
-  }
+  tested.total = total->records;
+  tested.failed = total->failed;
+  if (!kept.close()) return std::nullopt;
+  tested.wrote_stdout = kept.to_stdout();
   return tested;
 }
 
 }  // namespace
 
 void TestCommand::add_to(CLI::App& app) {
-  app.add_option("-r,--read", inputs,
+  read_option = app.add_option("-r,--read", inputs,
                  "a capture to test (pcap or pcapng); - reads it from standard input; several -r test each, "
                  "with a count for each")
-      ->required()
       ->allow_extra_args(false)  // -r A -r B SIG: one file each, the rest are signatures
       ->type_name("FILE");
   output_option = app.add_option("-w,--write", output,
                                  "write the matching packets to this pcap file, replaced only once complete; "
-                                 "- writes them to standard output (and the count to stderr); one -r only")
+                                 "- writes them to standard output (and the count to stderr); one -r only "
+                                 "(or -i)")
                       ->type_name("FILE");
+  live.add_to(app, false);
   flags.add_to(app, "count (and write) the packets the signatures do not match");
   database.add_to(app);
 }
 
 int TestCommand::run() const {
+  if (!live.check("test", read_option && read_option->count() > 0)) return kExitError;
   const bool writing = output_option && output_option->count() > 0;
   if (writing && output.empty()) {
     fmt::print(stderr, "p0fbpf: error: -w needs a file name\n  help: -w - writes to standard output\n");
@@ -220,9 +133,15 @@ int TestCommand::run() const {
   std::size_t matched = 0;
   bool wrote_stdout = false;
   std::string counts;
-  for (const std::string& input : inputs) {
-    auto tested = test_capture(input, *selection, options, writing ? &output : nullptr, programs);
+  // -i captures live, as one more capture after none.
+  std::vector<std::string> sources = inputs;
+  if (live.given()) sources.push_back(*live.device);
+  bool failed = false;
+  for (const std::string& input : sources) {
+    auto opened = live.given() ? live.open(options.direction) : open_capture(input);
+    auto tested = test_capture(input, opened, *selection, options, writing ? &output : nullptr, programs);
     if (!tested) return kExitError;
+    failed = failed || tested->failed;
     matched += tested->matched;
     wrote_stdout = wrote_stdout || tested->wrote_stdout;
     // One capture keeps the line scripts know; several are told apart.
@@ -232,6 +151,7 @@ int TestCommand::run() const {
   // With the packets on standard output, the count goes to stderr.
   if (wrote_stdout) fmt::print(stderr, "{}", counts);
   else if (!write_stdout(counts)) return kExitError;
+  if (failed) return kExitError;
   return matched > 0 ? kExitOk : kExitNoMatch;
 }
 

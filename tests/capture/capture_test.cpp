@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "capture_bytes.hpp"
+#include "packet_builder.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/fingerprint.hpp"
 
@@ -250,6 +251,73 @@ TEST_F(BrokenCaptures, WriterWithoutCloseRemovesItsTemporaryFile) {
   }
   EXPECT_FALSE(std::filesystem::exists(temporary));
   EXPECT_FALSE(std::filesystem::exists(target));
+}
+
+}  // namespace
+}  // namespace p0fbpf
+
+namespace p0fbpf {
+namespace {
+
+// Whether libpcap's compilation of the live filter passes the frame.
+bool live_filter_passes(Direction direction, const std::vector<std::uint8_t>& frame) {
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+  bpf_program program{};
+  EXPECT_EQ(pcap_compile(dead, &program, live_filter(direction, true).c_str(), 1, PCAP_NETMASK_UNKNOWN), 0)
+      << pcap_geterr(dead);
+  auto length = static_cast<unsigned>(frame.size());
+  bool passes = bpf_filter(program.bf_insns, frame.data(), length, length) != 0;
+  pcap_freecode(&program);
+  pcap_close(dead);
+  return passes;
+}
+
+// The kernel's filter of a live capture keeps every frame fingerprinting
+// takes, in either direction, and none of the other direction's.
+TEST(LiveFilter, PassesWhatFingerprintingTakes) {
+  int taken = 0;
+  for (Direction direction : {Direction::Request, Direction::Response}) {
+    for (std::uint8_t flags : {0x02, 0x12, 0x10, 0x04, 0x01, 0x03, 0x0a, 0x1a}) {
+      for (bool ipv6 : {false, true}) {
+        for (bool vlan : {false, true}) {
+          for (std::uint16_t fragment : {0x4000, 0x2000, 0x0010}) {
+            testing::PacketSpec spec;
+            spec.ipv6 = ipv6;
+            spec.flags = flags;
+            spec.fragment = fragment;
+            spec.tcp_options = {2, 4, 5, 0xb4};
+            auto frame = testing::ethernet_frame(testing::build_packet(spec), ipv6, vlan);
+            bool fingerprinted =
+                fingerprint_facts(LinkType::Ethernet, frame.data(), frame.size(), direction).has_value();
+            bool passes = live_filter_passes(direction, frame);
+            if (fingerprinted) {
+              ++taken;
+              EXPECT_TRUE(passes) << "flags " << int(flags) << (ipv6 ? " IPv6" : " IPv4") << (vlan ? " VLAN" : "");
+            }
+            // Only SYNs (SYN+ACKs) pass: ACKs, RSTs and the other direction stay in the kernel.
+            bool wanted = direction == Direction::Request ? (flags & 0x12) == 0x02 : (flags & 0x12) == 0x12;
+            if (!wanted) {
+              EXPECT_FALSE(passes) << "flags " << int(flags);
+            }
+          }
+        }
+      }
+    }
+  }
+  // SYNs, SYN+ACKs (and the pushed ones) over both versions, tagged or not.
+  EXPECT_GT(taken, 8);
+}
+
+TEST(LiveFilter, DeviceNames) {
+  for (const char* good : {"eth0", "vb", "any", "enp0s31f6", "br-1234567890ab", "veth@x"}) {
+    EXPECT_TRUE(valid_device_name(good)) << good;
+  }
+  for (const char* bad : {"", ".", "..", "a/b", "a:1", "a b", "sixteen-chars-xx", "tab\there", "esc\x1b"}) {
+    EXPECT_FALSE(valid_device_name(bad)) << bad;
+  }
+  auto refused = Capture::open_live({"a/b", Direction::Request, 0, std::nullopt, 0});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("not a device name"), std::string::npos);
 }
 
 }  // namespace
