@@ -52,6 +52,7 @@ Examples:
   # Drop it in XDP, before the kernel builds a socket buffer (no compiler needed):
   p0fbpf xdp attach eth0 '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' && p0fbpf xdp stats eth0
   # Which signatures are in a capture of the flood, and does a rule catch it?
+  p0fbpf fingerprint -i eth0 --seconds 10 --top 5   # live (root), or:
   p0fbpf fingerprint -r flood.pcap --top 5
   p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'
 
@@ -88,21 +89,26 @@ int main(int argc, char** argv) {
               "link type. Exit status 0 if a packet matched, 1 if none did, 2 on errors. As in\n"
               "tcpdump, -r - reads the capture from standard input and -w - writes the matching\n"
               "packets to standard output (the count then goes to stderr). -w FILE is replaced\n"
-              "only once completely written.");
+              "only once completely written. -i DEVICE tests a live capture instead (root).");
   test.add_to(*test_app);
   test_app->footer(
       "\nExamples:\n  p0fbpf test -r flood.pcap -w caught.pcap '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'\n"
       "  zcat flood.pcap.gz | p0fbpf test -r - -w - '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0' | tcpdump -nr -\n"
-      "  p0fbpf test --label 'Linux:6\\.x' -r monday.pcap -r tuesday.pcap\n");
+      "  p0fbpf test --label 'Linux:6\\.x' -r monday.pcap -r tuesday.pcap\n"
+      "  p0fbpf test -i eth0 --seconds 10 '4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0'\n");
 
   FingerprintCommand fingerprint;
   CLI::App* fingerprint_app = app.add_subcommand(
       "fingerprint", "Print p0f's raw_sig of every SYN in a capture, one line per distinct\n"
                      "signature, 'COUNT  SIGNATURE', most frequent first. The signatures are p0f\n"
-                     "3.09b's exactly; for SYN+ACKs (--response) without p0f's peer-MSS window rule.");
+                     "3.09b's exactly; for SYN+ACKs (--response) without p0f's peer-MSS window rule.\n"
+                     "The capture is a file (-r) or live (-i DEVICE, root or CAP_NET_RAW) until -c,\n"
+                     "--seconds, Ctrl-C or SIGTERM; libpcap's counts of packets received and dropped\n"
+                     "then go to stderr (and --json), so that a sampled result says it is sampled.");
   fingerprint.add_to(*fingerprint_app);
   fingerprint_app->footer(
-      "\nExample:\n  p0fbpf fingerprint -r flood.pcap --top 1 | awk '{print $2}' | p0fbpf -\n");
+      "\nExamples:\n  p0fbpf fingerprint -r flood.pcap --top 1 | awk '{print $2}' | p0fbpf -\n"
+      "  p0fbpf fingerprint -i eth0 --seconds 10 -c 100000 -w flood.pcap\n");
 
   XdpCommand xdp;
   CLI::App* xdp_app = app.add_subcommand(
@@ -131,11 +137,13 @@ int main(int argc, char** argv) {
       "suggest", "Suggest a few exact-mode signatures that catch the SYNs of an attack's capture\n"
                  "and spare those of normal traffic (--baseline): a table of each signature's\n"
                  "attack SYNs, baseline SYNs hit and program size, then the total; warnings name\n"
-                 "the p0f.fp labels a signature would also match. With -f, the rules instead.");
+                 "the p0f.fp labels a signature would also match. With -f, the rules instead.\n"
+                 "The attack is a file (-r) or a live capture (-i DEVICE, root).");
   suggest.add_to(*suggest_app);
   suggest_app->footer(
       "\nExamples:\n  p0fbpf suggest -r flood.pcap --baseline monday.pcap\n"
-      "  p0fbpf suggest -r flood.pcap --baseline monday.pcap -f script > block.sh\n");
+      "  p0fbpf suggest -r flood.pcap --baseline monday.pcap -f script > block.sh\n"
+      "  p0fbpf suggest -i eth0 --seconds 30 --baseline monday.pcap -w flood.pcap\n");
 
   // Every command reads options from a file too (config_file.hpp).
   add_config_option(app);
