@@ -11,10 +11,11 @@
 _p0fbpf_options_compile='-h --help --version -n --negate -O --no-optimize --loose --response -f --format -l --link
   --l3-offset --max-insns --print-ir -F --fp-file --label --list --split --hook --chain --target --table
   --count-only --name --rate --dev --direction --pref -d --destination --ipset --pinned --config'
-_p0fbpf_options_test='-h --help -r --read -w --write -n --negate -O --no-optimize --loose --response -F --fp-file
+_p0fbpf_options_test='-h --help -r --read -w --write -i --interface -c --count --seconds -B --buffer-size -n --negate -O --no-optimize --loose --response -F --fp-file
   --label --config'
-_p0fbpf_options_fingerprint='-h --help -r --read --response --top --json --config'
-_p0fbpf_options_suggest='-h --help -r --read --baseline --max-signatures --max-collateral --response --json
+_p0fbpf_options_fingerprint='-h --help -r --read -i --interface -c --count --seconds -B --buffer-size -w --write --response --top --json --config'
+_p0fbpf_options_suggest='-h --help -r --read -i --interface -c --count --seconds -B
+  --buffer-size -w --write --baseline --max-signatures --max-collateral --response --json
   --best-effort -f --format -F --fp-file --config'
 _p0fbpf_options_pin='-h --help -n --negate -O --no-optimize --loose --response -F --fp-file --label --config'
 _p0fbpf_options_xdp='-h --help --config'
