@@ -1,0 +1,266 @@
+// Programs of many signatures: a label of p0f.fp, or the whole [tcp:request]
+// database, as one program. For each label name of the database's request
+// section (all its labels of that name, as --label NAME selects them) and
+// for the whole section:
+//   - signatures, program size (exact, within 4,096 instructions: tc, pins,
+//     XDP);
+//   - mean classic instructions executed per packet (the final ret counted)
+//     by p0fbpf exact, p0fbpf --loose and the peer: bpftools' expressions of
+//     the signatures OR-ed into one tcpdump expression that libpcap compiles
+//     for raw IP packets (each alternative checks the data offset before it
+//     reads an option, bpftools.hpp's offset_first);
+//   - the peer's wrong answers: packets where the OR-ed program's verdict is
+//     not that of its alternatives compiled alone (a read past the end in one
+//     alternative ends the whole program).
+// Then the growth of the miss cost: the first 1, 16, 32, 64 and 91
+// signatures of the section, over the packets that none of them matches.
+//
+// The packet mix, reproducible from --seed: for every signature of the
+// section and each IP version it allows, packets that match it and near
+// misses (one field changed); SYNs of scanners that match nothing of p0f.fp
+// (zmap-, masscan- and nmap -sS-like: no options or only an MSS, TTL 255 or
+// 64, small windows); random SYNs.
+//
+//   build/bench/label_bench [-F p0f.fp] [--seed N]
+#include <pcap/pcap.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bpftools.hpp"
+#include "classic_steps.hpp"
+#include "p0f_database.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/database.hpp"
+#include "p0fbpf/parser.hpp"
+#include "packet_builder.hpp"
+#include "signature_packets.hpp"
+
+namespace {
+
+using namespace p0fbpf;
+using bench::executed;
+
+constexpr std::size_t kFitWithin = 4096;  // as tc, pins and XDP allow
+
+[[noreturn]] void fail(const std::string& why) {
+  fmt::print(stderr, "label_bench: {}\n", why);
+  std::exit(2);
+}
+
+struct Group {
+  std::string name;
+  std::vector<SignatureSource> signatures;
+};
+
+std::string name_of(const std::string& label) {
+  // type:class:name:flavor
+  std::size_t first = label.find(':');
+  std::size_t second = label.find(':', first + 1);
+  std::size_t third = label.find(':', second + 1);
+  return label.substr(second + 1, third - second - 1);
+}
+
+BpfProgram ours(const std::vector<SignatureSource>& signatures, MatchMode mode) {
+  CompileOptions options;
+  options.mode = mode;
+  options.fit_within = kFitWithin;
+  Compilation c = compile(signatures, options);
+  if (!c.ok()) fail("a selection does not compile");
+  return *c.program;
+}
+
+// The peer for the signatures: one OR-ed expression, and each alternative
+// alone (for its wrong answers).
+struct Peer {
+  BpfProgram program;
+  std::vector<BpfProgram> alone;
+  std::size_t refused = 0;  // alternatives bpftools has no expression for
+};
+
+Peer peer(const std::vector<SignatureSource>& signatures) {
+  Peer out;
+  std::string joined;
+  for (const SignatureSource& s : signatures) {
+    Signature parsed = *parse_signature(s.text);
+    for (bool v6 : {false, true}) {
+      if ((parsed.version == IpVersion::V4 && v6) || (parsed.version == IpVersion::V6 && !v6)) continue;
+      std::string one = parsed.version == IpVersion::Any ? testing::signature_for_version(s.text, v6) : s.text;
+      auto expression = bench::bpftools_expression(*parse_signature(one), v6, true);
+      if (!expression) {
+        ++out.refused;
+        continue;
+      }
+      auto alone = bench::libpcap_compile(*expression, v6, DLT_RAW);
+      if (!alone) fail("libpcap refuses " + *expression);
+      out.alone.push_back(std::move(*alone));
+      joined += (joined.empty() ? "(" : " or (") + *expression + ")";
+    }
+  }
+  if (joined.empty()) joined = "ip and not ip";  // nothing: a program that matches nothing
+  auto program = bench::libpcap_compile(joined, false, DLT_RAW);
+  if (!program) fail("libpcap refuses the OR-ed expression");
+  out.program = std::move(*program);
+  return out;
+}
+
+bool accepts(const BpfProgram& program, const std::vector<std::uint8_t>& packet) {
+  auto size = static_cast<unsigned>(packet.size());
+  return bpf_filter(program.instructions.data(), packet.data(), size, size) != 0;
+}
+
+testing::PacketSpec scanner(testing::Random& rng, int kind, bool ipv6) {
+  auto pick = [&](unsigned lo, unsigned hi) { return std::uniform_int_distribution<unsigned>(lo, hi)(rng); };
+  testing::PacketSpec p;
+  p.ipv6 = ipv6;
+  p.seq = pick(1, 0xffffffffu);
+  p.source_port = static_cast<std::uint16_t>(pick(1024, 65535));
+  switch (kind) {
+    case 0:  // zmap: no options, TTL 255, window 65535, IP ID 54321
+      p.ttl = static_cast<std::uint8_t>(255 - pick(0, 20));
+      p.fragment = 0;
+      p.ip_id = 54321;
+      p.window = 65535;
+      break;
+    case 1:  // masscan: no options, TTL 255, window 1024
+      p.ttl = static_cast<std::uint8_t>(255 - pick(0, 20));
+      p.fragment = 0;
+      p.ip_id = static_cast<std::uint16_t>(pick(1, 65535));
+      p.window = 1024;
+      break;
+    default:  // nmap -sS: an MSS of 1460 alone, window 1024 to 4096
+      p.ttl = static_cast<std::uint8_t>(64 - pick(0, 20));
+      p.fragment = 0;
+      p.ip_id = static_cast<std::uint16_t>(pick(1, 65535));
+      p.window = static_cast<std::uint16_t>(1024u << pick(0, 2));
+      p.tcp_options = {2, 4, 0x05, 0xb4};
+      break;
+  }
+  return p;
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string path = "/etc/p0f/p0f.fp";
+  unsigned long seed = 1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "-F") path = argv[i + 1];
+    else if (a == "--seed") seed = std::stoul(argv[i + 1]);
+    else fail("usage: label_bench [-F p0f.fp] [--seed N]");
+  }
+  std::ifstream in(path);
+  if (!in) fail(path + " cannot be read (apt-get install p0f)");
+  std::stringstream text;
+  text << in.rdbuf();
+  DatabaseResult read = read_database(text.str(), path);
+  if (!read.ok()) fail(path + " has errors");
+
+  std::vector<Group> groups;
+  Group all{"whole [tcp:request]", {}};
+  for (const DatabaseLabel& label : read.database.labels) {
+    if (label.direction != Direction::Request || label.signatures.empty()) continue;
+    std::string name = name_of(label.text);
+    auto at = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.name == name; });
+    if (at == groups.end()) at = groups.insert(groups.end(), Group{name, {}});
+    at->signatures.insert(at->signatures.end(), label.signatures.begin(), label.signatures.end());
+    all.signatures.insert(all.signatures.end(), label.signatures.begin(), label.signatures.end());
+  }
+  if (all.signatures.empty()) fail(path + " has no [tcp:request] signature");
+
+  // The mix.
+  testing::Random rng(seed);
+  std::vector<std::vector<std::uint8_t>> packets;
+  std::size_t matching = 0, near = 0, scanners = 0, random = 0;
+  for (const SignatureSource& s : all.signatures) {
+    Signature parsed = *parse_signature(s.text);
+    for (bool v6 : {false, true}) {
+      if ((parsed.version == IpVersion::V4 && v6) || (parsed.version == IpVersion::V6 && !v6)) continue;
+      for (int i = 0; i < 4; ++i) {
+        testing::PacketSpec p = testing::matching_packet(parsed, v6, false, rng);
+        if (i >= 2) p = testing::mutate(p, rng);
+        packets.push_back(testing::build_packet(p));
+        ++(i >= 2 ? near : matching);
+      }
+    }
+  }
+  for (int i = 0; i < 120; ++i) {
+    packets.push_back(testing::build_packet(scanner(rng, i % 3, i % 8 == 7)));
+    ++scanners;
+  }
+  for (int i = 0; i < 60; ++i) {
+    packets.push_back(testing::build_packet(testing::random_packet(i % 2 == 1, false, rng)));
+    ++random;
+  }
+
+  fmt::print("{} ({} request signatures), seed {}: {} packets ({} matching a signature, {} near misses, {} scanner "
+             "SYNs, {} random SYNs)\n\n",
+             path, all.signatures.size(), seed, packets.size(), matching, near, scanners, random);
+  fmt::print("{:<22} {:>4} {:>6} {:>6} {:>6} | {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}\n", "label", "sigs", "exact",
+             "loose", "peer", "exact", "--loose", "peer", "ex/peer", "lo/peer", "peer");
+  fmt::print("{:<22} {:>4} {:>20} | {:>26} {:>15} {:>6}\n", "", "", "program size", "executed per packet",
+             "ratio", "wrong");
+  groups.push_back(all);
+  for (const Group& g : groups) {
+    BpfProgram exact = ours(g.signatures, MatchMode::Exact);
+    BpfProgram loose = ours(g.signatures, MatchMode::Loose);
+    Peer p = peer(g.signatures);
+    std::vector<double> e, l, q;
+    std::size_t wrong = 0;
+    for (const auto& packet : packets) {
+      e.push_back(static_cast<double>(executed(exact, packet)));
+      l.push_back(static_cast<double>(executed(loose, packet)));
+      q.push_back(static_cast<double>(executed(p.program, packet)));
+      bool any = std::any_of(p.alone.begin(), p.alone.end(), [&](const BpfProgram& a) { return accepts(a, packet); });
+      wrong += any != accepts(p.program, packet);
+    }
+    std::string name = g.name + (p.refused ? fmt::format(" ({}-)", p.refused) : "");
+    fmt::print("{:<22} {:>4} {:>6} {:>6} {:>6} | {:>8.1f} {:>8.1f} {:>8.1f} {:>7.2f} {:>7.2f} {:>6}\n", name,
+               g.signatures.size(), exact.instructions.size(), loose.instructions.size(),
+               p.program.instructions.size(), mean(e), mean(l), mean(q), mean(e) / mean(q), mean(l) / mean(q), wrong);
+  }
+  fmt::print("(N-): N alternatives bpftools has no expression for are left out of the peer.\n");
+
+  // Growth: the first N signatures, over the packets none of the section's
+  // signatures matches.
+  BpfProgram whole = ours(all.signatures, MatchMode::Exact);
+  std::vector<const std::vector<std::uint8_t>*> misses;
+  for (const auto& packet : packets) {
+    if (!accepts(whole, packet)) misses.push_back(&packet);
+  }
+  fmt::print("\nmiss cost: executed per packet over the {} packets the section does not match\n", misses.size());
+  fmt::print("{:>10} {:>8} {:>8} {:>8} {:>8}\n", "signatures", "size", "exact", "peer", "ratio");
+  std::optional<double> at16;
+  for (std::size_t n : {1, 16, 32, 64, 91}) {
+    n = std::min(n, all.signatures.size());
+    std::vector<SignatureSource> first(all.signatures.begin(), all.signatures.begin() + static_cast<long>(n));
+    BpfProgram exact = ours(first, MatchMode::Exact);
+    Peer p = peer(first);
+    std::vector<double> e, q;
+    for (const auto* packet : misses) {
+      e.push_back(static_cast<double>(executed(exact, *packet)));
+      q.push_back(static_cast<double>(executed(p.program, *packet)));
+    }
+    if (n == 16) at16 = mean(e);
+    fmt::print("{:>10} {:>8} {:>8.1f} {:>8.1f} {:>8.2f}{}\n", n, exact.instructions.size(), mean(e), mean(q),
+               mean(e) / mean(q), at16 && n > 16 ? fmt::format("   {:.2f}x the miss with 16", mean(e) / *at16) : "");
+  }
+  fmt::print("\ntargets (issue 22, exact): whole section <= 45 executed, Linux <= 30, every label <= 0.9x the peer, "
+             "a miss with 91 <= 2x a miss with 16, --loose <= exact\n");
+  return 0;
+}
