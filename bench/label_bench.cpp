@@ -69,9 +69,10 @@ std::string name_of(const std::string& label) {
   return label.substr(second + 1, third - second - 1);
 }
 
-BpfProgram ours(const std::vector<SignatureSource>& signatures, MatchMode mode) {
+BpfProgram ours(const std::vector<SignatureSource>& signatures, MatchMode mode, bool thread = true) {
   CompileOptions options;
   options.mode = mode;
+  options.thread_jumps = thread;
   options.fit_within = kFitWithin;
   Compilation c = compile(signatures, options);
   if (!c.ok()) fail("a selection does not compile");
@@ -211,18 +212,21 @@ int main(int argc, char** argv) {
   fmt::print("{} ({} request signatures), seed {}: {} packets ({} matching a signature, {} near misses, {} scanner "
              "SYNs, {} random SYNs)\n\n",
              path, all.signatures.size(), seed, packets.size(), matching, near, scanners, random);
-  fmt::print("{:<22} {:>4} {:>6} {:>6} {:>6} | {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}\n", "label", "sigs", "exact",
-             "loose", "peer", "exact", "--loose", "peer", "ex/peer", "lo/peer", "peer");
-  fmt::print("{:<22} {:>4} {:>20} | {:>26} {:>15} {:>6}\n", "", "", "program size", "executed per packet",
+  fmt::print("{:<22} {:>4} {:>6} {:>6} {:>6} {:>6} | {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}\n", "label", "sigs",
+             "before", "exact", "loose", "peer", "before", "exact", "--loose", "peer", "ex/peer", "lo/peer", "peer");
+  fmt::print("{:<22} {:>4} {:>27} | {:>35} {:>15} {:>6}\n", "", "", "program size", "executed per packet",
              "ratio", "wrong");
   groups.push_back(all);
   for (const Group& g : groups) {
+    BpfProgram before = ours(g.signatures, MatchMode::Exact, false);
     BpfProgram exact = ours(g.signatures, MatchMode::Exact);
     BpfProgram loose = ours(g.signatures, MatchMode::Loose);
     Peer p = peer(g.signatures);
-    std::vector<double> e, l, q;
+    std::vector<double> b, e, l, q;
     std::size_t wrong = 0;
     for (const auto& packet : packets) {
+      if (accepts(before, packet) != accepts(exact, packet)) fail("threading changed a verdict of " + g.name);
+      b.push_back(static_cast<double>(executed(before, packet)));
       e.push_back(static_cast<double>(executed(exact, packet)));
       l.push_back(static_cast<double>(executed(loose, packet)));
       q.push_back(static_cast<double>(executed(p.program, packet)));
@@ -230,10 +234,12 @@ int main(int argc, char** argv) {
       wrong += any != accepts(p.program, packet);
     }
     std::string name = g.name + (p.refused ? fmt::format(" ({}-)", p.refused) : "");
-    fmt::print("{:<22} {:>4} {:>6} {:>6} {:>6} | {:>8.1f} {:>8.1f} {:>8.1f} {:>7.2f} {:>7.2f} {:>6}\n", name,
-               g.signatures.size(), exact.instructions.size(), loose.instructions.size(),
-               p.program.instructions.size(), mean(e), mean(l), mean(q), mean(e) / mean(q), mean(l) / mean(q), wrong);
+    fmt::print("{:<22} {:>4} {:>6} {:>6} {:>6} {:>6} | {:>8.1f} {:>8.1f} {:>8.1f} {:>8.1f} {:>7.2f} {:>7.2f} {:>6}\n",
+               name, g.signatures.size(), before.instructions.size(), exact.instructions.size(),
+               loose.instructions.size(), p.program.instructions.size(), mean(b), mean(e), mean(l), mean(q),
+               mean(e) / mean(q), mean(l) / mean(q), wrong);
   }
+  fmt::print("before: p0fbpf exact without jump threading (CompileOptions::thread_jumps false).\n");
   fmt::print("(N-): N alternatives bpftools has no expression for are left out of the peer.\n");
 
   // Growth: the first N signatures, over the packets none of the section's
@@ -244,20 +250,23 @@ int main(int argc, char** argv) {
     if (!accepts(whole, packet)) misses.push_back(&packet);
   }
   fmt::print("\nmiss cost: executed per packet over the {} packets the section does not match\n", misses.size());
-  fmt::print("{:>10} {:>8} {:>8} {:>8} {:>8}\n", "signatures", "size", "exact", "peer", "ratio");
+  fmt::print("{:>10} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "signatures", "size", "before", "exact", "peer", "ratio");
   std::optional<double> at16;
   for (std::size_t n : {1, 16, 32, 64, 91}) {
     n = std::min(n, all.signatures.size());
     std::vector<SignatureSource> first(all.signatures.begin(), all.signatures.begin() + static_cast<long>(n));
+    BpfProgram before = ours(first, MatchMode::Exact, false);
     BpfProgram exact = ours(first, MatchMode::Exact);
     Peer p = peer(first);
-    std::vector<double> e, q;
+    std::vector<double> b, e, q;
     for (const auto* packet : misses) {
+      b.push_back(static_cast<double>(executed(before, *packet)));
       e.push_back(static_cast<double>(executed(exact, *packet)));
       q.push_back(static_cast<double>(executed(p.program, *packet)));
     }
     if (n == 16) at16 = mean(e);
-    fmt::print("{:>10} {:>8} {:>8.1f} {:>8.1f} {:>8.2f}{}\n", n, exact.instructions.size(), mean(e), mean(q),
+    fmt::print("{:>10} {:>8} {:>8.1f} {:>8.1f} {:>8.1f} {:>8.2f}{}\n", n, exact.instructions.size(), mean(b), mean(e),
+               mean(q),
                mean(e) / mean(q), at16 && n > 16 ? fmt::format("   {:.2f}x the miss with 16", mean(e) / *at16) : "");
   }
   fmt::print("\ntargets (issue 22, exact): whole section <= 45 executed, Linux <= 30, every label <= 0.9x the peer, "

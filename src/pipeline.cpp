@@ -61,7 +61,8 @@ LowerOptions lower_options(const CompileOptions& options, bool window_shortcut) 
 }
 
 CodegenOptions codegen_options(const CompileOptions& options) {
-  return {options.negate, options.accept_value, options.verdict_per_signature, options.not_syn_verdict};
+  return {options.negate, options.accept_value, options.verdict_per_signature, options.not_syn_verdict,
+          options.thread_jumps};
 }
 
 namespace {

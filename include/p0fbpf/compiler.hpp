@@ -66,6 +66,10 @@ struct CompileOptions {
   std::uint32_t not_syn_verdict = 0;
   std::optional<int> ip_version;  // keep only what matches this IP version (4 or 6)
   bool optimize = true;           // false: -O0, the program as lowered
+  // Code generation threads jumps past tests their path already decided
+  // (src/backend/classic/jump_threading.hpp). False: the program as it was
+  // before threading, for the tests and benchmarks that compare the two.
+  bool thread_jumps = true;
   // 0: the fastest program. Otherwise the fastest one within this many
   // instructions, trying smaller forms (one branch for both IP versions, a
   // shorter window check) until one fits; the smallest if none does.

@@ -11,6 +11,7 @@
 
 #include "backend/classic/block_merge.hpp"
 #include "backend/classic/jump_layout.hpp"
+#include "backend/classic/jump_threading.hpp"
 #include "backend/classic/registers.hpp"
 
 namespace p0fbpf {
@@ -49,7 +50,14 @@ class Generator {
                              " is in neither X nor scratch memory where it is read");
     }
     if (program.branches.empty()) return lay_out_jumps(std::move(code_));
-    return lay_out_jumps(merge_identical_blocks(std::move(code_)));
+    PendingCode merged = merge_identical_blocks(std::move(code_));
+    if (!options_.thread_jumps) return lay_out_jumps(std::move(merged));
+    // Threading adds no instruction, but a jump that goes farther may need
+    // a far jump (or no longer go to the next instruction): the shorter
+    // program is kept, so that threading never costs a fit.
+    BpfProgram threaded = lay_out_jumps(thread_jumps(merged));
+    BpfProgram plain = lay_out_jumps(std::move(merged));
+    return threaded.instructions.size() <= plain.instructions.size() ? std::move(threaded) : std::move(plain);
   }
 
   // The liveness check: follows the control flow with what the registers
@@ -253,7 +261,7 @@ BpfProgram generate_branches(const Program& program, const CodegenOptions& optio
 // neither relies on what the other leaves in the registers.
 BpfProgram gated(const std::vector<Branch>& gate, BpfProgram branches, const CodegenOptions& options) {
   constexpr std::uint32_t kGoOn = 1;  // what the gate's own code returns for a packet it keeps
-  BpfProgram out = generate_branches(Program{gate, {}}, {false, kGoOn, false, 0});
+  BpfProgram out = generate_branches(Program{gate, {}}, {false, kGoOn, false, 0, options.thread_jumps});
   const std::size_t size = out.instructions.size();
   for (std::size_t i = 0; i < size; ++i) {
     bpf_insn& insn = out.instructions[i];

@@ -21,6 +21,10 @@ struct CodegenOptions {
   bool verdict_per_signature = false;
   // What a packet outside the program's gate (ir::Program::gate) returns.
   std::uint32_t outside_gate = 0;
+  // Jumps go past the tests their path already decided (jump_threading.hpp),
+  // unless that makes the program longer. False: the program as before
+  // threading, for tests that compare the two.
+  bool thread_jumps = true;
 };
 
 BpfProgram generate(const ir::Program& program, const CodegenOptions& options);

@@ -1,0 +1,351 @@
+#include "backend/classic/jump_threading.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+namespace p0fbpf {
+namespace {
+
+constexpr int kUnknown = -1;
+// Bounds on the work per jump and on what a label remembers: fewer facts
+// or steps only thread less.
+constexpr std::size_t kMaxFacts = 48;
+constexpr std::size_t kMaxSteps = 512;
+constexpr std::size_t kMaxDeadScan = 16;
+
+// A packet value: a load (absolute, or the length), then operations with
+// constants, as words `code << 32 | k`. Interned: equal values, equal ids.
+using Expression = std::vector<std::uint64_t>;
+
+std::uint64_t word(const bpf_insn& insn) { return std::uint64_t{insn.code} << 32 | insn.k; }
+
+enum class Kind : std::uint8_t { Equal, Greater, GreaterEqual };
+
+// (base & mask) <kind> k holds, or not: base is the value before a last
+// `and #mask` (mask all ones without one). A jset is an Equal with 0.
+struct Fact {
+  int base = 0;
+  std::uint32_t mask = 0;
+  Kind kind = Kind::Equal;
+  std::uint32_t k = 0;
+  bool holds = false;
+
+  auto key() const { return std::tie(base, mask, kind, k, holds); }
+  bool operator<(const Fact& o) const { return key() < o.key(); }
+  bool operator==(const Fact& o) const { return key() == o.key(); }
+};
+
+// What holds on a path: facts about packet values (sorted), and what A
+// holds (an expression id, or kUnknown).
+struct State {
+  std::vector<Fact> facts;
+  int a = kUnknown;
+};
+
+void add_fact(std::vector<Fact>& facts, const Fact& fact) {
+  auto at = std::lower_bound(facts.begin(), facts.end(), fact);
+  if (at != facts.end() && *at == fact) return;
+  if (facts.size() >= kMaxFacts) return;
+  facts.insert(at, fact);
+}
+
+// What holds on both paths.
+void meet(State& into, const State& other) {
+  std::vector<Fact> both;
+  std::set_intersection(into.facts.begin(), into.facts.end(), other.facts.begin(), other.facts.end(),
+                        std::back_inserter(both));
+  into.facts = std::move(both);
+  if (into.a != other.a) into.a = kUnknown;
+}
+
+// The bounds a Greater or GreaterEqual fact puts on its value.
+std::pair<std::uint32_t, std::uint32_t> bounds(const Fact& f) {
+  std::uint32_t lo = 0, hi = UINT32_MAX;
+  if (f.kind == Kind::Greater) {
+    if (f.holds) lo = f.k == UINT32_MAX ? UINT32_MAX : f.k + 1;
+    else hi = f.k;
+  } else {
+    if (f.holds) lo = f.k;
+    else hi = f.k == 0 ? 0 : f.k - 1;
+  }
+  return {lo, hi};
+}
+
+bool compare(Kind kind, std::uint32_t value, std::uint32_t k) {
+  switch (kind) {
+    case Kind::Equal: return value == k;
+    case Kind::Greater: return value > k;
+    case Kind::GreaterEqual: return value >= k;
+  }
+  return false;
+}
+
+// Whether `test` (its holds ignored) holds when `f` does, if f decides it.
+std::optional<bool> decided_by(const Fact& f, const Fact& test) {
+  if (f.base != test.base) return std::nullopt;
+  if (f.kind == Kind::Equal && f.holds) {
+    // The bits of f.mask are known.
+    if (test.kind == Kind::Equal && ((f.k ^ test.k) & f.mask & test.mask) != 0) return false;
+    if ((test.mask & ~f.mask) == 0) return compare(test.kind, f.k & test.mask, test.k);
+    return std::nullopt;
+  }
+  if (f.kind == Kind::Equal) {
+    // (x & f.mask) != f.k: so x & test.mask is not a value that has f.k
+    // in f's bits.
+    bool within = (f.mask & ~test.mask) == 0 && (test.k & ~test.mask) == 0;
+    if (test.kind == Kind::Equal && within && (test.k & f.mask) == f.k) return false;
+    return std::nullopt;
+  }
+  if (f.mask != test.mask) return std::nullopt;
+  auto [lo, hi] = bounds(f);
+  switch (test.kind) {
+    case Kind::Equal:
+      if (test.k < lo || test.k > hi) return false;
+      break;
+    case Kind::Greater:
+      if (lo > test.k) return true;
+      if (hi <= test.k) return false;
+      break;
+    case Kind::GreaterEqual:
+      if (lo >= test.k) return true;
+      if (hi < test.k) return false;
+      break;
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> decide(const std::vector<Fact>& facts, const Fact& test) {
+  for (const Fact& f : facts) {
+    if (auto d = decided_by(f, test)) return d;
+  }
+  return std::nullopt;
+}
+
+bool is_conditional(const PendingInstruction& p) { return p.is_jump() && !p.is_unconditional_jump(); }
+
+class Threader {
+ public:
+  explicit Threader(const PendingCode& code) : code_(code) {
+    int labels = 0;
+    for (const PendingInstruction& p : code_) {
+      labels = std::max({labels, p.label_here + 1, p.true_label + 1, p.false_label + 1});
+    }
+    at_.assign(static_cast<std::size_t>(labels), 0);
+    for (std::size_t i = 0; i < code_.size(); ++i) {
+      if (code_[i].is_label()) at_[static_cast<std::size_t>(code_[i].label_here)] = i;
+    }
+    incoming_.resize(static_cast<std::size_t>(labels));
+  }
+
+  PendingCode run() {
+    PendingCode out;
+    out.reserve(code_.size());
+    std::optional<State> now = State{};  // the program's start: nothing known
+    for (const PendingInstruction& p : code_) {
+      if (p.is_label()) {
+        auto& in = incoming_[static_cast<std::size_t>(p.label_here)];
+        if (in) {
+          if (now) meet(*now, *in);
+          else now = std::move(*in);
+          in.reset();
+        }
+        if (now) out.push_back(p);
+        continue;
+      }
+      if (!now) continue;  // nothing reaches it
+      PendingInstruction q = p;
+      if (p.is_unconditional_jump()) {
+        q.true_label = follow(*now, p.true_label);
+        now.reset();
+      } else if (is_conditional(p)) {
+        std::optional<Fact> test = test_of(p, now->a);
+        for (bool taken : {true, false}) {
+          State edge = *now;
+          if (test) add_fact(edge.facts, outcome(*test, p, taken));
+          int& label = taken ? q.true_label : q.false_label;
+          label = follow(std::move(edge), label);
+        }
+        now.reset();
+      } else if (BPF_CLASS(p.insn.code) == BPF_RET) {
+        now.reset();
+      } else {
+        now->a = after(p.insn, now->a);
+      }
+      out.push_back(std::move(q));
+    }
+    return out;
+  }
+
+ private:
+  int intern(Expression e) {
+    auto [it, fresh] = ids_.try_emplace(std::move(e), static_cast<int>(expressions_.size()));
+    if (fresh) expressions_.push_back(&it->first);
+    return it->second;
+  }
+
+  // What A holds after the instruction, given what it held before.
+  int after(const bpf_insn& insn, int a) {
+    switch (BPF_CLASS(insn.code)) {
+      case BPF_LD:
+        if (BPF_MODE(insn.code) == BPF_ABS || BPF_MODE(insn.code) == BPF_LEN) return intern({word(insn)});
+        return kUnknown;
+      case BPF_ALU:
+        if (a == kUnknown || BPF_SRC(insn.code) == BPF_X) return kUnknown;
+        {
+          Expression e = *expressions_[static_cast<std::size_t>(a)];
+          e.push_back(word(insn));
+          return intern(std::move(e));
+        }
+      case BPF_MISC:
+        return BPF_MISCOP(insn.code) == BPF_TXA ? kUnknown : a;
+      default:  // ldx, st, stx: A stays
+        return a;
+    }
+  }
+
+  // The compare of a conditional jump with a constant, as a fact that holds.
+  std::optional<Fact> test_of(const PendingInstruction& p, int a) {
+    if (a == kUnknown || BPF_SRC(p.insn.code) == BPF_X) return std::nullopt;
+    const Expression& e = *expressions_[static_cast<std::size_t>(a)];
+    Fact f;
+    f.holds = true;
+    f.mask = UINT32_MAX;
+    f.base = a;
+    if (e.size() > 1 && e.back() >> 32 == (BPF_ALU | BPF_AND | BPF_K)) {
+      f.mask = static_cast<std::uint32_t>(e.back());
+      f.base = intern(Expression(e.begin(), e.end() - 1));
+    }
+    f.k = p.insn.k;
+    switch (BPF_OP(p.insn.code)) {
+      case BPF_JEQ: f.kind = Kind::Equal; break;
+      case BPF_JGT: f.kind = Kind::Greater; break;
+      case BPF_JGE: f.kind = Kind::GreaterEqual; break;
+      case BPF_JSET:
+        f.kind = Kind::Equal;
+        f.mask &= p.insn.k;
+        f.k = 0;
+        break;
+      default: return std::nullopt;
+    }
+    return f;
+  }
+
+  // The fact that holds where the jump goes to `taken`'s side.
+  static Fact outcome(Fact test, const PendingInstruction& p, bool taken) {
+    bool jset = BPF_OP(p.insn.code) == BPF_JSET;
+    test.holds = jset ? !taken : taken;
+    return test;
+  }
+
+  // The load of an expression: done on the path if some fact's value or A's
+  // starts with it.
+  bool loaded(std::uint64_t load, const State& s, int a_at_edge) const {
+    auto starts = [&](int id) { return id != kUnknown && expressions_[static_cast<std::size_t>(id)]->front() == load; };
+    if (starts(a_at_edge)) return true;
+    return std::any_of(s.facts.begin(), s.facts.end(), [&](const Fact& f) { return starts(f.base); });
+  }
+
+  // Whether the code at `index` sets A before it reads it.
+  bool a_dead(std::size_t index) const {
+    for (std::size_t steps = 0; index < code_.size() && steps < kMaxDeadScan; ++index, ++steps) {
+      const PendingInstruction& p = code_[index];
+      if (p.is_label()) continue;
+      switch (BPF_CLASS(p.insn.code)) {
+        case BPF_LD: return true;
+        case BPF_LDX:
+        case BPF_STX: continue;
+        case BPF_RET: return BPF_RVAL(p.insn.code) == BPF_K;
+        case BPF_JMP:
+          if (!p.is_unconditional_jump()) return false;
+          index = at_[static_cast<std::size_t>(p.true_label)];
+          continue;
+        default: return false;
+      }
+    }
+    return false;
+  }
+
+  // Where an edge with `edge` holding on it can go instead of `label`, and
+  // records what holds on it there.
+  int follow(State edge, int label) {
+    const int a_at_edge = edge.a;
+    State walk = edge;
+    int best = label;
+    std::vector<Fact> best_facts = edge.facts;
+    std::size_t index = at_[static_cast<std::size_t>(label)];
+    for (std::size_t steps = 0; steps < kMaxSteps; ++steps) {
+      // Straight code up to the block's jump; only A computed from loads
+      // already done, nothing that writes X or memory or may fail.
+      while (index < code_.size() && code_[index].is_label()) ++index;
+      bool plain = true;
+      for (; index < code_.size() && !code_[index].ends_block(); ++index) {
+        const PendingInstruction& p = code_[index];
+        if (p.is_label()) continue;
+        const bpf_insn& insn = p.insn;
+        bool ok = false;
+        switch (BPF_CLASS(insn.code)) {
+          case BPF_LD:
+            ok = BPF_MODE(insn.code) == BPF_LEN ||
+                 (BPF_MODE(insn.code) == BPF_ABS && loaded(word(insn), walk, a_at_edge));
+            break;
+          case BPF_ALU: {
+            std::uint32_t op = BPF_OP(insn.code);
+            ok = BPF_SRC(insn.code) == BPF_K && ((op != BPF_DIV && op != BPF_MOD) || insn.k != 0);
+            break;
+          }
+          default: break;
+        }
+        if (!ok) {
+          plain = false;
+          break;
+        }
+        walk.a = after(insn, walk.a);
+      }
+      if (!plain || index >= code_.size()) break;
+      const PendingInstruction& end = code_[index];
+      int next;
+      if (end.is_unconditional_jump()) {
+        next = end.true_label;
+      } else if (is_conditional(end)) {
+        std::optional<Fact> test = test_of(end, walk.a);
+        if (!test) break;
+        std::optional<bool> holds = decide(walk.facts, *test);
+        if (!holds) break;
+        bool taken = BPF_OP(end.insn.code) == BPF_JSET ? !*holds : *holds;
+        add_fact(walk.facts, outcome(*test, end, taken));
+        next = taken ? end.true_label : end.false_label;
+      } else {
+        break;  // a return
+      }
+      index = at_[static_cast<std::size_t>(next)];
+      if ((walk.a != kUnknown && walk.a == a_at_edge) || a_dead(index)) {
+        best = next;
+        best_facts = walk.facts;
+      }
+    }
+    // A is what it was on the edge: the blocks gone past computed nothing.
+    State arriving{std::move(best_facts), a_at_edge};
+    auto& in = incoming_[static_cast<std::size_t>(best)];
+    if (in) meet(*in, arriving);
+    else in = std::move(arriving);
+    return best;
+  }
+
+  const PendingCode& code_;
+  std::vector<std::size_t> at_;  // label -> its marker's index
+  std::vector<std::optional<State>> incoming_;
+  std::map<Expression, int> ids_;
+  std::vector<const Expression*> expressions_;
+};
+
+}  // namespace
+
+PendingCode thread_jumps(const PendingCode& code) { return Threader(code).run(); }
+
+}  // namespace p0fbpf

@@ -1,0 +1,222 @@
+#include "backend/classic/jump_threading.hpp"
+
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "backend/classic/jump_layout.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/database.hpp"
+#include "p0fbpf/parser.hpp"
+#include "packet_builder.hpp"
+#include "pending_code_builder.hpp"
+#include "signature_packets.hpp"
+#include "test_env.hpp"
+
+namespace p0fbpf {
+namespace {
+
+using testing::ja;
+using testing::jeq;
+using testing::plain;
+using testing::ret;
+
+PendingInstruction ld_byte(std::uint32_t offset) { return plain(BPF_LD | BPF_B | BPF_ABS, offset); }
+PendingInstruction and_k(std::uint32_t mask) { return plain(BPF_ALU | BPF_AND | BPF_K, mask); }
+
+std::uint32_t run(const BpfProgram& program, const std::vector<std::uint8_t>& packet) {
+  auto size = static_cast<unsigned>(packet.size());
+  return bpf_filter(program.instructions.data(), packet.data(), size, size);
+}
+
+// Every one-byte packet and the empty one, on both programs.
+void expect_same_verdicts(const PendingCode& code) {
+  BpfProgram before = lay_out_jumps(code);
+  BpfProgram after = lay_out_jumps(thread_jumps(code));
+  for (unsigned b = 0; b < 256; ++b) {
+    for (std::vector<std::uint8_t> packet : {std::vector<std::uint8_t>{static_cast<std::uint8_t>(b)},
+                                             std::vector<std::uint8_t>{static_cast<std::uint8_t>(b), 7}}) {
+      EXPECT_EQ(run(before, packet), run(after, packet)) << "byte " << b;
+    }
+  }
+  EXPECT_EQ(run(before, {}), run(after, {}));
+}
+
+// Two signatures' blocks that start with the same test: a packet failing
+// the first's goes straight to the reject, past the second's.
+TEST(JumpThreading, FailedTestSkipsTheSameTestLater) {
+  PendingCode code = {ld_byte(0), jeq(4, 1, 2),                       // first block
+                      label_marker(1), ld_byte(1), jeq(7, 9, 2),      // its second test
+                      label_marker(2), ld_byte(0), jeq(4, 3, 8),      // second block
+                      label_marker(3), ld_byte(1), jeq(9, 9, 8),
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[1].false_label, 8);  // ld [0] != 4: the second block must fail too
+  // From a failed second test the first test held: into the second block's
+  // second test.
+  EXPECT_EQ(threaded[4].false_label, 3);
+  // Nothing jumps to the second block's first test any more: it is gone.
+  EXPECT_EQ(lay_out_jumps(threaded).instructions.size(), lay_out_jumps(code).instructions.size() - 2);
+  expect_same_verdicts(code);
+}
+
+// A held test decides a later one on a part of the same bits, and a
+// conflicting one on shared bits; a failed one decides a test of more bits
+// that would imply it.
+TEST(JumpThreading, MasksDecideEachOther) {
+  PendingCode code = {ld_byte(0), and_k(0xf0), jeq(0x40, 1, 5),
+                      label_marker(1), ld_byte(0), and_k(0xff), jeq(0x60, 9, 2),  // conflicts: fails
+                      label_marker(2), ld_byte(0), and_k(0x30), jeq(0x00, 3, 8),  // within: holds
+                      label_marker(3), ret(2),
+                      label_marker(5), ld_byte(0), and_k(0xff), jeq(0x45, 9, 8),  // implies 0x40: fails
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[2].true_label, 3);
+  EXPECT_EQ(threaded[2].false_label, 8);
+  expect_same_verdicts(code);
+}
+
+TEST(JumpThreading, RangesDecideLaterRanges) {
+  PendingInstruction jgt = jeq(0x40, 1, 2);
+  jgt.insn.code = BPF_JMP | BPF_JGT | BPF_K;
+  PendingInstruction jge = jeq(0x80, 9, 8);
+  jge.insn.code = BPF_JMP | BPF_JGE | BPF_K;
+  PendingCode code = {ld_byte(0), jgt, label_marker(1), ret(3), label_marker(2), ld_byte(0), jge,
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[1].false_label, 8);  // <= 0x40: not >= 0x80
+  expect_same_verdicts(code);
+}
+
+// A skipped block's load must have been done on the path: one that may be
+// past the end of the packet ends the program, and stays.
+TEST(JumpThreading, LoadNotDoneOnThePathIsNotSkipped) {
+  PendingCode code = {ld_byte(0), jeq(4, 1, 2), label_marker(1), ret(3),
+                      label_marker(2), ld_byte(1), jeq(4, 9, 8),
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[1].false_label, 2);
+  expect_same_verdicts(code);
+}
+
+// The target after the skipped block reads A as the block left it (a
+// second compare of the same value), and A holds another value on the
+// jump: not threaded there.
+TEST(JumpThreading, TargetThatReadsAnotherAIsNotReached) {
+  PendingCode code = {ld_byte(0), and_k(0xf0), jeq(0x40, 1, 9),
+                      label_marker(1), ld_byte(1), jeq(5, 9, 2),                // A is [1] here
+                      label_marker(2), ld_byte(0), and_k(0xf0), jeq(0x40, 3, 8),  // decided: holds
+                      label_marker(3), and_k(0x0f), jeq(6, 9, 8),  // reads A: [0] & 0xf0, not [1]
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[5].false_label, 2);
+  expect_same_verdicts(code);
+}
+
+TEST(JumpThreading, UnreachedCodeGoes) {
+  PendingCode code = {ld_byte(0), jeq(4, 1, 2), label_marker(1), ld_byte(0), jeq(4, 9, 8),
+                      label_marker(2), ret(5), label_marker(8), ret(0), label_marker(9), ret(1)};
+  // [0] == 4 decides the second test: it and its load go.
+  BpfProgram threaded = lay_out_jumps(thread_jumps(code));
+  EXPECT_EQ(threaded.instructions.size(), 4u);  // ld, jeq, ret #5, ret #1
+  expect_same_verdicts(code);
+}
+
+// Old and new programs of every label of a database, in every form a
+// program takes, on packets of its signatures: the same return value.
+struct Counts {
+  std::size_t programs = 0, changed = 0, smaller = 0, packets = 0, accepted = 0;
+};
+
+void compare_label(const DatabaseLabel& label, Counts& counts, testing::Random& rng) {
+  std::vector<std::pair<std::vector<std::uint8_t>, bool>> packets;  // the IP packet, ipv6
+  for (const SignatureSource& source : label.signatures) {
+    Signature sig = *parse_signature(source.text);
+    bool response = label.direction == Direction::Response;
+    for (bool v6 : {false, true}) {
+      if ((sig.version == IpVersion::V4 && v6) || (sig.version == IpVersion::V6 && !v6)) continue;
+      for (int i = 0; i < 6; ++i) {
+        testing::PacketSpec p = testing::matching_packet(sig, v6, response, rng);
+        if (i >= 2) p = testing::mutate(p, rng);
+        if (i == 5) p = testing::random_packet(v6, response, rng);
+        packets.emplace_back(testing::build_packet(p), p.ipv6);
+      }
+    }
+  }
+  for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
+    for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
+      for (int variant = 0; variant < 4; ++variant) {
+        for (std::size_t fit : {std::size_t{64}, std::size_t{4096}}) {
+          CompileOptions options;
+          options.mode = mode;
+          options.link.type = link;
+          options.direction = label.direction;
+          options.fit_within = fit;
+          options.verify_each_pass = true;
+          options.negate = variant == 1;
+          options.verdict_per_signature = variant == 2;
+          options.syn_gate = variant == 3;
+          options.not_syn_verdict = variant == 3 ? 7 : 0;
+          Compilation threaded = compile(label.signatures, options);
+          options.thread_jumps = false;
+          Compilation plain = compile(label.signatures, options);
+          ASSERT_TRUE(threaded.ok() && plain.ok()) << label.text;
+          const auto& a = threaded.program->instructions;
+          const auto& b = plain.program->instructions;
+          ASSERT_TRUE(is_valid(*threaded.program)) << label.text;
+          ASSERT_LE(a.size(), b.size()) << label.text;
+          ++counts.programs;
+          counts.changed += a.size() != b.size() ||
+                            !std::equal(a.begin(), a.end(), b.begin(), [](const bpf_insn& x, const bpf_insn& y) {
+                              return x.code == y.code && x.jt == y.jt && x.jf == y.jf && x.k == y.k;
+                            });
+          counts.smaller += a.size() < b.size();
+          for (const auto& [ip, v6] : packets) {
+            std::vector<std::uint8_t> packet = link == LinkType::Raw ? ip : testing::ethernet_frame(ip, v6);
+            std::uint32_t old_verdict = run(*plain.program, packet);
+            ASSERT_EQ(run(*threaded.program, packet), old_verdict)
+                << label.text << ", mode " << static_cast<int>(mode) << ", link " << static_cast<int>(link)
+                << ", variant " << variant << ", fit " << fit;
+            ++counts.packets;
+            counts.accepted += old_verdict != 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+void compare_database(const std::string& path) {
+  std::ifstream in(path);
+  P0FBPF_REQUIRE(in.good(), path + " missing (apt-get install p0f)");
+  std::stringstream text;
+  text << in.rdbuf();
+  DatabaseResult read = read_database(text.str(), path);
+  ASSERT_TRUE(read.ok());
+  testing::Random rng(22);
+  Counts counts;
+  DatabaseLabel requests{"every [tcp:request] signature", Direction::Request, {}};
+  for (const DatabaseLabel& label : read.database.labels) {
+    if (label.signatures.empty()) continue;
+    compare_label(label, counts, rng);
+    if (label.direction == Direction::Request) {
+      requests.signatures.insert(requests.signatures.end(), label.signatures.begin(), label.signatures.end());
+    }
+  }
+  compare_label(requests, counts, rng);
+  std::printf("%s: %zu programs, %zu changed by threading, %zu of them smaller; %zu verdicts compared, %zu accepted\n",
+              path.c_str(), counts.programs, counts.changed, counts.smaller, counts.packets, counts.accepted);
+  EXPECT_GT(counts.changed, counts.programs / 4);
+  EXPECT_GT(counts.accepted, counts.packets / 20);
+}
+
+TEST(JumpThreadingEquivalence, EveryLabelOfP0fFp) { compare_database("/etc/p0f/p0f.fp"); }
+
+TEST(JumpThreadingEquivalence, EveryLabelOfTheBundledDatabase) {
+  compare_database(std::string(P0FBPF_TEST_DATA) + "/../signatures/p0fbpf.fp");
+}
+
+}  // namespace
+}  // namespace p0fbpf
