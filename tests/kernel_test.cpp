@@ -75,7 +75,7 @@ TEST(Kernel, AttachesEveryProgramOfP0fDatabase) {
   // And all of them in one program, as a 4096-instruction socket filter.
   std::vector<SignatureSource> requests;
   for (const auto& [sig, response] : sigs) {
-    if (!response && requests.size() < 10) requests.push_back({sig, ""});
+    if (!response && requests.size() < 20) requests.push_back({sig, ""});
   }
   Compilation all = compile(requests, {});
   ASSERT_TRUE(all.ok());
