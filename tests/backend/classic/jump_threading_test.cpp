@@ -170,7 +170,9 @@ void compare_label(const DatabaseLabel& label, Counts& counts, testing::Random& 
           // both ways, and threading never lengthens it. (Within 64 a
           // faster form that fits only threaded may be longer.)
           ASSERT_TRUE(b.size() > fit || a.size() <= fit) << label.text;
-          if (fit == 4096) ASSERT_LE(a.size(), b.size()) << label.text;
+          if (fit == 4096) {
+            ASSERT_LE(a.size(), b.size()) << label.text;
+          }
           ++counts.programs;
           counts.changed += a.size() != b.size() ||
                             !std::equal(a.begin(), a.end(), b.begin(), [](const bpf_insn& x, const bpf_insn& y) {
