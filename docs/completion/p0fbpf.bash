@@ -86,13 +86,13 @@ _p0fbpf() {
   case $prev in
     -f | --format)
       if [[ $command == suggest ]]; then
-        _p0fbpf_words "$cur" 'iptables script asm c xdp'
+        _p0fbpf_words "$cur" 'iptables script asm c xdp nft'
       else
         _p0fbpf_words "$cur" 'iptables asm c ddd dot script xdp nft'
       fi
       return ;;
     -l | --link) _p0fbpf_words "$cur" 'raw ether sll sll2'; return ;;
-    --hook) _p0fbpf_words "$cur" 'iptables tc input prerouting'; return ;;
+    --hook) _p0fbpf_words "$cur" 'iptables tc input prerouting ingress'; return ;;
     --mode) _p0fbpf_words "$cur" 'auto native generic'; return ;;
     --direction) _p0fbpf_words "$cur" 'ingress egress'; return ;;
     -O) _p0fbpf_words "$cur" '0 1'; return ;;

@@ -129,9 +129,9 @@ void SuggestCommand::add_to(CLI::App& app) {
                "when part of the attack cannot be told from the baseline, print the signatures for the rest");
   app.add_option("-f,--format", format,
                  "print the signatures as a rule instead of the table: iptables (one line per rule), script, "
-                 "asm, c or xdp, as the compiler prints them")
+                 "asm, c, xdp or nft (a file for nft -f), as the compiler prints them")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"iptables", "script", "asm", "c", "xdp"}));
+      ->check(CLI::IsMember({"iptables", "script", "asm", "c", "xdp", "nft"}));
   app.add_option("-F,--fp-file", fp_file,
                  "the database whose labels the warnings name (default p0fbpf's own, skipped if not installed; "
                  "-F /etc/p0f/p0f.fp names p0f's)")

@@ -73,7 +73,8 @@ TEST(BashCompletion, FormatsLinksAndModes) {
   EXPECT_EQ(complete({"-f", ""}), (Words{"asm", "c", "ddd", "dot", "iptables", "nft", "script", "xdp"}));
   EXPECT_EQ(complete({"--format", "d"}), (Words{"ddd", "dot"}));
   // suggest prints fewer formats.
-  EXPECT_EQ(complete({"suggest", "-r", "x.pcap", "-f", ""}), (Words{"asm", "c", "iptables", "script", "xdp"}));
+  EXPECT_EQ(complete({"suggest", "-r", "x.pcap", "-f", ""}), (Words{"asm", "c", "iptables", "nft", "script", "xdp"}));
+  EXPECT_EQ(complete({"-f", "nft", "--hook", ""}), (Words{"ingress", "input", "iptables", "prerouting", "tc"}));
   EXPECT_EQ(complete({"--link", ""}), (Words{"ether", "raw", "sll", "sll2"}));
   EXPECT_EQ(complete({"xdp", "attach", "eth0", "--mode", ""}), (Words{"auto", "generic", "native"}));
 }

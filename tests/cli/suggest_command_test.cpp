@@ -127,7 +127,7 @@ TEST(SuggestCommand, FormatPrintsTheRulesAsTheCompilerDoes) {
   std::string attack = write_capture("attack.pcap", scanner_syns(100), Link::Ethernet);
   auto sigs = signatures_in(run_cli({"suggest", "-r", attack}).out);
   ASSERT_EQ(sigs.size(), 1u);
-  for (std::string format : {"iptables", "script", "asm", "c"}) {
+  for (std::string format : {"iptables", "script", "asm", "c", "nft"}) {
     Outcome rule = run_cli({"suggest", "-r", attack, "-f", format});
     EXPECT_EQ(rule.status, 0) << rule.err;
     std::vector<std::string> compile = {"-f", format, sigs[0]};
