@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "cli_run.hpp"
+#include "doc_examples.hpp"
 #include "test_env.hpp"
 
 namespace p0fbpf::testing {
@@ -113,42 +114,9 @@ TEST(ManPage, NamesEveryOptionOfEveryCommand) {
   EXPECT_GT(checked, 60u);
 }
 
-class ManPageExamples : public ::testing::Test {
+class ManPageExamples : public DocExamples {
  protected:
-  void SetUp() override {
-    dir_ = ::testing::TempDir() + "p0fbpf_man_" + std::to_string(getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ + "/bin");
-    fs::create_symlink(P0FBPF_BINARY, dir_ + "/bin/p0fbpf");
-    // The flood: the SYNs of a mixed capture that the README's signature
-    // matches; normal traffic: the others.
-    const std::string mix = std::string(P0FBPF_TEST_DATA) + "/fixtures/syn-mix.pcap";
-    const std::string card = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
-    ASSERT_EQ(run_p0fbpf({"test", "-r", mix, "-w", dir_ + "/flood.pcap", card}).status, 0);
-    ASSERT_EQ(run_p0fbpf({"test", "-n", "-r", mix, "-w", dir_ + "/monday.pcap", card}).status, 0);
-  }
-  void TearDown() override {
-    if (!namespace_.empty()) run_shell("ip netns del " + namespace_);
-    fs::remove_all(dir_);
-  }
-
-  // A network namespace with an Ethernet device eth0 (a veth, up); empty
-  // with a message if it cannot be made.
-  std::string make_namespace() {
-    namespace_ = "p0fbpf-deb-man-" + std::to_string(getpid());
-    int status = 0;
-    std::string out = run_shell(fmt::format(
-        "ip netns add {0} && ip -n {0} link add eth0 type veth peer name eth0p && ip -n {0} link set eth0 up && "
-        "ip -n {0} link set eth0p up && ip -n {0} link set lo up",
-        namespace_), &status);
-    if (status != 0) {
-      message_ = out;
-      return {};
-    }
-    return namespace_;
-  }
-
-  std::string dir_, namespace_, message_;
+  ManPageExamples() : DocExamples("deb-man") {}
 };
 
 TEST_F(ManPageExamples, EveryExampleExitsZero) {
@@ -163,19 +131,12 @@ TEST_F(ManPageExamples, EveryExampleExitsZero) {
       ++not_run;
       continue;
     }
-    std::string script = dir_ + "/example_" + std::to_string(i) + ".sh";
-    std::ofstream(script) << "set -e -o pipefail\n" << e.script;
-    std::string in;
     if (e.namespaced) {
       P0FBPF_REQUIRE(geteuid() == 0, "the examples that change the system run in a namespace: root only");
-      if (namespace_.empty() && make_namespace().empty()) FAIL() << "cannot make a namespace: " << message_;
-      in = "ip netns exec " + namespace_ + " ";
       ++namespaced;
     }
-    int status = 0;
-    std::string out = run_shell(fmt::format("cd {} && PATH={}/bin:\"$PATH\" {}bash {} </dev/null", dir_, dir_, in,
-                                            script),
-                                &status);
+    std::string out;
+    int status = run(e.script, e.namespaced, i, out);
     EXPECT_EQ(status, 0) << "the example at " << kSource << ":" << e.line << "\n" << e.script << "\n" << out;
   }
   EXPECT_GE(namespaced, 3u);
