@@ -143,7 +143,7 @@ TEST_F(InstallTree, FilesGoWhereDebianExpectsThem) {
                                        "lib/systemd/system/p0fbpf-xdp@.service",
                                        "usr/share/doc/p0fbpf/changelog.gz", "usr/share/doc/p0fbpf/copyright"};
 #ifdef P0FBPF_MAN
-  expected.push_back("usr/share/man/man1/p0fbpf.1");
+  expected.push_back("usr/share/man/man1/p0fbpf.1.gz");
 #endif
   std::vector<std::string> found;
   for (const auto& entry : fs::recursive_directory_iterator(root_)) {
@@ -157,7 +157,7 @@ TEST_F(InstallTree, FilesGoWhereDebianExpectsThem) {
                                                                       fs::perms::others_exec));
 #ifdef P0FBPF_MAN
   // The installed page renders, and says what the binary's --help says.
-  const std::string man = "MANWIDTH=80 man --warnings -l " + root_ + "/usr/share/man/man1/p0fbpf.1";
+  const std::string man = "MANWIDTH=80 man --warnings -l " + root_ + "/usr/share/man/man1/p0fbpf.1.gz";
   int status = 0;
   std::string page = run_shell(man + " 2>/dev/null", &status);
   EXPECT_EQ(status, 0) << page;
