@@ -144,6 +144,189 @@ label = s:!:zmap:SYN scan
 sys   = @unix
 sig   = 4:255:0:0:65535,0:::0
 
+; ===========================================================================
+; From public facts: stacks this test bed cannot run. Nothing below was
+; measured here. Each signature has a comment starting "; source:" that
+; names where its fields are published (checked 2026-12-06); a signature is
+; a fact, the labels and comments are this project's. Where two sources say
+; the same thing both are named; where they differ the comment says which
+; is followed and why. Fields the sources leave open are written as p0f's
+; database does: the MSS is `*`, the TTL is the initial TTL. Only IPv4 is
+; given, since no source prints these stacks' IPv6 SYNs that agrees with
+; another (one p0f fork, ezbik/p0f3, gives Windows over IPv6 an initial hop
+; limit of 255, which no other source supports; it is not followed).
+; tests/signature_database_test.cpp checks that every signature below has
+; such a comment, and tests/measured_signatures_test.cpp leaves these labels
+; out of what it measures.
+;
+; Field translations used in the comments: Satori's tcpsig
+; WINDOW:TTL:DF:HDRLEN:OPTIONS:QUIRKS names options M (MSS), N (NOP),
+; W (window scale), S (SACK permitted), T (timestamp), E (EOL), and its
+; quirk Z is a zero IP ID; MuonFP's WINDOW:KINDS:MSS:SCALE gives option
+; kinds (2 MSS, 1 NOP, 3 window scale, 4 SACK permitted, 8 timestamp,
+; 0 EOL). p0f's quirk `df` alone is DF with a zero IP ID, `id+` DF with a
+; non-zero one.
+
+; ---------------------------------------------------------------------------
+; Windows 10 and 11 share the NT 10.0 stack: browsers on both say
+; "Windows NT 10.0", so a source that labels from the User-Agent cannot tell
+; them apart, and neither can this entry. Options MSS, NOP, scale 8, NOP,
+; NOP, SACK permitted; no timestamps; TTL 128; DF with a non-zero IP ID.
+label = s:win:Windows:10 or 11
+
+; The window as 44 times the host's MSS (64240 at MSS 1460, 63888 at 1452).
+; source: mrheinen/p0f p0f.fp (the entry it takes from Windows 10/11 22H2)
+; and biandratti/huginn-net huginn-net-db/config/p0f.fp (its Windows 10
+; entries print mss*44 with MSS 1460, 1452, 1440, 1420, 1380 and others).
+sig   = 4:128:0:*:mss*44,8:mss,nop,ws,nop,nop,sok:df,id+:0
+
+; The window 64240 whatever the MSS, seen when a router on the way lowers
+; the MSS option (MSS clamping) but not the window the host computed.
+; source: xnih/satori fingerprints/tcp.xml ("Windows 10 - 1703" to "1909":
+; 64240:128:1:52:M1460,N,W8,N,N,S and 64240:128:1:52:M1380,N,W8,N,N,S) and
+; MuonFP's published Windows 10 example 64240:2-1-3-1-1-4:1460:8
+; (sundruid/muonfp README). The p0f forks above write only mss*44, which
+; says the same at MSS 1460 but misses the clamped case; both are kept.
+sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+:0
+
+; The window 65535.
+; source: xnih/satori fingerprints/tcp.xml ("Windows 10 - 1703", "1709",
+; "1803": 65535:128:1:52:M1460,N,W8,N,N,S), mrheinen/p0f p0f.fp (its
+; Windows 10 entry for a fresh install) and biandratti/huginn-net
+; huginn-net-db/config/p0f.fp (Windows 10). Satori also lists this string
+; once among its Windows 7 tests; three sources put it under Windows 10, so
+; it is labelled so here, and Windows 7 is named by p0f's own label below.
+sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+:0
+
+; Windows Server 2019: as Windows 10 with the window 65535, but the client
+; SYN asks for ECN (ECE and CWR set). Server 2022 is not in this file: the
+; one source for it (mrheinen/p0f) gives the window as mss*46, 67160 at
+; MSS 1460, more than a TCP header can carry, so it was not taken at a
+; usual MSS.
+label = s:win:Windows:Server 2019
+; source: mrheinen/p0f p0f.fp (its "Server 2019 Datacenter" entry). This is
+; the only public source found that prints a Server 2019 SYN (Satori's
+; "Windows Server 2019" has SYN+ACK tests only), so it is not confirmed by a
+; second one.
+sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
+
+; ---------------------------------------------------------------------------
+; Apple's stack (macOS and iOS send the same SYN): window 65535, scale 6,
+; options MSS, NOP, scale, NOP, NOP, timestamp, SACK permitted, EOL and one
+; byte of padding; TTL 64; DF with a zero IP ID (since macOS 10.13 and
+; iOS 13; before that the ID was not zero, see p0f's Mac OS X labels below).
+; No source found names macOS 13+ or iOS 16+ by version: the sources below
+; name macOS 10.13 to 10.15 and iOS 13 (Satori), "macOS/iOS" with no version
+; (MuonFP), and 2026 traffic labelled by User-Agent (huginn-net).
+label = s:unix:Apple:macOS or iOS
+
+; source: xnih/satori fingerprints/tcp.xml ("Mac OS X 10.15.x" and
+; "iOS 13.x": 65535:64:1:64:M1460,N,W6,N,N,T,S,E,E:PZ), MuonFP's published
+; macOS/iOS example 65535:2-1-3-1-1-8-4-0-0:1460:6 (sundruid/muonfp README)
+; and biandratti/huginn-net huginn-net-db/config/p0f.fp (its iOS and
+; Mac OS X entries of 2026: 65535,6 with this layout and quirk df). Satori
+; and huginn-net also list scales 5 and 7; only 6 is in all three.
+sig   = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
+
+; The same SYN asking for ECN.
+; source: biandratti/huginn-net huginn-net-db/config/p0f.fp (most of its
+; 2026 iOS entries carry quirk ecn). Satori's tests are of plain SYNs (flag
+; S) and MuonFP has no flags, so neither confirms nor contradicts it.
+sig   = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df,ecn:0
+
+; ---------------------------------------------------------------------------
+; Android (a Linux kernel, but not Linux's window): window 65535 whatever
+; the MSS, options in Linux's order (MSS, SACK permitted, timestamp, NOP,
+; scale), TTL 64, DF with a non-zero IP ID. The scale follows the receive
+; buffer the device configures.
+label = s:unix:Android:10 or newer
+
+; Scales 8 and 9 are in both sources below; 10 is in huginn-net alone and
+; is left out. Neither source names Android 12 or later by version.
+; source: xnih/satori fingerprints/tcp.xml ("Android 10.x":
+; 65535:64:1:60:M1460,S,T,N,W8) and biandratti/huginn-net
+; huginn-net-db/config/p0f.fp (its 2026 Android entries: 65535 with scales
+; 7 to 12, 8, 9 and 10 the most common).
+sig   = 4:64:0:*:65535,8:mss,sok,ts,nop,ws:df,id+:0
+; source: xnih/satori fingerprints/tcp.xml ("Android 10.x":
+; 65535:64:1:60:M1460,S,T,N,W9) and biandratti/huginn-net
+; huginn-net-db/config/p0f.fp (2026 Android entries with scale 9).
+sig   = 4:64:0:*:65535,9:mss,sok,ts,nop,ws:df,id+:0
+
+; ---------------------------------------------------------------------------
+; FreeBSD 11 and later: window 65535, scale 6, options MSS, NOP, scale,
+; SACK permitted, timestamp; TTL 64; DF with a zero IP ID.
+label = s:unix:FreeBSD:11 or newer
+
+; source: mrheinen/p0f p0f.fp (its FreeBSD 11 to 14 entry, with quirk df
+; alone) and freebsd/freebsd-src sys/netinet/ip_id.c (net.inet.ip.rfc6864,
+; default 1: a datagram with DF gets IP ID 0). Window, scale and layout are
+; those of p0f 3.09b's "FreeBSD:9.x or newer", whose quirk id+ (a non-zero
+; ID) no longer holds; that label is not kept here.
+sig   = 4:64:0:*:65535,6:mss,nop,ws,sok,ts:df:0
+
+; OpenBSD 7 is not in this file: no public source found prints its SYN.
+; p0f 3.09b's OpenBSD labels are not kept either: Satori's "OpenBSD 4.x"
+; (16384:64:1:64:M1460,N,N,S,N,W0,N,N,T) gives scale 0 where p0f's
+; "OpenBSD:4.x-5.x" says 3.
+
+; ===========================================================================
+; Kept from p0f 3.09b's database (LGPL-2.1; the signature strings are facts):
+; entries still right for the stacks they name, under p0f's labels, so that
+; --label patterns written for p0f's database select them here too. An entry
+; is kept when a second, independent source prints the same SYN for the same
+; stack. Not kept: p0f's generic labels (g:...), which overlap the specific
+; ones; its Linux labels, which name kernels before 3.11 or overlap the Linux
+; 6.x entries measured here; "FreeBSD:9.x or newer" (see above); its nmap
+; entry, replaced by the one measured here (1024 is the same, no other
+; window was seen); and entries no second source confirms.
+
+; Windows XP. Not kept: p0f's 65535,0 and 65535,2 with a window scale
+; option, which Satori's Windows XP tests do not show.
+label = s:win:Windows:XP
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Windows XP": 16384:128:1:48:M1460,N,N,S).
+sig   = *:128:0:*:16384,0:mss,nop,nop,sok:df,id+:0
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Windows XP": 65535:128:1:48:M1460,N,N,S).
+sig   = *:128:0:*:65535,0:mss,nop,nop,sok:df,id+:0
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Windows XP": 65535:128:1:52:M1460,N,W1,N,N,S).
+sig   = *:128:0:*:65535,1:mss,nop,ws,nop,nop,sok:df,id+:0
+
+; Windows 7 and 8 (the window 8192). Satori lists the same strings under
+; Windows 10 1607 and Server 2016 too, so the label may also name those.
+label = s:win:Windows:7 or 8
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Windows 7": 8192:128:1:48:M1460,N,N,S).
+sig   = *:128:0:*:8192,0:mss,nop,nop,sok:df,id+:0
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Windows 7": 8192:128:1:52:M1460,N,W2,N,N,S).
+sig   = *:128:0:*:8192,2:mss,nop,ws,nop,nop,sok:df,id+:0
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Windows 7": 8192:128:1:52:M1460,N,W8,N,N,S).
+sig   = *:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Windows 7": 8192:128:1:60:M1460,N,W2,S,T).
+sig   = *:128:0:*:8192,2:mss,nop,ws,sok,ts:df,id+:0
+
+; Mac OS X before 10.13 (a non-zero IP ID).
+label = s:unix:Mac OS X:10.x
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Mac OS X 10.5": 65535:64:1:64:M1460,N,W1,N,N,T,S,E:P, no Z quirk).
+sig   = *:64:0:*:65535,1:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Mac OS X 10.5": 65535:64:1:64:M1460,N,W3,N,N,T,S,E:P).
+sig   = *:64:0:*:65535,3:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
+
+; Holds for Mac OS X 10.9 to 10.12; the "or newer" of p0f's label no longer
+; does (10.13 and later send a zero IP ID: s:unix:Apple:macOS or iOS).
+label = s:unix:MacOS X:10.9 or newer (sometimes iPhone or iPad)
+; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
+; ("Mac OS X 10.9.x" and "10.12.x": 65535:64:1:64:M1460,N,W4,N,N,T,S,E,E:P,
+; no Z quirk).
+sig   = *:64:0:*:65535,4:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
+
 [tcp:response]
 
 ; ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@
 
 #include <fmt/format.h>
 
+#include "database_sources.hpp"
 #include "netns.hpp"
 #include "p0fbpf/database.hpp"
 #include "tcpdump_capture.hpp"
@@ -427,7 +428,21 @@ TEST(MeasuredSignaturesTables, CoverEveryLabel) {
     for (const auto& run : runs) measured.insert({run.label, Direction::Request});
   }
   Database db = read_db();
+  // Entries from public facts (a "; source:" comment on every signature,
+  // checked by signature_database_test) are not measured here.
+  std::ifstream in(kDatabase);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  auto sourced = sourced_signature_lines(contents.str());
+  std::size_t public_labels = 0;
   for (const auto& l : db.labels) {
+    bool is_sourced = false;
+    for (const auto& s : l.signatures) is_sourced = is_sourced || sourced.count(origin_line(s.origin));
+    if (is_sourced) {
+      EXPECT_FALSE(measured.count({l.text, l.direction})) << l.text << " is measured here but names a public source";
+      ++public_labels;
+      continue;
+    }
     EXPECT_TRUE(measured.count({l.text, l.direction}))
         << l.text << (l.direction == Direction::Response ? " [tcp:response]" : "")
         << " is measured by no setting or tool of this test";
@@ -437,6 +452,7 @@ TEST(MeasuredSignaturesTables, CoverEveryLabel) {
     for (const auto& l : db.labels) found = found || (l.text == text && l.direction == direction);
     EXPECT_TRUE(found) << text << " is measured here but is not in " << kDatabase;
   }
+  EXPECT_GT(public_labels, 0u);
 }
 
 }  // namespace

@@ -3,16 +3,21 @@
 // instructions; no two labels share a packet; and p0f 3.09b itself, given
 // the database with -f, names packets built for each signature by that
 // signature's label, strictly (tests/measured_signatures_test.cpp checks
-// the entries against the live kernel and tools).
+// the measured entries against the live kernel and tools). The entries from
+// public facts each name their source in a "; source:" comment, and those
+// kept from p0f 3.09b are in p0f's own database under the same label.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
+#include <set>
+#include <tuple>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "bpf_run.hpp"
+#include "database_sources.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
@@ -26,6 +31,14 @@ namespace p0fbpf::testing {
 namespace {
 
 const std::string kDatabase = std::string(P0FBPF_TEST_DATA) + "/../signatures/p0fbpf.fp";
+
+std::string database_text() {
+  std::ifstream in(kDatabase);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) throw std::runtime_error("cannot read " + kDatabase);
+  return text.str();
+}
 
 Database database() {
   std::ifstream in(kDatabase);
@@ -167,6 +180,76 @@ TEST(SignatureDatabase, P0fNamesEachSignaturesPacketsByItsLabel) {
           << "; packet " << hex(build_packet(spec));
     }
   }
+}
+
+// The stacks of issue 25 that public facts cover, each under its own label,
+// every signature of which names a source.
+const std::vector<std::string> kSourcedLabels = {
+    "s:win:Windows:10 or 11",
+    "s:win:Windows:Server 2019",
+    "s:unix:Apple:macOS or iOS",
+    "s:unix:Android:10 or newer",
+    "s:unix:FreeBSD:11 or newer",
+    "s:win:Windows:XP",
+    "s:win:Windows:7 or 8",
+    "s:unix:Mac OS X:10.x",
+    "s:unix:MacOS X:10.9 or newer (sometimes iPhone or iPad)",
+};
+
+// A label is measured here or from public facts, never half of each; each
+// source names a repository path or a document (something with a '/', or
+// p0f 3.09b's own database), and the public labels are the ones expected.
+TEST(SignatureDatabase, EverySignatureNotMeasuredNamesItsSource) {
+  auto sourced = sourced_signature_lines(database_text());
+  std::set<std::string> public_labels;
+  std::size_t count = 0;
+  for (const auto& label : database().labels) {
+    std::size_t with_source = 0;
+    for (const auto& source : label.signatures) {
+      auto found = sourced.find(origin_line(source.origin));
+      if (found == sourced.end()) continue;
+      ++with_source;
+      ++count;
+      const std::string& named = found->second;
+      EXPECT_TRUE(named.find('/') != std::string::npos || named.find("p0f 3.09b") != std::string::npos)
+          << source.origin << ": the source names no repository, path or document: " << named;
+    }
+    EXPECT_TRUE(with_source == 0 || with_source == label.signatures.size())
+        << label.text << ": " << with_source << " of its " << label.signatures.size()
+        << " signatures name a source; a label is either measured or sourced";
+    if (with_source) public_labels.insert(label.text);
+  }
+  EXPECT_EQ(public_labels, std::set<std::string>(kSourcedLabels.begin(), kSourcedLabels.end()));
+  EXPECT_EQ(count, sourced.size()) << "a source comment above a signature outside [tcp:request]/[tcp:response]";
+}
+
+// Every signature whose source names p0f 3.09b is in p0f's database, in the
+// same section, under the same label: --label patterns written for p0f's
+// labels select it here too.
+TEST(SignatureDatabase, KeptEntriesAreP0fsOwnUnderTheSameLabel) {
+  const std::string p0f_path = "/etc/p0f/p0f.fp";
+  std::ifstream in(p0f_path);
+  P0FBPF_REQUIRE(in.good(), "/etc/p0f/p0f.fp is missing (apt-get install p0f)");
+  std::stringstream text;
+  text << in.rdbuf();
+  DatabaseResult p0f = read_database(text.str(), p0f_path);
+  ASSERT_TRUE(p0f.ok());
+  std::set<std::tuple<Direction, std::string, std::string>> p0f_entries;
+  for (const auto& label : p0f.database.labels) {
+    for (const auto& s : label.signatures) p0f_entries.insert({label.direction, label.text, s.text});
+  }
+  auto sourced = sourced_signature_lines(database_text());
+  std::size_t kept = 0;
+  for (const auto& label : database().labels) {
+    for (const auto& source : label.signatures) {
+      auto found = sourced.find(origin_line(source.origin));
+      if (found == sourced.end() || found->second.find("p0f 3.09b p0f.fp") == std::string::npos) continue;
+      ++kept;
+      EXPECT_TRUE(p0f_entries.count({label.direction, label.text, source.text}))
+          << source.origin << ": " << label.text << " / " << source.text << " is not in " << p0f_path;
+    }
+  }
+  EXPECT_EQ(kept, 10u);
 }
 
 }  // namespace
