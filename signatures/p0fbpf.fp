@@ -1,6 +1,11 @@
 ; p0fbpf's signature database, in p0f.fp format (p0f 3.09b's grammar).
 ;
-; Every entry here was measured on the project's own test bed: two network
+; Two kinds of entries. Those of [tcp:response] and the Linux and tool
+; labels of [tcp:request] were measured on the project's own test bed; those
+; after the "From public facts" line below were not, and each of their
+; signatures names its public source in a "; source:" comment.
+;
+; Each measured entry was measured on the project's own test bed: two network
 ; namespaces joined by a veth pair (MTU 1500 unless an entry says otherwise),
 ; the sender in one, tcpdump in the other, and the capture read with
 ; `p0fbpf fingerprint -r` (with `--response` for SYN+ACKs). Each entry is
@@ -16,7 +21,7 @@
 ;   signature of its own;
 ; - what the stack fixes (option layout, window scale, quirks) is exact.
 ;
-; tests/measured_signatures_test.cpp sends all of this again from the
+; tests/measured_signatures_test.cpp sends every measured entry again from the
 ; running kernel and tools, and fails when the stack sends anything else.
 ; Use it with:  p0fbpf -F signatures/p0fbpf.fp --label 'Linux:6.x \(ECN\)'
 
@@ -177,7 +182,9 @@ label = s:win:Windows:10 or 11
 ; The window as 44 times the host's MSS (64240 at MSS 1460, 63888 at 1452).
 ; source: mrheinen/p0f p0f.fp (the entry it takes from Windows 10/11 22H2)
 ; and biandratti/huginn-net huginn-net-db/config/p0f.fp (its Windows 10
-; entries print mss*44 with MSS 1460, 1452, 1440, 1420, 1380 and others).
+; label; the 2026 entries of huginn-net-db/config/p0f-tcp-syn.fp on its
+; branch improve-db-quality print mss*44 with MSS 1460, 1452, 1440, 1420,
+; 1380 and others).
 sig   = 4:128:0:*:mss*44,8:mss,nop,ws,nop,nop,sok:df,id+:0
 
 ; The window 64240 whatever the MSS, seen when a router on the way lowers
@@ -185,7 +192,8 @@ sig   = 4:128:0:*:mss*44,8:mss,nop,ws,nop,nop,sok:df,id+:0
 ; source: xnih/satori fingerprints/tcp.xml ("Windows 10 - 1703" to "1909":
 ; 64240:128:1:52:M1460,N,W8,N,N,S and 64240:128:1:52:M1380,N,W8,N,N,S) and
 ; MuonFP's published Windows 10 example 64240:2-1-3-1-1-4:1460:8
-; (sundruid/muonfp README). The p0f forks above write only mss*44, which
+; (ELLIO-Technology/tcp-fingerprint-firewall
+; fingerprint-format.md). The p0f forks above write only mss*44, which
 ; says the same at MSS 1460 but misses the clamped case; both are kept.
 sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+:0
 
@@ -211,27 +219,38 @@ label = s:win:Windows:Server 2019
 sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
 
 ; ---------------------------------------------------------------------------
-; Apple's stack (macOS and iOS send the same SYN): window 65535, scale 6,
+; Apple's stack (macOS and iOS send the same SYN): window 65535, scale 6 or 5,
 ; options MSS, NOP, scale, NOP, NOP, timestamp, SACK permitted, EOL and one
 ; byte of padding; TTL 64; DF with a zero IP ID (since macOS 10.13 and
 ; iOS 13; before that the ID was not zero, see p0f's Mac OS X labels below).
 ; No source found names macOS 13+ or iOS 16+ by version: the sources below
 ; name macOS 10.13 to 10.15 and iOS 13 (Satori), "macOS/iOS" with no version
-; (MuonFP), and 2026 traffic labelled by User-Agent (huginn-net).
+; (MuonFP), and entries added in 2026 with no version (huginn-net).
 label = s:unix:Apple:macOS or iOS
 
 ; source: xnih/satori fingerprints/tcp.xml ("Mac OS X 10.15.x" and
 ; "iOS 13.x": 65535:64:1:64:M1460,N,W6,N,N,T,S,E,E:PZ), MuonFP's published
-; macOS/iOS example 65535:2-1-3-1-1-8-4-0-0:1460:6 (sundruid/muonfp README)
-; and biandratti/huginn-net huginn-net-db/config/p0f.fp (its iOS and
-; Mac OS X entries of 2026: 65535,6 with this layout and quirk df). Satori
-; and huginn-net also list scales 5 and 7; only 6 is in all three.
+; macOS/iOS example 65535:2-1-3-1-1-8-4-0-0:1460:6
+; (ELLIO-Technology/tcp-fingerprint-firewall fingerprint-format.md) and
+; biandratti/huginn-net huginn-net-db/config/p0f-tcp-syn.fp (branch
+; improve-db-quality, its iOS and Mac OS X entries added in 2026: 65535,6
+; with this layout and quirk df).
 sig   = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
 
+; Scale 5 (MuonFP's example has 6; scale 7, in a few of Satori's iOS 13 and
+; huginn-net's iOS entries, is left out).
+; source: xnih/satori fingerprints/tcp.xml ("Mac OS X 10.13.x", "10.14.x"
+; and "iOS 13.x": 65535:64:1:64:M1460,N,W5,N,N,T,S,E,E:PZ) and
+; biandratti/huginn-net huginn-net-db/config/p0f-tcp-syn.fp (branch
+; improve-db-quality, its OS X entries: 65535,5 with this layout and quirk
+; df).
+sig   = 4:64:0:*:65535,5:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
+
 ; The same SYN asking for ECN.
-; source: biandratti/huginn-net huginn-net-db/config/p0f.fp (most of its
-; 2026 iOS entries carry quirk ecn). Satori's tests are of plain SYNs (flag
-; S) and MuonFP has no flags, so neither confirms nor contradicts it.
+; source: biandratti/huginn-net huginn-net-db/config/p0f-tcp-syn.fp (branch
+; improve-db-quality: most of its iOS entries added in 2026 carry quirk
+; ecn). Satori's tests are of plain SYNs (flag S) and MuonFP has no flags,
+; so neither confirms nor contradicts it.
 sig   = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df,ecn:0
 
 ; ---------------------------------------------------------------------------
@@ -245,12 +264,14 @@ label = s:unix:Android:10 or newer
 ; is left out. Neither source names Android 12 or later by version.
 ; source: xnih/satori fingerprints/tcp.xml ("Android 10.x":
 ; 65535:64:1:60:M1460,S,T,N,W8) and biandratti/huginn-net
-; huginn-net-db/config/p0f.fp (its 2026 Android entries: 65535 with scales
-; 7 to 12, 8, 9 and 10 the most common).
+; huginn-net-db/config/p0f-tcp-syn.fp (branch improve-db-quality, its
+; Android entries added in 2026: 65535 with scales 7 to 12, 8, 9 and 10 the
+; most common).
 sig   = 4:64:0:*:65535,8:mss,sok,ts,nop,ws:df,id+:0
 ; source: xnih/satori fingerprints/tcp.xml ("Android 10.x":
 ; 65535:64:1:60:M1460,S,T,N,W9) and biandratti/huginn-net
-; huginn-net-db/config/p0f.fp (2026 Android entries with scale 9).
+; huginn-net-db/config/p0f-tcp-syn.fp (branch improve-db-quality, its
+; Android entries with scale 9).
 sig   = 4:64:0:*:65535,9:mss,sok,ts,nop,ws:df,id+:0
 
 ; ---------------------------------------------------------------------------
