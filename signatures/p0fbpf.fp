@@ -202,8 +202,8 @@ sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+:0
 ; "1803": 65535:128:1:52:M1460,N,W8,N,N,S), mrheinen/p0f p0f.fp (its
 ; Windows 10 entry for a fresh install) and biandratti/huginn-net
 ; huginn-net-db/config/p0f.fp (Windows 10). Satori also lists this string
-; once among its Windows 7 tests; three sources put it under Windows 10, so
-; it is labelled so here, and Windows 7 is named by p0f's own label below.
+; once under "Windows 8"; three sources put it under Windows 10, so it is
+; labelled so here.
 sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+:0
 
 ; Windows Server 2019: as Windows 10 with the window 65535, but the client
@@ -315,8 +315,9 @@ sig   = *:128:0:*:65535,0:mss,nop,nop,sok:df,id+:0
 ; ("Windows XP": 65535:128:1:52:M1460,N,W1,N,N,S).
 sig   = *:128:0:*:65535,1:mss,nop,ws,nop,nop,sok:df,id+:0
 
-; Windows 7 and 8 (the window 8192). Satori lists the same strings under
-; Windows 10 1607 and Server 2016 too, so the label may also name those.
+; Windows 7 and 8 (the window 8192). Satori lists some of the same strings
+; under Vista, Server 2008 R2, 2012 R2 and 2016 and Windows 10 1607 too, so
+; a packet under this label may come from those as well.
 label = s:win:Windows:7 or 8
 ; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
 ; ("Windows 7": 8192:128:1:48:M1460,N,N,S).
@@ -344,8 +345,8 @@ sig   = *:64:0:*:65535,3:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
 ; does (10.13 and later send a zero IP ID: s:unix:Apple:macOS or iOS).
 label = s:unix:MacOS X:10.9 or newer (sometimes iPhone or iPad)
 ; source: p0f 3.09b p0f.fp and xnih/satori fingerprints/tcp.xml
-; ("Mac OS X 10.9.x" and "10.12.x": 65535:64:1:64:M1460,N,W4,N,N,T,S,E,E:P,
-; no Z quirk).
+; ("Mac OS X 10.9.x" and "10.12.x": 65535:60:1:64:M1460,N,W4,N,N,T,S,E,E:P,
+; Satori's TTL being the one seen, here 64 less 4 hops; no Z quirk).
 sig   = *:64:0:*:65535,4:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
 
 [tcp:response]

@@ -8,6 +8,7 @@
 // kept from p0f 3.09b are in p0f's own database under the same label.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -17,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "bpf_run.hpp"
+#include "cli_run.hpp"
 #include "database_sources.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/compiler.hpp"
@@ -250,6 +252,35 @@ TEST(SignatureDatabase, KeptEntriesAreP0fsOwnUnderTheSameLabel) {
     }
   }
   EXPECT_EQ(kept, 10u);
+}
+
+// The guide's commands for the labels from public facts, as written there
+// (the repository's database named by its path in this tree): the Windows
+// label fits one program, the three Unix labels need --split, one program
+// a line.
+TEST(SignatureDatabase, GuideCommandsOfPublicLabels) {
+  std::ifstream readme(std::string(P0FBPF_TEST_DATA) + "/../docs/guide.md");
+  std::stringstream text;
+  text << readme.rdbuf();
+  ASSERT_TRUE(readme.good() || readme.eof());
+  struct Command {
+    std::string pattern;
+    bool split;
+    std::size_t min_lines, max_lines;
+  };
+  for (const Command& c : {Command{"^s:win:Windows:10 or 11$", false, 1, 1},
+                           Command{"^s:unix:(Apple|Android|FreeBSD):", true, 2, 6}}) {
+    std::string line = "    p0fbpf -F signatures/p0fbpf.fp --label '" + c.pattern + "'" + (c.split ? " --split" : "");
+    EXPECT_NE(text.str().find(line + "\n"), std::string::npos) << "docs/guide.md lacks: " << line;
+    std::vector<std::string> args = {"-F", kDatabase, "--label", c.pattern};
+    if (c.split) args.push_back("--split");
+    Outcome r = run_p0fbpf(args);
+    EXPECT_EQ(r.status, 0) << line << "\n" << r.err;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    std::size_t lines = static_cast<std::size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
+    EXPECT_GE(lines, c.min_lines) << r.out;
+    EXPECT_LE(lines, c.max_lines) << r.out;
+  }
 }
 
 }  // namespace
