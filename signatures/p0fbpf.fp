@@ -300,7 +300,10 @@ sig   = 4:64:0:*:65535,6:mss,nop,ws,sok,ts:df:0
 ; ones; its Linux labels, which name kernels before 3.11 or overlap the Linux
 ; 6.x entries measured here; "FreeBSD:9.x or newer" (see above); its nmap
 ; entry, replaced by the one measured here (1024 is the same, no other
-; window was seen); and entries no second source confirms.
+; window was seen); and entries no second source confirms. The kept strings
+; are p0f's as written, IP version `*` included: their df and id+ quirks are
+; IPv4 fields, which p0f (and p0fbpf, checked by signature_database_test's
+; p0f differential) leave out when reading an IPv6 packet.
 
 ; Windows XP. Not kept: p0f's 65535,0 and 65535,2 with a window scale
 ; option, which Satori's Windows XP tests do not show.
