@@ -222,6 +222,9 @@ std::optional<OpenCapture> LiveFlags::open(Direction direction) const {
     print_error(capture.error().message);
     return std::nullopt;
   }
+  // As tcpdump says it: from here on, packets are captured.
+  fmt::print(stderr, "p0fbpf: listening on {}, link-type {}, {} only\n", printable((*capture)->name()),
+             (*capture)->datalink_name(), direction == Direction::Response ? "SYN+ACKs" : "SYNs");
   // open_live refuses a link type p0fbpf does not read.
   return OpenCapture{*capture, *link_for_capture((*capture)->datalink())};
 }

@@ -55,8 +55,13 @@ class LiveRun {
       execvp(pointers[0], pointers.data());
       _exit(127);
     }
-    // The capture is live once p0fbpf has opened it: well before this.
-    std::this_thread::sleep_for(700ms);
+    // The capture is live once p0fbpf says it listens, as tcpdump does (or
+    // it failed): at most 20 s.
+    for (int i = 0; i < 400; ++i) {
+      std::string said = read_bytes(err_);
+      if (said.find("listening on") != std::string::npos || said.find("error:") != std::string::npos) break;
+      std::this_thread::sleep_for(50ms);
+    }
   }
   ~LiveRun() {
     if (pid_ > 0) {
