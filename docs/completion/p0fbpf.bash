@@ -13,7 +13,7 @@ _p0fbpf_options_compile='-h --help --version -n --negate -O --no-optimize --loos
   --count-only --name --rate --dev --direction --pref -d --destination --ipset --pinned --config'
 _p0fbpf_options_test='-h --help -r --read -w --write -i --interface -c --count --seconds -B --buffer-size -n --negate -O --no-optimize --loose --response -F --fp-file
   --label --config'
-_p0fbpf_options_fingerprint='-h --help -r --read -i --interface -c --count --seconds -B --buffer-size -w --write --response --top --json --config'
+_p0fbpf_options_fingerprint='-h --help -r --read -i --interface -c --count --seconds -B --buffer-size -w --write -F --fp-file --response --top --json --config'
 _p0fbpf_options_suggest='-h --help -r --read -i --interface -c --count --seconds -B
   --buffer-size -w --write --baseline --max-signatures --max-collateral --response --json
   --best-effort -f --format -F --fp-file --config'

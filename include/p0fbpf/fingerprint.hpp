@@ -55,6 +55,11 @@ class SignatureCounter {
   // a few signatures later: the order of frequency visits entries out of
   // the order they are stored in.
   void prefetch(std::uint32_t index) const;
+  // What the signature shows, and the window field of its first packet
+  // (raw_sig shows a window that is a multiple of the MSS or MTU as that
+  // multiple, so packets of one signature may differ in it).
+  const SignatureFields& fields(std::uint32_t index) const;
+  std::uint16_t first_window(std::uint32_t index) const;
   // Appends the signature's raw_sig text.
   void append_signature(std::uint32_t index, std::string& out) const;
 

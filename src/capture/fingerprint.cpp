@@ -41,6 +41,7 @@ struct SignatureCounter::Table {
   struct Entry {
     SignatureFields fields;
     std::uint32_t count = 0;
+    std::uint16_t window = 0;  // the first packet's window field
   };
   // Entries live in blocks of one huge page each, which never move.
   static constexpr std::size_t kBlockBytes = std::size_t{2} << 20;
@@ -64,6 +65,7 @@ struct SignatureCounter::Table {
   // cache misses overlap with reading the next packets.
   struct Waiting {
     SignatureFields fields;
+    std::uint16_t window;
     std::uint64_t hash;
   };
   static constexpr std::size_t kWaiting = 4;
@@ -74,11 +76,11 @@ struct SignatureCounter::Table {
   Entry* block(std::uint32_t index) const { return static_cast<Entry*>(blocks[index / kBlockSize].data()); }
   const Entry& entry(std::uint32_t index) const { return block(index)[index % kBlockSize]; }
   Entry& entry(std::uint32_t index) { return block(index)[index % kBlockSize]; }
-  void add(const SignatureFields& fields);
+  void add(const SignatureFields& fields, std::uint16_t window);
   // Puts the waiting signatures in the table.
   void settle();
   void prefetch_entry(std::uint64_t hash) const;
-  void insert(const SignatureFields& fields, std::uint64_t hash);
+  void insert(const SignatureFields& fields, std::uint16_t window, std::uint64_t hash);
   void grow();
 };
 
@@ -114,7 +116,7 @@ SignatureCounter::~SignatureCounter() = default;
 SignatureCounter::SignatureCounter(SignatureCounter&&) noexcept = default;
 SignatureCounter& SignatureCounter::operator=(SignatureCounter&&) noexcept = default;
 
-void SignatureCounter::add(const PacketFacts& facts) { table_->add(signature_fields(facts)); }
+void SignatureCounter::add(const PacketFacts& facts) { table_->add(signature_fields(facts), facts.window); }
 
 std::size_t SignatureCounter::distinct() {
   table_->settle();
@@ -129,25 +131,32 @@ void SignatureCounter::prefetch(std::uint32_t index) const {
   __builtin_prefetch(entry + sizeof(Table::Entry) - 1);
 }
 
+const SignatureFields& SignatureCounter::fields(std::uint32_t index) const { return table_->entry(index).fields; }
+
+std::uint16_t SignatureCounter::first_window(std::uint32_t index) const { return table_->entry(index).window; }
+
 void SignatureCounter::append_signature(std::uint32_t index, std::string& out) const {
   p0fbpf::append_signature(table_->entry(index).fields, out);
 }
 
-void SignatureCounter::Table::add(const SignatureFields& fields) {
+void SignatureCounter::Table::add(const SignatureFields& fields, std::uint16_t window) {
   const std::uint64_t hash = std::uint64_t{hash_of(fields)} << 32;
   __builtin_prefetch(&slots[(hash >> 32) & (slot_count - 1)]);
   Waiting& place = waiting[added % kWaiting];
   if (added - counted == kWaiting) {
-    insert(place.fields, place.hash);
+    insert(place.fields, place.window, place.hash);
     ++counted;
   }
   if (added - counted >= kWaiting / 2) prefetch_entry(waiting[(added - kWaiting / 2) % kWaiting].hash);
-  place = {fields, hash};
+  place = {fields, window, hash};
   ++added;
 }
 
 void SignatureCounter::Table::settle() {
-  for (; counted < added; ++counted) insert(waiting[counted % kWaiting].fields, waiting[counted % kWaiting].hash);
+  for (; counted < added; ++counted) {
+    const Waiting& w = waiting[counted % kWaiting];
+    insert(w.fields, w.window, w.hash);
+  }
 }
 
 // A hint only: insert() probes again, as the table may change before.
@@ -156,13 +165,13 @@ void SignatureCounter::Table::prefetch_entry(std::uint64_t hash) const {
   if (slot != 0 && (slot & 0xffffffff00000000u) == hash) __builtin_prefetch(&entry(static_cast<std::uint32_t>(slot) - 1));
 }
 
-void SignatureCounter::Table::insert(const SignatureFields& fields, std::uint64_t hash) {
+void SignatureCounter::Table::insert(const SignatureFields& fields, std::uint16_t window, std::uint64_t hash) {
   const std::size_t mask = slot_count - 1;
   for (std::size_t i = (hash >> 32) & mask;; i = (i + 1) & mask) {
     std::uint64_t& slot = slots[i];
     if (slot == 0) {
       if (size % kBlockSize == 0) blocks.emplace_back(kBlockBytes);
-      new (&entry(size)) Entry{fields, 1};
+      new (&entry(size)) Entry{fields, 1, window};
       slot = hash | ++size;
       if (std::size_t{size} * 2 > slot_count) grow();
       return;

@@ -60,6 +60,8 @@ struct DatabaseFlags {
   std::optional<std::string> label;
 
   void add_to(CLI::App& app);
+  // -F alone, for a command that reads the whole database.
+  void add_file_to(CLI::App& app, const char* help);
   bool given() const { return label || !fp_file.empty(); }
   // -F's, or the first of default_database_paths() that exists; nullopt
   // after naming every path tried.
@@ -68,6 +70,9 @@ struct DatabaseFlags {
   // nullopt); nullopt after saying why.
   std::optional<SelectedLabels> select(std::optional<Direction> direction) const;
 };
+
+// The database in a file, its diagnostics printed; nullopt after an error.
+std::optional<Database> load_database(const std::string& path);
 
 // Where p0fbpf's own database is looked for without -F, in order: beside
 // the executable as installed (BIN/../share/p0fbpf/p0fbpf.fp), the copy the
@@ -272,6 +277,7 @@ struct FingerprintCommand {
   std::string input;
   CLI::Option* read_option = nullptr;
   LiveFlags live;
+  DatabaseFlags database;  // -F only: the database whose labels name the signatures
   bool response = false;
   std::size_t top = 0;
   bool json = false;

@@ -17,6 +17,8 @@ namespace {
 // p0f 3.09b's own database is 40 KiB; a larger one is not a database.
 constexpr off_t kMaxDatabaseBytes = 64 << 20;
 
+}  // namespace
+
 std::optional<Database> load_database(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   struct stat status {};
@@ -45,6 +47,8 @@ std::optional<Database> load_database(const std::string& path) {
   if (!result.ok()) return std::nullopt;
   return result.database;
 }
+
+namespace {
 
 // The directory of the running executable; empty if /proc does not say.
 std::string executable_directory() {
@@ -85,6 +89,10 @@ void DatabaseFlags::add_to(CLI::App& app) {
                  "without --fp-file, from p0fbpf's own database (installed in share/p0fbpf/p0fbpf.fp; "
                  "-F /etc/p0f/p0f.fp reads p0f's)")
       ->type_name("PATTERN");
+}
+
+void DatabaseFlags::add_file_to(CLI::App& app, const char* help) {
+  app.add_option("-F,--fp-file", fp_file, help)->type_name("FILE");
 }
 
 std::optional<std::string> DatabaseFlags::path() const {

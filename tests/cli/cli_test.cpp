@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "cli_run.hpp"
+#include "p0f_oracle.hpp"
+#include "test_env.hpp"
 
 namespace {
 
@@ -349,7 +351,8 @@ TEST(CliFingerprint, TableMostFrequentFirst) {
   std::istringstream lines(r.out);
   std::string first;
   std::getline(lines, first);
-  EXPECT_EQ(first, "       3  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0");
+  // p0fbpf's own database has no Linux 3.x: ??? for each.
+  EXPECT_EQ(first, "       3  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0  ???");
   int count = 1;
   for (std::string line; std::getline(lines, line);) ++count;
   EXPECT_EQ(count, 16);
@@ -359,10 +362,11 @@ TEST(CliFingerprint, TableMostFrequentFirst) {
 
 TEST(CliFingerprint, SignaturesPipeBackIntoTheCompiler) {
   Outcome table = run_cli({"fingerprint", "-r", kMix, "--top", "1"});
-  std::string sig = table.out.substr(table.out.rfind(' ') + 1);  // awk '{print $2}'
-  Outcome compiled = run_cli({"-f", "ddd", "-"}, sig);
+  std::istringstream columns(table.out);
+  std::string count, sig;
+  columns >> count >> sig;  // awk '{print $2}'
+  Outcome compiled = run_cli({"-f", "ddd", "-"}, sig + "\n");
   EXPECT_EQ(compiled.status, 0) << compiled.err;
-  sig.pop_back();
   Outcome tested = run_cli({"test", "-r", kMix, sig});
   // The three with this raw_sig, and the one with TTL 29: 61+3 means 64,
   // whose window reaches down to 29.
@@ -373,10 +377,76 @@ TEST(CliFingerprint, JsonAndResponses) {
   Outcome r = run_cli({"fingerprint", "--json", "--top", "1", "-r", kMix});
   EXPECT_EQ(r.out,
             "{\"packets\": 21, \"syns\": 18, \"distinct\": 16, \"signatures\": [\n"
-            "  {\"count\": 3, \"signature\": \"4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\"}\n"
+            "  {\"count\": 3, \"signature\": \"4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\", "
+            "\"label\": \"???\", \"fuzzy\": false, \"database_label\": null}\n"
             "]}\n");
   Outcome responses = run_cli({"fingerprint", "--response", "-r", kMix});
-  EXPECT_EQ(responses.out, "       1  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+,ack-:0\n");
+  EXPECT_EQ(responses.out, "       1  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+,ack-:0  ???\n");
+}
+
+// What p0f 3.09b prints for each SYN (or SYN+ACK) of a capture: raw_sig,
+// then os or app, and whether its params say fuzzy.
+struct P0fBlock {
+  std::string raw_sig, label;
+  bool fuzzy = false;
+};
+
+std::vector<P0fBlock> p0f_blocks(const std::string& p0f, const std::string& capture, const std::string& database,
+                                 bool response) {
+  std::string command = p0f + " -r " + capture + " -f " + database + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string text;
+  char buffer[4096];
+  for (std::size_t n; pipe && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) text.append(buffer, n);
+  if (!pipe || pclose(pipe) != 0) throw std::runtime_error("p0f failed: " + text);
+  std::vector<P0fBlock> blocks;
+  std::istringstream lines(text);
+  bool in_block = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(".-[ ", 0) == 0) {
+      in_block = line.find(response ? "(syn+ack) ]" : "(syn) ]") != std::string::npos;
+      if (in_block) blocks.emplace_back();
+    } else if (in_block && (line.rfind("| os ", 0) == 0 || line.rfind("| app ", 0) == 0)) {
+      blocks.back().label = line.substr(line.find("= ") + 2);
+    } else if (in_block && line.rfind("| params ", 0) == 0) {
+      blocks.back().fuzzy = line.find("fuzzy") != std::string::npos;
+    } else if (in_block && line.rfind("| raw_sig ", 0) == 0) {
+      blocks.back().raw_sig = line.substr(line.find("= ") + 2);
+    }
+  }
+  return blocks;
+}
+
+// fingerprint's label column equals p0f's os/app and fuzzy flag for every
+// SYN p0f fingerprints in the project's captures, with both databases.
+TEST(CliFingerprint, LabelsAreP0fs) {
+  auto p0f = p0fbpf::testing::find_p0f();
+  P0FBPF_REQUIRE(p0f.has_value(), "p0f is not installed (apt-get install p0f)");
+  const std::string ours = std::string(P0FBPF_TEST_DATA) + "/../signatures/p0fbpf.fp";
+  std::size_t compared = 0, fuzzy = 0;
+  for (const std::string& database : {std::string("/etc/p0f/p0f.fp"), ours}) {
+    for (const char* capture : {"syn-mix.pcap", "links/ipv4.pcap", "links/ipv6.pcap", "links/linux-sll.pcap",
+                                "links/linux-sll2.pcap", "links/raw.pcap", "links/null.pcap"}) {
+      for (bool response : {false, true}) {
+        std::vector<std::string> args = {"fingerprint", "--json", "-F", database, "-r", kFixtures + capture};
+        if (response) args.push_back("--response");
+        Outcome r = run_cli(args);
+        ASSERT_EQ(r.status, 0) << r.err;
+        for (const P0fBlock& block : p0f_blocks(*p0f, kFixtures + capture, database, response)) {
+          std::string label = block.label;
+          std::string expected = "\"signature\": \"" + block.raw_sig + "\", \"label\": \"" + label +
+                                 "\", \"fuzzy\": " + (block.fuzzy ? "true" : "false");
+          EXPECT_NE(r.out.find(expected), std::string::npos)
+              << capture << " with " << database << ": p0f says " << block.label << (block.fuzzy ? " (fuzzy)" : "")
+              << " for " << block.raw_sig << "; fingerprint says\n" << r.out;
+          ++compared;
+          fuzzy += block.fuzzy;
+        }
+      }
+    }
+  }
+  EXPECT_GE(compared, 40u);
+  EXPECT_GE(fuzzy, 3u);
 }
 
 }  // namespace captures
