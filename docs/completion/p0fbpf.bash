@@ -17,6 +17,7 @@ _p0fbpf_options_fingerprint='-h --help -r --read -i --interface -c --count --sec
 _p0fbpf_options_suggest='-h --help -r --read -i --interface -c --count --seconds -B
   --buffer-size -w --write --baseline --max-signatures --max-collateral --response --json
   --best-effort -f --format -F --fp-file --config'
+_p0fbpf_options_convert='-h --help --from --config'
 _p0fbpf_options_pin='-h --help -n --negate -O --no-optimize --loose --response -F --fp-file --label --config'
 _p0fbpf_options_xdp='-h --help --config'
 _p0fbpf_options_xdp_attach='-h --help -n --negate -O --no-optimize --loose --response -F --fp-file --label --mode
@@ -76,7 +77,7 @@ _p0fbpf() {
       -F | --fp-file) database=${COMP_WORDS[i + 1]} ;;
       --fp-file=*) database=${word#*=} ;;
     esac
-    if [[ $command == compile && $word =~ ^(test|fingerprint|suggest|pin|xdp)$ ]]; then
+    if [[ $command == compile && $word =~ ^(test|fingerprint|suggest|convert|pin|xdp)$ ]]; then
       command=$word
     elif [[ $command == xdp && -z $sub && $word =~ ^(attach|stats|detach|list|prune)$ ]]; then
       sub=$word
@@ -92,6 +93,7 @@ _p0fbpf() {
       fi
       return ;;
     -l | --link) _p0fbpf_words "$cur" 'raw ether sll sll2'; return ;;
+    --from) _p0fbpf_words "$cur" 'muonfp satori'; return ;;
     --hook) _p0fbpf_words "$cur" 'iptables tc input prerouting ingress'; return ;;
     --mode) _p0fbpf_words "$cur" 'auto native generic'; return ;;
     --direction) _p0fbpf_words "$cur" 'ingress egress'; return ;;
@@ -140,7 +142,7 @@ _p0fbpf() {
     local name=_p0fbpf_options_$command
     options=${!name}
     if [[ $command == compile && $cur != -* ]]; then
-      _p0fbpf_words "$cur" 'test fingerprint suggest pin xdp'
+      _p0fbpf_words "$cur" 'test fingerprint suggest convert pin xdp'
       return
     fi
   fi

@@ -286,6 +286,16 @@ struct FingerprintCommand {
   int run() const;
 };
 
+// p0fbpf convert --from muonfp|satori STRING...: p0f signatures from
+// strings of other formats, one per line, all or nothing.
+struct ConvertCommand {
+  std::string from;
+  std::vector<std::string> strings;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
 // p0fbpf xdp attach|stats|detach DEVICE, xdp list|prune: the XDP program on a device,
 // loaded without a compiler.
 struct XdpCommand {

@@ -100,8 +100,10 @@ int main(int argc, char** argv) {
   FingerprintCommand fingerprint;
   CLI::App* fingerprint_app = app.add_subcommand(
       "fingerprint", "Print p0f's raw_sig of every SYN in a capture, one line per distinct\n"
-                     "signature, 'COUNT  SIGNATURE', most frequent first. The signatures are p0f\n"
+                     "signature, 'COUNT  SIGNATURE  LABEL', most frequent first. The signatures are p0f\n"
                      "3.09b's exactly; for SYN+ACKs (--response) without p0f's peer-MSS window rule.\n"
+                     "The label is the one p0f gives it from the database (-F), with p0f's 'generic'\n"
+                     "or 'fuzzy' after it, or ??? for none.\n"
                      "The capture is a file (-r) or live (-i DEVICE, root or CAP_NET_RAW) until -c,\n"
                      "--seconds, Ctrl-C or SIGTERM; libpcap's counts of packets received and dropped\n"
                      "then go to stderr (and --json), so that a sampled result says it is sampled.");
@@ -109,6 +111,21 @@ int main(int argc, char** argv) {
   fingerprint_app->footer(
       "\nExamples:\n  p0fbpf fingerprint -r flood.pcap --top 1 | awk '{print $2}' | p0fbpf -\n"
       "  p0fbpf fingerprint -i eth0 --seconds 10 -c 100000 -w flood.pcap\n");
+
+  ConvertCommand convert;
+  CLI::App* convert_app = app.add_subcommand(
+      "convert", "Print p0f signatures for fingerprints of other formats, one per line, ready for\n"
+                 "'p0fbpf -': MuonFP strings (WINDOW:OPTIONKINDS:MSS:WSCALE) or Satori tcpsig strings\n"
+                 "(WINDOW:TTL:DF:HDRLEN:OPTIONS:QUIRKS). What a format does not say becomes the loosest\n"
+                 "value p0f's grammar has: MuonFP gives any IP version, TTL 255- (any), IP options *\n"
+                 "(a p0fbpf extension), no quirks (exact mode then wants none; --loose checks none) and\n"
+                 "payload *; an empty MSS or scale is *. Satori's DF gives df (and id+ unless quirk Z),\n"
+                 "HDRLEN the IP version and IP option length. A malformed string is an error with a\n"
+                 "caret under the fault, and nothing is printed.");
+  convert.add_to(*convert_app);
+  convert_app->footer(
+      "\nExamples:\n  p0fbpf convert --from muonfp 64240:2-1-3-1-1-4:1460:8\n"
+      "  p0fbpf convert --from satori 64240:64:1:60:M1460,S,T,N,W7:. | p0fbpf --loose -f ddd -\n");
 
   XdpCommand xdp;
   CLI::App* xdp_app = app.add_subcommand(
@@ -169,6 +186,7 @@ int main(int argc, char** argv) {
              : xdp_app->parsed()         ? xdp.run()
              : pin_app->parsed()         ? pin.run()
              : suggest_app->parsed()     ? suggest.run()
+             : convert_app->parsed()     ? convert.run()
                                          : compile.run();
   } catch (const std::exception& e) {
     // fmt reports a failed write to a stream by throwing.

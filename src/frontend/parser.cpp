@@ -1,5 +1,7 @@
 #include "p0fbpf/parser.hpp"
 
+#include "p0fbpf/convert.hpp"
+
 #include <array>
 #include <cctype>
 #include <optional>
@@ -350,6 +352,14 @@ Result<Signature> parse_signature(std::string_view text) {
   try {
     return Parser(text).parse();
   } catch (const ParseError& error) {
+    // Not a p0f signature: if it is a string of another format, say which.
+    if (auto format = foreign_shape(text)) {
+      return Diagnostic{Severity::Error, {0, text.size()},
+                        fmt::format("this looks like a {} string ({}), not a p0f signature",
+                                    format == ForeignFormat::MuonFp ? "MuonFP" : "Satori tcpsig",
+                                    format_shape(*format)),
+                        fmt::format("turn it into one with: p0fbpf convert --from {} STRING", format_name(*format))};
+    }
     return error.diagnostic;
   }
 }

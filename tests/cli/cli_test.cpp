@@ -451,6 +451,42 @@ TEST(CliFingerprint, LabelsAreP0fs) {
 
 }  // namespace captures
 
+namespace convert {
+
+TEST(CliConvert, SignaturesReadyForTheCompiler) {
+  Outcome r = run_cli({"convert", "--from", "muonfp", "64240:2-1-3-1-1-4:1460:8", "1024:::"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "*:255-:*:1460:64240,8:mss,nop,ws,nop,nop,sok::*\n*:255-:*:*:1024,*:::*\n");
+  Outcome compiled = run_cli({"-f", "ddd", "-"}, r.out);
+  EXPECT_EQ(compiled.status, 0) << compiled.err;
+  Outcome piped = run_cli({"convert", "--from", "satori", "-"}, "; a comment\n64240:64:1:60:M1460,S,T,N,W7:.\n\n");
+  EXPECT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(piped.out, "4:64:0:1460:64240,7:mss,sok,ts,nop,ws:df,id+:0\n");
+}
+
+TEST(CliConvert, MalformedIsAllOrNothingWithACaret) {
+  Outcome r = run_cli({"convert", "--from", "muonfp", "1024:::", "64240:2-1-x-1:1460:8"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("  64240:2-1-x-1:1460:8\n            ^\n"), std::string::npos) << r.err;
+  Outcome stdin_error = run_cli({"convert", "--from", "satori", "-"}, "64240:64:1:60:M1460\n1:2:3\n");
+  EXPECT_EQ(stdin_error.status, 2);
+  EXPECT_NE(stdin_error.err.find("<stdin>:2"), std::string::npos) << stdin_error.err;
+  EXPECT_EQ(run_cli({"convert", "--from", "ja4t", "1:2:3:4"}).status, 2);
+}
+
+TEST(CliConvert, BareStringNamesTheFormatAndConvert) {
+  Outcome r = run_cli({"64240:2-1-3-1-1-4:1460:8"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("looks like a MuonFP string"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("p0fbpf convert --from muonfp"), std::string::npos) << r.err;
+  Outcome satori = run_cli({"-"}, "64240:64:1:60:M1460,S,T,N,W7:.\n");
+  EXPECT_EQ(satori.status, 2);
+  EXPECT_NE(satori.err.find("p0fbpf convert --from satori"), std::string::npos) << satori.err;
+}
+
+}  // namespace convert
+
 namespace databases {
 
 std::string regex_escape(const std::string& text) {

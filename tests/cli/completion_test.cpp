@@ -54,7 +54,8 @@ std::vector<std::string> complete(const std::vector<std::string>& words) {
 using Words = std::vector<std::string>;
 
 TEST(BashCompletion, Commands) {
-  EXPECT_EQ(complete({""}), (Words{"fingerprint", "pin", "suggest", "test", "xdp"}));
+  EXPECT_EQ(complete({""}), (Words{"convert", "fingerprint", "pin", "suggest", "test", "xdp"}));
+  EXPECT_EQ(complete({"convert", "--from", ""}), (Words{"muonfp", "satori"}));
   EXPECT_EQ(complete({"x"}), (Words{"xdp"}));
   EXPECT_EQ(complete({"xdp", ""}), (Words{"attach", "detach", "list", "prune", "stats"}));
   EXPECT_EQ(complete({"xdp", "p"}), (Words{"prune"}));
@@ -161,7 +162,7 @@ TEST(BashCompletion, HostileLabelsAreQuotedAndPrintable) {
 TEST(BashCompletion, OptionListsAreTheHelpsOptions) {
   const std::vector<std::pair<std::string, std::string>> commands = {
       {"", "compile"},          {"test", "test"},         {"fingerprint", "fingerprint"},
-      {"suggest", "suggest"},   {"pin", "pin"},           {"xdp", "xdp"},
+      {"suggest", "suggest"},   {"convert", "convert"},   {"pin", "pin"},           {"xdp", "xdp"},
       {"xdp attach", "xdp_attach"}, {"xdp stats", "xdp_stats"}, {"xdp detach", "xdp_detach"},
       {"xdp list", "xdp_list"},     {"xdp prune", "xdp_prune"}};
   for (const auto& [command, variable] : commands) {

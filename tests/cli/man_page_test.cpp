@@ -95,7 +95,7 @@ TEST(ManPage, RendersWithoutWarnings) {
 TEST(ManPage, NamesEveryOptionOfEveryCommand) {
   const std::string source = read_text(kSource);
   std::size_t checked = 0;
-  for (const char* command : {"", "test", "fingerprint", "suggest", "pin", "xdp attach", "xdp stats",
+  for (const char* command : {"", "test", "fingerprint", "suggest", "convert", "pin", "xdp attach", "xdp stats",
                                      "xdp detach", "xdp list", "xdp prune"}) {
     std::string help = run_shell(shell_quote(P0FBPF_BINARY) + " " + command + " --help");
     // Options are listed from "Options:" to the next blank line.
