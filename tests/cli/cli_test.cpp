@@ -384,6 +384,19 @@ TEST(CliFingerprint, JsonAndResponses) {
   EXPECT_EQ(responses.out, "       1  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+,ack-:0  ???\n");
 }
 
+// A label from a hostile database reaches neither the terminal nor the
+// JSON raw.
+TEST(CliFingerprint, HostileLabelsArePrintable) {
+  std::string db = ::testing::TempDir() + "p0fbpf_cli_hostile_" + std::to_string(getpid()) + ".fp";
+  std::ofstream(db) << "[tcp:request]\nlabel = s:unix:Evil\x1b[31m:\"x\\\xff\nsig = *:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0\n";
+  Outcome text = run_cli({"fingerprint", "--top", "1", "-F", db, "-r", kMix});
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_EQ(text.out, "       3  4:61+3:0:1460:mss*10,6:mss,sok,ts,nop,ws:df,id+:0  Evil?[31m \"x\\?\n");
+  Outcome json = run_cli({"fingerprint", "--json", "--top", "1", "-F", db, "-r", kMix});
+  EXPECT_NE(json.out.find("\"label\": \"Evil\\u001b[31m \\\"x\\\\\\u00ff\""), std::string::npos) << json.out;
+  std::remove(db.c_str());
+}
+
 // What p0f 3.09b prints for each SYN (or SYN+ACK) of a capture: raw_sig,
 // then os or app, and whether its params say fuzzy.
 struct P0fBlock {
