@@ -62,7 +62,7 @@ LowerOptions lower_options(const CompileOptions& options, bool window_shortcut) 
 
 CodegenOptions codegen_options(const CompileOptions& options) {
   return {options.negate, options.accept_value, options.verdict_per_signature, options.not_syn_verdict,
-          options.thread_jumps};
+          options.thread_jumps, options.comments};
 }
 
 namespace {

@@ -185,6 +185,38 @@ bool same_instructions(const BpfProgram& a, const BpfProgram& b) {
   return true;
 }
 
+// Without comments (xdp attach, pin) a program has the very instructions it
+// has with them, and no comment: whole programs of 200 signatures, raw and
+// behind Ethernet, gated with a verdict per signature as xdp attach
+// compiles them, threaded and not, with far jumps.
+TEST(Compiler, WithoutCommentsTheInstructionsAreTheSame) {
+  std::vector<SignatureSource> sources = similar_signatures(200);
+  for (int variant = 0; variant < 4; ++variant) {
+    CompileOptions options;
+    options.thread_jumps = variant % 2 == 0;
+    if (variant >= 2) {  // as xdp attach compiles
+      options.link = {LinkType::Ethernet, 0};
+      options.verdict_per_signature = true;
+      options.syn_gate = true;
+      options.not_syn_verdict = 77;
+    }
+    Compilation with = compile(sources, options);
+    options.comments = false;
+    Compilation without = compile(sources, options);
+    ASSERT_TRUE(with.ok() && without.ok()) << "variant " << variant;
+    const BpfProgram &a = *with.program, &b = *without.program;
+    ASSERT_GT(a.instructions.size(), 1000u);  // long enough for far jumps
+    ASSERT_EQ(a.comments.size(), a.instructions.size());
+    EXPECT_TRUE(b.comments.empty()) << "variant " << variant;
+    bool far_jump = false;
+    for (const std::string& c : a.comments) far_jump = far_jump || c == "(far jump)";
+    EXPECT_TRUE(far_jump) << "variant " << variant;
+    BpfProgram commented = b;
+    commented.comments = a.comments;
+    EXPECT_TRUE(same_instructions(a, commented)) << "variant " << variant;
+  }
+}
+
 // Over refuse_over, the first prefix (1, 2, 4, ... signatures) that is over
 // is named, with what it needs: that prefix alone is over, the one half its
 // size is not.

@@ -70,6 +70,10 @@ struct CompileOptions {
   // (src/backend/classic/jump_threading.hpp). False: the program as it was
   // before threading, for the tests and benchmarks that compare the two.
   bool thread_jumps = true;
+  // The program's comment per instruction (BpfProgram::comments), which
+  // the listings print. False: none (an empty vector), for callers that
+  // only load the program; it is then smaller to make.
+  bool comments = true;
   // 0: the fastest program. Otherwise the fastest one within this many
   // instructions, trying smaller forms (one branch for both IP versions, a
   // shorter window check) until one fits; the smallest if none does.

@@ -17,12 +17,12 @@ void PinCommand::add_to(CLI::App& app) {
 
 int PinCommand::run() const {
   CompileOptions options = flags.options();  // raw: iptables and ip6tables see the IP header
+  options.comments = false;                  // for listings only: the kernel needs the instructions
   refuse_over_kernel_limit(options, KernelProgram::SocketFilter);
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
   if (!program) return kExitError;
-  program->comments = {};  // for listings only: the kernel needs the instructions
   std::unique_ptr<SystemLock> lock = take_system_lock();
   if (!lock) return kExitError;
   if (std::string error = xdp::pin_socket_filter(*program, path); !error.empty()) {

@@ -251,12 +251,12 @@ int XdpCommand::run() const {
   // has, so that the program counts the SYNs it sees apart from the frames.
   options.syn_gate = true;
   options.not_syn_verdict = kNotSynVerdict;
+  options.comments = false;  // for listings only: the kernel needs the instructions
   refuse_over_kernel_limit(options, KernelProgram::Xdp);
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
   if (!program) return kExitError;
-  program->comments = {};  // for listings only: the kernel needs the instructions
   xdp::AttachRequest request{device, verdict_names(*selection, flags.negate), count_only, *parse_mode(mode), bpffs,
                              kNotSynVerdict};
   std::unique_ptr<SystemLock> lock = take_system_lock();

@@ -49,14 +49,15 @@ class Generator {
       throw std::logic_error("variable " + registers_.missing_variables().front() +
                              " is in neither X nor scratch memory where it is read");
     }
-    if (program.branches.empty()) return lay_out_jumps(std::move(code_));
+    const bool comments = options_.comments;
+    if (program.branches.empty()) return lay_out_jumps(std::move(code_), comments);
     PendingCode merged = merge_identical_blocks(std::move(code_));
-    if (!options_.thread_jumps) return lay_out_jumps(std::move(merged));
+    if (!options_.thread_jumps) return lay_out_jumps(std::move(merged), comments);
     // Threading adds no instruction, but a jump that goes farther may need
     // a far jump (or no longer go to the next instruction): the shorter
     // program is kept, so that threading never costs a fit.
-    BpfProgram threaded = lay_out_jumps(thread_jumps(merged));
-    BpfProgram plain = lay_out_jumps(std::move(merged));
+    BpfProgram threaded = lay_out_jumps(thread_jumps(merged), comments);
+    BpfProgram plain = lay_out_jumps(std::move(merged), comments);
     return threaded.instructions.size() <= plain.instructions.size() ? std::move(threaded) : std::move(plain);
   }
 
@@ -261,25 +262,27 @@ BpfProgram generate_branches(const Program& program, const CodegenOptions& optio
 // neither relies on what the other leaves in the registers.
 BpfProgram gated(const std::vector<Branch>& gate, BpfProgram branches, const CodegenOptions& options) {
   constexpr std::uint32_t kGoOn = 1;  // what the gate's own code returns for a packet it keeps
-  BpfProgram out = generate_branches(Program{gate, {}}, {false, kGoOn, false, 0, options.thread_jumps});
+  BpfProgram out = generate_branches(Program{gate, {}}, {false, kGoOn, false, 0, options.thread_jumps, options.comments});
   const std::size_t size = out.instructions.size();
   for (std::size_t i = 0; i < size; ++i) {
     bpf_insn& insn = out.instructions[i];
     if (insn.code != (BPF_RET | BPF_K)) continue;
     if (insn.k == kGoOn) {
       insn = {static_cast<std::uint16_t>(BPF_JMP | BPF_JA), 0, 0, static_cast<std::uint32_t>(size - i - 1)};
-      out.comments[i] = "gate: a SYN, on to the signatures";
+      if (options.comments) out.comments[i] = "gate: a SYN, on to the signatures";
     } else {
       insn.k = options.outside_gate;
-      out.comments[i] = "gate: not a SYN, let it be";
+      if (options.comments) out.comments[i] = "gate: not a SYN, let it be";
     }
   }
   out.instructions.push_back({static_cast<std::uint16_t>(BPF_LD | BPF_IMM), 0, 0, 0});
   out.instructions.push_back({static_cast<std::uint16_t>(BPF_LDX | BPF_IMM), 0, 0, 0});
-  out.comments.insert(out.comments.end(), 2, "gate: registers as at the start");
   out.instructions.insert(out.instructions.end(), branches.instructions.begin(), branches.instructions.end());
-  out.comments.insert(out.comments.end(), std::make_move_iterator(branches.comments.begin()),
-                      std::make_move_iterator(branches.comments.end()));
+  if (options.comments) {
+    out.comments.insert(out.comments.end(), 2, "gate: registers as at the start");
+    out.comments.insert(out.comments.end(), std::make_move_iterator(branches.comments.begin()),
+                        std::make_move_iterator(branches.comments.end()));
+  }
   return out;
 }
 

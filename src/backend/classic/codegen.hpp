@@ -25,6 +25,11 @@ struct CodegenOptions {
   // unless that makes the program longer. False: the program as before
   // threading, for tests that compare the two.
   bool thread_jumps = true;
+  // A comment per instruction in BpfProgram::comments (what it checks), for
+  // listings. False: no comments (an empty vector), for callers that only
+  // load the program (xdp attach, pin): for thousands of signatures they
+  // are megabytes at code generation's peak.
+  bool comments = true;
 };
 
 BpfProgram generate(const ir::Program& program, const CodegenOptions& options);

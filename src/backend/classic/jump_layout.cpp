@@ -75,7 +75,7 @@ class CheckQueue {
 
 class JumpLayout {
  public:
-  explicit JumpLayout(PendingCode code) : code_(std::move(code)) {
+  JumpLayout(PendingCode code, bool comments) : code_(std::move(code)), comments_(comments) {
     if (code_.size() >= kNone / 3) throw std::length_error("program too large to lay out");
     std::size_t slot_count = code_.size();
     std::size_t label_count = 0;
@@ -193,7 +193,7 @@ class JumpLayout {
     std::vector<SlotIndex> at(slots_.size() + 1, 0);  // instructions before each slot
     for (std::size_t s = 0; s < slots_.size(); ++s) at[s + 1] = at[s] + (slots_[s].present ? 1 : 0);
     out.instructions.reserve(at.back());
-    out.comments.reserve(at.back());
+    if (comments_) out.comments.reserve(at.back());
     for (std::size_t s = 0; s < slots_.size(); ++s) {
       const Slot& slot = slots_[s];
       if (!slot.present) continue;
@@ -201,7 +201,7 @@ class JumpLayout {
       if (is_far_jump(slot)) {
         out.instructions.push_back(
             {static_cast<std::uint16_t>(BPF_JMP | BPF_JA), 0, 0, static_cast<std::uint32_t>(at[slot.true_target] - next)});
-        out.comments.emplace_back("(far jump)");
+        if (comments_) out.comments.emplace_back("(far jump)");
         continue;
       }
       PendingInstruction& p = code_[slot.source];
@@ -213,12 +213,13 @@ class JumpLayout {
         insn.jf = static_cast<std::uint8_t>(at[slot.false_target] - next);
       }
       out.instructions.push_back(insn);
-      out.comments.push_back(p.comment ? *p.comment : std::string());
+      if (comments_) out.comments.push_back(p.comment ? *p.comment : std::string());
     }
     return out;
   }
 
   PendingCode code_;
+  bool comments_;
   std::vector<Slot> slots_;
   PresenceCounts counts_{0};
   CheckQueue to_check_{0};  // jumps to check again, by slot
@@ -226,6 +227,6 @@ class JumpLayout {
 
 }  // namespace
 
-BpfProgram lay_out_jumps(PendingCode code) { return JumpLayout(std::move(code)).run(); }
+BpfProgram lay_out_jumps(PendingCode code, bool comments) { return JumpLayout(std::move(code), comments).run(); }
 
 }  // namespace p0fbpf

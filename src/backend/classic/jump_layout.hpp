@@ -11,7 +11,8 @@ inline constexpr std::uint32_t kMaxConditionalJump = 255;
 // Places the instructions and resolves every label to an offset. An
 // unconditional jump to the very next instruction is dropped; a conditional
 // jump whose target lies more than 255 instructions ahead goes through an
-// unconditional jump placed right after it.
-BpfProgram lay_out_jumps(PendingCode code);
+// unconditional jump placed right after it. Without `comments`, the
+// program's comments stay empty.
+BpfProgram lay_out_jumps(PendingCode code, bool comments = true);
 
 }  // namespace p0fbpf
