@@ -217,7 +217,11 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
       without_shortcut.reset();
       for (std::size_t m : members) forget(m);
     }
-    BpfProgram program = generate(*ir, codegen_options(options_));
+    // Without keep_ir, code generation takes the form's IR and lets it go
+    // once walked; what is kept of it below has no branches.
+    bool give_ir = last_use && !options_.keep_ir && !options_.observe_passes;
+    BpfProgram program = give_ir ? generate(std::move(*ir), codegen_options(options_))
+                                 : generate(*ir, codegen_options(options_));
     std::size_t size = program.instructions.size();
     if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));
     bool enough = fit_within == 0 || !options_.optimize || size <= fit_within;

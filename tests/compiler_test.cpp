@@ -217,6 +217,32 @@ TEST(Compiler, WithoutCommentsTheInstructionsAreTheSame) {
   }
 }
 
+// Without keep_ir (xdp attach, pin) code generation lets the IR go: the
+// program is the same, and only Compilation::ir is left without branches;
+// with refuse_over, as those commands compile, the prefixes come first.
+TEST(Compiler, WithoutKeepingTheIrTheProgramIsTheSame) {
+  std::vector<SignatureSource> sources = similar_signatures(120);
+  for (int variant = 0; variant < 2; ++variant) {
+    CompileOptions options;
+    options.comments = false;
+    options.refuse_over = 100000;
+    if (variant == 1) {  // as xdp attach compiles
+      options.link = {LinkType::Ethernet, 0};
+      options.verdict_per_signature = true;
+      options.syn_gate = true;
+      options.not_syn_verdict = 77;
+    }
+    Compilation kept = compile(sources, options);
+    options.keep_ir = false;
+    Compilation let_go = compile(sources, options);
+    ASSERT_TRUE(kept.ok() && let_go.ok()) << "variant " << variant;
+    ASSERT_GT(kept.program->instructions.size(), 500u);
+    EXPECT_TRUE(same_instructions(*kept.program, *let_go.program)) << "variant " << variant;
+    EXPECT_FALSE(kept.ir->branches.empty());
+    EXPECT_TRUE(let_go.ir->branches.empty());
+  }
+}
+
 // Over refuse_over, the first prefix (1, 2, 4, ... signatures) that is over
 // is named, with what it needs: that prefix alone is over, the one half its
 // size is not.

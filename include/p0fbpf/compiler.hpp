@@ -74,6 +74,12 @@ struct CompileOptions {
   // the listings print. False: none (an empty vector), for callers that
   // only load the program; it is then smaller to make.
   bool comments = true;
+  // Compilation::ir holds the IR the program was generated from. False: code
+  // generation takes the whole selection's IR and lets it go before its
+  // jumps are laid out, and Compilation::ir keeps none of its branches
+  // (ir_text and can_match() see none), for callers that only load the
+  // program (xdp attach, pin).
+  bool keep_ir = true;
   // 0: the fastest program. Otherwise the fastest one within this many
   // instructions, trying smaller forms (one branch for both IP versions, a
   // shorter window check) until one fits; the smallest if none does.

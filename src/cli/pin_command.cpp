@@ -18,6 +18,7 @@ void PinCommand::add_to(CLI::App& app) {
 int PinCommand::run() const {
   CompileOptions options = flags.options();  // raw: iptables and ip6tables see the IP header
   options.comments = false;                  // for listings only: the kernel needs the instructions
+  options.keep_ir = false;
   refuse_over_kernel_limit(options, KernelProgram::SocketFilter);
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;

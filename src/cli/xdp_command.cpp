@@ -252,6 +252,7 @@ int XdpCommand::run() const {
   options.syn_gate = true;
   options.not_syn_verdict = kNotSynVerdict;
   options.comments = false;  // for listings only: the kernel needs the instructions
+  options.keep_ir = false;
   refuse_over_kernel_limit(options, KernelProgram::Xdp);
   std::optional<Selection> selection = read_selection(flags.signatures, database, options.direction);
   if (!selection) return kExitError;

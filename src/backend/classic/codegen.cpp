@@ -41,16 +41,20 @@ class Generator {
   // makes (spills add a few stores).
   std::size_t walked_code_size() const { return walked_code_size_; }
 
-  BpfProgram run(const Program& program, std::size_t expected_code_size = 0) {
+  // Takes the program by value, and lets it go once walked: a caller that
+  // moves it in frees what no one else holds before merging and layout.
+  BpfProgram run(Program program, std::size_t expected_code_size = 0) {
     code_.reserve(expected_code_size);  // a large program's code, without copies as it grows
     walk(program);
+    const bool no_branches = program.branches.empty();
+    program = {};
     incoming_ = {};  // what held at each label: no longer needed, and large
     if (!registers_.missing_variables().empty()) {
       throw std::logic_error("variable " + registers_.missing_variables().front() +
                              " is in neither X nor scratch memory where it is read");
     }
     const bool comments = options_.comments;
-    if (program.branches.empty()) return lay_out_jumps(std::move(code_), comments);
+    if (no_branches) return lay_out_jumps(std::move(code_), comments);
     PendingCode merged = merge_identical_blocks(std::move(code_));
     if (!options_.thread_jumps) return lay_out_jumps(std::move(merged), comments);
     // Threading adds no instruction, but a jump that goes farther may need
@@ -248,11 +252,15 @@ class Generator {
 
 namespace {
 
-BpfProgram generate_branches(const Program& program, const CodegenOptions& options) {
-  Generator liveness(options, {});
-  std::vector<std::string> spilled = liveness.variables_to_spill(program);
-  std::size_t expected = liveness.walked_code_size();
-  return Generator(options, spilled).run(program, expected + expected / 16);
+BpfProgram generate_branches(Program program, const CodegenOptions& options) {
+  std::vector<std::string> spilled;
+  std::size_t expected = 0;
+  {
+    Generator liveness(options, {});
+    spilled = liveness.variables_to_spill(program);
+    expected = liveness.walked_code_size();
+  }
+  return Generator(options, spilled).run(std::move(program), expected + expected / 16);
 }
 
 // The gate's code, then the branches': a gate branch that holds goes on to
@@ -288,8 +296,8 @@ BpfProgram gated(const std::vector<Branch>& gate, BpfProgram branches, const Cod
 
 }  // namespace
 
-BpfProgram generate(const Program& program, const CodegenOptions& options) {
-  BpfProgram out = generate_branches(Program{program.branches, {}}, options);
+BpfProgram generate(Program program, const CodegenOptions& options) {
+  BpfProgram out = generate_branches(Program{std::move(program.branches), {}}, options);
   if (program.gate.empty()) return out;
   return gated(program.gate, std::move(out), options);
 }

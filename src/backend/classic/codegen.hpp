@@ -32,6 +32,9 @@ struct CodegenOptions {
   bool comments = true;
 };
 
-BpfProgram generate(const ir::Program& program, const CodegenOptions& options);
+// Takes the IR by value: a caller that moves it in lets its branches go once
+// they are walked, before blocks merge and jumps are laid out (a large
+// selection's IR is megabytes at code generation's peak).
+BpfProgram generate(ir::Program program, const CodegenOptions& options);
 
 }  // namespace p0fbpf
