@@ -1,4 +1,7 @@
-#include <unistd.h>
+#include <unistd.h>  // before the test of __GLIBC__, which it defines
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cerrno>
 #include <cstdio>
@@ -101,6 +104,12 @@ std::optional<BpfProgram> compile_checked(const std::vector<SignatureSource>& so
     return std::nullopt;
   }
   return std::move(*compiled.program);
+}
+
+void release_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 std::string printable_lines(std::string_view text) {
