@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -92,13 +93,13 @@ std::size_t distinct_signatures(const std::string& binary, const std::string& ca
 }
 
 // The capture's most frequent signature, as `fingerprint --top 1` prints it
-// (`COUNT  SIGNATURE`), if there is one.
+// (`COUNT  SIGNATURE  LABEL`), if there is one.
 std::optional<std::string> top_signature(const std::string& binary, const std::string& capture) {
-  std::string line = output_of(binary + " fingerprint --top 1 -r " + quote(capture));
-  auto end = line.find_last_not_of(" \n");
-  auto start = line.find_last_of(' ', end);
-  if (end == std::string::npos || start == std::string::npos) return std::nullopt;
-  return line.substr(start + 1, end - start);
+  std::istringstream line(output_of(binary + " fingerprint --top 1 -r " + quote(capture)));
+  std::size_t count = 0;
+  std::string signature;
+  if (!(line >> count >> signature)) return std::nullopt;
+  return signature;
 }
 
 struct CaptureCounts {
