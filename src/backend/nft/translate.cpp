@@ -385,9 +385,10 @@ class Translator {
         if (a.rhs->is_constant() && a.lhs->kind == Value::Kind::Binary && a.lhs->op == BinaryOp::Div &&
             a.lhs->lhs->key == p->key && only(a.lhs->rhs, f)) {
           ValuePtr d = a.lhs->rhs;
+          const std::string& field = p->key;  // a structured binding is not captured before clang 16
           bool divides = std::any_of(w.atoms.begin(), w.atoms.end(), [&](const Atom& b) {
             return b.want && b.relation == Relation::Equal && b.rhs->is_constant() && b.rhs->constant == 0 &&
-                   b.lhs->kind == Value::Kind::Binary && b.lhs->op == BinaryOp::Mod && b.lhs->lhs->key == p->key &&
+                   b.lhs->kind == Value::Kind::Binary && b.lhs->op == BinaryOp::Mod && b.lhs->lhs->key == field &&
                    b.lhs->rhs->key == d->key;
           });
           if (divides) {
