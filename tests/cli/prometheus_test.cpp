@@ -183,7 +183,7 @@ TEST(PrometheusCommand, XdpStatsOfAnAttachedProgram) {
                                   database + " --label evil " + kSig2,
                               &status);
   ASSERT_EQ(status, 0) << out;
-  // The README's textfile collector line, into a directory of the test's own.
+  // The guide's textfile collector line (docs/guide.md), into a directory of the test's own.
   std::string dir = testing::temp_file("prometheus_", "textfile");
   std::string metrics = dir + "/p0fbpf-vb.prom";
   run_shell(fmt::format("mkdir -p {0} && {1} sh -c {2}", dir, in_b,

@@ -55,7 +55,7 @@ TEST(ShareBranches, LinuxLabelFitsOneRulePerVersion) {
   }
 }
 
-// A size target (README, "Program size and speed"): with one branch for both
+// A size target (docs/benchmarks.md, "Program size and speed"): with one branch for both
 // IP versions as well, the two signatures of `s:unix:Linux:3.11 and newer` fit
 // one xt_bpf program (64 instructions), which accepts what either accepts.
 TEST(ShareBranches, LinuxLabelFitsOneRuleForBothVersions) {

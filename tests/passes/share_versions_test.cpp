@@ -181,7 +181,7 @@ TEST(ShareVersions, SmallestFormAcceptsWhatTheFastestAccepts) {
   EXPECT_GT(shared_programs, 300u);  // raw and both cooked headers
 }
 
-// A size target (README, "Program size and speed"): each `*` signature of
+// A size target (docs/benchmarks.md, "Program size and speed"): each `*` signature of
 // p0f.fp is one xt_bpf program, within 64 instructions, for both IP versions.
 TEST(ShareVersions, EveryStarSignatureOfP0fDatabaseFitsOneRule) {
   std::size_t count = 0;
