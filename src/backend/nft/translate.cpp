@@ -466,7 +466,7 @@ class Translator {
     }
     for (const auto& [index, key] : complex_at) {
       const auto& atoms = complex[key];
-      const ValuePtr& leaf = leaves_of(*atoms.front()).begin()->second;
+      ValuePtr leaf = leaves_of(*atoms.front()).begin()->second;  // a copy: the map is a temporary
       std::vector<std::uint32_t> yes = accepted(*leaf, atoms);
       if (yes.empty()) return;
       std::vector<std::uint32_t> no;
