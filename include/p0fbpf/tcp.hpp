@@ -32,6 +32,21 @@ constexpr std::string_view name(std::uint8_t kind) {
   }
   return {};
 }
+
+// The bytes an option of a fixed size takes (EOL and NOP one, no length
+// byte), as p0f's walk advances over it; 0 for the kinds whose length byte
+// gives their size.
+constexpr std::uint8_t fixed_size(std::uint8_t kind) {
+  switch (kind) {
+    case kEol:
+    case kNop: return 1;
+    case kMss: return 4;
+    case kWindowScale: return 3;
+    case kSackPermitted: return 2;
+    case kTimestamp: return 10;
+  }
+  return 0;
+}
 }  // namespace tcp_option
 
 // p0f records at most this many options (its MAX_TCP_OPT); its walk stops there.

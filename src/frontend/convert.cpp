@@ -56,18 +56,6 @@ Result<unsigned> number(const Field& field, unsigned low, unsigned high, const c
   return value;
 }
 
-// The option bytes a kind takes, 0 where its length is not fixed.
-unsigned option_bytes(unsigned kind) {
-  switch (kind) {
-    case tcp_option::kNop: return 1;
-    case tcp_option::kMss: return 4;
-    case tcp_option::kWindowScale: return 3;
-    case tcp_option::kSackPermitted: return 2;
-    case tcp_option::kTimestamp: return 10;
-    default: return 0;
-  }
-}
-
 std::string option_name(unsigned kind) {
   std::string_view name = tcp_option::name(static_cast<std::uint8_t>(kind));
   return name.empty() ? fmt::format("?{}", kind) : std::string(name);
@@ -120,7 +108,7 @@ Result<std::string> from_muonfp(std::string_view text) {
         padding = known ? (4 - (bytes + 1) % 4) % 4 : static_cast<unsigned>(items.size() - i - 1);
         break;
       }
-      unsigned size = option_bytes(*kind);
+      unsigned size = tcp_option::fixed_size(static_cast<std::uint8_t>(*kind));
       known = known && size != 0;
       bytes += size;
     }
@@ -175,7 +163,7 @@ Result<std::string> from_satori(std::string_view text) {
       if (eol) return error(item.span(), "an option after E (EOL)", "EOL ends the options");
       if (item.text.empty()) return error(item.span(), "an empty option", "options are M S T N W E, comma-separated");
       Field value{item.text.substr(1), item.begin + 1};
-      std::string name;
+      std::uint8_t kind = 0;
       switch (item.text[0]) {
         case 'M':
           if (value.text != "*") {
@@ -183,8 +171,7 @@ Result<std::string> from_satori(std::string_view text) {
             if (!v) return v.error();
             mss = std::to_string(*v);
           }
-          name = "mss";
-          bytes += 4;
+          kind = tcp_option::kMss;
           break;
         case 'W':
           if (value.text != "*") {
@@ -192,23 +179,23 @@ Result<std::string> from_satori(std::string_view text) {
             if (!v) return v.error();
             scale = std::to_string(*v);
           }
-          name = "ws";
-          bytes += 3;
+          kind = tcp_option::kWindowScale;
           break;
-        case 'S': name = "sok"; bytes += 2; break;
-        case 'T': name = "ts"; bytes += 10; break;
-        case 'N': name = "nop"; bytes += 1; break;
-        case 'E': eol = true; bytes += 1; break;
+        case 'S': kind = tcp_option::kSackPermitted; break;
+        case 'T': kind = tcp_option::kTimestamp; break;
+        case 'N': kind = tcp_option::kNop; break;
+        case 'E': kind = tcp_option::kEol; eol = true; break;
         default:
           return error({item.begin, item.begin + 1}, fmt::format("unknown option {}", quoted(item.text.substr(0, 1))),
                        "M (MSS), S (SACK permitted), T (timestamp), N (NOP), W (window scale), E (EOL)");
       }
+      bytes += tcp_option::fixed_size(kind);
       if (item.text[0] != 'M' && item.text[0] != 'W' && !value.text.empty()) {
         return error(item.span(), fmt::format("malformed option {}", quoted(item.text)),
                      "M and W take a value (M1460, W7); S, T, N and E none");
       }
       if (!layout.empty()) layout += ',';
-      layout += eol ? "" : name;
+      layout += eol ? "" : std::string(tcp_option::name(kind));
     }
   }
   const unsigned padded = (bytes + 3) / 4 * 4;

@@ -19,19 +19,6 @@ constexpr std::uint32_t kTtlWindow = 35;  // p0f's MAX_DIST
 using namespace tcp_flag;
 constexpr std::uint32_t kEceCwr = kEce | kCwr;
 
-// The size p0f's walk advances over a fixed-size option, 0 if variable.
-std::uint32_t fixed_size(std::uint8_t kind) {
-  switch (kind) {
-    case tcp_option::kEol:
-    case tcp_option::kNop: return 1;
-    case tcp_option::kMss: return 4;
-    case tcp_option::kWindowScale: return 3;
-    case tcp_option::kSackPermitted: return 2;
-    case tcp_option::kTimestamp: return 10;
-    default: return 0;
-  }
-}
-
 // Valid length bytes for the variable-size options.
 std::pair<std::uint32_t, std::uint32_t> length_range(std::uint8_t kind) {
   if (kind == tcp_option::kSack) return {10, 34};
@@ -286,7 +273,7 @@ class ExactLowering {
     if (has(Quirk::BadOptions) && sig_.options.size() == kMaxTcpOptions) return std::nullopt;
     std::uint32_t length = kTcpHeader;
     for (const TcpOption& opt : sig_.options) {
-      std::uint32_t size = fixed_size(opt.kind);
+      std::uint32_t size = tcp_option::fixed_size(opt.kind);
       if (size == 0) return std::nullopt;
       length += size;
       if (opt.kind == tcp_option::kEol) length += opt.eol_padding;
@@ -318,7 +305,7 @@ class ExactLowering {
     // Bytes the walk needs at option i before it can look at it.
     auto need = [&](std::size_t i) -> std::uint32_t {
       if (abort_last && i + 1 == n) return 1;
-      std::uint32_t size = fixed_size(opts[i].kind);
+      std::uint32_t size = tcp_option::fixed_size(opts[i].kind);
       return size ? size : 2;
     };
     // Where positions are fixed but the header end is not, one guard keeps
@@ -328,8 +315,8 @@ class ExactLowering {
       std::uint32_t needed = 0;
       for (std::size_t i = 0; i < n; ++i) {
         needed = probe.offset + need(i);
-        if (fixed_size(opts[i].kind) == 0) break;
-        probe = probe.advanced(fixed_size(opts[i].kind));
+        if (tcp_option::fixed_size(opts[i].kind) == 0) break;
+        probe = probe.advanced(tcp_option::fixed_size(opts[i].kind));
       }
       if (n > 0 && f.tcp.is_constant()) {
         c.push_back(ge(f.header_length, needed - f.tcp.offset, "olayout length"));
@@ -353,7 +340,7 @@ class ExactLowering {
       if (!fixed_doff && !(guarded_prefix && pos.base == f.tcp.base)) {
         c.push_back(le(add(pos.value(), need(i)), end, field + ": in header"));
       }
-      std::uint32_t size = fixed_size(opt.kind);
+      std::uint32_t size = tcp_option::fixed_size(opt.kind);
       ValuePtr kind = pos.load(Width::Byte);
 
       if (opt.kind == tcp_option::kEol) {
@@ -533,7 +520,7 @@ class LooseLowering {
     for (std::size_t i = 0; i < sig_.options.size(); ++i) {
       const TcpOption& opt = sig_.options[i];
       const std::string field = option_field(i, opt);
-      std::uint32_t size = fixed_size(opt.kind);
+      std::uint32_t size = tcp_option::fixed_size(opt.kind);
       std::uint32_t reach = opt.kind == tcp_option::kEol ? 1 + opt.eol_padding : size ? size : 2;
       if (pos.base != f.tcp.base) {
         c.push_back(ge(packet_length(), add(pos.value(), reach), field + ": in packet"));
