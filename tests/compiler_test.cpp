@@ -185,6 +185,15 @@ bool same_instructions(const BpfProgram& a, const BpfProgram& b) {
   return true;
 }
 
+// The options as xdp attach sets them: the frame, a verdict per signature,
+// and the SYN gate with a verdict of its own for what is not a SYN.
+void as_xdp_attach_compiles(CompileOptions& options) {
+  options.link = {LinkType::Ethernet, 0};
+  options.verdict_per_signature = true;
+  options.syn_gate = true;
+  options.not_syn_verdict = 77;
+}
+
 // Without comments (xdp attach, pin) a program has the very instructions it
 // has with them, and no comment: whole programs of 200 signatures, raw and
 // behind Ethernet, gated with a verdict per signature as xdp attach
@@ -194,12 +203,7 @@ TEST(Compiler, WithoutCommentsTheInstructionsAreTheSame) {
   for (int variant = 0; variant < 4; ++variant) {
     CompileOptions options;
     options.thread_jumps = variant % 2 == 0;
-    if (variant >= 2) {  // as xdp attach compiles
-      options.link = {LinkType::Ethernet, 0};
-      options.verdict_per_signature = true;
-      options.syn_gate = true;
-      options.not_syn_verdict = 77;
-    }
+    if (variant >= 2) as_xdp_attach_compiles(options);
     Compilation with = compile(sources, options);
     options.comments = false;
     Compilation without = compile(sources, options);
@@ -226,12 +230,7 @@ TEST(Compiler, WithoutKeepingTheIrTheProgramIsTheSame) {
     CompileOptions options;
     options.comments = false;
     options.refuse_over = 100000;
-    if (variant == 1) {  // as xdp attach compiles
-      options.link = {LinkType::Ethernet, 0};
-      options.verdict_per_signature = true;
-      options.syn_gate = true;
-      options.not_syn_verdict = 77;
-    }
+    if (variant == 1) as_xdp_attach_compiles(options);
     Compilation kept = compile(sources, options);
     options.keep_ir = false;
     Compilation let_go = compile(sources, options);
