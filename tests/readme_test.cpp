@@ -19,21 +19,15 @@ namespace {
 
 const std::string kReadme = std::string(P0FBPF_TEST_DATA) + "/../README.md";
 
-struct Block {
-  int line = 0;  // of the marker
-  bool namespaced = false;
-  std::string script;
-};
-
 std::size_t indent_of(const std::string& line) { return line.find_first_not_of(' '); }
 
 // The indented code block after each marker: the lines indented four more
 // than the marker, up to the first line indented less.
-std::vector<Block> blocks(std::vector<std::string>& problems) {
+std::vector<DocExample> blocks(std::vector<std::string>& problems) {
   std::ifstream in(kReadme);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::vector<Block> out;
+  std::vector<DocExample> out;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     std::size_t at = indent_of(lines[i]);
     if (at == std::string::npos) continue;
@@ -42,7 +36,7 @@ std::vector<Block> blocks(std::vector<std::string>& problems) {
       if (marker.starts_with("<!-- example")) problems.push_back("line " + std::to_string(i + 1) + ": unknown marker");
       continue;
     }
-    Block block{static_cast<int>(i + 1), marker == "<!-- example: namespace -->", ""};
+    DocExample block{static_cast<int>(i + 1), marker == "<!-- example: namespace -->", false, ""};
     std::size_t code = at + 4, j = i + 1;
     while (j < lines.size() && indent_of(lines[j]) == std::string::npos) ++j;
     for (; j < lines.size(); ++j) {
@@ -69,15 +63,13 @@ class ReadmeExamples : public DocExamples {
 
 TEST_F(ReadmeExamples, TheWorkflowRunsAsShown) {
   std::vector<std::string> problems;
-  std::vector<Block> all = blocks(problems);
+  std::vector<DocExample> all = blocks(problems);
   for (const auto& p : problems) ADD_FAILURE() << kReadme << ": " << p;
   // Fingerprint, suggest, test, deploy, watch, remove.
   ASSERT_GE(all.size(), 6u);
   P0FBPF_REQUIRE(geteuid() == 0, "the README's deploy, watch and remove steps run in a namespace: root only");
   for (std::size_t i = 0; i < all.size(); ++i) {
-    std::string out;
-    int status = run(all[i].script, all[i].namespaced, i, out);
-    EXPECT_EQ(status, 0) << kReadme << ":" << all[i].line << "\n" << all[i].script << "\n" << out;
+    expect_exits_zero(all[i], i, kReadme);
   }
 }
 

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -16,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "capture_bytes.hpp"
 #include "cli_run.hpp"
 #include "doc_examples.hpp"
 #include "test_env.hpp"
@@ -27,25 +27,11 @@ namespace fs = std::filesystem;
 
 const std::string kSource = std::string(P0FBPF_TEST_DATA) + "/../docs/p0fbpf.1.scd";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-struct Example {
-  int line = 0;            // of its marker in the source
-  bool namespaced = false;  // "; example: namespace"
-  bool not_run = false;     // "; example: not-run (WHY)"
-  std::string script;
-};
-
 // The literal blocks after "; example" lines.
-std::vector<Example> examples(std::vector<std::string>& problems) {
-  std::vector<Example> out;
-  std::istringstream lines(read_text(kSource));
-  std::optional<Example> pending;
+std::vector<DocExample> examples(std::vector<std::string>& problems) {
+  std::vector<DocExample> out;
+  std::istringstream lines(read_bytes(kSource));
+  std::optional<DocExample> pending;
   bool in_block = false;
   int number = 0;
   for (std::string line; std::getline(lines, line);) {
@@ -56,7 +42,7 @@ std::vector<Example> examples(std::vector<std::string>& problems) {
         problems.push_back(fmt::format("line {}: unknown marker '{}'", number, line));
       }
       if (pending) problems.push_back(fmt::format("line {}: a marker without a block", pending->line));
-      pending = Example{number, line == "; example: namespace", not_run, ""};
+      pending = DocExample{number, line == "; example: namespace", not_run, ""};
       continue;
     }
     if (line == "```") {
@@ -93,7 +79,7 @@ TEST(ManPage, RendersWithoutWarnings) {
 
 // Each option --help names (every command's) is in the page.
 TEST(ManPage, NamesEveryOptionOfEveryCommand) {
-  const std::string source = read_text(kSource);
+  const std::string source = read_bytes(kSource);
   std::size_t checked = 0;
   for (const char* command : {"", "test", "fingerprint", "suggest", "convert", "pin", "xdp attach", "xdp stats",
                                      "xdp detach", "xdp list", "xdp prune"}) {
@@ -121,12 +107,12 @@ class ManPageExamples : public DocExamples {
 
 TEST_F(ManPageExamples, EveryExampleExitsZero) {
   std::vector<std::string> problems;
-  std::vector<Example> all = examples(problems);
+  std::vector<DocExample> all = examples(problems);
   for (const auto& p : problems) ADD_FAILURE() << kSource << ": " << p;
   ASSERT_GE(all.size(), 9u);
   std::size_t namespaced = 0, not_run = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
-    const Example& e = all[i];
+    const DocExample& e = all[i];
     if (e.not_run) {
       ++not_run;
       continue;
@@ -135,9 +121,7 @@ TEST_F(ManPageExamples, EveryExampleExitsZero) {
       P0FBPF_REQUIRE(geteuid() == 0, "the examples that change the system run in a namespace: root only");
       ++namespaced;
     }
-    std::string out;
-    int status = run(e.script, e.namespaced, i, out);
-    EXPECT_EQ(status, 0) << "the example at " << kSource << ":" << e.line << "\n" << e.script << "\n" << out;
+    expect_exits_zero(e, i, kSource);
   }
   EXPECT_GE(namespaced, 3u);
   // Examples not run stay the exception.

@@ -20,6 +20,14 @@
 
 namespace p0fbpf::testing {
 
+// A code block a document marks as an example.
+struct DocExample {
+  int line = 0;             // of its marker in the document
+  bool namespaced = false;  // runs in the namespace with eth0
+  bool not_run = false;     // shown but not run (the man page says why)
+  std::string script;
+};
+
 class DocExamples : public ::testing::Test {
  protected:
   // `prefix` names the directory and the namespace (p0fbpf-PREFIX-PID).
@@ -57,6 +65,14 @@ class DocExamples : public ::testing::Test {
     out = run_shell(fmt::format("cd {} && PATH={}/bin:\"$PATH\" {}bash {} </dev/null", dir_, dir_, in, path),
                     &status);
     return status;
+  }
+
+  // Runs the example (the `number`th of `document`) and expects exit 0.
+  void expect_exits_zero(const DocExample& example, std::size_t number, const std::string& document) {
+    std::string out;
+    int status = run(example.script, example.namespaced, number, out);
+    EXPECT_EQ(status, 0) << "the example at " << document << ":" << example.line << "\n"
+                         << example.script << "\n" << out;
   }
 
   const std::string& dir() const { return dir_; }
