@@ -277,6 +277,14 @@ CaptureRead Capture::read_live(const std::function<void(const CaptureRecord&)>& 
       if (left <= std::chrono::milliseconds(0)) return finish(CaptureRead::End::Enough);
       wait = std::min(wait, left);
     }
+    // libpcap may need a call after a bounded wait whether or not the
+    // descriptor is ready: when the socket reports ENETDOWN it only notes it
+    // and checks the device on a later call ("the interface disappeared").
+    const timeval* required = pcap_get_required_select_timeout(pcap_);
+    if (required) {
+      auto most = std::chrono::milliseconds(required->tv_sec * 1000 + (required->tv_usec + 999) / 1000);
+      wait = std::min(wait, std::max(most, std::chrono::milliseconds(1)));
+    }
     pollfd ready{fd, POLLIN, 0};
     int polled = ::poll(&ready, 1, static_cast<int>(wait.count()));
     if (polled < 0 && errno != EINTR) {
@@ -287,7 +295,7 @@ CaptureRead Capture::read_live(const std::function<void(const CaptureRecord&)>& 
     if (stop_requested_) return finish(CaptureRead::End::Stopped);
     // Never more than the count asks for: pcap_dispatch stops at `want`.
     int want = limit ? static_cast<int>(std::min<std::size_t>(limit - context.count, INT_MAX)) : -1;
-    int rc = polled > 0 ? pcap_dispatch(
+    int rc = polled > 0 || required ? pcap_dispatch(
                               pcap_, want,
                               [](u_char* user, const pcap_pkthdr* header, const u_char* data) {
                                 auto* c = reinterpret_cast<Context*>(user);
