@@ -120,11 +120,46 @@ std::optional<bool> decided_by(const Fact& f, const Fact& test) {
   return std::nullopt;
 }
 
-std::optional<bool> decide(const std::vector<Fact>& facts, const Fact& test) {
-  for (const Fact& f : facts) {
-    if (auto d = decided_by(f, test)) return d;
+// The bytes an absolute load reads: [offset, offset + size).
+struct Bytes {
+  std::uint32_t offset = 0, size = 0;
+  bool covers(const Bytes& o) const { return offset <= o.offset && o.offset + o.size <= offset + size; }
+};
+
+std::optional<Bytes> absolute_load(std::uint64_t load) {
+  auto code = static_cast<std::uint16_t>(load >> 32);
+  if (BPF_CLASS(code) != BPF_LD || BPF_MODE(code) != BPF_ABS) return std::nullopt;
+  std::uint32_t size = BPF_SIZE(code) == BPF_W ? 4 : BPF_SIZE(code) == BPF_H ? 2 : 1;
+  return Bytes{static_cast<std::uint32_t>(load), size};
+}
+
+// An Equal fact about one absolute load as a fact about another that reads
+// some of the same bytes (`ld [0]` and `ldb [0]`): a held fact keeps the
+// bits the other load reads, a failed one only moves when the other reads
+// all of its bits.
+std::optional<Fact> moved(const Fact& f, const Bytes& from, const Bytes& to, int to_base) {
+  if (f.kind != Kind::Equal) return std::nullopt;
+  std::uint32_t value_bits = from.size == 4 ? UINT32_MAX : (1u << (8 * from.size)) - 1;
+  if ((f.k & ~(f.mask & value_bits)) != 0) return std::nullopt;  // never holds: left alone
+  Fact out = f;
+  out.base = to_base;
+  out.mask = 0;
+  out.k = 0;
+  for (std::uint32_t i = 0; i < from.size; ++i) {
+    std::uint32_t byte = from.offset + i;
+    std::uint32_t shift = 8 * (from.size - 1 - i);
+    std::uint32_t mask = (f.mask >> shift) & 0xff;
+    if (mask == 0) continue;
+    if (byte < to.offset || byte >= to.offset + to.size) {
+      if (!f.holds) return std::nullopt;
+      continue;
+    }
+    std::uint32_t to_shift = 8 * (to.offset + to.size - 1 - byte);
+    out.mask |= mask << to_shift;
+    out.k |= ((f.k >> shift) & 0xff) << to_shift;
   }
-  return std::nullopt;
+  if (out.mask == 0) return std::nullopt;
+  return out;
 }
 
 bool is_conditional(const PendingInstruction& p) { return p.is_jump() && !p.is_unconditional_jump(); }
@@ -183,6 +218,32 @@ class Threader {
   }
 
  private:
+  // The bytes of a value that is an absolute load and nothing else.
+  std::optional<Bytes> plain_load(int id) const {
+    const Expression& e = *expressions_[static_cast<std::size_t>(id)];
+    if (e.size() != 1) return std::nullopt;
+    return absolute_load(e.front());
+  }
+
+  // Whether the facts decide `test`: facts about its value, and Equal facts
+  // about a load of other bytes at overlapping offsets.
+  std::optional<bool> decide(const std::vector<Fact>& facts, const Fact& test) const {
+    std::optional<Bytes> test_bytes = plain_load(test.base);
+    for (const Fact& f : facts) {
+      if (f.base == test.base) {
+        if (auto d = decided_by(f, test)) return d;
+        continue;
+      }
+      if (!test_bytes) continue;
+      std::optional<Bytes> fact_bytes = plain_load(f.base);
+      if (!fact_bytes) continue;
+      if (std::optional<Fact> m = moved(f, *fact_bytes, *test_bytes, test.base)) {
+        if (auto d = decided_by(*m, test)) return d;
+      }
+    }
+    return std::nullopt;
+  }
+
   int intern(Expression e) {
     auto [it, fresh] = ids_.try_emplace(std::move(e), static_cast<int>(expressions_.size()));
     if (fresh) expressions_.push_back(&it->first);
@@ -246,7 +307,14 @@ class Threader {
   // The load of an expression: done on the path if some fact's value or A's
   // starts with it.
   bool loaded(std::uint64_t load, const State& s, int a_at_edge) const {
-    auto starts = [&](int id) { return id != kUnknown && expressions_[static_cast<std::size_t>(id)]->front() == load; };
+    std::optional<Bytes> bytes = absolute_load(load);
+    auto starts = [&](int id) {
+      if (id == kUnknown) return false;
+      std::uint64_t done = expressions_[static_cast<std::size_t>(id)]->front();
+      if (done == load) return true;
+      std::optional<Bytes> done_bytes = absolute_load(done);
+      return bytes && done_bytes && done_bytes->covers(*bytes);  // within a load that did not fail
+    };
     if (starts(a_at_edge)) return true;
     return std::any_of(s.facts.begin(), s.facts.end(), [&](const Fact& f) { return starts(f.base); });
   }

@@ -11,9 +11,11 @@ namespace p0fbpf {
 // signature's code, which often must fail (or hold) the same way. Here
 // every jump is retargeted past the blocks whose compare the facts on its
 // path decide: the outcomes of compares of the same packet value (same load
-// and constant operations), known on every path to the jump, and the jump's
+// and constant operations) or, for equality, of a load of overlapping bytes
+// (`ld [0]` and `ldb [0]`), known on every path to the jump, and the jump's
 // own outcome. A block is gone past only if it does nothing but compute A
-// from loads already done on the path and compare it with a constant, and
+// from loads already done on the path (or within the bytes of one) and
+// compare it with a constant, and
 // the new target either reloads A or expects the value A already holds.
 // Nothing is added; code that no jump reaches any more is removed. The
 // verdict of every packet stays the same.

@@ -24,6 +24,7 @@ using testing::plain;
 using testing::ret;
 
 PendingInstruction ld_byte(std::uint32_t offset) { return plain(BPF_LD | BPF_B | BPF_ABS, offset); }
+PendingInstruction ld_word(std::uint32_t offset) { return plain(BPF_LD | BPF_W | BPF_ABS, offset); }
 PendingInstruction and_k(std::uint32_t mask) { return plain(BPF_ALU | BPF_AND | BPF_K, mask); }
 
 std::uint32_t run(const BpfProgram& program, const std::vector<std::uint8_t>& packet) {
@@ -31,13 +32,15 @@ std::uint32_t run(const BpfProgram& program, const std::vector<std::uint8_t>& pa
   return bpf_filter(program.instructions.data(), packet.data(), size, size);
 }
 
-// Every one-byte packet and the empty one, on both programs.
+// Every first byte in packets of one, two and four bytes, and the empty
+// packet, on both programs.
 void expect_same_verdicts(const PendingCode& code) {
   BpfProgram before = lay_out_jumps(code);
   BpfProgram after = lay_out_jumps(thread_jumps(code));
   for (unsigned b = 0; b < 256; ++b) {
-    for (std::vector<std::uint8_t> packet : {std::vector<std::uint8_t>{static_cast<std::uint8_t>(b)},
-                                             std::vector<std::uint8_t>{static_cast<std::uint8_t>(b), 7}}) {
+    auto first = static_cast<std::uint8_t>(b);
+    for (std::vector<std::uint8_t> packet : {std::vector<std::uint8_t>{first}, std::vector<std::uint8_t>{first, 7},
+                                             std::vector<std::uint8_t>{first, 7, 0, 0x3c}}) {
       EXPECT_EQ(run(before, packet), run(after, packet)) << "byte " << b;
     }
   }
@@ -112,6 +115,42 @@ TEST(JumpThreading, TargetThatReadsAnotherAIsNotReached) {
                       label_marker(8), ret(0), label_marker(9), ret(1)};
   PendingCode threaded = thread_jumps(code);
   EXPECT_EQ(threaded[5].false_label, 2);
+  expect_same_verdicts(code);
+}
+
+// A loose IPv4 branch tests `ld [0]` (version, header length, datagram
+// length), an IPv6 one `ldb [0] & 0xf0`: a held word decides the byte.
+TEST(JumpThreading, WordDecidesTheByteItHolds) {
+  PendingCode code = {ld_word(0), and_k(0xff00ffff), jeq(0x4500003c, 1, 2),
+                      label_marker(1), ld_byte(1), jeq(7, 9, 2),                  // word held, byte 1 fails
+                      label_marker(2), ld_byte(0), and_k(0xf0), jeq(0x60, 9, 8),  // the IPv6 branch
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[5].false_label, 8);  // version 4: not 6
+  // A failed word says nothing about byte 0 alone (the length may differ).
+  EXPECT_EQ(threaded[2].false_label, 2);
+  expect_same_verdicts(code);
+}
+
+// A failed word test on byte 0 alone decides a byte test that implies it.
+TEST(JumpThreading, FailedWordOfOneByteDecidesTheByte) {
+  PendingCode code = {ld_word(0), and_k(0xff000000), jeq(0x45000000, 9, 2),
+                      label_marker(2), ld_byte(0), jeq(0x45, 9, 8),
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[2].false_label, 8);
+  expect_same_verdicts(code);
+}
+
+// A held byte decides a word test on it, but the word was never loaded on
+// the path: on a packet shorter than 4 bytes the word load ends the
+// program, so it stays.
+TEST(JumpThreading, ByteDoesNotSkipAWiderLoad) {
+  PendingCode code = {ld_byte(0), and_k(0xf0), jeq(0x60, 1, 8),
+                      label_marker(1), ld_word(0), and_k(0xff00ffff), jeq(0x4500003c, 8, 9),
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[2].true_label, 1);
   expect_same_verdicts(code);
 }
 
