@@ -589,8 +589,19 @@ class LooseLowering {
       // The data offset check above fixes the TCP header length.
       headers = f.v6 ? constant(*fixed_words * 4) : add(f.tcp.value(), *fixed_words * 4);
     }
-    if (sig_.payload == PayloadClass::Zero) c.push_back(eq(datagram, headers, "pclass"));
-    if (sig_.payload == PayloadClass::NonZero) c.push_back(gt(datagram, headers, "pclass"));
+    ConditionPtr pclass;
+    if (sig_.payload == PayloadClass::Zero) pclass = eq(datagram, headers, "pclass");
+    if (sig_.payload == PayloadClass::NonZero) pclass = gt(datagram, headers, "pclass");
+    // With the IP and TCP headers' lengths fixed, the payload class reads
+    // only the datagram length, before which every branch reads a later IP
+    // header byte anyway: it goes right after the version, where merging
+    // checks joins the two in the branch's first compare, as in exact
+    // mode. A version tested first by every branch is what lets a failed
+    // branch's jump go past the branches of the other version (jump
+    // threading). With olen `*` the packet's length is checked first, and
+    // the order stays.
+    bool pclass_first = pclass && fixed_words.has_value() && f.tcp.is_constant();
+    if (pclass && !pclass_first) c.push_back(pclass);
 
     // The packet must hold what the checks after the guard read from the
     // TCP header on: exactly those bytes, so that the guard changes no
@@ -602,6 +613,7 @@ class LooseLowering {
                read_guard(ge(packet_length(), f.tcp.base ? add(f.tcp.base, end) : constant(end),
                              "olayout: in packet")));
     }
+    if (pclass_first) c.insert(c.begin() + 1, pclass);  // c[0] is the version check
     return all(std::move(c));
   }
 

@@ -409,5 +409,34 @@ TEST(LowerLoose, DataOffsetFollowsTheLayout) {
   EXPECT_TRUE(accepts("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+,bad:*", p, loose));
 }
 
+// The payload class comes right after the version when the layout fixes
+// the TCP header's length (merged into one first compare, which jump
+// threading relates across branches), and last when it reads the data
+// offset.
+TEST(LowerLoose, PayloadClassFollowsTheVersionWhenTheHeaderLengthIsFixed) {
+  LowerOptions loose;
+  loose.mode = MatchMode::Loose;
+  Lowered fixed = lower_ok("*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", loose);
+  ASSERT_EQ(fixed.branches.size(), 2u);
+  for (const auto& branch : fixed.branches) {
+    const auto& checks = branch.condition->children;
+    ASSERT_GE(checks.size(), 3u);
+    EXPECT_NE(checks[0]->field.find("ver"), std::string::npos) << branch.label;
+    EXPECT_EQ(checks[1]->field, "pclass") << branch.label;
+  }
+  Lowered bad = lower_ok("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+,bad:0", loose);
+  ASSERT_EQ(bad.branches.size(), 1u);
+  EXPECT_EQ(bad.branches[0].condition->children.back()->field, "pclass");
+  // The verdicts of §3.2 stand: the datagram's length decides.
+  PacketSpec p = design_card_packet();
+  EXPECT_TRUE(accepts("*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", p, loose));
+  p.payload = {1, 2, 3};
+  EXPECT_FALSE(accepts("*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", p, loose));
+  EXPECT_TRUE(accepts("*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:+", p, loose));
+  p.ipv6 = true;
+  EXPECT_TRUE(accepts("*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:+", p, loose));
+  EXPECT_FALSE(accepts("*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", p, loose));
+}
+
 }  // namespace
 }  // namespace p0fbpf
