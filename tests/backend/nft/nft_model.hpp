@@ -47,7 +47,11 @@ class NftModel {
     std::istringstream in(file);
     std::string line;
     while (std::getline(in, line)) {
-      if (line.find("counter name \"") != std::string::npos) rules_.push_back(line);
+      if (line.find("counter name \"") == std::string::npos) continue;
+      Rule rule{line, counter_of(line), {}};
+      std::istringstream words(line);
+      for (std::string w; words >> w;) rule.tokens.push_back(w);
+      rules_.push_back(std::move(rule));
     }
   }
 
@@ -57,15 +61,21 @@ class NftModel {
   // rules that are disjoint, as p0fbpf's are).
   std::map<std::string, int> counts(const std::vector<std::uint8_t>& packet) const {
     std::map<std::string, int> out;
-    for (const std::string& rule : rules_) {
-      std::string name = counter_of(rule);
-      out.try_emplace(name, 0);
-      if (matches(rule, packet)) ++out[name];
+    for (const Rule& rule : rules_) {
+      out.try_emplace(rule.counter, 0);
+      if (matches(rule, packet)) ++out[rule.counter];
     }
     return out;
   }
 
  private:
+  // A rule's line, its counter and its words, split once.
+  struct Rule {
+    std::string text;
+    std::string counter;
+    std::vector<std::string> tokens;
+  };
+
   static std::string counter_of(const std::string& rule) {
     auto at = rule.find("counter name \"") + 14;
     return rule.substr(at, rule.find('"', at) - at);
@@ -97,10 +107,9 @@ class NftModel {
     return false;
   }
 
-  static bool matches(const std::string& rule, const std::vector<std::uint8_t>& p) {
-    std::istringstream in(rule);
-    std::vector<std::string> t;
-    for (std::string w; in >> w;) t.push_back(w);
+  static bool matches(const Rule& r, const std::vector<std::uint8_t>& p) {
+    const std::string& rule = r.text;
+    const std::vector<std::string>& t = r.tokens;
     for (std::size_t i = 0; i < t.size();) {
       if (t[i] == "counter") return true;
       if (t[i] == "meta" && t[i + 1] == "nfproto") {
@@ -174,7 +183,7 @@ class NftModel {
     return true;
   }
 
-  std::vector<std::string> rules_;
+  std::vector<Rule> rules_;
 };
 
 }  // namespace p0fbpf::testing
