@@ -1,7 +1,9 @@
 #include "backend/nft/translate.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -119,33 +121,84 @@ ValuePtr replace_length(const ValuePtr& v, const ValuePtr& length) {
   }
 }
 
-// `v`'s value with the leaves' values given; nullopt for a division by
-// zero, which ends the classic program with 0.
-std::optional<std::uint32_t> evaluate(const ValuePtr& v, const std::vector<std::pair<const std::string*, std::uint32_t>>& at) {
-  switch (v->kind) {
-    case Value::Kind::Constant: return v->constant;
-    case Value::Kind::Binary: {
-      auto l = evaluate(v->lhs, at);
-      if (!l) return std::nullopt;
-      auto r = evaluate(v->rhs, at);
-      if (!r) return std::nullopt;
-      if ((v->op == BinaryOp::Div || v->op == BinaryOp::Mod) && *r == 0) return std::nullopt;
-      return ir::fold(v->op, *l, *r);
-    }
-    default:
-      for (const auto& [key, value] : at) {
-        if (*key == v->key) return value;
-      }
-      throw std::logic_error("nft: no value for " + v->key);
-  }
-}
+// An expression over at most two fields, flattened once into postfix steps:
+// the loops below evaluate compares for every value of a 16-bit field.
+class Flat {
+ public:
+  // `keys`: the fields `v` may read; operator() takes their values in this
+  // order.
+  Flat(const ValuePtr& v, const std::vector<const std::string*>& keys) { flatten(v, keys, 1); }
 
-bool atom_holds(const Atom& a, const std::vector<std::pair<const std::string*, std::uint32_t>>& at) {
-  auto l = evaluate(a.lhs, at);
-  auto r = evaluate(a.rhs, at);
-  if (!l || !r) return false;
-  return ir::relation_holds(a.relation, *l, *r) == a.want;
-}
+  // The value; nullopt for a division by zero, which ends the classic
+  // program with 0 (wherever it is in the expression, the value is lost).
+  std::optional<std::uint32_t> operator()(std::uint32_t first = 0, std::uint32_t second = 0) const {
+    std::array<std::uint32_t, kMaxDepth> stack{};
+    std::size_t top = 0;
+    for (const Step& s : steps_) {
+      switch (s.kind) {
+        case Step::Kind::Constant: stack[top++] = s.value; break;
+        case Step::Kind::Field: stack[top++] = s.value == 0 ? first : second; break;
+        case Step::Kind::Binary: {
+          std::uint32_t r = stack[--top];
+          if ((s.op == BinaryOp::Div || s.op == BinaryOp::Mod) && r == 0) return std::nullopt;
+          stack[top - 1] = ir::fold(s.op, stack[top - 1], r);
+          break;
+        }
+      }
+    }
+    return stack[0];
+  }
+
+ private:
+  static constexpr std::size_t kMaxDepth = 32;
+  struct Step {
+    enum class Kind { Constant, Field, Binary } kind;
+    std::uint32_t value = 0;  // the constant, or the field's index in keys
+    BinaryOp op = BinaryOp::Add;
+  };
+
+  void flatten(const ValuePtr& v, const std::vector<const std::string*>& keys, std::size_t depth) {
+    if (depth > kMaxDepth) throw std::logic_error("nft: an expression nested too deep");
+    switch (v->kind) {
+      case Value::Kind::Constant:
+        steps_.push_back({Step::Kind::Constant, v->constant});
+        return;
+      case Value::Kind::Binary:
+        flatten(v->lhs, keys, depth);
+        flatten(v->rhs, keys, depth + 1);
+        steps_.push_back({Step::Kind::Binary, 0, v->op});
+        return;
+      default:
+        for (std::size_t i = 0; i < keys.size() && i < 2; ++i) {
+          if (*keys[i] == v->key) {
+            steps_.push_back({Step::Kind::Field, static_cast<std::uint32_t>(i)});
+            return;
+          }
+        }
+        throw std::logic_error("nft: no value for " + v->key);
+    }
+  }
+
+  std::vector<Step> steps_;
+};
+
+// A compare, flattened (see Flat): whether it comes out `want` for the
+// fields' values.
+class FlatAtom {
+ public:
+  FlatAtom(const Atom& a, const std::vector<const std::string*>& keys)
+      : lhs_(a.lhs, keys), rhs_(a.rhs, keys), relation_(a.relation), want_(a.want) {}
+  bool holds(std::uint32_t first = 0, std::uint32_t second = 0) const {
+    auto l = lhs_(first, second), r = rhs_(first, second);
+    if (!l || !r) return false;
+    return ir::relation_holds(relation_, *l, *r) == want_;
+  }
+
+ private:
+  Flat lhs_, rhs_;
+  Relation relation_;
+  bool want_;
+};
 
 std::string leaf_text(const Value& leaf) {
   if (leaf.kind == Value::Kind::PacketLength) return "meta length";
@@ -269,7 +322,7 @@ class Translator {
           if (b.lhs != a.lhs || b.rhs != a.rhs) changed = true;
         }
         if (b.lhs->is_constant() && b.rhs->is_constant()) {
-          if (!atom_holds(b, {})) return false;
+          if (!FlatAtom(b, {}).holds()) return false;
           changed = true;
           continue;
         }
@@ -309,20 +362,20 @@ class Translator {
     }
     for (const auto& [key, atoms] : per_leaf) {
       if (atoms.size() < 2) continue;  // one compare alone was checked by settle's folding or emit
-      if (accepted(*leaves_of(*atoms.front()).begin()->second, atoms).empty()) return false;
+      if (accepted(*leaves_of(*atoms.front()).begin()->second, atoms, 1).empty()) return false;
     }
     return true;
   }
 
-  // The values of a 16-bit (or smaller) leaf that every atom accepts.
-  std::vector<std::uint32_t> accepted(const Value& leaf, const std::vector<const Atom*>& atoms) {
+  // The values of a 16-bit (or smaller) leaf that every atom accepts, in
+  // order, the first `at_most` of them.
+  std::vector<std::uint32_t> accepted(const Value& leaf, const std::vector<const Atom*>& atoms,
+                                      std::size_t at_most = SIZE_MAX) {
     std::vector<std::uint32_t> out;
-    std::vector<std::pair<const std::string*, std::uint32_t>> at = {{&leaf.key, 0}};
-    for (std::uint32_t v = 0; v <= max_of(leaf); ++v) {
-      at[0].second = v;
-      if (std::all_of(atoms.begin(), atoms.end(), [&](const Atom* a) { return atom_holds(*a, at); })) {
-        out.push_back(v);
-      }
+    std::vector<FlatAtom> flat;
+    for (const Atom* a : atoms) flat.emplace_back(*a, std::vector<const std::string*>{&leaf.key});
+    for (std::uint32_t v = 0; v <= max_of(leaf) && out.size() < at_most; ++v) {
+      if (std::all_of(flat.begin(), flat.end(), [&](const FlatAtom& a) { return a.holds(v); })) out.push_back(v);
     }
     return out;
   }
@@ -412,14 +465,13 @@ class Translator {
       if (mine) group.push_back(&a);
     }
     std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;
-    std::vector<std::pair<const std::string*, std::uint32_t>> at = {{&free->key, 0}, {&pinned->key, 0}};
+    Flat pinned_of(function, {&free->key});
+    std::vector<FlatAtom> flat;
+    for (const Atom* a : group) flat.emplace_back(*a, std::vector<const std::string*>{&free->key, &pinned->key});
     for (std::uint32_t f = 0; f <= max_of(*free); ++f) {
-      at[0].second = f;
-      at.resize(1);
-      auto p = evaluate(function, at);
+      auto p = pinned_of(f);
       if (!p || *p > max_of(*pinned)) continue;
-      at.push_back({&pinned->key, *p});
-      if (std::all_of(group.begin(), group.end(), [&](const Atom* a) { return atom_holds(*a, at); })) {
+      if (std::all_of(flat.begin(), flat.end(), [&](const FlatAtom& a) { return a.holds(f, *p); })) {
         pairs.emplace_back(f, *p);
       }
     }
