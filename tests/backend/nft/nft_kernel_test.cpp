@@ -1,6 +1,7 @@
 // -f nft in the kernel (root): in network namespaces of their own
 // (p0fbpf-nft-*), the table for every p0f.fp request signature (--count-only,
-// so that each rule sees every frame) is loaded with nft -f, frames are sent
+// so that each rule sees every frame; also --loose, and the response
+// signatures, exact and --loose, with SYN+ACKs) is loaded with nft -f, frames are sent
 // through a veth, and after each frame every signature's named counter must
 // have moved exactly when the classic program of that signature accepts the
 // packet as the hook sees it (libpcap's bpf_filter). Frames: matching ones,
@@ -125,23 +126,35 @@ std::vector<std::uint8_t> with_extension_header(std::vector<std::uint8_t> p) {
   return p;
 }
 
+// Which rules: exact or --loose, of SYNs or (--response) of SYN+ACKs.
+struct Mode {
+  bool loose = false;
+  bool response = false;
+};
+
 // With `per_frame`, the counters are read after each frame; otherwise (the
 // whole database, whose listing takes nft seconds) once after all frames,
 // each counter against the sum of its signature's verdicts.
-void differential(const std::string& hook, const std::string& label, bool per_frame) {
+void differential(const std::string& hook, const std::string& label, bool per_frame, Mode mode = {}) {
   P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
   NftNamespaces ns;
   P0FBPF_REQUIRE(ns.ok(), "cannot set up network namespaces");
   std::vector<std::string> signatures;
-  testing::Outcome listed = testing::run_p0fbpf({"-f", "nft", "-F", kDatabase, "--label", label});
+  std::vector<std::string> list = {"-f", "nft", "-F", kDatabase, "--label", label};
+  if (mode.response) list.push_back("--response");
+  testing::Outcome listed = testing::run_p0fbpf(list);
   for (const auto& s : testing::tcp_signatures(kDatabase)) {
-    if (!s.response && listed.out.find(": " + s.text + "\"") != std::string::npos) signatures.push_back(s.text);
+    if (s.response == mode.response && listed.out.find(": " + s.text + "\"") != std::string::npos) {
+      signatures.push_back(s.text);
+    }
   }
   P0FBPF_REQUIRE(!signatures.empty(), std::string("no signatures in ") + kDatabase);
   std::string input;
   for (const auto& s : signatures) input += s + "\n";
   std::vector<std::string> args = {"-f", "nft", "--count-only", "--hook", hook, "-"};
   if (hook == "ingress") args.insert(args.end() - 1, {"--dev", "vb"});
+  if (mode.loose) args.insert(args.end() - 1, "--loose");
+  if (mode.response) args.insert(args.end() - 1, "--response");
   testing::Outcome o = testing::run_p0fbpf(args, input);
   ASSERT_EQ(o.status, 0) << o.err;
   ASSERT_EQ(o.out.find("counter sig" + std::to_string(signatures.size() + 1) + " "), std::string::npos);
@@ -151,8 +164,11 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
   ASSERT_EQ(status, 0) << said;
 
   std::vector<BpfProgram> classic;
+  CompileOptions options;
+  options.mode = mode.loose ? MatchMode::Loose : MatchMode::Exact;
+  options.direction = mode.response ? Direction::Response : Direction::Request;
   for (const auto& s : signatures) {
-    Compilation c = compile({{s, ""}}, CompileOptions{});
+    Compilation c = compile({{s, ""}}, options);
     ASSERT_TRUE(c.ok()) << s;
     classic.push_back(*c.program);
   }
@@ -172,7 +188,7 @@ void differential(const std::string& hook, const std::string& label, bool per_fr
     Signature sig = *parse_signature(signatures[s]);
     for (int k = 0; k < 6; ++k) {
       bool ipv6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && k % 2);
-      testing::PacketSpec spec = testing::matching_packet(sig, ipv6, false, rng);
+      testing::PacketSpec spec = testing::matching_packet(sig, ipv6, mode.response, rng);
       if (k == 2) {
         spec = testing::mutate(spec, rng);
         ipv6 = spec.ipv6;  // a mutation may change the IP version, and the frame's EtherType with it
@@ -252,6 +268,11 @@ TEST(NftKernel, CountersAtPreroutingAreTheClassicVerdictsFrameByFrame) {
 TEST(NftKernel, WholeDatabaseAtInput) { differential("input", ".", false); }
 TEST(NftKernel, WholeDatabaseAtPrerouting) { differential("prerouting", ".", false); }
 TEST(NftKernel, WholeDatabaseAtIngress) { differential("ingress", ".", false); }
+// The other modes, each at one hook: the whole request database --loose,
+// the whole response database exact and --loose.
+TEST(NftKernel, WholeDatabaseLooseAtPrerouting) { differential("prerouting", ".", false, Mode{true, false}); }
+TEST(NftKernel, WholeResponseDatabaseAtInput) { differential("input", ".", false, Mode{false, true}); }
+TEST(NftKernel, WholeResponseDatabaseLooseAtIngress) { differential("ingress", ".", false, Mode{true, true}); }
 
 // At ingress the table sees every frame of the device. With --negate (drop
 // every SYN no signature matches), what is not a TCP SYN still passes: ARP
