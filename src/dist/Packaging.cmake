@@ -21,7 +21,13 @@ set(P0FBPF_UNITS
   ${PROJECT_SOURCE_DIR}/src/dist/p0fbpf-xdp@.service.in
   ${PROJECT_SOURCE_DIR}/src/dist/p0fbpf-pin@.service.in
 )
+# `systemctl help p0fbpf-xdp@eth0` opens the man page, where it is installed.
+set(_p0fbpf_documentation "")
+if(P0FBPF_MAN)
+  set(_p0fbpf_documentation "Documentation=man:p0fbpf(1)")
+endif()
 install(CODE "
+  set(P0FBPF_DOCUMENTATION \"${_p0fbpf_documentation}\")
   set(_prefix \"\${CMAKE_INSTALL_PREFIX}\")
   if(_prefix STREQUAL \"/usr\")
     set(_unit_dir \"${P0FBPF_SYSTEMD_UNIT_DIR}\")
