@@ -182,7 +182,19 @@ class Threader {
     PendingCode out;
     out.reserve(code_.size());
     std::optional<State> now = State{};  // the program's start: nothing known
-    for (const PendingInstruction& p : code_) {
+    for (std::size_t index = 0; index < code_.size(); ++index) {
+      const PendingInstruction& p = code_[index];
+      if (auto split = splits_.find(index); split != splits_.end()) {
+        // Edges that go past a block's reload of the value A holds come in
+        // here, after it.
+        auto& in = incoming_[static_cast<std::size_t>(split->second)];
+        if (in) {
+          if (now) meet(*now, *in);
+          else now = std::move(*in);
+          in.reset();
+          out.push_back(label_marker(split->second));
+        }
+      }
       if (p.is_label()) {
         auto& in = incoming_[static_cast<std::size_t>(p.label_here)];
         if (in) {
@@ -399,14 +411,50 @@ class Threader {
     }
     // A is what it was on the edge: the blocks gone past computed nothing.
     State arriving{std::move(best_facts), a_at_edge};
+    best = past_reload(best, a_at_edge);
     auto& in = incoming_[static_cast<std::size_t>(best)];
     if (in) meet(*in, arriving);
     else in = std::move(arriving);
     return best;
   }
 
+  // Where an edge on which A holds `a` can go instead of `label`: past the
+  // loads and constant operations that start the label's block and compute
+  // what A already holds (`ld [0]; and #M` after a failed `jeq` of the
+  // same), to a label placed after them. Those instructions only set A, and
+  // their load cannot fail there: A holds its value, so it was done on the
+  // path.
+  int past_reload(int label, int a) {
+    if (a == kUnknown) return label;
+    std::size_t index = at_[static_cast<std::size_t>(label)];
+    std::size_t after_reload = 0;
+    int value = kUnknown;
+    for (std::size_t steps = 0; index < code_.size() && steps < kMaxDeadScan; ++index, ++steps) {
+      const PendingInstruction& p = code_[index];
+      if (p.is_label()) {
+        if (after_reload) break;  // another way in: stop before it
+        continue;
+      }
+      if (p.ends_block()) break;
+      const bpf_insn& insn = p.insn;
+      bool pure = (BPF_CLASS(insn.code) == BPF_LD &&
+                   (BPF_MODE(insn.code) == BPF_ABS || BPF_MODE(insn.code) == BPF_LEN)) ||
+                  (BPF_CLASS(insn.code) == BPF_ALU && BPF_SRC(insn.code) == BPF_K &&
+                   ((BPF_OP(insn.code) != BPF_DIV && BPF_OP(insn.code) != BPF_MOD) || insn.k != 0));
+      if (!pure) break;
+      value = after(insn, value);
+      if (value == a) after_reload = index + 1;
+    }
+    if (!after_reload) return label;
+    auto [split, fresh] = splits_.try_emplace(after_reload, static_cast<int>(incoming_.size()));
+    if (fresh) incoming_.emplace_back();
+    return split->second;
+  }
+
   const PendingCode& code_;
   std::vector<std::size_t> at_;  // label -> its marker's index
+  // Labels placed in the code by past_reload: instruction index -> label.
+  std::map<std::size_t, int> splits_;
   std::vector<std::optional<State>> incoming_;
   std::map<Expression, int> ids_;
   std::vector<const Expression*> expressions_;

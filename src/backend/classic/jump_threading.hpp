@@ -17,8 +17,11 @@ namespace p0fbpf {
 // from loads already done on the path (or within the bytes of one) and
 // compare it with a constant, and
 // the new target either reloads A or expects the value A already holds.
-// Nothing is added; code that no jump reaches any more is removed. The
-// verdict of every packet stays the same.
+// A jump to a block that starts by computing the value A already holds
+// (`ld [0]; and #M` after a failed `jeq` of that same value) goes past
+// that computation, to a label placed after it. No instruction is added;
+// code that no jump reaches any more is removed. The verdict of every
+// packet stays the same.
 PendingCode thread_jumps(const PendingCode& code);
 
 }  // namespace p0fbpf

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -58,10 +59,38 @@ TEST(JumpThreading, FailedTestSkipsTheSameTestLater) {
   PendingCode threaded = thread_jumps(code);
   EXPECT_EQ(threaded[1].false_label, 8);  // ld [0] != 4: the second block must fail too
   // From a failed second test the first test held: into the second block's
-  // second test.
-  EXPECT_EQ(threaded[4].false_label, 3);
-  // Nothing jumps to the second block's first test any more: it is gone.
-  EXPECT_EQ(lay_out_jumps(threaded).instructions.size(), lay_out_jumps(code).instructions.size() - 2);
+  // second test, past its reload of [1], which A holds there.
+  int into = threaded[4].false_label;
+  auto marker = std::find_if(threaded.begin(), threaded.end(),
+                             [&](const PendingInstruction& p) { return p.label_here == into; });
+  ASSERT_NE(marker, threaded.end());
+  auto next = std::find_if(marker, threaded.end(), [](const PendingInstruction& p) { return !p.is_label(); });
+  ASSERT_NE(next, threaded.end());
+  EXPECT_EQ(next->insn.code, BPF_JMP | BPF_JEQ | BPF_K);
+  EXPECT_EQ(next->insn.k, 9u);
+  // Nothing jumps to the second block's first test, nor to its reload of
+  // [1], any more: they are gone.
+  EXPECT_EQ(lay_out_jumps(threaded).instructions.size(), lay_out_jumps(code).instructions.size() - 3);
+  expect_same_verdicts(code);
+}
+
+// A failed compare of `ld [0] & M` goes on to the next block's compare of
+// the same value past its `ld [0]; and #M`, which would compute what A holds;
+// a block that computes another value is entered at its start.
+TEST(JumpThreading, FailedCompareSkipsTheReloadOfItsValue) {
+  PendingCode code = {ld_word(0), and_k(0xff00ffff), jeq(0x4500003c, 9, 2),
+                      label_marker(2), ld_word(0), and_k(0xff00ffff), jeq(0x45000034, 9, 3),
+                      label_marker(3), ld_word(0), and_k(0xf0000000), jeq(0x60000000, 9, 8),
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  BpfProgram laid = lay_out_jumps(threaded);
+  // ld, and, jeq, jeq, ld, and, jeq, ret, ret: the second block's reload is gone.
+  EXPECT_EQ(laid.instructions.size(), lay_out_jumps(code).instructions.size() - 2);
+  ASSERT_GE(laid.instructions.size(), 4u);
+  EXPECT_EQ(laid.instructions[3].code, BPF_JMP | BPF_JEQ | BPF_K);
+  EXPECT_EQ(laid.instructions[3].k, 0x45000034u);
+  // The third block computes another value: it keeps its loads.
+  EXPECT_EQ(laid.instructions[4].code, BPF_LD | BPF_W | BPF_ABS);
   expect_same_verdicts(code);
 }
 
