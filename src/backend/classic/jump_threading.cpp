@@ -164,6 +164,20 @@ std::optional<Fact> moved(const Fact& f, const Bytes& from, const Bytes& to, int
 
 bool is_conditional(const PendingInstruction& p) { return p.is_jump() && !p.is_unconditional_jump(); }
 
+// An instruction that only sets A and cannot end the program, but for an
+// absolute load past the end of the packet: a load of the packet (absolute)
+// or of its length, or an operation with a constant (no division by zero).
+bool only_sets_a(const bpf_insn& insn) {
+  switch (BPF_CLASS(insn.code)) {
+    case BPF_LD: return BPF_MODE(insn.code) == BPF_LEN || BPF_MODE(insn.code) == BPF_ABS;
+    case BPF_ALU: {
+      std::uint32_t op = BPF_OP(insn.code);
+      return BPF_SRC(insn.code) == BPF_K && ((op != BPF_DIV && op != BPF_MOD) || insn.k != 0);
+    }
+    default: return false;
+  }
+}
+
 class Threader {
  public:
   explicit Threader(const PendingCode& code) : code_(code) {
@@ -368,19 +382,8 @@ class Threader {
         const PendingInstruction& p = code_[index];
         if (p.is_label()) continue;
         const bpf_insn& insn = p.insn;
-        bool ok = false;
-        switch (BPF_CLASS(insn.code)) {
-          case BPF_LD:
-            ok = BPF_MODE(insn.code) == BPF_LEN ||
-                 (BPF_MODE(insn.code) == BPF_ABS && loaded(word(insn), walk, a_at_edge));
-            break;
-          case BPF_ALU: {
-            std::uint32_t op = BPF_OP(insn.code);
-            ok = BPF_SRC(insn.code) == BPF_K && ((op != BPF_DIV && op != BPF_MOD) || insn.k != 0);
-            break;
-          }
-          default: break;
-        }
+        bool absolute = BPF_CLASS(insn.code) == BPF_LD && BPF_MODE(insn.code) == BPF_ABS;
+        bool ok = only_sets_a(insn) && (!absolute || loaded(word(insn), walk, a_at_edge));
         if (!ok) {
           plain = false;
           break;
@@ -436,13 +439,8 @@ class Threader {
         continue;
       }
       if (p.ends_block()) break;
-      const bpf_insn& insn = p.insn;
-      bool pure = (BPF_CLASS(insn.code) == BPF_LD &&
-                   (BPF_MODE(insn.code) == BPF_ABS || BPF_MODE(insn.code) == BPF_LEN)) ||
-                  (BPF_CLASS(insn.code) == BPF_ALU && BPF_SRC(insn.code) == BPF_K &&
-                   ((BPF_OP(insn.code) != BPF_DIV && BPF_OP(insn.code) != BPF_MOD) || insn.k != 0));
-      if (!pure) break;
-      value = after(insn, value);
+      if (!only_sets_a(p.insn)) break;
+      value = after(p.insn, value);
       if (value == a) after_reload = index + 1;
     }
     if (!after_reload) return label;
