@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace p0fbpf {
 namespace {
@@ -135,6 +137,7 @@ class JumpLayout {
   bool is_far_jump(const Slot& slot) const { return slot.source == kNone; }
   bool is_jump(const Slot& slot) const { return is_far_jump(slot) ? slot.present : code_[slot.source].is_jump(); }
   bool is_conditional(const Slot& slot) const { return !is_far_jump(slot) && is_conditional(code_[slot.source]); }
+  bool is_unconditional_jump(const Slot& slot) const { return is_jump(slot) && !is_conditional(slot); }
 
   std::size_t position(SlotIndex slot) const { return counts_.before(slot); }
 
@@ -191,29 +194,52 @@ class JumpLayout {
   BpfProgram program() {
     BpfProgram out;
     std::vector<SlotIndex> at(slots_.size() + 1, 0);  // instructions before each slot
-    for (std::size_t s = 0; s < slots_.size(); ++s) at[s + 1] = at[s] + (slots_[s].present ? 1 : 0);
+    std::vector<SlotIndex> placed;                     // the present slots, in order
+    for (std::size_t s = 0; s < slots_.size(); ++s) {
+      at[s + 1] = at[s] + (slots_[s].present ? 1 : 0);
+      if (slots_[s].present) placed.push_back(static_cast<SlotIndex>(s));
+    }
     out.instructions.reserve(at.back());
     if (comments_) out.comments.reserve(at.back());
+    static const std::string far_jump = "(far jump)", none;
+    // A far jump's comment when `p` is null.
+    auto comment_of = [](const PendingInstruction* p) -> const std::string& {
+      return !p ? far_jump : p->comment ? *p->comment : none;
+    };
+    auto emit = [&](const bpf_insn& insn, const std::string& comment) {
+      out.instructions.push_back(insn);
+      if (comments_) out.comments.push_back(comment);
+    };
     for (std::size_t s = 0; s < slots_.size(); ++s) {
       const Slot& slot = slots_[s];
       if (!slot.present) continue;
       std::size_t next = at[s] + 1;
-      if (is_far_jump(slot)) {
-        out.instructions.push_back(
-            {static_cast<std::uint16_t>(BPF_JMP | BPF_JA), 0, 0, static_cast<std::uint32_t>(at[slot.true_target] - next)});
-        if (comments_) out.comments.emplace_back("(far jump)");
-        continue;
-      }
-      PendingInstruction& p = code_[slot.source];
-      bpf_insn insn = p.insn;
-      if (p.is_unconditional_jump()) {
-        insn.k = static_cast<std::uint32_t>(at[slot.true_target] - next);
-      } else if (p.is_jump()) {
+      const PendingInstruction* p = is_far_jump(slot) ? nullptr : &code_[slot.source];
+      if (is_conditional(slot)) {
+        bpf_insn insn = p->insn;
         insn.jt = static_cast<std::uint8_t>(at[slot.true_target] - next);
         insn.jf = static_cast<std::uint8_t>(at[slot.false_target] - next);
+        emit(insn, comment_of(p));
+      } else if (is_jump(slot)) {
+        // An unconditional jump goes where the unconditional jumps it lands
+        // on lead (its offset reaches anywhere); to a return, it is a copy
+        // of that return: as long, and one instruction fewer to run.
+        SlotIndex target = slot.true_target;
+        while (at[target] < placed.size() && is_unconditional_jump(slots_[placed[at[target]]])) {
+          target = slots_[placed[at[target]]].true_target;
+        }
+        const PendingInstruction* landing = at[target] < placed.size() && !is_far_jump(slots_[placed[at[target]]])
+                                                ? &code_[slots_[placed[at[target]]].source]
+                                                : nullptr;
+        if (landing && BPF_CLASS(landing->insn.code) == BPF_RET) {
+          emit(landing->insn, comment_of(landing));
+        } else {
+          emit({static_cast<std::uint16_t>(BPF_JMP | BPF_JA), 0, 0, static_cast<std::uint32_t>(at[target] - next)},
+               comment_of(p));
+        }
+      } else {
+        emit(p->insn, comment_of(p));
       }
-      out.instructions.push_back(insn);
-      if (comments_) out.comments.push_back(p.comment ? *p.comment : std::string());
     }
     return out;
   }

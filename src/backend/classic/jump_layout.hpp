@@ -11,8 +11,10 @@ inline constexpr std::uint32_t kMaxConditionalJump = 255;
 // Places the instructions and resolves every label to an offset. An
 // unconditional jump to the very next instruction is dropped; a conditional
 // jump whose target lies more than 255 instructions ahead goes through an
-// unconditional jump placed right after it. Without `comments`, the
-// program's comments stay empty.
+// unconditional jump placed right after it. An unconditional jump that
+// lands on others goes straight to where they lead, and one that leads to
+// a return is a copy of that return. Without `comments`, the program's
+// comments stay empty.
 BpfProgram lay_out_jumps(PendingCode code, bool comments = true);
 
 }  // namespace p0fbpf

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "pending_code_builder.hpp"
 
 namespace p0fbpf {
@@ -35,31 +37,52 @@ void expect_ja(const bpf_insn& insn, std::uint32_t k) {
   EXPECT_EQ(insn.k, k);
 }
 
-// jeq at 0, `loads` instructions, ret #0 (the false target), ret #1 (the
-// true target): the true target lies loads + 2 instructions past the next.
-PendingCode true_target_past(int loads) {
+// jeq at 0, `loads` instructions, ret #0 (the false target), then the true
+// target: ld #1, ret a (or with `return_target`, ret #1 alone). The true
+// target lies loads + 2 instructions past the next.
+PendingCode true_target_past(int loads, bool return_target = false) {
   PendingCode code = {jeq(0, 1, 0), label(0)};
   add_loads(code, loads);
   code.push_back(plain(BPF_RET | BPF_K, 0));
   code.push_back(label(1));
-  code.push_back(plain(BPF_RET | BPF_K, 1));
+  if (return_target) {
+    code.push_back(plain(BPF_RET | BPF_K, 1));
+  } else {
+    code.push_back(plain(BPF_LD | BPF_IMM, 1));
+    code.push_back(plain(BPF_RET | BPF_A, 0));
+  }
   return code;
 }
 
 TEST(JumpLayout, NearTargetsNeedNoUnconditionalJump) {
   BpfProgram p = lay_out_jumps(true_target_past(254));  // 255 ahead: the farthest jt reaches
-  ASSERT_EQ(p.instructions.size(), 257u);
+  ASSERT_EQ(p.instructions.size(), 258u);
   expect_jump(p.instructions[0], 255, 0);
   EXPECT_EQ(run(p), 1u);
 }
 
 TEST(JumpLayout, FarTargetGoesThroughAnUnconditionalJump) {
   BpfProgram p = lay_out_jumps(true_target_past(255));  // 256 ahead
-  ASSERT_EQ(p.instructions.size(), 259u);
+  ASSERT_EQ(p.instructions.size(), 260u);
   expect_jump(p.instructions[0], 0, 1);
-  // The ja at 1 reaches the accepting return at 258.
+  // The ja at 1 reaches the true target's load at 258.
   expect_ja(p.instructions[1], 256);
   EXPECT_EQ(p.comments[1], "(far jump)");
+  EXPECT_EQ(run(p), 1u);
+}
+
+// A far jump to a return is that return: as many instructions, one fewer
+// executed.
+TEST(JumpLayout, FarJumpToAReturnIsACopyOfIt) {
+  static const std::string accept = "accept";
+  PendingCode code = true_target_past(255, true);
+  code.back().comment = &accept;
+  BpfProgram p = lay_out_jumps(std::move(code));
+  ASSERT_EQ(p.instructions.size(), 259u);
+  expect_jump(p.instructions[0], 0, 1);
+  EXPECT_EQ(p.instructions[1].code, BPF_RET | BPF_K);
+  EXPECT_EQ(p.instructions[1].k, 1u);
+  EXPECT_EQ(p.comments[1], "accept");
   EXPECT_EQ(run(p), 1u);
 }
 
@@ -67,16 +90,42 @@ TEST(JumpLayout, BothTargetsFarGetAJumpEach) {
   PendingCode code = {jeq(0, 1, 2)};
   add_loads(code, 300);
   code.push_back(label(2));
-  code.push_back(plain(BPF_RET | BPF_K, 2));
+  code.push_back(plain(BPF_LD | BPF_IMM, 2));
+  code.push_back(plain(BPF_RET | BPF_A, 0));
   code.push_back(label(1));
-  code.push_back(plain(BPF_RET | BPF_K, 1));
+  code.push_back(plain(BPF_LD | BPF_IMM, 1));
+  code.push_back(plain(BPF_RET | BPF_A, 0));
   BpfProgram p = lay_out_jumps(std::move(code));
-  ASSERT_EQ(p.instructions.size(), 305u);
-  // jeq, the false target's ja, the true target's ja, 300 loads, ret #2 at
-  // 303, ret #1 at 304.
+  ASSERT_EQ(p.instructions.size(), 307u);
+  // jeq, the false target's ja, the true target's ja, 300 loads, ld #2 and
+  // ret at 303, ld #1 and ret at 305.
   expect_jump(p.instructions[0], 1, 0);
   expect_ja(p.instructions[1], 301);
-  expect_ja(p.instructions[2], 301);
+  expect_ja(p.instructions[2], 302);
+  EXPECT_EQ(run(p), 1u);
+}
+
+// An unconditional jump that lands on another goes straight to where that
+// one leads: here to a return, which it copies.
+TEST(JumpLayout, JumpsToJumpsGoStraightToTheEnd) {
+  PendingCode code = {jeq(0, 1, 2), label(2), ja(3), label(1), ja(4)};
+  add_loads(code, 10);
+  code.push_back(label(4));
+  code.push_back(ja(5));
+  code.push_back(label(3));
+  code.push_back(plain(BPF_LD | BPF_IMM, 3));
+  code.push_back(plain(BPF_RET | BPF_A, 0));
+  code.push_back(label(5));
+  code.push_back(plain(BPF_RET | BPF_K, 1));
+  BpfProgram p = lay_out_jumps(std::move(code));
+  // jeq, ja (to ld #3), ret #1 (for ja 4, ja 5), 10 loads, ret #1 (for
+  // ja 5), ld #3, ret a, ret #1.
+  ASSERT_EQ(p.instructions.size(), 17u);
+  expect_jump(p.instructions[0], 1, 0);
+  expect_ja(p.instructions[1], 12);
+  EXPECT_EQ(p.instructions[2].code, BPF_RET | BPF_K);
+  EXPECT_EQ(p.instructions[2].k, 1u);
+  EXPECT_EQ(p.instructions[13].code, BPF_RET | BPF_K);
   EXPECT_EQ(run(p), 1u);
 }
 
@@ -86,16 +135,17 @@ TEST(JumpLayout, InsertedJumpPushesAnEarlierTargetOutOfReach) {
   PendingCode code = {jeq(0, 1, 10), label(10), jeq(9, 2, 11), label(11)};
   add_loads(code, 254);
   code.push_back(label(1));
-  code.push_back(plain(BPF_RET | BPF_K, 1));
-  code.push_back(plain(BPF_RET | BPF_K, 3));
+  code.push_back(plain(BPF_LD | BPF_IMM, 1));
+  code.push_back(plain(BPF_RET | BPF_A, 0));
   code.push_back(label(2));
   code.push_back(plain(BPF_RET | BPF_K, 2));
   BpfProgram p = lay_out_jumps(std::move(code));
   ASSERT_EQ(p.instructions.size(), 261u);
   expect_jump(p.instructions[0], 0, 1);
-  expect_ja(p.instructions[1], 256);  // to ret #1 at 258
+  expect_ja(p.instructions[1], 256);  // to ld #1 at 258
   expect_jump(p.instructions[2], 0, 1);
-  expect_ja(p.instructions[3], 256);  // to ret #2 at 260
+  EXPECT_EQ(p.instructions[3].code, BPF_RET | BPF_K);  // ret #2, copied
+  EXPECT_EQ(p.instructions[3].k, 2u);
   EXPECT_EQ(p.instructions[258].k, 1u);
   EXPECT_EQ(run(p), 1u);
 }
