@@ -13,9 +13,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <regex>
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include "backend/ebpf/loader.hpp"
 
@@ -69,12 +69,12 @@ std::string directory_name(std::uint64_t netns, std::uint32_t ifindex) {
 }
 
 bool parse_directory_name(const std::string& name, std::uint64_t& netns, std::uint32_t& ifindex) {
-  static const std::regex pattern("([1-9][0-9]{0,19})_([1-9][0-9]{0,9})");
-  std::smatch m;
-  if (!std::regex_match(name, m, pattern)) return false;
+  static const RE2 pattern("([1-9][0-9]{0,19})_([1-9][0-9]{0,9})");
+  std::string netns_text, ifindex_text;
+  if (!RE2::FullMatch(name, pattern, &netns_text, &ifindex_text)) return false;
   try {
-    netns = std::stoull(m[1]);
-    unsigned long index = std::stoul(m[2]);
+    netns = std::stoull(netns_text);
+    unsigned long index = std::stoul(ifindex_text);
     if (index > 0xffffffffUL) return false;
     ifindex = static_cast<std::uint32_t>(index);
   } catch (const std::exception&) {
@@ -189,12 +189,12 @@ bool swap_directory(const std::string& fresh, const std::string& dir, const Pinn
 }
 
 std::string leftover_directory(const std::string& name) {
-  static const std::regex pattern("([0-9]+_[0-9]+)_new_([0-9]+)_[0-9a-f]{8}");
-  std::smatch m;
-  if (!std::regex_match(name, m, pattern)) return "";
-  long pid = std::stol(m[2]);
+  static const RE2 pattern("([0-9]+_[0-9]+)_new_([0-9]{1,10})_[0-9a-f]{8}");  // a pid fits a long
+  std::string directory, pid_text;
+  if (!RE2::FullMatch(name, pattern, &directory, &pid_text)) return "";
+  long pid = std::stol(pid_text);
   if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) return "";
-  return m[1];
+  return directory;
 }
 
 bool remove_directory(const std::string& dir, std::string& error) {

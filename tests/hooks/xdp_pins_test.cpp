@@ -19,6 +19,7 @@
 
 #include "bpffs.hpp"
 #include "cli_run.hpp"
+#include "hooks/xdp_pins.hpp"
 #include "netns.hpp"
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
@@ -55,6 +56,29 @@ std::set<long> json_ids(const std::string& json, const std::string& key) {
     out.insert(std::stol(it->str()));
   }
   return out;
+}
+
+// The names of pin directories come from a BPF file system anyone may
+// write to: a name that is not ours is no directory of ours, whatever
+// its digits.
+TEST(XdpPinNames, OnlyOurNamesAreRead) {
+  std::uint64_t netns = 0;
+  std::uint32_t ifindex = 0;
+  EXPECT_TRUE(xdp::pins::parse_directory_name("4026531840_7", netns, ifindex));
+  EXPECT_EQ(netns, 4026531840u);
+  EXPECT_EQ(ifindex, 7u);
+  for (const char* foreign : {"4026531840_07", "4026531840_7x", "x4026531840_7", "4026531840_4294967296",
+                              "123456789012345678901_7", "4026531840_7_new_1_0123abcd", ""}) {
+    EXPECT_FALSE(xdp::pins::parse_directory_name(foreign, netns, ifindex)) << foreign;
+  }
+  // 4194305 is above the largest pid Linux allows (pid_max at most 2^22):
+  // no process has it.
+  EXPECT_EQ(xdp::pins::leftover_directory("4026531840_7_new_4194305_0123abcd"), "4026531840_7");
+  EXPECT_EQ(xdp::pins::leftover_directory(fmt::format("4026531840_7_new_{}_0123abcd", getpid())), "");
+  for (const char* foreign : {"4026531840_7_new_99999999999999999999_0123abcd", "4026531840_7_new_4194305_0123",
+                              "4026531840_7_new_4194305_0123abcg", "4026531840_7"}) {
+    EXPECT_EQ(xdp::pins::leftover_directory(foreign), "") << foreign;
+  }
 }
 
 class XdpPins : public ::testing::Test {
