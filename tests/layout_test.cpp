@@ -11,11 +11,12 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "text_match.hpp"
 
 namespace fs = std::filesystem;
 
@@ -42,8 +43,7 @@ std::string key_of(const std::string& cell) {
 
 std::vector<std::string> backticked(const std::string& cell) {
   std::vector<std::string> out;
-  static const std::regex word("`([^`]+)`");
-  for (std::sregex_iterator it(cell.begin(), cell.end(), word), end; it != end; ++it) out.push_back((*it)[1]);
+  for (const auto& word : p0fbpf::testing::each_match(cell, "`([^`]+)`")) out.push_back(word[0]);
   return out;
 }
 
@@ -143,10 +143,8 @@ std::map<std::string, std::string> public_header_folders(const Table& table, std
 std::vector<std::string> quoted_includes(const fs::path& file) {
   std::vector<std::string> out;
   std::istringstream text(read(file));
-  static const std::regex include(R"(^\s*#\s*include\s*"([^"]+)\")");
-  std::smatch m;
   for (std::string line; std::getline(text, line);) {
-    if (std::regex_search(line, m, include)) out.push_back(m[1]);
+    if (auto m = p0fbpf::testing::first_match(line, R"re(^\s*#\s*include\s*"([^"]+)")re")) out.push_back((*m)[0]);
   }
   return out;
 }

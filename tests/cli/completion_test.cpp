@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -18,6 +17,7 @@
 
 #include "cli_run.hpp"
 #include "test_env.hpp"
+#include "text_match.hpp"
 
 namespace p0fbpf::testing {
 namespace {
@@ -171,11 +171,10 @@ TEST(BashCompletion, OptionListsAreTheHelpsOptions) {
     ASSERT_NE(begin, std::string::npos) << command;
     std::string options = help.substr(begin, help.find("\n\n", begin + 1) - begin);
     std::set<std::string> from_help;
-    std::regex option("\\n  (-[A-Za-z0-9])?,?(--[a-z0-9-]+)?");
-    for (auto it = std::sregex_iterator(options.begin(), options.end(), option); it != std::sregex_iterator();
-         ++it) {
-      if ((*it)[1].matched) from_help.insert((*it)[1]);
-      if ((*it)[2].matched) from_help.insert((*it)[2]);
+    for (const auto& option : testing::each_match(options, "\\n  (-[A-Za-z0-9])?,?(--[a-z0-9-]+)?")) {
+      for (const std::string& name : option) {
+        if (!name.empty()) from_help.insert(name);
+      }
     }
     std::string listed = run_shell("bash -c " + shell_quote("source " + shell_quote(kBash) +
                                                             " && echo $_p0fbpf_options_" + variable));

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -19,6 +18,7 @@
 #include "cli_run.hpp"
 #include "doc_examples.hpp"
 #include "test_env.hpp"
+#include "text_match.hpp"
 
 namespace p0fbpf::testing {
 namespace {
@@ -89,9 +89,8 @@ TEST(ManPage, NamesEveryOptionOfEveryCommand) {
     ASSERT_NE(begin, std::string::npos) << command << "\n" << help;
     auto end = help.find("\n\n", begin + 1);
     std::string options = help.substr(begin, end - begin);
-    std::regex option("(^|\\n)  (-[A-Za-z],)?(--[a-z0-9-]+)");
-    for (auto it = std::sregex_iterator(options.begin(), options.end(), option); it != std::sregex_iterator(); ++it) {
-      std::string name = (*it)[3];
+    for (const auto& option : testing::each_match(options, "(^|\\n)  (-[A-Za-z],)?(--[a-z0-9-]+)")) {
+      const std::string& name = option[2];
       if (name == "--help") continue;
       EXPECT_NE(source.find("*" + name), std::string::npos) << "p0fbpf " << command << " " << name;
       ++checked;

@@ -11,7 +11,6 @@
 
 #include <fstream>
 #include <memory>
-#include <regex>
 #include <string>
 
 #include <fmt/format.h>
@@ -20,6 +19,7 @@
 #include "cli_run.hpp"
 #include "netns.hpp"
 #include "test_env.hpp"
+#include "text_match.hpp"
 
 namespace p0fbpf::cli {
 namespace {
@@ -71,11 +71,10 @@ std::string unescape(const std::string& value) {
 std::vector<std::string> label_values(const std::string& text, const std::string& metric, const std::string& label) {
   std::vector<std::string> out;
   std::istringstream lines(text);
-  const std::regex value(label + "=\"((?:[^\"\\\\]|\\\\.)*)\"");
+  const std::string value = label + "=\"((?:[^\"\\\\]|\\\\.)*)\"";
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind(metric + "{", 0) != 0) continue;
-    std::smatch m;
-    if (std::regex_search(line, m, value)) out.push_back(unescape(m[1]));
+    if (auto m = testing::first_match(line, value)) out.push_back(unescape((*m)[0]));
   }
   return out;
 }

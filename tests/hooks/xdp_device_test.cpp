@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <regex>
 
 #include <memory>
 
@@ -24,6 +23,7 @@
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
+#include "text_match.hpp"
 
 namespace p0fbpf::testing {
 namespace {
@@ -125,14 +125,10 @@ struct StatsJson {
 
 StatsJson parse_stats(const std::string& json) {
   StatsJson out;
-  std::smatch m;
-  if (std::regex_search(json, m, std::regex("\"program_id\": (\\d+)"))) out.program_id = std::stol(m[1]);
-  if (std::regex_search(json, m, std::regex("\"seen\": (\\d+)"))) out.seen = std::stol(m[1]);
-  if (std::regex_search(json, m, std::regex("\"action\": \"([a-z-]+)\""))) out.action = m[1];
-  std::regex each("\"matches\": (\\d+)");
-  for (auto it = std::sregex_iterator(json.begin(), json.end(), each); it != std::sregex_iterator(); ++it) {
-    out.matches.push_back(std::stol((*it)[1]));
-  }
+  out.program_id = testing::json_number(json, "program_id");
+  out.seen = testing::json_number(json, "seen");
+  out.action = testing::json_text(json, "action");
+  out.matches = testing::json_numbers(json, "matches");
   return out;
 }
 
@@ -185,9 +181,9 @@ TEST_F(XdpDevice, AttachCountsP0fsMatchesStatsAndDetach) {
   // About 4 in 1.8 s at 0.5 s; starting two processes may take a while on a loaded machine.
   EXPECT_GE(snapshots, 2u) << watched;
   EXPECT_LE(snapshots, 5u) << watched;
-  std::smatch pinned;
-  ASSERT_TRUE(std::regex_search(out, pinned, std::regex("pinned in (\\S+)\n"))) << out;
-  std::string pin_dir = pinned[1];
+  auto pinned = testing::first_match(out, "pinned in (\\S+)\n");
+  ASSERT_TRUE(pinned) << out;
+  std::string pin_dir = (*pinned)[0];
   EXPECT_EQ(pin_dir.rfind(bpffs_ + "/p0fbpf/", 0), 0u) << pin_dir;
   for (const char* pin : {"program", "counters", "names", "info"}) {
     struct stat st {};
@@ -201,14 +197,7 @@ TEST_F(XdpDevice, AttachCountsP0fsMatchesStatsAndDetach) {
             std::string::npos)
       << out;
   std::string link = run_shell(fmt::format("ip -n {} -d link show vb", ns.b()));
-  std::smatch ids;
-  std::string rest = link;
-  std::size_t programs = 0;
-  while (std::regex_search(rest, ids, std::regex("prog/xdp id (\\d+)"))) {
-    ++programs;
-    rest = ids.suffix();
-  }
-  EXPECT_EQ(programs, 1u) << link;
+  EXPECT_EQ(testing::each_match(link, "prog/xdp id ([0-9]+)").size(), 1u) << link;
   arrived = frames_arriving(ns, frames_);
   StatsJson second = parse_stats(p0fbpf_in(ns.b(), "xdp stats vb --json", &status));
   EXPECT_NE(second.program_id, first.program_id);

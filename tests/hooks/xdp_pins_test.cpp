@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <regex>
 #include <set>
 
 #include <memory>
@@ -24,6 +23,7 @@
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
+#include "text_match.hpp"
 
 namespace p0fbpf::testing {
 namespace {
@@ -34,27 +34,11 @@ constexpr const char* kSig3 = "4:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0"
 
 std::string quote(const std::string& arg) { return shell_quote(arg); }
 
-long json_number(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + key + "\": ?(\\d+)"))) return -1;
-  return std::stol(m[1]);
-}
-
-std::string json_text(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + key + "\": ?\"([^\"]*)\""))) return "";
-  return m[1];
-}
-
 std::set<long> json_ids(const std::string& json, const std::string& key) {
   std::set<long> out;
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + key + "\": ?\\[([0-9,]*)\\]"))) return out;
-  std::string list = m[1];
-  std::regex number("\\d+");
-  for (auto it = std::sregex_iterator(list.begin(), list.end(), number); it != std::sregex_iterator(); ++it) {
-    out.insert(std::stol(it->str()));
-  }
+  auto list = first_match(json, "\"" + key + "\": ?\\[([0-9,]*)\\]");
+  if (!list) return out;
+  for (const auto& number : each_match((*list)[0], "([0-9]+)")) out.insert(std::stol(number[0]));
   return out;
 }
 
@@ -115,9 +99,8 @@ class XdpPins : public ::testing::Test {
   // The id of the XDP program on a device (0: none).
   long device_program(const std::string& ns, const std::string& device) {
     std::string json = run_shell(fmt::format("ip -n {} -j -d link show {}", ns, device));
-    std::smatch m;
-    if (!std::regex_search(json, m, std::regex("\"prog\": ?\\{\"id\": ?(\\d+)"))) return 0;
-    return std::stol(m[1]);
+    auto id = testing::first_match(json, "\"prog\": ?\\{\"id\": ?([0-9]+)");
+    return id ? std::stol((*id)[0]) : 0;
   }
   long ifindex(const std::string& ns, const std::string& device) {
     return json_number(run_shell(fmt::format("ip -n {} -j link show {}", ns, device)), "ifindex");
@@ -398,14 +381,7 @@ TEST_F(XdpPins, ReattachKeepsCounters) {
     EXPECT_EQ(status, 0) << json;
     return json;
   };
-  auto matches = [](const std::string& json) {
-    std::vector<long> counts;
-    std::regex each("\"matches\": (\\d+)");
-    for (auto it = std::sregex_iterator(json.begin(), json.end(), each); it != std::sregex_iterator(); ++it) {
-      counts.push_back(std::stol((*it)[1]));
-    }
-    return counts;
-  };
+  auto matches = [](const std::string& json) { return testing::json_numbers(json, "matches"); };
   std::string before = stats();
   ASSERT_EQ(matches(before), (std::vector<long>{7, 0})) << before;
   long seen = json_number(before, "seen");

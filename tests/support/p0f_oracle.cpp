@@ -7,8 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <stdexcept>
+
+#include <re2/re2.h>
 
 namespace p0fbpf::testing {
 namespace {
@@ -139,7 +140,7 @@ std::vector<OracleVerdict> run_p0f_on(const std::string& p0f, std::vector<Packet
   if (status != 0) throw std::runtime_error("p0f failed: " + text.substr(0, 2000));
 
   std::vector<OracleVerdict> verdicts(packets.size());
-  static const std::regex header(R"(^\.-\[ (\S+)/(\d+) -> (\S+)/(\d+) \(([^)]*)\) \]-)");
+  static const RE2 header(R"(^\.-\[ \S+/(\d+) -> \S+/\d+ \(([^)]*)\) \]-)");
   std::istringstream lines(text);
   std::string line;
   OracleVerdict* current = nullptr;
@@ -148,14 +149,13 @@ std::vector<OracleVerdict> run_p0f_on(const std::string& p0f, std::vector<Packet
     current = nullptr;
   };
   while (std::getline(lines, line)) {
-    std::smatch m;
-    if (std::regex_search(line, m, header)) {
+    long port = 0;
+    std::string type;
+    if (RE2::PartialMatch(line, header, &port, &type)) {
       finish();
-      std::string type = m[5];
       bool wanted = response ? (type == "syn+ack" || type == "sendsyn response")
                              : (type == "syn" || type == "sendsyn probe");
       if (!wanted) continue;
-      long port = std::stol(m[2]);
       long index = port - kFirstClientPort;
       if (index < 0 || static_cast<std::size_t>(index) >= verdicts.size()) continue;
       current = &verdicts[static_cast<std::size_t>(index)];

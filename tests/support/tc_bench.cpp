@@ -10,10 +10,10 @@
 #include <arpa/inet.h>
 
 #include <cstring>
-#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include "test_env.hpp"
 
@@ -69,21 +69,20 @@ std::map<int, long> TcBench::counts_at(Hook hook, const std::string& device) {
   //   	...
   //   	Sent 540 bytes 9 pkt (dropped 0, overlimits 0 requeues 0)
   std::string out = must(fmt::format("tc -s filter show dev {} {}", device, name(hook)));
-  static const std::regex filter_line(R"(^filter .*\bpref (\d+) .*\bhandle )");
-  static const std::regex sent_line(R"(^\s*Sent \d+ bytes (\d+) pkt)");
+  static const RE2 filter_line(R"(^filter .*\bpref (\d+) .*\bhandle )");
+  static const RE2 sent_line(R"(^\s*Sent \d+ bytes (\d+) pkt)");
   std::map<int, long> counts;
   int pref = -1;
   bool counted = true;
   std::istringstream lines(out);
   std::string line;
-  std::smatch m;
   while (std::getline(lines, line)) {
-    if (std::regex_search(line, m, filter_line)) {
-      pref = std::stoi(m[1]);
+    long sent = 0;
+    if (RE2::PartialMatch(line, filter_line, &pref)) {
       counts[pref] = 0;
       counted = false;
-    } else if (!counted && std::regex_search(line, m, sent_line)) {
-      counts[pref] = std::stol(m[1]);
+    } else if (!counted && RE2::PartialMatch(line, sent_line, &sent)) {
+      counts[pref] = sent;
       counted = true;
     }
   }

@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include <memory>
@@ -27,6 +26,7 @@
 #include "p0fbpf/parser.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
+#include "text_match.hpp"
 
 namespace p0fbpf::testing {
 namespace {
@@ -170,11 +170,7 @@ TEST_F(KernelLimits, ThousandSignaturesAttachAndPinAndMatch) {
   EXPECT_EQ(frames_arriving(ns, frames), static_cast<long>(frames.size()));  // counted, not dropped
   std::string json = p0fbpf_in(ns.b(), "xdp stats vb --json", &status);
   ASSERT_EQ(status, 0) << json;
-  std::vector<long> matches;
-  std::regex each("\"matches\": (\\d+)");
-  for (auto it = std::sregex_iterator(json.begin(), json.end(), each); it != std::sregex_iterator(); ++it) {
-    matches.push_back(std::stol((*it)[1]));
-  }
+  std::vector<long> matches = testing::json_numbers(json, "matches");
   ASSERT_EQ(matches.size(), sigs.size());
   long total = 0;
   for (long m : matches) total += m;
@@ -224,10 +220,9 @@ TEST_F(KernelLimits, OverTheLimitIsRefusedBeforeLoading) {
       EXPECT_LE(cpu, within) << command;
       EXPECT_LE(seconds, 3 * within) << command;
     }
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(out, m, std::regex("more than the (\\d+) allowed .*about (\\d+) signatures")))
-        << out;
-    EXPECT_GE(std::stoul(m[2]), 1000u) << out;
+    auto m = testing::first_match(out, "more than the ([0-9]+) allowed .*about ([0-9]+) signatures");
+    ASSERT_TRUE(m) << out;
+    EXPECT_GE(std::stoul((*m)[1]), 1000u) << out;
     EXPECT_NE(out.find("help: select fewer"), std::string::npos) << out;
     fmt::print("{}: refused in {:.1f} s ({:.1f} s of CPU)\n", command.substr(0, command.find(' ', 4)), seconds, cpu);
   }
