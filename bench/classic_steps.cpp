@@ -8,7 +8,8 @@
 
 namespace p0fbpf::bench {
 
-std::size_t executed(const BpfProgram& program, const std::vector<std::uint8_t>& packet) {
+std::size_t executed(const BpfProgram& program, const std::vector<std::uint8_t>& packet,
+                     std::vector<std::size_t>* visits) {
   std::uint32_t a = 0, x = 0, mem[16] = {};
   std::size_t count = 0, pc = 0;
   auto load = [&](std::uint32_t k, std::uint32_t size, bool& ok) -> std::uint32_t {
@@ -22,6 +23,7 @@ std::size_t executed(const BpfProgram& program, const std::vector<std::uint8_t>&
   };
   std::uint32_t verdict = 0;
   while (pc < program.instructions.size()) {
+    if (visits) ++(*visits)[pc];
     const bpf_insn& i = program.instructions[pc++];
     ++count;
     bool ok = true;

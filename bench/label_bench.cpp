@@ -21,7 +21,13 @@
 // (zmap-, masscan- and nmap -sS-like: no options or only an MSS, TTL 255 or
 // 64, small windows); random SYNs.
 //
-//   build/bench/label_bench [-F p0f.fp] [--seed N]
+//
+// --profile NAME (a label name, or "whole") prints instead that selection's
+// exact program as tcpdump -d lists it, each instruction after the number
+// of times it ran per packet of the mix, as perf annotate shows where a
+// program's time goes.
+//
+//   build/bench/label_bench [-F p0f.fp] [--seed N] [--profile NAME]
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -40,6 +46,7 @@
 #include "p0f_database.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
+#include "p0fbpf/emit.hpp"
 #include "p0fbpf/parser.hpp"
 #include "packet_builder.hpp"
 #include "signature_packets.hpp"
@@ -159,11 +166,14 @@ double mean(const std::vector<double>& v) {
 int main(int argc, char** argv) {
   std::string path = "/etc/p0f/p0f.fp";
   unsigned long seed = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  std::optional<std::string> profile;
+  for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
+    if (i + 1 == argc) fail("usage: label_bench [-F p0f.fp] [--seed N] [--profile NAME]");
     if (a == "-F") path = argv[i + 1];
     else if (a == "--seed") seed = std::stoul(argv[i + 1]);
-    else fail("usage: label_bench [-F p0f.fp] [--seed N]");
+    else if (a == "--profile") profile = argv[i + 1];
+    else fail("usage: label_bench [-F p0f.fp] [--seed N] [--profile NAME]");
   }
   std::ifstream in(path);
   if (!in) fail(path + " cannot be read (apt-get install p0f)");
@@ -212,6 +222,27 @@ int main(int argc, char** argv) {
   fmt::print("{} ({} request signatures), seed {}: {} packets ({} matching a signature, {} near misses, {} scanner "
              "SYNs, {} random SYNs)\n\n",
              path, all.signatures.size(), seed, packets.size(), matching, near, scanners, random);
+  if (profile) {
+    const Group* chosen = &all;
+    if (*profile != "whole") {
+      auto at = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.name == *profile; });
+      if (at == groups.end()) fail("no label named " + *profile + " in the request section");
+      chosen = &*at;
+    }
+    const Group& g = *chosen;
+    BpfProgram exact = ours(g.signatures, MatchMode::Exact);
+    std::vector<std::size_t> visits(exact.instructions.size(), 0);
+    double total = 0;
+    for (const auto& packet : packets) total += static_cast<double>(executed(exact, packet, &visits));
+    fmt::print("{}, exact: {} instructions, {:.1f} executed per packet; runs per packet, instruction\n", g.name,
+               exact.instructions.size(), total / static_cast<double>(packets.size()));
+    std::istringstream listing(emit(exact, Format::Assembly));
+    std::size_t pc = 0;
+    for (std::string line; std::getline(listing, line) && pc < visits.size(); ++pc) {
+      fmt::print("{:>6.3f}  {}\n", static_cast<double>(visits[pc]) / static_cast<double>(packets.size()), line);
+    }
+    return 0;
+  }
   fmt::print("{:<22} {:>4} {:>6} {:>6} {:>6} {:>6} | {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}\n", "label", "sigs",
              "before", "exact", "loose", "peer", "before", "exact", "--loose", "peer", "ex/peer", "lo/peer", "peer");
   fmt::print("{:<22} {:>4} {:>27} | {:>35} {:>15} {:>6}\n", "", "", "program size", "executed per packet",
