@@ -8,6 +8,7 @@
 #include "p0fbpf/parser.hpp"
 #include "passes/link.hpp"
 #include "passes/merge_checks.hpp"
+#include "passes/order_versions.hpp"
 #include "passes/read_guards.hpp"
 #include "passes/share_branches.hpp"
 #include "passes/share_versions.hpp"
@@ -17,14 +18,17 @@
 namespace p0fbpf {
 namespace {
 
-// The forms a program can take, fastest first. The last serves programs
-// with nothing to share between versions.
-constexpr Form kForms[] = {{false, true}, {true, true}, {true, false}, {false, false}};
+// The forms a program can take, fastest first. The second is the first
+// with the branches in their order, should ordering the versions make the
+// program too large; the last serves programs with nothing to share
+// between versions.
+constexpr Form kForms[] = {
+    {false, true, true}, {false, true, false}, {true, true, false}, {true, false, false}, {false, false, false}};
 
 std::string describe(std::size_t index, Form form) {
-  return fmt::format("form {} of {}: {}, {} window check", index + 1, std::size(kForms),
+  return fmt::format("form {} of {}: {}{}, {} window check", index + 1, std::size(kForms),
                      form.share_versions ? "one branch for both IP versions" : "a branch per IP version",
-                     form.window_shortcut ? "short" : "full");
+                     form.order_versions ? " (versions ordered)" : "", form.window_shortcut ? "short" : "full");
 }
 
 // A pass's output, reported and (verify_each_pass) verified; `changed`, if
@@ -87,8 +91,8 @@ ir::Program with_gate(ir::Program program, const CompileOptions& options) {
 
 const std::vector<std::string_view>& pass_names() {
   static const std::vector<std::string_view> names = {
-      "lower",         "ip-version",       "link",           "merge-checks",     "drop-implied-lengths",
-      "share-branches", "guard-reads",     "share-versions", "drop-last-guards", "resolve-link-base",
+      "lower",          "ip-version",   "link",           "merge-checks",     "drop-implied-lengths",
+      "share-branches", "order-versions", "guard-reads",  "share-versions", "drop-last-guards", "resolve-link-base",
       "syn-gate",
   };
   return names;
@@ -130,9 +134,15 @@ ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
                                            std::string_view scope) {
   const bool negate = options.negate;
+  ir::Program out = program;
+  if (form.order_versions) {
+    if (!options.optimize) return std::nullopt;
+    bool changed = false;
+    out = passed("order-versions", scope, out, order_versions(out), options, &changed);
+    if (!changed) return std::nullopt;  // the same as the next form
+  }
   // Negated programs get their read guards, the others lose the last
   // branch's; either may share versions.
-  ir::Program out = program;
   if (negate) out = passed("guard-reads", scope, out, guard_fixed_reads(out), options);
   if (form.share_versions) {
     if (!options.optimize) return std::nullopt;
@@ -231,7 +241,10 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
 }
 
 ir::Program ProgramBuilder::first_form_ir(const std::vector<std::size_t>& members) {
-  return *run_form_passes(joined(members, true), kForms[0], options_, "program");
+  // The second form is the first's when ordering changes nothing.
+  ir::Program program = joined(members, true);
+  std::optional<ir::Program> first = run_form_passes(program, kForms[0], options_, "program");
+  return first ? *first : *run_form_passes(program, kForms[1], options_, "program");
 }
 
 }  // namespace p0fbpf

@@ -52,11 +52,13 @@ ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>
 struct Form {
   bool share_versions;   // one branch for both IP versions
   bool window_shortcut;  // lowered with the window shortcut (LowerOptions)
+  bool order_versions;   // the version with fewer first checks first (order-versions)
 };
 
-// 3. A joined program finished in `form`: guard-reads, share-versions,
-// drop-last-guards, resolve-link-base. nullopt when the form is the same as
-// one without share_versions (nothing to share).
+// 3. A joined program finished in `form`: order-versions, guard-reads,
+// share-versions, drop-last-guards, resolve-link-base. nullopt when the
+// form is the same as one without order_versions (nothing to reorder) or
+// without share_versions (nothing to share).
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
                                            std::string_view scope);
 
