@@ -20,6 +20,12 @@ void add_loads(PendingCode& code, int count) {
   for (int i = 0; i < count; ++i) code.push_back(plain(BPF_LD | BPF_IMM, 7));
 }
 
+// A target that is not a return: ld #k, ret a.
+void add_load_and_return(PendingCode& code, std::uint32_t k) {
+  code.push_back(plain(BPF_LD | BPF_IMM, k));
+  code.push_back(plain(BPF_RET | BPF_A, 0));
+}
+
 std::uint32_t run(const BpfProgram& program) {
   std::uint8_t packet[1] = {0};
   return bpf_filter(program.instructions.data(), packet, 1, 1);
@@ -48,8 +54,7 @@ PendingCode true_target_past(int loads, bool return_target = false) {
   if (return_target) {
     code.push_back(plain(BPF_RET | BPF_K, 1));
   } else {
-    code.push_back(plain(BPF_LD | BPF_IMM, 1));
-    code.push_back(plain(BPF_RET | BPF_A, 0));
+    add_load_and_return(code, 1);
   }
   return code;
 }
@@ -90,11 +95,9 @@ TEST(JumpLayout, BothTargetsFarGetAJumpEach) {
   PendingCode code = {jeq(0, 1, 2)};
   add_loads(code, 300);
   code.push_back(label(2));
-  code.push_back(plain(BPF_LD | BPF_IMM, 2));
-  code.push_back(plain(BPF_RET | BPF_A, 0));
+  add_load_and_return(code, 2);
   code.push_back(label(1));
-  code.push_back(plain(BPF_LD | BPF_IMM, 1));
-  code.push_back(plain(BPF_RET | BPF_A, 0));
+  add_load_and_return(code, 1);
   BpfProgram p = lay_out_jumps(std::move(code));
   ASSERT_EQ(p.instructions.size(), 307u);
   // jeq, the false target's ja, the true target's ja, 300 loads, ld #2 and
@@ -113,8 +116,7 @@ TEST(JumpLayout, JumpsToJumpsGoStraightToTheEnd) {
   code.push_back(label(4));
   code.push_back(ja(5));
   code.push_back(label(3));
-  code.push_back(plain(BPF_LD | BPF_IMM, 3));
-  code.push_back(plain(BPF_RET | BPF_A, 0));
+  add_load_and_return(code, 3);
   code.push_back(label(5));
   code.push_back(plain(BPF_RET | BPF_K, 1));
   BpfProgram p = lay_out_jumps(std::move(code));
@@ -135,8 +137,7 @@ TEST(JumpLayout, InsertedJumpPushesAnEarlierTargetOutOfReach) {
   PendingCode code = {jeq(0, 1, 10), label(10), jeq(9, 2, 11), label(11)};
   add_loads(code, 254);
   code.push_back(label(1));
-  code.push_back(plain(BPF_LD | BPF_IMM, 1));
-  code.push_back(plain(BPF_RET | BPF_A, 0));
+  add_load_and_return(code, 1);
   code.push_back(label(2));
   code.push_back(plain(BPF_RET | BPF_K, 2));
   BpfProgram p = lay_out_jumps(std::move(code));
