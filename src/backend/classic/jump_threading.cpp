@@ -345,6 +345,14 @@ class Threader {
     return std::any_of(s.facts.begin(), s.facts.end(), [&](const Fact& f) { return starts(f.base); });
   }
 
+  // Whether the code at `index` returns 0 straight away.
+  bool returns_zero(std::size_t index) const {
+    while (index < code_.size() && code_[index].is_label()) ++index;
+    if (index >= code_.size()) return false;
+    const bpf_insn& insn = code_[index].insn;
+    return insn.code == (BPF_RET | BPF_K) && insn.k == 0;
+  }
+
   // Whether the code at `index` sets A before it reads it.
   bool a_dead(std::size_t index) const {
     for (std::size_t steps = 0; index < code_.size() && steps < kMaxDeadScan; ++index, ++steps) {
@@ -373,21 +381,25 @@ class Threader {
     int best = label;
     std::vector<Fact> best_facts = edge.facts;
     std::size_t index = at_[static_cast<std::size_t>(label)];
+    // Gone past a load not done on the path, which ends the program with 0
+    // on a packet too short for it: then only a return of 0 may end the
+    // walk, the verdict the load would have given.
+    bool may_have_failed = false;
     for (std::size_t steps = 0; steps < kMaxSteps; ++steps) {
-      // Straight code up to the block's jump; only A computed from loads
-      // already done, nothing that writes X or memory or may fail.
+      // Straight code up to the block's jump; only A computed from loads,
+      // nothing that writes X or memory or may fail but such a load.
       while (index < code_.size() && code_[index].is_label()) ++index;
       bool plain = true;
       for (; index < code_.size() && !code_[index].ends_block(); ++index) {
         const PendingInstruction& p = code_[index];
         if (p.is_label()) continue;
         const bpf_insn& insn = p.insn;
-        bool absolute = BPF_CLASS(insn.code) == BPF_LD && BPF_MODE(insn.code) == BPF_ABS;
-        bool ok = only_sets_a(insn) && (!absolute || loaded(word(insn), walk, a_at_edge));
-        if (!ok) {
+        if (!only_sets_a(insn)) {
           plain = false;
           break;
         }
+        bool absolute = BPF_CLASS(insn.code) == BPF_LD && BPF_MODE(insn.code) == BPF_ABS;
+        if (absolute && !loaded(word(insn), walk, a_at_edge)) may_have_failed = true;
         walk.a = after(insn, walk.a);
       }
       if (!plain || index >= code_.size()) break;
@@ -407,7 +419,8 @@ class Threader {
         break;  // a return
       }
       index = at_[static_cast<std::size_t>(next)];
-      if ((walk.a != kUnknown && walk.a == a_at_edge) || a_dead(index)) {
+      bool a_kept = (walk.a != kUnknown && walk.a == a_at_edge) || a_dead(index);
+      if (a_kept && (!may_have_failed || returns_zero(index))) {
         best = next;
         best_facts = walk.facts;
       }

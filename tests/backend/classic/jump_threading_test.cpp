@@ -183,6 +183,21 @@ TEST(JumpThreading, ByteDoesNotSkipAWiderLoad) {
   expect_same_verdicts(code);
 }
 
+// The same word test after a failed IPv6 branch: its load was not done on
+// the path either, but the walk past it ends at a return of 0, which is
+// what the load gives a packet too short for it. The failed branch goes
+// straight there (a loose program's IPv6 packets skip every IPv4 branch).
+TEST(JumpThreading, LoadThatMayFailIsSkippedOnTheWayToReturnZero) {
+  PendingCode code = {ld_byte(0), and_k(0xf0), jeq(0x60, 1, 2),
+                      label_marker(1), ld_byte(1), jeq(9, 9, 2),  // the IPv6 branch's next test
+                      label_marker(2), ld_word(0), and_k(0xff00ffff), jeq(0x4500003c, 9, 8),
+                      label_marker(8), ret(0), label_marker(9), ret(1)};
+  PendingCode threaded = thread_jumps(code);
+  EXPECT_EQ(threaded[5].false_label, 8);  // version 6: not the IPv4 word
+  EXPECT_EQ(threaded[2].false_label, 2);  // not version 6: the IPv4 branch decides
+  expect_same_verdicts(code);
+}
+
 TEST(JumpThreading, UnreachedCodeGoes) {
   PendingCode code = {ld_byte(0), jeq(4, 1, 2), label_marker(1), ld_byte(0), jeq(4, 9, 8),
                       label_marker(2), ret(5), label_marker(8), ret(0), label_marker(9), ret(1)};
