@@ -12,7 +12,7 @@ constexpr std::uint8_t kClassMask = 0x07;
 constexpr std::uint8_t kOpMask = 0xf0;
 constexpr std::uint8_t kJmp = 0x05;   // BPF_JMP
 constexpr std::uint8_t kJa = 0x00;    // BPF_JA
-constexpr std::uint8_t kJeq = 0x10, kJgt = 0x20, kJge = 0x30, kJset = 0x40;
+constexpr std::uint8_t kJeq = 0x10, kJgt = 0x20, kJge = 0x30;  // BPF_JSET (0x40) has no inverse
 constexpr std::uint8_t kLd = 0x00, kAbs = 0x20, kInd = 0x40, kModeMask = 0xe0;
 // A 16-bit jump is kept only within half its range: the verifier rewrites
 // more than what kernel_length() counts (an array map's lookup inlined, a
