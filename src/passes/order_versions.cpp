@@ -30,9 +30,10 @@ std::size_t distinct_first_checks(const std::vector<Branch>& branches, std::size
 }  // namespace
 
 Program order_versions(const Program& program) {
-  Program out = program;
-  out.branches.clear();
   const std::vector<Branch>& in = program.branches;
+  Program out;
+  out.gate = program.gate;
+  out.branches.reserve(in.size());
   std::size_t begin = 0;
   auto finish_run = [&](std::size_t end) {
     std::size_t v4 = distinct_first_checks(in, begin, end, 4), v6 = distinct_first_checks(in, begin, end, 6);
