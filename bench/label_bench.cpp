@@ -21,7 +21,6 @@
 // (zmap-, masscan- and nmap -sS-like: no options or only an MSS, TTL 255 or
 // 64, small windows); random SYNs.
 //
-//
 // --profile NAME (a label name, or "whole") prints instead that selection's
 // exact program as tcpdump -d lists it, each instruction after the number
 // of times it ran per packet of the mix, as perf annotate shows where a
