@@ -7,6 +7,7 @@
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/parser.hpp"
 #include "p0fbpf/script.hpp"
+#include "passes/group_branches.hpp"
 #include "passes/link.hpp"
 #include "passes/merge_checks.hpp"
 #include "passes/order_versions.hpp"
@@ -19,17 +20,24 @@
 namespace p0fbpf {
 namespace {
 
-// The forms a program can take, fastest first. The second is the first
-// with the branches in their order, should ordering the versions make the
-// program too large for xt_bpf (see best()); the last serves programs with
-// nothing to share between versions.
-constexpr Form kForms[] = {
-    {false, true, true}, {false, true, false}, {true, true, false}, {true, false, false}, {false, false, false}};
+// The forms a program can take, fastest first. The second and third are
+// the first with fewer branches moved, should moving them make the program
+// too large for xt_bpf (see best()); the last serves programs with nothing
+// to share between versions.
+constexpr Form kForms[] = {{false, true, true, true},   {false, true, true, false}, {false, true, false, false},
+                           {true, true, false, false},  {true, false, false, false}, {false, false, false, false}};
+
+// Tried only within xt_bpf's limit, after an earlier form of the first three
+// (see best()).
+bool is_fallback(std::size_t index) { return index == 1 || index == 2; }
 
 std::string describe(std::size_t index, Form form) {
+  std::string moved = form.group_branches ? " (versions ordered, branches grouped)"
+                      : form.order_versions ? " (versions ordered)"
+                                            : "";
   return fmt::format("form {} of {}: {}{}, {} window check", index + 1, std::size(kForms),
-                     form.share_versions ? "one branch for both IP versions" : "a branch per IP version",
-                     form.order_versions ? " (versions ordered)" : "", form.window_shortcut ? "short" : "full");
+                     form.share_versions ? "one branch for both IP versions" : "a branch per IP version", moved,
+                     form.window_shortcut ? "short" : "full");
 }
 
 // A pass's output, reported and (verify_each_pass) verified; `changed`, if
@@ -93,7 +101,8 @@ ir::Program with_gate(ir::Program program, const CompileOptions& options) {
 const std::vector<std::string_view>& pass_names() {
   static const std::vector<std::string_view> names = {
       "lower",          "ip-version",   "link",           "merge-checks",     "drop-implied-lengths",
-      "share-branches", "order-versions", "guard-reads",  "share-versions", "drop-last-guards", "resolve-link-base",
+      "share-branches", "order-versions", "group-branches", "guard-reads",   "share-versions", "drop-last-guards",
+      "resolve-link-base",
       "syn-gate",
   };
   return names;
@@ -140,6 +149,14 @@ std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form
     if (!options.optimize) return std::nullopt;
     bool changed = false;
     out = passed("order-versions", scope, out, order_versions(out), options, &changed);
+    if (!changed && !form.group_branches) return std::nullopt;  // the same as the next form
+  }
+  if (form.group_branches) {
+    // A verdict per signature is the first accepting branch's, in the
+    // selection's order.
+    if (!options.optimize || options.verdict_per_signature) return std::nullopt;
+    bool changed = false;
+    out = passed("group-branches", scope, out, group_branches(out), options, &changed);
     if (!changed) return std::nullopt;  // the same as the next form
   }
   // Negated programs get their read guards, the others lose the last
@@ -213,20 +230,20 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
                                                         std::size_t fit_within, bool last_use) {
   std::optional<std::pair<ir::Program, BpfProgram>> smallest;
   std::optional<ir::Program> with_shortcut, without_shortcut;
-  bool reordered = false;  // the first form ordered the versions
+  bool moved = false;  // an earlier form moved branches
   for (std::size_t i = 0; i < std::size(kForms); ++i) {
     const Form& form = kForms[i];
-    // The second form, the first in the selection's order, is tried after a
-    // reordered first form only within xt_bpf's limit, where every program
-    // that fit before must still fit. Above it ordering rarely makes a
-    // program larger, and the extra form would cost a refusal, which tries
-    // every form of its prefixes, a quarter more time.
-    if (i == 1 && reordered && fit_within > kXtBpfMaxInstructions) continue;
+    // The second and third forms, which move fewer branches, are tried
+    // after one that moved them only within xt_bpf's limit, where every
+    // program that fit before must still fit. Above it moving branches
+    // rarely makes a program larger, and each extra form would cost a
+    // refusal, which tries every form of its prefixes, a quarter more time.
+    if (is_fallback(i) && moved && fit_within > kXtBpfMaxInstructions) continue;
     auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
     if (!ready) ready = joined(members, form.window_shortcut);
     std::optional<ir::Program> ir = run_form_passes(*ready, form, options_, describe(i, form));
     if (!ir) continue;
-    reordered = reordered || form.order_versions;
+    moved = moved || form.order_versions;
     if (last_use && !options_.observe_passes) {
       // The form's IR holds what code generation needs; the joined program
       // and the lowerings behind it are let go first (a later form joins
@@ -250,10 +267,12 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
 }
 
 ir::Program ProgramBuilder::first_form_ir(const std::vector<std::size_t>& members) {
-  // The second form is the first's when ordering changes nothing.
+  // The first form that differs from the next: the third, in the selection's
+  // order, always exists.
   ir::Program program = joined(members, true);
-  std::optional<ir::Program> first = run_form_passes(program, kForms[0], options_, "program");
-  return first ? *first : *run_form_passes(program, kForms[1], options_, "program");
+  for (std::size_t i = 0;; ++i) {
+    if (std::optional<ir::Program> ir = run_form_passes(program, kForms[i], options_, "program")) return *ir;
+  }
 }
 
 }  // namespace p0fbpf

@@ -53,12 +53,15 @@ struct Form {
   bool share_versions;   // one branch for both IP versions
   bool window_shortcut;  // lowered with the window shortcut (LowerOptions)
   bool order_versions;   // the version with fewer first checks first (order-versions)
+  bool group_branches;   // branches that start alike side by side (group-branches)
 };
 
-// 3. A joined program finished in `form`: order-versions, guard-reads,
-// share-versions, drop-last-guards, resolve-link-base. nullopt when the
-// form is the same as one without order_versions (nothing to reorder) or
-// without share_versions (nothing to share).
+// 3. A joined program finished in `form`: order-versions, group-branches,
+// guard-reads, share-versions, drop-last-guards, resolve-link-base. nullopt
+// when the form is the same as one without group_branches (nothing to
+// group, or a verdict per signature, which needs the selection's order),
+// without order_versions (nothing to reorder) or without share_versions
+// (nothing to share).
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
                                            std::string_view scope);
 

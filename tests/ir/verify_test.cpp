@@ -117,7 +117,7 @@ TEST(Verify, AMalformedPassResultStopsTheCompiler) {
   options.observe_passes = [](const PassReport&) {};
   Program broken = one_branch(eq(binary(BinaryOp::Lsh, load(Width::Byte, 0), constant(33)), 0u, "shift"));
   try {
-    run_form_passes(broken, {false, true, false}, options, "test");
+    run_form_passes(broken, {false, true, false, false}, options, "test");
     FAIL() << "no error";
   } catch (const std::logic_error& error) {
     EXPECT_NE(std::string(error.what()).find("after drop-last-guards (test)"), std::string::npos) << error.what();

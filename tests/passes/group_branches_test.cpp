@@ -1,0 +1,147 @@
+#include "passes/group_branches.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bpf_run.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/database.hpp"
+#include "p0fbpf/parser.hpp"
+#include "pass_verdicts.hpp"
+#include "signature_packets.hpp"
+#include "test_env.hpp"
+
+namespace p0fbpf {
+namespace {
+
+using namespace ir;
+
+// A branch of `version` that checks byte 0 == first, then byte 40 == second.
+Branch branch(const std::string& label, int version, std::uint32_t first, std::uint32_t second) {
+  return {label, all({eq(load(Width::Word, 0), first, "first"), eq(load(Width::Byte, 40), second, "option")}),
+          version, 0};
+}
+
+std::vector<std::string> labels(const Program& program) {
+  std::vector<std::string> out;
+  for (const Branch& b : program.branches) out.push_back(b.label);
+  return out;
+}
+
+TEST(GroupBranches, BranchesThatStartAlikeBecomeNeighbours) {
+  Program p;
+  p.branches = {branch("a", 4, 0x4500003c, 2), branch("b", 4, 0x45000034, 2), branch("c", 4, 0x4500003c, 1),
+                branch("d", 4, 0x45000034, 2)};
+  // By the first check, then the second; equal branches (b, d) in order.
+  EXPECT_EQ(labels(group_branches(p)), (std::vector<std::string>{"b", "d", "c", "a"}));
+}
+
+// Constants sort by their number, not their text: the ranges a database's
+// TTL windows make over one word follow one another.
+TEST(GroupBranches, ConstantsSortByNumber) {
+  Program p;
+  p.branches = {branch("a", 6, 0x100, 1), branch("b", 6, 0x20, 1), branch("c", 6, 0x3, 1)};
+  EXPECT_EQ(labels(group_branches(p)), (std::vector<std::string>{"c", "b", "a"}));
+}
+
+// Branches move within their run of one IP version and framing only: the
+// order order-versions chose between the versions stays.
+TEST(GroupBranches, BranchesStayInTheirRun) {
+  Program p;
+  p.branches = {branch("a6", 6, 2, 1), branch("b6", 6, 1, 1), branch("c4", 4, 0, 1), branch("d4", 4, 3, 1),
+                branch("e4", 4, 1, 1), branch("f", 0, 0, 1), branch("g4", 4, 2, 1), branch("h4", 4, 1, 1)};
+  p.branches[3].link_offset = 14;
+  EXPECT_EQ(labels(group_branches(p)), (std::vector<std::string>{"b6", "a6", "c4", "d4", "e4", "f", "h4", "g4"}));
+  Program sorted;
+  sorted.branches = {branch("a", 4, 1, 1), branch("b", 4, 2, 1)};
+  EXPECT_TRUE(identical(group_branches(sorted), sorted));
+}
+
+// group-branches keeps the IR's verdict on packets around every signature.
+TEST(GroupBranches, GroupBranchesKeepsEveryVerdict) { testing::expect_pass_keeps_verdicts("group-branches"); }
+
+// Every label of a database and its whole [tcp:request] section, compiled
+// with its branches grouped and with a verdict per signature, which keeps
+// the selection's order: on packets of the label's signatures, near misses
+// and random SYNs, both accept the same packets.
+void compare_database(const std::string& path) {
+  std::ifstream in(path);
+  P0FBPF_REQUIRE(in.good(), path + " missing (apt-get install p0f)");
+  std::stringstream text;
+  text << in.rdbuf();
+  DatabaseResult read = read_database(text.str(), path);
+  ASSERT_TRUE(read.ok());
+  std::vector<DatabaseLabel> labels = read.database.labels;
+  DatabaseLabel requests{"every [tcp:request] signature", Direction::Request, {}};
+  for (const DatabaseLabel& label : read.database.labels) {
+    if (label.direction == Direction::Request) {
+      requests.signatures.insert(requests.signatures.end(), label.signatures.begin(), label.signatures.end());
+    }
+  }
+  labels.push_back(requests);
+  testing::Random rng(2222);
+  std::size_t programs = 0, grouped = 0, packets = 0, accepted = 0;
+  for (const DatabaseLabel& label : labels) {
+    if (label.signatures.empty()) continue;
+    bool response = label.direction == Direction::Response;
+    std::vector<std::pair<std::vector<std::uint8_t>, bool>> made;  // the IP packet, ipv6
+    for (const SignatureSource& source : label.signatures) {
+      Signature sig = *parse_signature(source.text);
+      for (bool v6 : {false, true}) {
+        if ((sig.version == IpVersion::V4 && v6) || (sig.version == IpVersion::V6 && !v6)) continue;
+        for (int i = 0; i < 4; ++i) {
+          testing::PacketSpec p = testing::matching_packet(sig, v6, response, rng);
+          if (i >= 2) p = testing::mutate(p, rng);
+          if (i == 3) p = testing::random_packet(v6, response, rng);
+          made.emplace_back(testing::build_packet(p), p.ipv6);
+        }
+      }
+    }
+    for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
+      for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
+        CompileOptions options;
+        options.mode = mode;
+        options.link.type = link;
+        options.direction = label.direction;
+        options.fit_within = 4096;
+        bool changed = false;
+        options.observe_passes = [&](const PassReport& report) {
+          changed = changed || (report.pass == "group-branches" && report.changed);
+        };
+        Compilation with_groups = compile(label.signatures, options);
+        options.observe_passes = nullptr;
+        options.verdict_per_signature = true;
+        Compilation in_order = compile(label.signatures, options);
+        ASSERT_TRUE(with_groups.ok() && in_order.ok()) << label.text;
+        ++programs;
+        grouped += changed;
+        for (const auto& [ip, v6] : made) {
+          std::vector<std::uint8_t> packet = link == LinkType::Raw ? ip : testing::ethernet_frame(ip, v6);
+          std::uint32_t expected = testing::run_bpf(*in_order.program, packet);
+          ASSERT_EQ(testing::run_bpf(*with_groups.program, packet) != 0, expected != 0)
+              << label.text << ", mode " << static_cast<int>(mode) << ", link " << static_cast<int>(link);
+          ++packets;
+          accepted += expected != 0;
+        }
+      }
+    }
+  }
+  std::printf("%s: %zu programs, %zu with branches grouped; %zu verdicts compared, %zu accepted\n", path.c_str(),
+              programs, grouped, packets, accepted);
+  EXPECT_GE(grouped, 10u);
+  EXPECT_GT(accepted, packets / 10);
+}
+
+TEST(GroupBranchesEquivalence, EveryLabelOfP0fFp) { compare_database("/etc/p0f/p0f.fp"); }
+
+TEST(GroupBranchesEquivalence, EveryLabelOfTheBundledDatabase) {
+  compare_database(std::string(P0FBPF_TEST_DATA) + "/../signatures/p0fbpf.fp");
+}
+
+}  // namespace
+}  // namespace p0fbpf
