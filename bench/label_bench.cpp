@@ -24,9 +24,11 @@
 // --profile NAME (a label name, or "whole") prints instead that selection's
 // exact program as tcpdump -d lists it, each instruction after the number
 // of times it ran per packet of the mix, as perf annotate shows where a
-// program's time goes.
+// program's time goes. --profile-of loose profiles the --loose program;
+// --profile-of misses the exact program over the packets that the whole
+// section does not match.
 //
-//   build/bench/label_bench [-F p0f.fp] [--seed N] [--profile NAME]
+//   build/bench/label_bench [-F p0f.fp] [--seed N] [--profile NAME [--profile-of exact|loose|misses]]
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -166,14 +168,18 @@ int main(int argc, char** argv) {
   std::string path = "/etc/p0f/p0f.fp";
   unsigned long seed = 1;
   std::optional<std::string> profile;
+  std::string profile_of = "exact";
+  const char* usage = "usage: label_bench [-F p0f.fp] [--seed N] [--profile NAME [--profile-of exact|loose|misses]]";
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
-    if (i + 1 == argc) fail("usage: label_bench [-F p0f.fp] [--seed N] [--profile NAME]");
+    if (i + 1 == argc) fail(usage);
     if (a == "-F") path = argv[i + 1];
     else if (a == "--seed") seed = std::stoul(argv[i + 1]);
     else if (a == "--profile") profile = argv[i + 1];
-    else fail("usage: label_bench [-F p0f.fp] [--seed N] [--profile NAME]");
+    else if (a == "--profile-of") profile_of = argv[i + 1];
+    else fail(usage);
   }
+  if (profile_of != "exact" && profile_of != "loose" && profile_of != "misses") fail(usage);
   std::ifstream in(path);
   if (!in) fail(path + " cannot be read (apt-get install p0f)");
   std::stringstream text;
@@ -229,13 +235,20 @@ int main(int argc, char** argv) {
       chosen = &*at;
     }
     const Group& g = *chosen;
-    BpfProgram exact = ours(g.signatures, MatchMode::Exact);
-    std::vector<std::size_t> visits(exact.instructions.size(), 0);
+    if (profile_of == "misses") {
+      BpfProgram whole = ours(all.signatures, MatchMode::Exact);
+      std::erase_if(packets, [&](const std::vector<std::uint8_t>& packet) { return accepts(whole, packet); });
+    }
+    bool loose = profile_of == "loose";
+    BpfProgram program = ours(g.signatures, loose ? MatchMode::Loose : MatchMode::Exact);
+    std::vector<std::size_t> visits(program.instructions.size(), 0);
     double total = 0;
-    for (const auto& packet : packets) total += static_cast<double>(executed(exact, packet, &visits));
-    fmt::print("{}, exact: {} instructions, {:.1f} executed per packet; runs per packet, instruction\n", g.name,
-               exact.instructions.size(), total / static_cast<double>(packets.size()));
-    std::istringstream listing(emit(exact, Format::Assembly));
+    for (const auto& packet : packets) total += static_cast<double>(executed(program, packet, &visits));
+    fmt::print("{}, {}: {} instructions, {:.1f} executed per packet{}; runs per packet, instruction\n", g.name,
+               loose ? "--loose" : "exact", program.instructions.size(), total / static_cast<double>(packets.size()),
+               profile_of == "misses" ? fmt::format(" of the {} the whole section does not match", packets.size())
+                                      : "");
+    std::istringstream listing(emit(program, Format::Assembly));
     std::size_t pc = 0;
     for (std::string line; std::getline(listing, line) && pc < visits.size(); ++pc) {
       fmt::print("{:>6.3f}  {}\n", static_cast<double>(visits[pc]) / static_cast<double>(packets.size()), line);
