@@ -77,9 +77,10 @@ std::string name_of(const std::string& label) {
   return label.substr(second + 1, third - second - 1);
 }
 
-BpfProgram ours(const std::vector<SignatureSource>& signatures, MatchMode mode, bool thread = true) {
+BpfProgram ours(const std::vector<SignatureSource>& signatures, MatchMode mode, LinkType link, bool thread = true) {
   CompileOptions options;
   options.mode = mode;
+  options.link.type = link;
   options.thread_jumps = thread;
   options.fit_within = kFitWithin;
   Compilation c = compile(signatures, options);
@@ -95,7 +96,8 @@ struct Peer {
   std::size_t refused = 0;  // alternatives bpftools has no expression for
 };
 
-Peer peer(const std::vector<SignatureSource>& signatures) {
+// `datalink`: DLT_RAW or DLT_EN10MB.
+Peer peer(const std::vector<SignatureSource>& signatures, int datalink) {
   Peer out;
   std::string joined;
   for (const SignatureSource& s : signatures) {
@@ -108,14 +110,14 @@ Peer peer(const std::vector<SignatureSource>& signatures) {
         ++out.refused;
         continue;
       }
-      auto alone = bench::libpcap_compile(*expression, v6, DLT_RAW);
+      auto alone = bench::libpcap_compile(*expression, v6, datalink);
       if (!alone) fail("libpcap refuses " + *expression);
       out.alone.push_back(std::move(*alone));
       joined += (joined.empty() ? "(" : " or (") + *expression + ")";
     }
   }
   if (joined.empty()) joined = "ip and not ip";  // nothing: a program that matches nothing
-  auto program = bench::libpcap_compile(joined, false, DLT_RAW);
+  auto program = bench::libpcap_compile(joined, false, datalink);
   if (!program) fail("libpcap refuses the OR-ed expression");
   out.program = std::move(*program);
   return out;
@@ -169,7 +171,9 @@ int main(int argc, char** argv) {
   unsigned long seed = 1;
   std::optional<std::string> profile;
   std::string profile_of = "exact";
-  const char* usage = "usage: label_bench [-F p0f.fp] [--seed N] [--profile NAME [--profile-of exact|loose|misses]]";
+  std::string link_name = "raw";
+  const char* usage =
+      "usage: label_bench [-F p0f.fp] [--seed N] [--link raw|ether] [--profile NAME [--profile-of exact|loose|misses]]";
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
     if (i + 1 == argc) fail(usage);
@@ -177,9 +181,14 @@ int main(int argc, char** argv) {
     else if (a == "--seed") seed = std::stoul(argv[i + 1]);
     else if (a == "--profile") profile = argv[i + 1];
     else if (a == "--profile-of") profile_of = argv[i + 1];
+    else if (a == "--link") link_name = argv[i + 1];
     else fail(usage);
   }
   if (profile_of != "exact" && profile_of != "loose" && profile_of != "misses") fail(usage);
+  if (link_name != "raw" && link_name != "ether") fail(usage);
+  const bool ether = link_name == "ether";
+  const LinkType link = ether ? LinkType::Ethernet : LinkType::Raw;
+  const int datalink = ether ? DLT_EN10MB : DLT_RAW;
   std::ifstream in(path);
   if (!in) fail(path + " cannot be read (apt-get install p0f)");
   std::stringstream text;
@@ -224,9 +233,14 @@ int main(int argc, char** argv) {
     ++random;
   }
 
-  fmt::print("{} ({} request signatures), seed {}: {} packets ({} matching a signature, {} near misses, {} scanner "
+  // Behind an Ethernet header (untagged: libpcap's peer expression would
+  // need `vlan` for a tagged one), as tc and XDP see them.
+  if (ether) {
+    for (auto& packet : packets) packet = testing::ethernet_frame(packet, !packet.empty() && (packet[0] >> 4) == 6);
+  }
+  fmt::print("{} ({} request signatures), seed {}, --link {}: {} packets ({} matching a signature, {} near misses, {} scanner "
              "SYNs, {} random SYNs)\n\n",
-             path, all.signatures.size(), seed, packets.size(), matching, near, scanners, random);
+             path, all.signatures.size(), seed, link_name, packets.size(), matching, near, scanners, random);
   if (profile) {
     const Group* chosen = &all;
     if (*profile != "whole") {
@@ -236,11 +250,11 @@ int main(int argc, char** argv) {
     }
     const Group& g = *chosen;
     if (profile_of == "misses") {
-      BpfProgram whole = ours(all.signatures, MatchMode::Exact);
+      BpfProgram whole = ours(all.signatures, MatchMode::Exact, link);
       std::erase_if(packets, [&](const std::vector<std::uint8_t>& packet) { return accepts(whole, packet); });
     }
     bool loose = profile_of == "loose";
-    BpfProgram program = ours(g.signatures, loose ? MatchMode::Loose : MatchMode::Exact);
+    BpfProgram program = ours(g.signatures, loose ? MatchMode::Loose : MatchMode::Exact, link);
     std::vector<std::size_t> visits(program.instructions.size(), 0);
     double total = 0;
     for (const auto& packet : packets) total += static_cast<double>(executed(program, packet, &visits));
@@ -261,10 +275,10 @@ int main(int argc, char** argv) {
              "ratio", "wrong");
   groups.push_back(all);
   for (const Group& g : groups) {
-    BpfProgram before = ours(g.signatures, MatchMode::Exact, false);
-    BpfProgram exact = ours(g.signatures, MatchMode::Exact);
-    BpfProgram loose = ours(g.signatures, MatchMode::Loose);
-    Peer p = peer(g.signatures);
+    BpfProgram before = ours(g.signatures, MatchMode::Exact, link, false);
+    BpfProgram exact = ours(g.signatures, MatchMode::Exact, link);
+    BpfProgram loose = ours(g.signatures, MatchMode::Loose, link);
+    Peer p = peer(g.signatures, datalink);
     std::vector<double> b, e, l, q;
     std::size_t wrong = 0;
     for (const auto& packet : packets) {
@@ -287,7 +301,7 @@ int main(int argc, char** argv) {
 
   // Growth: the first N signatures, over the packets none of the section's
   // signatures matches.
-  BpfProgram whole = ours(all.signatures, MatchMode::Exact);
+  BpfProgram whole = ours(all.signatures, MatchMode::Exact, link);
   std::vector<const std::vector<std::uint8_t>*> misses;
   for (const auto& packet : packets) {
     if (!accepts(whole, packet)) misses.push_back(&packet);
@@ -298,9 +312,9 @@ int main(int argc, char** argv) {
   for (std::size_t n : {1, 16, 32, 64, 91}) {
     n = std::min(n, all.signatures.size());
     std::vector<SignatureSource> first(all.signatures.begin(), all.signatures.begin() + static_cast<long>(n));
-    BpfProgram before = ours(first, MatchMode::Exact, false);
-    BpfProgram exact = ours(first, MatchMode::Exact);
-    Peer p = peer(first);
+    BpfProgram before = ours(first, MatchMode::Exact, link, false);
+    BpfProgram exact = ours(first, MatchMode::Exact, link);
+    Peer p = peer(first, datalink);
     std::vector<double> b, e, q;
     for (const auto* packet : misses) {
       b.push_back(static_cast<double>(executed(before, *packet)));
