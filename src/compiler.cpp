@@ -60,7 +60,7 @@ Outcome compile_selection(ProgramBuilder& builder, const std::vector<SignatureSo
   // every form), however large the selection.
   bool early = options.refuse_over && options.refuse_before_checking;
   for (std::size_t prefix = 1; early && prefix < sources.size();) {
-    auto [ir, program] = builder.best(first(prefix), fit_within);
+    auto [ir, program] = builder.best(first(prefix), fit_within, false, true);
     std::size_t size = program.instructions.size();
     if (size > options.refuse_over) return refused(prefix, std::move(ir), size);
     // The next prefix holds this one: its lowerings are kept, not redone.
@@ -77,7 +77,7 @@ Outcome compile_selection(ProgramBuilder& builder, const std::vector<SignatureSo
   if (!ok) return Outcome{builder.first_form_ir(first(sources.size())), std::nullopt, false};
   // Doubling prefixes, then the whole selection, as above.
   for (std::size_t prefix = 1; options.refuse_over && !early && prefix < sources.size(); prefix *= 2) {
-    auto [ir, program] = builder.best(first(prefix), fit_within);
+    auto [ir, program] = builder.best(first(prefix), fit_within, false, true);
     if (program.instructions.size() > options.refuse_over) {
       return refused(prefix, std::move(ir), program.instructions.size());
     }

@@ -31,13 +31,13 @@ constexpr Form kForms[] = {{false, true, true, true},   {false, true, true, fals
 // (see best()).
 bool is_fallback(std::size_t index) { return index == 1 || index == 2; }
 
-std::string describe(std::size_t index, Form form) {
+std::string describe(std::size_t index, Form form, bool tag_copies) {
   std::string moved = form.group_branches ? " (versions ordered, branches grouped)"
                       : form.order_versions ? " (versions ordered)"
                                             : "";
-  return fmt::format("form {} of {}: {}{}, {} window check", index + 1, std::size(kForms),
+  return fmt::format("form {} of {}: {}{}, {} window check{}", index + 1, std::size(kForms),
                      form.share_versions ? "one branch for both IP versions" : "a branch per IP version", moved,
-                     form.window_shortcut ? "short" : "full");
+                     form.window_shortcut ? "short" : "full", tag_copies ? ", a copy per 802.1Q layout" : "");
 }
 
 // A pass's output, reported and (verify_each_pass) verified; `changed`, if
@@ -102,7 +102,7 @@ const std::vector<std::string_view>& pass_names() {
   static const std::vector<std::string_view> names = {
       "lower",          "ip-version",   "link",           "merge-checks",     "drop-implied-lengths",
       "share-branches", "order-versions", "group-branches", "guard-reads",   "share-versions", "drop-last-guards",
-      "resolve-link-base",
+      "copy-per-tag",   "resolve-link-base",
       "syn-gate",
   };
   return names;
@@ -142,8 +142,9 @@ ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>
 }
 
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
-                                           std::string_view scope) {
+                                           std::string_view scope, bool tag_copies) {
   const bool negate = options.negate;
+  if (tag_copies && (!options.optimize || negate || options.link.type != LinkType::Ethernet)) return std::nullopt;
   ir::Program out = program;
   if (form.order_versions) {
     if (!options.optimize) return std::nullopt;
@@ -169,8 +170,13 @@ std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form
     if (!changed) return std::nullopt;  // the same as the form without sharing
   }
   if (options.optimize && !negate) out = passed("drop-last-guards", scope, out, drop_last_read_guards(out), options);
-  // Then reads behind a link header of variable length are indexed.
-  out = passed("resolve-link-base", scope, out, resolve_link_base(out, negate), options);
+  // Then reads behind a link header of variable length are indexed, or
+  // each branch is copied for either header.
+  if (tag_copies) {
+    out = passed("copy-per-tag", scope, out, copy_per_tag(out), options);
+  } else {
+    out = passed("resolve-link-base", scope, out, resolve_link_base(out, negate), options);
+  }
   // Last, the SYN gate goes in front.
   return passed("syn-gate", scope, out, with_gate(out, options), options);
 }
@@ -227,7 +233,7 @@ ir::Program ProgramBuilder::joined(const std::vector<std::size_t>& members, bool
 }
 
 std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::size_t>& members,
-                                                        std::size_t fit_within, bool last_use) {
+                                                        std::size_t fit_within, bool last_use, bool probe) {
   std::optional<std::pair<ir::Program, BpfProgram>> smallest;
   std::optional<ir::Program> with_shortcut, without_shortcut;
   bool moved = false;  // an earlier form moved branches
@@ -239,29 +245,40 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
     // rarely makes a program larger, and each extra form would cost a
     // refusal, which tries every form of its prefixes, a quarter more time.
     if (is_fallback(i) && moved && fit_within > kXtBpfMaxInstructions) continue;
-    auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
-    if (!ready) ready = joined(members, form.window_shortcut);
-    std::optional<ir::Program> ir = run_form_passes(*ready, form, options_, describe(i, form));
-    if (!ir) continue;
-    moved = moved || form.order_versions;
-    if (last_use && !options_.observe_passes) {
-      // The form's IR holds what code generation needs; the joined program
-      // and the lowerings behind it are let go first (a later form joins
-      // and lowers again). Not while the passes are observed (--print-ir),
-      // which would report the lowering twice.
-      with_shortcut.reset();
-      without_shortcut.reset();
-      for (std::size_t m : members) forget(m);
+    // Behind Ethernet, a program of several signatures tries each form
+    // first with a copy of its branches per 802.1Q layout, whose reads at
+    // fixed offsets let jump threading go past the branches a frame has
+    // already failed (it is larger, and far faster), then with the reads
+    // indexed by where the framing found the IP header. One signature has
+    // little to go past: it keeps the smaller.
+    for (bool tag_copies : {true, false}) {
+      if (tag_copies && (members.size() < 2 || probe)) continue;
+      auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
+      if (!ready) ready = joined(members, form.window_shortcut);
+      std::optional<ir::Program> ir = run_form_passes(*ready, form, options_, describe(i, form, tag_copies), tag_copies);
+      if (!ir) continue;
+      moved = moved || form.order_versions;
+      if (last_use && !options_.observe_passes) {
+        // The form's IR holds what code generation needs; the joined
+        // program and the lowerings behind it are let go first (a later
+        // form joins and lowers again). Not while the passes are observed
+        // (--print-ir), which would report the lowering twice.
+        with_shortcut.reset();
+        without_shortcut.reset();
+        for (std::size_t m : members) forget(m);
+      }
+      // Without keep_ir, code generation takes the form's IR and lets it
+      // go once walked; what is kept of it below has no branches.
+      bool give_ir = last_use && !options_.keep_ir && !options_.observe_passes;
+      BpfProgram program = give_ir ? generate(std::move(*ir), codegen_options(options_))
+                                   : generate(*ir, codegen_options(options_));
+      std::size_t size = program.instructions.size();
+      if (!smallest || size < smallest->second.instructions.size()) {
+        smallest.emplace(std::move(*ir), std::move(program));
+      }
+      bool enough = fit_within == 0 || !options_.optimize || size <= fit_within;
+      if (enough) return std::move(*smallest);
     }
-    // Without keep_ir, code generation takes the form's IR and lets it go
-    // once walked; what is kept of it below has no branches.
-    bool give_ir = last_use && !options_.keep_ir && !options_.observe_passes;
-    BpfProgram program = give_ir ? generate(std::move(*ir), codegen_options(options_))
-                                 : generate(*ir, codegen_options(options_));
-    std::size_t size = program.instructions.size();
-    if (!smallest || size < smallest->second.instructions.size()) smallest.emplace(std::move(*ir), std::move(program));
-    bool enough = fit_within == 0 || !options_.optimize || size <= fit_within;
-    if (enough) break;
   }
   return std::move(*smallest);
 }

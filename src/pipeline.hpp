@@ -57,13 +57,15 @@ struct Form {
 };
 
 // 3. A joined program finished in `form`: order-versions, group-branches,
-// guard-reads, share-versions, drop-last-guards, resolve-link-base. nullopt
-// when the form is the same as one without group_branches (nothing to
-// group, or a verdict per signature, which needs the selection's order),
-// without order_versions (nothing to reorder) or without share_versions
-// (nothing to share).
+// guard-reads, share-versions, drop-last-guards, then resolve-link-base or,
+// with `tag_copies`, copy-per-tag. nullopt when the form is the same as one
+// without group_branches (nothing to group, or a verdict per signature,
+// which needs the selection's order), without order_versions (nothing to
+// reorder) or without share_versions (nothing to share), and with
+// `tag_copies` unless the program is for Ethernet, optimized and not
+// negated.
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
-                                           std::string_view scope);
+                                           std::string_view scope, bool tag_copies = false);
 
 // 4. Programs of a selection's signatures, named by their index in
 // `sources`: each signature through 1 when first needed, per window check
@@ -90,8 +92,11 @@ class ProgramBuilder {
   // last_use: the members' lowerings are not needed afterwards, so each
   // form's code is generated without them held (forgotten, and lowered
   // again if a later form is tried), unless the passes are observed.
+  // probe: only whether and how the members fit, for refuse_over's growing
+  // prefixes: no copy per 802.1Q layout, which is only tried first for
+  // speed, and whose fallback decides the fit.
   std::pair<ir::Program, BpfProgram> best(const std::vector<std::size_t>& members, std::size_t fit_within,
-                                          bool last_use = false);
+                                          bool last_use = false, bool probe = false);
 
   // The members' IR in the first form, not generated: what a selection with
   // errors has to show.

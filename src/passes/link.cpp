@@ -124,6 +124,31 @@ Program apply_link(const Program& program, const LinkLayer& link) {
   return out;
 }
 
+Program copy_per_tag(const Program& program) {
+  std::vector<Branch> untagged, tagged;
+  for (const Branch& branch : program.branches) {
+    if (!branch.framing) {
+      untagged.push_back(branch);
+      continue;
+    }
+    std::uint32_t type = ether_type(branch.ip_version);
+    ValuePtr outer = frame_load(Width::Half, 12);
+    Branch plain = branch;
+    plain.framing = nullptr;
+    plain.condition = all({eq(outer, type, "link: ethertype"), branch.condition});
+    untagged.push_back(plain);
+    Branch behind = plain;
+    behind.link_offset = branch.link_offset + kVlanTag;
+    behind.condition = all({eq(outer, kEtherTypeVlan, "link: 802.1Q tag"),
+                            eq(frame_load(Width::Half, 12 + kVlanTag), type, "link: ethertype"), branch.condition});
+    tagged.push_back(std::move(behind));
+  }
+  Program out = program;
+  out.branches = std::move(untagged);
+  out.branches.insert(out.branches.end(), tagged.begin(), tagged.end());
+  return out;
+}
+
 Program resolve_link_base(const Program& program, bool negate) {
   Program out = program;
   for (Branch& branch : out.branches) {

@@ -22,4 +22,15 @@ ir::Program apply_link(const ir::Program& program, const LinkLayer& link);
 // framing's reads must fail the branch rather than end the program.
 ir::Program resolve_link_base(const ir::Program& program, bool negate);
 
+// Instead of resolve_link_base: each branch with framing becomes two with the
+// IP header at a fixed offset, one for an untagged frame (the EtherType at
+// 12) and one behind an 802.1Q tag (the tag at 12, the EtherType at 16); the
+// untagged copies first, in order, then the tagged ones. A frame is one or
+// the other, so every frame meets the same first branch that accepts it.
+// Every read is then at a fixed offset, as jump threading needs to go past
+// what a path decided; the program is up to twice as large. Not for negated
+// programs, whose read guards count from the IP header, and so cannot
+// guard the link header's reads.
+ir::Program copy_per_tag(const ir::Program& program);
+
 }  // namespace p0fbpf

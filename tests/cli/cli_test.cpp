@@ -144,7 +144,7 @@ TEST(Cli, PrintIrNamesTheKnownPasses) {
   EXPECT_NE(r.err.find("--print-ir=after-optimize: no such pass"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("lower, ip-version, link, merge-checks, drop-implied-lengths, share-branches, "
                        "order-versions, group-branches, guard-reads, share-versions, drop-last-guards, "
-                       "resolve-link-base"),
+                       "copy-per-tag, resolve-link-base, syn-gate"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(run_cli({"--print-ir=share-versions", kDesignCard}).status, 2);

@@ -1,7 +1,7 @@
 // Checks that a pass keeps the IR's verdict (ir::evaluate) on packets around
 // every TCP signature of p0f.fp and the examples: matching ones, near misses
 // and random ones, without code generation; for order-versions, also that
-// the first branch to accept each packet stays the same.
+// the first branch to accept each packet stays the same (copy-per-tag too).
 #pragma once
 
 #include <string_view>
