@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace p0fbpf {
@@ -20,8 +22,13 @@ constexpr std::size_t kMaxSteps = 512;
 constexpr std::size_t kMaxDeadScan = 16;
 
 // A packet value: a load (absolute, or the length), then operations with
-// constants, as words `code << 32 | k`. Interned: equal values, equal ids.
-using Expression = std::vector<std::uint64_t>;
+// constants, each a word `code << 32 | k`. Interned one word at a time, as
+// the word after the value before it: equal values, equal ids.
+struct Expression {
+  int before = kUnknown;    // the value the last word applies to; kUnknown: the load itself
+  std::uint64_t last = 0;   // the last word
+  std::uint64_t load = 0;   // the first word, the load
+};
 
 std::uint64_t word(const bpf_insn& insn) { return std::uint64_t{insn.code} << 32 | insn.k; }
 
@@ -246,9 +253,9 @@ class Threader {
  private:
   // The bytes of a value that is an absolute load and nothing else.
   std::optional<Bytes> plain_load(int id) const {
-    const Expression& e = *expressions_[static_cast<std::size_t>(id)];
-    if (e.size() != 1) return std::nullopt;
-    return absolute_load(e.front());
+    const Expression& e = expressions_[static_cast<std::size_t>(id)];
+    if (e.before != kUnknown) return std::nullopt;
+    return absolute_load(e.load);
   }
 
   // Whether the facts decide `test`: facts about its value, and Equal facts
@@ -270,9 +277,13 @@ class Threader {
     return std::nullopt;
   }
 
-  int intern(Expression e) {
-    auto [it, fresh] = ids_.try_emplace(std::move(e), static_cast<int>(expressions_.size()));
-    if (fresh) expressions_.push_back(&it->first);
+  // The value of `last` applied to `before` (kUnknown: the load `last`).
+  int intern(int before, std::uint64_t last) {
+    auto [it, fresh] = ids_.try_emplace({before, last}, static_cast<int>(expressions_.size()));
+    if (fresh) {
+      std::uint64_t load = before == kUnknown ? last : expressions_[static_cast<std::size_t>(before)].load;
+      expressions_.push_back({before, last, load});
+    }
     return it->second;
   }
 
@@ -280,15 +291,11 @@ class Threader {
   int after(const bpf_insn& insn, int a) {
     switch (BPF_CLASS(insn.code)) {
       case BPF_LD:
-        if (BPF_MODE(insn.code) == BPF_ABS || BPF_MODE(insn.code) == BPF_LEN) return intern({word(insn)});
+        if (BPF_MODE(insn.code) == BPF_ABS || BPF_MODE(insn.code) == BPF_LEN) return intern(kUnknown, word(insn));
         return kUnknown;
       case BPF_ALU:
         if (a == kUnknown || BPF_SRC(insn.code) == BPF_X) return kUnknown;
-        {
-          Expression e = *expressions_[static_cast<std::size_t>(a)];
-          e.push_back(word(insn));
-          return intern(std::move(e));
-        }
+        return intern(a, word(insn));
       case BPF_MISC:
         return BPF_MISCOP(insn.code) == BPF_TXA ? kUnknown : a;
       default:  // ldx, st, stx: A stays
@@ -299,14 +306,14 @@ class Threader {
   // The compare of a conditional jump with a constant, as a fact that holds.
   std::optional<Fact> test_of(const PendingInstruction& p, int a) {
     if (a == kUnknown || BPF_SRC(p.insn.code) == BPF_X) return std::nullopt;
-    const Expression& e = *expressions_[static_cast<std::size_t>(a)];
+    const Expression& e = expressions_[static_cast<std::size_t>(a)];
     Fact f;
     f.holds = true;
     f.mask = UINT32_MAX;
     f.base = a;
-    if (e.size() > 1 && e.back() >> 32 == (BPF_ALU | BPF_AND | BPF_K)) {
-      f.mask = static_cast<std::uint32_t>(e.back());
-      f.base = intern(Expression(e.begin(), e.end() - 1));
+    if (e.before != kUnknown && e.last >> 32 == (BPF_ALU | BPF_AND | BPF_K)) {
+      f.mask = static_cast<std::uint32_t>(e.last);
+      f.base = e.before;
     }
     f.k = p.insn.k;
     switch (BPF_OP(p.insn.code)) {
@@ -336,7 +343,7 @@ class Threader {
     std::optional<Bytes> bytes = absolute_load(load);
     auto starts = [&](int id) {
       if (id == kUnknown) return false;
-      std::uint64_t done = expressions_[static_cast<std::size_t>(id)]->front();
+      std::uint64_t done = expressions_[static_cast<std::size_t>(id)].load;
       if (done == load) return true;
       std::optional<Bytes> done_bytes = absolute_load(done);
       return bytes && done_bytes && done_bytes->covers(*bytes);  // within a load that did not fail
@@ -379,7 +386,7 @@ class Threader {
     const int a_at_edge = edge.a;
     State walk = edge;
     int best = label;
-    std::vector<Fact> best_facts = edge.facts;
+    std::optional<std::vector<Fact>> best_facts;  // none: the edge's
     std::size_t index = at_[static_cast<std::size_t>(label)];
     // Gone past a load not done on the path, which ends the program with 0
     // on a packet too short for it: then only a return of 0 may end the
@@ -426,7 +433,7 @@ class Threader {
       }
     }
     // A is what it was on the edge: the blocks gone past computed nothing.
-    State arriving{std::move(best_facts), a_at_edge};
+    State arriving{best_facts ? std::move(*best_facts) : std::move(edge.facts), a_at_edge};
     best = past_reload(best, a_at_edge);
     auto& in = incoming_[static_cast<std::size_t>(best)];
     if (in) meet(*in, arriving);
@@ -467,8 +474,13 @@ class Threader {
   // Labels placed in the code by past_reload: instruction index -> label.
   std::map<std::size_t, int> splits_;
   std::vector<std::optional<State>> incoming_;
-  std::map<Expression, int> ids_;
-  std::vector<const Expression*> expressions_;
+  struct PairHash {
+    std::size_t operator()(const std::pair<int, std::uint64_t>& p) const {
+      return std::hash<std::uint64_t>{}(p.second * 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(p.first));
+    }
+  };
+  std::unordered_map<std::pair<int, std::uint64_t>, int, PairHash> ids_;  // (before, last) -> id
+  std::vector<Expression> expressions_;
 };
 
 }  // namespace
