@@ -245,14 +245,14 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
     // rarely makes a program larger, and each extra form would cost a
     // refusal, which tries every form of its prefixes, a quarter more time.
     if (is_fallback(i) && moved && fit_within > kXtBpfMaxInstructions) continue;
-    // Behind Ethernet, a program of several signatures tries each form
-    // first with a copy of its branches per 802.1Q layout, whose reads at
-    // fixed offsets let jump threading go past the branches a frame has
-    // already failed (it is larger, and far faster), then with the reads
-    // indexed by where the framing found the IP header. One signature has
-    // little to go past: it keeps the smaller.
+    // Behind Ethernet each form is tried first with a copy of the branches
+    // per 802.1Q layout: its reads at fixed offsets need no X, nor scratch
+    // memory for what X's next use would lose, and let jump threading go
+    // past the branches a frame has already failed. It is larger, and far
+    // faster; if it does not fit, the reads are indexed by where the
+    // framing found the IP header.
     for (bool tag_copies : {true, false}) {
-      if (tag_copies && (members.size() < 2 || probe)) continue;
+      if (tag_copies && probe) continue;
       auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
       if (!ready) ready = joined(members, form.window_shortcut);
       std::optional<ir::Program> ir = run_form_passes(*ready, form, options_, describe(i, form, tag_copies), tag_copies);

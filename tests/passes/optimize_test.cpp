@@ -32,9 +32,14 @@ TEST(Optimize, SameVerdictsAsUnoptimized) {
         options.mode = mode;
         options.direction = response ? Direction::Response : Direction::Request;
         options.link.type = link;
-        BpfProgram optimized = *compile({{text, ""}}, options).program;
         options.optimize = false;
         BpfProgram plain = *compile({{text, ""}}, options).program;
+        // Within the unoptimized program's size: the fastest program is
+        // larger behind Ethernet (a copy per 802.1Q layout), and gives way
+        // to a smaller form that fits.
+        options.optimize = true;
+        options.fit_within = plain.instructions.size();
+        BpfProgram optimized = *compile({{text, ""}}, options).program;
         EXPECT_LE(optimized.instructions.size(), plain.instructions.size()) << text;
         for (int i = 0; i < 24; ++i) {
           bool v6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && i % 2);
