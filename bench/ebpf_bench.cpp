@@ -1,10 +1,12 @@
 // Per-packet cost in the kernel, measured by the kernel itself
 // (BPF_PROG_TEST_RUN with `repeat`), over a sample of the flood capture's
-// Ethernet frames, side by side in one run, for the design card's signature
-// and for every [tcp:request] signature of p0f.fp's Linux labels:
-//   - the XDP program (the Ethernet program translated for XDP), and for
-//     several signatures the same with a verdict per signature, as -f xdp
-//     compiles them;
+// Ethernet frames, side by side in one run, for the design card's signature,
+// every [tcp:request] signature of p0f.fp's Linux labels, and the whole
+// [tcp:request] section:
+//   - the XDP program (the Ethernet program translated for XDP); the same
+//     with every read through X, as before copy-per-tag; and for several
+//     signatures the same with a verdict per signature, as -f xdp compiles
+//     them;
 //   - the socket-filter program (the raw-IP program translated with
 //     LD_ABS/LD_IND loads: how the kernel runs a classic program);
 //   - bpftools' classic program (libpcap's compilation of its tcpdump
@@ -49,7 +51,6 @@ namespace {
 using namespace p0fbpf;
 
 constexpr const char* kDatabase = "/etc/p0f/p0f.fp";
-constexpr const char* kLabelPattern = "Linux";
 constexpr std::size_t kFloodPackets = 100000;
 
 struct Options {
@@ -101,29 +102,34 @@ struct Selection {
   std::vector<std::string> cli_arguments;  // what selects them on p0fbpf's command line
 };
 
-Selection linux_request_signatures() {
+// The [tcp:request] signatures of the labels `pattern` selects, as --label
+// does ("." selects them all).
+Selection request_signatures(const std::string& pattern) {
   std::ifstream in(kDatabase);
   std::stringstream text;
   text << in.rdbuf();
   DatabaseResult read = read_database(text.str(), kDatabase);
   if (!in || !read.ok()) fail(fmt::format("cannot read {} (apt-get install p0f)", kDatabase));
-  auto labels = select_labels(read.database, kLabelPattern, Direction::Request);
-  if (!labels.ok() || labels->empty()) fail(fmt::format("no label matches {} in {}", kLabelPattern, kDatabase));
+  auto labels = select_labels(read.database, pattern, Direction::Request);
+  if (!labels.ok() || labels->empty()) fail(fmt::format("no label matches {} in {}", pattern, kDatabase));
   Selection selection;
   for (const DatabaseLabel* label : *labels) {
     selection.sources.insert(selection.sources.end(), label->signatures.begin(), label->signatures.end());
   }
-  selection.name = fmt::format("--label {} ({} request signatures)", kLabelPattern, selection.sources.size());
-  selection.cli_arguments = {"-F", kDatabase, "--label", kLabelPattern};
+  selection.name = fmt::format("--label {} ({} request signatures)", pattern, selection.sources.size());
+  selection.cli_arguments = {"-F", kDatabase, "--label", pattern};
   return selection;
 }
 
 // `per_signature`: returning the matching signature's number, as -f xdp
-// compiles it for its counters.
-BpfProgram compile_classic(const Selection& selection, LinkType link, bool per_signature = false) {
+// compiles it for its counters. `copy_per_tag` false: behind Ethernet, the
+// layout before copy-per-tag, every read through X.
+BpfProgram compile_classic(const Selection& selection, LinkType link, bool per_signature = false,
+                           bool copy_per_tag = true) {
   CompileOptions options;
   options.link.type = link;
   options.verdict_per_signature = per_signature;
+  options.copy_per_tag = copy_per_tag;
   Compilation c = compile(selection.sources, options);
   if (!c.ok()) fail("cannot compile " + selection.name);
   return *c.program;
@@ -243,7 +249,7 @@ constexpr std::size_t kEthernetHeader = 14;
 struct Group {
   Selection selection;
   std::size_t xdp, socket_filter;  // indexes into the programs
-  std::optional<std::size_t> xdp_per_signature, bpftools, xdp_c;
+  std::optional<std::size_t> xdp_indexed, xdp_per_signature, bpftools, xdp_c;
   std::size_t bpftools_refused = 0;
   std::vector<BpfProgram> bpftools_alone;  // each alternative of an OR-ed peer alone
 };
@@ -292,11 +298,15 @@ int main(int argc, char** argv) {
   std::vector<Group> groups;
   Selection card{fmt::format("the design card {}", bench::kDesignCard), {{bench::kDesignCard, ""}},
                  {bench::kDesignCard}};
-  for (const Selection& selection : {card, linux_request_signatures()}) {
-    Group group{selection, 0, 0, std::nullopt, std::nullopt, std::nullopt, 0, {}};
+  for (const Selection& selection : {card, request_signatures("Linux"), request_signatures(".")}) {
+    Group group{selection, 0, 0, std::nullopt, std::nullopt, std::nullopt, std::nullopt, 0, {}};
     group.xdp = programs.size();
     programs.push_back(load_translated("XDP (--link ether, translated)",
                                        compile_classic(selection, LinkType::Ethernet), ebpf::Target::Xdp, frames));
+    group.xdp_indexed = programs.size();
+    programs.push_back(load_translated("XDP, every read through X (before)",
+                                       compile_classic(selection, LinkType::Ethernet, false, false), ebpf::Target::Xdp,
+                                       frames));
     if (selection.sources.size() > 1) {
       group.xdp_per_signature = programs.size();
       programs.push_back(load_translated("XDP, a verdict per signature (as -f xdp)",
@@ -345,10 +355,11 @@ int main(int argc, char** argv) {
       bool matched = programs[group.socket_filter].verdicts[f] != 0;
       bool dropped = programs[group.xdp].verdicts[f] == ebpf::isa::kXdpDrop;
       bool c_dropped = group.xdp_c ? programs[*group.xdp_c].verdicts[f] == ebpf::isa::kXdpDrop : matched;
+      bool indexed_dropped = programs[*group.xdp_indexed].verdicts[f] == ebpf::isa::kXdpDrop;
       bool each_dropped = group.xdp_per_signature
                               ? programs[*group.xdp_per_signature].verdicts[f] == ebpf::isa::kXdpDrop
                               : matched;
-      if (matched != dropped || matched != c_dropped || matched != each_dropped) {
+      if (matched != dropped || matched != c_dropped || matched != each_dropped || matched != indexed_dropped) {
         fail(fmt::format("{}: the XDP, C and socket-filter programs disagree on frame {}", group.selection.name, f));
       }
     }
@@ -404,6 +415,7 @@ int main(int argc, char** argv) {
     fmt::print("\n{}: {} of the {} frames match\n", group.selection.name, matches, frames.size());
     const Measured& reference = programs[group.socket_filter];
     row(programs[group.xdp], xdp_floor_ns, &reference);
+    row(programs[*group.xdp_indexed], xdp_floor_ns, &reference);
     if (group.xdp_per_signature) row(programs[*group.xdp_per_signature], xdp_floor_ns, &reference);
     row(reference, socket_filter_floor_ns, &reference);
     if (group.bpftools) row(programs[*group.bpftools], socket_filter_floor_ns, &reference);

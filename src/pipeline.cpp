@@ -252,7 +252,7 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
     // faster; if it does not fit, the reads are indexed by where the
     // framing found the IP header.
     for (bool tag_copies : {true, false}) {
-      if (tag_copies && probe) continue;
+      if (tag_copies && (probe || !options_.copy_per_tag)) continue;
       auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
       if (!ready) ready = joined(members, form.window_shortcut);
       std::optional<ir::Program> ir = run_form_passes(*ready, form, options_, describe(i, form, tag_copies), tag_copies);
