@@ -88,20 +88,9 @@ void compare_database(const std::string& path) {
   std::size_t programs = 0, grouped = 0, packets = 0, accepted = 0;
   for (const DatabaseLabel& label : labels) {
     if (label.signatures.empty()) continue;
-    bool response = label.direction == Direction::Response;
-    std::vector<std::pair<std::vector<std::uint8_t>, bool>> made;  // the IP packet, ipv6
-    for (const SignatureSource& source : label.signatures) {
-      Signature sig = *parse_signature(source.text);
-      for (bool v6 : {false, true}) {
-        if ((sig.version == IpVersion::V4 && v6) || (sig.version == IpVersion::V6 && !v6)) continue;
-        for (int i = 0; i < 4; ++i) {
-          testing::PacketSpec p = testing::matching_packet(sig, v6, response, rng);
-          if (i >= 2) p = testing::mutate(p, rng);
-          if (i == 3) p = testing::random_packet(v6, response, rng);
-          made.emplace_back(testing::build_packet(p), p.ipv6);
-        }
-      }
-    }
+    std::vector<Signature> signatures;
+    for (const SignatureSource& source : label.signatures) signatures.push_back(*parse_signature(source.text));
+    auto made = testing::packets_around(signatures, label.direction == Direction::Response, 4, rng);
     for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
       for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
         CompileOptions options;

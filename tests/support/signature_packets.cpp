@@ -331,4 +331,21 @@ PacketSpec random_packet(bool ipv6, bool response, Random& rng) {
   return p;
 }
 
+std::vector<std::pair<std::vector<std::uint8_t>, bool>> packets_around(const std::vector<Signature>& signatures,
+                                                                       bool response, int per_version, Random& rng) {
+  std::vector<std::pair<std::vector<std::uint8_t>, bool>> out;
+  for (const Signature& sig : signatures) {
+    for (bool v6 : {false, true}) {
+      if ((sig.version == IpVersion::V4 && v6) || (sig.version == IpVersion::V6 && !v6)) continue;
+      for (int i = 0; i < per_version; ++i) {
+        PacketSpec p = matching_packet(sig, v6, response, rng);
+        if (i >= 2) p = mutate(p, rng);
+        if (i == per_version - 1) p = random_packet(v6, response, rng);
+        out.emplace_back(build_packet(p), p.ipv6);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace p0fbpf::testing

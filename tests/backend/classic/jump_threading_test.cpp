@@ -214,20 +214,9 @@ struct Counts {
 };
 
 void compare_label(const DatabaseLabel& label, Counts& counts, testing::Random& rng) {
-  std::vector<std::pair<std::vector<std::uint8_t>, bool>> packets;  // the IP packet, ipv6
-  for (const SignatureSource& source : label.signatures) {
-    Signature sig = *parse_signature(source.text);
-    bool response = label.direction == Direction::Response;
-    for (bool v6 : {false, true}) {
-      if ((sig.version == IpVersion::V4 && v6) || (sig.version == IpVersion::V6 && !v6)) continue;
-      for (int i = 0; i < 6; ++i) {
-        testing::PacketSpec p = testing::matching_packet(sig, v6, response, rng);
-        if (i >= 2) p = testing::mutate(p, rng);
-        if (i == 5) p = testing::random_packet(v6, response, rng);
-        packets.emplace_back(testing::build_packet(p), p.ipv6);
-      }
-    }
-  }
+  std::vector<Signature> signatures;
+  for (const SignatureSource& source : label.signatures) signatures.push_back(*parse_signature(source.text));
+  auto packets = testing::packets_around(signatures, label.direction == Direction::Response, 6, rng);
   for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
     for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
       for (int variant = 0; variant < 4; ++variant) {
