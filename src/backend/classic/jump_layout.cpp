@@ -224,13 +224,16 @@ class JumpLayout {
         // An unconditional jump goes where the unconditional jumps it lands
         // on lead (its offset reaches anywhere); to a return, it is a copy
         // of that return: as long, and one instruction fewer to run.
+        // The present slot a jump to `t` lands on; null past the end.
+        auto landing_slot = [&](SlotIndex t) -> const Slot* {
+          return at[t] < placed.size() ? &slots_[placed[at[t]]] : nullptr;
+        };
         SlotIndex target = slot.true_target;
-        while (at[target] < placed.size() && is_unconditional_jump(slots_[placed[at[target]]])) {
-          target = slots_[placed[at[target]]].true_target;
+        for (const Slot* l = landing_slot(target); l && is_unconditional_jump(*l); l = landing_slot(target)) {
+          target = l->true_target;
         }
-        const PendingInstruction* landing = at[target] < placed.size() && !is_far_jump(slots_[placed[at[target]]])
-                                                ? &code_[slots_[placed[at[target]]].source]
-                                                : nullptr;
+        const Slot* lands = landing_slot(target);
+        const PendingInstruction* landing = lands && !is_far_jump(*lands) ? &code_[lands->source] : nullptr;
         if (landing && BPF_CLASS(landing->insn.code) == BPF_RET) {
           emit(landing->insn, comment_of(landing));
         } else {
