@@ -163,9 +163,16 @@ class ExactLowering {
     std::uint32_t datagram_start = f.v6 ? kIpv6Header : 0;
     ValuePtr headers = f.v6 ? f.header_length : f.header_end;
     if (fixed_doff) headers = f.v6 ? constant(*fixed_doff) : add(f.tcp.value(), *fixed_doff);
+    // IPv4's total length is then fixed by the first word, and the packet
+    // length check fails only for a truncated datagram: it waits until the
+    // IP header's fields are checked. IPv6's, before the payload length is,
+    // turns most other datagrams away in two instructions.
+    ConditionPtr datagram_held;
     if (headers->is_constant() && sig_.payload == PayloadClass::Zero) {
       c.push_back(eq(datagram, headers, "pclass"));
-      c.push_back(implied_by_last_byte(ge(packet_length(), datagram_start + headers->constant, "ip length")));
+      ConditionPtr held = implied_by_last_byte(ge(packet_length(), datagram_start + headers->constant, "ip length"));
+      if (f.v6) c.push_back(held);
+      else datagram_held = held;
     } else {
       c.push_back(ge(packet_length(), add(datagram, datagram_start), "ip length"));
       if (sig_.payload == PayloadClass::Zero) c.push_back(eq(datagram, headers, "pclass"));
@@ -186,6 +193,9 @@ class ExactLowering {
     }
     c.push_back(ttl_check(sig_.ttl, f));
     c.push_back(eq(load(Width::Byte, f.v6 ? 6 : 9), 6, "ip protocol tcp"));
+    // Before the first read past the IP header: a packet too short for the
+    // reads above is one that no branch accepts.
+    if (datagram_held) c.push_back(datagram_held);
 
     // TCP flags, data offset and NS.
     std::uint32_t type = response_ ? (kSyn | kAck) : kSyn;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "bpf_run.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/parser.hpp"
@@ -165,6 +167,32 @@ TEST(LowerExact, LengthsAndPayload) {
   p = design_card_packet();
   p.protocol = 17;
   EXPECT_FALSE(accepts(kDesignCard, p));
+}
+
+// Where the packet length check stands among a branch's checks: IPv4's,
+// which only a truncated datagram fails once the first word fixed the total
+// length, after the IP header's fields; IPv6's, which turns away datagrams
+// with a shorter payload, right after the payload length.
+TEST(LowerExact, PacketLengthCheckPlace) {
+  auto fields = [](const ir::Branch& b) {
+    std::vector<std::string> out;
+    for (const ir::ConditionPtr& c : ir::conjuncts(b.condition)) out.push_back(c->field);
+    return out;
+  };
+  Lowered both = lower_ok("*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0");
+  ASSERT_EQ(both.branches.size(), 2u);
+  for (const ir::Branch& b : both.branches) {
+    std::vector<std::string> f = fields(b);
+    auto at = [&](const std::string& name) {
+      return std::find(f.begin(), f.end(), name) - f.begin();
+    };
+    ASSERT_LT(at("ip length"), static_cast<long>(f.size())) << b.label;
+    if (b.ip_version == 4) {
+      EXPECT_EQ(at("ip length"), at("ip protocol tcp") + 1) << b.label;
+    } else {
+      EXPECT_EQ(at("ip length"), at("pclass") + 1) << b.label;
+    }
+  }
 }
 
 TEST(LowerExact, DirectionAndFlags) {
