@@ -227,12 +227,12 @@ TEST(LinkBase, EthernetCostsAFewInstructionsOverRaw) {
     Signature sig = *parse_signature(v.signature);
     if (sig.version == IpVersion::Any || !v.also.empty()) continue;  // raw shares the versions, ether cannot
     BpfProgram raw = compiled(v, LinkType::Raw, false);
-    // Within a few instructions of raw's size, the link header costs them
-    // once, where it cost a copy of the whole program per framing.
-    // Positions computed from the packet cost more: they are computed from
-    // X, which holds the IP header's. (Measured: the design card 53 raw, 60
-    // behind Ethernet; IP options of any length 46 and 66, where the copy
-    // per framing took 114.)
+    // The smaller form, within a few instructions of raw's size: the link
+    // header costs them once, where it cost a copy of the whole program per
+    // framing. Positions computed from the packet cost more: they are
+    // computed from X, which holds the IP header's. (Measured: the design
+    // card 53 raw, 60 behind Ethernet; IP options of any length 46 and 66,
+    // where the copy per framing took 114.)
     std::size_t bound = v.fixed_offsets ? raw.instructions.size() + 7 : raw.instructions.size() * 3 / 2;
     BpfProgram small = compiled(v, LinkType::Ethernet, false, true, bound);
     EXPECT_LE(small.instructions.size(), bound) << v.signature;
@@ -282,8 +282,9 @@ TEST(LinkBase, CopyPerTagKeepsEveryVerdict) { testing::expect_pass_keeps_verdict
 // A program of many signatures behind Ethernet takes a copy per 802.1Q
 // layout: a frame that fails a branch goes past the others that must fail
 // the same way, as on raw IP, where reads through X (the IP header's
-// position) would stop jump threading at every branch. p0f.fp's Linux
-// signatures, on untagged frames of matching packets and near misses.
+// position) would stop jump threading at every branch. The first 20
+// request signatures of p0f.fp, on untagged frames of matching packets and
+// near misses.
 TEST(LinkBase, ManySignaturesBehindEthernetCostAboutWhatTheyCostRaw) {
   std::vector<SignatureSource> sources;
   for (const testing::TcpSignature& s : testing::tcp_signatures("/etc/p0f/p0f.fp")) {
