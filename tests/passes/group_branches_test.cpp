@@ -21,7 +21,8 @@ namespace {
 
 using namespace ir;
 
-// A branch of `version` that checks byte 0 == first, then byte 40 == second.
+// A branch of `version` that checks the word at 0 == first, then byte 40 ==
+// second.
 Branch branch(const std::string& label, int version, std::uint32_t first, std::uint32_t second) {
   return {label, all({eq(load(Width::Word, 0), first, "first"), eq(load(Width::Byte, 40), second, "option")}),
           version, 0};
