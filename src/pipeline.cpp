@@ -141,10 +141,17 @@ ir::Program run_program_passes(const std::vector<const std::vector<ir::Branch>*>
   return passed("share-branches", "program", program, share_branches(program, options.verdict_per_signature), options);
 }
 
-std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
-                                           std::string_view scope, bool tag_copies) {
+namespace {
+
+// Whether a copy per 802.1Q layout can stand in for the indexed reads.
+bool copies_apply(const CompileOptions& options) {
+  return options.optimize && !options.negate && options.link.type == LinkType::Ethernet;
+}
+
+// 3 up to the link layout: nullopt where run_form_passes says.
+std::optional<ir::Program> shape_form(const ir::Program& program, Form form, const CompileOptions& options,
+                                      std::string_view scope) {
   const bool negate = options.negate;
-  if (tag_copies && (!options.optimize || negate || options.link.type != LinkType::Ethernet)) return std::nullopt;
   ir::Program out = program;
   if (form.order_versions) {
     if (!options.optimize) return std::nullopt;
@@ -170,15 +177,27 @@ std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form
     if (!changed) return std::nullopt;  // the same as the form without sharing
   }
   if (options.optimize && !negate) out = passed("drop-last-guards", scope, out, drop_last_read_guards(out), options);
-  // Then reads behind a link header of variable length are indexed, or
-  // each branch is copied for either header.
-  if (tag_copies) {
-    out = passed("copy-per-tag", scope, out, copy_per_tag(out), options);
-  } else {
-    out = passed("resolve-link-base", scope, out, resolve_link_base(out, negate), options);
-  }
-  // Last, the SYN gate goes in front.
+  return out;
+}
+
+// The rest of 3: reads behind a link header of variable length are
+// indexed, or (tag_copies) each branch is copied for either header; last,
+// the SYN gate goes in front.
+ir::Program finish_form(ir::Program shaped, const CompileOptions& options, std::string_view scope, bool tag_copies) {
+  ir::Program out = tag_copies ? passed("copy-per-tag", scope, shaped, copy_per_tag(shaped), options)
+                               : passed("resolve-link-base", scope, shaped,
+                                        resolve_link_base(shaped, options.negate), options);
   return passed("syn-gate", scope, out, with_gate(out, options), options);
+}
+
+}  // namespace
+
+std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
+                                           std::string_view scope, bool tag_copies) {
+  if (tag_copies && !copies_apply(options)) return std::nullopt;
+  std::optional<ir::Program> shaped = shape_form(program, form, options, scope);
+  if (!shaped) return std::nullopt;
+  return finish_form(std::move(*shaped), options, scope, tag_copies);
 }
 
 bool ProgramBuilder::lower_checked(std::size_t source, std::vector<SourcedDiagnostic>& diagnostics) {
@@ -245,36 +264,38 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
     // rarely makes a program larger, and each extra form would cost a
     // refusal, which tries every form of its prefixes, a quarter more time.
     if (is_fallback(i) && moved && fit_within > kXtBpfMaxInstructions) continue;
+    auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
+    if (!ready) ready = joined(members, form.window_shortcut);
+    std::optional<ir::Program> shaped = shape_form(*ready, form, options_, describe(i, form, false));
+    if (!shaped) continue;
+    moved = moved || form.order_versions;
+    if (last_use && !options_.observe_passes) {
+      // The form's IR holds what code generation needs; the joined program
+      // and the lowerings behind it are let go first (a later form joins
+      // and lowers again). Not while the passes are observed (--print-ir),
+      // which would report the lowering twice.
+      with_shortcut.reset();
+      without_shortcut.reset();
+      for (std::size_t m : members) forget(m);
+    }
     // Behind Ethernet each form is tried first with a copy of the branches
     // per 802.1Q layout: its reads at fixed offsets need no X, nor scratch
     // memory for what X's next use would lose, and let jump threading go
     // past the branches a frame has already failed. It is larger, and far
     // faster; if it does not fit, the reads are indexed by where the
-    // framing found the IP header.
+    // framing found the IP header. Both finish the same shaped form.
     for (bool tag_copies : {true, false}) {
-      if (tag_copies && (probe || !options_.copy_per_tag)) continue;
-      auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
-      if (!ready) ready = joined(members, form.window_shortcut);
-      std::optional<ir::Program> ir = run_form_passes(*ready, form, options_, describe(i, form, tag_copies), tag_copies);
-      if (!ir) continue;
-      moved = moved || form.order_versions;
-      if (last_use && !options_.observe_passes) {
-        // The form's IR holds what code generation needs; the joined
-        // program and the lowerings behind it are let go first (a later
-        // form joins and lowers again). Not while the passes are observed
-        // (--print-ir), which would report the lowering twice.
-        with_shortcut.reset();
-        without_shortcut.reset();
-        for (std::size_t m : members) forget(m);
-      }
+      if (tag_copies && (probe || !options_.copy_per_tag || !copies_apply(options_))) continue;
+      ir::Program ir = finish_form(tag_copies ? *shaped : std::move(*shaped), options_,
+                                   describe(i, form, tag_copies), tag_copies);
       // Without keep_ir, code generation takes the form's IR and lets it
       // go once walked; what is kept of it below has no branches.
       bool give_ir = last_use && !options_.keep_ir && !options_.observe_passes;
-      BpfProgram program = give_ir ? generate(std::move(*ir), codegen_options(options_))
-                                   : generate(*ir, codegen_options(options_));
+      BpfProgram program = give_ir ? generate(std::move(ir), codegen_options(options_))
+                                   : generate(ir, codegen_options(options_));
       std::size_t size = program.instructions.size();
       if (!smallest || size < smallest->second.instructions.size()) {
-        smallest.emplace(std::move(*ir), std::move(program));
+        smallest.emplace(std::move(ir), std::move(program));
       }
       bool enough = fit_within == 0 || !options_.optimize || size <= fit_within;
       if (enough) return std::move(*smallest);
