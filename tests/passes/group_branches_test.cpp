@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bpf_run.hpp"
+#include "database_file.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
 #include "p0fbpf/parser.hpp"
@@ -71,15 +71,12 @@ TEST(GroupBranches, GroupBranchesKeepsEveryVerdict) { testing::expect_pass_keeps
 // the selection's order: on packets of the label's signatures, near misses
 // and random SYNs, both accept the same packets.
 void compare_database(const std::string& path) {
-  std::ifstream in(path);
-  P0FBPF_REQUIRE(in.good(), path + " missing (apt-get install p0f)");
-  std::stringstream text;
-  text << in.rdbuf();
-  DatabaseResult read = read_database(text.str(), path);
-  ASSERT_TRUE(read.ok());
-  std::vector<DatabaseLabel> labels = read.database.labels;
+  std::optional<DatabaseResult> read = testing::read_database_file(path);
+  P0FBPF_REQUIRE(read, path + " missing (apt-get install p0f)");
+  ASSERT_TRUE(read->ok());
+  std::vector<DatabaseLabel> labels = read->database.labels;
   DatabaseLabel requests{"every [tcp:request] signature", Direction::Request, {}};
-  for (const DatabaseLabel& label : read.database.labels) {
+  for (const DatabaseLabel& label : read->database.labels) {
     if (label.direction == Direction::Request) {
       requests.signatures.insert(requests.signatures.end(), label.signatures.begin(), label.signatures.end());
     }

@@ -4,10 +4,10 @@
 #include <pcap/pcap.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "backend/classic/jump_layout.hpp"
+#include "database_file.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
 #include "p0fbpf/parser.hpp"
@@ -268,16 +268,13 @@ void compare_label(const DatabaseLabel& label, Counts& counts, testing::Random& 
 }
 
 void compare_database(const std::string& path) {
-  std::ifstream in(path);
-  P0FBPF_REQUIRE(in.good(), path + " missing (apt-get install p0f)");
-  std::stringstream text;
-  text << in.rdbuf();
-  DatabaseResult read = read_database(text.str(), path);
-  ASSERT_TRUE(read.ok());
+  std::optional<DatabaseResult> read = testing::read_database_file(path);
+  P0FBPF_REQUIRE(read, path + " missing (apt-get install p0f)");
+  ASSERT_TRUE(read->ok());
   testing::Random rng(22);
   Counts counts;
   DatabaseLabel requests{"every [tcp:request] signature", Direction::Request, {}};
-  for (const DatabaseLabel& label : read.database.labels) {
+  for (const DatabaseLabel& label : read->database.labels) {
     if (label.signatures.empty()) continue;
     compare_label(label, counts, rng);
     if (label.direction == Direction::Request) {
