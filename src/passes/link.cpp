@@ -24,17 +24,24 @@ Branch framed(const Branch& branch, std::uint32_t offset, ConditionPtr link_chec
   return out;
 }
 
+// The frame's EtherType field at `at` holds `type`: at 12 in an untagged
+// frame, at 16 behind one 802.1Q tag.
+ConditionPtr ether_type_at(std::uint32_t at, std::uint32_t type) {
+  return eq(frame_load(Width::Half, at), type, "link: ethertype");
+}
+
+// The frame carries an 802.1Q tag where an untagged frame has its EtherType.
+ConditionPtr vlan_tag() { return eq(frame_load(Width::Half, 12), kEtherTypeVlan, "link: 802.1Q tag"); }
+
 // The EtherType at 12, or one 802.1Q tag and the EtherType behind it. An
 // untagged frame leaves the shift at 0, X's value at the start: it costs the
 // EtherType compare alone.
 ConditionPtr ethernet_framing(std::uint32_t type) {
   ValuePtr shift = link_shift_variable();
-  ValuePtr outer = frame_load(Width::Half, 12);
   return all({assign(shift, constant(0), "link: no tag"),
-              any({eq(outer, type, "link: ethertype"),
-                   all({eq(outer, kEtherTypeVlan, "link: 802.1Q tag"),
-                        assign(shift, constant(kVlanTag), "link: ip header behind the tag"),
-                        eq(frame_load(Width::Half, 16), type, "link: ethertype")})})});
+              any({ether_type_at(12, type),
+                   all({vlan_tag(), assign(shift, constant(kVlanTag), "link: ip header behind the tag"),
+                        ether_type_at(12 + kVlanTag, type)})})});
 }
 
 // IP-relative values as read from the frame, the IP header `at` bytes in
@@ -132,15 +139,13 @@ Program copy_per_tag(const Program& program) {
       continue;
     }
     std::uint32_t type = ether_type(branch.ip_version);
-    ValuePtr outer = frame_load(Width::Half, 12);
     Branch plain = branch;
     plain.framing = nullptr;
-    plain.condition = all({eq(outer, type, "link: ethertype"), branch.condition});
+    plain.condition = all({ether_type_at(12, type), branch.condition});
     untagged.push_back(plain);
     Branch behind = plain;
     behind.link_offset = branch.link_offset + kVlanTag;
-    behind.condition = all({eq(outer, kEtherTypeVlan, "link: 802.1Q tag"),
-                            eq(frame_load(Width::Half, 12 + kVlanTag), type, "link: ethertype"), branch.condition});
+    behind.condition = all({vlan_tag(), ether_type_at(12 + kVlanTag, type), branch.condition});
     tagged.push_back(std::move(behind));
   }
   Program out = program;
