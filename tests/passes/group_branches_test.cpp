@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bpf_run.hpp"
+#include "branch_labels.hpp"
 #include "database_file.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
@@ -28,18 +29,14 @@ Branch branch(const std::string& label, int version, std::uint32_t first, std::u
           version, 0};
 }
 
-std::vector<std::string> labels(const Program& program) {
-  std::vector<std::string> out;
-  for (const Branch& b : program.branches) out.push_back(b.label);
-  return out;
-}
+using testing::branch_labels;
 
 TEST(GroupBranches, BranchesThatStartAlikeBecomeNeighbours) {
   Program p;
   p.branches = {branch("a", 4, 0x4500003c, 2), branch("b", 4, 0x45000034, 2), branch("c", 4, 0x4500003c, 1),
                 branch("d", 4, 0x45000034, 2)};
   // By the first check, then the second; equal branches (b, d) in order.
-  EXPECT_EQ(labels(group_branches(p)), (std::vector<std::string>{"b", "d", "c", "a"}));
+  EXPECT_EQ(branch_labels(group_branches(p)), (std::vector<std::string>{"b", "d", "c", "a"}));
 }
 
 // Constants sort by their number, not their text: the ranges a database's
@@ -47,7 +44,7 @@ TEST(GroupBranches, BranchesThatStartAlikeBecomeNeighbours) {
 TEST(GroupBranches, ConstantsSortByNumber) {
   Program p;
   p.branches = {branch("a", 6, 0x100, 1), branch("b", 6, 0x20, 1), branch("c", 6, 0x3, 1)};
-  EXPECT_EQ(labels(group_branches(p)), (std::vector<std::string>{"c", "b", "a"}));
+  EXPECT_EQ(branch_labels(group_branches(p)), (std::vector<std::string>{"c", "b", "a"}));
 }
 
 // Branches move within their run of one IP version and framing only: the
@@ -57,7 +54,7 @@ TEST(GroupBranches, BranchesStayInTheirRun) {
   p.branches = {branch("a6", 6, 2, 1), branch("b6", 6, 1, 1), branch("c4", 4, 0, 1), branch("d4", 4, 3, 1),
                 branch("e4", 4, 1, 1), branch("f", 0, 0, 1), branch("g4", 4, 2, 1), branch("h4", 4, 1, 1)};
   p.branches[3].link_offset = 14;
-  EXPECT_EQ(labels(group_branches(p)), (std::vector<std::string>{"b6", "a6", "c4", "d4", "e4", "f", "h4", "g4"}));
+  EXPECT_EQ(branch_labels(group_branches(p)), (std::vector<std::string>{"b6", "a6", "c4", "d4", "e4", "f", "h4", "g4"}));
   Program sorted;
   sorted.branches = {branch("a", 4, 1, 1), branch("b", 4, 2, 1)};
   EXPECT_TRUE(identical(group_branches(sorted), sorted));

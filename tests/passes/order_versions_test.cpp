@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "branch_labels.hpp"
 #include "pass_verdicts.hpp"
 
 namespace p0fbpf {
@@ -18,11 +19,7 @@ Branch branch(const std::string& label, int version, std::uint32_t first) {
           0};
 }
 
-std::vector<std::string> labels(const Program& program) {
-  std::vector<std::string> out;
-  for (const Branch& b : program.branches) out.push_back(b.label);
-  return out;
-}
+using testing::branch_labels;
 
 // IPv4's branches start with three different checks, IPv6's with one: a
 // packet of either version fails IPv6's one before trying IPv4's.
@@ -30,7 +27,7 @@ TEST(OrderVersions, TheVersionWithFewerFirstChecksGoesFirst) {
   Program p;
   p.branches = {branch("a4", 4, 0x45), branch("b6", 6, 0x60), branch("c4", 4, 0x46), branch("d6", 6, 0x60),
                 branch("e4", 4, 0x47), branch("f4", 4, 0x45)};
-  EXPECT_EQ(labels(order_versions(p)), (std::vector<std::string>{"b6", "d6", "a4", "c4", "e4", "f4"}));
+  EXPECT_EQ(branch_labels(order_versions(p)), (std::vector<std::string>{"b6", "d6", "a4", "c4", "e4", "f4"}));
 }
 
 TEST(OrderVersions, ATieKeepsTheOrder) {
@@ -48,7 +45,7 @@ TEST(OrderVersions, ABranchForBothVersionsEndsARun) {
   Program p;
   p.branches = {branch("a4", 4, 0x45), branch("b4", 4, 0x46), branch("c6", 6, 0x60), branch("d", 0, 0x45),
                 branch("e4", 4, 0x45), branch("f6", 6, 0x60), branch("g4", 4, 0x46)};
-  EXPECT_EQ(labels(order_versions(p)), (std::vector<std::string>{"c6", "a4", "b4", "d", "f6", "e4", "g4"}));
+  EXPECT_EQ(branch_labels(order_versions(p)), (std::vector<std::string>{"c6", "a4", "b4", "d", "f6", "e4", "g4"}));
 }
 
 // order-versions keeps the IR's verdict on packets around every signature.
