@@ -176,13 +176,15 @@ class SuggestTools : public ::testing::Test {
     // The tool is not under test: one that dies of a signal (zmap 2.1.1
     // aborts now and then in constraint_lookup_index) or hangs until
     // timeout(1) ends it (124: zmap once sent nothing for 60 s in CI) is
-    // run again, with a fresh capture. timeout(1) passes a death on as
-    // 128 + the signal; run_shell reports a shell killed by one as -1.
+    // run again, with a fresh capture. A run that works takes 2 to 7 s
+    // here (masscan the longest); one that hangs is ended after 20 s.
+    // timeout(1) passes a death on as 128 + the signal; run_shell reports a
+    // shell killed by one as -1.
     std::string attack;
     for (int attempt = 1;; ++attempt) {
       TcpdumpCapture capture(ns_->b(), temp(tool + ".pcap"), "tcp");
       int status = 0;
-      std::string out = run_shell(fmt::format("ip netns exec {} timeout 60 {}", ns_->a(), command), &status);
+      std::string out = run_shell(fmt::format("ip netns exec {} timeout 20 {}", ns_->a(), command), &status);
       attack = capture.stop();
       bool signalled = status == -1 || status == 124 || status > 128;
       if (signalled && attempt < 3) {
