@@ -160,11 +160,9 @@ std::optional<ir::Program> shape_form(const ir::Program& program, Form form, con
     if (!changed && !form.group_branches) return std::nullopt;  // the same as the next form
   }
   if (form.group_branches) {
-    // A verdict per signature is the first accepting branch's, in the
-    // selection's order.
-    if (!options.optimize || options.verdict_per_signature) return std::nullopt;
+    if (!options.optimize) return std::nullopt;
     bool changed = false;
-    out = passed("group-branches", scope, out, group_branches(out), options, &changed);
+    out = passed("group-branches", scope, out, group_branches(out, options.verdict_per_signature), options, &changed);
     if (!changed) return std::nullopt;  // the same as the next form
   }
   // Negated programs get their read guards, the others lose the last

@@ -3,7 +3,12 @@
 #include <algorithm>
 #include <compare>
 #include <cstddef>
+#include <functional>
 #include <numeric>
+#include <queue>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace p0fbpf {
@@ -51,9 +56,89 @@ bool same_run(const Branch& a, const Branch& b) {
   return !a.framing || same_check(a.framing, b.framing);
 }
 
+// Whether the value reads a variable, which each branch assigns for itself:
+// the same text may then stand for different numbers in two branches.
+bool reads_variable(const ValuePtr& v) {
+  if (!v) return false;
+  if (v->kind == Value::Kind::Variable) return true;
+  return reads_variable(v->base) || reads_variable(v->lhs) || reads_variable(v->rhs);
+}
+
+// A branch's checks `value == constant`, the value by its number in
+// `values`, sorted: what tells two branches apart.
+using Equalities = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+
+Equalities equalities(const std::vector<ConditionPtr>& parts,
+                      std::unordered_map<std::string_view, std::uint32_t>& values) {
+  Equalities out;
+  for (const ConditionPtr& c : parts) {
+    if (c->kind != Condition::Kind::Compare || c->relation != Relation::Equal || c->negated) continue;
+    if (!c->rhs->is_constant() || c->lhs->is_constant() || reads_variable(c->lhs)) continue;
+    auto [at, added] = values.try_emplace(c->lhs->key, static_cast<std::uint32_t>(values.size()));
+    out.emplace_back(at->second, c->rhs->constant);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// No packet satisfies both: they compare one value with different constants.
+bool disjoint(const Equalities& a, const Equalities& b) {
+  for (std::size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    if (a[i].first < b[j].first) {
+      ++i;
+    } else if (b[j].first < a[i].first) {
+      ++j;
+    } else {
+      if (a[i].second != b[j].second) return true;
+      ++i, ++j;
+    }
+  }
+  return false;
+}
+
+// Branches begin to end in the order `before` sorts them, except that a
+// branch stays after an earlier one of another signature unless the two are
+// disjoint: of the branches whose earlier partners are placed, the first
+// in sorted order comes next.
+template <typename Before>
+void sort_keeping_verdicts(std::vector<std::size_t>& order, std::size_t begin, std::size_t end, Before before,
+                           const std::vector<Branch>& in, const std::vector<Equalities>& tells) {
+  const std::size_t n = end - begin;
+  std::vector<std::size_t> sorted(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  order.begin() + static_cast<std::ptrdiff_t>(end));
+  std::stable_sort(sorted.begin(), sorted.end(), before);
+  std::vector<std::size_t> rank(n);
+  for (std::size_t r = 0; r < n; ++r) rank[sorted[r] - begin] = r;
+  std::vector<std::vector<std::size_t>> followers(n);
+  std::vector<std::size_t> waiting(n, 0);
+  for (std::size_t j = 0; j < n; ++j) {
+    for (std::size_t i = 0; i < j; ++i) {
+      if (in[begin + i].signature == in[begin + j].signature) continue;
+      if (disjoint(tells[begin + i], tells[begin + j])) continue;
+      followers[i].push_back(j);
+      ++waiting[j];
+    }
+  }
+  // The free branches by rank, lowest first.
+  std::priority_queue<std::pair<std::size_t, std::size_t>, std::vector<std::pair<std::size_t, std::size_t>>,
+                      std::greater<>>
+      free;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (waiting[i] == 0) free.emplace(rank[i], i);
+  }
+  for (std::size_t placed = 0; placed < n; ++placed) {
+    std::size_t next = free.top().second;
+    free.pop();
+    order[begin + placed] = begin + next;
+    for (std::size_t j : followers[next]) {
+      if (--waiting[j] == 0) free.emplace(rank[j], j);
+    }
+  }
+}
+
 }  // namespace
 
-Program group_branches(const Program& program) {
+Program group_branches(const Program& program, bool per_signature) {
   const std::vector<Branch>& in = program.branches;
   std::vector<std::vector<ConditionPtr>> parts(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) parts[i] = conjuncts(in[i].condition);
@@ -65,12 +150,22 @@ Program group_branches(const Program& program) {
     }
     return p.size() < q.size();
   };
+  std::vector<Equalities> tells;
+  if (per_signature) {
+    std::unordered_map<std::string_view, std::uint32_t> values;
+    tells.reserve(in.size());
+    for (const std::vector<ConditionPtr>& p : parts) tells.push_back(equalities(p, values));
+  }
   std::vector<std::size_t> order(in.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   for (std::size_t begin = 0, end = 0; begin < in.size(); begin = end) {
     for (end = begin + 1; end < in.size() && same_run(in[begin], in[end]);) ++end;
-    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(begin),
-                     order.begin() + static_cast<std::ptrdiff_t>(end), before);
+    if (per_signature) {
+      sort_keeping_verdicts(order, begin, end, before, in, tells);
+    } else {
+      std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                       order.begin() + static_cast<std::ptrdiff_t>(end), before);
+    }
   }
   Program out;
   out.gate = program.gate;
