@@ -109,13 +109,14 @@ void sort_keeping_verdicts(std::vector<std::size_t>& order, std::size_t begin, s
   std::stable_sort(sorted.begin(), sorted.end(), before);
   std::vector<std::size_t> rank(n);
   for (std::size_t r = 0; r < n; ++r) rank[sorted[r] - begin] = r;
-  std::vector<std::vector<std::size_t>> followers(n);
-  std::vector<std::size_t> waiting(n, 0);
+  // Up to one entry per pair of branches: 4 bytes each.
+  std::vector<std::vector<std::uint32_t>> followers(n);
+  std::vector<std::uint32_t> waiting(n, 0);
   for (std::size_t j = 0; j < n; ++j) {
     for (std::size_t i = 0; i < j; ++i) {
       if (in[begin + i].signature == in[begin + j].signature) continue;
       if (disjoint(tells[begin + i], tells[begin + j])) continue;
-      followers[i].push_back(j);
+      followers[i].push_back(static_cast<std::uint32_t>(j));
       ++waiting[j];
     }
   }
@@ -130,16 +131,15 @@ void sort_keeping_verdicts(std::vector<std::size_t>& order, std::size_t begin, s
     std::size_t next = free.top().second;
     free.pop();
     order[begin + placed] = begin + next;
-    for (std::size_t j : followers[next]) {
+    for (std::uint32_t j : followers[next]) {
       if (--waiting[j] == 0) free.emplace(rank[j], j);
     }
   }
 }
 
-}  // namespace
-
-Program group_branches(const Program& program, bool per_signature) {
-  const std::vector<Branch>& in = program.branches;
+// The branches' new order. What it weighs them by (their checks, what
+// tells them apart) is let go before the program is copied in that order.
+std::vector<std::size_t> grouped_order(const std::vector<Branch>& in, bool per_signature) {
   std::vector<std::vector<ConditionPtr>> parts(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) parts[i] = conjuncts(in[i].condition);
   auto before = [&](std::size_t x, std::size_t y) {
@@ -167,10 +167,17 @@ Program group_branches(const Program& program, bool per_signature) {
                        order.begin() + static_cast<std::ptrdiff_t>(end), before);
     }
   }
+  return order;
+}
+
+}  // namespace
+
+Program group_branches(const Program& program, bool per_signature) {
+  std::vector<std::size_t> order = grouped_order(program.branches, per_signature);
   Program out;
   out.gate = program.gate;
-  out.branches.reserve(in.size());
-  for (std::size_t i : order) out.branches.push_back(in[i]);
+  out.branches.reserve(order.size());
+  for (std::size_t i : order) out.branches.push_back(program.branches[i]);
   return out;
 }
 
