@@ -19,8 +19,8 @@ namespace p0fbpf {
 // accepting branch's signature, a branch moves before an earlier one only
 // where the two accept for the same signature or can accept no packet in
 // common: both compare one value with different constants, a value the
-// packet alone decides (no variable that a branch assigns). Of the branches free to come next, the one that sorts first
-// does.
+// packet alone decides (no variable that a branch assigns). Of the
+// branches free to come next, the one that sorts first does.
 ir::Program group_branches(const ir::Program& program, bool per_signature = false);
 
 }  // namespace p0fbpf
