@@ -83,7 +83,9 @@ Config nft_config(const Selection& s, const std::string& path) {
   }
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
-    if (line.find("counter name") == std::string::npos) continue;
+    // The counting rules, and the rules that check what a branch's rules
+    // share before jumping to their chain.
+    if (line.find("counter name") == std::string::npos && line.find(" jump sig") == std::string::npos) continue;
     ++c.rules;
     std::istringstream words(line);
     for (std::string w; words >> w;) c.expressions += w.starts_with("@nh,") || w == "meta" || w == "ip6";
