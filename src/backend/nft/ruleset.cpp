@@ -71,6 +71,37 @@ std::string family_matches(int version, bool destinations, NftHook hook) {
   return out;
 }
 
+// Rules of a branch that begin with at least this many matches alike (past
+// the family's) share them through a chain of their own.
+constexpr std::size_t kSharedMatches = 1;
+
+// The chain that holds the rules of the signature's branch past what they
+// have in common (signature and branch counted from 1).
+std::string branch_chain(std::size_t signature, std::size_t branch) {
+  return fmt::format("sig{}_{}", signature, branch);
+}
+
+// Whether a name is of branch_chain()'s form.
+bool is_branch_chain(std::string_view name) {
+  if (!name.starts_with("sig")) return false;
+  std::size_t under = name.find('_');
+  auto digits = [](std::string_view d) {
+    return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  return under != std::string_view::npos && digits(name.substr(3, under - 3)) && digits(name.substr(under + 1));
+}
+
+// How many matches, from the first, every rule has alike.
+std::size_t common_prefix(const std::vector<nft::Rule>& rules) {
+  std::size_t n = rules.front().matches.size();
+  for (const nft::Rule& rule : rules) {
+    std::size_t k = 0;
+    while (k < n && k < rule.matches.size() && rule.matches[k] == rules.front().matches[k]) ++k;
+    n = k;
+  }
+  return n;
+}
+
 }  // namespace
 
 std::optional<std::string> check_nft_options(const NftOptions& o) {
@@ -93,8 +124,13 @@ std::optional<std::string> check_nft_options(const NftOptions& o) {
     return fmt::format("--target {}: expected drop, accept, reject, 'jump CHAIN' or 'goto CHAIN'", quoted(o.target));
   }
   if (auto v = verdict(o.target); v && (v->starts_with("jump ") || v->starts_with("goto ")) &&
-                                  (v->substr(5) == chain_of(o) || v->substr(5) == "negate")) {
+                                  (v->substr(5) == chain_of(o) || v->substr(5) == "negate" ||
+                                   is_branch_chain(v->substr(5)))) {
     return fmt::format("--target {}: the table's own chain; name another", quoted(o.target));
+  }
+  if (is_branch_chain(chain_of(o))) {
+    return fmt::format("--chain {}: the table's chains sigN_M hold one signature's rules; name another",
+                       quoted(o.chain));
   }
   for (const std::string& d : o.destinations) {
     if (!destination(d).first) return fmt::format("-d {} is not an IPv4 or IPv6 address or prefix", quoted(d));
@@ -118,7 +154,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
   // frame to it: the packet's length is the frame's after the link header,
   // as a classic program on the same bytes sees it.
   translate_options.length_from_ip_header = o.hook != NftHook::Ingress;
-  std::string counters, rules;
+  std::string counters, rules, branch_chains;
   bool ok = true;
   for (std::size_t i = 0; i < members.size(); ++i) {
     const Member& member = members[i];
@@ -127,7 +163,8 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
     std::string comment = nft_comment(member.name);
     counters += fmt::format("  counter {} {{ comment \"{}\" }}\n", counter,
                             nft_comment(member.name == source.text ? source.text : member.name + ": " + source.text));
-    for (const ir::Branch& branch : member.branches) {
+    for (std::size_t b = 0; b < member.branches.size(); ++b) {
+      const ir::Branch& branch = member.branches[b];
       if (filtered && dst[branch.ip_version == 6].empty()) continue;  // no destination of this family
       auto translated = translate(branch, translate_options);
       if (!translated) {
@@ -144,9 +181,28 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
         ok = false;
         break;
       }
-      for (const Rule& rule : *translated) {
-        std::string line = "    " + family_matches(branch.ip_version, filtered, o.hook);
-        for (const std::string& m : rule.matches) line += " " + m;
+      // Several rules of a branch (IPv4 header lengths, window rules) that
+      // begin alike check what they have in common once, in a rule that
+      // jumps to a chain of their own holding the rest: a packet that fails
+      // it meets one rule, not all of them. Not in the negated chain, whose
+      // rules return from it.
+      const std::vector<Rule>& made = *translated;
+      std::size_t shared = !negate && made.size() >= 2 ? common_prefix(made) : 0;
+      if (shared < kSharedMatches) shared = 0;
+      std::string family = family_matches(branch.ip_version, filtered, o.hook);
+      if (shared > 0) {
+        std::string name = branch_chain(i + 1, b + 1);
+        std::string line = "    " + family;
+        for (std::size_t k = 0; k < shared; ++k) line += " " + made.front().matches[k];
+        rules += line + fmt::format(" jump {} comment \"{}\"\n", name, comment);
+        ++out.rules;
+        branch_chains += fmt::format("  chain {} {{\n", name);
+      }
+      std::string& into = shared > 0 ? branch_chains : rules;
+      for (const Rule& rule : made) {
+        std::string line = "   ";
+        if (shared == 0) line += " " + family;
+        for (std::size_t k = shared; k < rule.matches.size(); ++k) line += " " + rule.matches[k];
         line += fmt::format(" counter name \"{}\"", counter);
         if (negate) {
           line += " return";
@@ -155,9 +211,10 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
           line += " " + *verdict(o.target);
         }
         line += fmt::format(" comment \"{}\"\n", comment);
-        rules += line;
+        into += line;
         ++out.rules;
       }
+      if (shared > 0) branch_chains += "  }\n";
     }
   }
   if (!ok) return out;
@@ -166,8 +223,10 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
   std::string text = fmt::format(
       "#!/usr/sbin/nft -f\n"
       "# Made by {0}: p0f signatures as native nftables rules, one rule per way a\n"
-      "# signature matches, its counter named sigN. Loading this file replaces the\n"
-      "# table {1} {2} (and nothing else) in one transaction: nft -f FILE.\n"
+      "# signature matches, its counter named sigN; what a branch's rules begin\n"
+      "# with alike is checked once, before a jump to their chain sigN_M. Loading\n"
+      "# this file replaces the table {1} {2} (and nothing else) in one\n"
+      "# transaction: nft -f FILE.\n"
       "table {1} {2}\n"
       "delete table {1} {2}\n"
       "table {1} {2} {{\n",
@@ -216,7 +275,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
     }
     text += "\n";
   }
-  text += "  }\n}\n";
+  text += "  }\n" + branch_chains + "}\n";
   out.text = std::move(text);
   out.ok = true;
   return out;

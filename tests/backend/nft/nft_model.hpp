@@ -6,6 +6,7 @@
 // the packet fails the rule.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -42,15 +43,33 @@ inline std::optional<std::vector<std::uint8_t>> delivered(std::vector<std::uint8
 
 class NftModel {
  public:
-  // The rule lines of the file's chains (those with "counter name").
+  // The rule lines of the file's chains (those with "counter name"). A rule
+  // without a counter that jumps to a chain (`... jump sig1_1`) puts its
+  // matches in front of every counting rule of that chain, as nft runs them:
+  // the jump's matches first, then the chain's.
   explicit NftModel(const std::string& file) {
     std::istringstream in(file);
-    std::string line;
+    std::string line, chain;
+    // chain -> the jump's matches, as words and as text
+    std::map<std::string, std::pair<std::vector<std::string>, std::string>> jumped_with;
     while (std::getline(in, line)) {
-      if (line.find("counter name \"") == std::string::npos) continue;
-      Rule rule{line, counter_of(line), {}};
       std::istringstream words(line);
-      for (std::string w; words >> w;) rule.tokens.push_back(w);
+      std::vector<std::string> tokens;
+      for (std::string w; words >> w;) tokens.push_back(w);
+      if (tokens.size() == 3 && tokens[0] == "chain" && tokens[2] == "{") chain = tokens[1];
+      if (line.find("counter name \"") == std::string::npos) {
+        auto jump = std::find(tokens.begin(), tokens.end(), "jump");
+        if (jump != tokens.end() && jump + 1 != tokens.end()) {
+          jumped_with[*(jump + 1)] = {{tokens.begin(), jump}, line.substr(0, line.find(" jump "))};
+        }
+        continue;
+      }
+      Rule rule{line, counter_of(line), {}};
+      if (auto prefix = jumped_with.find(chain); prefix != jumped_with.end()) {
+        rule.tokens = prefix->second.first;
+        rule.text = prefix->second.second + " " + line;
+      }
+      rule.tokens.insert(rule.tokens.end(), tokens.begin(), tokens.end());
       rules_.push_back(std::move(rule));
     }
   }

@@ -8,6 +8,9 @@
 
 #include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "bpf_run.hpp"
 #include "cli_run.hpp"
@@ -226,6 +229,41 @@ TEST(NftRuleset, RefusesWhatNftCannotExpressExactly) {
   EXPECT_NE(o.err.find("--hook ingress --dev DEV"), std::string::npos) << o.err;
 }
 
+// The rules of one branch that begin alike (here the design card's four
+// window rules) check what they share once: one rule in the hook's chain
+// with those matches jumps to a chain of the branch's own, sig1_1, which
+// holds the rest of each rule with the counter. Not in a negated file,
+// whose rules return from the chain they are in.
+TEST(NftRuleset, RulesThatBeginAlikeShareTheirMatchesThroughAChain) {
+  const std::string card = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
+  testing::Outcome o = run_p0fbpf({"-f", "nft", "--count-only", card});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::vector<std::string> in_input, in_branch;
+  std::string chain;
+  std::istringstream lines(o.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("  chain ")) chain = line.substr(8, line.find(' ', 8) - 8);
+    if (!line.starts_with("    ") || line.find("type filter") != std::string::npos) continue;
+    (chain == "input" ? in_input : in_branch).push_back(line);
+    if (chain != "input") {
+      EXPECT_EQ(chain, "sig1_1") << line;
+    }
+  }
+  ASSERT_EQ(in_input.size(), 1u) << o.out;
+  EXPECT_NE(in_input[0].find(" jump sig1_1 "), std::string::npos) << in_input[0];
+  EXPECT_EQ(in_input[0].find("counter"), std::string::npos) << in_input[0];
+  EXPECT_NE(in_input[0].find("@nh,64,8 <= 64"), std::string::npos) << in_input[0];  // the TTL, shared
+  ASSERT_EQ(in_branch.size(), 4u) << o.out;
+  for (const std::string& rule : in_branch) {
+    EXPECT_NE(rule.find("counter name \"sig1\""), std::string::npos) << rule;
+    EXPECT_EQ(rule.find("@nh,64,8"), std::string::npos) << "a shared match again: " << rule;
+    EXPECT_EQ(rule.find("nfproto"), std::string::npos) << rule;
+  }
+  testing::Outcome negated = run_p0fbpf({"-f", "nft", "--negate", card});
+  ASSERT_EQ(negated.status, 0) << negated.err;
+  EXPECT_EQ(negated.out.find("jump sig"), std::string::npos) << negated.out;
+}
+
 TEST(NftRuleset, BadNamesExitTwoWithNothingOnStdout) {
   const std::string sig = "4:64:0:*:8192,0:mss:df:0";
   for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
@@ -242,6 +280,9 @@ TEST(NftRuleset, BadNamesExitTwoWithNothingOnStdout) {
            {"--target", "jump a b"},
            {"--target", "queue"},
            {"--target", "jump input"},
+           {"--target", "jump sig1_1"},  // the table's chains of one signature's rules
+           {"--target", "goto sig12_3"},
+           {"--chain", "sig1_1"},
            {"-d", "10.0.0.0/33"},
            {"-d", "example.org"},
            {"--rate", "0/s"},
