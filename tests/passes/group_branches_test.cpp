@@ -13,7 +13,6 @@
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
 #include "p0fbpf/parser.hpp"
-#include "pass_verdicts.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
 #include "test_seed.hpp"
@@ -102,9 +101,6 @@ TEST(GroupBranches, AVerdictPerSignatureMovesDisjointBranchesOnly) {
   EXPECT_EQ(branch_labels(group_branches(p, true)), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(branch_labels(group_branches(p)), (std::vector<std::string>{"c", "b", "a"}));
 }
-
-// group-branches keeps the IR's verdict on packets around every signature.
-TEST(GroupBranches, GroupBranchesKeepsEveryVerdict) { testing::expect_pass_keeps_verdicts("group-branches"); }
 
 // Every label of a database and its whole [tcp:request] section, compiled
 // with its branches grouped, with and without a verdict per signature, and

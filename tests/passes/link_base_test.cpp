@@ -4,8 +4,6 @@
 // negated programs too; and it must stay about as small and fast.
 #include <gtest/gtest.h>
 
-#include "pass_verdicts.hpp"
-
 #include <cstdio>
 #include <optional>
 
@@ -270,14 +268,6 @@ TEST(LinkBase, DesignCardFitsAnIptablesRuleBehindEthernet) {
   EXPECT_LE(ether.instructions.size(), raw.instructions.size() + 7);
   EXPECT_LE(ether.instructions.size(), 64u);
 }
-
-// resolve-link-base keeps the IR's verdict on packets around every signature.
-TEST(LinkBase, ResolveLinkBaseKeepsEveryVerdict) {
-  testing::expect_pass_keeps_verdicts("resolve-link-base");
-}
-
-// So does copy-per-tag, with the same first branch to accept each packet.
-TEST(LinkBase, CopyPerTagKeepsEveryVerdict) { testing::expect_pass_keeps_verdicts("copy-per-tag"); }
 
 // A program of many signatures behind Ethernet takes a copy per 802.1Q
 // layout: a frame that fails a branch goes past the others that must fail

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "pass_verdicts.hpp"
-
 #include "bpf_run.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "packet_builder.hpp"
@@ -144,11 +142,6 @@ TEST(Link, LinuxCookedCaptureV2) {
   EXPECT_NE(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(true)))), 0u);
   EXPECT_EQ(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(false)))), 0u);
   EXPECT_EQ(testing::run_bpf(p, testing::build_packet(syn(false))), 0u);
-}
-
-// link keeps the IR's verdict on packets around every signature.
-TEST(Link, LinkKeepsEveryVerdict) {
-  testing::expect_pass_keeps_verdicts("link");
 }
 
 }  // namespace

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "pass_verdicts.hpp"
-
 namespace p0fbpf {
 namespace {
 
@@ -55,16 +53,6 @@ TEST(MergeChecks, RangeStaysWhenMergingSavesNothing) {
 TEST(MergeChecks, ContradictionsNeverHold) {
   ConditionPtr c = all({eq(load(Width::Half, 0), 0x4500u, "a"), eq(load(Width::Byte, 0), 0x46u, "b")});
   EXPECT_TRUE(is_never(merge_neighbouring_checks(c)));
-}
-
-// merge-checks keeps the IR's verdict on packets around every signature.
-TEST(MergeChecks, MergeChecksKeepsEveryVerdict) {
-  testing::expect_pass_keeps_verdicts("merge-checks");
-}
-
-// drop-implied-lengths keeps the IR's verdict on packets around every signature.
-TEST(MergeChecks, DropImpliedLengthsKeepsEveryVerdict) {
-  testing::expect_pass_keeps_verdicts("drop-implied-lengths");
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "branch_labels.hpp"
-#include "pass_verdicts.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -47,9 +46,6 @@ TEST(OrderVersions, ABranchForBothVersionsEndsARun) {
                 branch("e4", 4, 0x45), branch("f6", 6, 0x60), branch("g4", 4, 0x46)};
   EXPECT_EQ(branch_labels(order_versions(p)), (std::vector<std::string>{"c6", "a4", "b4", "d", "f6", "e4", "g4"}));
 }
-
-// order-versions keeps the IR's verdict on packets around every signature.
-TEST(OrderVersions, OrderVersionsKeepsEveryVerdict) { testing::expect_pass_keeps_verdicts("order-versions"); }
 
 }  // namespace
 }  // namespace p0fbpf

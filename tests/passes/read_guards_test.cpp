@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "pass_verdicts.hpp"
-
 #include "bpf_run.hpp"
 #include "ir/evaluate.hpp"
 #include "p0f_database.hpp"
@@ -95,16 +93,6 @@ TEST(ReadGuards, NegatedProgramAcceptsExactlyWhatThePlainProgramRejects) {
     }
   }
   EXPECT_GT(packets, 5000u);
-}
-
-// guard-reads keeps the IR's verdict on packets around every signature.
-TEST(ReadGuards, GuardReadsKeepsEveryVerdict) {
-  testing::expect_pass_keeps_verdicts("guard-reads");
-}
-
-// drop-last-guards keeps the IR's verdict on packets around every signature.
-TEST(ReadGuards, DropLastGuardsKeepsEveryVerdict) {
-  testing::expect_pass_keeps_verdicts("drop-last-guards");
 }
 
 }  // namespace

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "pass_verdicts.hpp"
-
 #include "bpf_run.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/parser.hpp"
@@ -80,11 +78,6 @@ TEST(ShareBranches, LinuxLabelFitsOneRuleForBothVersions) {
     accepted += either;
   }
   EXPECT_GT(accepted, 50u);
-}
-
-// share-branches keeps the IR's verdict on packets around every signature.
-TEST(ShareBranches, ShareBranchesKeepsEveryVerdict) {
-  testing::expect_pass_keeps_verdicts("share-branches");
 }
 
 }  // namespace

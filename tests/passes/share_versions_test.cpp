@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "pass_verdicts.hpp"
-
 #include <cstdio>
 
 #include "bpf_run.hpp"
@@ -197,11 +195,6 @@ TEST(ShareVersions, EveryStarSignatureOfP0fDatabaseFitsOneRule) {
     ++count;
   }
   EXPECT_GT(count, 100u);
-}
-
-// share-versions keeps the IR's verdict on packets around every signature.
-TEST(ShareVersions, ShareVersionsKeepsEveryVerdict) {
-  testing::expect_pass_keeps_verdicts("share-versions");
 }
 
 }  // namespace

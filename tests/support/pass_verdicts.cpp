@@ -12,8 +12,9 @@
 
 namespace p0fbpf::testing {
 
-PassVerdicts expect_pass_keeps_verdicts(std::string_view pass) {
-  PassVerdicts out;
+std::map<std::string, PassVerdicts, std::less<>> expect_passes_keep_verdicts(const std::vector<std::string_view>& passes) {
+  std::map<std::string, PassVerdicts, std::less<>> out;
+  for (std::string_view pass : passes) out[std::string(pass)];
   Random rng(5150);
   std::vector<TcpSignature> sigs;
   for (const char* path : {"/etc/p0f/p0f.fp", P0FBPF_TEST_DATA "/../signatures/examples.fp"}) {
@@ -48,9 +49,12 @@ PassVerdicts expect_pass_keeps_verdicts(std::string_view pass) {
           options.fit_within = 1;  // every form
           bool ether = link == LinkType::Ethernet;
           options.observe_passes = [&](const PassReport& report) {
-            if (report.pass != pass) return;
-            ++out.runs;
-            out.changed += report.changed;
+            auto counted = out.find(report.pass);
+            if (counted == out.end()) return;
+            const std::string_view pass = report.pass;
+            PassVerdicts& counts = counted->second;
+            ++counts.runs;
+            counts.changed += report.changed;
             for (const auto& [ip, frame] : packets) {
               const auto& before = report.pass == "link" || !ether ? ip : frame;
               const auto& after = ether ? frame : ip;
@@ -65,8 +69,8 @@ PassVerdicts expect_pass_keeps_verdicts(std::string_view pass) {
               if (report.pass == "drop-implied-lengths" && negate && now.ended) continue;
               bool a = was.accepted;
               bool b = now.accepted;
-              ++out.packets;
-              out.accepted += was.branch && now.branch;
+              ++counts.packets;
+              counts.accepted += was.branch && now.branch;
               // order-versions and copy-per-tag move branches, never the
               // first that accepts a packet (what a verdict per signature
               // returns).
@@ -94,10 +98,12 @@ PassVerdicts expect_pass_keeps_verdicts(std::string_view pass) {
       }
     }
   }
-  std::printf("%.*s: %zu runs, %zu changed the program, %zu verdicts compared, %zu matches\n",
-              static_cast<int>(pass.size()), pass.data(), out.runs, out.changed, out.packets, out.accepted);
-  EXPECT_GT(out.changed, 0u) << pass;
-  EXPECT_GT(out.accepted, 0u) << pass;
+  for (const auto& [pass, counts] : out) {
+    std::printf("%s: %zu runs, %zu changed the program, %zu verdicts compared, %zu matches\n", pass.c_str(),
+                counts.runs, counts.changed, counts.packets, counts.accepted);
+    EXPECT_GT(counts.changed, 0u) << pass;
+    EXPECT_GT(counts.accepted, 0u) << pass;
+  }
   return out;
 }
 
