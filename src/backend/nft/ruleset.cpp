@@ -71,10 +71,6 @@ std::string family_matches(int version, bool destinations, NftHook hook) {
   return out;
 }
 
-// Rules of a branch that begin with at least this many matches alike (past
-// the family's) share them through a chain of their own.
-constexpr std::size_t kSharedMatches = 1;
-
 // The chain that holds the rules of the signature's branch past what they
 // have in common (signature and branch counted from 1).
 std::string branch_chain(std::size_t signature, std::size_t branch) {
@@ -128,7 +124,7 @@ std::optional<std::string> check_nft_options(const NftOptions& o) {
                                    is_branch_chain(v->substr(5)))) {
     return fmt::format("--target {}: the table's own chain; name another", quoted(o.target));
   }
-  if (is_branch_chain(chain_of(o))) {
+  if (is_branch_chain(o.chain)) {
     return fmt::format("--chain {}: the table's chains sigN_M hold one signature's rules; name another",
                        quoted(o.chain));
   }
@@ -188,7 +184,6 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       // rules return from it.
       const std::vector<Rule>& made = *translated;
       std::size_t shared = !negate && made.size() >= 2 ? common_prefix(made) : 0;
-      if (shared < kSharedMatches) shared = 0;
       std::string family = family_matches(branch.ip_version, filtered, o.hook);
       if (shared > 0) {
         std::string name = branch_chain(i + 1, b + 1);
