@@ -401,9 +401,8 @@ TEST_P(MeasuredTools, SendWhatTheDatabaseSays) {
         out = run_shell(fmt::format("ip netns exec {} timeout 20 {}", ns->a(), command), &status);
         capture.stop();
       }
-      bool signalled = status == -1 || status > 128;
       bool hung = status == 124;
-      if ((signalled || hung) && attempt < 3) {
+      if (tool_gave_up(status) && attempt < 3) {
         fmt::print("{} {} (status {}), attempt {} of 3: run again\n{}\n", run.binary,
                    hung ? "hung until timeout ended it" : "died of a signal", status, attempt, out);
         continue;

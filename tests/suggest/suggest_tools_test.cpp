@@ -186,8 +186,7 @@ class SuggestTools : public ::testing::Test {
       int status = 0;
       std::string out = run_shell(fmt::format("ip netns exec {} timeout 20 {}", ns_->a(), command), &status);
       attack = capture.stop();
-      bool signalled = status == -1 || status == 124 || status > 128;
-      if (signalled && attempt < 3) {
+      if (tool_gave_up(status) && attempt < 3) {
         fmt::print("{} died of a signal or hung (status {}), attempt {} of 3: run again\n{}\n", tool, status, attempt,
                    out);
         continue;

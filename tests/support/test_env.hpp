@@ -26,6 +26,12 @@ inline std::string run_shell(const std::string& command, int* status = nullptr) 
   return out;
 }
 
+// Whether a tool run as `timeout SECONDS TOOL` through run_shell gave up
+// rather than answered: it died of a signal (run_shell's -1 for the shell,
+// timeout's 128 + the signal for the tool) or hung until timeout ended it
+// (124). The tests that drive scanners run such a tool again.
+inline bool tool_gave_up(int status) { return status == -1 || status == 124 || status > 128; }
+
 // A file name under the test temporary directory, of this process's own;
 // the file goes when the test program exits.
 inline std::string temp_file(const std::string& prefix, const std::string& name) {
