@@ -75,7 +75,7 @@ LowerOptions lower_options(const CompileOptions& options, bool window_shortcut) 
 
 CodegenOptions codegen_options(const CompileOptions& options) {
   return {options.negate, options.accept_value, options.verdict_per_signature, options.not_syn_verdict,
-          options.thread_jumps, options.comments};
+          options.thread_jumps, options.comments, options.balance_compares};
 }
 
 namespace {
@@ -289,8 +289,9 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
       // Without keep_ir, code generation takes the form's IR and lets it
       // go once walked; what is kept of it below has no branches.
       bool give_ir = last_use && !options_.keep_ir && !options_.observe_passes;
-      BpfProgram program = give_ir ? generate(std::move(ir), codegen_options(options_))
-                                   : generate(ir, codegen_options(options_));
+      CodegenOptions codegen = codegen_options(options_);
+      codegen.size_budget = fit_within;
+      BpfProgram program = give_ir ? generate(std::move(ir), codegen) : generate(ir, codegen);
       std::size_t size = program.instructions.size();
       if (!smallest || size < smallest->second.instructions.size()) {
         smallest.emplace(std::move(ir), std::move(program));

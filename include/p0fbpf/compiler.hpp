@@ -70,6 +70,10 @@ struct CompileOptions {
   // (src/backend/classic/jump_threading.hpp). False: the program as it was
   // before threading, for the tests and benchmarks that compare the two.
   bool thread_jumps = true;
+  // Code generation turns chains of compares of one value into search
+  // trees (src/backend/classic/compare_trees.hpp). False: the program
+  // without them, for the tests and benchmarks that compare the two.
+  bool balance_compares = true;
   // Behind Ethernet, the fastest program that fits copies each branch for
   // untagged and 802.1Q-tagged frames (src/passes/link.hpp copy_per_tag).
   // False: every program reads through X where the framing found the IP

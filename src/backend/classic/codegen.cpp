@@ -5,11 +5,13 @@
 #include "backend/classic/codegen.hpp"
 
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "backend/classic/block_merge.hpp"
+#include "backend/classic/compare_trees.hpp"
 #include "backend/classic/jump_layout.hpp"
 #include "backend/classic/jump_threading.hpp"
 #include "backend/classic/registers.hpp"
@@ -60,9 +62,25 @@ class Generator {
     // Threading adds no instruction, but a jump that goes farther may need
     // a far jump (or no longer go to the next instruction): the shorter
     // program is kept, so that threading never costs a fit.
-    BpfProgram threaded = lay_out_jumps(thread_jumps(merged), comments);
+    PendingCode threaded_code = thread_jumps(merged);
     BpfProgram plain = lay_out_jumps(std::move(merged), comments);
-    return threaded.instructions.size() <= plain.instructions.size() ? std::move(threaded) : std::move(plain);
+    std::optional<PendingCode> balanced_code;
+    if (options_.balance_compares) balanced_code = balance_compare_chains(threaded_code);
+    BpfProgram threaded = lay_out_jumps(std::move(threaded_code), comments);
+    BpfProgram shorter = threaded.instructions.size() <= plain.instructions.size() ? std::move(threaded) : std::move(plain);
+    if (!balanced_code) return shorter;
+    BpfProgram balanced = lay_out_jumps(std::move(*balanced_code), comments);
+    return keeps_fit(balanced.instructions.size(), shorter.instructions.size()) ? std::move(balanced)
+                                                                               : std::move(shorter);
+  }
+
+  // Whether a program of `size` instructions may stand in for one of
+  // `before`: it fits the budget where that one did, and is no longer
+  // where neither does.
+  bool keeps_fit(std::size_t size, std::size_t before) const {
+    std::size_t budget = options_.size_budget;
+    if (budget == 0) return true;
+    return before <= budget ? size <= budget : size <= before;
   }
 
   // The liveness check: follows the control flow with what the registers
@@ -268,9 +286,17 @@ BpfProgram generate_branches(Program program, const CodegenOptions& options) {
 // branches may rely on X being 0, see link.cpp's framing); a packet that
 // none holds returns outside_gate. Both are generated alone, so that
 // neither relies on what the other leaves in the registers.
-BpfProgram gated(const std::vector<Branch>& gate, BpfProgram branches, const CodegenOptions& options) {
-  constexpr std::uint32_t kGoOn = 1;  // what the gate's own code returns for a packet it keeps
-  BpfProgram out = generate_branches(Program{gate, {}}, {false, kGoOn, false, 0, options.thread_jumps, options.comments});
+constexpr std::uint32_t kGoOn = 1;  // what the gate's own code returns for a packet it keeps
+
+BpfProgram gate_code(const std::vector<Branch>& gate, const CodegenOptions& options) {
+  return generate_branches(Program{gate, {}}, {false, kGoOn, false, 0, options.thread_jumps, options.comments,
+                                               options.balance_compares});
+}
+
+// The instructions the gate adds in front of the branches' code.
+std::size_t gate_length(const BpfProgram& gate) { return gate.instructions.size() + 2; }
+
+BpfProgram gated(BpfProgram out, BpfProgram branches, const CodegenOptions& options) {
   const std::size_t size = out.instructions.size();
   for (std::size_t i = 0; i < size; ++i) {
     bpf_insn& insn = out.instructions[i];
@@ -297,9 +323,17 @@ BpfProgram gated(const std::vector<Branch>& gate, BpfProgram branches, const Cod
 }  // namespace
 
 BpfProgram generate(Program program, const CodegenOptions& options) {
-  BpfProgram out = generate_branches(Program{std::move(program.branches), {}}, options);
-  if (program.gate.empty()) return out;
-  return gated(program.gate, std::move(out), options);
+  if (program.gate.empty()) return generate_branches(Program{std::move(program.branches), {}}, options);
+  BpfProgram gate = gate_code(program.gate, options);
+  CodegenOptions for_branches = options;
+  if (options.size_budget != 0) {
+    // What is left for the branches (1 when the gate alone is too large:
+    // then they keep their shortest form).
+    std::size_t before = gate_length(gate);
+    for_branches.size_budget = options.size_budget > before ? options.size_budget - before : 1;
+  }
+  BpfProgram branches = generate_branches(Program{std::move(program.branches), {}}, for_branches);
+  return gated(std::move(gate), std::move(branches), options);
 }
 
 }  // namespace p0fbpf

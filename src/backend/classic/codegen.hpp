@@ -4,6 +4,7 @@
 // packets it lets by and goes on to the branches for the others.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "ir/ir.hpp"
@@ -30,6 +31,13 @@ struct CodegenOptions {
   // load the program (xdp attach, pin): for thousands of signatures they
   // are megabytes at code generation's peak.
   bool comments = true;
+  // Chains of compares of one value become search trees
+  // (compare_trees.hpp), which run fewer instructions and may be longer:
+  // kept only if the program still fits `size_budget` instructions where
+  // it fitted without them (0: no bound), and never when it fits nowhere
+  // and they make it longer. False: the program without them.
+  bool balance_compares = true;
+  std::size_t size_budget = 0;
 };
 
 // Takes the IR by value: a caller that moves it in lets its branches go once

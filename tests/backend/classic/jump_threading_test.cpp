@@ -231,6 +231,7 @@ void compare_label(const DatabaseLabel& label, Counts& counts, testing::Random& 
           options.verdict_per_signature = variant == 2;
           options.syn_gate = variant == 3;
           options.not_syn_verdict = variant == 3 ? 7 : 0;
+          options.balance_compares = false;  // threading alone (compare_trees_test.cpp tests the trees)
           Compilation threaded = compile(label.signatures, options);
           options.thread_jumps = false;
           Compilation plain = compile(label.signatures, options);

@@ -1,0 +1,334 @@
+#include "backend/classic/compare_trees.hpp"
+
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/classic/jump_layout.hpp"
+#include "bpf_run.hpp"
+#include "database_file.hpp"
+#include "p0fbpf/compiler.hpp"
+#include "p0fbpf/database.hpp"
+#include "p0fbpf/parser.hpp"
+#include "packet_builder.hpp"
+#include "pending_code_builder.hpp"
+#include "signature_packets.hpp"
+#include "test_env.hpp"
+
+namespace p0fbpf {
+namespace {
+
+using testing::ja;
+using testing::jeq;
+using testing::plain;
+using testing::ret;
+using testing::run_bpf;
+
+PendingInstruction ld_byte(std::uint32_t offset) { return plain(BPF_LD | BPF_B | BPF_ABS, offset); }
+
+PendingInstruction jump(std::uint16_t op, std::uint32_t k, int on_true, int on_false) {
+  PendingInstruction p = plain(static_cast<std::uint16_t>(BPF_JMP | op | BPF_K), k);
+  p.true_label = on_true;
+  p.false_label = on_false;
+  return p;
+}
+
+// The instructions a program of byte loads, jumps and returns runs on a
+// packet, the return counted; what libpcap returns must agree.
+std::size_t steps(const BpfProgram& program, const std::vector<std::uint8_t>& packet) {
+  std::uint32_t a = 0;
+  std::size_t ran = 0;
+  for (std::size_t pc = 0; pc < program.instructions.size(); ++pc) {
+    const bpf_insn& insn = program.instructions[pc];
+    ++ran;
+    if (BPF_CLASS(insn.code) == BPF_RET) return ran;
+    if (BPF_CLASS(insn.code) == BPF_LD) {
+      if (insn.k >= packet.size()) return ran;
+      a = packet[insn.k];
+      continue;
+    }
+    bool taken = true;
+    switch (BPF_OP(insn.code)) {
+      case BPF_JA: pc += insn.k; continue;
+      case BPF_JEQ: taken = a == insn.k; break;
+      case BPF_JGT: taken = a > insn.k; break;
+      case BPF_JGE: taken = a >= insn.k; break;
+      default: ADD_FAILURE() << "unexpected instruction " << insn.code; return ran;
+    }
+    pc += taken ? insn.jt : insn.jf;
+  }
+  ADD_FAILURE() << "ran off the end";
+  return ran;
+}
+
+struct Walks {
+  std::size_t most = 0, total = 0;
+};
+
+// Every first byte, on both programs: the same verdict; what each runs.
+std::pair<Walks, Walks> expect_same_verdicts(const PendingCode& code, const PendingCode& balanced) {
+  BpfProgram before = lay_out_jumps(code);
+  BpfProgram after = lay_out_jumps(balanced);
+  std::pair<Walks, Walks> walks;
+  for (unsigned b = 0; b < 256; ++b) {
+    std::vector<std::uint8_t> packet = {static_cast<std::uint8_t>(b), 7};
+    EXPECT_EQ(run_bpf(before, packet), run_bpf(after, packet)) << "byte " << b;
+    std::size_t old_steps = steps(before, packet), new_steps = steps(after, packet);
+    walks.first.most = std::max(walks.first.most, old_steps);
+    walks.second.most = std::max(walks.second.most, new_steps);
+    walks.first.total += old_steps;
+    walks.second.total += new_steps;
+  }
+  EXPECT_EQ(run_bpf(before, {}), run_bpf(after, {}));
+  return walks;
+}
+
+// `jeq` of each constant in turn, each in a block of its own, with its own
+// verdict; after the last, 0.
+PendingCode equality_chain(const std::vector<std::uint32_t>& constants) {
+  PendingCode code = {ld_byte(0)};
+  int label = 0;
+  for (std::size_t i = 0; i < constants.size(); ++i) {
+    int hit = 100 + static_cast<int>(i), next = label + 1;
+    if (i > 0) code.push_back(label_marker(label));
+    code.push_back(jeq(constants[i], hit, i + 1 < constants.size() ? next : 99));
+    label = next;
+  }
+  code.push_back(label_marker(99));
+  code.push_back(ret(0));
+  for (std::size_t i = 0; i < constants.size(); ++i) {
+    code.push_back(label_marker(100 + static_cast<int>(i)));
+    code.push_back(ret(static_cast<std::uint32_t>(i + 1)));
+  }
+  return code;
+}
+
+std::size_t compares(const PendingCode& code) {
+  return static_cast<std::size_t>(std::count_if(code.begin(), code.end(), [](const PendingInstruction& p) {
+    return p.is_jump() && !p.is_unconditional_jump();
+  }));
+}
+
+TEST(CompareTrees, EqualityChainBecomesABalancedSearch) {
+  PendingCode code = equality_chain({0x2c, 0x40, 0x30, 0x3c, 0x38, 0x34, 0x28});
+  PendingCode balanced = balance_compare_chains(code);
+  auto [before, after] = expect_same_verdicts(code, balanced);
+  // The chain runs 7 compares (and a load and a return) for a value it
+  // does not name; the tree at most 4: 3 jgt and a jeq.
+  EXPECT_EQ(before.most, 9u);
+  EXPECT_LE(after.most, 6u);
+  EXPECT_LT(after.total, before.total);
+  // The first compare splits the values (a jgt), and the chain, which
+  // nothing else reaches, is gone: the tree has fewer than two compares
+  // per constant.
+  ASSERT_FALSE(balanced[1].is_label());
+  EXPECT_EQ(BPF_OP(balanced[1].insn.code), static_cast<std::uint32_t>(BPF_JGT));
+  EXPECT_LT(compares(balanced), 14u);
+}
+
+// Windows of values, as a selection's IPv6 hop limits and payload lengths
+// give them: `jgt hi` then `jge lo` for each, in turn.
+TEST(CompareTrees, RangeChainBecomesABalancedSearch) {
+  PendingCode code = {ld_byte(0)};
+  const std::vector<std::pair<std::uint32_t, std::uint32_t>> windows = {
+      {0x1d, 0x40}, {0x5d, 0x80}, {0xa1, 0xc0}, {0xe0, 0xf0}, {0x08, 0x10}};
+  int label = 0;
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    int hit = 100 + static_cast<int>(i), next = label + 2;
+    int on_miss = i + 1 < windows.size() ? next : 99;
+    if (i > 0) code.push_back(label_marker(label));
+    code.push_back(jump(BPF_JGT, windows[i].second, on_miss, label + 1));
+    code.push_back(label_marker(label + 1));
+    code.push_back(jump(BPF_JGE, windows[i].first, hit, on_miss));
+    label = next;
+  }
+  code.push_back(label_marker(99));
+  code.push_back(ret(0));
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    code.push_back(label_marker(100 + static_cast<int>(i)));
+    code.push_back(ret(static_cast<std::uint32_t>(i + 1)));
+  }
+  PendingCode balanced = balance_compare_chains(code);
+  auto [before, after] = expect_same_verdicts(code, balanced);
+  EXPECT_LT(after.most, before.most);
+  EXPECT_LT(after.total, before.total);
+}
+
+// A compare in the middle of a chain that another jump reaches stays
+// there for it; the tree replaces only the chain's first compare.
+TEST(CompareTrees, ACompareReachedFromElsewhereStays) {
+  PendingCode code = {ld_byte(1),        jeq(7, 50, 2),          // byte 1 == 7: straight to the third compare
+                      label_marker(2),   ld_byte(0),              //
+                      jeq(1, 101, 3),    label_marker(3),         //
+                      jeq(2, 102, 50),   label_marker(50),        //
+                      jeq(3, 103, 4),    label_marker(4),         //
+                      jeq(4, 104, 5),    label_marker(5),         //
+                      jeq(5, 105, 99),   label_marker(99),        //
+                      ret(0),            label_marker(101),       //
+                      ret(1),            label_marker(102),       //
+                      ret(2),            label_marker(103),       //
+                      ret(3),            label_marker(104),       //
+                      ret(4),            label_marker(105),       //
+                      ret(5)};
+  PendingCode balanced = balance_compare_chains(code);
+  EXPECT_NE(compares(balanced), compares(code));  // a tree went in
+  BpfProgram before = lay_out_jumps(code), after = lay_out_jumps(balanced);
+  for (unsigned first = 0; first < 256; ++first) {
+    for (std::uint8_t second : {7, 8}) {
+      std::vector<std::uint8_t> packet = {static_cast<std::uint8_t>(first), second};
+      EXPECT_EQ(run_bpf(before, packet), run_bpf(after, packet)) << first << " " << int{second};
+    }
+  }
+}
+
+// Unconditional jumps between two compares of a chain are followed; the
+// tree jumps past them, straight to the code they lead to.
+TEST(CompareTrees, UnconditionalJumpsBetweenComparesAreFollowed) {
+  PendingCode code = {ld_byte(0),      jeq(1, 101, 2), label_marker(2), ja(3),           label_marker(3),
+                      jeq(2, 102, 4),  label_marker(4), ja(5),          label_marker(5), jeq(3, 103, 6),
+                      label_marker(6), jeq(4, 104, 7), label_marker(7), ja(8),           label_marker(8),
+                      jeq(5, 105, 9),  label_marker(9), ja(99),         label_marker(99), ret(0),
+                      label_marker(101), ret(1),        label_marker(102), ret(2),       label_marker(103),
+                      ret(3),          label_marker(104), ret(4),       label_marker(105), ret(5)};
+  PendingCode balanced = balance_compare_chains(code);
+  auto [before, after] = expect_same_verdicts(code, balanced);
+  EXPECT_LT(after.most, before.most);
+  // Nothing left reaches the unconditional jumps.
+  EXPECT_TRUE(std::none_of(balanced.begin(), balanced.end(),
+                           [](const PendingInstruction& p) { return p.is_unconditional_jump(); }));
+}
+
+// Two compares: no tree runs fewer.
+TEST(CompareTrees, ShortChainsStay) {
+  PendingCode code = equality_chain({4, 6});
+  PendingCode balanced = balance_compare_chains(code);
+  ASSERT_EQ(balanced.size(), code.size());
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    EXPECT_EQ(balanced[i].insn.code, code[i].insn.code);
+    EXPECT_EQ(balanced[i].insn.k, code[i].insn.k);
+    EXPECT_EQ(balanced[i].true_label, code[i].true_label);
+    EXPECT_EQ(balanced[i].false_label, code[i].false_label);
+  }
+}
+
+// Values at the ends of A's range: a jeq of 0 and of 0xffffffff, a jgt of
+// 0xfffffffe.
+TEST(CompareTrees, TheEndsOfTheRange) {
+  PendingCode code = {plain(BPF_LD | BPF_W | BPF_ABS, 0),
+                      jeq(0, 101, 1),
+                      label_marker(1),
+                      jeq(0xffffffff, 102, 2),
+                      label_marker(2),
+                      jump(BPF_JGT, 0xfffffffe, 103, 3),
+                      label_marker(3),
+                      jeq(0x80000000, 104, 4),
+                      label_marker(4),
+                      jump(BPF_JGE, 0x7fffffff, 105, 99),
+                      label_marker(99),
+                      ret(0),
+                      label_marker(101),
+                      ret(1),
+                      label_marker(102),
+                      ret(2),
+                      label_marker(103),
+                      ret(3),
+                      label_marker(104),
+                      ret(4),
+                      label_marker(105),
+                      ret(5)};
+  PendingCode balanced = balance_compare_chains(code);
+  BpfProgram before = lay_out_jumps(code), after = lay_out_jumps(balanced);
+  for (std::uint32_t value : {0u, 1u, 2u, 0x7ffffffeu, 0x7fffffffu, 0x80000000u, 0x80000001u, 0xfffffffeu,
+                              0xffffffffu}) {
+    std::vector<std::uint8_t> packet = {static_cast<std::uint8_t>(value >> 24), static_cast<std::uint8_t>(value >> 16),
+                                        static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value)};
+    EXPECT_EQ(run_bpf(before, packet), run_bpf(after, packet)) << std::hex << value;
+  }
+}
+
+// Every label of a database, in every form a program takes, with and
+// without search trees: the same verdict on packets of its signatures,
+// and no fit lost.
+struct Counts {
+  std::size_t programs = 0, changed = 0, packets = 0, accepted = 0;
+};
+
+void compare_label(const DatabaseLabel& label, Counts& counts, testing::Random& rng) {
+  std::vector<Signature> signatures;
+  for (const SignatureSource& source : label.signatures) signatures.push_back(*parse_signature(source.text));
+  auto packets = testing::packets_around(signatures, label.direction == Direction::Response, 6, rng);
+  for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
+    for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
+      for (int variant = 0; variant < 4; ++variant) {
+        for (std::size_t fit : {std::size_t{64}, std::size_t{4096}}) {
+          CompileOptions options;
+          options.mode = mode;
+          options.link.type = link;
+          options.direction = label.direction;
+          options.fit_within = fit;
+          options.negate = variant == 1;
+          options.verdict_per_signature = variant == 2;
+          options.syn_gate = variant == 3;
+          options.not_syn_verdict = variant == 3 ? 7 : 0;
+          Compilation trees = compile(label.signatures, options);
+          options.balance_compares = false;
+          Compilation chains = compile(label.signatures, options);
+          ASSERT_TRUE(trees.ok() && chains.ok()) << label.text;
+          const auto& a = trees.program->instructions;
+          const auto& b = chains.program->instructions;
+          ASSERT_TRUE(is_valid(*trees.program)) << label.text;
+          ASSERT_TRUE(b.size() > fit || a.size() <= fit) << label.text << ": a fit lost, " << a.size();
+          ++counts.programs;
+          counts.changed += a.size() != b.size() ||
+                            !std::equal(a.begin(), a.end(), b.begin(), [](const bpf_insn& x, const bpf_insn& y) {
+                              return x.code == y.code && x.jt == y.jt && x.jf == y.jf && x.k == y.k;
+                            });
+          for (const auto& [ip, v6] : packets) {
+            std::vector<std::uint8_t> packet = link == LinkType::Raw ? ip : testing::ethernet_frame(ip, v6);
+            std::uint32_t old_verdict = run_bpf(*chains.program, packet);
+            ASSERT_EQ(run_bpf(*trees.program, packet), old_verdict)
+                << label.text << ", mode " << static_cast<int>(mode) << ", link " << static_cast<int>(link)
+                << ", variant " << variant << ", fit " << fit;
+            ++counts.packets;
+            counts.accepted += old_verdict != 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+void compare_database(const std::string& path) {
+  std::optional<DatabaseResult> read = testing::read_database_file(path);
+  P0FBPF_REQUIRE(read, path + " missing (apt-get install p0f)");
+  ASSERT_TRUE(read->ok());
+  testing::Random rng(23);
+  Counts counts;
+  DatabaseLabel requests{"every [tcp:request] signature", Direction::Request, {}};
+  for (const DatabaseLabel& label : read->database.labels) {
+    if (label.signatures.empty()) continue;
+    compare_label(label, counts, rng);
+    if (label.direction == Direction::Request) {
+      requests.signatures.insert(requests.signatures.end(), label.signatures.begin(), label.signatures.end());
+    }
+  }
+  compare_label(requests, counts, rng);
+  std::printf("%s: %zu programs, %zu changed by search trees; %zu verdicts compared, %zu accepted\n", path.c_str(),
+              counts.programs, counts.changed, counts.packets, counts.accepted);
+  // The whole section's programs at least have chains worth a tree.
+  EXPECT_GT(counts.changed, 0u);
+  EXPECT_GT(counts.accepted, counts.packets / 20);
+}
+
+TEST(CompareTreesEquivalence, EveryLabelOfP0fFp) { compare_database("/etc/p0f/p0f.fp"); }
+
+TEST(CompareTreesEquivalence, EveryLabelOfTheBundledDatabase) {
+  compare_database(std::string(P0FBPF_TEST_DATA) + "/../signatures/p0fbpf.fp");
+}
+
+}  // namespace
+}  // namespace p0fbpf
