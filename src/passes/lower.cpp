@@ -163,16 +163,17 @@ class ExactLowering {
     std::uint32_t datagram_start = f.v6 ? kIpv6Header : 0;
     ValuePtr headers = f.v6 ? f.header_length : f.header_end;
     if (fixed_doff) headers = f.v6 ? constant(*fixed_doff) : add(f.tcp.value(), *fixed_doff);
-    // IPv4's total length is then fixed by the first word, and the packet
-    // length check fails only for a truncated datagram: it waits until the
-    // IP header's fields are checked. IPv6's, before the payload length is,
-    // turns most other datagrams away in two instructions.
+    // The datagram's length is then fixed by the IP header (IPv4's first
+    // word, IPv6's payload length), and the packet length check fails only
+    // for a truncated datagram: it waits until the IP header's fields are
+    // checked. There IPv6's payload length, merged with the hop limit and
+    // next header into one word (merge_checks.hpp), is what tells most of
+    // a selection's IPv6 signatures apart: a first check after the version
+    // that threading and search trees go past for them all at once.
     ConditionPtr datagram_held;
     if (headers->is_constant() && sig_.payload == PayloadClass::Zero) {
       c.push_back(eq(datagram, headers, "pclass"));
-      ConditionPtr held = implied_by_last_byte(ge(packet_length(), datagram_start + headers->constant, "ip length"));
-      if (f.v6) c.push_back(held);
-      else datagram_held = held;
+      datagram_held = implied_by_last_byte(ge(packet_length(), datagram_start + headers->constant, "ip length"));
     } else {
       c.push_back(ge(packet_length(), add(datagram, datagram_start), "ip length"));
       if (sig_.payload == PayloadClass::Zero) c.push_back(eq(datagram, headers, "pclass"));
