@@ -61,26 +61,43 @@ class Generator {
     if (!options_.thread_jumps) return lay_out_jumps(std::move(merged), comments);
     // Threading adds no instruction, but a jump that goes farther may need
     // a far jump (or no longer go to the next instruction): the shorter
-    // program is kept, so that threading never costs a fit.
+    // program is kept, so that threading never costs a fit. The program
+    // without it is laid out first, which lets its pending code go.
     PendingCode threaded_code = thread_jumps(merged);
     BpfProgram plain = lay_out_jumps(std::move(merged), comments);
-    std::optional<PendingCode> balanced_code;
-    if (options_.balance_compares) balanced_code = balance_compare_chains(threaded_code);
+    std::optional<BpfProgram> balanced;
+    if (options_.balance_compares) {
+      if (std::optional<PendingCode> code = balance_compare_chains(threaded_code)) {
+        if (surely_within_budget(*code)) {
+          // What fits needs no other program to compare with: the
+          // threaded code goes before the layout, which needs as much
+          // again (a large selection's code is megabytes).
+          threaded_code = {};
+          return lay_out_jumps(std::move(*code), comments);
+        }
+        balanced = lay_out_jumps(std::move(*code), comments);
+        if (within_budget(balanced->instructions.size())) return std::move(*balanced);
+      }
+    }
     BpfProgram threaded = lay_out_jumps(std::move(threaded_code), comments);
     BpfProgram shorter = threaded.instructions.size() <= plain.instructions.size() ? std::move(threaded) : std::move(plain);
-    if (!balanced_code) return shorter;
-    BpfProgram balanced = lay_out_jumps(std::move(*balanced_code), comments);
-    return keeps_fit(balanced.instructions.size(), shorter.instructions.size()) ? std::move(balanced)
-                                                                               : std::move(shorter);
+    // Search trees make a program longer: kept only where neither fits,
+    // and no longer.
+    if (balanced && balanced->instructions.size() <= shorter.instructions.size() &&
+        !within_budget(shorter.instructions.size())) {
+      return std::move(*balanced);
+    }
+    return shorter;
   }
 
-  // Whether a program of `size` instructions may stand in for one of
-  // `before`: it fits the budget where that one did, and is no longer
-  // where neither does.
-  bool keeps_fit(std::size_t size, std::size_t before) const {
-    std::size_t budget = options_.size_budget;
-    if (budget == 0) return true;
-    return before <= budget ? size <= budget : size <= before;
+  bool within_budget(std::size_t size) const { return options_.size_budget == 0 || size <= options_.size_budget; }
+
+  // Whether the code fits the budget however its jumps are laid out: each
+  // conditional jump gets at most two far jumps (jump_layout.hpp).
+  bool surely_within_budget(const PendingCode& code) const {
+    std::size_t most = 0;
+    for (const PendingInstruction& p : code) most += p.is_label() ? 0 : p.is_jump() && !p.is_unconditional_jump() ? 3 : 1;
+    return within_budget(most);
   }
 
   // The liveness check: follows the control flow with what the registers

@@ -80,35 +80,51 @@ class Balancer {
     }
   }
 
-  PendingCode run() {
-    PendingCode out;
-    out.reserve(code_.size());
+  // A tree in place of the compare at `head`, and the labels of the code
+  // its intervals lead to.
+  struct Tree {
+    std::size_t head = 0;
+    std::vector<Node> nodes;
+    std::vector<int> exits;
+  };
+
+  std::optional<PendingCode> run() {
+    // First what goes where, then the code, in a vector of its final size
+    // (a large selection's code is megabytes).
     // Jumps go forward only: an instruction is reached once every one
     // before it has been seen.
     std::vector<bool> reached(code_.size() + 1, false);
     reached[0] = true;
     auto reach = [&](int label) { reached[at_[static_cast<std::size_t>(label)]] = true; };
-    bool changed = false;
+    std::vector<Tree> trees;
+    std::vector<bool> inner(code_.size(), false);
+    std::size_t size = 0;
     for (std::size_t i = 0; i < code_.size(); ++i) {
       const PendingInstruction& p = code_[i];
-      if (!reached[i]) {
-        changed = true;
-        continue;
-      }
+      if (!reached[i]) continue;
       if (p.is_label()) {
-        out.push_back(p);
+        ++size;
         reached[i + 1] = true;
         continue;
       }
-      if (is_constant_compare(p)) {
-        if (std::optional<std::vector<Node>> tree = tree_for(i)) {
-          emit(*tree, p, out);
-          for (const Landing& exit : exits_) reach(exit.label);
-          changed = true;
+      if (is_constant_compare(p) && inner[i]) {
+        if (std::optional<std::vector<Node>> nodes = tree_for(i)) {
+          Tree& tree = trees.emplace_back(Tree{i, std::move(*nodes), {}});
+          for (const Landing& exit : exits_) {
+            tree.exits.push_back(exit.label);
+            reach(exit.label);
+          }
+          size += 2 * tree.nodes.size() - 1;  // the nodes, and a label before each but the first
           continue;
         }
       }
-      out.push_back(p);
+      ++size;
+      if (is_constant_compare(p)) {
+        for (int label : {p.true_label, p.false_label}) {
+          Landing l = land(label);
+          if (l.index < code_.size() && is_constant_compare(code_[l.index])) inner[l.index] = true;
+        }
+      }
       if (p.is_jump()) {
         reach(p.true_label);
         if (!p.is_unconditional_jump()) reach(p.false_label);
@@ -116,7 +132,20 @@ class Balancer {
         reached[i + 1] = true;
       }
     }
-    return changed ? out : code_;
+    if (trees.empty()) return std::nullopt;
+    PendingCode out;
+    out.reserve(size);
+    auto tree = trees.begin();
+    for (std::size_t i = 0; i < code_.size(); ++i) {
+      if (!reached[i]) continue;
+      if (tree != trees.end() && tree->head == i) {
+        emit(*tree, code_[i], out);
+        ++tree;
+        continue;
+      }
+      out.push_back(code_[i]);
+    }
+    return out;
   }
 
  private:
@@ -374,11 +403,12 @@ class Balancer {
   // The tree in place of the chain's first compare `head`: its root takes
   // the head's place (and the labels before it), the other nodes follow,
   // each after a label of its own.
-  void emit(const std::vector<Node>& nodes, const PendingInstruction& head, PendingCode& out) {
+  void emit(const Tree& tree, const PendingInstruction& head, PendingCode& out) {
+    const std::vector<Node>& nodes = tree.nodes;
     std::vector<int> labels(nodes.size(), -1);
     for (std::size_t n = 1; n < nodes.size(); ++n) labels[n] = next_label_++;
     auto target = [&](int ref) {
-      return ref >= 0 ? labels[static_cast<std::size_t>(ref)] : exits_[static_cast<std::size_t>(-1 - ref)].label;
+      return ref >= 0 ? labels[static_cast<std::size_t>(ref)] : tree.exits[static_cast<std::size_t>(-1 - ref)];
     };
     for (std::size_t n = 0; n < nodes.size(); ++n) {
       if (n > 0) out.push_back(label_marker(labels[n]));
@@ -401,6 +431,6 @@ class Balancer {
 
 }  // namespace
 
-PendingCode balance_compare_chains(const PendingCode& code) { return Balancer(code).run(); }
+std::optional<PendingCode> balance_compare_chains(const PendingCode& code) { return Balancer(code).run(); }
 
 }  // namespace p0fbpf

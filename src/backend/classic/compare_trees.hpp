@@ -2,6 +2,8 @@
 // search tree.
 #pragma once
 
+#include <optional>
+
 #include "backend/classic/pending_code.hpp"
 
 namespace p0fbpf {
@@ -15,15 +17,21 @@ namespace p0fbpf {
 // values. The walk down it grows with the number of groups; a search tree
 // over the intervals grows with its logarithm.
 //
-// Each chain's first compare is replaced, where it stands, by the tree of
-// the same function, if the tree runs fewer instructions on average over
-// the intervals and no more for any; it jumps straight to the code each
-// interval leads to, past unconditional jumps. The chain's other compares
-// stay for the jumps that still reach them, and go if none does. Every
-// packet reaches the code it reached before, with the same registers; the
-// program may be longer (jump_layout.hpp may need more far jumps).
+// A chain's first compare stays: the group that the program tests first
+// keeps its single compare (group_branches.hpp sorts a value's constants
+// up: IPv4's shortest datagrams, which SYN flood tools send, come first;
+// on a SYN flood's frames a tree from the first compare ran more
+// instructions than the chain). Where it fails, the chain's second
+// compare is replaced, where it stands, by the tree of the function the
+// rest of the chain computes, if the tree runs fewer instructions on
+// average over the intervals and no more for any; it jumps straight to the
+// code each interval leads to, past unconditional jumps. The chain's other
+// compares stay for the jumps that still reach them, and go if none does.
+// Every packet reaches the code it reached before, with the same
+// registers; the program may be longer (jump_layout.hpp may need more far
+// jumps).
 //
-// Returns the code unchanged if no chain gains.
-PendingCode balance_compare_chains(const PendingCode& code);
+// nullopt if no chain gains.
+std::optional<PendingCode> balance_compare_chains(const PendingCode& code);
 
 }  // namespace p0fbpf
