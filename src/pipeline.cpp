@@ -284,11 +284,17 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
     // framing found the IP header. Both finish the same shaped form.
     for (bool tag_copies : {true, false}) {
       if (tag_copies && (probe || !options_.copy_per_tag || !copies_apply(options_))) continue;
-      ir::Program ir = finish_form(tag_copies ? *shaped : std::move(*shaped), options_,
-                                   describe(i, form, tag_copies), tag_copies);
       // Without keep_ir, code generation takes the form's IR and lets it
-      // go once walked; what is kept of it below has no branches.
+      // go once walked; what is kept of it below has no branches. The
+      // shaped form, whose conditions the IR shares, goes with it (for
+      // thousands of signatures, megabytes at code generation's peak): if
+      // the copies do not fit, the form is shaped again from the lowering.
       bool give_ir = last_use && !options_.keep_ir && !options_.observe_passes;
+      if (!shaped) shaped = shape_form(joined(members, form.window_shortcut), form, options_, describe(i, form, false));
+      bool keep_shaped = tag_copies && !give_ir;
+      ir::Program ir = finish_form(keep_shaped ? *shaped : std::move(*shaped), options_, describe(i, form, tag_copies),
+                                   tag_copies);
+      if (!keep_shaped) shaped.reset();
       CodegenOptions codegen = codegen_options(options_);
       codegen.size_budget = fit_within;
       BpfProgram program = give_ir ? generate(std::move(ir), codegen) : generate(ir, codegen);
