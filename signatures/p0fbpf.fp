@@ -116,8 +116,8 @@ sig   = 4:255:0:*:mss*44,10:mss,sok,ts,nop,ws:df,id+:0
 sig   = 6:255:0:*:mss*45,10:mss,sok,ts,nop,ws:flow:0
 
 ; ---------------------------------------------------------------------------
-; Scanners and flood tools, with their default SYNs, run against the other
-; namespace's own address only, a few hundred packets at most.
+; Scanners, flood tools and scapy, with their default SYNs, run against the
+; other namespace's own address only, a few hundred packets at most.
 
 ; hping3 3.0.0-alpha-2, `hping3 -S -p 80 -c 100 -i u2000 ADDRESS` (IPv4; this
 ; hping3 has no IPv6): no options, window 512, TTL 64, no DF. The
@@ -148,6 +148,14 @@ sig   = 4:255:0:0:1024,0:::0
 label = s:!:zmap:SYN scan
 sys   = @unix
 sig   = 4:255:0:0:65535,0:::0
+
+; scapy 2.5.0, a script's `send(IP(dst=ADDRESS) / TCP(dport=80))` and the
+; same with `IPv6(dst=ADDRESS)`: TCP()'s defaults, flags S, no options,
+; window 8192, sequence number 0 (seq-); TTL and hop limit 64; IPv4 ID 1,
+; no DF.
+label = s:!:scapy:default SYN
+sys   = @unix
+sig   = *:64:0:0:8192,0::seq-:0
 
 ; ===========================================================================
 ; From public facts: stacks this test bed cannot run. Nothing below was

@@ -103,10 +103,16 @@ const std::vector<StackSetting>& stack_settings() {
 
 // A tool's default SYNs: the command run in namespace a ({b4}, {a4}, {b6}:
 // the addresses; {mac_b}: vb's MAC address), and the label they must have.
+// A tool that is a library rather than a binary names the Debian package,
+// the shell test that it is installed and the command that prints its
+// version.
 struct ToolRun {
   const char* binary;
   const char* command;
   const char* label;
+  const char* package = nullptr;    // default: binary
+  const char* installed = nullptr;  // default: command -v binary
+  const char* version = nullptr;    // default: binary --version
 };
 
 const std::map<std::string, std::vector<ToolRun>>& tool_runs() {
@@ -122,6 +128,19 @@ const std::map<std::string, std::vector<ToolRun>>& tool_runs() {
       {"zmap",
        {{"zmap", "zmap -p 80 -P 50 -r 1000 -c 1 -i va -S {a4} -G {mac_b} -b /dev/null -q -o /dev/null {b4}/32",
          "s:!:zmap:SYN scan"}}},
+      // scapy's default SYN: TCP()'s defaults (flags S; port 80 here) over
+      // IP() or IPv6(), sent at layer 3 as a script using the library does.
+      {"scapy",
+       {{"scapy",
+         "/usr/bin/python3 -c \"from scapy.all import *; conf.verb = 0; "
+         "send(IP(dst='{b4}') / TCP(dport=80), count=40, inter=0.002)\"",
+         "s:!:scapy:default SYN", "python3-scapy", "/usr/bin/python3 -c 'import scapy'",
+         "/usr/bin/python3 -c 'import scapy; print(\"scapy\", scapy.__version__)'"},
+        {"scapy",
+         "/usr/bin/python3 -c \"from scapy.all import *; conf.verb = 0; "
+         "send(IPv6(dst='{b6}') / TCP(dport=80), count=40, inter=0.002)\"",
+         "s:!:scapy:default SYN", "python3-scapy", "/usr/bin/python3 -c 'import scapy'",
+         "/usr/bin/python3 -c 'import scapy; print(\"scapy\", scapy.__version__)'"}}},
   };
   return runs;
 }
@@ -379,9 +398,12 @@ TEST_P(MeasuredTools, SendWhatTheDatabaseSays) {
   const auto& runs = tool_runs().at(GetParam());
   std::set<std::pair<std::string, Direction>> labels;
   for (const auto& run : runs) {
-    P0FBPF_REQUIRE(std::system(fmt::format("command -v {} > /dev/null", run.binary).c_str()) == 0,
-                   fmt::format("{} is not installed (apt-get install {})", run.binary, run.binary));
-    fmt::print("{}", run_shell(fmt::format("{} --version 2>&1 | grep -m1 .", run.binary)));
+    const char* package = run.package ? run.package : run.binary;
+    std::string installed = run.installed ? run.installed : fmt::format("command -v {}", run.binary);
+    P0FBPF_REQUIRE(std::system((installed + " > /dev/null 2>&1").c_str()) == 0,
+                   fmt::format("{} is not installed (apt-get install {})", package, package));
+    std::string version = run.version ? run.version : fmt::format("{} --version", run.binary);
+    fmt::print("{}", run_shell(version + " 2>&1 | grep -m1 ."));
     // The tool is not under test: one that dies of a signal (zmap 2.1.1
     // aborts now and then) or hangs until timeout ends it (status 124: zmap
     // 2.1.1 also stalls now and then without sending a SYN) is run again, in
@@ -416,7 +438,7 @@ TEST_P(MeasuredTools, SendWhatTheDatabaseSays) {
   check_every_signature_seen(labels);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tools, MeasuredTools, ::testing::Values("hping3", "nmap", "masscan", "zmap"),
+INSTANTIATE_TEST_SUITE_P(Tools, MeasuredTools, ::testing::Values("hping3", "nmap", "masscan", "zmap", "scapy"),
                          [](const ::testing::TestParamInfo<std::string>& tool) { return tool.param; });
 
 // The tables above measure every label of the database: none is left
