@@ -157,6 +157,49 @@ label = s:!:scapy:default SYN
 sys   = @unix
 sig   = *:64:0:0:8192,0::seq-:0
 
+; nmap 7.93, `nmap -O -n -Pn -p OPEN,CLOSED --max-retries 0 ADDRESS`: the SYNs
+; of OS detection, one per option layout (six sequence probes, the probe of
+; a closed port with window 31337, and the ECN probe with ECE, CWR and an
+; urgent pointer). Each probe's acknowledgment number is random, zero about
+; half the time: with and without ack+. p0f 3.09b's eight entries, under
+; s:!:NMap:OS detection, all have ack+ and no IPv6. The name is spelled as
+; in the SYN scan's label above: p0f compares names without case and shows
+; the first spelling (`--label '(?i)nmap'` selects either).
+label = s:!:nmap:OS detection
+sys   = @unix,@win
+; IPv4: a random TTL below 64.
+sig   = 4:64-:0:1460:1,10:ws,nop,mss,ts,sok::0
+sig   = 4:64-:0:1460:1,10:ws,nop,mss,ts,sok:ack+:0
+sig   = 4:64-:0:1400:63,0:mss,ws,sok,ts,eol+0::0
+sig   = 4:64-:0:1400:63,0:mss,ws,sok,ts,eol+0:ack+:0
+sig   = 4:64-:0:640:4,5:ts,nop,nop,ws,nop,mss::0
+sig   = 4:64-:0:640:4,5:ts,nop,nop,ws,nop,mss:ack+:0
+sig   = 4:64-:0:0:4,10:sok,ts,ws,eol+0::0
+sig   = 4:64-:0:0:4,10:sok,ts,ws,eol+0:ack+:0
+sig   = 4:64-:0:536:16,10:mss,sok,ts,ws,eol+0::0
+sig   = 4:64-:0:536:16,10:mss,sok,ts,ws,eol+0:ack+:0
+sig   = 4:64-:0:265:512,0:mss,sok,ts::0
+sig   = 4:64-:0:265:512,0:mss,sok,ts:ack+:0
+sig   = 4:64-:0:265:31337,10:ws,nop,mss,ts,sok::0
+sig   = 4:64-:0:265:31337,10:ws,nop,mss,ts,sok:ack+:0
+sig   = 4:64-:0:1460:3,10:ws,nop,mss,sok,nop,nop:ecn,uptr+:0
+; IPv6 (`nmap -6 -O`): a random hop limit below 64 and a flow label.
+sig   = 6:64-:0:1460:1,10:ws,nop,mss,ts,sok:flow:0
+sig   = 6:64-:0:1460:1,10:ws,nop,mss,ts,sok:flow,ack+:0
+sig   = 6:64-:0:1400:63,0:mss,ws,sok,ts,eol+0:flow:0
+sig   = 6:64-:0:1400:63,0:mss,ws,sok,ts,eol+0:flow,ack+:0
+sig   = 6:64-:0:640:4,5:ts,nop,nop,ws,nop,mss:flow:0
+sig   = 6:64-:0:640:4,5:ts,nop,nop,ws,nop,mss:flow,ack+:0
+sig   = 6:64-:0:0:4,10:sok,ts,ws,eol+0:flow:0
+sig   = 6:64-:0:0:4,10:sok,ts,ws,eol+0:flow,ack+:0
+sig   = 6:64-:0:536:16,10:mss,sok,ts,ws,eol+0:flow:0
+sig   = 6:64-:0:536:16,10:mss,sok,ts,ws,eol+0:flow,ack+:0
+sig   = 6:64-:0:265:512,0:mss,sok,ts:flow:0
+sig   = 6:64-:0:265:512,0:mss,sok,ts:flow,ack+:0
+sig   = 6:64-:0:265:31337,10:ws,nop,mss,ts,sok:flow:0
+sig   = 6:64-:0:265:31337,10:ws,nop,mss,ts,sok:flow,ack+:0
+sig   = 6:64-:0:1460:3,10:ws,nop,mss,sok,nop,nop:ecn,flow,uptr+:0
+
 ; ===========================================================================
 ; From public facts: stacks this test bed cannot run. Nothing below was
 ; measured here. Each signature has a comment starting "; source:" that
