@@ -483,7 +483,8 @@ TEST_P(MeasuredTools, SendWhatTheDatabaseSays) {
   check_every_signature_seen(labels);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tools, MeasuredTools, ::testing::Values("hping3", "nmap", "nmap_os", "masscan", "zmap", "scapy"),
+INSTANTIATE_TEST_SUITE_P(Tools, MeasuredTools,
+                         ::testing::Values("hping3", "nmap", "nmap_os", "masscan", "zmap", "scapy"),
                          [](const ::testing::TestParamInfo<std::string>& tool) { return tool.param; });
 
 // The tables above measure every label of the database: none is left

@@ -80,9 +80,10 @@ class Generator {
       }
     }
     BpfProgram threaded = lay_out_jumps(std::move(threaded_code), comments);
-    BpfProgram shorter = threaded.instructions.size() <= plain.instructions.size() ? std::move(threaded) : std::move(plain);
-    // Search trees make a program longer: kept only where neither fits,
-    // and no longer.
+    BpfProgram shorter =
+        threaded.instructions.size() <= plain.instructions.size() ? std::move(threaded) : std::move(plain);
+    // A tree program over the budget is kept only where the other is over
+    // it too, and is no longer.
     if (balanced && balanced->instructions.size() <= shorter.instructions.size() &&
         !within_budget(shorter.instructions.size())) {
       return std::move(*balanced);
@@ -96,7 +97,9 @@ class Generator {
   // conditional jump gets at most two far jumps (jump_layout.hpp).
   bool surely_within_budget(const PendingCode& code) const {
     std::size_t most = 0;
-    for (const PendingInstruction& p : code) most += p.is_label() ? 0 : p.is_jump() && !p.is_unconditional_jump() ? 3 : 1;
+    for (const PendingInstruction& p : code) {
+      if (!p.is_label()) most += p.is_jump() && !p.is_unconditional_jump() ? 3 : 1;
+    }
     return within_budget(most);
   }
 

@@ -88,11 +88,12 @@ class Balancer {
     std::vector<int> exits;
   };
 
+  // First what goes where, then the code, in a vector of its final size (a
+  // large selection's code is megabytes). Jumps go forward only: an
+  // instruction is reached once every one before it has been seen. A
+  // compare that another compare leads to may start a tree (a chain's
+  // first compare stays).
   std::optional<PendingCode> run() {
-    // First what goes where, then the code, in a vector of its final size
-    // (a large selection's code is megabytes).
-    // Jumps go forward only: an instruction is reached once every one
-    // before it has been seen.
     std::vector<bool> reached(code_.size() + 1, false);
     reached[0] = true;
     auto reach = [&](int label) { reached[at_[static_cast<std::size_t>(label)]] = true; };
@@ -202,7 +203,8 @@ class Balancer {
     int at = 0;
     std::size_t ran = 0;
     while (at >= 0) {
-      const Step& step = steps_[static_cast<std::size_t>(at)][holds(code_[chain_[static_cast<std::size_t>(at)]].insn, value) ? 0 : 1];
+      auto c = static_cast<std::size_t>(at);
+      const Step& step = steps_[c][holds(code_[chain_[c]].insn, value) ? 0 : 1];
       ran += 1 + step.hops;
       at = step.next;
     }
@@ -381,7 +383,6 @@ class Balancer {
     int root = search.build(0, cut.size() - 1, nodes);
     if (root < 0) return std::nullopt;  // one exit for every value: left to the chain
     // Each interval's compares in the tree, against the chain's.
-    std::vector<std::size_t> depth(cut.size(), 0);
     std::size_t deepest = 0;
     double old_total = 0, new_total = 0, weights = 0;
     for (std::size_t i = 0; i < cut.size(); ++i) {
