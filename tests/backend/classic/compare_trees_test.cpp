@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "pending_code_builder.hpp"
 #include "signature_packets.hpp"
 #include "test_env.hpp"
+#include "test_seed.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -261,6 +263,79 @@ TEST(CompareTrees, TheEndsOfTheRange) {
                                         static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value)};
     EXPECT_EQ(run_bpf(before, packet), run_bpf(after, packet)) << std::hex << value;
   }
+}
+
+// Random chains: compares of a word with constants from a small pool (so
+// that values hit them), each in a block of its own, leading to returns,
+// to later compares (also past unconditional jumps) or to the next; some
+// compares are also reached from the program's start with another value
+// in A. Every value at and around every constant, on both programs: the
+// same verdict.
+TEST(CompareTrees, RandomChainsKeepEveryVerdict) {
+  std::uint64_t seed = testing::seed_from_env();
+  std::printf("seed %llu (P0FBPF_SEED repeats it)\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  auto below = [&](std::uint64_t n) { return static_cast<std::size_t>(rng() % n); };
+  constexpr std::uint16_t kOps[] = {BPF_JEQ, BPF_JGT, BPF_JGE};
+  constexpr int kExits = 1000, kCompares = 10;  // labels: returns from 1000, compares from 10
+  std::size_t trees = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::vector<std::uint32_t> pool;
+    for (int i = 0; i < 8; ++i) pool.push_back(static_cast<std::uint32_t>(rng() % 3 ? rng() % 64 : rng()));
+    pool.push_back(0);
+    pool.push_back(0xffffffff);
+    const std::size_t n = 4 + below(28), exits = 2 + below(6);
+    // Byte 4 == 1: into a compare in the middle, with A holding byte 5's
+    // word-sized neighbour ([5]) instead of [0].
+    int middle = kCompares + static_cast<int>(1 + below(n - 1));
+    PendingCode code = {plain(BPF_LD | BPF_B | BPF_ABS, 4), jeq(1, 1, 2), label_marker(1),
+                        plain(BPF_LD | BPF_W | BPF_ABS, 5), ja(middle), label_marker(2),
+                        plain(BPF_LD | BPF_W | BPF_ABS, 0)};
+    for (std::size_t i = 0; i < n; ++i) {
+      int self = kCompares + static_cast<int>(i);
+      auto later = [&] { return self + 1 + static_cast<int>(below(n - i)); };  // may be one past: an exit
+      auto target = [&](bool next) {
+        int t = next ? self + 1 : below(3) == 0 ? later() : kExits + static_cast<int>(below(exits));
+        return t == kCompares + static_cast<int>(n) ? kExits + static_cast<int>(below(exits)) : t;
+      };
+      if (i > 0) code.push_back(label_marker(self));
+      if (below(5) == 0) {  // an unconditional jump on the way in
+        code.push_back(ja(500 + self));
+        code.push_back(label_marker(500 + self));
+      }
+      PendingInstruction compare = jump(kOps[below(3)], pool[below(pool.size())], target(false), target(true));
+      if (below(2)) std::swap(compare.true_label, compare.false_label);
+      code.push_back(compare);
+    }
+    for (std::size_t e = 0; e < exits; ++e) {
+      code.push_back(label_marker(kExits + static_cast<int>(e)));
+      code.push_back(ret(static_cast<std::uint32_t>(e + 1)));
+    }
+    std::optional<PendingCode> tree = balance_compare_chains(code);
+    if (!tree) continue;
+    ++trees;
+    BpfProgram before = lay_out_jumps(code), after = lay_out_jumps(*tree);
+    ASSERT_TRUE(is_valid(after)) << "round " << round;
+    for (std::uint32_t k : pool) {
+      for (std::uint32_t value : {k - 1, k, k + 1}) {
+        for (std::uint8_t entry : {0, 1}) {
+          std::vector<std::uint8_t> packet = {static_cast<std::uint8_t>(value >> 24),
+                                              static_cast<std::uint8_t>(value >> 16),
+                                              static_cast<std::uint8_t>(value >> 8),
+                                              static_cast<std::uint8_t>(value),
+                                              entry,
+                                              static_cast<std::uint8_t>(value >> 24),
+                                              static_cast<std::uint8_t>(value >> 16),
+                                              static_cast<std::uint8_t>(value >> 8),
+                                              static_cast<std::uint8_t>(value)};
+          ASSERT_EQ(run_bpf(before, packet), run_bpf(after, packet))
+              << "round " << round << ", value " << value << ", entry " << int{entry};
+        }
+      }
+    }
+  }
+  std::printf("%zu of 400 random chains became trees\n", trees);
+  EXPECT_GT(trees, 100u);
 }
 
 // Every label of a database, in every form a program takes, with and
