@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -72,6 +73,10 @@ ConditionPtr ttl_check(const InitialTtl& ttl, const Frame& f) {
   std::vector<ConditionPtr> checks = {le(f.ttl, ttl.initial, "ttl")};
   if (ttl.kind == InitialTtl::Kind::Window && ttl.initial > kTtlWindow) {
     checks.push_back(ge(f.ttl, ttl.initial - kTtlWindow, "ttl"));
+    // The bound most packets fail first: initial TTLs cluster at 64 and
+    // below (Linux, Android, macOS, the BSDs), so a window above 64 is
+    // checked from below first (merge_checks.hpp keeps the order).
+    if (ttl.initial > 64) std::swap(checks[0], checks[1]);
   }
   return all(std::move(checks));
 }

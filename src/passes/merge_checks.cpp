@@ -126,9 +126,14 @@ ConditionPtr merge_all(const std::vector<ConditionPtr>& children) {
       placed.emplace(last, never(field + ": the bounds exclude each other"));
       continue;
     }
-    // Both bounds, as they also hold the leading bytes to their values.
-    placed.emplace(last, le(word, (prefix << 8) | range.high, field));
-    placed.emplace(last, ge(word, (prefix << 8) | range.low, field));
+    // Both bounds, as they also hold the leading bytes to their values, in
+    // the order the byte's own checks came in.
+    const ConditionPtr& first = children[range_checks.at(key).front()];
+    bool low_first = !first->negated;  // x > k and x >= k bound it from below
+    ConditionPtr high_bound = le(word, (prefix << 8) | range.high, field);
+    ConditionPtr low_bound = ge(word, (prefix << 8) | range.low, field);
+    placed.emplace(last, low_first ? low_bound : high_bound);
+    placed.emplace(last, low_first ? high_bound : low_bound);
   }
 
   for (auto it = bytes.begin(); it != bytes.end();) {

@@ -78,6 +78,28 @@ TEST(LowerExact, TtlWindowIs35Below) {
   EXPECT_TRUE(accepts("4:50+14:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", p));
 }
 
+// Of a TTL window's two bounds, the one most packets fail comes first:
+// initial TTLs cluster at 64 and below (Linux, Android, macOS, the BSDs),
+// so a window up to 64 is checked from above first, a window above 64 from
+// below.
+TEST(LowerExact, TtlWindowBoundMostPacketsFailComesFirst) {
+  for (const auto& [text, low_first] : std::vector<std::pair<std::string, bool>>{
+           {"4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0", false},
+           {"4:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0", true},
+           {"4:255:0:0:1024,0:::0", true}}) {
+    Lowered lowered = lower_ok(text);
+    ASSERT_EQ(lowered.branches.size(), 1u);
+    std::vector<ir::ConditionPtr> ttl;
+    for (const ir::ConditionPtr& c : ir::conjuncts(lowered.branches[0].condition)) {
+      if (c->field == "ttl") ttl.push_back(c);
+    }
+    ASSERT_EQ(ttl.size(), 2u) << text;
+    // ge(ttl, low) is a GreaterEqual; le(ttl, high) a negated Greater.
+    EXPECT_EQ(ttl[0]->relation == ir::Relation::GreaterEqual && !ttl[0]->negated, low_first) << text;
+    EXPECT_EQ(ttl[1]->relation == ir::Relation::GreaterEqual && !ttl[1]->negated, !low_first) << text;
+  }
+}
+
 TEST(LowerExact, QuirkSetMustBeEqual) {
   PacketSpec p = design_card_packet();
   p.ip_id = 0;  // df without id+

@@ -33,6 +33,17 @@ TEST(MergeChecks, RangeAfterFixedBytesBecomesOneWordRange) {
             "  ld[4] >= #2623005  ; pclass, proto, ttl\n");
 }
 
+TEST(MergeChecks, WordRangeKeepsTheOrderOfTheByteBounds) {
+  // The lower bound first, as the hop limit's checks came (a window above
+  // 64, which most packets fail from below).
+  ConditionPtr c = all({eq(load(Width::Half, 4), 40u, "pclass"), ge(load(Width::Byte, 7), 93u, "ttl"),
+                        le(load(Width::Byte, 7), 128u, "ttl"), eq(load(Width::Byte, 6), 6u, "proto")});
+  EXPECT_EQ(to_string(merge_neighbouring_checks(c)),
+            "all\n"
+            "  ld[4] >= #2623069  ; pclass, proto, ttl\n"
+            "  ld[4] <= #2623104  ; pclass, proto, ttl\n");
+}
+
 TEST(MergeChecks, RangeAfterOneLoneFixedByteBecomesHalfWordRange) {
   ConditionPtr c = all({eq(load(Width::Byte, 58), 3u, "ws length"), le(load(Width::Byte, 59), 14u, "exws")});
   EXPECT_EQ(to_string(merge_neighbouring_checks(c)),
