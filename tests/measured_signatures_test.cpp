@@ -23,8 +23,8 @@
 #include <chrono>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
