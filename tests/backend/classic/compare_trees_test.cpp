@@ -14,10 +14,8 @@
 #include "database_file.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
-#include "p0fbpf/parser.hpp"
-#include "packet_builder.hpp"
 #include "pending_code_builder.hpp"
-#include "signature_packets.hpp"
+#include "program_pairs.hpp"
 #include "test_env.hpp"
 #include "test_seed.hpp"
 
@@ -341,70 +339,12 @@ TEST(CompareTrees, RandomChainsKeepEveryVerdict) {
 // Every label of a database, in every form a program takes, with and
 // without search trees: the same verdict on packets of its signatures,
 // and no fit lost.
-struct Counts {
-  std::size_t programs = 0, changed = 0, packets = 0, accepted = 0;
-};
-
-void compare_label(const DatabaseLabel& label, Counts& counts, testing::Random& rng) {
-  std::vector<Signature> signatures;
-  for (const SignatureSource& source : label.signatures) signatures.push_back(*parse_signature(source.text));
-  auto packets = testing::packets_around(signatures, label.direction == Direction::Response, 6, rng);
-  for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
-    for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
-      for (int variant = 0; variant < 4; ++variant) {
-        for (std::size_t fit : {std::size_t{64}, std::size_t{4096}}) {
-          CompileOptions options;
-          options.mode = mode;
-          options.link.type = link;
-          options.direction = label.direction;
-          options.fit_within = fit;
-          options.negate = variant == 1;
-          options.verdict_per_signature = variant == 2;
-          options.syn_gate = variant == 3;
-          options.not_syn_verdict = variant == 3 ? 7 : 0;
-          Compilation trees = compile(label.signatures, options);
-          options.balance_compares = false;
-          Compilation chains = compile(label.signatures, options);
-          ASSERT_TRUE(trees.ok() && chains.ok()) << label.text;
-          const auto& a = trees.program->instructions;
-          const auto& b = chains.program->instructions;
-          ASSERT_TRUE(is_valid(*trees.program)) << label.text;
-          ASSERT_TRUE(b.size() > fit || a.size() <= fit) << label.text << ": a fit lost, " << a.size();
-          ++counts.programs;
-          counts.changed += a.size() != b.size() ||
-                            !std::equal(a.begin(), a.end(), b.begin(), [](const bpf_insn& x, const bpf_insn& y) {
-                              return x.code == y.code && x.jt == y.jt && x.jf == y.jf && x.k == y.k;
-                            });
-          for (const auto& [ip, v6] : packets) {
-            std::vector<std::uint8_t> packet = link == LinkType::Raw ? ip : testing::ethernet_frame(ip, v6);
-            std::uint32_t old_verdict = run_bpf(*chains.program, packet);
-            ASSERT_EQ(run_bpf(*trees.program, packet), old_verdict)
-                << label.text << ", mode " << static_cast<int>(mode) << ", link " << static_cast<int>(link)
-                << ", variant " << variant << ", fit " << fit;
-            ++counts.packets;
-            counts.accepted += old_verdict != 0;
-          }
-        }
-      }
-    }
-  }
-}
-
 void compare_database(const std::string& path) {
   std::optional<DatabaseResult> read = testing::read_database_file(path);
   P0FBPF_REQUIRE(read, path + " missing (apt-get install p0f)");
   ASSERT_TRUE(read->ok());
-  testing::Random rng(23);
-  Counts counts;
-  DatabaseLabel requests{"every [tcp:request] signature", Direction::Request, {}};
-  for (const DatabaseLabel& label : read->database.labels) {
-    if (label.signatures.empty()) continue;
-    compare_label(label, counts, rng);
-    if (label.direction == Direction::Request) {
-      requests.signatures.insert(requests.signatures.end(), label.signatures.begin(), label.signatures.end());
-    }
-  }
-  compare_label(requests, counts, rng);
+  testing::PairCounts counts = testing::compare_program_pairs(
+      read->database, 23, [](CompileOptions&) {}, [](CompileOptions& options) { options.balance_compares = false; });
   std::printf("%s: %zu programs, %zu changed by search trees; %zu verdicts compared, %zu accepted\n", path.c_str(),
               counts.programs, counts.changed, counts.packets, counts.accepted);
   // The whole section's programs at least have chains worth a tree.

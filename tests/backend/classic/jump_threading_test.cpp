@@ -10,10 +10,8 @@
 #include "database_file.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "p0fbpf/database.hpp"
-#include "p0fbpf/parser.hpp"
-#include "packet_builder.hpp"
 #include "pending_code_builder.hpp"
-#include "signature_packets.hpp"
+#include "program_pairs.hpp"
 #include "test_env.hpp"
 
 namespace p0fbpf {
@@ -209,80 +207,26 @@ TEST(JumpThreading, UnreachedCodeGoes) {
 
 // Old and new programs of every label of a database, in every form a
 // program takes, on packets of its signatures: the same return value.
-struct Counts {
-  std::size_t programs = 0, changed = 0, smaller = 0, packets = 0, accepted = 0;
-};
-
-void compare_label(const DatabaseLabel& label, Counts& counts, testing::Random& rng) {
-  std::vector<Signature> signatures;
-  for (const SignatureSource& source : label.signatures) signatures.push_back(*parse_signature(source.text));
-  auto packets = testing::packets_around(signatures, label.direction == Direction::Response, 6, rng);
-  for (MatchMode mode : {MatchMode::Exact, MatchMode::Loose}) {
-    for (LinkType link : {LinkType::Raw, LinkType::Ethernet}) {
-      for (int variant = 0; variant < 4; ++variant) {
-        for (std::size_t fit : {std::size_t{64}, std::size_t{4096}}) {
-          CompileOptions options;
-          options.mode = mode;
-          options.link.type = link;
-          options.direction = label.direction;
-          options.fit_within = fit;
-          options.verify_each_pass = true;
-          options.negate = variant == 1;
-          options.verdict_per_signature = variant == 2;
-          options.syn_gate = variant == 3;
-          options.not_syn_verdict = variant == 3 ? 7 : 0;
-          options.balance_compares = false;  // threading alone (compare_trees_test.cpp tests the trees)
-          Compilation threaded = compile(label.signatures, options);
-          options.thread_jumps = false;
-          Compilation plain = compile(label.signatures, options);
-          ASSERT_TRUE(threaded.ok() && plain.ok()) << label.text;
-          const auto& a = threaded.program->instructions;
-          const auto& b = plain.program->instructions;
-          ASSERT_TRUE(is_valid(*threaded.program)) << label.text;
-          // Never a fit lost; within 4096 every label takes the same form
-          // both ways, and threading never lengthens it. (Within 64 a
-          // faster form that fits only threaded may be longer; so may,
-          // behind Ethernet, a copy per 802.1Q layout.)
-          ASSERT_TRUE(b.size() > fit || a.size() <= fit) << label.text;
-          if (fit == 4096 && link == LinkType::Raw) {
-            ASSERT_LE(a.size(), b.size()) << label.text;
-          }
-          ++counts.programs;
-          counts.changed += a.size() != b.size() ||
-                            !std::equal(a.begin(), a.end(), b.begin(), [](const bpf_insn& x, const bpf_insn& y) {
-                              return x.code == y.code && x.jt == y.jt && x.jf == y.jf && x.k == y.k;
-                            });
-          counts.smaller += a.size() < b.size();
-          for (const auto& [ip, v6] : packets) {
-            std::vector<std::uint8_t> packet = link == LinkType::Raw ? ip : testing::ethernet_frame(ip, v6);
-            std::uint32_t old_verdict = run(*plain.program, packet);
-            ASSERT_EQ(run(*threaded.program, packet), old_verdict)
-                << label.text << ", mode " << static_cast<int>(mode) << ", link " << static_cast<int>(link)
-                << ", variant " << variant << ", fit " << fit;
-            ++counts.packets;
-            counts.accepted += old_verdict != 0;
-          }
-        }
-      }
-    }
-  }
-}
-
 void compare_database(const std::string& path) {
   std::optional<DatabaseResult> read = testing::read_database_file(path);
   P0FBPF_REQUIRE(read, path + " missing (apt-get install p0f)");
   ASSERT_TRUE(read->ok());
-  testing::Random rng(22);
-  Counts counts;
-  DatabaseLabel requests{"every [tcp:request] signature", Direction::Request, {}};
-  for (const DatabaseLabel& label : read->database.labels) {
-    if (label.signatures.empty()) continue;
-    compare_label(label, counts, rng);
-    if (label.direction == Direction::Request) {
-      requests.signatures.insert(requests.signatures.end(), label.signatures.begin(), label.signatures.end());
-    }
-  }
-  compare_label(requests, counts, rng);
+  testing::PairCounts counts = testing::compare_program_pairs(
+      read->database, 22,
+      [](CompileOptions& options) {
+        options.verify_each_pass = true;
+        options.balance_compares = false;  // threading alone (compare_trees_test.cpp tests the trees)
+      },
+      [](CompileOptions& options) { options.thread_jumps = false; },
+      [](const testing::ProgramPair& pair) {
+        // Within 4096 every label takes the same form both ways, and
+        // threading never lengthens it. (Within 64 a faster form that fits
+        // only threaded may be longer; so may, behind Ethernet, a copy per
+        // 802.1Q layout.)
+        if (pair.options.fit_within == 4096 && pair.options.link.type == LinkType::Raw) {
+          ASSERT_LE(pair.now.instructions.size(), pair.before.instructions.size()) << pair.label.text;
+        }
+      });
   std::printf("%s: %zu programs, %zu changed by threading, %zu of them smaller; %zu verdicts compared, %zu accepted\n",
               path.c_str(), counts.programs, counts.changed, counts.smaller, counts.packets, counts.accepted);
   EXPECT_GT(counts.changed, counts.programs / 4);
