@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "netns.hpp"
 #include "script_tools.hpp"
 #include "test_env.hpp"
@@ -340,6 +342,13 @@ class PinNamespace {
   bool usable_ = false;
 };
 
+// A signature of both IP versions that no other test pins, a different one
+// per backend: the pin's name comes from the selection, pins live in the
+// host's BPF file system, and the legacy and nft tests run side by side.
+std::string unshared_signature(const std::string& backend, int scale) {
+  return fmt::format("*:64:0:{}:mss*7,{}:mss,nop,ws:df:0", backend == "nft" ? 1235 : 1234, scale);
+}
+
 TEST_P(SystemdPinUnit, PinsAddsRulesAndRemovesOnlyItsOwn) {
   REQUIRE_ROOT_AND_TOOLS();
   Unit unit("p0fbpf-pin@.service");
@@ -348,9 +357,9 @@ TEST_P(SystemdPinUnit, PinsAddsRulesAndRemovesOnlyItsOwn) {
   for (const char* service : {"netfilter-persistent.service", "iptables.service", "ip6tables.service"}) {
     EXPECT_NE((" " + unit.one("Before") + " ").find(std::string(" ") + service + " "), std::string::npos) << service;
   }
-  // A signature of both IP versions that no other test pins, and a rule of the user's.
+  // A signature no other test pins, and a rule of the user's.
   std::ofstream(install().config("pin-" + ns.instance() + ".toml"))
-      << "signature = [\"*:64:0:1234:mss*7,5:mss,nop,ws:df:0\"]\ntarget = \"DROP\"\n";
+      << "signature = [\"" << unshared_signature(GetParam(), 5) << "\"]\ntarget = \"DROP\"\n";
   std::string out;
   int status = 0;
   run_shell("ip netns exec " + ns.name() + " " + ns.env() + "iptables -A INPUT -p tcp --dport 22 -j ACCEPT", &status);
@@ -385,7 +394,7 @@ TEST_P(SystemdPinUnit, PinsAddsRulesAndRemovesOnlyItsOwn) {
   // The file changes while the unit runs: stop runs the script start wrote,
   // so it removes the rules and the pin start made, not the new file's.
   std::ofstream(install().config("pin-" + ns.instance() + ".toml"))
-      << "signature = [\"*:64:0:1234:mss*7,4:mss,nop,ws:df:0\"]\n";
+      << "signature = [\"" << unshared_signature(GetParam(), 4) << "\"]\n";
   ASSERT_EQ(stop(unit, ns.instance(), ns.name(), ns.env(), &out), 0) << out;
   EXPECT_EQ(ns.rules(), before);
   EXPECT_FALSE(exists(pin)) << pin;
@@ -412,7 +421,7 @@ TEST_P(SystemdPinUnit, BadConfigChangesNothing) {
   // Refused by the script: a chain the namespace does not have. It checks
   // before it pins, so the pin it names is not made.
   std::ofstream(install().config("pin-" + ns.instance() + ".toml"))
-      << "signature = [\"*:64:0:1234:mss*7,3:mss,nop,ws:df:0\"]\nchain = \"P0SU_NONE\"\n";
+      << "signature = [\"" << unshared_signature(GetParam(), 3) << "\"]\nchain = \"P0SU_NONE\"\n";
   ns.make_runtime();
   EXPECT_EQ(start(unit, ns.instance(), ns.name(), ns.env(), &out), 2) << out;
   EXPECT_NE(out.find("nothing was changed"), std::string::npos) << out;
