@@ -62,8 +62,7 @@ std::vector<Block> find_blocks(const PendingCode& code) {
 class BlockMerger {
  public:
   explicit BlockMerger(PendingCode code) : code_(std::move(code)), blocks_(find_blocks(code_)) {
-    int labels = 0;
-    for (const PendingInstruction& p : code_) labels = std::max({labels, p.label_here + 1, p.true_label + 1, p.false_label + 1});
+    const int labels = label_count(code_);
     renamed_to_.assign(static_cast<std::size_t>(labels), -1);
     absorbed_first_.assign(static_cast<std::size_t>(labels), -1);
     absorbed_next_.assign(static_cast<std::size_t>(labels), -1);

@@ -68,17 +68,8 @@ int exit_ref(std::size_t exit) { return -1 - static_cast<int>(exit); }
 
 class Balancer {
  public:
-  explicit Balancer(const PendingCode& code) : code_(code) {
-    int labels = 0;
-    for (const PendingInstruction& p : code_) {
-      labels = std::max({labels, p.label_here + 1, p.true_label + 1, p.false_label + 1});
-    }
-    next_label_ = labels;
-    at_.assign(static_cast<std::size_t>(labels), code_.size());
-    for (std::size_t i = 0; i < code_.size(); ++i) {
-      if (code_[i].is_label()) at_[static_cast<std::size_t>(code_[i].label_here)] = i;
-    }
-  }
+  explicit Balancer(const PendingCode& code)
+      : code_(code), at_(label_positions(code, code.size())), next_label_(static_cast<int>(at_.size())) {}
 
   // A tree in place of the compare at `head`, and the labels of the code
   // its intervals lead to.

@@ -187,16 +187,8 @@ bool only_sets_a(const bpf_insn& insn) {
 
 class Threader {
  public:
-  explicit Threader(const PendingCode& code) : code_(code) {
-    int labels = 0;
-    for (const PendingInstruction& p : code_) {
-      labels = std::max({labels, p.label_here + 1, p.true_label + 1, p.false_label + 1});
-    }
-    at_.assign(static_cast<std::size_t>(labels), 0);
-    for (std::size_t i = 0; i < code_.size(); ++i) {
-      if (code_[i].is_label()) at_[static_cast<std::size_t>(code_[i].label_here)] = i;
-    }
-    incoming_.resize(static_cast<std::size_t>(labels));
+  explicit Threader(const PendingCode& code) : code_(code), at_(label_positions(code, 0)) {
+    incoming_.resize(at_.size());
   }
 
   PendingCode run() {

@@ -4,6 +4,8 @@
 // BpfProgram.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,26 @@ struct PendingInstruction {
 };
 
 using PendingCode = std::vector<PendingInstruction>;
+
+// One past the largest label the code places or jumps to: how many labels
+// a pass indexes, and the first it may add.
+inline int label_count(const PendingCode& code) {
+  int labels = 0;
+  for (const PendingInstruction& p : code) {
+    labels = std::max({labels, p.label_here + 1, p.true_label + 1, p.false_label + 1});
+  }
+  return labels;
+}
+
+// Where each label's marker stands in the code (`missing` for a label that
+// has none).
+inline std::vector<std::size_t> label_positions(const PendingCode& code, std::size_t missing) {
+  std::vector<std::size_t> at(static_cast<std::size_t>(label_count(code)), missing);
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    if (code[i].is_label()) at[static_cast<std::size_t>(code[i].label_here)] = i;
+  }
+  return at;
+}
 
 inline PendingInstruction label_marker(int label) {
   PendingInstruction marker;
