@@ -14,12 +14,19 @@ inline PendingInstruction plain(std::uint16_t code, std::uint32_t k) {
   return p;
 }
 
-inline PendingInstruction jeq(std::uint32_t k, int on_true, int on_false) {
-  PendingInstruction p = plain(BPF_JMP | BPF_JEQ | BPF_K, k);
+// A conditional jump of A against k: `op` is BPF_JEQ, BPF_JGT, BPF_JGE or
+// BPF_JSET.
+inline PendingInstruction jump(std::uint16_t op, std::uint32_t k, int on_true, int on_false) {
+  PendingInstruction p = plain(static_cast<std::uint16_t>(BPF_JMP | op | BPF_K), k);
   p.true_label = on_true;
   p.false_label = on_false;
   return p;
 }
+
+inline PendingInstruction jeq(std::uint32_t k, int on_true, int on_false) { return jump(BPF_JEQ, k, on_true, on_false); }
+
+inline PendingInstruction ld_byte(std::uint32_t offset) { return plain(BPF_LD | BPF_B | BPF_ABS, offset); }
+inline PendingInstruction ld_word(std::uint32_t offset) { return plain(BPF_LD | BPF_W | BPF_ABS, offset); }
 
 inline PendingInstruction ja(int target) {
   PendingInstruction p = plain(BPF_JMP | BPF_JA, 0);

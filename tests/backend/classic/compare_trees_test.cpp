@@ -24,18 +24,12 @@ namespace {
 
 using testing::ja;
 using testing::jeq;
+using testing::jump;
+using testing::ld_byte;
+using testing::ld_word;
 using testing::plain;
 using testing::ret;
 using testing::run_bpf;
-
-PendingInstruction ld_byte(std::uint32_t offset) { return plain(BPF_LD | BPF_B | BPF_ABS, offset); }
-
-PendingInstruction jump(std::uint16_t op, std::uint32_t k, int on_true, int on_false) {
-  PendingInstruction p = plain(static_cast<std::uint16_t>(BPF_JMP | op | BPF_K), k);
-  p.true_label = on_true;
-  p.false_label = on_false;
-  return p;
-}
 
 // The instructions a program of byte loads, jumps and returns runs on a
 // packet, the return counted; what libpcap returns must agree.
@@ -229,7 +223,7 @@ TEST(CompareTrees, ShortChainsStay) {
 // Values at the ends of A's range: a jeq of 0 and of 0xffffffff, a jgt of
 // 0xfffffffe.
 TEST(CompareTrees, TheEndsOfTheRange) {
-  PendingCode code = {plain(BPF_LD | BPF_W | BPF_ABS, 0),
+  PendingCode code = {ld_word(0),
                       jeq(0, 101, 1),
                       label_marker(1),
                       jeq(0xffffffff, 102, 2),
@@ -286,9 +280,9 @@ TEST(CompareTrees, RandomChainsKeepEveryVerdict) {
     // Byte 4 == 1: into a compare in the middle, with A holding byte 5's
     // word-sized neighbour ([5]) instead of [0].
     int middle = kCompares + static_cast<int>(1 + below(n - 1));
-    PendingCode code = {plain(BPF_LD | BPF_B | BPF_ABS, 4), jeq(1, 1, 2), label_marker(1),
-                        plain(BPF_LD | BPF_W | BPF_ABS, 5), ja(middle), label_marker(2),
-                        plain(BPF_LD | BPF_W | BPF_ABS, 0)};
+    PendingCode code = {ld_byte(4), jeq(1, 1, 2), label_marker(1),
+                        ld_word(5), ja(middle), label_marker(2),
+                        ld_word(0)};
     for (std::size_t i = 0; i < n; ++i) {
       int self = kCompares + static_cast<int>(i);
       auto later = [&] { return self + 1 + static_cast<int>(below(n - i)); };  // may be one past: an exit

@@ -19,11 +19,12 @@ namespace {
 
 using testing::ja;
 using testing::jeq;
+using testing::jump;
+using testing::ld_byte;
+using testing::ld_word;
 using testing::plain;
 using testing::ret;
 
-PendingInstruction ld_byte(std::uint32_t offset) { return plain(BPF_LD | BPF_B | BPF_ABS, offset); }
-PendingInstruction ld_word(std::uint32_t offset) { return plain(BPF_LD | BPF_W | BPF_ABS, offset); }
 PendingInstruction and_k(std::uint32_t mask) { return plain(BPF_ALU | BPF_AND | BPF_K, mask); }
 
 std::uint32_t run(const BpfProgram& program, const std::vector<std::uint8_t>& packet) {
@@ -109,11 +110,8 @@ TEST(JumpThreading, MasksDecideEachOther) {
 }
 
 TEST(JumpThreading, RangesDecideLaterRanges) {
-  PendingInstruction jgt = jeq(0x40, 1, 2);
-  jgt.insn.code = BPF_JMP | BPF_JGT | BPF_K;
-  PendingInstruction jge = jeq(0x80, 9, 8);
-  jge.insn.code = BPF_JMP | BPF_JGE | BPF_K;
-  PendingCode code = {ld_byte(0), jgt, label_marker(1), ret(3), label_marker(2), ld_byte(0), jge,
+  PendingCode code = {ld_byte(0), jump(BPF_JGT, 0x40, 1, 2), label_marker(1), ret(3), label_marker(2),
+                      ld_byte(0), jump(BPF_JGE, 0x80, 9, 8),
                       label_marker(8), ret(0), label_marker(9), ret(1)};
   PendingCode threaded = thread_jumps(code);
   EXPECT_EQ(threaded[1].false_label, 8);  // <= 0x40: not >= 0x80
