@@ -204,6 +204,10 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
         } else if (!o.count_only) {
           if (o.rate) line += " limit name \"flood\"";
           line += " " + *verdict(o.target);
+        } else if (shared > 0) {
+          // A branch's rules are disjoint: once one has counted, the rest
+          // of its chain cannot match.
+          line += " return";
         }
         line += fmt::format(" comment \"{}\"\n", comment);
         into += line;

@@ -490,36 +490,47 @@ class Translator {
     }
   }
 
-  // The matches of a way whose compares each read one field.
+  // The matches of a way whose compares each read one field, cheapest
+  // first: compares and ranges in the order of the way, then value sets,
+  // then pair sets (a lookup costs more than a compare, and a rule stops at
+  // its first match that fails).
   void emit(Work w, std::vector<Rule>& out) {
     if (!settle(w)) return;
-    Rule rule{w.prefix};
-    std::map<std::string, std::vector<const Atom*>> complex;  // per leaf, in order of first use
-    std::vector<std::string> complex_order;
-    std::vector<std::pair<std::size_t, std::string>> complex_at;  // where each leaf's set goes
+    // The compares of each field of at most 16 bits that has more than one,
+    // or one that is not a field against a constant: one match for them all.
+    std::map<std::string, std::vector<const Atom*>> grouped;
+    std::map<std::string, bool> simple;  // every compare of the field is direct
     for (const Atom& a : w.atoms) {
       auto ls = leaves_of(a);
       if (ls.empty()) continue;
-      auto direct = direct_match(a);
-      if (direct) {
-        if (*direct == "never") return;
-        if (!direct->empty()) rule.matches.push_back(*direct);
+      const ValuePtr& leaf = ls.begin()->second;
+      bool direct = direct_match(a).has_value();
+      if (bits_of(*leaf) > 16) {
+        if (!direct) {
+          throw Failure{fmt::format("{}: computes with a {}-bit field, which nft cannot", a.field, bits_of(*leaf))};
+        }
         continue;
       }
-      const ValuePtr& leaf = ls.begin()->second;
-      if (bits_of(*leaf) > 16) {
-        throw Failure{fmt::format("{}: computes with a {}-bit field, which nft cannot", a.field, bits_of(*leaf))};
-      }
-      if (!complex.count(leaf->key)) {
-        complex_at.emplace_back(rule.matches.size(), leaf->key);
-        rule.matches.emplace_back();  // filled in below
-      }
-      complex[leaf->key].push_back(&a);
+      grouped[leaf->key].push_back(&a);
+      auto [it, first] = simple.emplace(leaf->key, direct);
+      if (!first) it->second = it->second && direct;
     }
-    for (const auto& [index, key] : complex_at) {
-      const auto& atoms = complex[key];
-      ValuePtr leaf = leaves_of(*atoms.front()).begin()->second;  // a copy: the map is a temporary
-      std::vector<std::uint32_t> yes = accepted(*leaf, atoms);
+    Rule rule{w.prefix};
+    std::vector<std::string> lookups;
+    std::set<std::string> done;
+    for (const Atom& a : w.atoms) {
+      auto ls = leaves_of(a);
+      if (ls.empty()) continue;
+      const ValuePtr& leaf = ls.begin()->second;
+      auto group = grouped.find(leaf->key);
+      if (group == grouped.end() || (group->second.size() == 1 && simple[leaf->key])) {
+        std::string direct = *direct_match(a);
+        if (direct == "never") return;
+        if (!direct.empty()) rule.matches.push_back(direct);
+        continue;
+      }
+      if (!done.insert(leaf->key).second) continue;
+      std::vector<std::uint32_t> yes = accepted(*leaf, group->second);
       if (yes.empty()) return;
       std::vector<std::uint32_t> no;
       std::size_t j = 0;
@@ -528,9 +539,26 @@ class Translator {
         else no.push_back(v);
       }
       if (no.empty()) continue;
-      rule.matches[index] = runs(no) < runs(yes) ? fmt::format("{} != {{ {} }}", leaf_text(*leaf), elements(no))
-                                                 : fmt::format("{} {{ {} }}", leaf_text(*leaf), elements(yes));
+      std::string field = leaf_text(*leaf);
+      if (runs(yes) == 1) {
+        std::uint32_t low = yes.front(), high = yes.back();
+        rule.matches.push_back(low == high    ? fmt::format("{} == {}", field, low)
+                               : low == 0     ? fmt::format("{} <= {}", field, high)
+                               : high == max_of(*leaf) ? fmt::format("{} >= {}", field, low)
+                                                       : fmt::format("{} {}-{}", field, low, high));
+      } else if (runs(no) == 1) {
+        rule.matches.push_back(no.size() == 1 ? fmt::format("{} != {}", field, no.front())
+                                              : fmt::format("{} != {}-{}", field, no.front(), no.back()));
+      } else if (simple[leaf->key]) {
+        // Two or more compares that no range says: each as it is, cheaper
+        // than a lookup.
+        for (const Atom* b : group->second) rule.matches.push_back(*direct_match(*b));
+      } else {
+        lookups.push_back(runs(no) < runs(yes) ? fmt::format("{} != {{ {} }}", field, elements(no))
+                                               : fmt::format("{} {{ {} }}", field, elements(yes)));
+      }
     }
+    rule.matches.insert(rule.matches.end(), lookups.begin(), lookups.end());
     rule.matches.insert(rule.matches.end(), w.sets.begin(), w.sets.end());
     std::erase_if(rule.matches, [](const std::string& m) { return m.empty(); });
     if (std::find(out.begin(), out.end(), rule) != out.end()) return;
@@ -572,6 +600,50 @@ class Translator {
   const TranslateOptions& options_;
 };
 
+// Rules alike but for the pair set they end with, on the same two fields,
+// become one rule whose set holds both sets' pairs: the rules are disjoint,
+// so a packet holds the union rule exactly when it holds one of them, and
+// meets one lookup where it met several.
+void merge_pair_sets(std::vector<Rule>& rules) {
+  auto pairs_of = [](const std::string& set, const std::string& head) {
+    std::vector<std::string> out;
+    std::string inside = set.substr(head.size() + 3, set.size() - head.size() - 5);  // between "{ " and " }"
+    for (std::size_t at = 0; at < inside.size();) {
+      std::size_t comma = std::min(inside.find(", ", at), inside.size());
+      out.push_back(inside.substr(at, comma - at));
+      at = comma + 2;
+    }
+    return out;
+  };
+  std::map<std::string, std::size_t> first;  // what a rule has but its last set's pairs: the rule keeping them
+  std::vector<Rule> kept;
+  for (Rule& rule : rules) {
+    std::string::size_type open = rule.matches.empty() ? std::string::npos : rule.matches.back().find(" . ");
+    if (open == std::string::npos || rule.matches.back().find(" { ") == std::string::npos) {
+      kept.push_back(std::move(rule));
+      continue;
+    }
+    const std::string& set = rule.matches.back();
+    std::string key, head = set.substr(0, set.find(" { "));
+    for (std::size_t i = 0; i + 1 < rule.matches.size(); ++i) key += rule.matches[i] + '\n';
+    key += head;
+    auto [it, inserted] = first.emplace(key, kept.size());
+    if (inserted) {
+      kept.push_back(std::move(rule));
+      continue;
+    }
+    std::string& into = kept[it->second].matches.back();
+    std::vector<std::string> had = pairs_of(into, head);
+    std::set<std::string> there(had.begin(), had.end());
+    std::string added;
+    for (const std::string& pair : pairs_of(set, head)) {
+      if (!there.count(pair)) added += ", " + pair;
+    }
+    into.insert(into.size() - 2, added);
+  }
+  rules = std::move(kept);
+}
+
 }  // namespace
 
 Result<std::vector<Rule>> translate(const ir::Branch& branch, const TranslateOptions& options) {
@@ -599,6 +671,7 @@ Result<std::vector<Rule>> translate(const ir::Branch& branch, const TranslateOpt
   } catch (const Failure& failure) {
     return Diagnostic{Severity::Error, {}, failure.message, ""};
   }
+  merge_pair_sets(out);
   return out;
 }
 

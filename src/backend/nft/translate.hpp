@@ -15,6 +15,11 @@
 // - a compare of one 16-bit field with arithmetic (a window divisible by K,
 //   an MSS that does not divide 14600) becomes the set of values that hold.
 // What none of these covers is refused, naming the field.
+//
+// For speed (a rule stops at its first match that fails): the compares of
+// one field of at most 16 bits become one match (a range, `29-64`, where the
+// values that hold are one run); lookups come after compares; and rules that
+// differ only in the pair set they end with become one rule with one set.
 #pragma once
 
 #include <cstddef>

@@ -1,12 +1,13 @@
 // For the nft tests: a reader of the rules p0fbpf -f nft writes (raw
-// payload compares at the network header, meta len, value sets, pair sets,
-// the family matches) that says which counters a packet would count, and the IP
-// stack's view of a packet at the input and prerouting hooks. Written from
-// nft's documented semantics, not from the backend: a read past the end of
-// the packet fails the rule.
+// payload compares and ranges at the network header, meta len, value sets,
+// pair sets, the family matches) that says which counters a packet would
+// count, and the IP stack's view of a packet at the input and prerouting
+// hooks. Written from nft's documented semantics, not from the backend: a
+// read past the end of the packet fails the rule.
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -187,6 +188,17 @@ class NftModel {
         for (++i; t[i] != "}"; ++i) elements += t[i] + " ";
         ++i;
         if (in_set(elements, *value) == negated) return false;
+        continue;
+      }
+      // A range, "LOW-HIGH" or "!= LOW-HIGH".
+      auto range = [](const std::string& text) {
+        return std::isdigit(static_cast<unsigned char>(text[0])) && text.find('-') != std::string::npos;
+      };
+      if (range(t[i]) || (t[i] == "!=" && range(t[i + 1]))) {
+        bool negated = t[i] == "!=";
+        if (negated) ++i;
+        if (in_set(t[i], *value) == negated) return false;
+        ++i;
         continue;
       }
       const std::string& op = t[i];

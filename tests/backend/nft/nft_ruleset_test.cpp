@@ -229,11 +229,18 @@ TEST(NftRuleset, RefusesWhatNftCannotExpressExactly) {
   EXPECT_NE(o.err.find("--hook ingress --dev DEV"), std::string::npos) << o.err;
 }
 
-// The rules of one branch that begin alike (here the design card's four
-// window rules) check what they share once: one rule in the hook's chain
-// with those matches jumps to a chain of the branch's own, sig1_1, which
-// holds the rest of each rule with the counter. Not in a negated file,
-// whose rules return from the chain they are in.
+// The rules of one branch that begin alike (here the design card's window
+// rules) check what they share once: one rule in the hook's chain with those
+// matches jumps to a chain of the branch's own, sig1_1, which holds the rest
+// of each rule with the counter. Not in a negated file, whose rules return
+// from the chain they are in.
+//
+// The window rules are p0f's ways to read `mss*10`: the window is 10 times
+// the MSS, or 10 times the MSS less 12 (timestamps), or 14600 or 14480 with
+// an MSS that gives none of the earlier; the first two are one lookup of
+// MSS . window pairs, the other two compare the window before they look the
+// MSS up. A counting rule of the chain returns from it: the branch's rules
+// are disjoint. The TTL window is one range.
 TEST(NftRuleset, RulesThatBeginAlikeShareTheirMatchesThroughAChain) {
   const std::string card = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
   testing::Outcome o = run_p0fbpf({"-f", "nft", "--count-only", card});
@@ -252,13 +259,28 @@ TEST(NftRuleset, RulesThatBeginAlikeShareTheirMatchesThroughAChain) {
   ASSERT_EQ(in_input.size(), 1u) << o.out;
   EXPECT_NE(in_input[0].find(" jump sig1_1 "), std::string::npos) << in_input[0];
   EXPECT_EQ(in_input[0].find("counter"), std::string::npos) << in_input[0];
-  EXPECT_NE(in_input[0].find("@nh,64,8 <= 64"), std::string::npos) << in_input[0];  // the TTL, shared
-  ASSERT_EQ(in_branch.size(), 4u) << o.out;
+  EXPECT_NE(in_input[0].find(" @nh,64,8 29-64 "), std::string::npos) << in_input[0];  // the TTL, shared
+  ASSERT_EQ(in_branch.size(), 3u) << o.out;
+  int pair_sets = 0;
   for (const std::string& rule : in_branch) {
-    EXPECT_NE(rule.find("counter name \"sig1\""), std::string::npos) << rule;
+    EXPECT_NE(rule.find("counter name \"sig1\" return "), std::string::npos) << rule;
     EXPECT_EQ(rule.find("@nh,64,8"), std::string::npos) << "a shared match again: " << rule;
     EXPECT_EQ(rule.find("nfproto"), std::string::npos) << rule;
+    if (rule.find("@nh,336,16 . @nh,272,16 {") != std::string::npos) {
+      ++pair_sets;
+      EXPECT_NE(rule.find("{ 100 . 1000, "), std::string::npos) << "the MSS times 10";
+      EXPECT_NE(rule.find(", 112 . 1000, "), std::string::npos) << "the MSS less 12, times 10";
+      continue;
+    }
+    auto window = rule.find("@nh,272,16 == 14");
+    EXPECT_NE(window, std::string::npos) << rule;
+    EXPECT_LT(window, rule.find("@nh,336,16 {")) << "a lookup before a compare: " << rule;
+    EXPECT_EQ(rule.find("@nh,336,16 >="), std::string::npos) << "a bound the set holds: " << rule;
   }
+  EXPECT_EQ(pair_sets, 1);
+  testing::Outcome dropping = run_p0fbpf({"-f", "nft", card});
+  ASSERT_EQ(dropping.status, 0) << dropping.err;
+  EXPECT_EQ(dropping.out.find(" return "), std::string::npos) << "drop ends the chain itself";
   testing::Outcome negated = run_p0fbpf({"-f", "nft", "--negate", card});
   ASSERT_EQ(negated.status, 0) << negated.err;
   EXPECT_EQ(negated.out.find("jump sig"), std::string::npos) << negated.out;
