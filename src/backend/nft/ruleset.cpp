@@ -4,6 +4,7 @@
 
 #include "backend/nft/ruleset.hpp"
 
+#include "backend/nft/named_sets.hpp"
 #include "backend/nft/names.hpp"
 #include "backend/nft/translate.hpp"
 
@@ -151,6 +152,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
   // as a classic program on the same bytes sees it.
   translate_options.length_from_ip_header = o.hook != NftHook::Ingress;
   std::string counters, rules, branch_chains;
+  NamedSets sets;
   bool ok = true;
   for (std::size_t i = 0; i < members.size(); ++i) {
     const Member& member = members[i];
@@ -188,7 +190,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       if (shared > 0) {
         std::string name = branch_chain(i + 1, b + 1);
         std::string line = "    " + family;
-        for (std::size_t k = 0; k < shared; ++k) line += " " + made.front().matches[k];
+        for (std::size_t k = 0; k < shared; ++k) line += " " + sets.use(made.front().matches[k]);
         rules += line + fmt::format(" jump {} comment \"{}\"\n", name, comment);
         ++out.rules;
         branch_chains += fmt::format("  chain {} {{\n", name);
@@ -197,7 +199,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       for (const Rule& rule : made) {
         std::string line = "   ";
         if (shared == 0) line += " " + family;
-        for (std::size_t k = shared; k < rule.matches.size(); ++k) line += " " + rule.matches[k];
+        for (std::size_t k = shared; k < rule.matches.size(); ++k) line += " " + sets.use(rule.matches[k]);
         line += fmt::format(" counter name \"{}\"", counter);
         if (negate) {
           line += " return";
@@ -217,15 +219,29 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
     }
   }
   if (!ok) return out;
+  // The SYN gate sends the direction's SYNs to the signatures; a SYN no
+  // signature returns from is counted and gets the verdict.
+  std::string gate_rules;
+  for (std::size_t b = 0; negate && b < gate->branches.size(); ++b) {
+    const ir::Branch& branch = gate->branches[b];
+    if (filtered && dst[branch.ip_version == 6].empty()) continue;
+    auto translated = translate(branch, translate_options);
+    if (!translated) throw std::logic_error("nft: the SYN gate: " + translated.error().message);
+    for (const Rule& rule : *translated) {
+      std::string line = "    " + family_matches(branch.ip_version, filtered, o.hook);
+      for (const std::string& m : rule.matches) line += " " + sets.use(m);
+      gate_rules += line + " goto negate\n";
+    }
+  }
 
   const std::string chain = chain_of(o);
   std::string text = fmt::format(
       "#!/usr/sbin/nft -f\n"
       "# Made by {0}: p0f signatures as native nftables rules, one rule per way a\n"
       "# signature matches, its counter named sigN; what a branch's rules begin\n"
-      "# with alike is checked once, before a jump to their chain sigN_M. Loading\n"
-      "# this file replaces the table {1} {2} (and nothing else) in one\n"
-      "# transaction: nft -f FILE.\n"
+      "# with alike is checked once, before a jump to their chain sigN_M; each\n"
+      "# set of values is defined once, as setN. Loading this file replaces the\n"
+      "# table {1} {2} (and nothing else) in one transaction: nft -f FILE.\n"
       "table {1} {2}\n"
       "delete table {1} {2}\n"
       "table {1} {2} {{\n",
@@ -242,6 +258,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
     text += fmt::format("  set dst{} {{\n    type {}\n    flags interval\n{}  }}\n", f ? 6 : 4, set_types[f],
                         elements.empty() ? "" : fmt::format("    elements = {{ {} }}\n", elements));
   }
+  text += sets.definitions();
   std::string v = verdict(o.target).value_or("drop");
   if (!o.count_only && (v.starts_with("jump ") || v.starts_with("goto "))) {
     text += fmt::format("  # Your chain for --target {}: add its rules after loading this file; loading it again\n"
@@ -253,18 +270,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
   if (!negate) {
     text += rules;
   } else {
-    // The SYN gate sends the direction's SYNs to the signatures; a SYN no
-    // signature returns from is counted and gets the verdict.
-    for (const ir::Branch& branch : gate->branches) {
-      if (filtered && dst[branch.ip_version == 6].empty()) continue;
-      auto translated = translate(branch, translate_options);
-      if (!translated) throw std::logic_error("nft: the SYN gate: " + translated.error().message);
-      for (const Rule& rule : *translated) {
-        std::string line = "    " + family_matches(branch.ip_version, filtered, o.hook);
-        for (const std::string& m : rule.matches) line += " " + m;
-        text += line + " goto negate\n";
-      }
-    }
+    text += gate_rules;
     text += "  }\n  chain negate {\n";
     text += rules;
     text += "    counter name \"unmatched\"";

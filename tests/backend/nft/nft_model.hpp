@@ -1,6 +1,6 @@
 // For the nft tests: a reader of the rules p0fbpf -f nft writes (raw
 // payload compares and ranges at the network header, meta len, value sets,
-// pair sets, the family matches) that says which counters a packet would
+// pair sets, inline or named, the family matches) that says which counters a packet would
 // count, and the IP stack's view of a packet at the input and prerouting
 // hooks. Written from nft's documented semantics, not from the backend: a
 // read past the end of the packet fails the rule.
@@ -53,11 +53,18 @@ class NftModel {
     std::string line, chain;
     // chain -> the jump's matches, as words and as text
     std::map<std::string, std::pair<std::vector<std::string>, std::string>> jumped_with;
+    std::string set;  // the named set whose block this is
     while (std::getline(in, line)) {
       std::istringstream words(line);
       std::vector<std::string> tokens;
       for (std::string w; words >> w;) tokens.push_back(w);
       if (tokens.size() == 3 && tokens[0] == "chain" && tokens[2] == "{") chain = tokens[1];
+      if (tokens.size() == 3 && tokens[0] == "set" && tokens[2] == "{") set = tokens[1];
+      if (!set.empty() && tokens.size() >= 3 && tokens[0] == "elements" && tokens[1] == "=") {
+        auto open = line.find("{ "), close = line.rfind(" }");
+        sets_[set] = line.substr(open + 2, close - open - 2);
+      }
+      if (tokens.size() == 1 && tokens[0] == "}") set.clear();
       if (line.find("counter name \"") == std::string::npos) {
         auto jump = std::find(tokens.begin(), tokens.end(), "jump");
         if (jump != tokens.end() && jump + 1 != tokens.end()) {
@@ -127,7 +134,7 @@ class NftModel {
     return false;
   }
 
-  static bool matches(const Rule& r, const std::vector<std::uint8_t>& p) {
+  bool matches(const Rule& r, const std::vector<std::uint8_t>& p) const {
     const std::string& rule = r.text;
     const std::vector<std::string>& t = r.tokens;
     for (std::size_t i = 0; i < t.size();) {
@@ -168,18 +175,30 @@ class NftModel {
         auto second = read(p, bit2, bits2);
         if (!second) return false;
         std::string want = std::to_string(*value) + " . " + std::to_string(*second);
-        auto open = rule.find('{', rule.find(t[i + 1])), close = rule.find('}', open);
-        std::string elements = rule.substr(open + 1, close - open - 1);
-        bool found = (", " + elements.substr(1, elements.size() - 2) + ",").find(", " + want + ",") != std::string::npos;
-        if (!found) return false;
-        i += 2;
-        while (t[i] != "}") ++i;
-        ++i;
+        std::string elements;
+        if (t[i + 2].starts_with("@")) {  // a named set
+          elements = named(t[i + 2], rule);
+          i += 3;
+        } else {
+          auto open = rule.find('{', rule.find(t[i + 1])), close = rule.find('}', open);
+          elements = rule.substr(open + 2, close - open - 3);
+          i += 2;
+          while (t[i] != "}") ++i;
+          ++i;
+        }
+        if ((", " + elements + ",").find(", " + want + ",") == std::string::npos) return false;
         continue;
       }
       if (t[i] == "&") {
         *value &= number(t[i + 1]);
         i += 2;
+      }
+      if (t[i].starts_with("@") || (t[i] == "!=" && t[i + 1].starts_with("@"))) {  // a named set
+        bool negated = t[i] == "!=";
+        if (negated) ++i;
+        if (in_set(named(t[i], rule), *value) == negated) return false;
+        ++i;
+        continue;
       }
       if (t[i] == "{" || (t[i] == "!=" && t[i + 1] == "{")) {
         bool negated = t[i] == "!=";
@@ -214,7 +233,18 @@ class NftModel {
     return true;
   }
 
+  // The elements of the named set `@NAME` refers to.
+  std::string named(const std::string& reference, const std::string& rule) const {
+    auto it = sets_.find(reference.substr(1));
+    if (it == sets_.end()) {
+      ADD_FAILURE() << "no set " << reference << " for " << rule;
+      return "";
+    }
+    return it->second;
+  }
+
   std::vector<Rule> rules_;
+  std::map<std::string, std::string> sets_;  // name: elements
 };
 
 }  // namespace p0fbpf::testing

@@ -6,8 +6,13 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
+#include <map>
+#include <numeric>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -239,8 +244,9 @@ TEST(NftRuleset, RefusesWhatNftCannotExpressExactly) {
 // the MSS, or 10 times the MSS less 12 (timestamps), or 14600 or 14480 with
 // an MSS that gives none of the earlier; the first two are one lookup of
 // MSS . window pairs, the other two compare the window before they look the
-// MSS up. A counting rule of the chain returns from it: the branch's rules
-// are disjoint. The TTL window is one range.
+// MSS up; each set is named and defined once in the table. A counting rule
+// of the chain returns from it: the branch's rules are disjoint. The TTL
+// window is one range.
 TEST(NftRuleset, RulesThatBeginAlikeShareTheirMatchesThroughAChain) {
   const std::string card = "4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0";
   testing::Outcome o = run_p0fbpf({"-f", "nft", "--count-only", card});
@@ -250,7 +256,8 @@ TEST(NftRuleset, RulesThatBeginAlikeShareTheirMatchesThroughAChain) {
   std::istringstream lines(o.out);
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with("  chain ")) chain = line.substr(8, line.find(' ', 8) - 8);
-    if (!line.starts_with("    ") || line.find("type filter") != std::string::npos) continue;
+    if (line.starts_with("  set ")) chain.clear();
+    if (chain.empty() || !line.starts_with("    ") || line.find("type filter") != std::string::npos) continue;
     (chain == "input" ? in_input : in_branch).push_back(line);
     if (chain != "input") {
       EXPECT_EQ(chain, "sig1_1") << line;
@@ -266,24 +273,62 @@ TEST(NftRuleset, RulesThatBeginAlikeShareTheirMatchesThroughAChain) {
     EXPECT_NE(rule.find("counter name \"sig1\" return "), std::string::npos) << rule;
     EXPECT_EQ(rule.find("@nh,64,8"), std::string::npos) << "a shared match again: " << rule;
     EXPECT_EQ(rule.find("nfproto"), std::string::npos) << rule;
-    if (rule.find("@nh,336,16 . @nh,272,16 {") != std::string::npos) {
+    if (rule.find("@nh,336,16 . @nh,272,16 @set") != std::string::npos) {
       ++pair_sets;
-      EXPECT_NE(rule.find("{ 100 . 1000, "), std::string::npos) << "the MSS times 10";
-      EXPECT_NE(rule.find(", 112 . 1000, "), std::string::npos) << "the MSS less 12, times 10";
       continue;
     }
     auto window = rule.find("@nh,272,16 == 14");
     EXPECT_NE(window, std::string::npos) << rule;
-    EXPECT_LT(window, rule.find("@nh,336,16 {")) << "a lookup before a compare: " << rule;
+    EXPECT_LT(window, rule.find("@nh,336,16 @set")) << "a lookup before a compare: " << rule;
     EXPECT_EQ(rule.find("@nh,336,16 >="), std::string::npos) << "a bound the set holds: " << rule;
   }
   EXPECT_EQ(pair_sets, 1);
+  auto pairs = o.out.find("    typeof @nh,336,16 . @nh,272,16\n    elements = { ");
+  ASSERT_NE(pairs, std::string::npos) << o.out;
+  std::string elements = o.out.substr(pairs, o.out.find('\n', o.out.find("elements", pairs)) - pairs);
+  EXPECT_NE(elements.find("{ 100 . 1000, "), std::string::npos) << "the MSS times 10";
+  EXPECT_NE(elements.find(", 112 . 1000, "), std::string::npos) << "the MSS less 12, times 10";
   testing::Outcome dropping = run_p0fbpf({"-f", "nft", card});
   ASSERT_EQ(dropping.status, 0) << dropping.err;
   EXPECT_EQ(dropping.out.find(" return "), std::string::npos) << "drop ends the chain itself";
   testing::Outcome negated = run_p0fbpf({"-f", "nft", "--negate", card});
   ASSERT_EQ(negated.status, 0) << negated.err;
   EXPECT_EQ(negated.out.find("jump sig"), std::string::npos) << negated.out;
+}
+
+// Signatures share window rules, so a database's rules hold the same sets
+// again and again: each is defined once, as a named set, and the rules
+// refer to it. p0f.fp's request section: no two definitions alike, some set
+// used by several rules, and nft checks the file.
+TEST(NftRuleset, ADatabaseDefinesEachSetOnce) {
+  testing::Outcome o = run_p0fbpf({"-f", "nft", "-F", "/etc/p0f/p0f.fp", "--label", "."});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::set<std::string> definitions;
+  std::map<std::string, int> uses;
+  std::size_t inline_sets = 0;
+  std::istringstream lines(o.out);
+  std::string set, typeof_line;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("  set set")) set = line.substr(6, line.find(' ', 6) - 6);
+    if (line.starts_with("    typeof ")) typeof_line = line;
+    if (!set.empty() && line.starts_with("    elements = ")) {
+      EXPECT_TRUE(definitions.insert(typeof_line + line).second) << set << " is defined twice";
+      set.clear();
+    }
+    if (line.find("counter name") == std::string::npos && line.find(" jump sig") == std::string::npos) continue;
+    inline_sets += line.find(" { ") != std::string::npos;
+    for (std::size_t at = line.find(" @set"); at != std::string::npos; at = line.find(" @set", at + 1)) {
+      ++uses[line.substr(at + 2, line.find(' ', at + 1) - at - 2)];
+    }
+  }
+  EXPECT_EQ(inline_sets, 0u);
+  EXPECT_EQ(uses.size(), definitions.size());
+  EXPECT_GT(std::count_if(uses.begin(), uses.end(), [](const auto& u) { return u.second >= 2; }), 0);
+  std::printf("%zu sets, %d uses\n", definitions.size(),
+              std::accumulate(uses.begin(), uses.end(), 0, [](int n, const auto& u) { return n + u.second; }));
+  if (have_nft()) {
+    EXPECT_EQ(nft_check(o.out), "");
+  }
 }
 
 TEST(NftRuleset, BadNamesExitTwoWithNothingOnStdout) {
