@@ -4,6 +4,7 @@
 
 #include "backend/nft/ruleset.hpp"
 
+#include "backend/nft/dispatch.hpp"
 #include "backend/nft/named_sets.hpp"
 #include "backend/nft/names.hpp"
 #include "backend/nft/translate.hpp"
@@ -151,7 +152,8 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
   // frame to it: the packet's length is the frame's after the link header,
   // as a classic program on the same bytes sees it.
   translate_options.length_from_ip_header = o.hook != NftHook::Ingress;
-  std::string counters, rules, branch_chains;
+  std::string counters, branch_chains;
+  std::vector<HookRule> hook_rules;  // the hook chain's (the negated chain's with --negate)
   NamedSets sets;
   bool ok = true;
   for (std::size_t i = 0; i < members.size(); ++i) {
@@ -189,18 +191,16 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       std::string family = family_matches(branch.ip_version, filtered, o.hook);
       if (shared > 0) {
         std::string name = branch_chain(i + 1, b + 1);
-        std::string line = "    " + family;
-        for (std::size_t k = 0; k < shared; ++k) line += " " + sets.use(made.front().matches[k]);
-        rules += line + fmt::format(" jump {} comment \"{}\"\n", name, comment);
+        HookRule jump{branch.ip_version, family, {}, fmt::format(" jump {} comment \"{}\"", name, comment)};
+        for (std::size_t k = 0; k < shared; ++k) jump.matches.push_back(sets.use(made.front().matches[k]));
+        hook_rules.push_back(std::move(jump));
         ++out.rules;
         branch_chains += fmt::format("  chain {} {{\n", name);
       }
-      std::string& into = shared > 0 ? branch_chains : rules;
       for (const Rule& rule : made) {
-        std::string line = "   ";
-        if (shared == 0) line += " " + family;
-        for (std::size_t k = shared; k < rule.matches.size(); ++k) line += " " + sets.use(rule.matches[k]);
-        line += fmt::format(" counter name \"{}\"", counter);
+        HookRule made_rule{branch.ip_version, family, {}, ""};
+        for (std::size_t k = shared; k < rule.matches.size(); ++k) made_rule.matches.push_back(sets.use(rule.matches[k]));
+        std::string line = fmt::format(" counter name \"{}\"", counter);
         if (negate) {
           line += " return";
         } else if (!o.count_only) {
@@ -211,14 +211,24 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
           // of its chain cannot match.
           line += " return";
         }
-        line += fmt::format(" comment \"{}\"\n", comment);
-        into += line;
+        line += fmt::format(" comment \"{}\"", comment);
+        made_rule.action = std::move(line);
+        if (shared > 0) {
+          branch_chains += "   ";
+          for (const std::string& m : made_rule.matches) branch_chains += " " + m;
+          branch_chains += made_rule.action + "\n";
+        } else {
+          hook_rules.push_back(std::move(made_rule));
+        }
         ++out.rules;
       }
       if (shared > 0) branch_chains += "  }\n";
     }
   }
   if (!ok) return out;
+  // Not in the negated chain, whose rules return from it.
+  Dispatched dispatched = dispatch(hook_rules, !negate);
+  const std::string& rules = dispatched.rules;
   // The SYN gate sends the direction's SYNs to the signatures; a SYN no
   // signature returns from is counted and gets the verdict.
   std::string gate_rules;
@@ -239,9 +249,11 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       "#!/usr/sbin/nft -f\n"
       "# Made by {0}: p0f signatures as native nftables rules, one rule per way a\n"
       "# signature matches, its counter named sigN; what a branch's rules begin\n"
-      "# with alike is checked once, before a jump to their chain sigN_M; each\n"
-      "# set of values is defined once, as setN. Loading this file replaces the\n"
-      "# table {1} {2} (and nothing else) in one transaction: nft -f FILE.\n"
+      "# with alike is checked once, before a jump to their chain sigN_M; rules\n"
+      "# that differ in their first compare's constant are reached through a\n"
+      "# verdict map, the rules of each constant in a chain sig0_N; each set of\n"
+      "# values is defined once, as setN. Loading this file replaces the table\n"
+      "# {1} {2} (and nothing else) in one transaction: nft -f FILE.\n"
       "table {1} {2}\n"
       "delete table {1} {2}\n"
       "table {1} {2} {{\n",
@@ -280,7 +292,7 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
     }
     text += "\n";
   }
-  text += "  }\n" + branch_chains + "}\n";
+  text += "  }\n" + dispatched.chains + branch_chains + "}\n";
   out.text = std::move(text);
   out.ok = true;
   return out;

@@ -47,7 +47,8 @@ class NftModel {
   // The rule lines of the file's chains (those with "counter name"). A rule
   // without a counter that jumps to a chain (`... jump sig1_1`) puts its
   // matches in front of every counting rule of that chain, as nft runs them:
-  // the jump's matches first, then the chain's.
+  // the jump's matches first, then the chain's; a verdict map (`FIELD vmap
+  // { K : jump sig0_1, ... }`) puts `FIELD == K` there. Jumps compose.
   explicit NftModel(const std::string& file) {
     std::istringstream in(file);
     std::string line, chain;
@@ -66,9 +67,34 @@ class NftModel {
       }
       if (tokens.size() == 1 && tokens[0] == "}") set.clear();
       if (line.find("counter name \"") == std::string::npos) {
+        // What the chain this line is in was jumped to with comes first.
+        std::vector<std::string> before;
+        std::string before_text;
+        if (auto prefix = jumped_with.find(chain); prefix != jumped_with.end()) {
+          before = prefix->second.first;
+          before_text = prefix->second.second + " ";
+        }
+        // FIELD vmap { K : jump CHAIN, ... }: CHAIN's rules hold where
+        // FIELD == K.
+        auto vmap = std::find(tokens.begin(), tokens.end(), "vmap");
+        if (vmap != tokens.end()) {
+          std::vector<std::string> field = before;
+          field.insert(field.end(), tokens.begin(), vmap);
+          std::string field_text = before_text + line.substr(0, line.find(" vmap "));
+          for (auto t = vmap + 2; t + 3 < tokens.end() && *t != "}"; t += 4) {
+            std::string name = t[3];
+            if (name.ends_with(",")) name.pop_back();
+            std::vector<std::string> with = field;
+            with.insert(with.end(), {"==", t[0]});
+            jumped_with[name] = {with, field_text + " == " + t[0]};
+          }
+          continue;
+        }
         auto jump = std::find(tokens.begin(), tokens.end(), "jump");
         if (jump != tokens.end() && jump + 1 != tokens.end()) {
-          jumped_with[*(jump + 1)] = {{tokens.begin(), jump}, line.substr(0, line.find(" jump "))};
+          std::vector<std::string> with = before;
+          with.insert(with.end(), tokens.begin(), jump);
+          jumped_with[*(jump + 1)] = {with, before_text + line.substr(0, line.find(" jump "))};
         }
         continue;
       }
