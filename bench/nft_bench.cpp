@@ -243,8 +243,8 @@ int main(int argc, char** argv) {
   }
   fmt::print("one signature: each configuration's rules {} times in a row, the cost divided by {}\n",
              selections[0].copies, selections[0].copies);
-  fmt::print("ratio: the rules' cost (ns/frame less the batch before, with none) to xt_bpf --bytecode's; target for one "
-             "signature: nft <= 1.5\n");
+  fmt::print("ratio: the rules' cost (ns/frame less the batch before, with none) to xt_bpf --bytecode's; "
+             "target for one signature: nft <= 1.5\n");
   run_shell("rm -rf " + dir + " " + pin);
   return exit_status;
 }

@@ -199,7 +199,9 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       }
       for (const Rule& rule : made) {
         HookRule made_rule{branch.ip_version, family, {}, ""};
-        for (std::size_t k = shared; k < rule.matches.size(); ++k) made_rule.matches.push_back(sets.use(rule.matches[k]));
+        for (std::size_t k = shared; k < rule.matches.size(); ++k) {
+          made_rule.matches.push_back(sets.use(rule.matches[k]));
+        }
         std::string line = fmt::format(" counter name \"{}\"", counter);
         if (negate) {
           line += " return";

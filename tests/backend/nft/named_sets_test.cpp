@@ -22,7 +22,8 @@ TEST(NamedSets, TheSameFieldsAndElementsAreOneSet) {
 
 TEST(NamedSets, OtherMatchesStayAsTheyAre) {
   NamedSets sets;
-  for (const char* match : {"@nh,64,8 29-64", "@nh,32,16 != 0", "@nh,0,32 & 0xff03ffff == 1157627964", "meta length 60"}) {
+  for (const char* match :
+       {"@nh,64,8 29-64", "@nh,32,16 != 0", "@nh,0,32 & 0xff03ffff == 1157627964", "meta length 60"}) {
     EXPECT_EQ(sets.use(match), match);
   }
   EXPECT_EQ(sets.definitions(), "");
