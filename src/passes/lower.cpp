@@ -511,6 +511,9 @@ class LooseLowering {
         // The TCP header lies after IP options of any length: it must be there.
         c.push_back(ge(packet_length(), add(f.tcp.value(), kTcpHeader), "tcp header in packet"));
       }
+      // The TTL window first, as in exact mode: most SYNs that fail a
+      // signature fail it, and the fragment and protocol checks pass.
+      c.push_back(ttl_check(sig_.ttl, f));
       // Not a fragment, and DF where df or id- is named: one compare.
       std::uint32_t df = sig_.has(Quirk::DontFragment) || sig_.has(Quirk::NonZeroId) ? 0x4000 : 0;
       if (df || sig_.has(Quirk::ZeroId)) {
@@ -520,7 +523,7 @@ class LooseLowering {
       }
       c.push_back(eq(load(Width::Byte, 9), 6, "ip protocol tcp"));
     }
-    c.push_back(ttl_check(sig_.ttl, f));
+    if (f.v6) c.push_back(ttl_check(sig_.ttl, f));
 
     // Options at the offsets their layout gives them. Every load stays inside
     // the packet, so that one branch cannot abort another: one guard covers
