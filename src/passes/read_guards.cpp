@@ -8,14 +8,23 @@ using namespace ir;
 
 Program drop_last_read_guards(const Program& program) {
   Program out = program;
-  if (out.branches.empty()) return out;
-  ConditionPtr& last = out.branches.back().condition;
-  if (last->kind != Condition::Kind::All) return out;
-  std::vector<ConditionPtr> kept;
-  for (const auto& child : last->children) {
-    if (!child->read_guard) kept.push_back(child);
+  // Whether every branch after the current one accepts only packets of the
+  // other IP version than `version`.
+  bool only_v4_after = true, only_v6_after = true;
+  for (std::size_t i = out.branches.size(); i-- > 0;) {
+    Branch& branch = out.branches[i];
+    bool last = i + 1 == out.branches.size();
+    bool others_after = (branch.ip_version == 4 && only_v6_after) || (branch.ip_version == 6 && only_v4_after);
+    if ((last || others_after) && branch.condition->kind == Condition::Kind::All) {
+      std::vector<ConditionPtr> kept;
+      for (const auto& child : branch.condition->children) {
+        if (!child->read_guard) kept.push_back(child);
+      }
+      branch.condition = all(std::move(kept));
+    }
+    only_v4_after = only_v4_after && branch.ip_version == 4;
+    only_v6_after = only_v6_after && branch.ip_version == 6;
   }
-  last = all(std::move(kept));
   return out;
 }
 

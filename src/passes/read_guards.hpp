@@ -5,8 +5,10 @@
 
 namespace p0fbpf {
 
-// The last branch's read guards go: a read past the packet there ends the
-// program with 0, as the guard would have. Not for negated programs.
+// The read guards of the last branch, and of each branch that only branches
+// of the other IP version follow, go: a read past the packet there ends the
+// program with 0, as the guard would have, or as the later branches would,
+// which cannot accept a packet of this version. Not for negated programs.
 ir::Program drop_last_read_guards(const ir::Program& program);
 
 // For negated programs, where a read past the packet (which ends a program

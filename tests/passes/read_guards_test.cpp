@@ -28,6 +28,34 @@ TEST(ReadGuards, OnlyTheLastBranchLosesItsGuards) {
   EXPECT_EQ(to_string(out.branches[1].condition), to_string(check));
 }
 
+// A branch that only branches of the other IP version follow loses its
+// guards too: they cannot accept a packet of its version. One that a branch
+// of its own version, or of both, follows keeps them.
+TEST(ReadGuards, BranchesFollowedOnlyByTheOtherVersionLoseTheirGuards) {
+  ConditionPtr guard = read_guard(ge(packet_length(), 60u, "room for the options"));
+  ConditionPtr check = eq(load(Width::Byte, 59), 7u, "scale");
+  const std::string guarded = to_string(all({guard, check})), bare = to_string(check);
+  Program p;
+  p.branches.push_back({"v4 before v4", all({guard, check}), 4, 0});
+  p.branches.push_back({"v4 before v6", all({guard, check}), 4, 0});
+  p.branches.push_back({"v6 before v6", all({guard, check}), 6, 0});
+  p.branches.push_back({"v6 last", all({guard, check}), 6, 0});
+  Program out = drop_last_read_guards(p);
+  EXPECT_EQ(to_string(out.branches[0].condition), guarded);
+  EXPECT_EQ(to_string(out.branches[1].condition), bare);
+  EXPECT_EQ(to_string(out.branches[2].condition), guarded);
+  EXPECT_EQ(to_string(out.branches[3].condition), bare);
+
+  Program both;
+  both.branches.push_back({"v4", all({guard, check}), 4, 0});
+  both.branches.push_back({"either version", all({guard, check}), 0, 0});
+  both.branches.push_back({"v6", all({guard, check}), 6, 0});
+  out = drop_last_read_guards(both);
+  EXPECT_EQ(to_string(out.branches[0].condition), guarded);
+  EXPECT_EQ(to_string(out.branches[1].condition), guarded);
+  EXPECT_EQ(to_string(out.branches[2].condition), bare);
+}
+
 TEST(ReadGuards, NegatedBranchesFirstCheckTheirFixedReads) {
   Program p;
   p.branches.push_back({"a", all({eq(frame_load(Width::Half, 12), 0x0800u, "ethertype"),
