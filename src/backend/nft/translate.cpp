@@ -500,6 +500,7 @@ class Translator {
     // or one that is not a field against a constant: one match for them all.
     std::map<std::string, std::vector<const Atom*>> grouped;
     std::map<std::string, bool> simple;  // every compare of the field is direct
+    std::map<std::string, std::vector<const Atom*>> wide;  // the compares of each wider field
     for (const Atom& a : w.atoms) {
       auto ls = leaves_of(a);
       if (ls.empty()) continue;
@@ -509,6 +510,7 @@ class Translator {
         if (!direct) {
           throw Failure{fmt::format("{}: computes with a {}-bit field, which nft cannot", a.field, bits_of(*leaf))};
         }
+        wide[leaf->key].push_back(&a);
         continue;
       }
       grouped[leaf->key].push_back(&a);
@@ -522,6 +524,19 @@ class Translator {
       auto ls = leaves_of(a);
       if (ls.empty()) continue;
       const ValuePtr& leaf = ls.begin()->second;
+      if (auto bounds = wide.find(leaf->key); bounds != wide.end() && bounds->second.size() >= 2) {
+        // A wider field's lower and upper bound: one range, one load.
+        if (auto range = range_of(*leaf, bounds->second)) {
+          if (!done.insert(leaf->key).second) continue;
+          auto [low, high] = *range;
+          if (low > high) return;
+          if (low == high) rule.matches.push_back(fmt::format("{} == {}", leaf_text(*leaf), low));
+          else if (low > 0 || high < max_of(*leaf)) {
+            rule.matches.push_back(fmt::format("{} {}-{}", leaf_text(*leaf), low, high));
+          }
+          continue;
+        }
+      }
       auto group = grouped.find(leaf->key);
       if (group == grouped.end() || (group->second.size() == 1 && simple[leaf->key])) {
         std::string direct = *direct_match(a);
@@ -566,6 +581,29 @@ class Translator {
       throw Failure{fmt::format("needs more than {} nft rules", options_.max_rules)};
     }
     out.push_back(std::move(rule));
+  }
+
+  // The values [low, high] that compares of `leaf` itself (unmasked) with
+  // constants, each a lower or upper bound, allow; nullopt when one is
+  // another compare.
+  static std::optional<std::pair<std::uint32_t, std::uint32_t>> range_of(const Value& leaf,
+                                                                         const std::vector<const Atom*>& atoms) {
+    std::uint64_t low = 0, high = max_of(leaf);
+    for (const Atom* a : atoms) {
+      if (a->lhs->key != leaf.key || !a->rhs->is_constant()) return std::nullopt;
+      std::uint64_t k = a->rhs->constant;
+      bool greater = a->relation == Relation::Greater;
+      if (!greater && a->relation != Relation::GreaterEqual) return std::nullopt;
+      if (a->want) {
+        low = std::max(low, greater ? k + 1 : k);  // > k, >= k
+      } else if (greater || k > 0) {
+        high = std::min(high, greater ? k : k - 1);  // <= k, < k
+      } else {
+        return std::pair{1u, 0u};  // < 0: never
+      }
+    }
+    if (low > high) return std::pair{1u, 0u};
+    return std::pair{static_cast<std::uint32_t>(low), static_cast<std::uint32_t>(high)};
   }
 
   // The compare as one nft match, "" when it always holds, "never" when it

@@ -18,8 +18,9 @@
 //
 // For speed (a rule stops at its first match that fails): the compares of
 // one field of at most 16 bits become one match (a range, `29-64`, where the
-// values that hold are one run); lookups come after compares; and rules that
-// differ only in the pair set they end with become one rule with one set.
+// values that hold are one run), and so do a wider field's lower and upper
+// bound; lookups come after compares; and rules that differ only in the
+// pair set they end with become one rule with one set.
 #pragma once
 
 #include <cstddef>

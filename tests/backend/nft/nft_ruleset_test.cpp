@@ -296,6 +296,17 @@ TEST(NftRuleset, RulesThatBeginAlikeShareTheirMatchesThroughAChain) {
   EXPECT_EQ(negated.out.find("jump sig"), std::string::npos) << negated.out;
 }
 
+// IPv6's second word holds the payload length, next header and hop limit:
+// a signature's hop-limit window there is one range of the word, one load.
+TEST(NftRuleset, AWindowOfAWordIsOneRange) {
+  testing::Outcome o = run_p0fbpf({"-f", "nft", "6:64:0:*:mss*10,6:mss,sok,ts,nop,ws::0"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  // Payload length 40 (0x28), next header TCP (6), hop limits 29 to 64.
+  EXPECT_NE(o.out.find(" @nh,32,32 2623005-2623040 "), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("@nh,32,32 <="), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("@nh,32,32 >="), std::string::npos) << o.out;
+}
+
 // Signatures share window rules, so a database's rules hold the same sets
 // again and again: each is defined once, as a named set, and the rules
 // refer to it. p0f.fp's request section: no two definitions alike, some set
