@@ -656,8 +656,9 @@ void merge_pair_sets(std::vector<Rule>& rules) {
   std::map<std::string, std::size_t> first;  // what a rule has but its last set's pairs: the rule keeping them
   std::vector<Rule> kept;
   for (Rule& rule : rules) {
-    std::string::size_type open = rule.matches.empty() ? std::string::npos : rule.matches.back().find(" . ");
-    if (open == std::string::npos || rule.matches.back().find(" { ") == std::string::npos) {
+    bool pair_set = !rule.matches.empty() && rule.matches.back().find(" . ") != std::string::npos &&
+                    rule.matches.back().find(" { ") != std::string::npos;
+    if (!pair_set) {
       kept.push_back(std::move(rule));
       continue;
     }
