@@ -530,9 +530,18 @@ class Translator {
           if (!done.insert(leaf->key).second) continue;
           auto [low, high] = *range;
           if (low > high) return;
-          if (low == high) rule.matches.push_back(fmt::format("{} == {}", leaf_text(*leaf), low));
-          else if (low > 0 || high < max_of(*leaf)) {
-            rule.matches.push_back(fmt::format("{} {}-{}", leaf_text(*leaf), low, high));
+          if (low == high) {
+            rule.matches.push_back(fmt::format("{} == {}", leaf_text(*leaf), low));
+          } else if (leaf->kind == Value::Kind::Load && bits_of(*leaf) == 32 && low >> 16 == high >> 16) {
+            // The upper half fixed (IPv6's payload length): its own compare,
+            // which the hook's verdict map can key on, and a range of the
+            // lower half, both 16-bit loads.
+            std::string upper = fmt::format("@nh,{},16", 8 * leaf->offset);
+            std::string lower = fmt::format("@nh,{},16", 8 * leaf->offset + 16);
+            rule.matches.push_back(fmt::format("{} == {}", upper, low >> 16));
+            rule.matches.push_back(bounded(lower, low & 0xffff, high & 0xffff, 0xffff));
+          } else {
+            rule.matches.push_back(bounded(leaf_text(*leaf), low, high, max_of(*leaf)));
           }
           continue;
         }
@@ -556,11 +565,7 @@ class Translator {
       if (no.empty()) continue;
       std::string field = leaf_text(*leaf);
       if (runs(yes) == 1) {
-        std::uint32_t low = yes.front(), high = yes.back();
-        rule.matches.push_back(low == high    ? fmt::format("{} == {}", field, low)
-                               : low == 0     ? fmt::format("{} <= {}", field, high)
-                               : high == max_of(*leaf) ? fmt::format("{} >= {}", field, low)
-                                                       : fmt::format("{} {}-{}", field, low, high));
+        rule.matches.push_back(bounded(field, yes.front(), yes.back(), max_of(*leaf)));
       } else if (runs(no) == 1) {
         rule.matches.push_back(no.size() == 1 ? fmt::format("{} != {}", field, no.front())
                                               : fmt::format("{} != {}-{}", field, no.front(), no.back()));
@@ -581,6 +586,15 @@ class Translator {
       throw Failure{fmt::format("needs more than {} nft rules", options_.max_rules)};
     }
     out.push_back(std::move(rule));
+  }
+
+  // `field` within [low, high] of [0, max], as one match: "" when that is
+  // every value.
+  static std::string bounded(const std::string& field, std::uint32_t low, std::uint32_t high, std::uint32_t max) {
+    if (low == high) return fmt::format("{} == {}", field, low);
+    if (low == 0) return high == max ? "" : fmt::format("{} <= {}", field, high);
+    if (high == max) return fmt::format("{} >= {}", field, low);
+    return fmt::format("{} {}-{}", field, low, high);
   }
 
   // The values [low, high] that compares of `leaf` itself (unmasked) with

@@ -58,6 +58,28 @@ TEST(Dispatch, ARuleOfAnotherFieldEndsTheRun) {
             "    meta nfproto ipv4 @nh,64,8 29-64 counter name \"sig4\"\n");
 }
 
+// What every IPv6 rule begins with goes in front of the map, which keys on
+// the match after it.
+TEST(Dispatch, WhatAVersionsRulesShareGoesInFrontOfTheMap) {
+  std::vector<HookRule> rules = {
+      rule(6, {"@nh,0,32 & 0xf03fffff == 6", "@nh,32,16 == 40", "@nh,48,16 1565-1600"}, "sig1"),
+      rule(6, {"@nh,0,32 & 0xf03fffff == 6", "@nh,32,16 == 32", "@nh,48,16 1565-1600"}, "sig2"),
+      rule(6, {"@nh,0,32 & 0xf03fffff == 6", "@nh,32,16 == 40", "@nh,48,16 1600-1663"}, "sig3"),
+  };
+  Dispatched d = dispatch(rules, true);
+  EXPECT_EQ(d.maps, 1u);
+  EXPECT_EQ(d.rules,
+            "    ip6 nexthdr tcp @nh,0,32 & 0xf03fffff == 6 @nh,32,16 vmap { 40 : jump sig0_1, 32 : jump sig0_2 }\n");
+  EXPECT_EQ(d.chains,
+            "  chain sig0_1 {\n"
+            "    @nh,48,16 1565-1600 counter name \"sig1\"\n"
+            "    @nh,48,16 1600-1663 counter name \"sig3\"\n"
+            "  }\n"
+            "  chain sig0_2 {\n"
+            "    @nh,48,16 1565-1600 counter name \"sig2\"\n"
+            "  }\n");
+}
+
 TEST(Dispatch, OffKeepsEveryRuleInItsPlace) {
   std::vector<HookRule> rules = {
       rule(4, {"@nh,0,32 & 0xff03ffff == 60"}, "sig1"),
