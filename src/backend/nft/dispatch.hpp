@@ -4,9 +4,9 @@
 // header length, ECN bits and datagram length) become one verdict map,
 // `FIELD vmap { K1 : jump sig0_1, K2 : jump sig0_2, ... }`, and each
 // chain sig0_N holds, in their order, the rules with that constant, less
-// the compare. Matches that all of a version's rules begin with alike
+// the compare. Matches that all the rules of such a run begin with alike
 // (IPv6's first word) go in front of the map, which keys on the match after
-// them (IPv6's payload length). A packet then meets one lookup and the
+// them (IPv6's payload length); the run chosen is the longest. A packet then meets one lookup and the
 // rules that can hold for it, not every rule.
 //
 // Exact: rules with different constants for the same field never both

@@ -19,7 +19,8 @@
 // For speed (a rule stops at its first match that fails): the compares of
 // one field of at most 16 bits become one match (a range, `29-64`, where the
 // values that hold are one run), and so do a wider field's lower and upper
-// bound; lookups come after compares; and rules that differ only in the
+// bound (a 32-bit window whose upper half is fixed: that half compared
+// alone, then a range of the lower half); lookups come after compares; and rules that differ only in the
 // pair set they end with become one rule with one set.
 #pragma once
 
