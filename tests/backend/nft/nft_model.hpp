@@ -1,9 +1,10 @@
 // For the nft tests: a reader of the rules p0fbpf -f nft writes (raw
-// payload compares and ranges at the network header, meta len, value sets,
-// pair sets, inline or named, the family matches) that says which counters a packet would
-// count, and the IP stack's view of a packet at the input and prerouting
-// hooks. Written from nft's documented semantics, not from the backend: a
-// read past the end of the packet fails the rule.
+// payload compares and ranges at the network header, meta len, value sets
+// and pair sets, inline or named, verdict maps, the family matches) that
+// says which counters a packet would count, and the IP stack's view of a
+// packet at the input and prerouting hooks. Written from nft's documented
+// semantics, not from the backend: a read past the end of the packet fails
+// the rule.
 #pragma once
 
 #include <algorithm>
