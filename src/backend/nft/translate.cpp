@@ -530,9 +530,7 @@ class Translator {
           if (!done.insert(leaf->key).second) continue;
           auto [low, high] = *range;
           if (low > high) return;
-          if (low == high) {
-            rule.matches.push_back(fmt::format("{} == {}", leaf_text(*leaf), low));
-          } else if (leaf->kind == Value::Kind::Load && bits_of(*leaf) == 32 && low >> 16 == high >> 16) {
+          if (low != high && leaf->kind == Value::Kind::Load && bits_of(*leaf) == 32 && low >> 16 == high >> 16) {
             // The upper half fixed (IPv6's payload length): its own compare,
             // which the hook's verdict map can key on, and a range of the
             // lower half, both 16-bit loads.
