@@ -15,6 +15,7 @@
 #include "backend/classic/jump_layout.hpp"
 #include "backend/classic/jump_threading.hpp"
 #include "backend/classic/registers.hpp"
+#include "base/release.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -50,7 +51,7 @@ class Generator {
     walk(program);
     const bool no_branches = program.branches.empty();
     program = {};
-    incoming_ = {};  // what held at each label: no longer needed, and large
+    release(incoming_);  // what held at each label: no longer needed, and large
     if (!registers_.missing_variables().empty()) {
       throw std::logic_error("variable " + registers_.missing_variables().front() +
                              " is in neither X nor scratch memory where it is read");
@@ -72,7 +73,7 @@ class Generator {
           // What fits needs no other program to compare with: the
           // threaded code goes before the layout, which needs as much
           // again (a large selection's code is megabytes).
-          threaded_code = {};
+          release(threaded_code);
           return lay_out_jumps(std::move(*code), comments);
         }
         balanced = lay_out_jumps(std::move(*code), comments);

@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/release.hpp"
+
 namespace p0fbpf {
 namespace {
 
@@ -103,7 +105,7 @@ class JumpLayout {
       slot.true_target = label_slot.at(p.true_label);
       if (!p.is_unconditional_jump()) slot.false_target = label_slot.at(p.false_label);
     }
-    label_slot = {};
+    release(label_slot);
     counts_ = PresenceCounts(slots_.size());
     to_check_ = CheckQueue(slots_.size());
     SlotIndex previous = kNone;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "backend/ebpf/long_jumps.hpp"
+#include "base/release.hpp"
 #include "p0fbpf/bpf_program.hpp"
 
 namespace p0fbpf::ebpf {
@@ -463,8 +464,8 @@ class Translator {
     }
     std::vector<Instruction> instructions(code_.size());
     for (std::size_t i = 0; i < code_.size(); ++i) instructions[i] = code_[i].insn;
-    code_ = {};  // before the jumps are planned: large programs need every megabyte
-    start_ = {};
+    release(code_);  // before the jumps are planned: large programs need every megabyte
+    release(start_);
     JumpPlan plan = plan_jumps(instructions, std::move(targets), target_);
     Program out;
     out.target = target_;
