@@ -62,17 +62,16 @@ class Generator {
     if (!options_.thread_jumps) return lay_out_jumps(std::move(merged), comments);
     // Threading adds no instruction, but a jump that goes farther may need
     // a far jump (or no longer go to the next instruction): the shorter
-    // program is kept, so that threading never costs a fit. The program
-    // without it is laid out first, which lets its pending code go.
+    // program is kept, so that threading never costs a fit.
     PendingCode threaded_code = thread_jumps(merged);
-    BpfProgram plain = lay_out_jumps(std::move(merged), comments);
     std::optional<BpfProgram> balanced;
     if (options_.balance_compares) {
       if (std::optional<PendingCode> code = balance_compare_chains(threaded_code)) {
-        if (surely_within_budget(*code)) {
-          // What fits needs no other program to compare with: the
-          // threaded code goes before the layout, which needs as much
-          // again (a large selection's code is megabytes).
+        if (within_budget(most_laid_out_size(*code))) {
+          // What surely fits needs no other program to compare with: the
+          // other codes go before the layout, which needs as much again (a
+          // large selection's code is megabytes), and are never laid out.
+          release(merged);
           release(threaded_code);
           return lay_out_jumps(std::move(*code), comments);
         }
@@ -80,6 +79,7 @@ class Generator {
         if (within_budget(balanced->instructions.size())) return std::move(*balanced);
       }
     }
+    BpfProgram plain = lay_out_jumps(std::move(merged), comments);
     BpfProgram threaded = lay_out_jumps(std::move(threaded_code), comments);
     BpfProgram shorter =
         threaded.instructions.size() <= plain.instructions.size() ? std::move(threaded) : std::move(plain);
@@ -93,16 +93,6 @@ class Generator {
   }
 
   bool within_budget(std::size_t size) const { return options_.size_budget == 0 || size <= options_.size_budget; }
-
-  // Whether the code fits the budget however its jumps are laid out: each
-  // conditional jump gets at most two far jumps (jump_layout.hpp).
-  bool surely_within_budget(const PendingCode& code) const {
-    std::size_t most = 0;
-    for (const PendingInstruction& p : code) {
-      if (!p.is_label()) most += p.is_jump() && !p.is_unconditional_jump() ? 3 : 1;
-    }
-    return within_budget(most);
-  }
 
   // The liveness check: follows the control flow with what the registers
   // hold, as generation does, for the variables read where X may hold

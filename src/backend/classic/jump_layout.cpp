@@ -260,4 +260,38 @@ class JumpLayout {
 
 BpfProgram lay_out_jumps(PendingCode code, bool comments) { return JumpLayout(std::move(code), comments).run(); }
 
+std::size_t most_laid_out_size(const PendingCode& code) {
+  // Instructions before each label, at most: a conditional jump counts
+  // with its two far jump slots. The layout places a far jump only where
+  // the target lies farther than kMaxConditionalJump, and dropping jumps
+  // only brings targets nearer.
+  auto most = [](const PendingInstruction& p) -> std::size_t {
+    if (p.is_label()) return 0;
+    return p.is_jump() && !p.is_unconditional_jump() ? 3 : 1;
+  };
+  std::vector<std::size_t> before_label(static_cast<std::size_t>(label_count(code)), 0);
+  std::size_t before = 0;
+  for (const PendingInstruction& p : code) {
+    if (p.is_label()) before_label[static_cast<std::size_t>(p.label_here)] = before;
+    before += most(p);
+  }
+  std::size_t size = 0;
+  before = 0;
+  for (const PendingInstruction& p : code) {
+    before += most(p);
+    if (p.is_label()) continue;
+    ++size;
+    if (!p.is_jump() || p.is_unconditional_jump()) continue;
+    // How far each target lies past the jump's own far jump slots (a
+    // label behind, which the layout refuses, counts as far). A first far
+    // jump goes where one target lies out of reach; a second where the
+    // other lies out of reach across the first.
+    auto ahead = [&](int label) { return before_label[static_cast<std::size_t>(label)] - before; };
+    std::size_t nearer = std::min(ahead(p.true_label), ahead(p.false_label));
+    std::size_t farther = std::max(ahead(p.true_label), ahead(p.false_label));
+    if (farther > kMaxConditionalJump) size += nearer + 1 > kMaxConditionalJump ? 2 : 1;
+  }
+  return size;
+}
+
 }  // namespace p0fbpf

@@ -17,4 +17,10 @@ inline constexpr std::uint32_t kMaxConditionalJump = 255;
 // comments stay empty.
 BpfProgram lay_out_jumps(PendingCode code, bool comments = true);
 
+// The most instructions lay_out_jumps can make of `code`, without laying it
+// out: every instruction, and a far jump for each target of a conditional
+// jump that could lie more than 255 instructions ahead, if everything
+// between them got its far jumps.
+std::size_t most_laid_out_size(const PendingCode& code);
+
 }  // namespace p0fbpf

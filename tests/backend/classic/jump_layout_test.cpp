@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "pending_code_builder.hpp"
@@ -174,6 +175,70 @@ TEST(JumpLayout, JumpOffsetsCountInstructionsNotLabels) {
   ASSERT_EQ(p.instructions.size(), 3u);
   expect_jump(p.instructions[0], 1, 0);
   EXPECT_EQ(run(p), 1u);
+}
+
+// The bound counts a far jump only for a target that some layout could
+// put out of reach: none at 255 ahead, one at 256.
+TEST(MostLaidOutSize, CountsAFarJumpOnlyWhereATargetMayBeOutOfReach) {
+  EXPECT_EQ(most_laid_out_size(true_target_past(254)), 258u);
+  EXPECT_EQ(lay_out_jumps(true_target_past(254)).instructions.size(), 258u);
+  EXPECT_EQ(most_laid_out_size(true_target_past(255)), 260u);
+  EXPECT_EQ(lay_out_jumps(true_target_past(255)).instructions.size(), 260u);
+}
+
+TEST(MostLaidOutSize, CountsTwoFarJumpsWhereBothTargetsMayBeOutOfReach) {
+  PendingCode code = {jeq(0, 1, 2)};
+  add_loads(code, 300);
+  code.push_back(label(2));
+  add_load_and_return(code, 2);
+  code.push_back(label(1));
+  add_load_and_return(code, 1);
+  EXPECT_EQ(most_laid_out_size(code), 307u);
+  EXPECT_EQ(lay_out_jumps(std::move(code)).instructions.size(), 307u);
+}
+
+// The first jeq's target is 255 instructions ahead only if the second
+// one gets no far jump: the bound must count it.
+TEST(MostLaidOutSize, CountsAFarJumpThatAnotherOnePushesOutOfReach) {
+  PendingCode code = {jeq(0, 1, 10), label(10), jeq(9, 2, 11), label(11)};
+  add_loads(code, 254);
+  code.push_back(label(1));
+  add_load_and_return(code, 1);
+  code.push_back(label(2));
+  code.push_back(plain(BPF_RET | BPF_K, 2));
+  std::size_t bound = most_laid_out_size(code);
+  EXPECT_EQ(bound, 261u);  // 259 instructions, a far jump for each jeq's true target
+  EXPECT_LE(lay_out_jumps(std::move(code)).instructions.size(), bound);
+}
+
+// Random codes of conditional jumps, ja and loads over forward labels, with
+// targets near the reach: no layout is longer than the bound.
+TEST(MostLaidOutSize, NoLayoutIsLongerThanTheBound) {
+  std::mt19937 random(20261207);
+  std::size_t tight = 0;
+  for (int round = 0; round < 200; ++round) {
+    const int blocks = 40;
+    PendingCode code;
+    for (int b = 0; b < blocks; ++b) {
+      code.push_back(label(b));
+      int span = std::uniform_int_distribution<int>(1, 8)(random);
+      auto target = [&] { return std::min(blocks, b + std::uniform_int_distribution<int>(1, span)(random)); };
+      int loads = std::uniform_int_distribution<int>(0, 60)(random);
+      add_loads(code, loads);
+      switch (std::uniform_int_distribution<int>(0, 2)(random)) {
+        case 0: code.push_back(jeq(static_cast<std::uint32_t>(b), target(), target())); break;
+        case 1: code.push_back(ja(target())); break;
+        default: break;
+      }
+    }
+    code.push_back(label(blocks));
+    code.push_back(plain(BPF_RET | BPF_K, 1));
+    std::size_t bound = most_laid_out_size(code);
+    std::size_t size = lay_out_jumps(std::move(code)).instructions.size();
+    ASSERT_LE(size, bound) << "round " << round;
+    if (size == bound) ++tight;
+  }
+  EXPECT_GT(tight, 0u);  // the rounds reach the bound, not only stay under it
 }
 
 }  // namespace
