@@ -257,8 +257,8 @@ struct CompileCommand {
   std::string ipset;
   std::optional<std::string> pinned;  // DIR: one pinned program for all rules
   std::string device;
-  std::string direction = "ingress";
-  unsigned priority = 3056;
+  std::optional<std::string> direction;  // tc: ingress
+  std::optional<unsigned> priority;       // tc: 3056
   // --print-ir: "true" (every pass), or "after-PASS".
   std::optional<std::string> print_ir;
 

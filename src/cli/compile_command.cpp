@@ -309,6 +309,11 @@ void CompileCommand::add_to(CLI::App& app) {
 
 int CompileCommand::run() const {
   const bool nft = format == "nft";
+  if ((direction || priority) && !(format == "script" && hook == "tc")) {
+    fmt::print(stderr, "p0fbpf: error: {} goes with -f script --hook tc: it places a tc filter\n",
+               direction ? "--direction" : "--pref");
+    return kExitError;
+  }
   const bool nft_hook = hook == "input" || hook == "prerouting" || hook == "ingress";
   if (!nft && (nft_hook || table != "p0fbpf")) {
     fmt::print(stderr, "p0fbpf: error: --hook {} and --table go with -f nft\n", nft_hook ? hook : "input");
@@ -330,8 +335,9 @@ int CompileCommand::run() const {
                  "--hook tc --dev DEV\n");
       return kExitError;
     }
-    if (count_only && target) {
-      fmt::print(stderr, "p0fbpf: error: --count-only rules have no target: give one of --count-only and --target\n");
+    if (count_only && (target || rate)) {
+      fmt::print(stderr, "p0fbpf: error: --count-only rules have no verdict{}: give one of --count-only and {}\n",
+                 target ? "" : " for --rate to limit", target ? "--target" : "--rate");
       return kExitError;
     }
     NftOptions nft_options;
@@ -450,8 +456,8 @@ int CompileCommand::run() const {
   }
   ScriptOptions script_options{chain.value_or("INPUT"), target.value_or("DROP"), destinations, ipset, count_only,
                                generator, rate_per_second, std::nullopt};
-  TcScriptOptions tc_options{device, direction, count_only ? "pass" : target.value_or("drop"), priority, "",
-                             generator};
+  TcScriptOptions tc_options{device, direction.value_or("ingress"), count_only ? "pass" : target.value_or("drop"),
+                             priority.value_or(3056), "", generator};
   if (tc) {
     const char* iptables_only = chain ? "--chain" : !destinations.empty() ? "-d" : !ipset.empty() ? "--ipset"
                                 : split                                   ? "--split"

@@ -54,7 +54,9 @@ std::optional<std::string> verdict(const std::string& target) {
   if (target == "drop" || target == "accept") return target;
   if (target == "reject" || target == "reject with tcp reset") return std::string("reject with tcp reset");
   for (const char* jump : {"jump ", "goto "}) {
-    if (target.starts_with(jump) && nft::is_identifier(target.substr(5))) return target;
+    if (!target.starts_with(jump)) continue;
+    std::string chain = target.substr(5);
+    if (nft::is_identifier(chain) && !nft::is_reserved_word(chain)) return target;
   }
   return std::nullopt;
 }
@@ -118,8 +120,18 @@ std::optional<std::string> check_nft_options(const NftOptions& o) {
     return fmt::format("--chain {} is not an nft chain name: a letter, then letters, digits or '_', at most 31",
                        quoted(o.chain));
   }
+  // nft reads these words as keywords, never as names.
+  for (auto [option, name] : {std::pair{"--table", o.table}, {"--chain", o.chain}}) {
+    if (nft::is_reserved_word(name)) {
+      return fmt::format("{} {}: nft reserves the word {} and cannot read it as a name; name another", option, name,
+                         quoted(name));
+    }
+  }
+  if (o.chain == "negate") return std::string("--chain negate: the table's chain of --negate's rules; name another");
   if (!verdict(o.target)) {
-    return fmt::format("--target {}: expected drop, accept, reject, 'jump CHAIN' or 'goto CHAIN'", quoted(o.target));
+    return fmt::format("--target {}: expected drop, accept, reject, 'jump CHAIN' or 'goto CHAIN' (CHAIN a name, not a "
+                       "word nft reserves)",
+                       quoted(o.target));
   }
   if (auto v = verdict(o.target); v && (v->starts_with("jump ") || v->starts_with("goto ")) &&
                                   (v->substr(5) == chain_of(o) || v->substr(5) == "negate" ||

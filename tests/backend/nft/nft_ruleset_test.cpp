@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <random>
@@ -369,6 +370,14 @@ TEST(NftRuleset, BadNamesExitTwoWithNothingOnStdout) {
            {"--count-only", "--target", "drop"},
            {"--link", "ether"},
            {"--hook", "tc"},
+           {"--table", "inet"},  // words nft reserves
+           {"--chain", "counter"},
+           {"--target", "jump drop"},
+           {"--target", "goto return"},
+           {"--chain", "negate"},  // the table's chain of --negate's rules
+           {"--count-only", "--rate", "5/s"},
+           {"--direction", "egress"},  // tc's
+           {"--pref", "7"},
        }) {
     bad.insert(bad.begin(), {"-f", "nft"});
     bad.push_back(sig);
@@ -380,6 +389,79 @@ TEST(NftRuleset, BadNamesExitTwoWithNothingOnStdout) {
   // --table with another format.
   testing::Outcome o = run_p0fbpf({"--table", "x", sig});
   EXPECT_EQ(o.status, 2);
+}
+
+// Every word in libnftables (its keywords, the names in its grammar and
+// messages) either is refused as a table or chain name, or makes a file
+// nft loads, as the table, the base chain, and the chain of --target jump.
+TEST(NftRuleset, AWordNftReservesIsRefusedAndAnyOtherLoads) {
+  P0FBPF_REQUIRE(have_nft(), "nft is not installed (Debian: nftables)");
+  std::string library = testing::run_shell("ldd \"$(command -v nft)\" | awk '/libnftables/ {print $3}'");
+  while (!library.empty() && library.back() == '\n') library.pop_back();
+  std::ifstream in(library, std::ios::binary);
+  ASSERT_TRUE(in) << "cannot read nft's library: " << library;
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::set<std::string> words;
+  for (std::size_t i = 0; i < bytes.size();) {
+    auto lower = [&](std::size_t k) { return k < bytes.size() && bytes[k] >= 'a' && bytes[k] <= 'z'; };
+    auto word_char = [&](std::size_t k) { return lower(k) || (k < bytes.size() && ((bytes[k] >= '0' && bytes[k] <= '9') || bytes[k] == '_')); };
+    if (!lower(i) || (i > 0 && word_char(i - 1))) {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (word_char(end)) ++end;
+    if (end - i <= 31) words.insert(bytes.substr(i, end - i));
+    i = end;
+  }
+  ASSERT_GT(words.size(), 1000u);
+  for (const char* keyword : {"inet", "table", "drop", "counter", "limit", "tcp"}) ASSERT_TRUE(words.count(keyword));
+  // One file made with stand-in names, the word put in their places: the
+  // names are all that differs.
+  NftOptions stand_in;
+  stand_in.table = "zz_table_name";
+  stand_in.chain = "zz_chain_name";
+  stand_in.target = "jump zz_target_name";
+  stand_in.rate = 5;
+  NftRuleset made = compile_nft({{"4:64:0:*:8192,0:mss:df:0", ""}}, {""}, CompileOptions{}, stand_in);
+  ASSERT_TRUE(made.ok);
+  auto replaced = [&](std::map<std::string, std::string> names) {
+    std::string text = made.text;
+    for (const auto& [from, to] : names) {
+      for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+        text.replace(at, from.size(), to);
+      }
+    }
+    return text;
+  };
+  std::string file;
+  std::size_t refused = 0, checked = 0;
+  for (const std::string& word : words) {
+    if (word == "input" || word == "negate") continue;  // the table's own chains, refused as --target's
+    NftOptions base;
+    base.table = word;
+    base.chain = word;
+    NftOptions jump;
+    jump.target = "jump " + word;
+    bool refuses = check_nft_options(base).has_value();
+    EXPECT_EQ(check_nft_options(jump).has_value(), refuses) << word;
+    if (refuses) {
+      ++refused;
+      continue;
+    }
+    // The word as the table and the base chain; as --target's chain.
+    file += replaced({{"zz_table_name", word}, {"zz_chain_name", word}});
+    file += replaced({{"zz_table_name", "t_" + word.substr(0, 29)}, {"zz_target_name", word}});
+    if (++checked % 100 == 0) {  // nft takes a transaction of limited size
+      EXPECT_EQ(nft_check(file).substr(0, 2000), "");
+      file.clear();
+    }
+  }
+  if (!file.empty()) {
+    EXPECT_EQ(nft_check(file).substr(0, 2000), "");
+  }
+  std::printf("%zu words, %zu refused\n", words.size(), refused);
+  EXPECT_GT(refused, 100u);
 }
 
 TEST(NftRuleset, OutputToAFullDeviceExitsTwo) {
