@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
 
+#include <array>
+
 #include <fmt/format.h>
 
 #include "backend/nft/ruleset.hpp"
@@ -12,28 +14,69 @@
 namespace p0fbpf {
 namespace {
 
-// ADDR or ADDR/LEN in nft's form (host bits cleared, which nft requires of
-// a prefix), and its family; 0 when it is neither.
-std::pair<int, std::string> destination(const std::string& text) {
+// A destination of -d: an address, or a prefix with its host bits cleared
+// (which nft requires of a prefix).
+struct Destination {
+  int family = 0;  // 4 or 6; 0: neither
+  std::array<unsigned char, 16> bytes{};
+  unsigned length = 0;  // of the prefix, in bits
+
+  unsigned total() const { return family == 4 ? 32 : 128; }
+  // Whether every address of `other` is one of this prefix's.
+  bool covers(const Destination& other) const {
+    if (other.family != family || other.length < length) return false;
+    for (unsigned bit = 0; bit < length; ++bit) {
+      auto mask = static_cast<unsigned char>(0x80u >> (bit % 8));
+      if ((bytes[bit / 8] & mask) != (other.bytes[bit / 8] & mask)) return false;
+    }
+    return true;
+  }
+  // In nft's form: ADDR, or ADDR/LEN.
+  std::string text() const {
+    char printed[INET6_ADDRSTRLEN];
+    inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes.data(), printed, sizeof printed);
+    return length == total() ? std::string(printed) : fmt::format("{}/{}", printed, length);
+  }
+};
+
+// ADDR or ADDR/LEN; family 0 when it is neither.
+Destination destination(const std::string& text) {
+  Destination d;
   std::string address = text.substr(0, text.find('/'));
-  unsigned char bytes[16];
-  int family = inet_pton(AF_INET, address.c_str(), bytes) == 1    ? 4
-               : inet_pton(AF_INET6, address.c_str(), bytes) == 1 ? 6
-                                                                  : 0;
-  if (!family) return {0, ""};
-  unsigned total = family == 4 ? 32 : 128, length = total;
+  d.family = inet_pton(AF_INET, address.c_str(), d.bytes.data()) == 1    ? 4
+             : inet_pton(AF_INET6, address.c_str(), d.bytes.data()) == 1 ? 6
+                                                                         : 0;
+  if (!d.family) return {};
+  d.length = d.total();
   if (auto slash = text.find('/'); slash != std::string::npos) {
     std::string digits = text.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos) return {0, ""};
-    length = static_cast<unsigned>(std::stoul(digits));
-    if (length > total) return {0, ""};
+    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos) return {};
+    d.length = static_cast<unsigned>(std::stoul(digits));
+    if (d.length > d.total()) return {};
   }
-  for (unsigned bit = length; bit < total; ++bit) bytes[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
-  char printed[INET6_ADDRSTRLEN];
-  inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes, printed, sizeof printed);
-  std::string out = printed;
-  if (length != total) out += fmt::format("/{}", length);
-  return {family, out};
+  for (unsigned bit = d.length; bit < d.total(); ++bit) {
+    d.bytes[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
+  }
+  return d;
+}
+
+// The elements of each family's set (IPv4, IPv6): an interval set refuses
+// elements that overlap ("conflicting intervals"), so a destination inside
+// another (10.1.2.3 in 10.0.0.0/8, or given twice) goes.
+std::array<std::vector<std::string>, 2> set_elements(const std::vector<std::string>& destinations) {
+  std::vector<Destination> parsed;
+  for (const std::string& text : destinations) parsed.push_back(destination(text));
+  std::array<std::vector<std::string>, 2> out;
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    bool inside = false;
+    for (std::size_t j = 0; j < parsed.size() && !inside; ++j) {
+      // Of two equal ones, the first stays.
+      bool equal = parsed[j].covers(parsed[i]) && parsed[i].covers(parsed[j]);
+      inside = j != i && parsed[j].covers(parsed[i]) && (!equal || j < i);
+    }
+    if (!inside) out[parsed[i].family == 6].push_back(parsed[i].text());
+  }
+  return out;
 }
 
 std::string hook_name(NftHook hook) {
@@ -143,7 +186,7 @@ std::optional<std::string> check_nft_options(const NftOptions& o) {
                        quoted(o.chain));
   }
   for (const std::string& d : o.destinations) {
-    if (!destination(d).first) return fmt::format("-d {} is not an IPv4 or IPv6 address or prefix", quoted(d));
+    if (!destination(d).family) return fmt::format("-d {} is not an IPv4 or IPv6 address or prefix", quoted(d));
   }
   return std::nullopt;
 }
@@ -152,11 +195,7 @@ namespace nft {
 
 NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, const NftOptions& o) {
   NftRuleset out;
-  std::vector<std::string> dst[2];  // IPv4, IPv6
-  for (const std::string& d : o.destinations) {
-    auto [family, text] = destination(d);
-    dst[family == 6].push_back(text);
-  }
+  const std::array<std::vector<std::string>, 2> dst = set_elements(o.destinations);  // IPv4, IPv6
   const bool filtered = !o.destinations.empty();
   const bool negate = gate != nullptr;
   TranslateOptions translate_options;

@@ -464,6 +464,18 @@ TEST(NftRuleset, AWordNftReservesIsRefusedAndAnyOtherLoads) {
   EXPECT_GT(refused, 100u);
 }
 
+TEST(NftRuleset, DestinationsInsideOthersAreLeftOut) {
+  testing::Outcome o = run_p0fbpf({"-f", "nft", "-d", "10.1.2.3", "-d", "10.0.0.0/8", "-d", "10.1.2.3", "-d",
+                                   "192.0.2.7", "-d", "2001:db8::1", "-d", "2001:db8::/32", "-d", "2001:db8::/32",
+                                   "*:64:0:*:8192,0:mss:df:0"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("elements = { 10.0.0.0/8, 192.0.2.7 }"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("elements = { 2001:db8::/32 }"), std::string::npos) << o.out;
+  if (have_nft()) {
+    EXPECT_EQ(nft_check(o.out), "");
+  }
+}
+
 TEST(NftRuleset, OutputToAFullDeviceExitsTwo) {
   testing::Outcome o = run_p0fbpf({"-f", "nft", "4:64:0:*:8192,0:mss:df:0"}, "", "/dev/full");
   EXPECT_EQ(o.status, 2);
