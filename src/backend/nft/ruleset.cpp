@@ -313,7 +313,9 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       o.generator.empty() ? std::string("p0fbpf") : o.generator, family_of(o.hook), o.table);
   text += counters;
   if (negate) text += "  counter unmatched { comment \"SYNs no signature matches\" }\n";
-  if (o.rate) text += fmt::format("  limit flood {{ rate over {}/second }}\n", *o.rate);
+  // As the script's hashlimit: a burst of N, so that N matches a second pass
+  // however they bunch up (nft's own default is 5).
+  if (o.rate) text += fmt::format("  limit flood {{ rate over {0}/second burst {0} packets }}\n", *o.rate);
   const char* set_types[2] = {"ipv4_addr", "ipv6_addr"};
   for (int f = 0; f < 2; ++f) {
     if (!filtered) break;

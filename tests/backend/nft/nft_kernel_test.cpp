@@ -306,6 +306,48 @@ TEST(NftKernel, NegatedIngressLetsEverythingButSynsThrough) {
   EXPECT_GE(std::stol(unmatched.substr(at + 8)), 1) << unmatched;
 }
 
+// --rate N/s: the verdict only for the matches beyond N a second, with a
+// burst of N, as the script's hashlimit has: 30 SYNs at once are within
+// it; of 300 more at once after it has filled again, about 200 are beyond.
+TEST(NftKernel, RateAppliesTheVerdictOnlyBeyondNASecond) {
+  P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
+  NftNamespaces ns;
+  P0FBPF_REQUIRE(ns.ok(), "cannot set up network namespaces");
+  const std::string sig = "4:64:0:*:8192,0:mss:df:0";
+  testing::Outcome o = testing::run_p0fbpf({"-f", "nft", "--rate", "100/s", "--target", "jump flood_syns", sig});
+  ASSERT_EQ(o.status, 0) << o.err;
+  int status = 0;
+  std::string said = ns.nft("-f " + write_file("rate.nft", o.out), &status);
+  ASSERT_EQ(status, 0) << said;
+  said = ns.nft("add rule inet p0fbpf flood_syns counter", &status);
+  ASSERT_EQ(status, 0) << said;
+  testing::Random rng(7);
+  testing::PacketSpec spec = testing::matching_packet(*parse_signature(sig), false, false, rng);
+  address(spec);
+  std::vector<std::uint8_t> frame = testing::ethernet_frame(testing::build_packet(spec), false, false);
+  std::copy(ns.mac_b().begin(), ns.mac_b().end(), frame.begin());  // to vb
+  auto beyond = [&] {
+    std::string listed = ns.nft("list chain inet p0fbpf flood_syns");
+    auto at = listed.find("packets ");
+    return at == std::string::npos ? -1L : std::stol(listed.substr(at + 8));
+  };
+  auto send = [&](std::size_t count) {
+    std::vector<std::vector<std::uint8_t>> batch(count, frame);
+    std::string sent = testing::in_namespace(ns.a(), [&] { return testing::inject(batch, "va"); });
+    ASSERT_EQ(sent, std::to_string(count));
+    usleep(200000);
+  };
+  send(30);
+  EXPECT_EQ(counters(ns, "inet p0fbpf")["sig1"], 30);
+  EXPECT_EQ(beyond(), 0);
+  sleep(2);  // the limit fills again
+  send(300);
+  EXPECT_EQ(counters(ns, "inet p0fbpf")["sig1"], 330);
+  long over = beyond();
+  EXPECT_LE(over, 200);  // at least the burst of 100 passes
+  EXPECT_GE(over, 150) << "the 300 SYNs took over half a second to send";
+}
+
 TEST(NftKernel, LoadingReplacesOnlyItsOwnTable) {
   P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
   NftNamespaces ns;
