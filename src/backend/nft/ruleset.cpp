@@ -306,10 +306,10 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       "# that differ in their first compare's constant are reached through a\n"
       "# verdict map, the rules of each constant in a chain sig0_N; each set of\n"
       "# values is defined once, as setN. Loading this file replaces the table\n"
-      "# {1} {2} (and nothing else) in one transaction: nft -f FILE.\n"
-      "table {1} {2}\n"
-      "delete table {1} {2}\n"
-      "table {1} {2} {{\n",
+      "# {1} {2} (and nothing else) in one transaction: nft -f FILE. The table\n"
+      "# is made (if it is not there), deleted and defined again on one line, so\n"
+      "# that a copy of this file cut short at a line's end changes nothing.\n"
+      "table {1} {2}; delete table {1} {2}; table {1} {2} {{\n",
       o.generator.empty() ? std::string("p0fbpf") : o.generator, family_of(o.hook), o.table);
   text += counters;
   if (negate) text += "  counter unmatched { comment \"SYNs no signature matches\" }\n";

@@ -375,11 +375,35 @@ TEST(NftKernel, LoadingReplacesOnlyItsOwnTable) {
   ASSERT_EQ(status, 0) << said;
   EXPECT_NE(ns.nft("list table inet p0fbpf").find("Windows"), std::string::npos);
   EXPECT_EQ(ns.nft("list table inet p0fbpf").find("Linux:3.11"), std::string::npos);
-  // A file cut short changes nothing.
-  std::string cut = write_file("cut.nft", one.out.substr(0, one.out.size() / 2));
-  ns.nft("-f " + cut, &status);
-  EXPECT_NE(status, 0);
-  EXPECT_NE(ns.nft("list table inet p0fbpf").find("Windows"), std::string::npos);
+  // A file cut short changes nothing: cut at the end of each line, with
+  // and without its newline, and at seeded byte offsets past the line that
+  // makes, deletes and opens the table (a cut inside that line can still
+  // delete it).
+  const std::string& text = one.out;
+  std::vector<std::size_t> cuts;
+  for (std::size_t at = text.find('\n'); at != std::string::npos && at + 1 < text.size(); at = text.find('\n', at + 1)) {
+    cuts.push_back(at);
+    cuts.push_back(at + 1);
+  }
+  std::size_t header_end = text.find('\n', text.find("delete table"));
+  ASSERT_NE(header_end, std::string::npos);
+  std::uint64_t seed = testing::seed_from_env();
+  std::printf("P0FBPF_SEED=%llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 random(seed);
+  for (int i = 0; i < 40; ++i) {
+    cuts.push_back(std::uniform_int_distribution<std::size_t>(header_end, text.size() - 2)(random));
+  }
+  const std::string windows = ns.nft("list counters table inet p0fbpf");
+  ASSERT_NE(windows.find("Windows"), std::string::npos);
+  for (std::size_t cut : cuts) {
+    std::string prefix = text.substr(0, cut);
+    said = ns.nft("-f " + write_file("cut.nft", prefix), &status);
+    // Only a prefix of comments loads: it holds no command.
+    bool comments_only = cut <= text.find("\ntable") + 1;
+    EXPECT_TRUE(status != 0 || comments_only) << "cut at byte " << cut << " loads";
+    ASSERT_EQ(ns.nft("list tables"), "table inet mine\ntable inet p0fbpf\n") << "cut at byte " << cut;
+    ASSERT_EQ(ns.nft("list counters table inet p0fbpf"), windows) << "cut at byte " << cut;
+  }
   // Deleting ours leaves the foreign table and its rule.
   said = ns.nft("delete table inet p0fbpf", &status);
   ASSERT_EQ(status, 0) << said;
