@@ -218,8 +218,9 @@ void CompileCommand::add_to(CLI::App& app) {
                  "nothing, and removes them with --delete), "
                  "xdp (C file for clang -O2 -target bpf: an XDP program that drops what the signatures match and "
                  "counts the matches of each in a per-CPU map; Ethernet frames unless --link raw), "
-                 "nft (a file for nft -f: native nftables rules in one inet table, which loading replaces in one "
-                 "transaction, a named counter per signature (nft list counters); --hook input or prerouting)")
+                 "nft (a file for nft -f: native nftables rules in one table, which loading replaces in one "
+                 "transaction, a named counter per signature (nft list counters); --hook input or prerouting "
+                 "(an inet table), or ingress --dev DEV (a netdev table))")
       ->type_name("FORMAT")
       ->check(CLI::IsMember({"iptables", "asm", "c", "ddd", "dot", "script", "xdp", "nft"}));
   app.add_option("-l,--link", link,

@@ -219,10 +219,15 @@ NftRuleset ruleset(const std::vector<Member>& members, const ir::Program* gate, 
       if (filtered && dst[branch.ip_version == 6].empty()) continue;  // no destination of this family
       auto translated = translate(branch, translate_options);
       if (!translated) {
+        // At ingress, whether the datagram's length as the IP stack has
+        // checked it would do.
+        TranslateOptions checked = translate_options;
+        checked.length_from_ip_header = true;
+        bool prerouting_holds = o.hook == NftHook::Ingress && static_cast<bool>(translate(branch, checked));
         out.diagnostics.push_back(
             {Diagnostic{Severity::Error, {0, source.text.size()},
                         fmt::format("nft cannot express this signature exactly: {}", translated.error().message),
-                        std::string(o.hook == NftHook::Ingress
+                        std::string(prerouting_holds
                                         ? "before the IP stack nothing has checked the datagram's length against "
                                           "the frame: --hook prerouting can hold it; or "
                                         : "") +

@@ -381,7 +381,8 @@ TEST(NftKernel, LoadingReplacesOnlyItsOwnTable) {
   // delete it).
   const std::string& text = one.out;
   std::vector<std::size_t> cuts;
-  for (std::size_t at = text.find('\n'); at != std::string::npos && at + 1 < text.size(); at = text.find('\n', at + 1)) {
+  for (std::size_t at = text.find('\n'); at != std::string::npos && at + 1 < text.size();
+       at = text.find('\n', at + 1)) {
     cuts.push_back(at);
     cuts.push_back(at + 1);
   }

@@ -233,6 +233,17 @@ TEST(NftRuleset, RefusesWhatNftCannotExpressExactly) {
   EXPECT_EQ(o.status, 2);
   EXPECT_EQ(o.out, "");
   EXPECT_NE(o.err.find("--hook ingress --dev DEV"), std::string::npos) << o.err;
+  // At ingress, --hook prerouting is named where it holds the signature
+  // (a header length that varies, which the payload check compares with
+  // the checked datagram's length), and only there.
+  for (const char* sig :
+       {"4:64:0:*:8192,0:mss,nop,sack:df:0", "4:64:0:*:8192,0:mss:df:+", "4:64:0:*:8192,0:sack,mss:df:0"}) {
+    o = run_p0fbpf({"-f", "nft", "--hook", "ingress", "--dev", "lo", sig});
+    EXPECT_EQ(o.status, 2) << sig;
+    bool named = o.err.find("--hook prerouting can hold it") != std::string::npos;
+    testing::Outcome prerouting = run_p0fbpf({"-f", "nft", "--hook", "prerouting", sig});
+    EXPECT_EQ(named, prerouting.status == 0) << sig << ": " << o.err;
+  }
 }
 
 // The rules of one branch that begin alike (here the design card's window
@@ -404,7 +415,9 @@ TEST(NftRuleset, AWordNftReservesIsRefusedAndAnyOtherLoads) {
   std::set<std::string> words;
   for (std::size_t i = 0; i < bytes.size();) {
     auto lower = [&](std::size_t k) { return k < bytes.size() && bytes[k] >= 'a' && bytes[k] <= 'z'; };
-    auto word_char = [&](std::size_t k) { return lower(k) || (k < bytes.size() && ((bytes[k] >= '0' && bytes[k] <= '9') || bytes[k] == '_')); };
+    auto word_char = [&](std::size_t k) {
+      return lower(k) || (k < bytes.size() && ((bytes[k] >= '0' && bytes[k] <= '9') || bytes[k] == '_'));
+    };
     if (!lower(i) || (i > 0 && word_char(i - 1))) {
       ++i;
       continue;
