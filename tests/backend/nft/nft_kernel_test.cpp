@@ -12,6 +12,7 @@
 // survives loading and deleting ours.
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -346,6 +347,64 @@ TEST(NftKernel, RateAppliesTheVerdictOnlyBeyondNASecond) {
   long over = beyond();
   EXPECT_LE(over, 200);  // at least the burst of 100 passes
   EXPECT_GE(over, 150) << "the 300 SYNs took over half a second to send";
+}
+
+// The guide's lines that keep the table across reboots, run as written in a
+// mount namespace where /etc is a copy: /etc/nftables.conf, as
+// nftables.service loads it at boot, then holds the table. And what the
+// guide says of counters: loading again starts them at 0, and `nft reset
+// counters` reads and zeroes them.
+TEST(NftKernel, TheGuidesRebootLinesAndCountersWorkAsWritten) {
+  P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
+  P0FBPF_REQUIRE(access("/etc/nftables.conf", R_OK) == 0, "no /etc/nftables.conf (Debian: nftables)");
+  NftNamespaces ns;
+  P0FBPF_REQUIRE(ns.ok(), "cannot set up network namespaces");
+  std::ifstream in(std::string(P0FBPF_TEST_DATA) + "/../docs/guide.md");
+  std::string block;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("To keep the table across reboots")) inside = true;
+    if (inside && line.starts_with("    ")) block += line.substr(4) + "\n";
+    if (inside && !block.empty() && !line.starts_with("    ")) break;
+  }
+  ASSERT_NE(block.find("/etc/nftables.conf"), std::string::npos) << "docs/guide.md's reboot lines: " << block;
+  const std::string sig = "4:64:0:*:8192,0:mss:df:0";
+  testing::Outcome o = testing::run_p0fbpf({"-f", "nft", sig});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::string dir = testing::temp_file("nft_reboot_", "");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  struct Removed {
+    std::string dir;
+    ~Removed() { run_shell("rm -rf " + dir); }
+  } removed{dir};
+  std::ofstream(dir + "/p0fbpf.nft") << o.out;
+  std::ofstream(dir + "/reboot.sh") << "set -e\ncd " << dir << "\n" << block << "ip netns exec " << ns.b()
+                                    << " nft -f /etc/nftables.conf\n";
+  int status = 0;
+  std::string said = run_shell("cp -a /etc " + dir + "/etc && unshare -m bash -c 'mount --bind " + dir +
+                                   "/etc /etc && bash " + dir + "/reboot.sh' 2>&1",
+                               &status);
+  ASSERT_EQ(status, 0) << said;
+  ASSERT_EQ(counters(ns, "inet p0fbpf").size(), 1u) << ns.nft("list tables");
+  // A SYN it matches, counted; loading again starts at 0; reset reads and zeroes.
+  testing::Random rng(11);
+  testing::PacketSpec spec = testing::matching_packet(*parse_signature(sig), false, false, rng);
+  address(spec);
+  std::vector<std::vector<std::uint8_t>> frames = {testing::ethernet_frame(testing::build_packet(spec), false, false)};
+  std::copy(ns.mac_b().begin(), ns.mac_b().end(), frames[0].begin());  // to vb
+  auto send = [&] {
+    ASSERT_EQ(testing::in_namespace(ns.a(), [&] { return testing::inject(frames, "va"); }), "1");
+    usleep(100000);
+  };
+  send();
+  EXPECT_EQ(counters(ns, "inet p0fbpf")["sig1"], 1);
+  said = ns.nft("-f " + dir + "/p0fbpf.nft", &status);
+  ASSERT_EQ(status, 0) << said;
+  EXPECT_EQ(counters(ns, "inet p0fbpf")["sig1"], 0);
+  send();
+  said = ns.nft("reset counters table inet p0fbpf", &status);
+  EXPECT_NE(said.find("packets 1 "), std::string::npos) << said;
+  EXPECT_EQ(counters(ns, "inet p0fbpf")["sig1"], 0);
 }
 
 TEST(NftKernel, LoadingReplacesOnlyItsOwnTable) {
