@@ -16,7 +16,8 @@ _p0fbpf_options_test='-h --help -r --read -w --write -i --interface -c --count -
 _p0fbpf_options_fingerprint='-h --help -r --read -i --interface -c --count --seconds -B --buffer-size -w --write -F --fp-file --response --top --json --config'
 _p0fbpf_options_suggest='-h --help -r --read -i --interface -c --count --seconds -B
   --buffer-size -w --write --baseline --max-signatures --max-collateral --response --json
-  --best-effort -f --format -F --fp-file --config'
+  --best-effort -f --format --hook --chain --target --table --count-only --rate --dev --direction --pref
+  -d --destination --ipset --pinned -F --fp-file --config'
 _p0fbpf_options_convert='-h --help --from --config'
 _p0fbpf_options_pin='-h --help -n --negate -O --no-optimize --loose --response -F --fp-file --label --config'
 _p0fbpf_options_xdp='-h --help --config'

@@ -237,18 +237,13 @@ bool write_stdout(std::string_view text);
 // lost, after saying why on stderr if `report`.
 bool close_stdout(bool report);
 
-struct CompileCommand {
-  CompileFlags flags;
-  std::string format = "iptables";
-  std::optional<std::string> link;  // raw, or ether for -f xdp
-  std::string name = "p0fbpf";        // -f xdp
-  std::optional<unsigned> l3_offset;
-  unsigned max_instructions = 0;
-  DatabaseFlags database;
-  bool list = false;
-  bool split = false;
+// Where the rules of a selection go and what they do: the hook, the
+// iptables chain or nft table, the target, counting only, a rate, the
+// destinations, tc's device, direction and priority, a pinned program.
+// The compiler's command takes them, and suggest passes them on to it.
+struct DeployFlags {
   std::string hook = "iptables";
-  std::string table = "p0fbpf";  // -f nft
+  std::string table = "p0fbpf";       // -f nft
   std::optional<std::string> chain;   // iptables: INPUT
   std::optional<std::string> target;  // iptables: DROP; tc: drop
   bool count_only = false;
@@ -259,6 +254,26 @@ struct CompileCommand {
   std::string device;
   std::optional<std::string> direction;  // tc: ingress
   std::optional<unsigned> priority;       // tc: 3056
+
+  void add_to(CLI::App& app);
+  // Whether any was given.
+  bool given() const {
+    return hook != "iptables" || table != "p0fbpf" || chain || target || count_only || rate || !destinations.empty() ||
+           !ipset.empty() || pinned || !device.empty() || direction || priority;
+  }
+};
+
+struct CompileCommand {
+  CompileFlags flags;
+  std::string format = "iptables";
+  std::optional<std::string> link;  // raw, or ether for -f xdp
+  std::string name = "p0fbpf";        // -f xdp
+  std::optional<unsigned> l3_offset;
+  unsigned max_instructions = 0;
+  DatabaseFlags database;
+  bool list = false;
+  bool split = false;
+  DeployFlags deploy;
   // --print-ir: "true" (every pass), or "after-PASS".
   std::optional<std::string> print_ir;
 
@@ -348,6 +363,7 @@ struct SuggestCommand {
   bool json_output = false;
   bool best_effort = false;
   std::optional<std::string> format;
+  DeployFlags deploy;  // with -f: passed on to the compiler
   std::string fp_file;
 
   void add_to(CLI::App& app);

@@ -248,115 +248,62 @@ void CompileCommand::add_to(CLI::App& app) {
   database.add_to(app);
   app.add_flag("--list", list, "list the database's labels (or those --label selects) with their signatures");
   app.add_flag("--split", split, "as many programs as needed, each within --max-insns, one per line or block");
-  app.add_option("--hook", hook,
-                 "where the program runs: iptables (default; iptables and ip6tables rules, whose -p tcp --syn "
-                 "lets only SYNs reach it) or tc (which sees every packet: with --negate, the program itself lets "
-                 "every packet that is not a TCP SYN through, also with --link raw for an L3 device). With -f "
-                 "script, tc writes one cls_bpf filter on --dev, whose program reads the Ethernet or the IP header "
-                 "as the device has. With -f nft: input (default; the inet table's chain at hook input, priority "
-                 "filter: SYNs to this host), prerouting (priority raw: before conntrack makes an entry for the "
-                 "SYN, forwarded SYNs too) or ingress with --dev DEV (a netdev table on that device: every frame "
-                 "it receives, before the IP stack; rules match only the signatures' SYNs, all else passes)")
-      ->type_name("HOOK")
-      ->check(CLI::IsMember({"iptables", "tc", "input", "prerouting", "ingress"}));
-  app.add_option("--chain", chain,
-                 "script: the chain the rules go in (default INPUT); nft: the name of the table's base chain "
-                 "(default: the hook's name)")
-      ->type_name("CHAIN");
-  app.add_option("--target", target,
-                 "script: what a match does: an iptables target (default DROP), or with --hook tc a tc action "
-                 "(default drop; e.g. 'mirred egress mirror dev DEV'); nft: drop (default), accept, reject "
-                 "(reject with tcp reset), or 'jump CHAIN' / 'goto CHAIN' to a chain the file declares empty in "
-                 "the table, for rules you add after loading it")
-      ->type_name("TARGET");
-  app.add_option("--table", table,
-                 "nft: the table the file replaces (default p0fbpf): inet at --hook input or prerouting, netdev "
-                 "at --hook ingress")
-      ->type_name("TABLE");
-  app.add_flag("--count-only", count_only,
-               "script: rules that only count matches (iptables -v, tc -s) and let every packet through; xdp: "
-               "the program counts and passes every packet; nft: rules with counters and no verdict (nft list "
-               "counters)");
   app.add_option("--name", name,
                  "xdp: names the XDP program (NAME), its match function (NAME_match) and its counters "
                  "(NAME_counters); a C identifier (default p0fbpf)")
       ->type_name("NAME");
-  app.add_option("--rate", rate,
-                 "script: the target applies only to the matching SYNs beyond N a second, counted for all the "
-                 "script's rules of a family together (flood sources are spoofed); iptables' hashlimit, burst N; "
-                 "nft: one named limit (rate over N/second) for all rules of both IP versions")
-      ->type_name("N/s");
-  app.add_option("--dev", device,
-                 "script, --hook tc: the device the filter goes on; nft, --hook ingress: the device the netdev "
-                 "table's chain is bound to")
-      ->type_name("DEVICE");
-  app.add_option("--direction", direction, "script, --hook tc: ingress (default) or egress")
-      ->type_name("DIRECTION");
-  app.add_option("--pref", priority, "script, --hook tc: the filter's priority, which identifies it (default 3056)")
-      ->type_name("N");
-  app.add_option("-d,--destination", destinations, "script and nft: only packets to this address or prefix (repeatable); nft: the sets dst4 and dst6")
-      ->type_name("ADDR")
-      ->allow_extra_args(false);
-  app.add_option("--ipset", ipset,
-                 "script: only packets to addresses in these ipsets: V4SET,V6SET (a set holds one family), "
-                 "inet:NAME or inet6:NAME for the rules of one family, or NAME when all rules are of one family")
-      ->type_name("SETS");
-  app.add_option("--pinned", pinned,
-                 "script: one rule per IP version (iptables -m bpf --object-pinned DIR/p0fbpf_HASH) for the whole "
-                 "selection, with no 64-instruction limit; the script pins the eBPF program in DIR, a BPF file "
-                 "system, with this p0fbpf (or $P0FBPF), and --delete removes it after the rules")
-      ->type_name("DIR");
+  deploy.add_to(app);
 }
 
 int CompileCommand::run() const {
   const bool nft = format == "nft";
-  if ((direction || priority) && !(format == "script" && hook == "tc")) {
+  if ((deploy.direction || deploy.priority) && !(format == "script" && deploy.hook == "tc")) {
     fmt::print(stderr, "p0fbpf: error: {} goes with -f script --hook tc: it places a tc filter\n",
-               direction ? "--direction" : "--pref");
+               deploy.direction ? "--direction" : "--pref");
     return kExitError;
   }
-  const bool nft_hook = hook == "input" || hook == "prerouting" || hook == "ingress";
-  if (!nft && (nft_hook || table != "p0fbpf")) {
-    fmt::print(stderr, "p0fbpf: error: --hook {} and --table go with -f nft\n", nft_hook ? hook : "input");
+  const bool nft_hook = deploy.hook == "input" || deploy.hook == "prerouting" || deploy.hook == "ingress";
+  if (!nft && (nft_hook || deploy.table != "p0fbpf")) {
+    fmt::print(stderr, "p0fbpf: error: --hook {} and --table go with -f nft\n", nft_hook ? deploy.hook : "input");
     return kExitError;
   }
   if (nft && !list) {
     const char* other = link ? "--link" : l3_offset ? "--l3-offset" : max_instructions ? "--max-insns"
-                        : split ? "--split" : print_ir ? "--print-ir" : !ipset.empty() ? "--ipset"
-                        : pinned ? "--pinned" : name != "p0fbpf" ? "--name" : nullptr;
+                        : split ? "--split" : print_ir ? "--print-ir" : !deploy.ipset.empty() ? "--ipset"
+                        : deploy.pinned ? "--pinned" : name != "p0fbpf" ? "--name" : nullptr;
     if (other) {
       fmt::print(stderr, "p0fbpf: error: -f nft takes no {}: nft rules read the IP header, have no instruction "
                          "limit and filter destinations with -d\n", other);
       return kExitError;
     }
-    if (hook == "tc") {
+    if (deploy.hook == "tc") {
       fmt::print(stderr,
                  "p0fbpf: error: -f nft takes --hook input, prerouting or ingress, not tc\n"
                  "  help: nft's own hook before the IP stack is --hook ingress --dev DEV; a tc filter is -f script "
                  "--hook tc --dev DEV\n");
       return kExitError;
     }
-    if (count_only && (target || rate)) {
+    if (deploy.count_only && (deploy.target || deploy.rate)) {
       fmt::print(stderr, "p0fbpf: error: --count-only rules have no verdict{}: give one of --count-only and {}\n",
-                 target ? "" : " for --rate to limit", target ? "--target" : "--rate");
+                 deploy.target ? "" : " for --rate to limit", deploy.target ? "--target" : "--rate");
       return kExitError;
     }
     NftOptions nft_options;
-    nft_options.table = table;
-    nft_options.hook = hook == "prerouting" ? NftHook::Prerouting
-                       : hook == "ingress"  ? NftHook::Ingress
+    nft_options.table = deploy.table;
+    nft_options.hook = deploy.hook == "prerouting" ? NftHook::Prerouting
+                       : deploy.hook == "ingress"  ? NftHook::Ingress
                                             : NftHook::Input;
-    nft_options.device = device;
-    nft_options.chain = chain.value_or("");
-    nft_options.target = target.value_or("drop");
-    nft_options.count_only = count_only;
-    nft_options.destinations = destinations;
+    nft_options.device = deploy.device;
+    nft_options.chain = deploy.chain.value_or("");
+    nft_options.target = deploy.target.value_or("drop");
+    nft_options.count_only = deploy.count_only;
+    nft_options.destinations = deploy.destinations;
     nft_options.generator = std::string("p0fbpf ") + P0FBPF_VERSION;
-    if (rate) {
-      nft_options.rate = parse_rate(*rate);
+    if (deploy.rate) {
+      nft_options.rate = parse_rate(*deploy.rate);
       if (!nft_options.rate) {
         fmt::print(stderr, "p0fbpf: error: --rate {}: expected N/s with N from 1 to {}, e.g. --rate 1000/s\n",
-                   p0fbpf::quoted(*rate), kMaxRatePerSecond);
+                   p0fbpf::quoted(*deploy.rate), kMaxRatePerSecond);
         return kExitError;
       }
     }
@@ -372,8 +319,8 @@ int CompileCommand::run() const {
   bool script = format == "script";
   bool xdp = format == "xdp";
   Format chosen = script || xdp ? Format::Iptables : *parse_format(format);
-  bool tc = script && hook == "tc";
-  if (pinned) {
+  bool tc = script && deploy.hook == "tc";
+  if (deploy.pinned) {
     const char* problem = !script ? "--pinned goes with -f script"
                           : tc    ? "--pinned goes with --hook iptables: a tc filter holds its program itself"
                           : split ? "--pinned takes no --split: one pinned program holds the whole selection"
@@ -397,8 +344,8 @@ int CompileCommand::run() const {
                         : split                                                                      ? "--split"
                         : max_instructions                                                           ? "--max-insns"
                         : print_ir                                                                   ? "--print-ir"
-                        : hook != "iptables" || chain || target || rate || !destinations.empty() || !ipset.empty() ||
-                                !device.empty()
+                        : deploy.hook != "iptables" || deploy.chain || deploy.target || deploy.rate ||
+                                !deploy.destinations.empty() || !deploy.ipset.empty() || !deploy.device.empty()
                             ? "a script option"
                             : nullptr;
     if (other) {
@@ -432,38 +379,41 @@ int CompileCommand::run() const {
     return kExitError;
   }
   const std::string generator = std::string("p0fbpf ") + P0FBPF_VERSION;
-  if (!script && (chain || target || (count_only && !xdp) || rate || !destinations.empty() || !ipset.empty() ||
-                  !device.empty())) {
+  if (!script && (deploy.chain || deploy.target || (deploy.count_only && !xdp) || deploy.rate ||
+                  !deploy.destinations.empty() || !deploy.ipset.empty() || !deploy.device.empty())) {
     fmt::print(stderr,
                "p0fbpf: error: --chain, --target, --count-only, --rate, -d, --ipset and --dev go with -f script\n");
     return kExitError;
   }
   // A program for tc sees every packet: only SYNs get past its gate. It
   // may have as many instructions as cls_bpf takes.
-  const bool tc_program = !script && hook == "tc";
+  const bool tc_program = !script && deploy.hook == "tc";
   if (tc_program) options.syn_gate = true;
   std::optional<unsigned> rate_per_second;
-  if (rate) {
-    rate_per_second = parse_rate(*rate);
+  if (deploy.rate) {
+    rate_per_second = parse_rate(*deploy.rate);
     if (!rate_per_second) {
       fmt::print(stderr, "p0fbpf: error: --rate {}: expected N/s with N from 1 to {}, e.g. --rate 1000/s\n",
-                 p0fbpf::quoted(*rate), kMaxRatePerSecond);
+                 p0fbpf::quoted(*deploy.rate), kMaxRatePerSecond);
       return kExitError;
     }
   }
-  if (count_only && target) {
+  if (deploy.count_only && deploy.target) {
     fmt::print(stderr, "p0fbpf: error: --count-only rules have no target: give one of --count-only and --target\n");
     return kExitError;
   }
-  ScriptOptions script_options{chain.value_or("INPUT"), target.value_or("DROP"), destinations, ipset, count_only,
-                               generator, rate_per_second, std::nullopt};
-  TcScriptOptions tc_options{device, direction.value_or("ingress"), count_only ? "pass" : target.value_or("drop"),
-                             priority.value_or(3056), "", generator};
+  ScriptOptions script_options{deploy.chain.value_or("INPUT"), deploy.target.value_or("DROP"), deploy.destinations,
+                               deploy.ipset, deploy.count_only, generator, rate_per_second, std::nullopt};
+  TcScriptOptions tc_options{deploy.device, deploy.direction.value_or("ingress"),
+                             deploy.count_only ? "pass" : deploy.target.value_or("drop"), deploy.priority.value_or(3056),
+                             "", generator};
   if (tc) {
-    const char* iptables_only = chain ? "--chain" : !destinations.empty() ? "-d" : !ipset.empty() ? "--ipset"
-                                : split                                   ? "--split"
-                                                                          : nullptr;
-    if (rate) {
+    const char* iptables_only = deploy.chain                 ? "--chain"
+                                : !deploy.destinations.empty() ? "-d"
+                                : !deploy.ipset.empty()        ? "--ipset"
+                                : split                        ? "--split"
+                                                               : nullptr;
+    if (deploy.rate) {
       fmt::print(stderr,
                  "p0fbpf: error: --rate goes with --hook iptables\n"
                  "  help: tc limits rates with its police action, where the kernel has it (act_police): "
@@ -480,7 +430,7 @@ int CompileCommand::run() const {
       return kExitError;
     }
   } else if (script) {
-    if (!device.empty()) {
+    if (!deploy.device.empty()) {
       fmt::print(stderr, "p0fbpf: error: --dev goes with --hook tc\n");
       return kExitError;
     }
@@ -532,8 +482,8 @@ int CompileCommand::run() const {
   const Selection& selection = *selected;
 
   if (tc) return write_tc_script(selection, options, tc_options, max_instructions);
-  if (pinned) return write_pinned_script(selection, flags, options, script_options, *pinned);
-  if (xdp) return write_xdp_c(selection, options, {name, count_only, {}});
+  if (deploy.pinned) return write_pinned_script(selection, flags, options, script_options, *deploy.pinned);
+  if (xdp) return write_xdp_c(selection, options, {name, deploy.count_only, {}});
 
   unsigned limit = max_instructions;
   // xt_bpf's limit for what xt_bpf can run: a program that reads the IP

@@ -132,6 +132,7 @@ void SuggestCommand::add_to(CLI::App& app) {
                  "asm, c, xdp or nft (a file for nft -f), as the compiler prints them")
       ->type_name("FORMAT")
       ->check(CLI::IsMember({"iptables", "script", "asm", "c", "xdp", "nft"}));
+  deploy.add_to(app);
   app.add_option("-F,--fp-file", fp_file,
                  "the database whose labels the warnings name (default p0fbpf's own, skipped if not installed; "
                  "-F /etc/p0f/p0f.fp names p0f's)")
@@ -155,6 +156,11 @@ int SuggestCommand::run() const {
   }
   if (json_output && format) {
     fmt::print(stderr, "p0fbpf: error: --json prints the table; -f prints the rules: give one of them\n");
+    return kExitError;
+  }
+  if (deploy.given() && !format) {
+    fmt::print(stderr, "p0fbpf: error: --hook, --table, --chain, --target, --count-only, --rate, -d, --ipset, "
+                       "--pinned, --dev, --direction and --pref go with -f: they shape the rules it prints\n");
     return kExitError;
   }
   const Direction direction = response ? Direction::Response : Direction::Request;
@@ -236,6 +242,7 @@ int SuggestCommand::run() const {
     for (const SuggestedSignature& sig : s.signatures) rule.flags.signatures.push_back(sig.text);
     rule.flags.response = response;
     rule.format = *format;
+    rule.deploy = deploy;
     rule.split = *format == "iptables";  // a rule per program that fits xt_bpf
     int printed = rule.run();
     return printed == kExitOk ? ok : printed;

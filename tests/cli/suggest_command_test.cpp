@@ -136,6 +136,34 @@ TEST(SuggestCommand, FormatPrintsTheRulesAsTheCompilerDoes) {
     ASSERT_EQ(compiled.status, 0) << compiled.err;
     EXPECT_EQ(rule.out, compiled.out) << format;
   }
+  // Where the rules go, passed on to the compiler: an nft table at
+  // prerouting that only counts, and nft loads it; a tc script.
+  for (std::vector<std::string> where : std::vector<std::vector<std::string>>{
+           {"-f", "nft", "--hook", "prerouting", "--table", "flood", "--count-only"},
+           {"-f", "nft", "--hook", "ingress", "--dev", "lo", "--rate", "100/s", "-d", "192.0.2.0/24"},
+           {"-f", "script", "--hook", "tc", "--dev", "eth0", "--direction", "egress", "--pref", "7"}}) {
+    std::vector<std::string> suggest = {"suggest", "-r", attack};
+    suggest.insert(suggest.end(), where.begin(), where.end());
+    Outcome rule = run_cli(suggest);
+    ASSERT_EQ(rule.status, 0) << rule.err;
+    where.push_back(sigs[0]);
+    Outcome compiled = run_cli(where);
+    ASSERT_EQ(compiled.status, 0) << compiled.err;
+    EXPECT_EQ(rule.out, compiled.out) << where[3];
+    EXPECT_NE(rule.out.find(where[3]), std::string::npos) << where[3];
+    int status = 0;
+    p0fbpf::testing::run_shell("nft --version", &status);
+    if (where[1] == "nft" && (status == 0 || p0fbpf::testing::running_in_ci())) {  // nft must be there under CI=true
+      std::string path = p0fbpf::testing::temp_file("suggest_", "suggested.nft");
+      std::ofstream(path) << rule.out;
+      std::string said = p0fbpf::testing::run_shell("nft -c -f " + path, &status);
+      EXPECT_EQ(status, 0) << said;
+    }
+  }
+  // Without -f they have nothing to shape.
+  Outcome o = run_cli({"suggest", "-r", attack, "--hook", "prerouting"});
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.err.find("go with -f"), std::string::npos) << o.err;
 }
 
 TEST(SuggestCommand, WarnsOfP0fLabelsItWouldAlsoMatch) {
