@@ -22,14 +22,20 @@
 // xt_bpf's cost for one signature.
 //
 //   build/bench/nft_bench [--frames N] [--rounds N] [-F p0f.fp] [--binary P0FBPF]
+//   build/bench/nft_bench --counts [-F p0f.fp] [--binary P0FBPF]
 //
 // --binary: another p0fbpf's rules and programs (an older build, to compare).
+// --counts: no timing; for each label name of the request section (all its
+// labels of that name), the nft rules and their matches, and the
+// --bytecode rules (programs of --split) that hold it.
 //
-// Needs root, nft, iptables and a BPF file system at /sys/fs/bpf.
+// Needs root, nft, iptables and a BPF file system at /sys/fs/bpf (not
+// --counts).
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -146,6 +152,53 @@ Config pinned_config(const Selection& s, const std::string& pin) {
   return c;
 }
 
+// The label names of the request section, in the order of their first
+// label (type:class:name:flavor).
+std::vector<std::string> request_label_names(const std::string& database) {
+  std::ifstream in(database);
+  std::vector<std::string> names;
+  bool request = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("[")) request = line.starts_with("[tcp:request]");
+    if (!request || !line.starts_with("label")) continue;
+    std::string label = line.substr(line.find('=') + 1);
+    label.erase(0, label.find_first_not_of(" \t"));
+    std::size_t first = label.find(':'), second = label.find(':', first + 1), third = label.find(':', second + 1);
+    if (third == std::string::npos) continue;
+    std::string name = label.substr(second + 1, third - second - 1);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
+// --label's pattern for the labels of one name (RE2, the name quoted).
+std::string label_pattern(const std::string& name) {
+  std::string out = "^[^:]*:[^:]*:";
+  for (char ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) out += '\\';
+    out += ch;
+  }
+  return out + ":";
+}
+
+int print_counts(const std::string& database) {
+  std::string dir = "/tmp/p0fbpf_nft_counts_" + std::to_string(getpid());
+  run_shell("mkdir -p " + dir);
+  fmt::print("{:<22} {:>10} {:>10} {:>18}\n", "label name", "nft rules", "matches", "--bytecode rules");
+  std::vector<std::string> names = request_label_names(database);
+  names.push_back("");  // the whole section
+  for (const std::string& name : names) {
+    Selection s{name.empty() ? "whole [tcp:request]" : name,
+                {"-F", database, "--label", name.empty() ? "." : label_pattern(name)}};
+    Config nft = nft_config(s, dir + "/counts.nft");
+    Config bytecode = bytecode_config(s);
+    fmt::print("{:<22} {:>10} {:>10} {:>18}\n", s.name, nft.fits ? std::to_string(nft.rules) : "refused",
+               nft.fits ? std::to_string(nft.expressions) : "", bytecode.fits ? std::to_string(bytecode.rules) : "");
+  }
+  run_shell("rm -rf " + dir);
+  return 0;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -156,17 +209,25 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   std::size_t frame_count = 20000, rounds = 5;
   std::string database = "/etc/p0f/p0f.fp";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool counts = false;
+  for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
+    if (flag == "--counts") {
+      counts = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) flag = "";
     if (flag == "--frames") frame_count = std::strtoul(argv[i + 1], nullptr, 10);
     else if (flag == "--rounds") rounds = std::strtoul(argv[i + 1], nullptr, 10);
     else if (flag == "-F") database = argv[i + 1];
     else if (flag == "--binary") binary = argv[i + 1];
     else {
-      fmt::print(stderr, "usage: nft_bench [--frames N] [--rounds N] [-F p0f.fp] [--binary P0FBPF]\n");
+      fmt::print(stderr, "usage: nft_bench [--frames N] [--rounds N] [--counts] [-F p0f.fp] [--binary P0FBPF]\n");
       return 2;
     }
   }
+  if (counts) return print_counts(database);
   if (geteuid() != 0 || run_shell("for t in nft iptables nsenter; do command -v $t; done | wc -l") != "3\n") {
     fmt::print(stderr, "nft_bench: needs root, nft, iptables and nsenter\n");
     return 2;
