@@ -8,7 +8,7 @@
 // classic program of that signature accepts the packet as that hook sees
 // it (libpcap's bpf_filter). Frames: matching ones, near misses, IPv4
 // options, IPv6 extension headers (destination options, a fragment
-// header), fragments, datagrams cut short. Also: with --negate at ingress,
+// header), fragments, datagrams cut short, random ones. Also: with --negate at ingress,
 // what is not a SYN passes; --rate's burst; loading twice leaves one table;
 // a foreign table survives loading and deleting ours; a file cut short
 // changes nothing; the guide's reboot lines.
@@ -211,9 +211,10 @@ void differential(const std::vector<std::string>& hooks, const std::string& labe
   };
   for (std::size_t s = 0; s < signatures.size(); ++s) {
     Signature sig = *parse_signature(signatures[s]);
-    for (int k = 0; k < 6; ++k) {
+    for (int k = 0; k < 7; ++k) {
       bool ipv6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && k % 2);
-      testing::PacketSpec spec = testing::matching_packet(sig, ipv6, mode.response, rng);
+      testing::PacketSpec spec = k == 6 ? testing::random_packet(ipv6, mode.response, rng)
+                                        : testing::matching_packet(sig, ipv6, mode.response, rng);
       if (k == 2) {
         spec = testing::mutate(spec, rng);
         ipv6 = spec.ipv6;  // a mutation may change the IP version, and the frame's EtherType with it
@@ -252,7 +253,7 @@ void differential(const std::vector<std::string>& hooks, const std::string& labe
       std::copy(ns.mac_b().begin(), ns.mac_b().end(), batch.back().begin());  // to vb
       ++frames;
       if (!per_frame) {
-        if (batch.size() >= 6) {  // in bursts the receiving backlog keeps up with
+        if (batch.size() >= 7) {  // in bursts the receiving backlog keeps up with
           std::string sent = testing::in_namespace(ns.a(), [&] { return testing::inject(batch, "va"); });
           ASSERT_EQ(sent, std::to_string(batch.size()));
           batch.clear();
