@@ -57,8 +57,10 @@ class NftNamespaces {
     for (int i = 0; i < 6 && mac.size() >= 17; ++i) mac_[i] = static_cast<std::uint8_t>(std::stoul(mac.substr(3 * i, 2), nullptr, 16));
   }
   ~NftNamespaces() {
-    run_shell("ip netns del " + a_);
-    run_shell("ip netns del " + b_);
+    for (const std::string& ns : {a_, b_}) {
+      run_shell("ip netns pids " + ns + " 2>/dev/null | xargs -r kill");  // a test's listener
+      run_shell("ip netns del " + ns);
+    }
   }
   bool ok() const { return ok_; }
   const std::string& a() const { return a_; }
@@ -333,6 +335,61 @@ TEST(NftKernel, NegatedIngressLetsEverythingButSynsThrough) {
 // --rate N/s: the verdict only for the matches beyond N a second, with a
 // burst of N, as the script's hashlimit has: 30 SYNs at once are within
 // it; of 300 more at once after it has filled again, about 200 are beyond.
+// The verdicts, on real connections from a's stack to a listener in b:
+// drop (the connect times out), reject (refused by a reset), accept (it
+// connects), at input and at prerouting; with --negate, a signature the
+// kernel's SYN does not match drops it, one it matches lets it through.
+TEST(NftKernel, VerdictsReachTheConnection) {
+  P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
+  NftNamespaces ns;
+  P0FBPF_REQUIRE(ns.ok(), "cannot set up network namespaces");
+  int status = 0;
+  run_shell("ip -n " + ns.a() + " addr add 10.99.0.1/24 dev va && ip -n " + ns.a() + " link set lo up", &status);
+  ASSERT_EQ(status, 0);
+  // A listener on 10.99.0.2:8080 for the test's length.
+  run_shell("ip netns exec " + ns.b() + " timeout 120 python3 -c 'import socket; s = socket.socket(); "
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"10.99.0.2\", 8080)); s.listen(64); "
+            "[s.accept()[0].close() for _ in iter(int, 1)]' >/dev/null 2>&1 &");
+  auto connect = [&] {  // 0 connected, 1 refused, 124 timed out
+    int result = 0;
+    run_shell("ip netns exec " + ns.a() + " timeout 2 bash -c 'exec 3<>/dev/tcp/10.99.0.2/8080' 2>/dev/null", &result);
+    return result;
+  };
+  for (int tries = 0; tries < 50 && connect() != 0; ++tries) usleep(100000);
+  ASSERT_EQ(connect(), 0) << "no listener";
+  // The layout and quirks of Linux's SYN, anything else open: it matches
+  // this kernel's SYNs; an MSS of 1 matches none.
+  const std::string linux_syn = "4:64:0:*:*,*:mss,sok,ts,nop,ws:df,id+:0";
+  const std::string no_syn = "4:64:0:1:*,*:mss,sok,ts,nop,ws:df,id+:0";
+  struct Case {
+    std::vector<std::string> args;
+    int expected;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--target", "drop", linux_syn}, 124},
+           {{"--hook", "prerouting", linux_syn}, 124},
+           {{"--target", "reject", linux_syn}, 1},
+           {{"--target", "accept", linux_syn}, 0},
+           {{"--target", "drop", no_syn}, 0},
+           {{"--negate", no_syn}, 124},
+           {{"--negate", linux_syn}, 0},
+           {{"--negate", "--hook", "prerouting", no_syn}, 124},
+       }) {
+    std::vector<std::string> args = {"-f", "nft"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    testing::Outcome o = testing::run_p0fbpf(args);
+    ASSERT_EQ(o.status, 0) << o.err;
+    std::string said = ns.nft("-f " + write_file("verdict.nft", o.out), &status);
+    ASSERT_EQ(status, 0) << said;
+    std::string what;
+    for (const std::string& a : c.args) what += a + " ";
+    EXPECT_EQ(connect(), c.expected) << what;
+    said = ns.nft("delete table inet p0fbpf", &status);
+    ASSERT_EQ(status, 0) << said;
+    EXPECT_EQ(connect(), 0) << "after " << what;
+  }
+}
+
 TEST(NftKernel, RateAppliesTheVerdictOnlyBeyondNASecond) {
   P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
   NftNamespaces ns;
