@@ -388,6 +388,16 @@ TEST(NftKernel, VerdictsReachTheConnection) {
     ASSERT_EQ(status, 0) << said;
     EXPECT_EQ(connect(), 0) << "after " << what;
   }
+  // -d's sets are named, like ipsets: an address added while the table
+  // runs is filtered from then on.
+  testing::Outcome o = testing::run_p0fbpf({"-f", "nft", "-d", "10.99.0.3", linux_syn});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::string said = ns.nft("-f " + write_file("verdict.nft", o.out), &status);
+  ASSERT_EQ(status, 0) << said;
+  EXPECT_EQ(connect(), 0) << "10.99.0.2 is not in dst4";
+  said = ns.nft("add element inet p0fbpf dst4 { 10.99.0.2 }", &status);
+  ASSERT_EQ(status, 0) << said;
+  EXPECT_EQ(connect(), 124) << "10.99.0.2 is in dst4";
 }
 
 TEST(NftKernel, RateAppliesTheVerdictOnlyBeyondNASecond) {
