@@ -1,5 +1,6 @@
 #include "backend/ebpf/long_jumps.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
@@ -94,39 +95,42 @@ Instruction jump(std::int64_t offset, std::int64_t kernel_reach) {
 
 }  // namespace
 
-JumpPlan plan_jumps(const std::vector<Instruction>& code, std::vector<std::size_t> targets, Target target) {
+JumpPlan plan_jumps(const std::vector<Instruction>& code, std::vector<PlanIndex> targets, Target target) {
   const std::size_t n = code.size();
+  if (n > kMaxPlannedInstructions) {
+    throw std::length_error(fmt::format("{} eBPF instructions: too many for any jump", n));
+  }
   targets.resize(n, kNoTarget);
   for (std::size_t i = 0; i < n; ++i) {
     if (targets[i] != kNoTarget || !is_transfer(code[i]) || code[i].offset == 0) continue;
-    targets[i] = i + 1 + static_cast<std::size_t>(code[i].offset);  // forward skips only
+    // Forward skips only: one that goes back or past the end is caught
+    // below (as n, past the end, when it would leave the program's start).
+    targets[i] = static_cast<PlanIndex>(std::min(i + 1 + static_cast<std::size_t>(code[i].offset), n));
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (targets[i] != kNoTarget && (targets[i] <= i || targets[i] >= n)) {
       throw std::logic_error(fmt::format("eBPF instruction {} jumps to {}, not forward in the program", i, targets[i]));
     }
   }
-  if (n > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()) / (kKernelPacketLoadLength + 2)) {
-    throw std::length_error(fmt::format("{} eBPF instructions: too many for any jump", n));
-  }
 
   // Lengths only grow, so this ends: at the latest when every conditional
-  // jump is long.
+  // jump is long. Positions fit 32 bits: at most 3 instructions, and 9 as
+  // the kernel counts them, per instruction (kMaxPlannedInstructions).
   JumpPlan plan;
   plan.length.assign(n, 1);
-  std::vector<std::size_t> at(n + 1), kernel_at(n + 1);
+  std::vector<PlanIndex> at(n + 1), kernel_at(n + 1);
   for (bool changed = true; changed;) {
     changed = false;
     for (std::size_t i = 0; i < n; ++i) {
       at[i + 1] = at[i] + plan.length[i];
-      kernel_at[i + 1] = kernel_at[i] + kernel_length(code[i], target) + plan.length[i] - 1;
+      kernel_at[i + 1] = static_cast<PlanIndex>(kernel_at[i] + kernel_length(code[i], target) + plan.length[i] - 1);
     }
     for (std::size_t i = 0; i < n; ++i) {
       if (targets[i] == kNoTarget || plan.length[i] > 1 || is_unconditional(code[i])) continue;
       auto reach = static_cast<std::int64_t>(kernel_at[targets[i]] - kernel_at[i + 1]);
       bool far_first = reach > kFarFirstReach && inverse(code[i].code & kOpMask);
       if (reach > kShortReach || far_first) {
-        plan.length[i] = long_length(code[i]);
+        plan.length[i] = static_cast<std::uint8_t>(long_length(code[i]));
         changed = true;
       }
     }

@@ -154,7 +154,7 @@ class Translator {
     start_.assign(code.size(), 0);
     for (std::size_t i = 0; i < code.size(); ++i) {
       if (!flow_.reachable[i]) continue;
-      start_[i] = code_.size();
+      start_[i] = static_cast<PlanIndex>(code_.size());  // checked in layout(): the code only grows
       instruction(code[i], i);
     }
     return layout();
@@ -455,12 +455,16 @@ class Translator {
     }
     std::size_t epilogue = code_.size();
     if (counters_) counting_epilogue();
-    std::vector<std::size_t> targets(code_.size(), kNoTarget);
+    // Before the starts (PlanIndex) are read: none was larger than this.
+    if (code_.size() > kMaxPlannedInstructions) {
+      throw std::length_error(fmt::format("{} eBPF instructions: too many for any jump", code_.size()));
+    }
+    std::vector<PlanIndex> targets(code_.size(), kNoTarget);
     for (std::size_t i = 0; i < code_.size(); ++i) {
       const Pending& p = code_[i];
       if (p.classic_target != Pending::kNoClassicTarget) targets[i] = start_[p.classic_target];
-      else if (p.to_epilogue) targets[i] = epilogue;
-      else if (p.to_return_zero) targets[i] = return_zero;
+      else if (p.to_epilogue) targets[i] = static_cast<PlanIndex>(epilogue);
+      else if (p.to_return_zero) targets[i] = static_cast<PlanIndex>(return_zero);
     }
     std::vector<Instruction> instructions(code_.size());
     for (std::size_t i = 0; i < code_.size(); ++i) instructions[i] = code_[i].insn;
@@ -478,7 +482,7 @@ class Translator {
   std::optional<XdpCounters> counters_;
   Flow flow_;
   std::vector<Pending> code_;
-  std::vector<std::size_t> start_;  // per classic instruction: its first eBPF instruction
+  std::vector<PlanIndex> start_;  // per classic instruction: its first eBPF instruction
   bool return_zero_used_ = false;
 };
 

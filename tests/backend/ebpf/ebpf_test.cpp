@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "backend/ebpf/long_jumps.hpp"
 #include "backend/ebpf/translate.hpp"
 #include "backend/ebpf/loader.hpp"
 #include "p0fbpf/xdp_c.hpp"
@@ -456,6 +457,58 @@ TEST(LongJumps, JumpsWithinSixteenBitsNeedNoGotol) {
       EXPECT_GT(plain, 0u) << padding << " instructions of padding";
     }
   }
+}
+
+// plan_jumps directly: a jump farther than 32 instructions falls through to
+// a jump (two instructions, its condition inverted); JSET, which has no
+// inverse, goes to a jump only beyond 16 bits, by skipping over it (three);
+// near jumps and JA stay one instruction, JA a gotol beyond 16 bits.
+// Offsets count from the end of a jump's own instructions.
+TEST(LongJumps, PlanGivesEachJumpOneToThreeInstructions) {
+  auto insn = [](std::uint8_t code) {
+    ebpf::Instruction i;
+    i.code = code;
+    return i;
+  };
+  constexpr std::uint32_t kExit = 20'000;
+  std::vector<ebpf::Instruction> code = {insn(ebpf::isa::kJmp32 | BPF_JEQ | BPF_K),
+                                         insn(ebpf::isa::kJmp32 | BPF_JSET | BPF_K), insn(BPF_JMP | BPF_JA),
+                                         insn(ebpf::isa::kJmp32 | BPF_JGT | BPF_K)};
+  while (code.size() < kExit) code.push_back(insn(BPF_ALU | ebpf::isa::kMov | BPF_K));
+  code.push_back(insn(BPF_JMP | ebpf::isa::kExit));
+  ebpf::JumpPlan plan = ebpf::plan_jumps(code, {40, kExit, kExit, 5}, ebpf::Target::Xdp);
+  ASSERT_EQ(plan.length.size(), code.size());
+  EXPECT_EQ(std::vector<std::uint8_t>(plan.length.begin(), plan.length.begin() + 5),
+            (std::vector<std::uint8_t>{2, 3, 1, 1, 1}));
+  ASSERT_EQ(plan.instructions.size(), code.size() + 3);
+  // Instruction k >= 2 now starts at k + 3.
+  EXPECT_EQ(plan.instructions[0].code, ebpf::isa::kJmp32 | ebpf::isa::kJne | BPF_K);  // over the jump
+  EXPECT_EQ(plan.instructions[0].offset, 1);
+  EXPECT_EQ(plan.instructions[1].code, BPF_JMP | BPF_JA);
+  EXPECT_EQ(plan.instructions[1].offset, 40 + 3 - 2);
+  EXPECT_EQ(plan.instructions[2].code, ebpf::isa::kJmp32 | BPF_JSET | BPF_K);  // to the gotol
+  EXPECT_EQ(plan.instructions[2].offset, 1);
+  EXPECT_EQ(plan.instructions[3].offset, 1);  // over it
+  EXPECT_EQ(plan.instructions[4].code, ebpf::isa::kJmp32 | BPF_JA);
+  EXPECT_EQ(plan.instructions[4].imm, static_cast<std::int32_t>(kExit + 3 - 5));
+  EXPECT_EQ(plan.instructions[5].code, ebpf::isa::kJmp32 | BPF_JA);
+  EXPECT_EQ(plan.instructions[5].imm, static_cast<std::int32_t>(kExit + 3 - 6));
+  EXPECT_EQ(plan.instructions[6].offset, 5 + 3 - 7);
+}
+
+// A fixed skip (a jump without a target) that would go back before the
+// program's start is refused, not taken for a jump without a destination.
+TEST(LongJumps, PlanRefusesSkipsOutOfTheProgram) {
+  ebpf::Instruction back;
+  back.code = BPF_JMP | BPF_JA;
+  back.offset = -2;  // from instruction 0: to -1
+  ebpf::Instruction exit;
+  exit.code = BPF_JMP | ebpf::isa::kExit;
+  EXPECT_THROW(ebpf::plan_jumps({back, exit}, {}, ebpf::Target::Xdp), std::logic_error);
+  back.offset = 1;  // past the end
+  EXPECT_THROW(ebpf::plan_jumps({back, exit}, {}, ebpf::Target::Xdp), std::logic_error);
+  back.offset = 0;
+  EXPECT_EQ(ebpf::plan_jumps({back, exit}, {}, ebpf::Target::Xdp).instructions.size(), 2u);
 }
 
 // Each instruction alone, on the values where translations go wrong: A and X
