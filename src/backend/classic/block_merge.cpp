@@ -295,12 +295,12 @@ class BlockMerger {
 
   void merge(std::uint32_t gone) {
     std::uint32_t kept = next_[gone];
-    int keep = code_[blocks_[kept].begin].label_here;
+    int keep = code_[blocks_[kept].begin].label_here();
     leave_class(gone);
     blocks_[gone].removed = true;
     changed_.clear();
     for (std::size_t m = blocks_[gone].begin; m < blocks_[gone].first_instruction; ++m) {
-      int label = code_[m].label_here;
+      int label = code_[m].label_here();
       renamed_to_[static_cast<std::size_t>(label)] = keep;
       for_each_referrer(label, [&](std::uint32_t b) { changed_.push_back(b); });
       absorbed_next_[static_cast<std::size_t>(label)] = absorbed_first_[static_cast<std::size_t>(keep)];

@@ -92,7 +92,7 @@ class JumpLayout {
     label_slot.reserve(label_count);
     for (std::size_t i = 0; i < code_.size(); ++i) {
       const PendingInstruction& p = code_[i];
-      if (p.is_label()) label_slot[p.label_here] = static_cast<SlotIndex>(slots_.size());
+      if (p.is_label()) label_slot[p.label_here()] = static_cast<SlotIndex>(slots_.size());
       Slot slot;
       slot.present = !p.is_label();
       slot.source = static_cast<SlotIndex>(i);
@@ -272,7 +272,7 @@ std::size_t most_laid_out_size(const PendingCode& code) {
   std::vector<std::size_t> before_label(static_cast<std::size_t>(label_count(code)), 0);
   std::size_t before = 0;
   for (const PendingInstruction& p : code) {
-    if (p.is_label()) before_label[static_cast<std::size_t>(p.label_here)] = before;
+    if (p.is_label()) before_label[static_cast<std::size_t>(p.label_here())] = before;
     before += most(p);
   }
   std::size_t size = 0;

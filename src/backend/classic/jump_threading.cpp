@@ -209,7 +209,7 @@ class Threader {
         }
       }
       if (p.is_label()) {
-        auto& in = incoming_[static_cast<std::size_t>(p.label_here)];
+        auto& in = incoming_[static_cast<std::size_t>(p.label_here())];
         if (in) {
           if (now) meet(*now, *in);
           else now = std::move(*in);

@@ -22,7 +22,7 @@ std::size_t instructions(const PendingCode& code) {
 
 bool has_label(const PendingCode& code, int label) {
   for (const PendingInstruction& p : code) {
-    if (p.label_here == label) return true;
+    if (p.label_here() == label) return true;
   }
   return false;
 }

@@ -127,7 +127,7 @@ TEST(CompareTrees, EqualityChainBecomesABalancedSearch) {
   EXPECT_EQ(balanced[1].insn.k, 0x2cu);
   EXPECT_EQ(balanced[1].true_label, 100);
   auto root = std::find_if(balanced.begin(), balanced.end(), [&](const PendingInstruction& p) {
-    return p.label_here == balanced[1].false_label;
+    return p.label_here() == balanced[1].false_label;
   });
   ASSERT_NE(root, balanced.end());
   ASSERT_NE(root + 1, balanced.end());

@@ -60,6 +60,24 @@ PendingCode true_target_past(int loads, bool return_target = false) {
   return code;
 }
 
+// A label marker carries its label where an instruction has its constant:
+// `ld #3` beside the marker of label 3 stays an instruction, and the marker
+// none.
+TEST(JumpLayout, LabelMarkersAreNoInstructions) {
+  PendingCode code = {plain(BPF_LD | BPF_IMM, 3), ja(3), label(3), plain(BPF_RET | BPF_A, 0)};
+  EXPECT_FALSE(code[0].is_label());
+  EXPECT_EQ(code[0].label_here(), -1);
+  EXPECT_TRUE(code[2].is_label());
+  EXPECT_FALSE(code[2].is_jump());
+  EXPECT_FALSE(code[2].ends_block());
+  EXPECT_EQ(code[2].label_here(), 3);
+  EXPECT_EQ(label_count(code), 4);
+  EXPECT_EQ(label_positions(code, 99), (std::vector<std::size_t>{99, 99, 99, 2}));
+  BpfProgram program = lay_out_jumps(code);
+  ASSERT_EQ(program.instructions.size(), 2u);  // the jump to the next instruction goes
+  EXPECT_EQ(run(program), 3u);
+}
+
 TEST(JumpLayout, NearTargetsNeedNoUnconditionalJump) {
   BpfProgram p = lay_out_jumps(true_target_past(254));  // 255 ahead: the farthest jt reaches
   ASSERT_EQ(p.instructions.size(), 258u);

@@ -61,7 +61,7 @@ TEST(JumpThreading, FailedTestSkipsTheSameTestLater) {
   // second test, past its reload of [1], which A holds there.
   int into = threaded[4].false_label;
   auto marker = std::find_if(threaded.begin(), threaded.end(),
-                             [&](const PendingInstruction& p) { return p.label_here == into; });
+                             [&](const PendingInstruction& p) { return p.label_here() == into; });
   ASSERT_NE(marker, threaded.end());
   auto next = std::find_if(marker, threaded.end(), [](const PendingInstruction& p) { return !p.is_label(); });
   ASSERT_NE(next, threaded.end());
