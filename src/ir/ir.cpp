@@ -54,14 +54,20 @@ std::shared_ptr<Condition> make_condition(Condition::Kind kind) {
 // thousand such uses of a few thousand values). The table only watches: a
 // value no IR uses any more is freed, its entry dropped when the table has
 // doubled since the last sweep. `kind` and `key` identify the value.
+struct InternTable {
+  std::unordered_map<std::uint64_t, std::weak_ptr<const Value>> nodes;
+  std::size_t sweep_at = 1024;
+};
+
+// Per kind: constants, loads at a fixed offset.
+InternTable* intern_tables() {
+  thread_local InternTable tables[2];
+  return tables;
+}
+
 template <typename Build>
 ValuePtr interned(unsigned kind, std::uint64_t key, Build&& build) {
-  struct Table {
-    std::unordered_map<std::uint64_t, std::weak_ptr<const Value>> nodes;
-    std::size_t sweep_at = 1024;
-  };
-  thread_local Table tables[2];
-  Table& table = tables[kind];
+  InternTable& table = intern_tables()[kind];
   std::weak_ptr<const Value>& entry = table.nodes[key];
   if (ValuePtr shared = entry.lock()) return shared;
   // Its own allocation, not make_shared's, so that the table's weak
@@ -111,6 +117,14 @@ bool Value::uses_index() const {
     case Kind::Binary: return lhs->uses_index() || !rhs->is_constant();
     case Kind::Variable: return true;  // lives in X or scratch memory
     default: return false;
+  }
+}
+
+void drop_unused_values() {
+  for (InternTable* table = intern_tables(); table != intern_tables() + 2; ++table) {
+    std::erase_if(table->nodes, [](const auto& kv) { return kv.second.expired(); });
+    if (table->nodes.empty()) table->nodes = {};  // its buckets too
+    table->sweep_at = std::max<std::size_t>(1024, 2 * table->nodes.size());
   }
 }
 

@@ -46,6 +46,12 @@ struct Value {
 };
 
 ValuePtr constant(std::uint32_t value);
+// Constants and loads at a fixed offset are one shared node each, watched
+// by a table (weakly: a node no IR holds is freed). This drops the table's
+// entries of the freed ones now, which it otherwise does when it has
+// doubled: once a large IR is let go, each is a small block among its
+// freed ones, and keeps their page resident.
+void drop_unused_values();
 ValuePtr load(Width width, std::uint32_t offset, ValuePtr base = nullptr);
 // A load from the link-layer header: offset from the start of the frame.
 ValuePtr frame_load(Width width, std::uint32_t offset);

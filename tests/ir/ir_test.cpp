@@ -16,6 +16,19 @@ TEST(Ir, EqualComputationsHaveEqualKeys) {
   EXPECT_NE(load(Width::Byte, 13, base)->key, load(Width::Byte, 13)->key);
 }
 
+// Constants and fixed loads are one node each: drop_unused_values()
+// forgets the freed ones only, and every value is still one node after.
+TEST(Ir, DroppingUnusedValuesKeepsTheHeldNodes) {
+  ValuePtr held = constant(424242);
+  const Value* node = held.get();
+  EXPECT_EQ(load(Width::Half, 424242)->key, "ldh[424242]");  // freed at once
+  drop_unused_values();
+  EXPECT_EQ(constant(424242).get(), node);
+  ValuePtr again = load(Width::Half, 424242);
+  EXPECT_EQ(again->key, "ldh[424242]");
+  EXPECT_EQ(load(Width::Half, 424242).get(), again.get());
+}
+
 TEST(Ir, ConstantsFold) {
   EXPECT_EQ(binary(BinaryOp::Mul, constant(6), constant(7))->constant, 42u);
   EXPECT_EQ(binary(BinaryOp::Mod, constant(14600), constant(1460))->constant, 0u);

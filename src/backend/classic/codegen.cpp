@@ -32,6 +32,11 @@ std::uint16_t jump_code(Relation relation) {
   return BPF_JEQ;
 }
 
+// Pending code from which on a program is large: about 200 signatures with
+// a verdict each (xdp attach), 800 of a socket filter (pin); half a
+// megabyte.
+constexpr std::size_t kLargeCode = 20'000;
+
 class Generator {
  public:
   // `spilled`: variables kept in scratch memory from their assignment on,
@@ -52,6 +57,14 @@ class Generator {
     const bool no_branches = program.branches.empty();
     program = {};
     release(incoming_);  // what held at each label: no longer needed, and large
+    registers_.forget_uses();
+    if (code_.size() >= kLargeCode) {
+      // The IR was megabytes of small blocks, which stay resident once
+      // freed, under what comes next: three pending codes and the layout's
+      // slots. What is left among them goes first.
+      ir::drop_unused_values();
+      release_free_heap();
+    }
     if (!registers_.missing_variables().empty()) {
       throw std::logic_error("variable " + registers_.missing_variables().front() +
                              " is in neither X nor scratch memory where it is read");
@@ -147,7 +160,9 @@ class Generator {
       place(label);
       if (!reachable_) continue;
       if (options_.verdict_per_signature) {
-        ret(verdict, fmt::format("accept: signature {}", verdict));
+        // Without comments, no text per signature: thousands of small
+        // blocks, allocated among the IR's, would keep its pages resident.
+        ret(verdict, options_.comments ? fmt::format("accept: signature {}", verdict) : std::string());
       } else {
         ret(accepted, options_.negate ? "reject (negated)" : "accept");
       }
@@ -161,7 +176,7 @@ class Generator {
     PendingInstruction p;
     p.insn.code = BPF_RET | BPF_K;
     p.insn.k = k;
-    p.comment = registers_.intern(comment);
+    if (options_.comments) p.comment = registers_.intern(comment);
     code_.push_back(std::move(p));
   }
 
@@ -215,7 +230,7 @@ class Generator {
         compare(*c, on_true, on_false);
         return;
       case Condition::Kind::Assign:
-        registers_.set_comment(c->field);
+        if (options_.comments) registers_.set_comment(c->field);
         registers_.assign(c->lhs, c->rhs);
         jump(on_true);
         return;
@@ -249,7 +264,7 @@ class Generator {
   }
 
   void compare(const Condition& c, int on_true, int on_false) {
-    registers_.set_comment(c.field);
+    if (options_.comments) registers_.set_comment(c.field);
     if (c.negated) std::swap(on_true, on_false);
     std::uint16_t code = BPF_JMP | jump_code(c.relation);
     if (c.lhs->kind == Value::Kind::PacketLength && c.rhs->is_constant() && c.relation != Relation::AnyBitSet &&

@@ -1,5 +1,7 @@
 #include "backend/classic/registers.hpp"
 
+#include "base/release.hpp"
+
 #include <algorithm>
 #include <iterator>
 
@@ -88,6 +90,11 @@ void Registers::count_uses(const ConditionPtr& c) {
   }
   if (c->kind == Condition::Kind::Assign) count_value_uses(c->rhs);
   for (const auto& child : c->children) count_uses(child);
+}
+
+void Registers::forget_uses() {
+  release(uses_);
+  release(occurrences_);
 }
 
 // Counts how often each value occurs, and how often it serves as the base of

@@ -43,6 +43,8 @@ class Registers {
   // Counts how often each value occurs in `condition`; called for every
   // branch before any code is generated, to decide what is worth keeping.
   void count_uses(const ir::ConditionPtr& condition);
+  // Lets the counts go once the code is generated.
+  void forget_uses();
 
   MachineState& state() { return state_; }
   // The state a branch starts from, its IP header `link_offset` bytes into
