@@ -27,6 +27,21 @@ class PresenceCounts {
     for (std::size_t i = slot; i > 0; i -= i & (~i + 1)) sum += tree_[i];
     return static_cast<std::size_t>(sum);
   }
+  // The slot of the present instruction at `position`: the last slot with
+  // `position` present ones before it.
+  std::size_t slot_at(std::size_t position) const {
+    std::size_t slot = 0;
+    auto left = static_cast<std::int64_t>(position);
+    std::size_t step = 1;
+    while (step * 2 < tree_.size()) step *= 2;
+    for (; step > 0; step /= 2) {
+      if (slot + step < tree_.size() && tree_[slot + step] <= left) {
+        slot += step;
+        left -= tree_[slot];
+      }
+    }
+    return slot;
+  }
 
  private:
   std::vector<std::int32_t> tree_;
@@ -42,15 +57,16 @@ constexpr SlotIndex kNone = UINT32_MAX;
 // number of instructions present in the slots before it. A slot names its
 // instruction in the code by index (a far jump has none), so that a slot
 // stays a few words whatever the instruction's comment: selections of
-// thousands of signatures have a few hundred thousand slots.
+// thousands of signatures have a few hundred thousand slots. 16 bytes: the
+// present neighbours are found through the presence counts, not kept.
 struct Slot {
   SlotIndex source = kNone;  // the instruction or label marker in the code; kNone: a far jump's slot
   SlotIndex true_target = kNone;
   SlotIndex false_target = kNone;
-  SlotIndex previous = kNone, next = kNone;  // present neighbours
   std::uint8_t far_jumps = 0;  // of a conditional jump, placed so far
   bool present = false;        // an instruction that is (still) in the program
 };
+static_assert(sizeof(Slot) == 16);
 
 // The slots still to check, smallest first, each at most once (a set's
 // order, in a flat heap).
@@ -108,13 +124,9 @@ class JumpLayout {
     release(label_slot);
     counts_ = PresenceCounts(slots_.size());
     to_check_ = CheckQueue(slots_.size());
-    SlotIndex previous = kNone;
     for (SlotIndex s = 0; s < slots_.size(); ++s) {
       if (!slots_[s].present) continue;
       counts_.add(s, 1);
-      slots_[s].previous = previous;
-      if (previous != kNone) slots_[previous].next = s;
-      previous = s;
       if (is_jump(slots_[s])) to_check_.insert(s);
     }
   }
@@ -130,6 +142,9 @@ class JumpLayout {
       SlotIndex s = to_check_.take_first();
       if (slots_[s].present && is_jump(slots_[s])) check(s);
     }
+    // The program is written without them, beside its own copy.
+    to_check_ = CheckQueue(0);
+    counts_ = PresenceCounts(0);
     return program();
   }
 
@@ -142,6 +157,12 @@ class JumpLayout {
   bool is_unconditional_jump(const Slot& slot) const { return is_jump(slot) && !is_conditional(slot); }
 
   std::size_t position(SlotIndex slot) const { return counts_.before(slot); }
+
+  // The present slot before `s` (present or not); kNone at the start.
+  SlotIndex previous_present(SlotIndex s) const {
+    std::size_t before = position(s);
+    return before == 0 ? kNone : static_cast<SlotIndex>(counts_.slot_at(before - 1));
+  }
 
   void check(SlotIndex s) {
     Slot& slot = slots_[s];
@@ -160,12 +181,9 @@ class JumpLayout {
   }
 
   void drop(SlotIndex s) {
-    Slot& slot = slots_[s];
-    slot.present = false;
+    slots_[s].present = false;
     counts_.add(s, -1);
-    if (slot.previous != kNone) slots_[slot.previous].next = slot.next;
-    if (slot.next != kNone) slots_[slot.next].previous = slot.previous;
-    if (slot.previous != kNone) to_check_.insert(slot.previous);
+    if (SlotIndex previous = previous_present(s); previous != kNone) to_check_.insert(previous);
   }
 
   // Right after the conditional jump at `s`, before the far jumps it has.
@@ -175,20 +193,18 @@ class JumpLayout {
     far.true_target = target;
     far.present = true;
     counts_.add(f, 1);
-    far.previous = s;
-    far.next = slots_[s].next;
-    if (far.next != kNone) slots_[far.next].previous = f;
-    slots_[s].next = f;
     to_check_.insert(s);
     to_check_.insert(f);
     // Conditional jumps up to 255 instructions before, across this one, may
-    // now reach too far.
-    SlotIndex before = slots_[s].previous;
-    for (std::size_t n = 0; n <= kMaxConditionalJump && before != kNone; ++n) {
-      const Slot& earlier = slots_[before];
+    // now reach too far. The slots between present ones are label markers,
+    // dropped jumps and unused far jump slots: a few per instruction.
+    std::size_t n = 0;
+    for (SlotIndex before = s; before > 0 && n <= kMaxConditionalJump;) {
+      const Slot& earlier = slots_[--before];
+      if (!earlier.present) continue;
+      ++n;
       bool across = earlier.true_target > s || (earlier.false_target != kNone && earlier.false_target > s);
       if (is_conditional(earlier) && across) to_check_.insert(before);
-      before = earlier.previous;
     }
     return f;
   }

@@ -186,6 +186,17 @@ TEST(JumpLayout, DroppedJumpsCascade) {
   EXPECT_EQ(p.instructions[0].k, 5u);
 }
 
+// The cascade goes back past what is no instruction: label markers, and
+// the far jump slots of a conditional jump that needs none.
+TEST(JumpLayout, DroppedJumpsCascadePastLabelsAndFarJumpSlots) {
+  PendingCode code = {jeq(0, 1, 2), label(1), ja(3),          label(7), label(8), ja(4), label(4),
+                      label(3),     ja(5),    label(5),       label(2), plain(BPF_RET | BPF_K, 5)};
+  BpfProgram p = lay_out_jumps(std::move(code));
+  ASSERT_EQ(p.instructions.size(), 2u);
+  expect_jump(p.instructions[0], 0, 0);
+  EXPECT_EQ(p.instructions[1].k, 5u);
+}
+
 TEST(JumpLayout, JumpOffsetsCountInstructionsNotLabels) {
   PendingCode code = {jeq(0, 3, 1), label(1), plain(BPF_RET | BPF_K, 0), label(2), label(3),
                       plain(BPF_RET | BPF_K, 1)};
