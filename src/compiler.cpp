@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "backend/nft/ruleset.hpp"
+#include "base/release.hpp"
 #include "p0fbpf/parser.hpp"
 #include "passes/syn_gate.hpp"
 #include "pipeline.hpp"
@@ -212,5 +213,7 @@ bool is_valid(const BpfProgram& program) {
   std::vector<bpf_insn> copy = program.instructions;
   return bpf_validate(copy.data(), static_cast<int>(copy.size())) != 0;
 }
+
+void release_compiler_memory() { release_free_heap(); }
 
 }  // namespace p0fbpf

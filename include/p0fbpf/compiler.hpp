@@ -166,4 +166,10 @@ BpfProgram empty_program(const CompileOptions& options);
 // libpcap's verdict on a program (bpf_validate).
 bool is_valid(const BpfProgram& program);
 
+// Gives the pages malloc keeps free back to the system (glibc's
+// malloc_trim): compiling a large selection leaves megabytes of freed,
+// scattered memory resident, which what a caller does next (translating
+// and loading the program) would otherwise add to the process's peak.
+void release_compiler_memory();
+
 }  // namespace p0fbpf

@@ -108,12 +108,6 @@ bool report(const Compilation& compilation);
 // bpf_validate; nullopt after an error.
 std::optional<BpfProgram> compile_checked(const std::vector<SignatureSource>& sources, const CompileOptions& options);
 
-// Gives the pages malloc keeps free back to the system (glibc's
-// malloc_trim): compiling a large selection leaves megabytes of freed,
-// scattered memory resident, which loading the program would otherwise add
-// to the process's peak.
-void release_free_memory();
-
 // A capture p0fbpf can read and its link layer; nullopt after saying why.
 struct OpenCapture {
   std::shared_ptr<Capture> capture;

@@ -1,7 +1,4 @@
-#include <unistd.h>  // before the test of __GLIBC__, which it defines
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -104,12 +101,6 @@ std::optional<BpfProgram> compile_checked(const std::vector<SignatureSource>& so
     return std::nullopt;
   }
   return std::move(*compiled.program);
-}
-
-void release_free_memory() {
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
 }
 
 std::string printable_lines(std::string_view text) {

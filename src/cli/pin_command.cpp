@@ -24,7 +24,7 @@ int PinCommand::run() const {
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
   if (!program) return kExitError;
-  release_free_memory();  // before the load
+  release_compiler_memory();  // before the load
   std::unique_ptr<SystemLock> lock = take_system_lock();
   if (!lock) return kExitError;
   if (std::string error = xdp::pin_socket_filter(*program, path); !error.empty()) {

@@ -258,7 +258,7 @@ int XdpCommand::run() const {
   if (!selection) return kExitError;
   std::optional<BpfProgram> program = compile_checked(selection->sources, options);
   if (!program) return kExitError;
-  release_free_memory();  // before the translation to eBPF and the load
+  release_compiler_memory();  // before the translation to eBPF and the load
   xdp::AttachRequest request{device, verdict_names(*selection, flags.negate), count_only, *parse_mode(mode), bpffs,
                              kNotSynVerdict};
   std::unique_ptr<SystemLock> lock = take_system_lock();

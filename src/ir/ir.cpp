@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "base/release.hpp"
+
 namespace p0fbpf::ir {
 namespace {
 
@@ -123,7 +125,7 @@ bool Value::uses_index() const {
 void drop_unused_values() {
   for (InternTable* table = intern_tables(); table != intern_tables() + 2; ++table) {
     std::erase_if(table->nodes, [](const auto& kv) { return kv.second.expired(); });
-    if (table->nodes.empty()) table->nodes = {};  // its buckets too
+    if (table->nodes.empty()) release(table->nodes);  // its buckets too
     table->sweep_at = std::max<std::size_t>(1024, 2 * table->nodes.size());
   }
 }
