@@ -121,6 +121,17 @@ void address(testing::PacketSpec& spec) {
   }
 }
 
+// An Ethernet frame to vb with an IPv4 SYN from a to b that `signature`
+// matches.
+std::vector<std::uint8_t> syn_frame(const NftNamespaces& ns, const std::string& signature, std::uint64_t seed) {
+  testing::Random rng(seed);
+  testing::PacketSpec spec = testing::matching_packet(*parse_signature(signature), false, false, rng);
+  address(spec);
+  std::vector<std::uint8_t> frame = testing::ethernet_frame(testing::build_packet(spec), false, false);
+  std::copy(ns.mac_b().begin(), ns.mac_b().end(), frame.begin());  // to vb
+  return frame;
+}
+
 // IPv6 packet with an extension header in front of its TCP header: 60,
 // destination options (a PadN), or 44, a fragment header (offset 0, the last
 // fragment: the whole datagram).
@@ -235,25 +246,27 @@ void differential(const std::vector<std::string>& hooks, const std::string& labe
         cut.cut = full - keep;
         packet = testing::build_packet(cut);
       }
-      // Behind a VLAN tag at ingress (the kernel moves it out of the frame
-      // first); the IP stack of vb, which has no VLAN device, never sees
-      // such a frame.
-      const bool tagged = with_ingress && k % 2 == 1;
-      for (std::size_t h = 0; h < hooks.size(); ++h) {
-        auto seen = hooks[h] == "ingress" ? std::optional(packet)
-                    : tagged              ? std::nullopt
-                                          : testing::delivered(packet, hooks[h] == "input");
-        for (std::size_t t = 0; t < signatures.size(); ++t) {
-          bool expected = seen && testing::run_bpf(classic[t], *seen) != 0;
-          std::string name = "sig" + std::to_string(t + 1);
-          expected_counts[h][name] += expected;
-          if (expected) expected_frames[h][name] += " " + testing::hex(packet);
-          matches += expected;
+      // Every hook gets the frame; ingress gets every other one once more
+      // behind a VLAN tag, which the kernel moves out of the frame first
+      // (the IP stack of vb, which has no VLAN device, never sees that copy).
+      for (bool tagged : {false, true}) {
+        if (tagged && !(with_ingress && k % 2 == 1)) continue;
+        for (std::size_t h = 0; h < hooks.size(); ++h) {
+          auto seen = hooks[h] == "ingress" ? std::optional(packet)
+                      : tagged              ? std::nullopt
+                                            : testing::delivered(packet, hooks[h] == "input");
+          for (std::size_t t = 0; t < signatures.size(); ++t) {
+            bool expected = seen && testing::run_bpf(classic[t], *seen) != 0;
+            std::string name = "sig" + std::to_string(t + 1);
+            expected_counts[h][name] += expected;
+            if (expected) expected_frames[h][name] += " " + testing::hex(packet);
+            matches += expected;
+          }
         }
+        batch.push_back(testing::ethernet_frame(packet, ipv6, tagged));
+        std::copy(ns.mac_b().begin(), ns.mac_b().end(), batch.back().begin());  // to vb
+        ++frames;
       }
-      batch.push_back(testing::ethernet_frame(packet, ipv6, tagged));
-      std::copy(ns.mac_b().begin(), ns.mac_b().end(), batch.back().begin());  // to vb
-      ++frames;
       if (!per_frame) {
         if (batch.size() >= 7) {  // in bursts the receiving backlog keeps up with
           std::string sent = testing::in_namespace(ns.a(), [&] { return testing::inject(batch, "va"); });
@@ -264,7 +277,7 @@ void differential(const std::vector<std::string>& hooks, const std::string& labe
         continue;
       }
       std::string sent = testing::in_namespace(ns.a(), [&] { return testing::inject(batch, "va"); });
-      ASSERT_EQ(sent, "1");
+      ASSERT_EQ(sent, std::to_string(batch.size()));
       batch.clear();
       usleep(100000);  // the veth hands frames to the receiving side's backlog, run a moment later
       check(" on a frame built for " + signatures[s] + " (" + std::to_string(k) + "): " + testing::hex(packet) +
@@ -332,15 +345,15 @@ TEST(NftKernel, NegatedIngressLetsEverythingButSynsThrough) {
   EXPECT_GE(std::stol(unmatched.substr(at + 8)), 1) << unmatched;
 }
 
-// --rate N/s: the verdict only for the matches beyond N a second, with a
-// burst of N, as the script's hashlimit has: 30 SYNs at once are within
-// it; of 300 more at once after it has filled again, about 200 are beyond.
 // The verdicts, on real connections from a's stack to a listener in b:
 // drop (the connect times out), reject (refused by a reset), accept (it
 // connects), at input and at prerouting; with --negate, a signature the
 // kernel's SYN does not match drops it, one it matches lets it through.
 TEST(NftKernel, VerdictsReachTheConnection) {
   P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
+  int python = 0;
+  run_shell("python3 -c pass", &python);
+  P0FBPF_REQUIRE(python == 0, "the listener needs python3");
   NftNamespaces ns;
   P0FBPF_REQUIRE(ns.ok(), "cannot set up network namespaces");
   int status = 0;
@@ -400,6 +413,9 @@ TEST(NftKernel, VerdictsReachTheConnection) {
   EXPECT_EQ(connect(), 124) << "10.99.0.2 is in dst4";
 }
 
+// --rate N/s: the verdict only for the matches beyond N a second, with a
+// burst of N, as the script's hashlimit has: 30 SYNs at once are within
+// it; of 300 more at once after it has filled again, about 200 are beyond.
 TEST(NftKernel, RateAppliesTheVerdictOnlyBeyondNASecond) {
   P0FBPF_REQUIRE(can_run(), "needs root and nft (Debian: nftables)");
   NftNamespaces ns;
@@ -412,11 +428,7 @@ TEST(NftKernel, RateAppliesTheVerdictOnlyBeyondNASecond) {
   ASSERT_EQ(status, 0) << said;
   said = ns.nft("add rule inet p0fbpf flood_syns counter", &status);
   ASSERT_EQ(status, 0) << said;
-  testing::Random rng(7);
-  testing::PacketSpec spec = testing::matching_packet(*parse_signature(sig), false, false, rng);
-  address(spec);
-  std::vector<std::uint8_t> frame = testing::ethernet_frame(testing::build_packet(spec), false, false);
-  std::copy(ns.mac_b().begin(), ns.mac_b().end(), frame.begin());  // to vb
+  const std::vector<std::uint8_t> frame = syn_frame(ns, sig, 7);
   auto beyond = [&] {
     std::string listed = ns.nft("list chain inet p0fbpf flood_syns");
     auto at = listed.find("packets ");
@@ -436,7 +448,8 @@ TEST(NftKernel, RateAppliesTheVerdictOnlyBeyondNASecond) {
   EXPECT_EQ(counters(ns, "inet p0fbpf")["sig1"], 330);
   long over = beyond();
   EXPECT_LE(over, 200);  // at least the burst of 100 passes
-  EXPECT_GE(over, 150) << "the 300 SYNs took over half a second to send";
+  // The limit refills 100 a second while the 300 are sent (a few ms here).
+  EXPECT_GE(over, 120) << "the 300 SYNs took over 0.8 s to send";
 }
 
 // The guide's lines that keep the table across reboots, run as written in a
@@ -471,17 +484,15 @@ TEST(NftKernel, TheGuidesRebootLinesAndCountersWorkAsWritten) {
   std::ofstream(dir + "/reboot.sh") << "set -e\ncd " << dir << "\n" << block << "ip netns exec " << ns.b()
                                     << " nft -f /etc/nftables.conf\n";
   int status = 0;
-  std::string said = run_shell("cp -a /etc " + dir + "/etc && unshare -m bash -c 'mount --bind " + dir +
-                                   "/etc /etc && bash " + dir + "/reboot.sh' 2>&1",
+  // /etc an empty tmpfs but for a copy of nftables.conf, in a mount
+  // namespace of the test's own.
+  std::string said = run_shell("cp /etc/nftables.conf " + dir + "/ && unshare -m bash -c 'mount -t tmpfs tmpfs /etc && "
+                                   "cp " + dir + "/nftables.conf /etc/ && bash " + dir + "/reboot.sh' 2>&1",
                                &status);
   ASSERT_EQ(status, 0) << said;
   ASSERT_EQ(counters(ns, "inet p0fbpf").size(), 1u) << ns.nft("list tables");
   // A SYN it matches, counted; loading again starts at 0; reset reads and zeroes.
-  testing::Random rng(11);
-  testing::PacketSpec spec = testing::matching_packet(*parse_signature(sig), false, false, rng);
-  address(spec);
-  std::vector<std::vector<std::uint8_t>> frames = {testing::ethernet_frame(testing::build_packet(spec), false, false)};
-  std::copy(ns.mac_b().begin(), ns.mac_b().end(), frames[0].begin());  // to vb
+  const std::vector<std::vector<std::uint8_t>> frames = {syn_frame(ns, sig, 11)};
   auto send = [&] {
     ASSERT_EQ(testing::in_namespace(ns.a(), [&] { return testing::inject(frames, "va"); }), "1");
     usleep(100000);
