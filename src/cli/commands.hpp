@@ -268,6 +268,9 @@ struct CompileCommand {
   bool list = false;
   bool split = false;
   DeployFlags deploy;
+  // Checks the options and stops, exit 0, before reading the selection: for
+  // a command that compiles later, after minutes of capturing (suggest -f).
+  bool check_only = false;
   // --print-ir: "true" (every pass), or "after-PASS".
   std::optional<std::string> print_ir;
 

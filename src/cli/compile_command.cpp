@@ -312,6 +312,7 @@ int CompileCommand::run() const {
       return kExitError;
     }
     CompileOptions options = flags.options();
+    if (check_only) return kExitOk;
     std::optional<Selection> selected = read_selection(flags.signatures, database, options.direction);
     if (!selected) return kExitError;
     return write_nft(*selected, options, nft_options);
@@ -476,6 +477,7 @@ int CompileCommand::run() const {
     }
     return write_stdout(text) ? kExitOk : kExitError;
   }
+  if (check_only) return kExitOk;
   // The signatures: from the arguments and from the database.
   std::optional<Selection> selected = read_selection(flags.signatures, database, options.direction);
   if (!selected) return kExitError;

@@ -163,6 +163,19 @@ int SuggestCommand::run() const {
                        "--pinned, --dev, --direction and --pref go with -f: they shape the rules it prints\n");
     return kExitError;
   }
+  // The rules as the compiler prints them: the same command, given the
+  // signatures once they are known. Its options are checked now, not after
+  // the capture.
+  CompileCommand rule;
+  if (format) {
+    rule.flags.response = response;
+    rule.format = *format;
+    rule.split = *format == "iptables";  // a rule per program that fits xt_bpf
+    rule.deploy = deploy;
+    rule.check_only = true;
+    if (rule.run() != kExitOk) return kExitError;
+    rule.check_only = false;
+  }
   const Direction direction = response ? Direction::Response : Direction::Request;
   SynSample attack_syns, baseline_syns;
   auto read_baselines = [&] {
@@ -237,13 +250,7 @@ int SuggestCommand::run() const {
   }
 
   if (format) {
-    // The rules as the compiler prints them: the same command, given the signatures.
-    CompileCommand rule;
     for (const SuggestedSignature& sig : s.signatures) rule.flags.signatures.push_back(sig.text);
-    rule.flags.response = response;
-    rule.format = *format;
-    rule.deploy = deploy;
-    rule.split = *format == "iptables";  // a rule per program that fits xt_bpf
     int printed = rule.run();
     return printed == kExitOk ? ok : printed;
   }
