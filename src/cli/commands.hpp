@@ -246,8 +246,11 @@ struct DeployFlags {
   std::string ipset;
   std::optional<std::string> pinned;  // DIR: one pinned program for all rules
   std::string device;
-  std::optional<std::string> direction;  // tc: ingress
-  std::optional<unsigned> priority;       // tc: 3056
+  std::optional<std::string> direction;  // tc: kTcDirection
+  std::optional<unsigned> priority;       // tc: kTcPriority
+
+  static constexpr const char* kTcDirection = "ingress";
+  static constexpr unsigned kTcPriority = 3056;
 
   void add_to(CLI::App& app);
   // Whether any was given.

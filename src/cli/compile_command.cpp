@@ -405,9 +405,12 @@ int CompileCommand::run() const {
   }
   ScriptOptions script_options{deploy.chain.value_or("INPUT"), deploy.target.value_or("DROP"), deploy.destinations,
                                deploy.ipset, deploy.count_only, generator, rate_per_second, std::nullopt};
-  TcScriptOptions tc_options{deploy.device, deploy.direction.value_or("ingress"),
-                             deploy.count_only ? "pass" : deploy.target.value_or("drop"), deploy.priority.value_or(3056),
-                             "", generator};
+  TcScriptOptions tc_options{deploy.device,
+                             deploy.direction.value_or(DeployFlags::kTcDirection),
+                             deploy.count_only ? "pass" : deploy.target.value_or("drop"),
+                             deploy.priority.value_or(DeployFlags::kTcPriority),
+                             "",
+                             generator};
   if (tc) {
     const char* iptables_only = deploy.chain                 ? "--chain"
                                 : !deploy.destinations.empty() ? "-d"

@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include "commands.hpp"
 
 namespace p0fbpf::cli {
@@ -11,7 +13,8 @@ void DeployFlags::add_to(CLI::App& app) {
                  "as the device has. With -f nft: input (default; the inet table's chain at hook input, priority "
                  "filter: SYNs to this host), prerouting (priority raw: before conntrack makes an entry for the "
                  "SYN, forwarded SYNs too) or ingress with --dev DEV (a netdev table on that device: every frame "
-                 "it receives, before the IP stack; rules match only the signatures' SYNs, all else passes)")
+                 "it receives, before the IP stack; rules match only the signatures' SYNs, all else passes; a "
+                 "payload + or options ending in sack are refused there, --hook prerouting holds them)")
       ->type_name("HOOK")
       ->check(CLI::IsMember({"iptables", "tc", "input", "prerouting", "ingress"}));
   app.add_option("--chain", chain,
@@ -41,9 +44,11 @@ void DeployFlags::add_to(CLI::App& app) {
                  "script, --hook tc: the device the filter goes on; nft, --hook ingress: the device the netdev "
                  "table's chain is bound to")
       ->type_name("DEVICE");
-  app.add_option("--direction", direction, "script, --hook tc: ingress (default) or egress")
+  app.add_option("--direction", direction,
+                 fmt::format("script, --hook tc: ingress or egress (default {})", kTcDirection))
       ->type_name("DIRECTION");
-  app.add_option("--pref", priority, "script, --hook tc: the filter's priority, which identifies it (default 3056)")
+  app.add_option("--pref", priority,
+                 fmt::format("script, --hook tc: the filter's priority, which identifies it (default {})", kTcPriority))
       ->type_name("N");
   app.add_option("-d,--destination", destinations,
                  "script and nft: only packets to this address or prefix (repeatable); nft: the sets dst4 and dst6")

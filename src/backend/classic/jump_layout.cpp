@@ -299,9 +299,9 @@ std::size_t most_laid_out_size(const PendingCode& code) {
     ++size;
     if (!p.is_jump() || p.is_unconditional_jump()) continue;
     // How far each target lies past the jump's own far jump slots (a
-    // label behind, which the layout refuses, counts as far). A first far
-    // jump goes where one target lies out of reach; a second where the
-    // other lies out of reach across the first.
+    // label behind, which code generation never makes, counts as far). A
+    // first far jump goes where one target lies out of reach; a second
+    // where the other lies out of reach across the first.
     auto ahead = [&](int label) { return before_label[static_cast<std::size_t>(label)] - before; };
     std::size_t nearer = std::min(ahead(p.true_label), ahead(p.false_label));
     std::size_t farther = std::max(ahead(p.true_label), ahead(p.false_label));
