@@ -300,9 +300,21 @@ sig   = 4:64:0:*:65535,5:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
 ; The same SYN asking for ECN.
 ; source: biandratti/huginn-net huginn-net-db/config/p0f-tcp-syn.fp (branch
 ; improve-db-quality: most of its iOS entries added in 2026 carry quirk
-; ecn). Satori's tests are of plain SYNs (flag S) and MuonFP has no flags,
-; so neither confirms nor contradicts it.
+; ecn) and FoxIO-LLC/ja4 pcap/macos_tcp_flags.pcap (a macOS SYN with ECE
+; and CWR: TTL 64, DF, IP ID 0, scale 6, this layout). Satori's tests are of
+; plain SYNs (flag S) and MuonFP has no flags, so neither confirms nor
+; contradicts it.
 sig   = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df,ecn:0
+
+; Over IPv6: the same options (MSS 1440 on a 1,500-byte link), a flow label
+; (quirk flow), hop limit 64. A host takes its hop limit from the router's
+; advertisements (RFC 4861), so a network that advertises another one
+; (255 in one fork's entry) sends SYNs this does not match.
+; source: FoxIO-LLC/ja4 pcap/chrome-cloudflare-quic-with-secrets.pcapng
+; (hop limit 64, a flow label, window 65535, mss 1440,nop,wscale 6,nop,nop,
+; TS,sackOK,eol; the capture names no OS, and this layout ending in EOL is
+; Apple's) and ezbik/p0f3 p0f.fp ("iPhone 16 pro max": this signature).
+sig   = 6:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:flow:0
 
 ; ---------------------------------------------------------------------------
 ; Android (a Linux kernel, but not Linux's window): window 65535 whatever
@@ -337,10 +349,22 @@ label = s:unix:FreeBSD:11 or newer
 ; ID) no longer holds; that label is not kept here.
 sig   = 4:64:0:*:65535,6:mss,nop,ws,sok,ts:df:0
 
-; OpenBSD 7 is not in this file: no public source found prints its SYN.
-; p0f 3.09b's OpenBSD labels are not kept either: Satori's "OpenBSD 4.x"
-; (16384:64:1:64:M1460,N,N,S,N,W0,N,N,T) gives scale 0 where p0f's
-; "OpenBSD:4.x-5.x" says 3.
+; ---------------------------------------------------------------------------
+; OpenBSD 6.1 and later, 7 included: window 16384, scale 6, options MSS,
+; NOP, NOP, SACK permitted, NOP, scale, NOP, NOP, timestamp; TTL 64; DF (path
+; MTU discovery, on by default) with a random IP ID.
+label = s:unix:OpenBSD:6.1 or newer
+
+; source: OpenBSD's own pf.os, rev 1.27 of 2016-09-03 ("16384:64:1:64:M*,N,
+; N,S,N,W6,N,N,T: OpenBSD:6.1"), as copied in freebsd/freebsd-src
+; sbin/pfctl/pf.os; and openbsd/src as of 7.2 (2022): tcp_output.c writes
+; MSS, NOP NOP SACK permitted, NOP scale, NOP NOP timestamp; tcp_usrreq.c's
+; receive space of 16 KB is the window; an SB_MAX of 2 MB gives scale 6;
+; ip_output sets a random IP ID. pf.os's earlier "OpenBSD:4.9" has scale 3,
+; with the SB_MAX of 256 KB of those releases. p0f 3.09b's OpenBSD labels
+; are not kept: Satori's "OpenBSD 4.x" (16384:64:1:64:M1460,N,N,S,N,W0,N,N,
+; T) gives scale 0 where p0f's "OpenBSD:4.x-5.x" says 3.
+sig   = 4:64:0:*:16384,6:mss,nop,nop,sok,nop,ws,nop,nop,ts:df,id+:0
 
 ; ===========================================================================
 ; Kept from p0f 3.09b's database (LGPL-2.1; the signature strings are facts):

@@ -192,6 +192,7 @@ const std::vector<std::string> kSourcedLabels = {
     "s:unix:Apple:macOS or iOS",
     "s:unix:Android:10 or newer",
     "s:unix:FreeBSD:11 or newer",
+    "s:unix:OpenBSD:6.1 or newer",
     "s:win:Windows:XP",
     "s:win:Windows:7 or 8",
     "s:unix:Mac OS X:10.x",
@@ -256,7 +257,7 @@ TEST(SignatureDatabase, KeptEntriesAreP0fsOwnUnderTheSameLabel) {
 
 // The guide's commands for the labels from public facts, as written there
 // (the repository's database named by its path in this tree): the Windows
-// label fits one program, the three Unix labels need --split, one program
+// label fits one program, the four Unix labels need --split, one program
 // a line.
 TEST(SignatureDatabase, GuideCommandsOfPublicLabels) {
   std::ifstream readme(std::string(P0FBPF_TEST_DATA) + "/../docs/guide.md");
@@ -269,7 +270,7 @@ TEST(SignatureDatabase, GuideCommandsOfPublicLabels) {
     std::size_t min_lines, max_lines;
   };
   for (const Command& c : {Command{"^s:win:Windows:10 or 11$", false, 1, 1},
-                           Command{"^s:unix:(Apple|Android|FreeBSD):", true, 2, 6}}) {
+                           Command{"^s:unix:(Apple|Android|FreeBSD|OpenBSD):", true, 2, 7}}) {
     std::string line = "    p0fbpf -F signatures/p0fbpf.fp --label '" + c.pattern + "'" + (c.split ? " --split" : "");
     EXPECT_NE(text.str().find(line + "\n"), std::string::npos) << "docs/guide.md lacks: " << line;
     std::vector<std::string> args = {"-F", kDatabase, "--label", c.pattern};
