@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -55,7 +56,10 @@ class TcpdumpCapture {
  public:
   TcpdumpCapture(const std::string& ns, const std::string& path, const std::string& filter,
                  const std::string& direction = "in", bool immediate = false)
-      : path_(path), tcpdump_(arguments(ns, path, filter, direction, immediate)) {
+      : path_(removed(path)), tcpdump_(arguments(ns, path, filter, direction, immediate)) {
+    // The header is this tcpdump's: a file left at the path by an earlier
+    // capture was removed first, so a tcpdump slow to start (a loaded
+    // machine) is waited for instead of the old packets being read.
     for (int i = 0; i < 100 && !has_pcap_header(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     // tcpdump writes the header before the capture is live: a little more.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -75,6 +79,10 @@ class TcpdumpCapture {
     if (immediate) argv.push_back("--immediate-mode");
     argv.insert(argv.end(), {"-w", path, filter});
     return argv;
+  }
+  static const std::string& removed(const std::string& path) {
+    std::remove(path.c_str());
+    return path;
   }
   static bool has_pcap_header(const std::string& path) {
     std::ifstream in(path, std::ios::binary | std::ios::ate);
