@@ -1,9 +1,9 @@
 #include "backend/classic/registers.hpp"
 
-#include "base/release.hpp"
-
 #include <algorithm>
 #include <iterator>
+
+#include "base/release.hpp"
 
 namespace p0fbpf {
 
