@@ -134,6 +134,11 @@ bool is_branch_chain(std::string_view name) {
   return under != std::string_view::npos && digits(name.substr(3, under - 3)) && digits(name.substr(under + 1));
 }
 
+// Whether a name is one of the chains the file makes of its own: negate
+// (--negate's rules) and the branch chains sigN_M (sig0_N of the verdict
+// maps among them).
+bool is_own_chain(std::string_view name) { return name == "negate" || is_branch_chain(name); }
+
 // How many matches, from the first, every rule has alike.
 std::size_t common_prefix(const std::vector<nft::Rule>& rules) {
   std::size_t n = rules.front().matches.size();
@@ -170,20 +175,18 @@ std::optional<std::string> check_nft_options(const NftOptions& o) {
                          quoted(name));
     }
   }
-  if (o.chain == "negate") return std::string("--chain negate: the table's chain of --negate's rules; name another");
+  if (is_own_chain(o.chain)) {
+    return fmt::format("--chain {}: the table's chains negate and sigN_M hold its own rules; name another",
+                       quoted(o.chain));
+  }
   if (!verdict(o.target)) {
     return fmt::format("--target {}: expected drop, accept, reject, 'jump CHAIN' or 'goto CHAIN' (CHAIN a name, not a "
                        "word nft reserves)",
                        quoted(o.target));
   }
   if (auto v = verdict(o.target); v && (v->starts_with("jump ") || v->starts_with("goto ")) &&
-                                  (v->substr(5) == chain_of(o) || v->substr(5) == "negate" ||
-                                   is_branch_chain(v->substr(5)))) {
+                                  (v->substr(5) == chain_of(o) || is_own_chain(v->substr(5)))) {
     return fmt::format("--target {}: the table's own chain; name another", quoted(o.target));
-  }
-  if (is_branch_chain(o.chain)) {
-    return fmt::format("--chain {}: the table's chains sigN_M hold one signature's rules; name another",
-                       quoted(o.chain));
   }
   for (const std::string& d : o.destinations) {
     if (!destination(d).family) return fmt::format("-d {} is not an IPv4 or IPv6 address or prefix", quoted(d));
