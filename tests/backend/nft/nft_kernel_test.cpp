@@ -88,19 +88,6 @@ bool can_run() {
   return geteuid() == 0 && status == 0;
 }
 
-// Every counter of the table: name -> packets, from `nft -j list counters`.
-// `table` is FAMILY NAME.
-std::map<std::string, long> counters(const NftNamespaces& ns, const std::string& table) {
-  std::string json = ns.nft("-j list counters table " + table);
-  std::map<std::string, long> out;
-  for (std::size_t at = 0; (at = json.find("\"counter\": {", at)) != std::string::npos; ++at) {
-    auto name = json.find("\"name\": \"", at) + 9;
-    auto packets = json.find("\"packets\": ", at) + 11;
-    out[json.substr(name, json.find('"', name) - name)] = std::stol(json.substr(packets));
-  }
-  return out;
-}
-
 // Every table's counters, from one `nft -j list counters` (nft reads the
 // whole ruleset for any listing: seconds for a few whole databases):
 // "FAMILY NAME" -> counter name -> packets.
@@ -117,6 +104,11 @@ std::map<std::string, std::map<std::string, long>> all_counters(const NftNamespa
         std::stol(json.substr(packets));
   }
   return out;
+}
+
+// Every counter of the table: name -> packets. `table` is FAMILY NAME.
+std::map<std::string, long> counters(const NftNamespaces& ns, const std::string& table) {
+  return all_counters(ns)[table];
 }
 
 std::string write_file(const std::string& name, const std::string& text) {
