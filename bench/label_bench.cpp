@@ -21,14 +21,15 @@
 // (zmap-, masscan- and nmap -sS-like: no options or only an MSS, TTL 255 or
 // 64, small windows); random SYNs.
 //
-// --profile NAME (a label name, or "whole") prints instead that selection's
+// --profile NAME (a label name, "whole", or "first:N" for the section's
+// first N signatures) prints instead that selection's
 // exact program as tcpdump -d lists it, each instruction after the number
 // of times it ran per packet of the mix, as perf annotate shows where a
 // program's time goes. --profile-of loose profiles the --loose program;
 // --profile-of misses the exact program over the packets that the whole
-// section does not match.
+// section does not match; --profile-of peer the peer's OR-ed program.
 //
-//   build/bench/label_bench [-F p0f.fp] [--seed N] [--profile NAME [--profile-of exact|loose|misses]]
+//   build/bench/label_bench [-F p0f.fp] [--seed N] [--profile NAME [--profile-of exact|loose|misses|peer]]
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -173,7 +174,8 @@ int main(int argc, char** argv) {
   std::string profile_of = "exact";
   std::string link_name = "raw";
   const char* usage =
-      "usage: label_bench [-F p0f.fp] [--seed N] [--link raw|ether] [--profile NAME [--profile-of exact|loose|misses]]";
+      "usage: label_bench [-F p0f.fp] [--seed N] [--link raw|ether] [--profile NAME [--profile-of "
+      "exact|loose|misses|peer]]";
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
     if (i + 1 == argc) fail(usage);
@@ -184,7 +186,7 @@ int main(int argc, char** argv) {
     else if (a == "--link") link_name = argv[i + 1];
     else fail(usage);
   }
-  if (profile_of != "exact" && profile_of != "loose" && profile_of != "misses") fail(usage);
+  if (profile_of != "exact" && profile_of != "loose" && profile_of != "misses" && profile_of != "peer") fail(usage);
   if (link_name != "raw" && link_name != "ether") fail(usage);
   const bool ether = link_name == "ether";
   const LinkType link = ether ? LinkType::Ethernet : LinkType::Raw;
@@ -243,7 +245,12 @@ int main(int argc, char** argv) {
              path, all.signatures.size(), seed, link_name, packets.size(), matching, near, scanners, random);
   if (profile) {
     const Group* chosen = &all;
-    if (*profile != "whole") {
+    Group first{*profile, {}};
+    if (profile->starts_with("first:")) {  // the section's first N signatures
+      std::size_t n = std::min<std::size_t>(std::stoul(profile->substr(6)), all.signatures.size());
+      first.signatures.assign(all.signatures.begin(), all.signatures.begin() + static_cast<long>(n));
+      chosen = &first;
+    } else if (*profile != "whole") {
       auto at = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.name == *profile; });
       if (at == groups.end()) fail("no label named " + *profile + " in the request section");
       chosen = &*at;
@@ -254,12 +261,13 @@ int main(int argc, char** argv) {
       std::erase_if(packets, [&](const std::vector<std::uint8_t>& packet) { return accepts(whole, packet); });
     }
     bool loose = profile_of == "loose";
-    BpfProgram program = ours(g.signatures, loose ? MatchMode::Loose : MatchMode::Exact, link);
+    BpfProgram program = profile_of == "peer" ? peer(g.signatures, datalink).program
+                                              : ours(g.signatures, loose ? MatchMode::Loose : MatchMode::Exact, link);
     std::vector<std::size_t> visits(program.instructions.size(), 0);
     double total = 0;
     for (const auto& packet : packets) total += static_cast<double>(executed(program, packet, &visits));
     fmt::print("{}, {}: {} instructions, {:.1f} executed per packet{}; runs per packet, instruction\n", g.name,
-               loose ? "--loose" : "exact", program.instructions.size(), total / static_cast<double>(packets.size()),
+               profile_of == "peer" ? "peer" : loose ? "--loose" : "exact", program.instructions.size(), total / static_cast<double>(packets.size()),
                profile_of == "misses" ? fmt::format(" of the {} the whole section does not match", packets.size())
                                       : "");
     std::istringstream listing(emit(program, Format::Assembly));
