@@ -74,8 +74,13 @@ LowerOptions lower_options(const CompileOptions& options, bool window_shortcut) 
 }
 
 CodegenOptions codegen_options(const CompileOptions& options) {
-  return {options.negate, options.accept_value, options.verdict_per_signature, options.not_syn_verdict,
-          options.thread_jumps, options.comments, options.balance_compares};
+  CodegenOptions out{options.negate,       options.accept_value, options.verdict_per_signature,
+                     options.not_syn_verdict, options.thread_jumps, options.comments,
+                     options.balance_compares};
+  // Only where a packet starts with its IP header: behind a link header the
+  // first word is the link's.
+  out.version_split = options.version_split && options.link.type == LinkType::Raw;
+  return out;
 }
 
 namespace {

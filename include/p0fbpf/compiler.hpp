@@ -74,6 +74,10 @@ struct CompileOptions {
   // trees (src/backend/classic/compare_trees.hpp). False: the program
   // without them, for the tests and benchmarks that compare the two.
   bool balance_compares = true;
+  // On raw IP, a program with branches of both IP versions starts by telling
+  // them apart (src/backend/classic/codegen.hpp). False: it does not, for
+  // the tests and benchmarks that compare the two.
+  bool version_split = true;
   // Behind Ethernet, the fastest program that fits copies each branch for
   // untagged and 802.1Q-tagged frames (src/passes/link.hpp copy_per_tag).
   // False: every program reads through X where the framing found the IP

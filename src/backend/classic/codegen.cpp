@@ -135,9 +135,23 @@ class Generator {
       return at->second;
     };
     int reject = new_label();
+    // Where the second IP version's branches start, when a version split
+    // leads the program (version_split).
+    std::optional<std::size_t> second_run =
+        options_.version_split && !options_.negate ? version_split(program) : std::nullopt;
+    int second_label = second_run ? new_label() : -1;
+    if (second_run) {
+      int first_label = new_label();
+      bool first_is_v6 = program.branches.front().ip_version == 6;
+      if (options_.comments) registers_.set_comment("ip version: 4 or 6");
+      registers_.emit(BPF_LD | BPF_W | BPF_ABS, 0);
+      branch(BPF_JMP | BPF_JSET | BPF_K, kVersionBit, first_is_v6 ? first_label : second_label,
+             first_is_v6 ? second_label : first_label);
+      place(first_label);
+    }
     for (std::size_t i = 0; i < program.branches.size(); ++i) {
       bool last = i + 1 == program.branches.size();
-      int next = last ? reject : new_label();
+      int next = last ? reject : second_run && i + 1 == *second_run ? second_label : new_label();
       registers_.start_branch(program.branches[i].link_offset, i == 0);
       reachable_ = true;
       condition(program.branches[i].condition, accept_label(program.branches[i]), next);
@@ -167,6 +181,32 @@ class Generator {
         ret(accepted, options_.negate ? "reject (negated)" : "accept");
       }
     }
+  }
+
+  // The bit of the first word that tells IP versions 4 (0100) and 6 (0110)
+  // apart.
+  static constexpr std::uint32_t kVersionBit = 0x20000000;
+
+  // A program whose branches are a run of one IP version's, then a run of
+  // the other's, each reading the IP header at the packet's start, starts
+  // with `ld [0]; jset #0x20000000` to the run of the packet's version. On
+  // each side jump threading then knows the version: a packet's failed
+  // branch goes past the other version's branches, whose first compare
+  // tests it, and the first branch of each run past its reload of the
+  // word. Where the branch of the second run starts; nullopt where no split
+  // applies: a branch for both versions or behind a link header, or more
+  // than two runs. (Not for a negated program either: a packet too short
+  // for the load would end it with "matches".)
+  static std::optional<std::size_t> version_split(const Program& program) {
+    const auto& b = program.branches;
+    std::optional<std::size_t> second;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      if ((b[i].ip_version != 4 && b[i].ip_version != 6) || b[i].link_offset != 0 || b[i].framing) return std::nullopt;
+      if (i == 0 || b[i].ip_version == b[i - 1].ip_version) continue;
+      if (second) return std::nullopt;
+      second = i;
+    }
+    return second;
   }
 
   int new_label() { return next_label_++; }
@@ -296,6 +336,11 @@ class Generator {
 
 namespace {
 
+// The largest budget under which a program is generated again without a
+// version split should the split make it too large: tc's, pins' and XDP's
+// programs of a label or a database fit far within theirs.
+constexpr std::size_t kSmallBudget = 4096;
+
 BpfProgram generate_branches(Program program, const CodegenOptions& options) {
   std::vector<std::string> spilled;
   std::size_t expected = 0;
@@ -304,7 +349,16 @@ BpfProgram generate_branches(Program program, const CodegenOptions& options) {
     spilled = liveness.variables_to_spill(program);
     expected = liveness.walked_code_size();
   }
-  return Generator(options, spilled).run(std::move(program), expected + expected / 16);
+  // Within a budget, a split that makes the program too large is dropped:
+  // the program without it is made too (small programs: a small budget).
+  std::optional<Program> unsplit;
+  if (options.version_split && options.size_budget != 0 && options.size_budget <= kSmallBudget) unsplit = program;
+  BpfProgram out = Generator(options, spilled).run(std::move(program), expected + expected / 16);
+  if (!unsplit || out.instructions.size() <= options.size_budget) return out;
+  CodegenOptions without = options;
+  without.version_split = false;
+  BpfProgram other = Generator(without, spilled).run(std::move(*unsplit), expected + expected / 16);
+  return other.instructions.size() < out.instructions.size() ? other : out;
 }
 
 // The gate's code, then the branches': a gate branch that holds goes on to

@@ -38,6 +38,11 @@ struct CodegenOptions {
   // and they make it longer. False: the program without them.
   bool balance_compares = true;
   std::size_t size_budget = 0;
+  // A program with a run of branches of each IP version starts by telling
+  // the versions apart with `ld [0]; jset #0x20000000` (codegen.cpp's
+  // version_split), unless that makes it too large for `size_budget` where
+  // it fitted without. Only for packets that start with the IP header.
+  bool version_split = false;
 };
 
 // Takes the IR by value: a caller that moves it in lets its branches go once

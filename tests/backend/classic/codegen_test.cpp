@@ -1,10 +1,17 @@
 #include "backend/classic/codegen.hpp"
 
+#include <cstdio>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "database_file.hpp"
 #include "p0fbpf/compiler.hpp"
+#include "program_pairs.hpp"
+#include "test_env.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -240,6 +247,151 @@ TEST(Codegen, RunningOutOfScratchMemoryForgetsOldValues) {
   EXPECT_NE(run(p, packet), 0u);
   packet[2 + 17] = 0;
   EXPECT_EQ(run(p, packet), 0u);
+}
+
+// Two branches of one IP version each, as raw IP programs lower them: the
+// version, header length and datagram length in the first word's compare.
+Program two_versions(int first_version) {
+  Branch v6{"v6", all({eq(bit_and(load(Width::Word, 0), 0xf03fffffu), 0x60000000u, "ver, flow"),
+                       eq(load(Width::Byte, 6), 6u, "ip protocol tcp")})};
+  v6.ip_version = 6;
+  Branch v4{"v4", all({eq(bit_and(load(Width::Word, 0), 0xff03ffffu), 0x4500003cu, "ver, olen, pclass"),
+                       eq(load(Width::Byte, 9), 6u, "ip protocol tcp")})};
+  Program program;
+  program.branches = first_version == 6 ? std::vector<Branch>{v6, v4} : std::vector<Branch>{v4, v6};
+  return program;
+}
+
+CodegenOptions split_options() {
+  CodegenOptions options;
+  options.version_split = true;
+  return options;
+}
+
+// Where a jump of the instruction at `at` goes when `taken` is as given.
+std::size_t target(const BpfProgram& p, std::size_t at, bool taken) {
+  const bpf_insn& i = p.instructions[at];
+  return at + 1 + (taken ? i.jt : i.jf);
+}
+
+bool is_split(const BpfProgram& p) {
+  return p.instructions.size() > 2 && p.instructions[0].code == (BPF_LD | BPF_W | BPF_ABS) &&
+         p.instructions[0].k == 0 && p.instructions[1].code == (BPF_JMP | BPF_JSET | BPF_K) &&
+         p.instructions[1].k == 0x20000000u;
+}
+
+// Packets of every version nibble, each version's matching datagram, and
+// packets shorter than the first word.
+std::vector<std::vector<std::uint8_t>> version_packets() {
+  std::vector<std::vector<std::uint8_t>> out = {{}, {0x45}, {0x60, 0}, {0x45, 0, 0}};
+  for (unsigned version = 0; version < 16; ++version) {
+    for (std::uint8_t next : {6, 17}) {
+      std::vector<std::uint8_t> p(60, 0);
+      p[0] = static_cast<std::uint8_t>(version << 4 | 5);
+      p[3] = 0x3c;
+      p[6] = next;  // IPv6's next header
+      p[9] = next;  // IPv4's protocol
+      out.push_back(p);
+      p[0] = static_cast<std::uint8_t>(version << 4);
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+TEST(CodegenVersionSplit, EachVersionGoesToItsOwnBranches) {
+  for (int first : {6, 4}) {
+    BpfProgram p = generate(two_versions(first), split_options());
+    ASSERT_TRUE(is_split(p)) << "first version " << first;
+    // Each side starts with its branch's mask: the word is already in A.
+    std::size_t v6 = target(p, 1, true), v4 = target(p, 1, false);
+    EXPECT_EQ(p.instructions[v6].code, BPF_ALU | BPF_AND | BPF_K);
+    EXPECT_EQ(p.instructions[v6].k, 0xf03fffffu);
+    EXPECT_EQ(p.instructions[v4].code, BPF_ALU | BPF_AND | BPF_K);
+    EXPECT_EQ(p.instructions[v4].k, 0xff03ffffu);
+    // A failed first compare goes past the other version's branch, to the
+    // rejection.
+    for (std::size_t side : {v6, v4}) {
+      const bpf_insn& fail = p.instructions[target(p, side + 1, false)];
+      EXPECT_EQ(fail.code, BPF_RET | BPF_K) << "first version " << first << ", side at " << side;
+      EXPECT_EQ(fail.k, 0u);
+    }
+    CodegenOptions plain;
+    BpfProgram unsplit = generate(two_versions(first), plain);
+    ASSERT_FALSE(is_split(unsplit));
+    for (const auto& packet : version_packets()) {
+      EXPECT_EQ(run(p, packet), run(unsplit, packet)) << "first version " << first << ", first byte "
+                                                      << (packet.empty() ? -1 : int{packet[0]});
+    }
+  }
+}
+
+TEST(CodegenVersionSplit, OnlyForTwoRunsOfVersionsAtThePacketsStart) {
+  EXPECT_FALSE(is_split(generate(two_versions(6), {})));  // not asked for
+  CodegenOptions negated = split_options();
+  negated.negate = true;
+  EXPECT_FALSE(is_split(generate(two_versions(6), negated)));
+  Program both = two_versions(6);
+  both.branches[1].ip_version = 0;
+  EXPECT_FALSE(is_split(generate(both, split_options())));
+  Program behind = two_versions(6);
+  for (Branch& b : behind.branches) b.link_offset = 14;
+  EXPECT_FALSE(is_split(generate(behind, split_options())));
+  Program three = two_versions(6);
+  three.branches.push_back(three.branches[0]);
+  EXPECT_FALSE(is_split(generate(three, split_options())));
+  Program one = two_versions(4);
+  one.branches.pop_back();
+  EXPECT_FALSE(is_split(generate(one, split_options())));
+}
+
+TEST(CodegenVersionSplit, DroppedWhereItWouldLoseAFit) {
+  // Byte compares of the version: the split's word reload saves nothing, so
+  // it makes the program two instructions longer.
+  Branch v6{"v6", all({eq(bit_and(load(Width::Byte, 0), 0xf0u), 0x60u, "ver"), eq(load(Width::Byte, 6), 6u, "tcp")})};
+  v6.ip_version = 6;
+  Branch v4{"v4", all({eq(load(Width::Byte, 0), 0x45u, "ver, olen"), eq(load(Width::Byte, 9), 6u, "tcp")})};
+  Program program;
+  program.branches = {v6, v4};
+  std::size_t unsplit = generate(program, {}).instructions.size();
+  BpfProgram split = generate(program, split_options());
+  ASSERT_TRUE(is_split(split));
+  ASSERT_GT(split.instructions.size(), unsplit);
+  CodegenOptions tight = split_options();
+  tight.size_budget = unsplit;
+  BpfProgram p = generate(program, tight);
+  EXPECT_FALSE(is_split(p));
+  EXPECT_EQ(p.instructions.size(), unsplit);
+  tight.size_budget = split.instructions.size();
+  EXPECT_TRUE(is_split(generate(program, tight)));
+}
+
+// Every label of a database, in every form a program takes, with and
+// without the split: the same verdict on packets of its signatures, and
+// no fit lost.
+void compare_database(const std::string& path) {
+  std::optional<DatabaseResult> read = testing::read_database_file(path);
+  P0FBPF_REQUIRE(read, path + " missing (apt-get install p0f)");
+  ASSERT_TRUE(read->ok());
+  std::size_t split = 0;
+  testing::PairCounts counts = testing::compare_program_pairs(
+      read->database, 29, [](CompileOptions&) {}, [](CompileOptions& options) { options.version_split = false; },
+      [&](const testing::ProgramPair& pair) {
+        split += is_split(pair.now);
+        if (pair.options.link.type != LinkType::Raw || pair.options.negate) {
+          EXPECT_FALSE(is_split(pair.now)) << pair.label.text;
+        }
+      });
+  std::printf("%s: %zu programs, %zu split; %zu verdicts compared, %zu accepted\n", path.c_str(), counts.programs,
+              split, counts.packets, counts.accepted);
+  EXPECT_GT(split, 0u);
+  EXPECT_GT(counts.accepted, counts.packets / 20);
+}
+
+TEST(CodegenVersionSplitEquivalence, EveryLabelOfP0fFp) { compare_database("/etc/p0f/p0f.fp"); }
+
+TEST(CodegenVersionSplitEquivalence, EveryLabelOfTheBundledDatabase) {
+  compare_database(std::string(P0FBPF_TEST_DATA) + "/../signatures/p0fbpf.fp");
 }
 
 }  // namespace
