@@ -1,0 +1,411 @@
+// The systemd units (src/dist/) under a real systemd as PID 1: a systemd
+// booted by this test in namespaces of its own (PID, mount, network, UTS,
+// IPC, cgroup), with udev for the device units, where `cmake --install
+// --prefix /usr/local` put the units in systemd's own /usr/local/lib path.
+// The guide's command lines (docs/guide.md, "Boot persistence") run there
+// as written: systemctl enable --now, reload, restart, stop, with the
+// files in /etc/p0fbpf, so that the units' sandboxing, capabilities,
+// ordering and device binding are those of a real host. Everything the
+// units change (the veths, the BPF file system, iptables' rules, /etc,
+// /usr/local) is the namespaces', gone with them when the test kills that
+// systemd. Runs as root; skipped with a message outside CI.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "netns.hpp"
+#include "test_env.hpp"
+
+namespace p0fbpf::testing {
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// What the namespaces' /usr/local and /etc are: an overlay of the host's
+// (written in a tmpfs, so the host's stay as they are), with systemd's
+// unit directory in /etc empty. systemd sees the units of
+// SYSTEMD_UNIT_PATH only: /etc/systemd/system (systemctl enable writes
+// there), /run/systemd/system, the installed units, and copies of the
+// host's targets and slices without their .wants (a boot that starts no
+// service of the host's), of journald (for journalctl -u) and of udev
+// (the device units, sys-subsystem-net-devices-DEV.device, come from it:
+// systemd listens to udev only where /dev is a devtmpfs or udev runs when
+// it starts, so /dev is the host's, but for the console and the kernel's
+// log, where systemd would write before journald runs).
+const char* const kBootScript = R"(set -e
+mount --make-rprivate /
+for mounted in $(findmnt -rn -o TARGET | grep '^/run/' | sort -r); do umount -l "$mounted"; done
+mount -t sysfs sysfs /sys
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t bpf bpf /sys/fs/bpf
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mount --bind /dev/null /dev/console
+mount --bind /dev/null /dev/kmsg
+for dir in etc usr/local; do
+  mkdir -p "/run/p0sd/$dir.upper" "/run/p0sd/$dir.work"
+  mount -t overlay overlay -o "lowerdir=/$dir,upperdir=/run/p0sd/$dir.upper,workdir=/run/p0sd/$dir.work" "/$dir"
+done
+mount -t tmpfs -o mode=755 tmpfs /etc/systemd/system
+mkdir -p /etc/systemd/journald.conf.d /etc/p0fbpf /run/p0sd/units
+printf '[Journal]\nStorage=volatile\n' > /etc/systemd/journald.conf.d/p0sd.conf
+cmake --install "$P0SD_BUILD" --prefix /usr/local > /run/p0sd/install.log
+cp /lib/systemd/system/*.target /lib/systemd/system/*.slice /lib/systemd/system/systemd-journald* \
+  /lib/systemd/system/systemd-udevd* /run/p0sd/units/
+printf '[Unit]\nWants=systemd-journald.service systemd-udevd.service\n' > /run/p0sd/units/p0sd.target
+printf '[Unit]\nAfter=systemd-journald.service systemd-udevd.service\n' >> /run/p0sd/units/p0sd.target
+exec env -i container=p0fbpf PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  SYSTEMD_UNIT_PATH=/etc/systemd/system:/run/systemd/system:/usr/local/lib/systemd/system:/run/p0sd/units \
+  /lib/systemd/systemd --system --unit=p0sd.target
+)";
+
+// A systemd booted as PID 1 of namespaces of its own, in a cgroup of its
+// own (the root of its cgroup namespace). The destructor kills it, and with
+// it every process, device, mount and rule of its namespaces; unshare kills
+// it too when this test dies (its parent-death signal, --kill-child).
+class BootedSystemd {
+ public:
+  BootedSystemd() {
+    cgroup_ = first_line(run_shell("findmnt -rn -t cgroup2 -o TARGET"));
+    if (cgroup_.empty()) {
+      error_ = "no cgroup2 file system mounted";
+      return;
+    }
+    cgroup_ += "/p0sd-" + std::to_string(getpid());
+    if (mkdir(cgroup_.c_str(), 0755) != 0) {
+      error_ = "cannot make " + cgroup_;
+      return;
+    }
+    script_ = temp_file("p0sd_boot_", "script.sh");
+    log_ = temp_file("p0sd_boot_", "log");
+    std::ofstream(script_) << kBootScript;
+    unshare_ = fork();
+    if (unshare_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      std::ofstream(cgroup_ + "/cgroup.procs") << getpid() << std::endl;
+      int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(log, 1);
+      dup2(log, 2);
+      setenv("P0SD_BUILD", P0FBPF_BUILD_DIR, 1);
+      execlp("unshare", "unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount", "--uts", "--ipc", "--net",
+             "--cgroup", "--mount-proc", "/bin/bash", script_.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // systemd is unshare's child; it says "running" once p0sd.target is reached.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::string state;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(unshare_, nullptr, WNOHANG) == unshare_) {
+        unshare_ = -1;
+        break;
+      }
+      if (pid_.empty()) {
+        std::ifstream children("/proc/" + std::to_string(unshare_) + "/task/" + std::to_string(unshare_) +
+                               "/children");
+        children >> pid_;
+      }
+      if (!pid_.empty() && first_line(run_shell("cat /proc/" + pid_ + "/comm")) == "systemd") {
+        state = first_line(run_shell("nsenter -t " + pid_ + " -a systemctl is-system-running"));
+        if (state == "running" || state == "degraded") return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    error_ = "systemd did not boot (state \"" + state + "\"):\n" + run_shell("cat '" + log_ + "'");
+  }
+  ~BootedSystemd() {
+    if (!pid_.empty()) kill(std::stoi(pid_), SIGKILL);
+    if (unshare_ > 0) waitpid(unshare_, nullptr, 0);
+    // The cgroups systemd made, once their processes are gone.
+    for (int tries = 0; tries < 100 && access(cgroup_.c_str(), F_OK) == 0; ++tries) {
+      run_shell("find '" + cgroup_ + "' -depth -type d -exec rmdir {} +");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  BootedSystemd(const BootedSystemd&) = delete;
+  BootedSystemd& operator=(const BootedSystemd&) = delete;
+
+  // "" once booted, else what went wrong.
+  const std::string& error() const { return error_; }
+  const std::string& pid() const { return pid_; }
+  // Runs a shell command in the namespaces; its output, and its status in `status`.
+  std::string run(const std::string& command, int* status = nullptr) const {
+    std::string file = temp_file("p0sd_command_", std::to_string(++commands_));
+    std::ofstream(file) << command << "\n";
+    return run_shell("nsenter -t " + pid_ + " -a /bin/sh < '" + file + "'", status);
+  }
+  // Writes a file of the namespaces' (their /etc, their /run).
+  void write(const std::string& path, const std::string& text) const {
+    std::ofstream("/proc/" + pid_ + "/root" + path) << text;
+  }
+  bool exists(const std::string& path) const {
+    struct stat st;
+    return lstat(("/proc/" + pid_ + "/root" + path).c_str(), &st) == 0;
+  }
+  // A unit's property, as systemctl show -P prints it.
+  std::string property(const std::string& unit, const std::string& name) const {
+    return first_line(run("systemctl show -P " + name + " " + unit));
+  }
+  // Sends `count` Ethernet frames out of `device`, from a process in the namespaces' network.
+  void send_frames(const std::string& device, int count) const {
+    std::vector<std::uint8_t> frame(60, 0);
+    for (int i = 0; i < 6; ++i) frame[i] = 0xff;
+    frame[12] = 0x88;  // the local experimental EtherType 0x88b5
+    frame[13] = 0xb5;
+    std::string sent = in_network(pid_, [&] { return inject(std::vector(count, frame), device); });
+    EXPECT_EQ(sent, std::to_string(count));
+  }
+
+ private:
+  template <typename Work>
+  static std::string in_network(const std::string& pid, Work work) {
+    int fds[2];
+    if (pipe(fds) != 0) return "pipe failed";
+    pid_t child = fork();
+    if (child == 0) {
+      close(fds[0]);
+      int nsfd = open(("/proc/" + pid + "/ns/net").c_str(), O_RDONLY);
+      std::string result = nsfd >= 0 && setns(nsfd, CLONE_NEWNET) == 0 ? work() : "setns failed";
+      if (::write(fds[1], result.data(), result.size()) < 0) _exit(1);
+      _exit(0);
+    }
+    close(fds[1]);
+    std::string out;
+    char buffer[256];
+    ssize_t n;
+    while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<std::size_t>(n));
+    close(fds[0]);
+    waitpid(child, nullptr, 0);
+    return out;
+  }
+
+  std::string cgroup_, script_, log_, pid_, error_;
+  pid_t unshare_ = -1;
+  mutable int commands_ = 0;
+};
+
+#define REQUIRE_ROOT_AND_TOOLS()                                                                                  \
+  do {                                                                                                            \
+    int found = 0;                                                                                                \
+    run_shell("command -v unshare && command -v nsenter && command -v findmnt && command -v ip && "               \
+              "command -v cmake && command -v iptables && test -x /lib/systemd/systemd && "                       \
+              "test -x /lib/systemd/systemd-udevd",                                                              \
+              &found);                                                                                            \
+    P0FBPF_REQUIRE(geteuid() == 0 && found == 0,                                                                  \
+                   "needs root, util-linux, iproute2, cmake, iptables, systemd and udev (apt-get install udev)"); \
+  } while (0)
+
+// The veth pair p0sd0 (the unit's device) and p0sd1, up, with nothing sent
+// from p0sd1 but the test's frames (no IPv6 there: no neighbour discovery).
+void add_veths(const BootedSystemd& systemd) {
+  int status = 0;
+  std::string out = systemd.run("ip link add p0sd0 type veth peer name p0sd1 && "
+                                "sysctl -q -w net.ipv6.conf.p0sd1.disable_ipv6=1 && "
+                                "ip link set p0sd0 up && ip link set p0sd1 up && udevadm settle",
+                                &status);
+  ASSERT_EQ(status, 0) << out;
+}
+
+// p0sd0's XDP program, as ip prints it ("" when none).
+std::string xdp_program(const BootedSystemd& systemd) {
+  std::string link = systemd.run("ip -d link show p0sd0");
+  auto at = link.find("prog/xdp");
+  return at == std::string::npos ? "" : link.substr(at, link.find(" tag ", at) - at);
+}
+
+// The number after "KEY": in p0fbpf xdp stats --json (-1 if none).
+long xdp_stat(const BootedSystemd& systemd, const std::string& key) {
+  std::string json = systemd.run("p0fbpf xdp stats p0sd0 --json");
+  auto at = json.find("\"" + key + "\": ");
+  return at == std::string::npos ? -1 : std::stol(json.substr(at + key.size() + 4));
+}
+
+const std::string kXdpUnit = "p0fbpf-xdp@p0sd0.service";
+// The guide's example file, for p0sd0.
+const std::string kXdpConfig = "device = \"p0sd0\"\nlabel = \"Linux\"\ncount-only = true\nmode = \"native\"\n";
+
+TEST(SystemdBoot, XdpUnitAsTheGuideRunsIt) {
+  REQUIRE_ROOT_AND_TOOLS();
+  BootedSystemd systemd;
+  ASSERT_EQ(systemd.error(), "");
+  add_veths(systemd);
+  systemd.write("/etc/p0fbpf/xdp-p0sd0.toml", kXdpConfig);
+  int status = 0;
+  std::string out = systemd.run("systemctl enable --now p0fbpf-xdp@p0sd0", &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_TRUE(systemd.exists("/etc/systemd/system/sys-subsystem-net-devices-p0sd0.device.wants/" + kXdpUnit)) << out;
+  EXPECT_EQ(systemd.property(kXdpUnit, "ActiveState"), "active") << systemd.run("journalctl -u " + kXdpUnit);
+  const std::string program = xdp_program(systemd);
+  EXPECT_NE(program.find("name p0fbpf"), std::string::npos) << systemd.run("ip -d link show p0sd0");
+  const std::string pins = first_line(systemd.run("ls -d /sys/fs/bpf/p0fbpf/*"));
+  EXPECT_TRUE(systemd.exists(pins + "/program")) << pins;
+  EXPECT_TRUE(systemd.exists(pins + "/counters")) << pins;
+  EXPECT_NE(systemd.run("p0fbpf xdp stats p0sd0").find("count"), std::string::npos);
+
+  // reload: an edited file applied in one swap, the counters kept.
+  systemd.send_frames("p0sd1", 5);
+  EXPECT_EQ(xdp_stat(systemd, "seen"), 5);
+  systemd.write("/etc/p0fbpf/xdp-p0sd0.toml", "label = \"Windows\"\nmode = \"native\"\n");
+  out = systemd.run("systemctl reload p0fbpf-xdp@p0sd0", &status);
+  ASSERT_EQ(status, 0) << out;
+  const std::string reloaded = xdp_program(systemd);
+  EXPECT_NE(reloaded, program);
+  EXPECT_NE(reloaded.find("name p0fbpf"), std::string::npos);
+  EXPECT_NE(systemd.run("p0fbpf xdp stats p0sd0 --json").find("Windows"), std::string::npos);
+  systemd.send_frames("p0sd1", 3);
+  EXPECT_EQ(xdp_stat(systemd, "seen"), 8);
+
+  // A bad file: the reload fails, in the journal, and the program stays.
+  systemd.write("/etc/p0fbpf/xdp-p0sd0.toml", "signature = [\"4:64:0:*:mss*10,6:mss,bogus:df:0\"]\n");
+  out = systemd.run("systemctl reload p0fbpf-xdp@p0sd0", &status);
+  EXPECT_NE(status, 0) << out;
+  EXPECT_EQ(systemd.property(kXdpUnit, "ActiveState"), "active");
+  EXPECT_EQ(xdp_program(systemd), reloaded);
+  EXPECT_NE(systemd.run("journalctl -u " + kXdpUnit).find("error"), std::string::npos);
+
+  // stop: the program detached, its pins removed; the unit stays enabled.
+  out = systemd.run("systemctl stop p0fbpf-xdp@p0sd0", &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(systemd.property(kXdpUnit, "ActiveState"), "inactive");
+  EXPECT_EQ(xdp_program(systemd), "");
+  EXPECT_FALSE(systemd.exists(pins)) << pins;
+  EXPECT_EQ(first_line(systemd.run("systemctl is-enabled p0fbpf-xdp@p0sd0")), "enabled");
+}
+
+// Enabled, the unit follows the device: gone, it stops (BindsTo=) and the
+// pins go; back, it starts (WantedBy= the device) and attaches again.
+TEST(SystemdBoot, XdpUnitFollowsTheDevice) {
+  REQUIRE_ROOT_AND_TOOLS();
+  BootedSystemd systemd;
+  ASSERT_EQ(systemd.error(), "");
+  add_veths(systemd);
+  systemd.write("/etc/p0fbpf/xdp-p0sd0.toml", kXdpConfig);
+  int status = 0;
+  std::string out = systemd.run("systemctl enable --now p0fbpf-xdp@p0sd0", &status);
+  ASSERT_EQ(status, 0) << out;
+  ASSERT_NE(xdp_program(systemd), "");
+  out = systemd.run("ip link del p0sd0 && udevadm settle", &status);
+  ASSERT_EQ(status, 0) << out;
+  // The stop job runs once systemd has seen the device go.
+  for (int i = 0; i < 100 && systemd.property(kXdpUnit, "ActiveState") != "inactive"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(systemd.property(kXdpUnit, "ActiveState"), "inactive") << systemd.run("journalctl -u " + kXdpUnit);
+  EXPECT_EQ(systemd.run("ls /sys/fs/bpf/p0fbpf 2>/dev/null"), "");
+
+  add_veths(systemd);
+  for (int i = 0; i < 100 && systemd.property(kXdpUnit, "ActiveState") != "active"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(systemd.property(kXdpUnit, "ActiveState"), "active") << systemd.run("journalctl -u " + kXdpUnit);
+  EXPECT_NE(xdp_program(systemd).find("name p0fbpf"), std::string::npos);
+}
+
+// A bad file fails the start (exit 2, said in the journal), and nothing is
+// attached or pinned.
+TEST(SystemdBoot, XdpUnitWithABadConfigAttachesNothing) {
+  REQUIRE_ROOT_AND_TOOLS();
+  BootedSystemd systemd;
+  ASSERT_EQ(systemd.error(), "");
+  add_veths(systemd);
+  systemd.write("/etc/p0fbpf/xdp-p0sd0.toml", "labl = \"Linux\"\n");
+  int status = 0;
+  std::string out = systemd.run("systemctl start p0fbpf-xdp@p0sd0", &status);
+  EXPECT_NE(status, 0) << out;
+  EXPECT_EQ(systemd.property(kXdpUnit, "ActiveState"), "failed");
+  EXPECT_EQ(systemd.property(kXdpUnit, "ExecMainStatus"), "2");
+  EXPECT_NE(systemd.run("journalctl -u " + kXdpUnit).find("error"), std::string::npos);
+  EXPECT_EQ(xdp_program(systemd), "");
+  EXPECT_EQ(systemd.run("ls /sys/fs/bpf/p0fbpf 2>/dev/null"), "");
+}
+
+const std::string kPinUnit = "p0fbpf-pin@linux.service";
+
+std::string rules(const BootedSystemd& systemd) { return systemd.run("iptables -S INPUT; ip6tables -S INPUT"); }
+
+// The pins in the BPF file system's top directory, as ls lists them.
+std::string pins(const BootedSystemd& systemd) { return systemd.run("ls /sys/fs/bpf | grep '^p0fbpf_'"); }
+
+TEST(SystemdBoot, PinUnitAsTheGuideRunsIt) {
+  REQUIRE_ROOT_AND_TOOLS();
+  BootedSystemd systemd;
+  ASSERT_EQ(systemd.error(), "");
+  int status = 0;
+  // A rule of the user's, which the unit leaves alone.
+  std::string out = systemd.run("iptables -A INPUT -p tcp --dport 22 -j ACCEPT", &status);
+  ASSERT_EQ(status, 0) << out;
+  const std::string before = rules(systemd);
+  // The guide's file, with the database where --prefix /usr/local installed it.
+  systemd.write("/etc/p0fbpf/pin-linux.toml",
+                "label = \"Linux\"\nfp-file = \"/usr/local/share/p0fbpf/p0fbpf.fp\"\ntarget = \"DROP\"\n");
+  out = systemd.run("systemctl enable --now p0fbpf-pin@linux", &status);
+  ASSERT_EQ(status, 0) << out << systemd.run("journalctl -u " + kPinUnit);
+  EXPECT_TRUE(systemd.exists("/etc/systemd/system/multi-user.target.wants/" + kPinUnit)) << out;
+  EXPECT_EQ(systemd.property(kPinUnit, "ActiveState"), "active");
+  const std::string pin = first_line(pins(systemd));
+  ASSERT_NE(pin, "");
+  const std::string after = rules(systemd);
+  // One rule per IP version, both running the pin.
+  EXPECT_EQ(count(after, "-m bpf --object-pinned /sys/fs/bpf/" + pin + " "), 2u) << after;
+  EXPECT_EQ(count(after, "--object-pinned"), 2u) << after;
+  EXPECT_NE(after.find("-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"), std::string::npos) << after;
+  EXPECT_TRUE(systemd.exists("/run/p0fbpf-pin-linux/rules.sh"));
+
+  // restart applies an edited file: the old pin and rules go, the new come.
+  systemd.write("/etc/p0fbpf/pin-linux.toml", "label = \"Windows\"\ntarget = \"DROP\"\n");
+  out = systemd.run("systemctl restart p0fbpf-pin@linux", &status);
+  ASSERT_EQ(status, 0) << out << systemd.run("journalctl -u " + kPinUnit);
+  const std::string edited = first_line(pins(systemd));
+  EXPECT_NE(edited, pin);
+  EXPECT_EQ(pins(systemd), edited + "\n");
+  EXPECT_NE(rules(systemd).find("--object-pinned /sys/fs/bpf/" + edited + " "), std::string::npos);
+  EXPECT_EQ(rules(systemd).find("--object-pinned /sys/fs/bpf/" + pin + " "), std::string::npos);
+
+  // stop removes exactly its own rules and pin, and its runtime directory.
+  out = systemd.run("systemctl stop p0fbpf-pin@linux", &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(systemd.property(kPinUnit, "ActiveState"), "inactive");
+  EXPECT_EQ(rules(systemd), before);
+  EXPECT_EQ(pins(systemd), "");
+  EXPECT_FALSE(systemd.exists("/run/p0fbpf-pin-linux"));
+}
+
+TEST(SystemdBoot, PinUnitWithABadConfigChangesNothing) {
+  REQUIRE_ROOT_AND_TOOLS();
+  BootedSystemd systemd;
+  ASSERT_EQ(systemd.error(), "");
+  const std::string before = rules(systemd);
+  for (const char* text : {"labl = \"Linux\"\n", "label = \"Linux\"\nchain = \"P0SD_NONE\"\n"}) {
+    SCOPED_TRACE(text);
+    systemd.write("/etc/p0fbpf/pin-linux.toml", text);
+    int status = 0;
+    std::string out = systemd.run("systemctl start p0fbpf-pin@linux", &status);
+    EXPECT_NE(status, 0) << out;
+    EXPECT_EQ(systemd.property(kPinUnit, "ActiveState"), "failed");
+    EXPECT_EQ(systemd.property(kPinUnit, "ExecMainStatus"), "2");
+    EXPECT_NE(systemd.run("journalctl -u " + kPinUnit).find("error"), std::string::npos);
+    EXPECT_EQ(rules(systemd), before);
+    EXPECT_EQ(pins(systemd), "");
+    EXPECT_FALSE(systemd.exists("/run/p0fbpf-pin-linux"));
+    systemd.run("systemctl reset-failed p0fbpf-pin@linux");
+  }
+}
+
+}  // namespace
+}  // namespace p0fbpf::testing
