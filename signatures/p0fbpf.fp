@@ -257,17 +257,24 @@ sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+:0
 ; labelled so here.
 sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+:0
 
-; Windows Server 2019: as Windows 10 with the window 65535, but the client
-; SYN asks for ECN (ECE and CWR set). Server 2022 is not in this file: the
-; one source for it (mrheinen/p0f) gives the window as mss*46, 67160 at
-; MSS 1460, more than a TCP header can carry, so it was not taken at a
-; usual MSS.
+; Windows Server 2019: Windows 10's stack, but the client SYN asks for ECN
+; (ECE and CWR set). Two windows, each from one source: 65535 and 64240.
+; Server 2022 is not in this file: its one source (mrheinen/p0f) gives the
+; window as mss*46, which is Windows' window at an MSS of 1395 to 1424 (the
+; largest multiple of the MSS within 65535; 46 x 1420 = 65320), not at the
+; usual 1460, and no second source names Server 2022.
 label = s:win:Windows:Server 2019
-; source: mrheinen/p0f p0f.fp (its "Server 2019 Datacenter" entry). This is
-; the only public source found that prints a Server 2019 SYN (Satori's
-; "Windows Server 2019" has SYN+ACK tests only), so it is not confirmed by a
-; second one.
+; source: mrheinen/p0f p0f.fp (its "Server 2019 Datacenter" entry; its
+; Server 2016 and 2022 entries carry ecn too). Satori's "Windows Server
+; 2019" has SYN+ACK tests only.
 sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
+; source: 0xdf's "RoguePotato on Remote" (0xdf.gitlab.io/2020/09/08/
+; roguepotato-on-remote.html): a tcpdump line of HTB's Remote, a Windows
+; Server 2019 host, connecting out: flags SYN, ECE and CWR, window 64240,
+; mss 1357 (lowered on the VPN; the window stays 64240, as Windows 10's
+; clamped SYNs above), nop, scale 8, nop, nop, sackOK. The line prints no
+; TTL, DF or IP ID: those are the stack's, as in the entries above.
+sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
 
 ; ---------------------------------------------------------------------------
 ; Apple's stack (macOS and iOS send the same SYN): window 65535, scale 6 or 5,
