@@ -8,7 +8,9 @@
 // ordering and device binding are those of a real host. Everything the
 // units change (the veths, the BPF file system, iptables' rules, /etc,
 // /usr/local) is the namespaces', gone with them when the test kills that
-// systemd. Runs as root; skipped with a message outside CI.
+// systemd. The guide's Ansible tasks ("Many hosts") run there too, as the
+// guide writes them, with ansible-playbook -c local (ansible-core). Runs as
+// root; skipped with a message outside CI.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -20,6 +22,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -213,25 +216,26 @@ class BootedSystemd {
 
 // The veth pair p0sd0 (the unit's device) and p0sd1, up, with nothing sent
 // from p0sd1 but the test's frames (no IPv6 there: no neighbour discovery).
-void add_veths(const BootedSystemd& systemd) {
+// (Or another pair, `device` and `peer`.)
+void add_veths(const BootedSystemd& systemd, const std::string& device = "p0sd0", const std::string& peer = "p0sd1") {
   int status = 0;
-  std::string out = systemd.run("ip link add p0sd0 type veth peer name p0sd1 && "
-                                "sysctl -q -w net.ipv6.conf.p0sd1.disable_ipv6=1 && "
-                                "ip link set p0sd0 up && ip link set p0sd1 up && udevadm settle",
+  std::string out = systemd.run("ip link add " + device + " type veth peer name " + peer + " && "
+                                "sysctl -q -w net.ipv6.conf." + peer + ".disable_ipv6=1 && "
+                                "ip link set " + device + " up && ip link set " + peer + " up && udevadm settle",
                                 &status);
   ASSERT_EQ(status, 0) << out;
 }
 
-// p0sd0's XDP program, as ip prints it ("" when none).
-std::string xdp_program(const BootedSystemd& systemd) {
-  std::string link = systemd.run("ip -d link show p0sd0");
+// p0sd0's (or `device`'s) XDP program, as ip prints it ("" when none).
+std::string xdp_program(const BootedSystemd& systemd, const std::string& device = "p0sd0") {
+  std::string link = systemd.run("ip -d link show " + device);
   auto at = link.find("prog/xdp");
   return at == std::string::npos ? "" : link.substr(at, link.find(" tag ", at) - at);
 }
 
 // The number after "KEY": in p0fbpf xdp stats --json (-1 if none).
-long xdp_stat(const BootedSystemd& systemd, const std::string& key) {
-  std::string json = systemd.run("p0fbpf xdp stats p0sd0 --json");
+long xdp_stat(const BootedSystemd& systemd, const std::string& key, const std::string& device = "p0sd0") {
+  std::string json = systemd.run("p0fbpf xdp stats " + device + " --json");
   auto at = json.find("\"" + key + "\": ");
   return at == std::string::npos ? -1 : std::stol(json.substr(at + key.size() + 4));
 }
@@ -405,6 +409,224 @@ TEST(SystemdBoot, PinUnitWithABadConfigChangesNothing) {
     EXPECT_FALSE(systemd.exists("/run/p0fbpf-pin-linux"));
     systemd.run("systemctl reset-failed p0fbpf-pin@linux");
   }
+}
+
+// The guide's Ansible example ("Many hosts"), as written: the indented
+// block after the line that ends "In Ansible:", unindented, cut at its line
+// "# handlers:" into the tasks and the handlers (that line and after), so
+// that the two together are the guide's text byte for byte. Empty when the
+// guide has no such block.
+struct AnsibleExample {
+  std::string tasks, handlers;
+};
+
+const std::string kGuide = std::string(P0FBPF_TEST_DATA) + "/../docs/guide.md";
+
+AnsibleExample guide_ansible_example() {
+  std::ifstream in(kGuide);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::size_t i = 0;
+  while (i < lines.size() && !lines[i].starts_with("**Many hosts.**")) ++i;
+  while (i < lines.size() && !lines[i].ends_with("In Ansible:")) ++i;
+  for (++i; i < lines.size() && lines[i].empty(); ++i) {
+  }
+  AnsibleExample example;
+  std::string* part = &example.tasks;
+  for (; i < lines.size() && (lines[i].empty() || lines[i].starts_with("    ")); ++i) {
+    std::string line = lines[i].empty() ? "" : lines[i].substr(4);
+    if (line == "# handlers:") part = &example.handlers;
+    *part += line + "\n";
+  }
+  while (part->ends_with("\n\n")) part->pop_back();
+  return example;
+}
+
+// Replaces every `from` in `text` with `to`; how many there were.
+std::size_t replace_all(std::string& text, const std::string& from, const std::string& to) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()), ++n) {
+    text.replace(at, from.size(), to);
+  }
+  return n;
+}
+
+#define REQUIRE_ANSIBLE()                                                                \
+  do {                                                                                   \
+    int found = 0;                                                                       \
+    run_shell("command -v ansible-playbook && test -x /usr/bin/python3", &found);        \
+    P0FBPF_REQUIRE(found == 0, "needs ansible-playbook (apt-get install ansible-core)"); \
+  } while (0)
+
+// A playbook in the namespaces' /tmp/p0sa (their tmpfs) for localhost whose
+// one role, p0fbpf, has `tasks` and `handlers` as they are, and the file
+// `name` in its files/ (where the copy task's `src:` finds it).
+void write_playbook(const BootedSystemd& systemd, const std::string& tasks, const std::string& handlers,
+                    const std::string& name, const std::string& file) {
+  int status = 0;
+  std::string out = systemd.run("mkdir -p /tmp/p0sa/roles/p0fbpf/tasks /tmp/p0sa/roles/p0fbpf/handlers "
+                                "/tmp/p0sa/roles/p0fbpf/files",
+                                &status);
+  ASSERT_EQ(status, 0) << out;
+  systemd.write("/tmp/p0sa/site.yml", "- hosts: all\n  gather_facts: false\n  roles:\n    - p0fbpf\n");
+  systemd.write("/tmp/p0sa/roles/p0fbpf/tasks/main.yml", tasks);
+  systemd.write("/tmp/p0sa/roles/p0fbpf/handlers/main.yml", handlers);
+  systemd.write("/tmp/p0sa/roles/p0fbpf/files/" + name, file);
+}
+
+// ansible-playbook run on that playbook in the namespaces, as root there
+// runs it (`-c local`: its systemd module runs systemctl, which talks to
+// their systemd), with none of the test's environment and its temporary
+// files in their /tmp (its default remote_tmp, ~root/.ansible/tmp, would be
+// in the host's /root); its output, and its status in `status`.
+std::string run_playbook(const BootedSystemd& systemd, int* status) {
+  return systemd.run("cd /tmp/p0sa && env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
+                     "HOME=/tmp/p0sa LANG=C.UTF-8 ANSIBLE_LOCAL_TEMP=/tmp/p0sa/tmp ANSIBLE_REMOTE_TEMP=/tmp/p0sa/tmp "
+                     "ansible-playbook -i localhost, -c local -e ansible_python_interpreter=/usr/bin/python3 site.yml",
+                     status);
+}
+
+// The count `key` (ok, changed, failed...) in the play recap's line for localhost (-1 if none).
+long recap(const std::string& out, const std::string& key) {
+  auto at = out.find("PLAY RECAP");
+  if (at != std::string::npos) at = out.find("localhost", at);
+  if (at != std::string::npos) at = out.find(" " + key + "=", at);
+  return at == std::string::npos ? -1 : std::stol(out.substr(at + key.size() + 2));
+}
+
+// The guide's tasks and handler as written, run three times, as
+// configuration management runs them: once on a host without the unit,
+// once more on the host made right (nothing changes), once with an edited
+// file (the handler's reload applies it).
+TEST(SystemdBoot, GuidesAnsiblePlaybookConverges) {
+  REQUIRE_ROOT_AND_TOOLS();
+  REQUIRE_ANSIBLE();
+  const AnsibleExample example = guide_ansible_example();
+  ASSERT_NE(example.tasks, "") << kGuide << ": no Ansible block after \"In Ansible:\" in \"Many hosts\"";
+  ASSERT_NE(example.handlers, "") << kGuide << ": the Ansible block has no line \"# handlers:\"";
+  BootedSystemd systemd;
+  ASSERT_EQ(systemd.error(), "");
+  // The guide's device: eth0 of the namespaces' own network.
+  add_veths(systemd, "eth0", "p0sa1");
+  const std::string config = "device = \"eth0\"\nlabel = \"Linux\"\ncount-only = true\nmode = \"native\"\n";
+  write_playbook(systemd, example.tasks, example.handlers, "xdp-eth0.toml", config);
+  const std::string unit = "p0fbpf-xdp@eth0.service";
+
+  // The first run copies the file, enables and starts the unit, and the
+  // copy's handler reloads it: the same selection, which changes nothing.
+  int status = 0;
+  std::string out = run_playbook(systemd, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(recap(out, "failed"), 0) << out;
+  EXPECT_EQ(recap(out, "changed"), 3) << out;
+  EXPECT_EQ(count(out, "RUNNING HANDLER"), 1u) << out;
+  EXPECT_EQ(systemd.run("cat /etc/p0fbpf/xdp-eth0.toml"), config);
+  EXPECT_EQ(systemd.property(unit, "ActiveState"), "active") << systemd.run("journalctl -u " + unit);
+  EXPECT_TRUE(systemd.exists("/etc/systemd/system/sys-subsystem-net-devices-eth0.device.wants/" + unit));
+  const std::string program = xdp_program(systemd, "eth0");
+  EXPECT_NE(program.find("name p0fbpf"), std::string::npos) << systemd.run("ip -d link show eth0");
+  const std::string pins = first_line(systemd.run("ls -d /sys/fs/bpf/p0fbpf/*"));
+  EXPECT_TRUE(systemd.exists(pins + "/program")) << pins;
+  std::string journal = systemd.run("journalctl -u " + unit);
+  EXPECT_EQ(count(journal, "p0fbpf: attached XDP program"), 1u) << journal;
+  EXPECT_EQ(count(journal, "nothing changed"), 1u) << journal;
+
+  // Converged: the second run changes nothing, runs no handler, and the program stays.
+  out = run_playbook(systemd, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(recap(out, "failed"), 0) << out;
+  EXPECT_EQ(recap(out, "ok"), 2) << out;
+  EXPECT_EQ(recap(out, "changed"), 0) << out;
+  EXPECT_EQ(count(out, "RUNNING HANDLER"), 0u) << out;
+  EXPECT_EQ(xdp_program(systemd, "eth0"), program);
+  journal = systemd.run("journalctl -u " + unit);
+  EXPECT_EQ(count(journal, "p0fbpf: attached XDP program"), 1u) << journal;
+  EXPECT_EQ(count(journal, "nothing changed"), 1u) << journal;
+
+  // An edited file: the copy notifies the handler, whose reload swaps the
+  // program once, the counters kept.
+  systemd.send_frames("p0sa1", 5);
+  EXPECT_EQ(xdp_stat(systemd, "seen", "eth0"), 5);
+  const std::string edited = "label = \"Windows\"\nmode = \"native\"\n";
+  systemd.write("/tmp/p0sa/roles/p0fbpf/files/xdp-eth0.toml", edited);
+  out = run_playbook(systemd, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(recap(out, "failed"), 0) << out;
+  EXPECT_EQ(recap(out, "changed"), 2) << out;
+  EXPECT_EQ(count(out, "RUNNING HANDLER"), 1u) << out;
+  EXPECT_EQ(systemd.run("cat /etc/p0fbpf/xdp-eth0.toml"), edited);
+  const std::string reloaded = xdp_program(systemd, "eth0");
+  EXPECT_NE(reloaded, program);
+  EXPECT_NE(reloaded.find("name p0fbpf"), std::string::npos);
+  journal = systemd.run("journalctl -u " + unit);
+  EXPECT_EQ(count(journal, "p0fbpf: attached XDP program"), 2u) << journal;
+  EXPECT_EQ(count(journal, ", replacing program "), 1u) << journal;
+  EXPECT_NE(systemd.run("p0fbpf xdp stats eth0 --json").find("Windows"), std::string::npos);
+  systemd.send_frames("p0sa1", 3);
+  EXPECT_EQ(xdp_stat(systemd, "seen", "eth0"), 8);
+  EXPECT_EQ(systemd.property(unit, "ActiveState"), "active");
+}
+
+// "For the pin unit the handler restarts instead (`state: restarted`)": the
+// guide's tasks and handler for p0fbpf-pin@linux, run as above.
+TEST(SystemdBoot, GuidesAnsiblePlaybookConvergesForThePinUnit) {
+  REQUIRE_ROOT_AND_TOOLS();
+  REQUIRE_ANSIBLE();
+  const AnsibleExample example = guide_ansible_example();
+  ASSERT_NE(example.tasks, "") << kGuide << ": no Ansible block after \"In Ansible:\" in \"Many hosts\"";
+  std::ifstream in(kGuide);
+  const std::string guide{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_NE(guide.find("For the pin unit the handler restarts instead (`state: restarted`)."), std::string::npos);
+  std::string tasks = example.tasks, handlers = example.handlers;
+  for (std::string* text : {&tasks, &handlers}) {
+    replace_all(*text, "xdp-eth0.toml", "pin-linux.toml");
+    replace_all(*text, "p0fbpf-xdp@eth0", "p0fbpf-pin@linux");
+  }
+  ASSERT_EQ(replace_all(handlers, "state: reloaded", "state: restarted"), 1u) << handlers;
+  ASSERT_EQ((tasks + handlers).find("p0fbpf-xdp"), std::string::npos) << tasks << handlers;
+  BootedSystemd systemd;
+  ASSERT_EQ(systemd.error(), "");
+  const std::string before = rules(systemd);
+  const std::string config =
+      "label = \"Linux\"\nfp-file = \"/usr/local/share/p0fbpf/p0fbpf.fp\"\ntarget = \"DROP\"\n";
+  write_playbook(systemd, tasks, handlers, "pin-linux.toml", config);
+
+  // The first run: the file, the unit enabled and started, and the handler's restart.
+  int status = 0;
+  std::string out = run_playbook(systemd, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(recap(out, "failed"), 0) << out;
+  EXPECT_EQ(recap(out, "changed"), 3) << out;
+  EXPECT_EQ(count(out, "RUNNING HANDLER"), 1u) << out;
+  EXPECT_EQ(systemd.property(kPinUnit, "ActiveState"), "active") << systemd.run("journalctl -u " + kPinUnit);
+  EXPECT_TRUE(systemd.exists("/etc/systemd/system/multi-user.target.wants/" + kPinUnit));
+  const std::string pin = first_line(pins(systemd));
+  ASSERT_NE(pin, "");
+  EXPECT_EQ(pins(systemd), pin + "\n");
+  const std::string after = rules(systemd);
+  EXPECT_EQ(count(after, "-m bpf --object-pinned /sys/fs/bpf/" + pin + " "), 2u) << after;
+
+  // Converged: nothing changes.
+  out = run_playbook(systemd, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(recap(out, "changed"), 0) << out;
+  EXPECT_EQ(count(out, "RUNNING HANDLER"), 0u) << out;
+  EXPECT_EQ(pins(systemd), pin + "\n");
+  EXPECT_EQ(rules(systemd), after);
+
+  // An edited file: the handler's restart puts the new pin and rules in the old ones' place.
+  systemd.write("/tmp/p0sa/roles/p0fbpf/files/pin-linux.toml", "label = \"Windows\"\ntarget = \"DROP\"\n");
+  out = run_playbook(systemd, &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_EQ(recap(out, "changed"), 2) << out;
+  EXPECT_EQ(count(out, "RUNNING HANDLER"), 1u) << out;
+  const std::string edited = first_line(pins(systemd));
+  EXPECT_NE(edited, pin);
+  EXPECT_EQ(pins(systemd), edited + "\n");
+  const std::string edited_rules = rules(systemd);
+  EXPECT_EQ(count(edited_rules, "-m bpf --object-pinned /sys/fs/bpf/" + edited + " "), 2u) << edited_rules;
+  EXPECT_EQ(count(edited_rules, "--object-pinned"), 2u) << edited_rules;
+  EXPECT_NE(before, edited_rules);
 }
 
 }  // namespace
