@@ -352,7 +352,9 @@ BpfProgram generate_branches(Program program, const CodegenOptions& options) {
   // Within a budget, a split that makes the program too large is dropped:
   // the program without it is made too (small programs: a small budget).
   std::optional<Program> unsplit;
-  if (options.version_split && options.size_budget != 0 && options.size_budget <= kSmallBudget) unsplit = program;
+  if (options.version_split && !options.negate && options.size_budget != 0 && options.size_budget <= kSmallBudget) {
+    unsplit = program;
+  }
   BpfProgram out = Generator(options, spilled).run(std::move(program), expected + expected / 16);
   if (!unsplit || out.instructions.size() <= options.size_budget) return out;
   CodegenOptions without = options;
