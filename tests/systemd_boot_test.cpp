@@ -59,7 +59,6 @@ mount -t sysfs sysfs /sys
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
 mount -t tmpfs -o mode=755 tmpfs /run
-mount -t tmpfs tmpfs /tmp
 mount --bind /dev/null /dev/console
 mount --bind /dev/null /dev/kmsg
 for dir in etc usr/local; do
@@ -70,6 +69,8 @@ mount -t tmpfs -o mode=755 tmpfs /etc/systemd/system
 mkdir -p /etc/systemd/journald.conf.d /etc/p0fbpf /run/p0sd/units
 printf '[Journal]\nStorage=volatile\n' > /etc/systemd/journald.conf.d/p0sd.conf
 cmake --install "$P0SD_BUILD" --prefix /usr/local > /run/p0sd/install.log
+# Only now: the build may lie under /tmp (a clone there).
+mount -t tmpfs tmpfs /tmp
 cp /lib/systemd/system/*.target /lib/systemd/system/*.slice /lib/systemd/system/systemd-journald* \
   /lib/systemd/system/systemd-udevd* /run/p0sd/units/
 printf '[Unit]\nWants=systemd-journald.service systemd-udevd.service\n' > /run/p0sd/units/p0sd.target
