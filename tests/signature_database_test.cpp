@@ -188,7 +188,7 @@ TEST(SignatureDatabase, P0fNamesEachSignaturesPacketsByItsLabel) {
 // every signature of which names a source.
 const std::vector<std::string> kSourcedLabels = {
     "s:win:Windows:10 or 11",
-    "s:win:Windows:Server 2019",
+    "s:win:Windows:Server 2019 or 2022",
     "s:unix:Apple:macOS or iOS",
     "s:unix:Android:10 or newer",
     "s:unix:FreeBSD:11 or newer",
