@@ -363,6 +363,19 @@ label = s:unix:FreeBSD:11 or newer
 ; ID) no longer holds; that label is not kept here.
 sig   = 4:64:0:*:65535,6:mss,nop,ws,sok,ts:df:0
 
+; Over IPv6: the same TCP options and window, hop limit 64, and a flow label
+; (quirk flow). The two sources disagree on the flow label, and this entry
+; follows the kernel's code: mrheinen's entry is written for both versions
+; (`*`), which over IPv6 means no flow label, but it cites no IPv6 SYN and
+; keeps p0f 3.09b's `*` form, while the kernel labels every connection.
+; source: mrheinen/p0f p0f.fp (its FreeBSD 11 to 14 entry, `*`: the options,
+; window, scale and 64) and freebsd/freebsd-src sys/netinet6/in6_proto.c
+; (ip6_auto_flowlabel 1, the default; the hop limit IPV6_DEFHLIM, 64, from
+; netinet/ip6.h) with sys/netinet6/in6_pcb.c (in6_pcbconnect gives a socket
+; with IN6P_AUTOFLOWLABEL a random flow label). A host takes its hop limit
+; from the router's advertisements where they give one (RFC 4861).
+sig   = 6:64:0:*:65535,6:mss,nop,ws,sok,ts:flow:0
+
 ; ---------------------------------------------------------------------------
 ; OpenBSD 6.1 and later, 7 included: window 16384, scale 6, options MSS,
 ; NOP, NOP, SACK permitted, NOP, scale, NOP, NOP, timestamp; TTL 64; DF (path
