@@ -37,6 +37,35 @@ std::uint16_t jump_code(Relation relation) {
 // megabyte.
 constexpr std::size_t kLargeCode = 20'000;
 
+// The bit of the first word that tells IP versions 4 (0100) and 6 (0110)
+// apart.
+constexpr std::uint32_t kVersionBit = 0x20000000;
+
+// A program whose branches are a run of one IP version's, then a run of the
+// other's, each reading the IP header at the packet's start, starts with
+// `ld [0]; jset #0x20000000` to the run of the packet's version. On each
+// side jump threading then knows the version: a packet's failed branch goes
+// past the other version's branches, whose first compare tests it, and the
+// first branch of each run past its reload of the word. Where the branch of
+// the second run starts; nullopt where no split applies: a branch for both
+// versions, a framed one, or more than two runs. A branch framed behind a
+// link header has the link offset 0 too once its reads are the frame's
+// (resolve_link_base): the caller asks for a split only where packets start
+// with the IP header (CodegenOptions::version_split). Not for a negated
+// program either: a packet too short for the load would end it with
+// "matches".
+std::optional<std::size_t> version_split(const Program& program) {
+  const auto& b = program.branches;
+  std::optional<std::size_t> second;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if ((b[i].ip_version != 4 && b[i].ip_version != 6) || b[i].link_offset != 0 || b[i].framing) return std::nullopt;
+    if (i == 0 || b[i].ip_version == b[i - 1].ip_version) continue;
+    if (second) return std::nullopt;
+    second = i;
+  }
+  return second;
+}
+
 class Generator {
  public:
   // `spilled`: variables kept in scratch memory from their assignment on,
@@ -183,32 +212,6 @@ class Generator {
     }
   }
 
-  // The bit of the first word that tells IP versions 4 (0100) and 6 (0110)
-  // apart.
-  static constexpr std::uint32_t kVersionBit = 0x20000000;
-
-  // A program whose branches are a run of one IP version's, then a run of
-  // the other's, each reading the IP header at the packet's start, starts
-  // with `ld [0]; jset #0x20000000` to the run of the packet's version. On
-  // each side jump threading then knows the version: a packet's failed
-  // branch goes past the other version's branches, whose first compare
-  // tests it, and the first branch of each run past its reload of the
-  // word. Where the branch of the second run starts; nullopt where no split
-  // applies: a branch for both versions or behind a link header, or more
-  // than two runs. (Not for a negated program either: a packet too short
-  // for the load would end it with "matches".)
-  static std::optional<std::size_t> version_split(const Program& program) {
-    const auto& b = program.branches;
-    std::optional<std::size_t> second;
-    for (std::size_t i = 0; i < b.size(); ++i) {
-      if ((b[i].ip_version != 4 && b[i].ip_version != 6) || b[i].link_offset != 0 || b[i].framing) return std::nullopt;
-      if (i == 0 || b[i].ip_version == b[i - 1].ip_version) continue;
-      if (second) return std::nullopt;
-      second = i;
-    }
-    return second;
-  }
-
   int new_label() { return next_label_++; }
   MachineState& state() { return registers_.state(); }
 
@@ -337,8 +340,10 @@ class Generator {
 namespace {
 
 // The largest budget under which a program is generated again without a
-// version split should the split make it too large: tc's, pins' and XDP's
-// programs of a label or a database fit far within theirs.
+// version split should the split make it too large (xt_bpf's 64, tc's and
+// pins' 4096). The copy of the IR that takes keeps its branches alive
+// through code generation, which a larger program (XDP's, of thousands of
+// signatures) cannot afford; the split adds two or three instructions.
 constexpr std::size_t kSmallBudget = 4096;
 
 BpfProgram generate_branches(Program program, const CodegenOptions& options) {
@@ -350,9 +355,10 @@ BpfProgram generate_branches(Program program, const CodegenOptions& options) {
     expected = liveness.walked_code_size();
   }
   // Within a budget, a split that makes the program too large is dropped:
-  // the program without it is made too (small programs: a small budget).
+  // the program without it is made too.
   std::optional<Program> unsplit;
-  if (options.version_split && !options.negate && options.size_budget != 0 && options.size_budget <= kSmallBudget) {
+  if (options.version_split && !options.negate && options.size_budget != 0 && options.size_budget <= kSmallBudget &&
+      version_split(program)) {
     unsplit = program;
   }
   BpfProgram out = Generator(options, spilled).run(std::move(program), expected + expected / 16);

@@ -40,8 +40,9 @@ struct CodegenOptions {
   std::size_t size_budget = 0;
   // A program with a run of branches of each IP version starts by telling
   // the versions apart with `ld [0]; jset #0x20000000` (codegen.cpp's
-  // version_split), unless that makes it too large for `size_budget` where
-  // it fitted without. Only for packets that start with the IP header.
+  // version_split), unless that makes it too large for a `size_budget` of
+  // 4096 or less where it fitted without. Only for packets that start with
+  // the IP header.
   bool version_split = false;
 };
 
