@@ -1,6 +1,7 @@
 #include "backend/classic/codegen.hpp"
 
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -255,8 +256,10 @@ Program two_versions(int first_version) {
   Branch v6{"v6", all({eq(bit_and(load(Width::Word, 0), 0xf03fffffu), 0x60000000u, "ver, flow"),
                        eq(load(Width::Byte, 6), 6u, "ip protocol tcp")})};
   v6.ip_version = 6;
+  v6.signature = 6;
   Branch v4{"v4", all({eq(bit_and(load(Width::Word, 0), 0xff03ffffu), 0x4500003cu, "ver, olen, pclass"),
                        eq(load(Width::Byte, 9), 6u, "ip protocol tcp")})};
+  v4.signature = 4;
   Program program;
   program.branches = first_version == 6 ? std::vector<Branch>{v6, v4} : std::vector<Branch>{v4, v6};
   return program;
@@ -280,8 +283,9 @@ bool is_split(const BpfProgram& p) {
          p.instructions[1].k == 0x20000000u;
 }
 
-// Packets of every version nibble, each version's matching datagram, and
-// packets shorter than the first word.
+// Packets of every version nibble, each with the first word of two_versions'
+// IPv4 branch and with its IPv6 branch's, and packets shorter than the
+// first word.
 std::vector<std::vector<std::uint8_t>> version_packets() {
   std::vector<std::vector<std::uint8_t>> out = {{}, {0x45}, {0x60, 0}, {0x45, 0, 0}};
   for (unsigned version = 0; version < 16; ++version) {
@@ -293,6 +297,7 @@ std::vector<std::vector<std::uint8_t>> version_packets() {
       p[9] = next;  // IPv4's protocol
       out.push_back(p);
       p[0] = static_cast<std::uint8_t>(version << 4);
+      p[3] = 0;
       out.push_back(p);
     }
   }
@@ -316,13 +321,27 @@ TEST(CodegenVersionSplit, EachVersionGoesToItsOwnBranches) {
       EXPECT_EQ(fail.code, BPF_RET | BPF_K) << "first version " << first << ", side at " << side;
       EXPECT_EQ(fail.k, 0u);
     }
+    // Each branch's signature as the verdict: the same as without the
+    // split, and each branch accepts its own packets.
+    CodegenOptions per_signature = split_options();
+    per_signature.verdict_per_signature = true;
     CodegenOptions plain;
+    plain.verdict_per_signature = true;
+    BpfProgram split = generate(two_versions(first), per_signature);
     BpfProgram unsplit = generate(two_versions(first), plain);
+    ASSERT_TRUE(is_split(split));
     ASSERT_FALSE(is_split(unsplit));
+    std::map<std::uint32_t, int> verdicts;
     for (const auto& packet : version_packets()) {
-      EXPECT_EQ(run(p, packet), run(unsplit, packet)) << "first version " << first << ", first byte "
-                                                      << (packet.empty() ? -1 : int{packet[0]});
+      std::uint32_t verdict = run(split, packet);
+      EXPECT_EQ(verdict, run(unsplit, packet)) << "first version " << first << ", first byte "
+                                                << (packet.empty() ? -1 : int{packet[0]});
+      EXPECT_EQ(run(p, packet) != 0, verdict != 0);
+      ++verdicts[verdict];
     }
+    // One packet each: version 4's IPv4 word and version 6's IPv6 word, with protocol 6.
+    EXPECT_EQ(verdicts[4 + 1], 1) << "first version " << first;
+    EXPECT_EQ(verdicts[6 + 1], 1) << "first version " << first;
   }
 }
 
@@ -337,6 +356,9 @@ TEST(CodegenVersionSplit, OnlyForTwoRunsOfVersionsAtThePacketsStart) {
   Program behind = two_versions(6);
   for (Branch& b : behind.branches) b.link_offset = 14;
   EXPECT_FALSE(is_split(generate(behind, split_options())));
+  Program framed = two_versions(6);
+  framed.branches[0].framing = eq(frame_load(Width::Half, 12), 0x86ddu, "ethertype");
+  EXPECT_FALSE(is_split(generate(framed, split_options())));
   Program three = two_versions(6);
   three.branches.push_back(three.branches[0]);
   EXPECT_FALSE(is_split(generate(three, split_options())));
