@@ -259,13 +259,13 @@ sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+:0
 
 ; Windows Server 2019 and 2022: Windows 10's stack, but the client SYN asks
 ; for ECN (ECE and CWR set). Three windows, each from one source: 65535 and
-; 64240 seen from Server 2019, 46 times the MSS from Server 2022. Windows
-; sizes its window as the largest multiple of the MSS within 65535 where it
-; does not take 44 times it (64240 at MSS 1460): 46 times is that window at
-; an MSS of 1395 to 1424 (65320 at 1420), as huginn-net prints mss*46 at MSS
-; 1420 for plain "Windows" and Satori 47 times MSS 1366 (64202) for Windows
-; 10 and Server 2016. No source tells the two versions' SYNs apart, and no
-; second one names Server 2022.
+; 64240 seen from Server 2019, 46 times the MSS from Server 2022. At an MSS
+; of 1395 to 1424, 46 times it is the largest multiple of the MSS within
+; 65535 (65320 at 1420), a window Windows sends besides 44 times the MSS:
+; huginn-net prints both mss*44 and mss*46 at MSS 1420 for plain "Windows",
+; and Satori 47 times MSS 1366 (64202) for Windows 10 and Server 2016. So
+; mss*46 was likely seen at such an MSS, and matches only there. No source
+; tells the two versions' SYNs apart, and no second one names Server 2022.
 label = s:win:Windows:Server 2019 or 2022
 ; source: mrheinen/p0f p0f.fp (its "Server 2019 Datacenter" entry; its
 ; Server 2016 and 2022 entries carry ecn too). Satori's "Windows Server
@@ -279,8 +279,8 @@ sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
 ; TTL, DF or IP ID: those are the stack's, as in the entries above.
 sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
 ; source: mrheinen/p0f p0f.fp (its "Server 2022 Datacenter" entry, the only
-; public one found that prints a Server 2022 SYN), over IPv4 (the entry's
-; `*` says nothing of IPv6's flow label).
+; public one found that prints a Server 2022 SYN), over IPv4 only: over IPv6
+; the entry's `*` would mean no flow label, and no IPv6 SYN backs that.
 sig   = 4:128:0:*:mss*46,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
 
 ; ---------------------------------------------------------------------------
