@@ -247,7 +247,9 @@ int main(int argc, char** argv) {
     const Group* chosen = &all;
     Group first{*profile, {}};
     if (profile->starts_with("first:")) {  // the section's first N signatures
-      std::size_t n = std::min<std::size_t>(std::stoul(profile->substr(6)), all.signatures.size());
+      const std::string count = profile->substr(6);
+      if (count.empty() || count.find_first_not_of("0123456789") != std::string::npos) fail(usage);
+      std::size_t n = std::min<std::size_t>(std::stoul(count), all.signatures.size());
       first.signatures.assign(all.signatures.begin(), all.signatures.begin() + static_cast<long>(n));
       chosen = &first;
     } else if (*profile != "whole") {
@@ -266,8 +268,9 @@ int main(int argc, char** argv) {
     std::vector<std::size_t> visits(program.instructions.size(), 0);
     double total = 0;
     for (const auto& packet : packets) total += static_cast<double>(executed(program, packet, &visits));
+    const char* which = profile_of == "peer" ? "peer" : loose ? "--loose" : "exact";
     fmt::print("{}, {}: {} instructions, {:.1f} executed per packet{}; runs per packet, instruction\n", g.name,
-               profile_of == "peer" ? "peer" : loose ? "--loose" : "exact", program.instructions.size(), total / static_cast<double>(packets.size()),
+               which, program.instructions.size(), total / static_cast<double>(packets.size()),
                profile_of == "misses" ? fmt::format(" of the {} the whole section does not match", packets.size())
                                       : "");
     std::istringstream listing(emit(program, Format::Assembly));
