@@ -47,14 +47,15 @@ constexpr std::uint32_t kVersionBit = 0x20000000;
 // side jump threading then knows the version: a packet's failed branch goes
 // past the other version's branches, whose first compare tests it, and the
 // first branch of each run past its reload of the word. Where the branch of
-// the second run starts; nullopt where no split applies: a branch for both
-// versions, a framed one, or more than two runs. A branch framed behind a
-// link header has the link offset 0 too once its reads are the frame's
-// (resolve_link_base): the caller asks for a split only where packets start
-// with the IP header (CodegenOptions::version_split). Not for a negated
-// program either: a packet too short for the load would end it with
-// "matches".
-std::optional<std::size_t> version_split(const Program& program) {
+// the second run starts; nullopt where no split applies: not asked for, a
+// branch for both versions, a framed one, or more than two runs. A branch
+// framed behind a link header has the link offset 0 too once its reads are
+// the frame's (resolve_link_base): the caller asks for a split only where
+// packets start with the IP header (CodegenOptions::version_split). Not for
+// a negated program either: a packet too short for the load would end it
+// with "matches".
+std::optional<std::size_t> version_split(const Program& program, const CodegenOptions& options) {
+  if (!options.version_split || options.negate) return std::nullopt;
   const auto& b = program.branches;
   std::optional<std::size_t> second;
   for (std::size_t i = 0; i < b.size(); ++i) {
@@ -166,8 +167,7 @@ class Generator {
     int reject = new_label();
     // Where the second IP version's branches start, when a version split
     // leads the program (version_split).
-    std::optional<std::size_t> second_run =
-        options_.version_split && !options_.negate ? version_split(program) : std::nullopt;
+    std::optional<std::size_t> second_run = version_split(program, options_);
     int second_label = second_run ? new_label() : -1;
     if (second_run) {
       int first_label = new_label();
@@ -357,8 +357,7 @@ BpfProgram generate_branches(Program program, const CodegenOptions& options) {
   // Within a budget, a split that makes the program too large is dropped:
   // the program without it is made too.
   std::optional<Program> unsplit;
-  if (options.version_split && !options.negate && options.size_budget != 0 && options.size_budget <= kSmallBudget &&
-      version_split(program)) {
+  if (options.size_budget != 0 && options.size_budget <= kSmallBudget && version_split(program, options)) {
     unsplit = program;
   }
   BpfProgram out = Generator(options, spilled).run(std::move(program), expected + expected / 16);
