@@ -269,6 +269,17 @@ long xdp_stat(const BootedSystemd& systemd, const std::string& key, const std::s
   return at == std::string::npos ? -1 : std::stol(json.substr(at + key.size() + 4));
 }
 
+// The unit's ActiveState once it is `state`, or what it is after 60 s of
+// waiting for that.
+std::string active_state_after(const BootedSystemd& systemd, const std::string& unit, const std::string& state) {
+  std::string now = systemd.property(unit, "ActiveState");
+  for (int i = 0; i < 1200 && now != state; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    now = systemd.property(unit, "ActiveState");
+  }
+  return now;
+}
+
 const std::string kXdpUnit = "p0fbpf-xdp@p0sd0.service";
 // The guide's example file, for p0sd0.
 const std::string kXdpConfig = "device = \"p0sd0\"\nlabel = \"Linux\"\ncount-only = true\nmode = \"native\"\n";
@@ -340,17 +351,11 @@ TEST(SystemdBoot, XdpUnitFollowsTheDevice) {
   out = systemd.run("ip link del p0sd0 && udevadm settle", &status);
   ASSERT_EQ(status, 0) << out;
   // The stop job runs once systemd has seen the device go.
-  for (int i = 0; i < 1200 && systemd.property(kXdpUnit, "ActiveState") != "inactive"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(systemd.property(kXdpUnit, "ActiveState"), "inactive") << systemd.run("journalctl -u " + kXdpUnit);
+  EXPECT_EQ(active_state_after(systemd, kXdpUnit, "inactive"), "inactive") << systemd.run("journalctl -u " + kXdpUnit);
   EXPECT_EQ(systemd.run("ls /sys/fs/bpf/p0fbpf 2>/dev/null"), "");
 
   add_veths(systemd);
-  for (int i = 0; i < 1200 && systemd.property(kXdpUnit, "ActiveState") != "active"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(systemd.property(kXdpUnit, "ActiveState"), "active") << systemd.run("journalctl -u " + kXdpUnit);
+  EXPECT_EQ(active_state_after(systemd, kXdpUnit, "active"), "active") << systemd.run("journalctl -u " + kXdpUnit);
   EXPECT_NE(xdp_program(systemd).find("name p0fbpf"), std::string::npos);
 }
 
