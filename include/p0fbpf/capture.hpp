@@ -67,7 +67,8 @@ struct LiveOptions {
   int buffer_bytes = 0;     // the kernel's capture buffer (0: libpcap's default)
 };
 
-// libpcap's counts for a live capture (pcap_stats).
+// libpcap's counts for a live capture (pcap_stats), from the moment its
+// filter was set.
 struct CaptureStats {
   std::uint64_t received = 0;           // passed the filter, kept or not
   std::uint64_t dropped = 0;            // of those, lost: the buffer was full
@@ -133,6 +134,7 @@ class Capture {
   pcap* pcap_;
   std::string path_;  // or the device's name, printable
   std::optional<LiveOptions> live_;
+  CaptureStats at_start_;  // a live capture's counts when its filter was set; stats() counts from there
   volatile sig_atomic_t stop_requested_ = 0;  // stop() was called (a live capture's reading sees it)
 };
 

@@ -173,8 +173,16 @@ Result<std::shared_ptr<Capture>> Capture::open_live(const LiveOptions& options) 
   if (pcap_setnonblock(pcap, 1, error) != 0 || pcap_get_selectable_fd(pcap) < 0) {
     return fail(fmt::format("cannot capture on {}: {}", device, error));
   }
+  // Until the filter was set, the socket took every frame on the device,
+  // and the kernel counted them as received (libpcap discards them): the
+  // counts start here, where the capture listens with its filter.
+  pcap_stat at_start{};
+  if (pcap_stats(pcap, &at_start) != 0) {
+    return fail(fmt::format("cannot capture on {}: cannot read its counts: {}", device, pcap_geterr(pcap)));
+  }
   std::shared_ptr<Capture> capture(new Capture(pcap, device, nullptr));
   capture->live_ = options;
+  capture->at_start_ = CaptureStats{at_start.ps_recv, at_start.ps_drop, at_start.ps_ifdrop};
   return capture;
 }
 
@@ -182,7 +190,10 @@ std::optional<CaptureStats> Capture::stats() const {
   if (!live_) return std::nullopt;
   pcap_stat counts{};
   if (pcap_stats(pcap_, &counts) != 0) return std::nullopt;
-  return CaptureStats{counts.ps_recv, counts.ps_drop, counts.ps_ifdrop};
+  // libpcap's counters are unsigned ints that wrap: their differences too.
+  auto since = [](u_int now, std::uint64_t then) { return static_cast<u_int>(now - static_cast<u_int>(then)); };
+  return CaptureStats{since(counts.ps_recv, at_start_.received), since(counts.ps_drop, at_start_.dropped),
+                      since(counts.ps_ifdrop, at_start_.interface_dropped)};
 }
 
 std::optional<std::uint64_t> Capture::file_size() const {

@@ -178,6 +178,21 @@ TEST_F(LiveCapture, ResponseCapturesSynAcks) {
   EXPECT_EQ(json_number(captured.out, "received"), 5) << captured.out;
 }
 
+// Until libpcap sets the filter, its socket takes every frame on the device
+// and the kernel counts them all: the counts begin where the capture listens.
+TEST_F(LiveCapture, ReceivedCountsOnlyWhatPassedTheFilter) {
+  P0FBPF_REQUIRE(std::system("command -v ping > /dev/null") == 0, "ping is needed (apt-get install iputils-ping)");
+  std::string flood = fmt::format("ip netns exec {} timeout 4 ping -q -f {} > /dev/null 2>&1 &", ns_->a(), kAddressB);
+  ASSERT_EQ(std::system(flood.c_str()), 0);
+  std::this_thread::sleep_for(300ms);  // the pings flow before the capture opens
+  LiveRun live(ns_->b(), {"fingerprint", "-i", "vb", "--seconds", "1.5", "--json"});
+  ASSERT_EQ(send(5), 5);
+  Outcome captured = live.wait();
+  ASSERT_EQ(captured.status, 0) << captured.err;
+  EXPECT_EQ(json_number(captured.out, "packets"), 5) << captured.out;
+  EXPECT_EQ(json_number(captured.out, "received"), 5) << captured.out;
+}
+
 TEST_F(LiveCapture, CountStopsAfterN) {
   LiveRun live(ns_->b(), {"fingerprint", "-i", "vb", "-c", "7", "--seconds", "30", "--json"});
   ASSERT_EQ(send(20), 20);
