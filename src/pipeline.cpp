@@ -15,24 +15,29 @@
 #include "passes/share_branches.hpp"
 #include "passes/share_versions.hpp"
 #include "passes/syn_gate.hpp"
+#include "passes/widen_masks.hpp"
 #include "ir/verify.hpp"
 
 namespace p0fbpf {
 namespace {
 
-// The forms a program can take, fastest first. The second and third are
-// the first with fewer branches moved, should moving them make the program
-// too large for xt_bpf (see best()); the last serves programs with nothing
-// to share between versions.
-constexpr Form kForms[] = {{false, true, true, true},   {false, true, true, false}, {false, true, false, false},
-                           {true, true, false, false},  {true, false, false, false}, {false, false, false, false}};
+// The forms a program can take, fastest first. The second is the first
+// without the copies of widened masks, should they make it too large; the
+// third and fourth have fewer branches moved, should moving them make the
+// program too large for xt_bpf (see best()); the last serves programs with
+// nothing to share between versions.
+constexpr Form kForms[] = {{false, true, true, true, true}, {false, true, true, true},
+                           {false, true, true, false},      {false, true, false, false},
+                           {true, true, false, false},      {true, false, false, false},
+                           {false, false, false, false}};
 
-// Tried only within xt_bpf's limit, after an earlier form of the first three
+// Tried only within xt_bpf's limit, after an earlier form of the first four
 // (see best()).
-bool is_fallback(std::size_t index) { return index == 1 || index == 2; }
+bool is_fallback(std::size_t index) { return index == 2 || index == 3; }
 
 std::string describe(std::size_t index, Form form, bool tag_copies) {
-  std::string moved = form.group_branches ? " (versions ordered, branches grouped)"
+  std::string moved = form.widen_masks      ? " (versions ordered, first masks widened, branches grouped)"
+                      : form.group_branches ? " (versions ordered, branches grouped)"
                       : form.order_versions ? " (versions ordered)"
                                             : "";
   return fmt::format("form {} of {}: {}{}, {} window check{}", index + 1, std::size(kForms),
@@ -105,9 +110,9 @@ ir::Program with_gate(ir::Program program, const CompileOptions& options) {
 
 const std::vector<std::string_view>& pass_names() {
   static const std::vector<std::string_view> names = {
-      "lower",          "ip-version",   "link",           "merge-checks",     "drop-implied-lengths",
-      "share-branches", "order-versions", "group-branches", "guard-reads",   "share-versions", "drop-last-guards",
-      "copy-per-tag",   "resolve-link-base",
+      "lower",          "ip-version",     "link",           "merge-checks",      "drop-implied-lengths",
+      "share-branches", "order-versions", "widen-masks",    "group-branches",    "guard-reads",
+      "share-versions", "drop-last-guards", "copy-per-tag", "resolve-link-base",
       "syn-gate",
   };
   return names;
@@ -166,9 +171,14 @@ std::optional<ir::Program> shape_form(const ir::Program& program, Form form, con
   }
   if (form.group_branches) {
     if (!options.optimize) return std::nullopt;
+    if (form.widen_masks) {
+      bool widened = false;
+      out = passed("widen-masks", scope, out, widen_first_masks(out), options, &widened);
+      if (!widened) return std::nullopt;  // the same as the next form
+    }
     bool changed = false;
     out = passed("group-branches", scope, out, group_branches(out, options.verdict_per_signature), options, &changed);
-    if (!changed) return std::nullopt;  // the same as the next form
+    if (!changed && !form.widen_masks) return std::nullopt;  // the same as the next form
   }
   // Negated programs get their read guards, the others lose the last
   // branch's; either may share versions.

@@ -54,12 +54,14 @@ struct Form {
   bool window_shortcut;  // lowered with the window shortcut (LowerOptions)
   bool order_versions;   // the version with fewer first checks first (order-versions)
   bool group_branches;   // branches that start alike side by side (group-branches)
+  bool widen_masks = false;  // first masks widened before grouping (widen-masks)
 };
 
-// 3. A joined program finished in `form`: order-versions, group-branches,
-// guard-reads, share-versions, drop-last-guards, then resolve-link-base or,
-// with `tag_copies`, copy-per-tag. nullopt when the form is the same as one
-// without group_branches (nothing to group, or a verdict per signature,
+// 3. A joined program finished in `form`: order-versions, widen-masks,
+// group-branches, guard-reads, share-versions, drop-last-guards, then
+// resolve-link-base or, with `tag_copies`, copy-per-tag. nullopt when the
+// form is the same as one without widen_masks (no mask to widen), without
+// group_branches (nothing to group, or a verdict per signature,
 // which needs the selection's order), without order_versions (nothing to
 // reorder) or without share_versions (nothing to share), and with
 // `tag_copies` unless the program is for Ethernet, optimized and not

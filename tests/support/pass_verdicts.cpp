@@ -17,7 +17,8 @@ std::map<std::string, PassVerdicts, std::less<>> expect_passes_keep_verdicts(con
   for (std::string_view pass : passes) out[std::string(pass)];
   Random rng(5150);
   std::vector<TcpSignature> sigs;
-  for (const char* path : {"/etc/p0f/p0f.fp", P0FBPF_TEST_DATA "/../signatures/examples.fp"}) {
+  for (const char* path : {"/etc/p0f/p0f.fp", P0FBPF_TEST_DATA "/../signatures/examples.fp",
+                           P0FBPF_TEST_DATA "/../signatures/p0fbpf.fp"}) {
     for (const auto& s : tcp_signatures(path)) sigs.push_back(s);
   }
   EXPECT_GE(sigs.size(), 5u);
@@ -71,10 +72,11 @@ std::map<std::string, PassVerdicts, std::less<>> expect_passes_keep_verdicts(con
               bool b = now.accepted;
               ++counts.packets;
               counts.accepted += was.branch && now.branch;
-              // order-versions and copy-per-tag move branches, never the
-              // first that accepts a packet (what a verdict per signature
-              // returns).
-              bool keeps_first = report.pass == "order-versions" || report.pass == "copy-per-tag";
+              // order-versions and copy-per-tag move branches, and
+              // widen-masks copies them, never the first that accepts a
+              // packet (what a verdict per signature returns).
+              bool keeps_first = report.pass == "order-versions" || report.pass == "copy-per-tag" ||
+                                 report.pass == "widen-masks";
               if (keeps_first && was.branch && now.branch) {
                 const ir::Branch& first = report.before.branches[*was.branch];
                 const ir::Branch& moved = report.program.branches[*now.branch];

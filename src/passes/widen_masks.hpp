@@ -1,0 +1,21 @@
+// Masked first checks widened to the mask most of their run uses.
+#pragma once
+
+#include "ir/ir.hpp"
+
+namespace p0fbpf {
+
+// Within each run of branches for one IP version and framing, the mask
+// most first checks `(load & M) == K` of one load use is the run's. A
+// branch whose first check masks the same load with fewer bits, at most
+// two fewer (`(load & M1) == K` with M1 inside M), becomes a branch per
+// value of the bits it leaves out, each first checking `(load & M) == K'`,
+// side by side where it stood: a packet meets one of them at most, so the
+// verdicts and the first accepting signature stay. The run's first checks
+// are then one value's, which group_branches sorts together and code
+// generation decides in one tree, instead of a compare of its own before
+// it that every packet of the version meets (IPv4's `ecn` signatures,
+// whose first word leaves the ECN bits out).
+ir::Program widen_first_masks(const ir::Program& program);
+
+}  // namespace p0fbpf
