@@ -1,5 +1,6 @@
 #include "passes/widen_masks.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -96,6 +97,24 @@ void widen_run(const std::vector<Branch>& run, std::vector<Branch>& out) {
   }
 }
 
+// Whether the branch's first check is one of the byte or half-word at the
+// IP header's start.
+bool narrow_at_start(const Branch& branch) {
+  std::optional<MaskedCheck> c = first_check(branch);
+  return c && c->load->offset == 0 && !c->load->frame && c->load->width != Width::Word;
+}
+
+// The branch with that check made one of the word there.
+Branch word_at_start(const Branch& branch) {
+  std::vector<ConditionPtr> parts = conjuncts(branch.condition);
+  std::optional<MaskedCheck> c = masked_check(parts.front());
+  const std::uint32_t shift = 8 * (4 - static_cast<std::uint32_t>(c->load->width));
+  parts.front() = eq(bit_and(load(Width::Word, 0), c->mask << shift), c->value << shift, parts.front()->field);
+  Branch out = branch;
+  out.condition = all(parts);
+  return out;
+}
+
 }  // namespace
 
 Program widen_first_masks(const Program& program) {
@@ -105,8 +124,11 @@ Program widen_first_masks(const Program& program) {
   for (std::size_t start = 0; start < b.size();) {
     std::size_t end = start + 1;
     while (end < b.size() && same_run(b[start], b[end])) ++end;
-    widen_run({b.begin() + static_cast<std::ptrdiff_t>(start), b.begin() + static_cast<std::ptrdiff_t>(end)},
-              out.branches);
+    std::vector<Branch> run(b.begin() + static_cast<std::ptrdiff_t>(start), b.begin() + static_cast<std::ptrdiff_t>(end));
+    if (std::all_of(run.begin(), run.end(), narrow_at_start)) {
+      for (Branch& branch : run) branch = word_at_start(branch);
+    }
+    widen_run(run, out.branches);
     start = end;
   }
   return out;

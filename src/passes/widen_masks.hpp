@@ -1,4 +1,5 @@
-// Masked first checks widened to the mask most of their run uses.
+// Masked first checks widened: to the word at the IP header's start, and to
+// the mask most of their run uses.
 #pragma once
 
 #include "ir/ir.hpp"
@@ -16,6 +17,14 @@ namespace p0fbpf {
 // generation decides in one tree, instead of a compare of its own before
 // it that every packet of the version meets (IPv4's `ecn` signatures,
 // whose first word leaves the ECN bits out).
+//
+// Before that, a run whose branches all first check the byte or half-word
+// at the IP header's start (--loose's IPv6 branches, which check the
+// version alone) checks the word there instead, the same bits: what the
+// version split of a raw IP program has loaded already (codegen.hpp), so
+// its first branch reads nothing again. A run of mixed first checks stays
+// as it is: a branch that reads the word with another mask would sort
+// before the others, which do not then follow the split.
 ir::Program widen_first_masks(const ir::Program& program);
 
 }  // namespace p0fbpf

@@ -96,6 +96,26 @@ TEST(WidenMasks, WhereNothingWidens) {
   EXPECT_TRUE(identical(widen_first_masks(never_holds), never_holds));
 }
 
+// A run whose first checks all read the byte or half-word at 0 reads the
+// word there, the same bits; a run of mixed first checks stays.
+TEST(WidenMasks, NarrowFirstChecksAtTheStartReadTheWord) {
+  auto narrow = [](const std::string& label, Width width, std::uint32_t mask, std::uint32_t value) {
+    return Branch{label, all({eq(bit_and(load(width, 0), mask), value, "ver"), eq(load(Width::Byte, 40), 2, "o")}), 6,
+                  0};
+  };
+  Program p;
+  p.branches = {narrow("a", Width::Byte, 0xf0, 0x60), narrow("b", Width::Half, 0xffff, 0x6000)};
+  Program words = widen_first_masks(p);
+  EXPECT_EQ(first_checks(words), (std::vector<std::string>{"f0000000 60000000", "ffff0000 60000000"}));
+  for (const Branch& b : words.branches) {
+    EXPECT_EQ(conjuncts(b.condition).front()->lhs->lhs->width, Width::Word);
+    EXPECT_EQ(conjuncts(b.condition).front()->field, "ver");
+  }
+  Program mixed = p;
+  mixed.branches.push_back(branch("c", 6, 0xf03fffff, 0x60000000));
+  EXPECT_TRUE(identical(widen_first_masks(mixed), mixed));
+}
+
 // Each run of one IP version has its own mask: an IPv6 branch is not
 // widened to IPv4's, nor across a run of the other version.
 TEST(WidenMasks, EachRunHasItsOwnMask) {
