@@ -8,6 +8,7 @@
 #include "p0fbpf/parser.hpp"
 #include "p0fbpf/script.hpp"
 #include "passes/group_branches.hpp"
+#include "passes/late_version_word.hpp"
 #include "passes/link.hpp"
 #include "passes/merge_checks.hpp"
 #include "passes/order_versions.hpp"
@@ -21,23 +22,33 @@
 namespace p0fbpf {
 namespace {
 
-// The forms a program can take, fastest first. The second is the first
-// without the copies of widened masks, should they make it too large; the
-// third and fourth have fewer branches moved, should moving them make the
-// program too large for xt_bpf (see best()); the last serves programs with
-// nothing to share between versions.
-constexpr Form kForms[] = {{false, true, true, true, true}, {false, true, true, true},
-                           {false, true, true, false},      {false, true, false, false},
-                           {true, true, false, false},      {true, false, false, false},
+// The forms a program can take, fastest first. The first four group
+// branches: with IPv6's first word checked late (behind a link header) and
+// masks widened, with either, and with neither, should the others make the
+// program too large (each is skipped where it would be the same as a later
+// one). The fifth and sixth have fewer branches moved, should moving them
+// make the program too large for xt_bpf (see best()); the last serves
+// programs with nothing to share between versions. From the fourth on they
+// are the forms of the programs before late-version-word and widen-masks,
+// so no program loses a fit that those had.
+constexpr Form kForms[] = {{false, true, true, true, true, true},
+                           {false, true, true, true, false, true},
+                           {false, true, true, true, true, false},
+                           {false, true, true, true},
+                           {false, true, true, false},
+                           {false, true, false, false},
+                           {true, true, false, false},
+                           {true, false, false, false},
                            {false, false, false, false}};
 
-// Tried only within xt_bpf's limit, after an earlier form of the first four
+// Tried only within xt_bpf's limit, after an earlier form of the first six
 // (see best()).
-bool is_fallback(std::size_t index) { return index == 2 || index == 3; }
+bool is_fallback(std::size_t index) { return index == 4 || index == 5; }
 
 std::string describe(std::size_t index, Form form, bool tag_copies) {
-  std::string moved = form.widen_masks      ? " (versions ordered, first masks widened, branches grouped)"
-                      : form.group_branches ? " (versions ordered, branches grouped)"
+  std::string late = form.late_version_word ? "IPv6's first word late, " : "";
+  std::string moved = form.widen_masks      ? " (versions ordered, " + late + "first masks widened, branches grouped)"
+                      : form.group_branches ? " (versions ordered, " + late + "branches grouped)"
                       : form.order_versions ? " (versions ordered)"
                                             : "";
   return fmt::format("form {} of {}: {}{}, {} window check{}", index + 1, std::size(kForms),
@@ -110,9 +121,9 @@ ir::Program with_gate(ir::Program program, const CompileOptions& options) {
 
 const std::vector<std::string_view>& pass_names() {
   static const std::vector<std::string_view> names = {
-      "lower",          "ip-version",     "link",           "merge-checks",      "drop-implied-lengths",
-      "share-branches", "order-versions", "widen-masks",    "group-branches",    "guard-reads",
-      "share-versions", "drop-last-guards", "copy-per-tag", "resolve-link-base",
+      "lower",          "ip-version",        "link",             "merge-checks", "drop-implied-lengths",
+      "share-branches", "order-versions",    "late-version-word", "widen-masks", "group-branches",
+      "guard-reads",    "share-versions",    "drop-last-guards", "copy-per-tag", "resolve-link-base",
       "syn-gate",
   };
   return names;
@@ -169,6 +180,12 @@ std::optional<ir::Program> shape_form(const ir::Program& program, Form form, con
     out = passed("order-versions", scope, out, order_versions(out), options, &changed);
     if (!changed && !form.group_branches) return std::nullopt;  // the same as the next form
   }
+  if (form.late_version_word) {
+    if (!options.optimize || !options.late_version_word) return std::nullopt;
+    bool changed = false;
+    out = passed("late-version-word", scope, out, late_version_word(out), options, &changed);
+    if (!changed) return std::nullopt;  // the same as the next form
+  }
   if (form.group_branches) {
     if (!options.optimize) return std::nullopt;
     if (form.widen_masks) {
@@ -178,7 +195,9 @@ std::optional<ir::Program> shape_form(const ir::Program& program, Form form, con
     }
     bool changed = false;
     out = passed("group-branches", scope, out, group_branches(out, options.verdict_per_signature), options, &changed);
-    if (!changed && !form.widen_masks) return std::nullopt;  // the same as the next form
+    // The same as the next form, unless an earlier pass of this one made it
+    // differ.
+    if (!changed && !form.widen_masks && !form.late_version_word) return std::nullopt;
   }
   // Negated programs get their read guards, the others lose the last
   // branch's; either may share versions.

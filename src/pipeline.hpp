@@ -54,13 +54,16 @@ struct Form {
   bool window_shortcut;  // lowered with the window shortcut (LowerOptions)
   bool order_versions;   // the version with fewer first checks first (order-versions)
   bool group_branches;   // branches that start alike side by side (group-branches)
-  bool widen_masks = false;  // first masks widened before grouping (widen-masks)
+  bool widen_masks = false;        // first masks widened before grouping (widen-masks)
+  bool late_version_word = false;  // behind a link header, IPv6's first word checked late (late-version-word)
 };
 
-// 3. A joined program finished in `form`: order-versions, widen-masks,
-// group-branches, guard-reads, share-versions, drop-last-guards, then
-// resolve-link-base or, with `tag_copies`, copy-per-tag. nullopt when the
-// form is the same as one without widen_masks (no mask to widen), without
+// 3. A joined program finished in `form`: order-versions,
+// late-version-word, widen-masks, group-branches, guard-reads,
+// share-versions, drop-last-guards, then resolve-link-base or, with
+// `tag_copies`, copy-per-tag. nullopt when the form is the same as one
+// without late_version_word (no IPv6 branch behind a link header), without
+// widen_masks (no mask to widen), without
 // group_branches (nothing to group, or a verdict per signature,
 // which needs the selection's order), without order_versions (nothing to
 // reorder) or without share_versions (nothing to share), and with

@@ -22,7 +22,7 @@ namespace {
 TEST(Pipeline, EveryPassKeepsEveryVerdict) {
   const std::vector<std::string_view> keeping = {
       "link",           "merge-checks",   "drop-implied-lengths", "share-branches",
-      "order-versions", "widen-masks",    "group-branches",       "guard-reads",          "share-versions",
+      "order-versions", "late-version-word", "widen-masks", "group-branches",     "guard-reads",  "share-versions",
       "drop-last-guards", "copy-per-tag", "resolve-link-base",
   };
   const std::vector<std::string_view> changing = {"lower", "ip-version", "syn-gate"};

@@ -78,6 +78,10 @@ struct CompileOptions {
   // them apart (src/backend/classic/codegen.hpp). False: it does not, for
   // the tests and benchmarks that compare the two.
   bool version_split = true;
+  // Behind a link header, IPv6 branches check their second word before
+  // their first (src/passes/late_version_word.hpp). False: they do not, for
+  // the tests and benchmarks that compare the two.
+  bool late_version_word = true;
   // Behind Ethernet, the fastest program that fits copies each branch for
   // untagged and 802.1Q-tagged frames (src/passes/link.hpp copy_per_tag).
   // False: every program reads through X where the framing found the IP

@@ -107,7 +107,7 @@ TEST(Cli, PrintIrShowsWhetherVersionsWereShared) {
   std::vector<std::string> headers = ir_headers(both.out);
   ASSERT_FALSE(headers.empty()) << both.out;
   EXPECT_EQ(headers[0],
-            ";; after share-versions (form 5 of 7: one branch for both IP versions, short window check): changed");
+            ";; after share-versions (form 7 of 9: one branch for both IP versions, short window check): changed");
   EXPECT_NE(both.out.find("ip version 4 or 6"), std::string::npos) << both.out;
   EXPECT_NE(both.out.find("$tcp := "), std::string::npos) << both.out;
   // An IPv4 signature has nothing to share.
@@ -115,8 +115,8 @@ TEST(Cli, PrintIrShowsWhetherVersionsWereShared) {
   EXPECT_EQ(four.status, 0) << four.err;
   EXPECT_EQ(ir_headers(four.out),
             (std::vector<std::string>{
-                ";; after share-versions (form 5 of 7: one branch for both IP versions, short window check): no change",
-                ";; after share-versions (form 6 of 7: one branch for both IP versions, full window check): no change"}));
+                ";; after share-versions (form 7 of 9: one branch for both IP versions, short window check): no change",
+                ";; after share-versions (form 8 of 9: one branch for both IP versions, full window check): no change"}));
   EXPECT_EQ(four.out.find("ip version 4 or 6"), std::string::npos) << four.out;
 }
 
@@ -129,8 +129,9 @@ TEST(Cli, PrintIrAfterEveryPassInOrder) {
   for (const std::string& header : ir_headers(r.out)) passes.push_back(header.substr(9, header.find(' ', 9) - 9));
   EXPECT_EQ(passes, (std::vector<std::string>{"lower", "ip-version", "link", "merge-checks", "drop-implied-lengths",
                                               "lower", "ip-version", "link", "merge-checks", "drop-implied-lengths",
-                                              "share-branches", "order-versions", "widen-masks", "order-versions",
-                                              "group-branches", "order-versions",
+                                              "share-branches", "order-versions", "late-version-word",
+                                              "order-versions", "late-version-word", "order-versions", "widen-masks",
+                                              "order-versions", "group-branches", "order-versions",
                                               "guard-reads", "resolve-link-base", "syn-gate"}));
   // The negated program's guards, and the framing joined to the reads.
   EXPECT_NE(r.out.find("len >= #60  ; packet holds every fixed read\n"), std::string::npos) << r.out;
@@ -144,7 +145,8 @@ TEST(Cli, PrintIrNamesTheKnownPasses) {
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("--print-ir=after-optimize: no such pass"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("lower, ip-version, link, merge-checks, drop-implied-lengths, share-branches, "
-                       "order-versions, widen-masks, group-branches, guard-reads, share-versions, drop-last-guards, "
+                       "order-versions, late-version-word, widen-masks, group-branches, guard-reads, share-versions, "
+                       "drop-last-guards, "
                        "copy-per-tag, resolve-link-base, syn-gate"),
             std::string::npos)
       << r.err;
