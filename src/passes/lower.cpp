@@ -190,7 +190,6 @@ class ExactLowering {
       // Fragment bits, DF and the reserved bit in one compare.
       std::uint32_t flags = (has(Quirk::DontFragment) ? 0x4000 : 0) | (has(Quirk::MustBeZero) ? 0x8000 : 0);
       c.push_back(eq(load(Width::Half, 6), flags, "quirks df, 0+; not a fragment"));
-      c.push_back(ip_id_check());
     } else {
       if (sig_.has(Quirk::MustBeZero)) return never("0+ is never set on IPv6", quirk_span(Quirk::MustBeZero));
       if (has(Quirk::FlowLabel) || has(Quirk::Ecn)) {
@@ -199,6 +198,7 @@ class ExactLowering {
     }
     c.push_back(ttl_check(sig_.ttl, f));
     c.push_back(eq(load(Width::Byte, f.v6 ? 6 : 9), 6, "ip protocol tcp"));
+    if (!f.v6) c.push_back(ip_id_check());
     // Before the first read past the IP header: a packet too short for the
     // reads above is one that no branch accepts.
     if (datagram_held) c.push_back(datagram_held);

@@ -1,14 +1,14 @@
 (000) ld       [0]                       ; ver, olen, quirk ecn, pclass
 (001) and      #0xff03ffff               ; ver, olen, quirk ecn, pclass
 (002) jeq      #0x4500003c      jt 3	jf 51 ; ver, olen, quirk ecn, pclass
-(003) ldh      [4]                       ; quirk id+
-(004) jeq      #0x0             jt 51	jf 5 ; quirk id+
-(005) ldb      [8]                       ; ttl
-(006) jgt      #0x40            jt 51	jf 7 ; ttl
-(007) jge      #0x1d            jt 8	jf 51 ; ttl
-(008) ld       [6]                       ; quirks df, 0+; not a fragment, ip protocol tcp
-(009) and      #0xffff00ff               ; quirks df, 0+; not a fragment, ip protocol tcp
-(010) jeq      #0x40000006      jt 11	jf 51 ; quirks df, 0+; not a fragment, ip protocol tcp
+(003) ldb      [8]                       ; ttl
+(004) jgt      #0x40            jt 51	jf 5 ; ttl
+(005) jge      #0x1d            jt 6	jf 51 ; ttl
+(006) ld       [6]                       ; quirks df, 0+; not a fragment, ip protocol tcp
+(007) and      #0xffff00ff               ; quirks df, 0+; not a fragment, ip protocol tcp
+(008) jeq      #0x40000006      jt 9	jf 51 ; quirks df, 0+; not a fragment, ip protocol tcp
+(009) ldh      [4]                       ; quirk id+
+(010) jeq      #0x0             jt 51	jf 11 ; quirk id+
 (011) ldh      [32]                      ; tcp flags, olayout length
 (012) and      #0xf1ff                   ; tcp flags, olayout length
 (013) jeq      #0xa002          jt 14	jf 51 ; tcp flags, olayout length
