@@ -219,6 +219,15 @@ class ExactLowering {
       if (!has(Quirk::Ecn)) c.push_back(bits_clear(f.doff_byte, 0x01, quirk_field(Quirk::Ecn)));
     }
     if (has(Quirk::Ecn)) c.push_back(ecn_present(f));
+    // A fixed window size tells stacks apart more than any quirk: it goes
+    // right after the flags and data offset, which merge_checks makes one
+    // compare with it. A window the MSS or MTU gives waits for the options.
+    const bool early_window = sig_.window.kind == WindowSize::Kind::Exact;
+    if (early_window) {
+      WindowFacts window_alone;  // a fixed size needs nothing else
+      window_alone.window = f.tcp.load(Width::Half, 14);
+      c.push_back(exact_window(sig_.window, window_alone));
+    }
 
     c.push_back(equivalent(eq(f.tcp.load(Width::Word, 4), 0, quirk_field(Quirk::ZeroSeq)), has(Quirk::ZeroSeq)));
     if (response_) {
@@ -250,7 +259,7 @@ class ExactLowering {
     facts.header_total = fixed_doff ? add(f.tcp.value(), *fixed_doff) : f.header_end;
     facts.ipv6 = f.v6;
     facts.shortcut = window_shortcut_;
-    c.push_back(exact_window(sig_.window, facts));
+    if (!early_window) c.push_back(exact_window(sig_.window, facts));
     return all(std::move(c));
   }
 

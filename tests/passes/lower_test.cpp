@@ -217,6 +217,36 @@ TEST(LowerExact, PacketLengthCheckPlace) {
   }
 }
 
+// A fixed window size comes right after the TCP flags and data offset,
+// before the quirks and the options; one the MSS gives, after the options.
+TEST(LowerExact, WindowCheckPlace) {
+  // Each top-level check's field, or the first of its parts' that has one.
+  std::function<std::string(const ir::ConditionPtr&)> field = [&](const ir::ConditionPtr& c) {
+    if (!c->field.empty()) return c->field;
+    for (const ir::ConditionPtr& part : c->children) {
+      if (std::string f = field(part); !f.empty()) return f;
+    }
+    return std::string();
+  };
+  auto fields = [&](const std::string& text) {
+    Lowered l = lower_ok(text);
+    std::vector<std::string> out;
+    for (const ir::ConditionPtr& c : ir::conjuncts(l.branches.at(0).condition)) out.push_back(field(c));
+    return out;
+  };
+  auto at = [](const std::vector<std::string>& f, const std::string& name) {
+    return std::find(f.begin(), f.end(), name) - f.begin();
+  };
+  std::vector<std::string> fixed = fields("4:64:0:*:65535,6:mss,nop,ws,sok,ts:df,id+:0");
+  ASSERT_LT(at(fixed, "wsize"), static_cast<long>(fixed.size()));
+  EXPECT_EQ(at(fixed, "wsize"), at(fixed, "tcp flags, olayout length") + 1);
+  EXPECT_LT(at(fixed, "wsize"), at(fixed, "quirk seq-"));
+  std::vector<std::string> multiple = fields("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0");
+  ASSERT_LT(at(multiple, "wsize"), static_cast<long>(multiple.size()));
+  EXPECT_EQ(at(multiple, "wsize"), static_cast<long>(multiple.size()) - 1);
+  EXPECT_GT(at(multiple, "wsize"), at(multiple, "quirk seq-"));
+}
+
 TEST(LowerExact, DirectionAndFlags) {
   PacketSpec p = design_card_packet();
   for (std::uint8_t flags : {0x12, 0x03, 0x06, 0x10, 0x00}) {
