@@ -38,11 +38,10 @@ Program order_versions(const Program& program) {
   auto finish_run = [&](std::size_t end) {
     std::size_t v4 = distinct_first_checks(in, begin, end, 4), v6 = distinct_first_checks(in, begin, end, 6);
     auto from = in.begin() + static_cast<std::ptrdiff_t>(begin), to = in.begin() + static_cast<std::ptrdiff_t>(end);
-    if (v4 == v6) {
-      out.branches.insert(out.branches.end(), from, to);
-      return;
-    }
-    for (int version : {v6 < v4 ? 6 : 4, v6 < v4 ? 4 : 6}) {
+    if (from == to) return;
+    // On a tie, the version of the run's first branch first.
+    const bool six_first = v4 == v6 ? from->ip_version == 6 : v6 < v4;
+    for (int version : {six_first ? 6 : 4, six_first ? 4 : 6}) {
       std::copy_if(from, to, std::back_inserter(out.branches),
                    [&](const Branch& b) { return b.ip_version == version; });
     }
