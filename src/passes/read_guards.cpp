@@ -1,29 +1,75 @@
 #include "passes/read_guards.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
 
 namespace p0fbpf {
 
 using namespace ir;
 
+namespace {
+
+constexpr std::uint32_t kAnyLength = std::numeric_limits<std::uint32_t>::max();
+
+// The fewest bytes, from the IP header, that a packet the branch accepts
+// holds: its top-level length checks, and the fixed reads of its top-level
+// compares, every one of which runs before it accepts (a read past the
+// end ends the program).
+std::uint32_t least_length(const Branch& branch) {
+  std::uint32_t need = 0;
+  for (const ConditionPtr& c : conjuncts(branch.condition)) {
+    if (c->kind != Condition::Kind::Compare) continue;
+    need = std::max(need, read_end(c, nullptr, branch.link_offset));
+    if (c->negated || c->lhs->kind != Value::Kind::PacketLength || !c->rhs->is_constant()) continue;
+    std::uint32_t k = c->rhs->constant;
+    if (c->relation == Relation::GreaterEqual) need = std::max(need, k);
+    if (c->relation == Relation::Greater && k < kAnyLength) need = std::max(need, k + 1);
+  }
+  return need;
+}
+
+// Whether the guard keeps only packets shorter than `length` out.
+bool guards_below(const ConditionPtr& guard, std::uint32_t length) {
+  if (length == kAnyLength) return true;
+  if (guard->kind != Condition::Kind::Compare || guard->negated || guard->lhs->kind != Value::Kind::PacketLength ||
+      !guard->rhs->is_constant()) {
+    return false;
+  }
+  std::uint32_t k = guard->rhs->constant;
+  return guard->relation == Relation::GreaterEqual ? k <= length
+         : guard->relation == Relation::Greater   ? k < length
+                                                   : false;
+}
+
+}  // namespace
+
 Program drop_last_read_guards(const Program& program) {
   Program out = program;
-  // Whether every branch after the current one accepts only packets of the
-  // other IP version than `version`.
-  bool only_v4_after = true, only_v6_after = true;
+  // Lengths compare across branches only where each counts from the same
+  // place: no framing, one link offset.
+  bool comparable = std::all_of(out.branches.begin(), out.branches.end(), [&](const Branch& b) {
+    return !b.framing && b.link_offset == out.branches.front().link_offset;
+  });
+  // The fewest bytes a packet of each IP version holds that a later branch
+  // accepts (kAnyLength: no later branch accepts one).
+  std::uint32_t after_v4 = kAnyLength, after_v6 = kAnyLength;
   for (std::size_t i = out.branches.size(); i-- > 0;) {
     Branch& branch = out.branches[i];
-    bool last = i + 1 == out.branches.size();
-    bool others_after = (branch.ip_version == 4 && only_v6_after) || (branch.ip_version == 6 && only_v4_after);
-    if ((last || others_after) && branch.condition->kind == Condition::Kind::All) {
+    std::uint32_t after = branch.ip_version == 4   ? after_v4
+                          : branch.ip_version == 6 ? after_v6
+                                                   : std::min(after_v4, after_v6);
+    if (branch.condition->kind == Condition::Kind::All) {
       std::vector<ConditionPtr> kept;
       for (const auto& child : branch.condition->children) {
-        if (!child->read_guard) kept.push_back(child);
+        if (!child->read_guard || !guards_below(child, after)) kept.push_back(child);
       }
       branch.condition = all(std::move(kept));
     }
-    only_v4_after = only_v4_after && branch.ip_version == 4;
-    only_v6_after = only_v6_after && branch.ip_version == 6;
+    std::uint32_t need = comparable ? least_length(branch) : 0;
+    if (branch.ip_version != 6) after_v4 = std::min(after_v4, need);
+    if (branch.ip_version != 4) after_v6 = std::min(after_v6, need);
   }
   return out;
 }

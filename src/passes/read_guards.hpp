@@ -5,10 +5,13 @@
 
 namespace p0fbpf {
 
-// The read guards of the last branch, and of each branch that only branches
-// of the other IP version follow, go: a read past the packet there ends the
-// program with 0, as the guard would have, or as the later branches would,
-// which cannot accept a packet of this version. Not for negated programs.
+// A read guard goes where no later branch accepts a packet it keeps out:
+// in the last branch, in each branch that only branches of the other IP
+// version follow, and, where the branches count lengths from one place (no
+// framing, one link offset), a guard `length >= K` where every later branch
+// of the version accepts only packets of K bytes or more (its own length
+// checks and fixed reads say so). A read past the packet there ends the
+// program with 0, as the later branches would. Not for negated programs.
 ir::Program drop_last_read_guards(const ir::Program& program);
 
 // For negated programs, where a read past the packet (which ends a program

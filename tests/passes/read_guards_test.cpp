@@ -17,23 +17,57 @@ namespace {
 // end the program with 0.
 using namespace ir;
 
-TEST(ReadGuards, OnlyTheLastBranchLosesItsGuards) {
+TEST(ReadGuards, TheLastBranchLosesItsGuards) {
   ConditionPtr guard = read_guard(ge(packet_length(), 60u, "room for the options"));
   ConditionPtr check = eq(load(Width::Byte, 59), 7u, "scale");
+  // b accepts packets of 31 bytes: a's guard keeps them from ending the
+  // program in a's read.
+  ConditionPtr short_check = eq(load(Width::Byte, 30), 7u, "short");
   Program p;
   p.branches.push_back({"a", all({guard, check}), 4, 0});
-  p.branches.push_back({"b", all({guard, check}), 4, 0});
+  p.branches.push_back({"b", all({guard, short_check}), 4, 0});
   Program out = drop_last_read_guards(p);
   EXPECT_EQ(to_string(out.branches[0].condition), to_string(all({guard, check})));
-  EXPECT_EQ(to_string(out.branches[1].condition), to_string(check));
+  EXPECT_EQ(to_string(out.branches[1].condition), to_string(short_check));
+}
+
+// A guard goes where every later branch of the version accepts only packets
+// at least as long as it asks: their reads at fixed offsets, and their own
+// length checks, say how long.
+TEST(ReadGuards, AGuardGoesWhereNoLaterBranchAcceptsWhatItKeepsOut) {
+  ConditionPtr guard = read_guard(ge(packet_length(), 60u, "room for the options"));
+  ConditionPtr check = eq(load(Width::Byte, 59), 7u, "scale");
+  auto guarded_after = [&](std::vector<ConditionPtr> later) {
+    Program p;
+    p.branches.push_back({"a", all({guard, check}), 4, 0});
+    p.branches.push_back({"b", all(std::move(later)), 4, 0});
+    return to_string(drop_last_read_guards(p).branches[0].condition) == to_string(all({guard, check}));
+  };
+  EXPECT_FALSE(guarded_after({eq(load(Width::Byte, 59), 1u, "b reads byte 59")}));
+  EXPECT_FALSE(guarded_after({eq(load(Width::Half, 70), 1u, "b reads on")}));
+  EXPECT_FALSE(guarded_after({ge(packet_length(), 60u, "length"), eq(load(Width::Byte, 30), 1u, "b")}));
+  EXPECT_FALSE(guarded_after({gt(packet_length(), 59u, "length"), eq(load(Width::Byte, 30), 1u, "b")}));
+  EXPECT_TRUE(guarded_after({eq(load(Width::Byte, 58), 1u, "one byte short")}));
+  EXPECT_TRUE(guarded_after({ge(packet_length(), 59u, "length"), eq(load(Width::Byte, 30), 1u, "b")}));
+  // A read inside an alternative may not run: it says nothing.
+  EXPECT_TRUE(guarded_after({any({eq(load(Width::Byte, 70), 1u, "x"), eq(load(Width::Byte, 1), 1u, "y")})}));
+  // Neither does a length counted from elsewhere: framed branches keep their
+  // guards.
+  Program framed;
+  framed.branches.push_back({"a", all({guard, check}), 4, 0});
+  framed.branches.push_back({"b", all({check}), 4, 0});
+  framed.branches[0].framing = eq(frame_load(Width::Half, 12), 0x0800u, "ethertype");
+  framed.branches[1].framing = framed.branches[0].framing;
+  EXPECT_EQ(to_string(drop_last_read_guards(framed).branches[0].condition), to_string(all({guard, check})));
 }
 
 // A branch that only branches of the other IP version follow loses its
 // guards too: they cannot accept a packet of its version. One that a branch
-// of its own version, or of both, follows keeps them.
+// of its own version, or of both, follows keeps them where that branch
+// accepts shorter packets.
 TEST(ReadGuards, BranchesFollowedOnlyByTheOtherVersionLoseTheirGuards) {
   ConditionPtr guard = read_guard(ge(packet_length(), 60u, "room for the options"));
-  ConditionPtr check = eq(load(Width::Byte, 59), 7u, "scale");
+  ConditionPtr check = eq(load(Width::Byte, 30), 7u, "short");
   const std::string guarded = to_string(all({guard, check})), bare = to_string(check);
   Program p;
   p.branches.push_back({"v4 before v4", all({guard, check}), 4, 0});
@@ -47,12 +81,13 @@ TEST(ReadGuards, BranchesFollowedOnlyByTheOtherVersionLoseTheirGuards) {
   EXPECT_EQ(to_string(out.branches[3].condition), bare);
 
   Program both;
+  ConditionPtr shorter = read_guard(ge(packet_length(), 40u, "room for less"));
   both.branches.push_back({"v4", all({guard, check}), 4, 0});
-  both.branches.push_back({"either version", all({guard, check}), 0, 0});
+  both.branches.push_back({"either version", all({shorter, check}), 0, 0});
   both.branches.push_back({"v6", all({guard, check}), 6, 0});
   out = drop_last_read_guards(both);
   EXPECT_EQ(to_string(out.branches[0].condition), guarded);
-  EXPECT_EQ(to_string(out.branches[1].condition), guarded);
+  EXPECT_EQ(to_string(out.branches[1].condition), to_string(all({shorter, check})));
   EXPECT_EQ(to_string(out.branches[2].condition), bare);
 }
 
