@@ -446,6 +446,11 @@ std::uint32_t read_end(const ConditionPtr& c, const Value* base, std::uint32_t l
   return end;
 }
 
+bool same_run(const Branch& a, const Branch& b) {
+  if (a.ip_version != b.ip_version || a.link_offset != b.link_offset || !a.framing != !b.framing) return false;
+  return !a.framing || same_check(a.framing, b.framing);
+}
+
 std::vector<ConditionPtr> conjuncts(const ConditionPtr& condition) {
   return condition->kind == Condition::Kind::All ? condition->children : std::vector<ConditionPtr>{condition};
 }

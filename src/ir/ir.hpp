@@ -211,6 +211,11 @@ struct Branch {
   std::uint32_t signature = 0;
 };
 
+// Whether two branches are for the same IP version behind the same link
+// header (offset and framing): passes that sort or rewrite branches side by
+// side keep to such runs.
+bool same_run(const Branch& a, const Branch& b);
+
 struct Program {
   std::vector<Branch> branches;
   // When not empty, the program decides only about the packets that one of

@@ -51,11 +51,6 @@ std::strong_ordering order_checks(const ConditionPtr& a, const ConditionPtr& b) 
   return a->children.size() <=> b->children.size();
 }
 
-bool same_run(const Branch& a, const Branch& b) {
-  if (a.ip_version != b.ip_version || a.link_offset != b.link_offset || !a.framing != !b.framing) return false;
-  return !a.framing || same_check(a.framing, b.framing);
-}
-
 // Whether the value reads a variable, which each branch assigns for itself:
 // the same text may then stand for different numbers in two branches.
 bool reads_variable(const ValuePtr& v) {
