@@ -41,9 +41,11 @@ constexpr Form kForms[] = {{false, true, true, true, true, true},
                            {true, false, false, false},
                            {false, false, false, false}};
 
-// Tried only within xt_bpf's limit, after an earlier form of the first six
-// (see best()).
-bool is_fallback(std::size_t index) { return index == 4 || index == 5; }
+// The forms that move fewer branches than the grouped ones: tried only
+// within xt_bpf's limit after a grouped form (see best()).
+bool is_fallback(const Form& form) {
+  return !form.share_versions && form.window_shortcut && !form.group_branches;
+}
 
 std::string describe(std::size_t index, Form form, bool tag_copies) {
   std::string late = form.late_version_word ? "IPv6's first word late, " : "";
@@ -184,14 +186,14 @@ std::optional<ir::Program> shape_form(const ir::Program& program, Form form, con
     if (!options.optimize || !options.late_version_word) return std::nullopt;
     bool changed = false;
     out = passed("late-version-word", scope, out, late_version_word(out), options, &changed);
-    if (!changed) return std::nullopt;  // the same as the next form
+    if (!changed) return std::nullopt;  // the same as the form without it
   }
   if (form.group_branches) {
     if (!options.optimize) return std::nullopt;
     if (form.widen_masks) {
       bool widened = false;
       out = passed("widen-masks", scope, out, widen_first_masks(out), options, &widened);
-      if (!widened) return std::nullopt;  // the same as the next form
+      if (!widened) return std::nullopt;  // the same as the form without it
     }
     bool changed = false;
     out = passed("group-branches", scope, out, group_branches(out, options.verdict_per_signature), options, &changed);
@@ -290,17 +292,19 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
   bool moved = false;  // an earlier form moved branches
   for (std::size_t i = 0; i < std::size(kForms); ++i) {
     const Form& form = kForms[i];
-    // The second and third forms, which move fewer branches, are tried
-    // after one that moved them only within xt_bpf's limit, where every
-    // program that fit before must still fit. Above it moving branches
-    // rarely makes a program larger, and each extra form would cost a
-    // refusal, which tries every form of its prefixes, a quarter more time.
-    if (is_fallback(i) && moved && fit_within > kXtBpfMaxInstructions) continue;
+    // The forms that move fewer branches are tried after one that moved
+    // them only within xt_bpf's limit, where every program that fit before
+    // must still fit. Above it moving branches rarely makes a program
+    // larger, and each extra form would cost a refusal, which tries every
+    // form of its prefixes, a quarter more time.
+    if (is_fallback(form) && moved && fit_within > kXtBpfMaxInstructions) continue;
     auto& ready = form.window_shortcut ? with_shortcut : without_shortcut;
     if (!ready) ready = joined(members, form.window_shortcut);
     std::optional<ir::Program> shaped = shape_form(*ready, form, options_, describe(i, form, false));
     if (!shaped) continue;
-    moved = moved || form.order_versions;
+    // As before the forms with late-version-word and widen-masks, which
+    // must not keep the fallbacks from a program that fits no other form.
+    moved = moved || (form.order_versions && !form.widen_masks && !form.late_version_word);
     if (last_use && !options_.observe_passes) {
       // The form's IR holds what code generation needs; the joined program
       // and the lowerings behind it are let go first (a later form joins
@@ -344,8 +348,8 @@ std::pair<ir::Program, BpfProgram> ProgramBuilder::best(const std::vector<std::s
 }
 
 ir::Program ProgramBuilder::first_form_ir(const std::vector<std::size_t>& members) {
-  // The first form that differs from the next: the third, in the selection's
-  // order, always exists.
+  // The first form that differs from the next: the sixth (nothing moved,
+  // nothing shared), in the selection's order, always exists.
   ir::Program program = joined(members, true);
   for (std::size_t i = 0;; ++i) {
     if (std::optional<ir::Program> ir = run_form_passes(program, kForms[i], options_, "program")) return *ir;

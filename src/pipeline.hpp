@@ -62,13 +62,13 @@ struct Form {
 // late-version-word, widen-masks, group-branches, guard-reads,
 // share-versions, drop-last-guards, then resolve-link-base or, with
 // `tag_copies`, copy-per-tag. nullopt when the form is the same as one
-// without late_version_word (no IPv6 branch behind a link header), without
-// widen_masks (no mask to widen), without
-// group_branches (nothing to group, or a verdict per signature,
-// which needs the selection's order), without order_versions (nothing to
-// reorder) or without share_versions (nothing to share), and with
-// `tag_copies` unless the program is for Ethernet, optimized and not
-// negated.
+// without late_version_word (no IPv6 branch behind a link header that
+// tells the version, or CompileOptions::late_version_word off), without
+// widen_masks (no mask to widen), without group_branches (nothing to
+// group, or a verdict per signature, which needs the selection's order),
+// without order_versions (nothing to reorder) or without share_versions
+// (nothing to share), and with `tag_copies` unless the program is for
+// Ethernet, optimized and not negated.
 std::optional<ir::Program> run_form_passes(const ir::Program& program, Form form, const CompileOptions& options,
                                            std::string_view scope, bool tag_copies = false);
 

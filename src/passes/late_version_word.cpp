@@ -36,10 +36,14 @@ bool reads_word(const ConditionPtr& c, std::uint32_t offset) {
 Program late_version_word(const Program& program) {
   Program out = program;
   for (Branch& branch : out.branches) {
-    if (branch.ip_version != 6 || (!branch.framing && branch.link_offset == 0)) continue;
+    if (branch.ip_version != 6) continue;
     std::vector<ConditionPtr> parts = conjuncts(branch.condition);
     std::size_t first = 0;
     while (first < parts.size() && reads_link(parts[first])) ++first;
+    // Only where a link header said the version: its framing, or link
+    // checks in front (not raw IP behind an offset, nor BSD loopback, whose
+    // version the nibble decides).
+    if (!branch.framing && first == 0) continue;
     std::size_t second = first;
     while (second < parts.size() && reads_word(parts[second], 0)) ++second;
     std::size_t end = second;

@@ -5,8 +5,9 @@
 
 namespace p0fbpf {
 
-// In each IPv6 branch behind a link header (framing, or a link offset)
-// whose IP-level checks start with checks of the first word (version,
+// In each IPv6 branch behind a link header that tells the version (its
+// framing, or link checks in front: Ethernet, Linux cooked) whose IP-level
+// checks start with checks of the first word (version,
 // traffic class, flow label) followed by checks of the second (payload
 // length, next header, hop limit), the second word's checks go first. The
 // link header has told the version already, and nearly every IPv6 packet
@@ -18,8 +19,9 @@ namespace p0fbpf {
 // branch accepts an IPv6 packet shorter than both words, and negated
 // programs get their read guards later (guard-reads).
 //
-// Not for raw IP, where the program's version split has loaded the first
-// word already (codegen.hpp) and its checks cost two instructions.
+// Not for raw IP (also behind --l3-offset), where the program's version
+// split has loaded the first word already (codegen.hpp) and its checks cost
+// two instructions, nor where no link check precedes the IP header's.
 ir::Program late_version_word(const ir::Program& program);
 
 }  // namespace p0fbpf

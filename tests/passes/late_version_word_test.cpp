@@ -28,11 +28,13 @@ std::vector<std::string> fields(const Branch& branch) {
 // An IPv6 branch's checks as lowering writes them: the first word, the
 // second (a range of it), then a TCP field.
 Branch ipv6_branch() {
-  return {"a",
+  Branch b{"a",
           all({eq(bit_and(load(Width::Word, 0), 0xf03fffff), 0x60000000, "ver, quirks ecn, flow"),
                le(load(Width::Word, 4), 0x280640, "pclass, ttl"), ge(load(Width::Word, 4), 0x280620, "pclass, ttl"),
                eq(load(Width::Byte, 53), 2, "tcp flags")}),
           6, 14};
+  b.framing = eq(frame_load(Width::Half, 12), 0x86dd, "link: ethertype");
+  return b;
 }
 
 TEST(LateVersionWord, BehindALinkHeaderTheSecondWordGoesFirst) {
@@ -58,6 +60,7 @@ TEST(LateVersionWord, TheLinkChecksStayInFront) {
   parts.insert(parts.begin(), eq(frame_load(Width::Half, 14), 0x86dd, "link: protocol"));
   b.condition = all(parts);
   b.link_offset = 16;
+  b.framing = nullptr;
   Program p;
   p.branches = {b};
   EXPECT_EQ(fields(late_version_word(p).branches[0]),
@@ -67,12 +70,16 @@ TEST(LateVersionWord, TheLinkChecksStayInFront) {
 
 TEST(LateVersionWord, WhereNothingMoves) {
   Program p;
-  // Raw IP: the version split has loaded the first word.
+  // Raw IP: the version split has loaded the first word. Behind an offset
+  // without link checks (--l3-offset, loopback) nothing told the version.
   p.branches = {ipv6_branch()};
+  p.branches[0].framing = nullptr;
   p.branches[0].link_offset = 0;
   EXPECT_TRUE(identical(late_version_word(p), p));
+  p.branches[0].link_offset = 4;
+  EXPECT_TRUE(identical(late_version_word(p), p));
   // IPv4 (its first word holds the datagram's length).
-  p.branches[0].link_offset = 14;
+  p.branches = {ipv6_branch()};
   p.branches[0].ip_version = 4;
   EXPECT_TRUE(identical(late_version_word(p), p));
   // No check of the second word right after the first's.
