@@ -175,14 +175,14 @@ Result<std::shared_ptr<Capture>> Capture::open_live(const LiveOptions& options) 
   }
   // Until the filter was set, the socket took every frame on the device,
   // and the kernel counted them as received (libpcap discards them): the
-  // counts start here, where the capture listens with its filter.
+  // counts start here, where the capture listens with its filter (from 0
+  // where libpcap cannot tell them yet).
   pcap_stat at_start{};
-  if (pcap_stats(pcap, &at_start) != 0) {
-    return fail(fmt::format("cannot capture on {}: cannot read its counts: {}", device, pcap_geterr(pcap)));
-  }
   std::shared_ptr<Capture> capture(new Capture(pcap, device, nullptr));
   capture->live_ = options;
-  capture->at_start_ = CaptureStats{at_start.ps_recv, at_start.ps_drop, at_start.ps_ifdrop};
+  if (pcap_stats(pcap, &at_start) == 0) {
+    capture->at_start_ = CaptureStats{at_start.ps_recv, at_start.ps_drop, at_start.ps_ifdrop};
+  }
   return capture;
 }
 

@@ -42,9 +42,10 @@ std::optional<MaskedCheck> masked_check(const ConditionPtr& c) {
   return std::nullopt;
 }
 
-bool same_run(const Branch& a, const Branch& b) {
-  if (a.ip_version != b.ip_version || a.link_offset != b.link_offset || !a.framing != !b.framing) return false;
-  return !a.framing || same_check(a.framing, b.framing);
+// `load & mask`, or the load itself where the mask keeps all of it, as the
+// run's own checks read.
+ValuePtr masked(const ValuePtr& load, std::uint32_t mask) {
+  return mask == width_mask(*load) ? load : bit_and(load, mask);
 }
 
 std::optional<MaskedCheck> first_check(const Branch& branch) {
@@ -88,7 +89,7 @@ void widen_run(const std::vector<Branch>& run, std::vector<Branch>& out) {
     // `extra`.
     std::uint32_t subset = 0;
     do {
-      parts.front() = eq(bit_and(c->load, mask->second), c->value | subset, field);
+      parts.front() = eq(masked(c->load, mask->second), c->value | subset, field);
       Branch copy = b;
       copy.condition = all(parts);
       out.push_back(std::move(copy));
@@ -101,7 +102,8 @@ void widen_run(const std::vector<Branch>& run, std::vector<Branch>& out) {
 // IP header's start.
 bool narrow_at_start(const Branch& branch) {
   std::optional<MaskedCheck> c = first_check(branch);
-  return c && c->load->offset == 0 && !c->load->frame && c->load->width != Width::Word;
+  return c && c->load->offset == 0 && !c->load->frame && c->load->width != Width::Word &&
+         (c->value & ~c->mask) == 0;  // else it never holds, and shifted it might
 }
 
 // The branch with that check made one of the word there.
@@ -109,7 +111,7 @@ Branch word_at_start(const Branch& branch) {
   std::vector<ConditionPtr> parts = conjuncts(branch.condition);
   std::optional<MaskedCheck> c = masked_check(parts.front());
   const std::uint32_t shift = 8 * (4 - static_cast<std::uint32_t>(c->load->width));
-  parts.front() = eq(bit_and(load(Width::Word, 0), c->mask << shift), c->value << shift, parts.front()->field);
+  parts.front() = eq(masked(load(Width::Word, 0), c->mask << shift), c->value << shift, parts.front()->field);
   Branch out = branch;
   out.condition = all(parts);
   return out;
@@ -124,7 +126,8 @@ Program widen_first_masks(const Program& program) {
   for (std::size_t start = 0; start < b.size();) {
     std::size_t end = start + 1;
     while (end < b.size() && same_run(b[start], b[end])) ++end;
-    std::vector<Branch> run(b.begin() + static_cast<std::ptrdiff_t>(start), b.begin() + static_cast<std::ptrdiff_t>(end));
+    auto from = b.begin() + static_cast<std::ptrdiff_t>(start);
+    std::vector<Branch> run(from, from + static_cast<std::ptrdiff_t>(end - start));
     if (std::all_of(run.begin(), run.end(), narrow_at_start)) {
       for (Branch& branch : run) branch = word_at_start(branch);
     }

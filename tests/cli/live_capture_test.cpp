@@ -182,7 +182,8 @@ TEST_F(LiveCapture, ResponseCapturesSynAcks) {
 // and the kernel counts them all: the counts begin where the capture listens.
 TEST_F(LiveCapture, ReceivedCountsOnlyWhatPassedTheFilter) {
   P0FBPF_REQUIRE(std::system("command -v ping > /dev/null") == 0, "ping is needed (apt-get install iputils-ping)");
-  std::string flood = fmt::format("ip netns exec {} timeout 4 ping -q -f {} > /dev/null 2>&1 &", ns_->a(), kAddressB);
+  // Until after the capture has opened (it listens within a second).
+  std::string flood = fmt::format("ip netns exec {} timeout 2 ping -q -f {} > /dev/null 2>&1 &", ns_->a(), kAddressB);
   ASSERT_EQ(std::system(flood.c_str()), 0);
   std::this_thread::sleep_for(300ms);  // the pings flow before the capture opens
   LiveRun live(ns_->b(), {"fingerprint", "-i", "vb", "--seconds", "1.5", "--json"});

@@ -83,12 +83,31 @@ TEST(WidenMasks, EveryPacketKeepsItsVerdictAndBranch) {
   EXPECT_EQ(accepted, 10u);
 }
 
+// Where the run's checks compare the whole load, the copies do too, and
+// so are the same checks as theirs.
+TEST(WidenMasks, AWholeLoadStaysBare) {
+  Program p;
+  // (At offset 2: a run of half-words at 0 would read the word first.)
+  p.branches = {{"a", all({eq(load(Width::Half, 2), 0x4500, "first")}), 4, 0},
+                {"b", all({eq(load(Width::Half, 2), 0x4510, "first")}), 4, 0},
+                {"c", all({eq(bit_and(load(Width::Half, 2), 0xfffc), 0x4500, "first")}), 4, 0}};
+  Program widened = widen_first_masks(p);
+  ASSERT_EQ(widened.branches.size(), 6u);
+  for (std::size_t i = 2; i < 6; ++i) {
+    ConditionPtr first = conjuncts(widened.branches[i].condition).front();
+    EXPECT_EQ(first->lhs->kind, Value::Kind::Load) << i;
+  }
+  EXPECT_TRUE(same_check(conjuncts(widened.branches[2].condition).front(), conjuncts(p.branches[0].condition).front()));
+}
+
 TEST(WidenMasks, WhereNothingWidens) {
-  // More than two bits left out, a mask that is no subset, another load.
+  // More than two bits left out (c, d), a mask that is no subset though two
+  // bits short (e), another load (f).
   Program p;
   p.branches = {branch("a", 4, 0xff03ffff, 0x4500003c), branch("b", 4, 0xff03ffff, 0x45000034),
                 branch("c", 4, 0xf000ffff, 0x40000034), branch("d", 4, 0xff00fff0, 0x45000030),
-                {"e", all({eq(bit_and(load(Width::Word, 4), 0xff00ffff), 1, "other")}), 4, 0}};
+                branch("e", 4, 0xff0cffff, 0x45000034),
+                {"f", all({eq(bit_and(load(Width::Word, 4), 0xff00ffff), 1, "other")}), 4, 0}};
   EXPECT_TRUE(identical(widen_first_masks(p), p));
   // A value with bits outside its own mask never holds: left alone.
   Program never_holds;
