@@ -1,5 +1,6 @@
 #include "passes/lower.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -82,7 +83,10 @@ ConditionPtr ttl_check(const InitialTtl& ttl, const Frame& f) {
 }
 
 // Some of the `count` bytes at `start` is non-zero: words, then a half-word
-// and a byte, so that no load reaches past them.
+// and a byte, so that no load reaches past them. The last of them is read
+// first: the alternatives stop at the first that holds, and a packet that
+// ends before the last byte must end the program there, as a read guard in
+// front of them promises (read_guards.hpp), not hold on an earlier byte.
 ConditionPtr any_nonzero(const Position& start, std::uint32_t count, const std::string& field) {
   std::vector<ConditionPtr> nonzero;
   for (std::uint32_t at = 0; at < count;) {
@@ -91,6 +95,7 @@ ConditionPtr any_nonzero(const Position& start, std::uint32_t count, const std::
     nonzero.push_back(ne(start.load(width, at), 0, field));
     at += static_cast<std::uint32_t>(width);
   }
+  std::reverse(nonzero.begin(), nonzero.end());
   return any(std::move(nonzero));
 }
 

@@ -23,11 +23,23 @@ std::uint32_t least_length(const Branch& branch) {
     if (c->kind != Condition::Kind::Compare) continue;
     need = std::max(need, read_end(c, nullptr, branch.link_offset));
     if (c->negated || c->lhs->kind != Value::Kind::PacketLength || !c->rhs->is_constant()) continue;
+    // The program compares the frame's length with K plus the link header:
+    // a K that wraps there says nothing.
     std::uint32_t k = c->rhs->constant;
+    if (k > kAnyLength - 1 - branch.link_offset) continue;
     if (c->relation == Relation::GreaterEqual) need = std::max(need, k);
-    if (c->relation == Relation::Greater && k < kAnyLength) need = std::max(need, k + 1);
+    if (c->relation == Relation::Greater) need = std::max(need, k + 1);
   }
-  return need;
+  return std::min(need, kAnyLength - 1);
+}
+
+// The branch without its read guards.
+ConditionPtr unguarded(const ConditionPtr& condition) {
+  std::vector<ConditionPtr> kept;
+  for (const auto& child : conjuncts(condition)) {
+    if (!child->read_guard) kept.push_back(child);
+  }
+  return all(std::move(kept));
 }
 
 // Whether the guard keeps only packets shorter than `length` out.
@@ -61,9 +73,19 @@ Program drop_last_read_guards(const Program& program) {
                           : branch.ip_version == 6 ? after_v6
                                                    : std::min(after_v4, after_v6);
     if (branch.condition->kind == Condition::Kind::All) {
+      // Where a later branch accepts packets of some length, a guard goes
+      // only if the branch itself reads as far unguarded: else it might
+      // accept a packet the guard kept out (a read inside alternatives may
+      // not run).
+      std::uint32_t own = kAnyLength;
+      if (after != kAnyLength) {
+        Branch bare = branch;
+        bare.condition = unguarded(branch.condition);
+        own = least_length(bare);
+      }
       std::vector<ConditionPtr> kept;
       for (const auto& child : branch.condition->children) {
-        if (!child->read_guard || !guards_below(child, after)) kept.push_back(child);
+        if (!child->read_guard || !guards_below(child, std::min(after, own))) kept.push_back(child);
       }
       branch.condition = all(std::move(kept));
     }

@@ -10,8 +10,9 @@ namespace p0fbpf {
 // version follow, and, where the branches count lengths from one place (no
 // framing, one link offset), a guard `length >= K` where every later branch
 // of the version accepts only packets of K bytes or more (its own length
-// checks and fixed reads say so). A read past the packet there ends the
-// program with 0, as the later branches would. Not for negated programs.
+// checks and fixed reads say so) and the branch itself reads byte K-1 in a
+// check that always runs. A read past the packet there ends the program
+// with 0, as the later branches would. Not for negated programs.
 ir::Program drop_last_read_guards(const ir::Program& program);
 
 // For negated programs, where a read past the packet (which ends a program

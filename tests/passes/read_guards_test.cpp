@@ -61,6 +61,46 @@ TEST(ReadGuards, AGuardGoesWhereNoLaterBranchAcceptsWhatItKeepsOut) {
   EXPECT_EQ(to_string(drop_last_read_guards(framed).branches[0].condition), to_string(all({guard, check})));
 }
 
+// A guard `length > K-1` is the same as `length >= K`.
+TEST(ReadGuards, AStrictGuardCountsOneMore) {
+  ConditionPtr check = eq(load(Width::Byte, 59), 7u, "scale");
+  auto kept = [&](std::uint32_t above, std::uint32_t later_reads_to) {
+    ConditionPtr guard = read_guard(gt(packet_length(), above, "room"));
+    Program p;
+    p.branches.push_back({"a", all({guard, check}), 4, 0});
+    p.branches.push_back({"b", all({eq(load(Width::Byte, later_reads_to - 1), 1u, "b")}), 4, 0});
+    return to_string(drop_last_read_guards(p).branches[0].condition) == to_string(all({guard, check}));
+  };
+  EXPECT_FALSE(kept(59, 60));  // len > 59 keeps out what b cannot accept
+  EXPECT_TRUE(kept(59, 59));   // a 59-byte packet b accepts
+  EXPECT_TRUE(kept(60, 62));   // a reads only to 60: a packet of 60 it would accept
+}
+
+// A guard in front of reads that may not run (the padding after `eol`,
+// read in alternatives, here nearest first) stays: without it a truncated packet could be
+// accepted where the guard sent it on to a later branch, which ends the
+// program reading past it. Over every length around the guard, the
+// program with and without the pass gives the same verdict and branch.
+TEST(ReadGuards, AGuardBeforeReadsThatMayNotRunStays) {
+  ConditionPtr guard = read_guard(ge(packet_length(), 48u, "eol padding: in packet"));
+  Program p;
+  ConditionPtr padding = any({ne(load(Width::Half, 45), 0u, "padding"), ne(load(Width::Byte, 47), 0u, "padding")});
+  p.branches.push_back({"a", all({eq(load(Width::Byte, 40), 2u, "mss"), guard, padding}), 4, 0});
+  p.branches.push_back({"b", all({eq(load(Width::Byte, 40), 2u, "mss"), eq(load(Width::Byte, 49), 3u, "ws")}), 4, 0});
+  Program out = drop_last_read_guards(p);
+  EXPECT_EQ(to_string(out.branches[0].condition), to_string(p.branches[0].condition));
+  for (std::size_t length = 36; length <= 60; ++length) {
+    std::vector<std::uint8_t> packet(length, 0);
+    packet[0] = 0x45;
+    if (length > 40) packet[40] = 2;
+    for (std::size_t i = 43; i < length; ++i) packet[i] = 1;
+    if (length > 49) packet[49] = 3;
+    Verdict before = evaluate(p, packet), after = evaluate(out, packet);
+    EXPECT_EQ(before.accepted, after.accepted) << length;
+    EXPECT_EQ(before.branch, after.branch) << length;
+  }
+}
+
 // A branch that only branches of the other IP version follow loses its
 // guards too: they cannot accept a packet of its version. One that a branch
 // of its own version, or of both, follows keeps them where that branch

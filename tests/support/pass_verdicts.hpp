@@ -1,8 +1,8 @@
 // Checks that passes keep the IR's verdict (ir::evaluate) on packets around
 // every TCP signature of p0f.fp, the examples and the bundled database: matching ones, near misses
 // and random ones, without code generation; for order-versions,
-// widen-masks and copy-per-tag, also that the first branch to accept each
-// packet stays the same.
+// widen-masks, drop-last-guards and copy-per-tag, also that the first
+// branch to accept each packet stays the same.
 #pragma once
 
 #include <functional>
