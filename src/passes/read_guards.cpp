@@ -13,20 +13,20 @@ namespace {
 
 constexpr std::uint32_t kAnyLength = std::numeric_limits<std::uint32_t>::max();
 
-// The fewest bytes, from the IP header, that a packet the branch accepts
-// holds: its top-level length checks, and the fixed reads of its top-level
-// compares, every one of which runs before it accepts (a read past the
-// end ends the program).
-std::uint32_t least_length(const Branch& branch) {
+// The fewest bytes, from the IP header, that a packet the condition of a
+// branch behind `link_offset` accepts holds: its top-level length checks,
+// and the fixed reads of its top-level compares, every one of which runs
+// before it holds (a read past the end ends the program).
+std::uint32_t least_length(const ConditionPtr& condition, std::uint32_t link_offset) {
   std::uint32_t need = 0;
-  for (const ConditionPtr& c : conjuncts(branch.condition)) {
+  for (const ConditionPtr& c : conjuncts(condition)) {
     if (c->kind != Condition::Kind::Compare) continue;
-    need = std::max(need, read_end(c, nullptr, branch.link_offset));
+    need = std::max(need, read_end(c, nullptr, link_offset));
     if (c->negated || c->lhs->kind != Value::Kind::PacketLength || !c->rhs->is_constant()) continue;
     // The program compares the frame's length with K plus the link header:
     // a K that wraps there says nothing.
     std::uint32_t k = c->rhs->constant;
-    if (k > kAnyLength - 1 - branch.link_offset) continue;
+    if (k > kAnyLength - 1 - link_offset) continue;
     if (c->relation == Relation::GreaterEqual) need = std::max(need, k);
     if (c->relation == Relation::Greater) need = std::max(need, k + 1);
   }
@@ -77,19 +77,15 @@ Program drop_last_read_guards(const Program& program) {
       // only if the branch itself reads as far unguarded: else it might
       // accept a packet the guard kept out (a read inside alternatives may
       // not run).
-      std::uint32_t own = kAnyLength;
-      if (after != kAnyLength) {
-        Branch bare = branch;
-        bare.condition = unguarded(branch.condition);
-        own = least_length(bare);
-      }
+      std::uint32_t own =
+          after == kAnyLength ? kAnyLength : least_length(unguarded(branch.condition), branch.link_offset);
       std::vector<ConditionPtr> kept;
       for (const auto& child : branch.condition->children) {
         if (!child->read_guard || !guards_below(child, std::min(after, own))) kept.push_back(child);
       }
       branch.condition = all(std::move(kept));
     }
-    std::uint32_t need = comparable ? least_length(branch) : 0;
+    std::uint32_t need = comparable ? least_length(branch.condition, branch.link_offset) : 0;
     if (branch.ip_version != 6) after_v4 = std::min(after_v4, need);
     if (branch.ip_version != 4) after_v6 = std::min(after_v6, need);
   }
