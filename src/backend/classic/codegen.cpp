@@ -155,7 +155,6 @@ class Generator {
     if (options_.verdict_per_signature && options_.negate) {
       throw std::invalid_argument("a negated program has no matching signature to return");
     }
-    for (const Branch& branch : program.branches) registers_.count_uses(branch.condition);
     // One accept label per verdict: per signature, or the one accept_value.
     std::map<std::uint32_t, int> accepts;
     auto accept_label = [&](const Branch& branch) {
@@ -182,6 +181,7 @@ class Generator {
       bool last = i + 1 == program.branches.size();
       int next = last ? reject : second_run && i + 1 == *second_run ? second_label : new_label();
       registers_.start_branch(program.branches[i].link_offset, i == 0);
+      registers_.count_branch_uses(program.branches[i].condition);
       reachable_ = true;
       condition(program.branches[i].condition, accept_label(program.branches[i]), next);
       if (!last) place(next);

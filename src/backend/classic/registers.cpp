@@ -81,6 +81,13 @@ void Registers::emit(std::uint16_t code, std::uint32_t k) {
   code_.push_back(std::move(p));
 }
 
+void Registers::count_branch_uses(const ConditionPtr& condition) {
+  uses_.clear();
+  occurrences_.clear();
+  previous_lhs_.clear();
+  count_uses(condition);
+}
+
 void Registers::count_uses(const ConditionPtr& c) {
   if (c->kind == Condition::Kind::Compare) {
     // Compares in a row on one value find it still in A.

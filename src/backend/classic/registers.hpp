@@ -40,9 +40,10 @@ class Registers {
   // Instructions go to the end of `code`.
   Registers(PendingCode& code, const std::vector<std::string>& spilled);
 
-  // Counts how often each value occurs in `condition`; called for every
-  // branch before any code is generated, to decide what is worth keeping.
-  void count_uses(const ir::ConditionPtr& condition);
+  // Counts how often each value occurs in a branch's `condition`, to decide
+  // what is worth keeping in scratch memory while its code is generated;
+  // forgets the previous branch's counts (each branch starts afresh).
+  void count_branch_uses(const ir::ConditionPtr& condition);
   // Lets the counts go once the code is generated.
   void forget_uses();
 
@@ -75,6 +76,7 @@ class Registers {
   const std::optional<std::string>& unassigned_variable() const { return unassigned_; }
 
  private:
+  void count_uses(const ir::ConditionPtr& condition);
   void count_value_uses(const ir::ValuePtr& v);
   void note_missing(const ir::ValuePtr& v);
   void remember(const ir::ValuePtr& v);

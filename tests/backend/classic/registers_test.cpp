@@ -47,8 +47,8 @@ TEST(Registers, ValueUsedAgainComesBackFromScratchMemory) {
   ValuePtr position = add(load(Width::Byte, 0), 4);
   ValuePtr kind = load(Width::Byte, 0, position);
   ValuePtr other = load(Width::Byte, 0, add(load(Width::Byte, 1), 4));
-  registers.count_uses(all({eq(kind, 1u, "a"), eq(other, 2u, "b"), eq(kind, 3u, "c")}));
   registers.start_branch(0, false);
+  registers.count_branch_uses(all({eq(kind, 1u, "a"), eq(other, 2u, "b"), eq(kind, 3u, "c")}));
   registers.into_a(kind);
   registers.into_a(other);
   std::size_t before = code.size();
@@ -58,6 +58,30 @@ TEST(Registers, ValueUsedAgainComesBackFromScratchMemory) {
   bool stored = false;
   for (const PendingInstruction& p : code) stored = stored || (p.insn.code == BPF_ST && p.insn.k == code.back().insn.k);
   EXPECT_TRUE(stored);
+}
+
+// Each branch starts with nothing in scratch memory, so a load through X
+// that occurs once in each of two branches is not worth a store in either
+// (behind Ethernet without copies, every load of every branch was stored,
+// twice the program).
+TEST(Registers, AValueUsedOnceInEachBranchIsNotStored) {
+  PendingCode code;
+  Registers registers(code, {});
+  ValuePtr kind = load(Width::Word, 14, variable("shift"));
+  ConditionPtr check = eq(kind, 1u, "a");
+  for (bool first : {true, false}) {
+    registers.start_branch(0, first);
+    registers.count_branch_uses(check);
+    registers.assign(variable("shift"), constant(0));
+    registers.into_a(kind);
+  }
+  for (const PendingInstruction& p : code) EXPECT_NE(p.insn.code, BPF_ST);
+  // Used twice in one branch, with another value between, it is.
+  registers.start_branch(0, false);
+  registers.count_branch_uses(all({check, eq(load(Width::Byte, 3), 5u, "b"), eq(kind, 2u, "c")}));
+  registers.assign(variable("shift"), constant(0));
+  registers.into_a(kind);
+  EXPECT_EQ(code.back().insn.code, BPF_ST);
 }
 
 TEST(Registers, SpilledVariableGetsTheLastSlot) {
