@@ -207,10 +207,13 @@ sig   = 6:64-:0:1460:3,10:ws,nop,mss,sok,nop,nop:ecn,flow,uptr+:0
 ; a fact, the labels and comments are this project's. Where two sources say
 ; the same thing both are named; where they differ the comment says which
 ; is followed and why. Fields the sources leave open are written as p0f's
-; database does: the MSS is `*`, the TTL is the initial TTL. Only IPv4 is
-; given, since no source prints these stacks' IPv6 SYNs that agrees with
-; another (one p0f fork, ezbik/p0f3, gives Windows over IPv6 an initial hop
-; limit of 255, which no other source supports; it is not followed).
+; database does: the MSS is `*`, the TTL is the initial TTL. IPv4 is given
+; for every stack, IPv6 where a source prints it. Over IPv6 a host takes its
+; hop limit from the router's advertisements where they give one (RFC 4861),
+; so the same stacks are printed at different hop limits: the p0f fork
+; ezbik/p0f3 has Windows 10 at 64, and Windows 11 and an iPhone at 255. The
+; entries below give 64, as the sources that print one here do; a network
+; that advertises another limit sends SYNs they do not match.
 ; tests/signature_database_test.cpp checks that every signature below has
 ; such a comment, and tests/measured_signatures_test.cpp leaves these labels
 ; out of what it measures.
@@ -241,11 +244,15 @@ sig   = 4:128:0:*:mss*44,8:mss,nop,ws,nop,nop,sok:df,id+:0
 ; The window 64240 whatever the MSS, seen when a router on the way lowers
 ; the MSS option (MSS clamping) but not the window the host computed.
 ; source: xnih/satori fingerprints/tcp.xml ("Windows 10 - 1703" to "1909":
-; 64240:128:1:52:M1460,N,W8,N,N,S and 64240:128:1:52:M1380,N,W8,N,N,S) and
+; 64240:128:1:52:M1460,N,W8,N,N,S and 64240:128:1:52:M1380,N,W8,N,N,S),
 ; MuonFP's published Windows 10 example 64240:2-1-3-1-1-4:1460:8
 ; (ELLIO-Technology/tcp-fingerprint-firewall
-; fingerprint-format.md). The p0f forks above write only mss*44, which
-; says the same at MSS 1460 but misses the clamped case; both are kept.
+; fingerprint-format.md), and the same as JA4T for Windows 11 in
+; FoxIO-LLC/ja4 README.md (64240_2-1-3-1-1-4_1460_8) and for Windows 10 in
+; FoxIO's post "JA4T: TCP Fingerprinting" (2024-04-23,
+; blog.foxio.io/ja4t-tcp-fingerprinting). The p0f forks above write only
+; mss*44, which says the same at MSS 1460 but misses the clamped case; both
+; are kept.
 sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+:0
 
 ; The window 65535.
@@ -256,6 +263,14 @@ sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+:0
 ; once under "Windows 8"; three sources put it under Windows 10, so it is
 ; labelled so here.
 sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+:0
+
+; Over IPv6: the same options, a flow label (quirk flow), and the window as
+; 45 times the MSS (64800 at MSS 1440, a 1,500-byte link's over IPv6): as
+; over IPv4, the largest multiple of the MSS within 65535. Hop limit 64 (see
+; the section's head); one source only, which no other contradicts.
+; source: ezbik/p0f3 p0f.fp (its "Windows:10 pro" entry over IPv6, this
+; signature).
+sig   = 6:64:0:*:mss*45,8:mss,nop,ws,nop,nop,sok:flow:0
 
 ; Windows Server 2019 and 2022: Windows 10's stack, but the client SYN asks
 ; for ECN (ECE and CWR set). Three windows, each from one source: 65535 and
@@ -271,17 +286,29 @@ label = s:win:Windows:Server 2019 or 2022
 ; Server 2016 and 2022 entries carry ecn too). Satori's "Windows Server
 ; 2019" has SYN+ACK tests only.
 sig   = 4:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
+; Two sources, each a tcpdump line of a Server 2019 host connecting out:
+; flags SYN, ECE and CWR, window 64240 with a lowered MSS (the window stays
+; 64240, as Windows 10's clamped SYNs above), nop, scale 8, nop, nop,
+; sackOK. Neither prints TTL, DF or IP ID: those are the stack's, as in the
+; entries above.
 ; source: 0xdf's "RoguePotato on Remote" (0xdf.gitlab.io/2020/09/08/
-; roguepotato-on-remote.html): a tcpdump line of HTB's Remote, a Windows
-; Server 2019 host, connecting out: flags SYN, ECE and CWR, window 64240,
-; mss 1357 (lowered on the VPN; the window stays 64240, as Windows 10's
-; clamped SYNs above), nop, scale 8, nop, nop, sackOK. The line prints no
-; TTL, DF or IP ID: those are the stack's, as in the entries above.
+; roguepotato-on-remote.html: HTB's Remote, mss 1357 on the VPN) and
+; fabferri/az-pattern service-tag-udr/README.md (its vm100, "Windows Server
+; 2019", an Azure 2019-Datacenter image: mss 1418).
 sig   = 4:128:0:*:64240,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
-; source: mrheinen/p0f p0f.fp (its "Server 2022 Datacenter" entry, the only
-; public one found that prints a Server 2022 SYN), over IPv4 only: over IPv6
-; the entry's `*` would mean no flow label, and no IPv6 SYN backs that.
+; source: mrheinen/p0f p0f.fp (its "Server 2022 Datacenter" entry), over
+; IPv4 only: over IPv6 the entry's `*` would mean no flow label, and no IPv6
+; SYN backs that.
 sig   = 4:128:0:*:mss*46,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
+; A second source for Server 2022 agrees on the options and the scale, at
+; another window: 62727, seven times the MSS of AWS's 9,001-byte MTU (8961)
+; while the MSS option says 1460, lowered on the way (the same largest
+; multiple of the host's MSS within 65535). JA4T prints no flags, TTL, DF or
+; IP ID: they are mrheinen's for Server 2022, as above.
+; source: FoxIO's post "JA4T: TCP Fingerprinting" (2024-04-23,
+; blog.foxio.io/ja4t-tcp-fingerprinting: "AWS Windows Server 2022",
+; 62727_2-1-3-1-1-4_1460_8).
+sig   = 4:128:0:*:62727,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
 
 ; ---------------------------------------------------------------------------
 ; Apple's stack (macOS and iOS send the same SYN): window 65535, scale 6 or 5,
@@ -290,14 +317,18 @@ sig   = 4:128:0:*:mss*46,8:mss,nop,ws,nop,nop,sok:df,id+,ecn:0
 ; iOS 13; before that the ID was not zero, see p0f's Mac OS X labels below).
 ; No source found names macOS 13+ or iOS 16+ by version: the sources below
 ; name macOS 10.13 to 10.15 and iOS 13 (Satori), "macOS/iOS" with no version
-; (MuonFP), and entries added in 2026 with no version (huginn-net).
+; (MuonFP), "OSX/iOS (all versions)" in 2024, when macOS 14 and iOS 17 were
+; current (FoxIO), and entries added in 2026 with no version (huginn-net).
 label = s:unix:Apple:macOS or iOS
 
 ; source: xnih/satori fingerprints/tcp.xml ("Mac OS X 10.15.x" and
 ; "iOS 13.x": 65535:64:1:64:M1460,N,W6,N,N,T,S,E,E:PZ), MuonFP's published
 ; macOS/iOS example 65535:2-1-3-1-1-8-4-0-0:1460:6
-; (ELLIO-Technology/tcp-fingerprint-firewall fingerprint-format.md) and
-; biandratti/huginn-net huginn-net-db/config/p0f-tcp-syn.fp (branch
+; (ELLIO-Technology/tcp-fingerprint-firewall fingerprint-format.md), the
+; same as JA4T for "OSX/iOS (all versions)" in FoxIO's post "JA4T: TCP
+; Fingerprinting" (2024-04-23, blog.foxio.io/ja4t-tcp-fingerprinting:
+; 65535_2-1-3-1-1-8-4-0-0_1460_6)
+; and biandratti/huginn-net huginn-net-db/config/p0f-tcp-syn.fp (branch
 ; improve-db-quality, its iOS and Mac OS X entries added in 2026: 65535,6
 ; with this layout and quirk df).
 sig   = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
@@ -327,18 +358,20 @@ sig   = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df,ecn:0
 ; source: FoxIO-LLC/ja4 pcap/chrome-cloudflare-quic-with-secrets.pcapng
 ; (hop limit 64, a flow label, window 65535, mss 1440,nop,wscale 6,nop,nop,
 ; TS,sackOK,eol; the capture names no OS, and this layout ending in EOL is
-; Apple's) and ezbik/p0f3 p0f.fp ("iPhone 16 pro max": this signature).
+; Apple's), FoxIO-LLC/ja4 pcap/ipv6.pcapng (the same at mss 1346) and
+; ezbik/p0f3 p0f.fp ("iPhone 16 pro max", a phone that runs iOS 18 or
+; later: this signature).
 sig   = 6:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:flow:0
 
 ; ---------------------------------------------------------------------------
-; Android (a Linux kernel, but not Linux's window): window 65535 whatever
-; the MSS, options in Linux's order (MSS, SACK permitted, timestamp, NOP,
-; scale), TTL 64, DF with a non-zero IP ID. The scale follows the receive
-; buffer the device configures.
+; Android (a Linux kernel, but not Linux's window): mostly window 65535
+; whatever the MSS, options in Linux's order (MSS, SACK permitted,
+; timestamp, NOP, scale), TTL 64, DF with a non-zero IP ID. The window and
+; scale follow the receive buffer the device configures.
 label = s:unix:Android:10 or newer
 
 ; Scales 8 and 9 are in both sources below; 10 is in huginn-net alone and
-; is left out. Neither source names Android 12 or later by version.
+; is left out. Android 13 is named with scale 9 (FoxIO, below).
 ; source: xnih/satori fingerprints/tcp.xml ("Android 10.x":
 ; 65535:64:1:60:M1460,S,T,N,W8) and biandratti/huginn-net
 ; huginn-net-db/config/p0f-tcp-syn.fp (branch improve-db-quality, its
@@ -346,10 +379,19 @@ label = s:unix:Android:10 or newer
 ; most common).
 sig   = 4:64:0:*:65535,8:mss,sok,ts,nop,ws:df,id+:0
 ; source: xnih/satori fingerprints/tcp.xml ("Android 10.x":
-; 65535:64:1:60:M1460,S,T,N,W9) and biandratti/huginn-net
+; 65535:64:1:60:M1460,S,T,N,W9), biandratti/huginn-net
 ; huginn-net-db/config/p0f-tcp-syn.fp (branch improve-db-quality, its
-; Android entries with scale 9).
+; Android entries with scale 9) and FoxIO's post "JA4T: TCP Fingerprinting"
+; (2024-04-23, blog.foxio.io/ja4t-tcp-fingerprinting: "Android 13",
+; 65535_2-4-8-1-3_1460_9).
 sig   = 4:64:0:*:65535,9:mss,sok,ts,nop,ws:df,id+:0
+; Android 12, one source only, with another buffer: window 42600 and scale
+; 12, the options in the same order. JA4T prints no TTL, DF or IP ID: they
+; are written as in the entries above (the same kernel's).
+; source: FoxIO's post "JA4T: TCP Fingerprinting" (2024-04-23,
+; blog.foxio.io/ja4t-tcp-fingerprinting: "Android 12",
+; 42600_2-4-8-1-3_1460_12).
+sig   = 4:64:0:*:42600,12:mss,sok,ts,nop,ws:df,id+:0
 
 ; ---------------------------------------------------------------------------
 ; FreeBSD 11 and later: window 65535, scale 6, options MSS, NOP, scale,
@@ -357,7 +399,10 @@ sig   = 4:64:0:*:65535,9:mss,sok,ts,nop,ws:df,id+:0
 label = s:unix:FreeBSD:11 or newer
 
 ; source: mrheinen/p0f p0f.fp (its FreeBSD 11 to 14 entry, with quirk df
-; alone) and freebsd/freebsd-src sys/netinet/ip_id.c (net.inet.ip.rfc6864,
+; alone), chenshuo/tcpip-study docs/slowstart.md (a FreeBSD 14 host's SYN:
+; win 65535, mss 1460, nop, wscale 6, sackOK, TS; its FreeBSD 13 host's has
+; wscale 10, from a larger socket buffer there, not followed) and
+; freebsd/freebsd-src sys/netinet/ip_id.c (net.inet.ip.rfc6864,
 ; default 1: a datagram with DF gets IP ID 0). Window, scale and layout are
 ; those of p0f 3.09b's "FreeBSD:9.x or newer", whose quirk id+ (a non-zero
 ; ID) no longer holds; that label is not kept here.
