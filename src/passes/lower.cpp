@@ -547,6 +547,11 @@ class LooseLowering {
     // The direction's SYN, SYN+ACK for responses: whatever else it leaves
     // out, a signature decides only about the packets p0f fingerprints.
     c.push_back(eq(bit_and(f.flags, kFin | kSyn | kRst | kAck), response_ ? (kSyn | kAck) : kSyn, "tcp flags"));
+    // A fixed window goes right after the flags, with the data offset (one
+    // merged compare of the flags' word), as in exact mode: signatures that
+    // differ by window (NMap's) part there, before their options.
+    const bool early_window = sig_.window.kind == WindowSize::Kind::Exact;
+    const auto after_flags = static_cast<std::ptrdiff_t>(c.size());
     ValuePtr mss = constant(0);
     ValuePtr scale = constant(0);
     std::optional<Position> timestamp;
@@ -584,7 +589,9 @@ class LooseLowering {
         std::uint32_t words = (pos.offset - f.tcp.offset + 3) / 4;
         if (words > 15) return never("the option layout does not fit a TCP header");
         fixed_words = words;
-        c.push_back(eq(bit_and(f.doff_byte, 0xf0), words << 4, "olayout length"));
+        ConditionPtr doff = eq(bit_and(f.doff_byte, 0xf0), words << 4, "olayout length");
+        if (early_window) c.insert(c.begin() + after_flags, doff);
+        else c.push_back(doff);
       } else {
         ValuePtr bytes = binary(BinaryOp::Sub, pos.value(), f.tcp.value());
         ValuePtr words = binary(BinaryOp::Rsh, add(bytes, 3), constant(2));
@@ -597,7 +604,10 @@ class LooseLowering {
     ValuePtr window = f.tcp.load(Width::Half, 14);
     switch (sig_.window.kind) {
       case WindowSize::Kind::Any: break;
-      case WindowSize::Kind::Exact: c.push_back(eq(window, sig_.window.value, "wsize")); break;
+      case WindowSize::Kind::Exact:
+        if (fixed_words) c.insert(c.begin() + after_flags + 1, eq(window, sig_.window.value, "wsize"));
+        else c.push_back(eq(window, sig_.window.value, "wsize"));
+        break;
       case WindowSize::Kind::Modulo:
         c.push_back(eq(binary(BinaryOp::Mod, window, constant(sig_.window.value)), 0, "wsize"));
         break;

@@ -493,6 +493,48 @@ TEST(LowerLoose, DataOffsetFollowsTheLayout) {
   EXPECT_TRUE(accepts("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+,bad:*", p, loose));
 }
 
+// A fixed window comes right after the TCP flags, with the data offset the
+// layout fixes (one compare of the flags' word once merged), before the
+// options: signatures that differ by window part there, as in exact mode.
+// A window that depends on the MSS, or a data offset the layout leaves
+// open, stays after the options.
+TEST(LowerLoose, WindowCheckPlace) {
+  LowerOptions loose;
+  loose.mode = MatchMode::Loose;
+  auto fields = [&](const std::string& text) {
+    Lowered l = lower_ok(text, loose);
+    std::vector<std::string> out;
+    for (const ir::ConditionPtr& c : ir::conjuncts(l.branches.at(0).condition)) out.push_back(c->field);
+    return out;
+  };
+  auto at = [](const std::vector<std::string>& f, const std::string& name) {
+    return std::find(f.begin(), f.end(), name) - f.begin();
+  };
+  std::vector<std::string> fixed = fields("4:64:0:*:1024,10:mss,nop,ws:df:0");
+  ASSERT_LT(at(fixed, "wsize"), static_cast<long>(fixed.size()));
+  EXPECT_EQ(at(fixed, "olayout length"), at(fixed, "tcp flags") + 1);
+  EXPECT_EQ(at(fixed, "wsize"), at(fixed, "tcp flags") + 2);
+  EXPECT_LT(at(fixed, "wsize"), at(fixed, "olayout[0] mss"));
+  for (const std::string& text : {std::string("4:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0"),
+                                  std::string("4:64:0:*:1024,10:mss,nop,ws:df,bad:0")}) {
+    std::vector<std::string> late = fields(text);
+    ASSERT_LT(at(late, "wsize"), static_cast<long>(late.size())) << text;
+    EXPECT_GT(at(late, "wsize"), at(late, "olayout[0] mss")) << text;
+  }
+  // The verdicts stand: the window and the data offset decide.
+  PacketSpec p = design_card_packet();
+  p.window = 1024;
+  p.tcp_options = {2, 4, 0x05, 0xb4, 1, 3, 3, 10};
+  p.data_offset_words = 7;
+  EXPECT_TRUE(accepts("4:64:0:*:1024,10:mss,nop,ws:df:0", p, loose));
+  p.window = 1025;
+  EXPECT_FALSE(accepts("4:64:0:*:1024,10:mss,nop,ws:df:0", p, loose));
+  p.window = 1024;
+  p.data_offset_words = 8;
+  p.tcp_options.resize(12, 0);
+  EXPECT_FALSE(accepts("4:64:0:*:1024,10:mss,nop,ws:df:0", p, loose));
+}
+
 // The payload class comes right after the version when the layout fixes
 // the TCP header's length (merged into one first compare, which jump
 // threading relates across branches), and last when it reads the data
