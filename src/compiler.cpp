@@ -55,7 +55,7 @@ Outcome compile_selection(ProgramBuilder& builder, const std::vector<SignatureSo
   };
   // Growing prefixes, before the whole selection is checked
   // (refuse_before_checking): each at most four times the last, and no
-  // larger than what the last one's size per signature says is 2% over
+  // larger than what the last one's size per signature says is 10% over
   // the limit, so that a selection far over it is refused after compiling
   // about what the limit holds a few times (a prefix over it is compiled in
   // every form), however large the selection.
@@ -65,7 +65,7 @@ Outcome compile_selection(ProgramBuilder& builder, const std::vector<SignatureSo
     std::size_t size = program.instructions.size();
     if (size > options.refuse_over) return refused(prefix, std::move(ir), size);
     // The next prefix holds this one: its lowerings are kept, not redone.
-    std::size_t estimate = size ? prefix * options.refuse_over / size * 102 / 100 : 4 * prefix;
+    std::size_t estimate = size ? prefix * options.refuse_over / size * 110 / 100 : 4 * prefix;
     prefix = std::max(prefix + 1, std::min(4 * prefix, estimate));
   }
   bool ok = true;
