@@ -130,6 +130,7 @@ BpfProgram compile_classic(const Selection& selection, LinkType link, bool per_s
   options.link.type = link;
   options.verdict_per_signature = per_signature;
   options.copy_per_tag = copy_per_tag;
+  options.frame_once = false;  // as -f xdp and xdp attach compile
   Compilation c = compile(selection.sources, options);
   if (!c.ok()) fail("cannot compile " + selection.name);
   return *c.program;

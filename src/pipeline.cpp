@@ -123,10 +123,10 @@ ir::Program with_gate(ir::Program program, const CompileOptions& options) {
 
 const std::vector<std::string_view>& pass_names() {
   static const std::vector<std::string_view> names = {
-      "lower",          "ip-version",        "link",             "merge-checks", "drop-implied-lengths",
-      "share-branches", "order-versions",    "late-version-word", "widen-masks", "group-branches",
-      "guard-reads",    "share-versions",    "drop-last-guards", "copy-per-tag", "resolve-link-base",
-      "syn-gate",
+      "lower",          "ip-version",     "link",           "merge-checks",      "drop-implied-lengths",
+      "share-branches", "order-versions", "late-version-word", "widen-masks",   "group-branches",
+      "guard-reads",    "share-versions", "drop-last-guards", "copy-per-tag",   "frame-once",
+      "resolve-link-base", "syn-gate",
   };
   return names;
 }
@@ -215,10 +215,17 @@ std::optional<ir::Program> shape_form(const ir::Program& program, Form form, con
 }
 
 // The rest of 3: reads behind a link header of variable length are
-// indexed, or (tag_copies) each branch is copied for either header; last,
-// the SYN gate goes in front.
+// indexed, by a shift the program works out once where it can, or
+// (tag_copies) each branch is copied for either header; last, the SYN gate
+// goes in front.
 ir::Program finish_form(ir::Program shaped, const CompileOptions& options, std::string_view scope, bool tag_copies) {
+  std::optional<ir::Program> once;
+  // Its read of the link header is unguarded: a negated program needs the
+  // SYN gate in front, whose reads cover it.
+  bool guarded = !options.negate || gated(options);
+  if (!tag_copies && options.frame_once && options.optimize && guarded) once = frame_once(shaped);
   ir::Program out = tag_copies ? passed("copy-per-tag", scope, shaped, copy_per_tag(shaped), options)
+                    : once     ? passed("frame-once", scope, shaped, std::move(*once), options)
                                : passed("resolve-link-base", scope, shaped,
                                         resolve_link_base(shaped, options.negate), options);
   return passed("syn-gate", scope, out, with_gate(out, options), options);

@@ -23,7 +23,7 @@ TEST(Pipeline, EveryPassKeepsEveryVerdict) {
   const std::vector<std::string_view> keeping = {
       "link",           "merge-checks",   "drop-implied-lengths", "share-branches",
       "order-versions", "late-version-word", "widen-masks", "group-branches",     "guard-reads",  "share-versions",
-      "drop-last-guards", "copy-per-tag", "resolve-link-base",
+      "drop-last-guards", "copy-per-tag", "frame-once", "resolve-link-base",
   };
   const std::vector<std::string_view> changing = {"lower", "ip-version", "syn-gate"};
   for (std::string_view name : pass_names()) {

@@ -87,6 +87,12 @@ struct CompileOptions {
   // False: every program reads through X where the framing found the IP
   // header, for the benchmarks that compare the two.
   bool copy_per_tag = true;
+  // Behind Ethernet, a program without copies works out where the IP header
+  // lies once, before its branches (src/passes/link.hpp frame_once), rather
+  // than in each branch. False: in each, as XDP programs do (the kernel's
+  // verifier limits are measured on those), and for the tests that compare
+  // the two.
+  bool frame_once = true;
   // The program's comment per instruction (BpfProgram::comments), which
   // the listings print. False: none (an empty vector), for callers that
   // only load the program; it is then smaller to make.

@@ -89,6 +89,7 @@ int write_tc_script(const Selection& selection, const CompileOptions& options, T
 int write_xdp_c(const Selection& selection, CompileOptions options, ebpf::XdpCOptions xdp) {
   options.verdict_per_signature = !options.negate;
   options.syn_gate = options.negate;  // XDP sees every frame, on L3 devices (--link raw) too
+  options.frame_once = false;         // as xdp attach (refuse_over_kernel_limit): the verifier's cost
   std::optional<BpfProgram> program = compile_checked(selection.sources, options);
   if (!program) return kExitError;
   xdp.verdicts = verdict_names(selection, options.negate);

@@ -15,8 +15,11 @@ struct ProgramEnded {};
 // One branch over one frame.
 class BranchRun {
  public:
-  BranchRun(std::span<const std::uint8_t> frame, std::uint32_t link_offset)
-      : frame_(frame), link_offset_(link_offset) {}
+  BranchRun(std::span<const std::uint8_t> frame, std::uint32_t link_offset,
+            std::map<std::string, std::uint32_t> variables = {})
+      : frame_(frame), link_offset_(link_offset), variables_(std::move(variables)) {}
+
+  const std::map<std::string, std::uint32_t>& variables() const { return variables_; }
 
   // The framing held: reads of the datagram lie the link shift further
   // (passes/link.cpp's Based).
@@ -107,12 +110,14 @@ class BranchRun {
 
 namespace {
 
-// The first of `branches` that holds; throws ProgramEnded.
+// The first of `branches` that holds, each starting with `variables`;
+// throws ProgramEnded.
 std::optional<std::size_t> first_holding(const std::vector<Branch>& branches, std::span<const std::uint8_t> frame,
-                                         bool guarded_framing) {
+                                         bool guarded_framing,
+                                         const std::map<std::string, std::uint32_t>& variables = {}) {
   for (std::size_t i = 0; i < branches.size(); ++i) {
     const Branch& branch = branches[i];
-    BranchRun run(frame, branch.link_offset);
+    BranchRun run(frame, branch.link_offset, variables);
     if (branch.framing) {
       std::uint32_t end = std::max<std::uint32_t>(read_end(branch.framing, nullptr), 1);
       if (guarded_framing && frame.size() < end) continue;
@@ -133,7 +138,17 @@ Verdict evaluate(const Program& program, std::span<const std::uint8_t> frame, bo
     out.outside_gate = true;
     if (!program.gate.empty() && !first_holding(program.gate, frame, true)) return out;
     out.outside_gate = false;
-    out.branch = first_holding(program.branches, frame, negate);
+    // As generated: the program's framing runs where there are branches,
+    // and where it does not hold, none does (its reads may end the
+    // program).
+    std::map<std::string, std::uint32_t> framed;
+    bool held = true;
+    if (program.framing && !program.branches.empty()) {
+      BranchRun run(frame, 0);
+      held = run.holds(program.framing);
+      framed = run.variables();
+    }
+    if (held) out.branch = first_holding(program.branches, frame, negate, framed);
   } catch (const ProgramEnded&) {
     out.ended = true;
     return out;

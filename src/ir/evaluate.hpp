@@ -31,7 +31,9 @@ struct Verdict {
 // first and reads the datagram behind it (link.hpp resolve_link_base), and
 // with `negate` a frame too short for the framing fails the branch.
 // `negate`: accepted when no branch holds (CodegenOptions::negate). A
-// program with a gate runs it first, its framing guarded as with `negate`.
+// program with a gate runs it first, its framing guarded as with `negate`;
+// then the program's framing (Program::framing), whose assignments every
+// branch reads.
 Verdict evaluate(const Program& program, std::span<const std::uint8_t> frame, bool negate = false);
 
 }  // namespace p0fbpf::ir

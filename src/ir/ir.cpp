@@ -543,6 +543,7 @@ std::string to_string(const Program& program) {
   std::string out;
   // The gate first, as the program runs it.
   append_branches(out, program.gate, "gate");
+  if (program.framing) out += "framing of every branch\n" + to_string(program.framing, 1);
   append_branches(out, program.branches, "branch");
   if (program.branches.empty()) out += "no branches\n";
   return out;
@@ -590,7 +591,7 @@ bool identical(const std::vector<Branch>& a, const std::vector<Branch>& b) {
 }  // namespace
 
 bool identical(const Program& a, const Program& b) {
-  return identical(a.gate, b.gate) && identical(a.branches, b.branches);
+  return identical(a.gate, b.gate) && identical(a.framing, b.framing) && identical(a.branches, b.branches);
 }
 
 }  // namespace p0fbpf::ir

@@ -224,6 +224,12 @@ struct Program {
   // negation say. Framed and resolved like the branches; no other pass
   // touches it.
   std::vector<Branch> gate = {};
+  // When set, run once before the branches (after the gate): link-layer
+  // checks and assignments that hold for every branch, such as where the IP
+  // header lies behind an optional 802.1Q tag (link.hpp frame_once). It
+  // always holds; the branches read what it assigns. No other pass touches
+  // it.
+  ConditionPtr framing = nullptr;
 };
 
 // A readable dump, one condition per line, for tests and debugging.

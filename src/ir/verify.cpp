@@ -151,9 +151,12 @@ std::string VerifyError::render() const { return fmt::format("branch {}, {}: {}"
 
 std::vector<VerifyError> verify(const Program& program) {
   std::vector<VerifyError> errors;
+  // The program's framing runs before every branch, and always holds.
+  Assigned every = std::set<std::string>{};
+  if (program.framing) every = Verifier(0, "the program's framing", errors).check(program.framing, every).if_true;
   for (std::size_t i = 0; i < program.branches.size(); ++i) {
     const Branch& branch = program.branches[i];
-    Assigned start = std::set<std::string>{};
+    Assigned start = every;
     // The framing's assignments hold for the condition (link.hpp).
     Assigned framed = start;
     if (branch.framing) framed = Verifier(i, "framing", errors).check(branch.framing, start).if_true;

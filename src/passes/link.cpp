@@ -154,6 +154,27 @@ Program copy_per_tag(const Program& program) {
   return out;
 }
 
+std::optional<Program> frame_once(const Program& program) {
+  // One branch works it out once anyway, and its framing costs an untagged
+  // frame one compare fewer than the program's would.
+  if (program.branches.size() < 2) return std::nullopt;
+  const ConditionPtr framings[] = {ethernet_framing(ether_type(4)), ethernet_framing(ether_type(6))};
+  for (const Branch& branch : program.branches) {
+    if (!branch.framing || !same_check(branch.framing, framings[branch.ip_version == 6])) return std::nullopt;
+  }
+  const ValuePtr& shift = link_shift_variable();
+  Program out = program;
+  ConditionPtr tagged = assign(shift, constant(kVlanTag), "link: ip header behind the tag");
+  out.framing = all({assign(shift, constant(0), "link: no tag"), select(vlan_tag(), tagged, always())});
+  for (Branch& branch : out.branches) {
+    ConditionPtr type = eq(load(Width::Half, 12, shift), ether_type(branch.ip_version), "link: ethertype");
+    branch.condition = all({std::move(type), Based(branch.link_offset)(branch.condition)});
+    branch.framing = nullptr;
+    branch.link_offset = 0;  // reads and the packet length are now the frame's
+  }
+  return out;
+}
+
 Program resolve_link_base(const Program& program, bool negate) {
   Program out = program;
   for (Branch& branch : out.branches) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "ir/ir.hpp"
 #include "p0fbpf/types.hpp"
@@ -21,6 +22,19 @@ ir::Program apply_link(const ir::Program& program, const LinkLayer& link);
 // done. `negate`: the program is negated, so a frame too short for the
 // framing's reads must fail the branch rather than end the program.
 ir::Program resolve_link_base(const ir::Program& program, bool negate);
+
+// Instead of resolve_link_base: the program works out once where the IP
+// header lies (Program::framing: behind one 802.1Q tag or none), and each
+// branch checks the EtherType there and reads the datagram through
+// ir::link_shift_variable(). Code generation keeps the shift in X from
+// branch to branch, and jump threading goes past reads through it as past
+// reads at fixed offsets: about the size of the program on raw IP, where
+// copy_per_tag doubles it. A frame too short for the framing's read ends
+// the program with 0; a negated program behind Ethernet has the SYN gate
+// in front, whose reads cover it. nullopt unless every branch has the
+// framing of Ethernet, and for a single branch, whose own costs an
+// untagged frame one compare fewer.
+std::optional<ir::Program> frame_once(const ir::Program& program);
 
 // Instead of resolve_link_base: each branch with framing becomes two with the
 // IP header at a fixed offset, one for an untagged frame (the EtherType at

@@ -147,7 +147,7 @@ TEST(Cli, PrintIrNamesTheKnownPasses) {
   EXPECT_NE(r.err.find("lower, ip-version, link, merge-checks, drop-implied-lengths, share-branches, "
                        "order-versions, late-version-word, widen-masks, group-branches, guard-reads, share-versions, "
                        "drop-last-guards, "
-                       "copy-per-tag, resolve-link-base, syn-gate"),
+                       "copy-per-tag, frame-once, resolve-link-base, syn-gate"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(run_cli({"--print-ir=share-versions", kDesignCard}).status, 2);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "p0fbpf/compiler.hpp"
 #include "pipeline.hpp"
 #include "passes/link.hpp"
@@ -55,6 +57,21 @@ TEST(Verify, AFramingsAssignmentsHoldForTheCondition) {
   // Without the framing, the resolved reads use a shift nothing set.
   Program resolved = resolve_link_base(linked, false);
   Program unframed = one_branch(conjuncts(resolved.branches[0].condition).back());
+  EXPECT_NE(problems(unframed), "");
+}
+
+// The program's framing (Program::framing) runs before every branch: what
+// it assigns, each branch may read.
+TEST(Verify, TheProgramsFramingAssignsForEveryBranch) {
+  Program lowered = one_branch(eq(load(Width::Byte, 9), 6u, "protocol"));
+  lowered.branches[0].ip_version = 4;
+  lowered.branches.push_back(lowered.branches[0]);
+  lowered.branches[1].ip_version = 6;
+  std::optional<Program> once = frame_once(apply_link(lowered, {LinkType::Ethernet, 0}));
+  ASSERT_TRUE(once);
+  EXPECT_EQ(problems(*once), "");
+  Program unframed = *once;
+  unframed.framing = nullptr;
   EXPECT_NE(problems(unframed), "");
 }
 

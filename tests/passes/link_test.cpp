@@ -2,9 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <optional>
+#include <string>
+
 #include "bpf_run.hpp"
+#include "database_file.hpp"
+#include "ir/evaluate.hpp"
 #include "p0fbpf/compiler.hpp"
 #include "packet_builder.hpp"
+#include "program_pairs.hpp"
+#include "test_env.hpp"
 
 namespace p0fbpf {
 namespace {
@@ -142,6 +150,69 @@ TEST(Link, LinuxCookedCaptureV2) {
   EXPECT_NE(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(true)))), 0u);
   EXPECT_EQ(testing::run_bpf(p, with_header(v6_header, testing::build_packet(syn(false)))), 0u);
   EXPECT_EQ(testing::run_bpf(p, testing::build_packet(syn(false))), 0u);
+}
+
+// frame_once: the program finds the IP header once (no tag, or one 802.1Q
+// tag), each branch checks the EtherType behind it and reads through the
+// shift; the IR's verdicts are those of the branches framed each.
+TEST(FrameOnce, TheProgramFramesAndTheBranchesReadBehindIt) {
+  ir::Program program;
+  program.branches.push_back({"v4", ir::eq(ir::load(ir::Width::Byte, 8), 60, "ttl"), 4, 0});
+  program.branches.push_back({"v6", ir::eq(ir::load(ir::Width::Byte, 7), 60, "ttl"), 6, 0});
+  ir::Program framed = apply_link(program, {LinkType::Ethernet, 0});
+  std::optional<ir::Program> once = frame_once(framed);
+  ASSERT_TRUE(once);
+  ASSERT_NE(once->framing, nullptr);
+  for (const ir::Branch& branch : once->branches) {
+    EXPECT_EQ(branch.framing, nullptr);
+    EXPECT_EQ(branch.link_offset, 0u);
+  }
+  for (bool v6 : {false, true}) {
+    for (bool tagged : {false, true}) {
+      for (std::uint8_t ttl : {60, 61}) {
+        testing::PacketSpec p = syn(v6);
+        p.ttl = ttl;
+        std::vector<std::uint8_t> frame = testing::ethernet_frame(testing::build_packet(p), v6, tagged);
+        ir::Verdict was = ir::evaluate(framed, frame), now = ir::evaluate(*once, frame);
+        EXPECT_EQ(now.accepted, ttl == 60) << v6 << tagged;
+        EXPECT_EQ(now.accepted, was.accepted);
+        EXPECT_EQ(now.branch, was.branch);
+      }
+    }
+  }
+  // Not for a single branch, whose own framing costs less, nor for
+  // branches without the framing of Ethernet.
+  ir::Program one = framed;
+  one.branches.pop_back();
+  EXPECT_FALSE(frame_once(one));
+  EXPECT_FALSE(frame_once(apply_link(program, {LinkType::LinuxCooked, 0})));
+  EXPECT_FALSE(frame_once(apply_link(program, {LinkType::Raw, 0})));
+}
+
+// Every label of a database, in every form, without copies per 802.1Q
+// layout: framed once, against framed in each branch, the same verdicts on
+// untagged and tagged frames, and no fit lost.
+void compare_database(const std::string& path) {
+  std::optional<DatabaseResult> read = testing::read_database_file(path);
+  P0FBPF_REQUIRE(read, path + " missing (apt-get install p0f)");
+  ASSERT_TRUE(read->ok());
+  testing::PairCounts counts = testing::compare_program_pairs(
+      read->database, 47,
+      [](CompileOptions& options) {
+        options.verify_each_pass = true;
+        options.copy_per_tag = false;
+      },
+      [](CompileOptions& options) { options.frame_once = false; });
+  std::printf("%s: %zu programs, %zu changed; %zu verdicts compared, %zu accepted\n", path.c_str(), counts.programs,
+              counts.changed, counts.packets, counts.accepted);
+  EXPECT_GT(counts.changed, counts.programs / 8);
+  EXPECT_GT(counts.accepted, counts.packets / 20);
+}
+
+TEST(FrameOnceEquivalence, EveryLabelOfP0fFp) { compare_database("/etc/p0f/p0f.fp"); }
+
+TEST(FrameOnceEquivalence, EveryLabelOfTheBundledDatabase) {
+  compare_database(std::string(P0FBPF_TEST_DATA) + "/../signatures/p0fbpf.fp");
 }
 
 }  // namespace

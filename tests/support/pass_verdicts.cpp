@@ -73,11 +73,12 @@ std::map<std::string, PassVerdicts, std::less<>> expect_passes_keep_verdicts(con
               ++counts.packets;
               counts.accepted += was.branch && now.branch;
               // order-versions and copy-per-tag move branches, widen-masks
-              // copies them and drop-last-guards drops their guards, never
-              // changing the first that accepts a packet (what a verdict
-              // per signature returns).
+              // copies them, drop-last-guards drops their guards and
+              // frame-once their framing, never changing the first that
+              // accepts a packet (what a verdict per signature returns).
               bool keeps_first = report.pass == "order-versions" || report.pass == "copy-per-tag" ||
-                                 report.pass == "widen-masks" || report.pass == "drop-last-guards";
+                                 report.pass == "widen-masks" || report.pass == "drop-last-guards" ||
+                                 report.pass == "frame-once";
               if (keeps_first && was.branch && now.branch) {
                 const ir::Branch& first = report.before.branches[*was.branch];
                 const ir::Branch& moved = report.program.branches[*now.branch];

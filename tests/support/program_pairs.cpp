@@ -56,13 +56,17 @@ void compare_label(const DatabaseLabel& label, Random& rng, const std::function<
           counts.changed += !same_code(a, b);
           counts.smaller += a.instructions.size() < b.instructions.size();
           for (const auto& [ip, v6] : packets) {
-            std::vector<std::uint8_t> packet = link == LinkType::Raw ? ip : ethernet_frame(ip, v6);
-            std::uint32_t old_verdict = run_bpf(b, packet);
-            ASSERT_EQ(run_bpf(a, packet), old_verdict)
-                << label.text << ", mode " << static_cast<int>(mode) << ", link " << static_cast<int>(link)
-                << ", variant " << variant << ", fit " << fit << ", packet " << hex(packet);
-            ++counts.packets;
-            counts.accepted += old_verdict != 0;
+            // Behind Ethernet, untagged and behind an 802.1Q tag.
+            for (bool tagged : {false, true}) {
+              if (tagged && link == LinkType::Raw) continue;
+              std::vector<std::uint8_t> packet = link == LinkType::Raw ? ip : ethernet_frame(ip, v6, tagged);
+              std::uint32_t old_verdict = run_bpf(b, packet);
+              ASSERT_EQ(run_bpf(a, packet), old_verdict)
+                  << label.text << ", mode " << static_cast<int>(mode) << ", link " << static_cast<int>(link)
+                  << ", variant " << variant << ", fit " << fit << ", packet " << hex(packet);
+              ++counts.packets;
+              counts.accepted += old_verdict != 0;
+            }
           }
         }
       }

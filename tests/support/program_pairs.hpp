@@ -32,7 +32,7 @@ struct PairCounts {
 // `now` sets and again with those `before` changes from them. Both must
 // compile, the new program must be valid and lose no fit, and the two must
 // return the same on packets built around the label's signatures (seeded
-// with `seed`). `check` adds its own assertions on each pair. Fatal
+// with `seed`; behind Ethernet, untagged and behind an 802.1Q tag). `check` adds its own assertions on each pair. Fatal
 // failures end the walk (HasFatalFailure()).
 PairCounts compare_program_pairs(const Database& database, std::uint64_t seed,
                                  const std::function<void(CompileOptions&)>& now,

@@ -137,15 +137,18 @@ class BlockMerger {
     return target;
   }
 
-  // The fields blocks are compared by: the instruction and its jump
-  // targets as the labels are now named (UINT32_MAX for none).
+  // The fields blocks are compared by: the instruction, with the mark
+  // pending code keeps in jf (kXHoldsLinkShift: the same load with and
+  // without it reads different bytes), and its jump targets as the labels
+  // are now named (UINT32_MAX for none).
   struct Fields {
     std::uint32_t code, k, true_target, false_target;
     bool operator==(const Fields&) const = default;
   };
   Fields fields(std::size_t i) {
     const PendingInstruction& p = code_[i];
-    return {p.insn.code, p.insn.k, p.true_label < 0 ? UINT32_MAX : static_cast<std::uint32_t>(renamed(p.true_label)),
+    std::uint32_t code = p.insn.code | std::uint32_t{p.insn.jf} << 16;
+    return {code, p.insn.k, p.true_label < 0 ? UINT32_MAX : static_cast<std::uint32_t>(renamed(p.true_label)),
             p.false_label < 0 ? UINT32_MAX : static_cast<std::uint32_t>(renamed(p.false_label))};
   }
 

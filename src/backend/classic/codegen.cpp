@@ -55,7 +55,7 @@ constexpr std::uint32_t kVersionBit = 0x20000000;
 // a negated program either: a packet too short for the load would end it
 // with "matches".
 std::optional<std::size_t> version_split(const Program& program, const CodegenOptions& options) {
-  if (!options.version_split || options.negate) return std::nullopt;
+  if (!options.version_split || options.negate || program.framing) return std::nullopt;
   const auto& b = program.branches;
   std::optional<std::size_t> second;
   for (std::size_t i = 0; i < b.size(); ++i) {
@@ -177,10 +177,20 @@ class Generator {
              first_is_v6 ? second_label : first_label);
       place(first_label);
     }
+    // The program's framing, once: the branches find what it assigned in X
+    // or scratch memory (Registers::start_branch).
+    const std::string* carried = nullptr;
+    if (program.framing && !program.branches.empty()) {
+      registers_.start_branch(0, true);
+      int framed = new_label();
+      condition(program.framing, framed, reject);
+      place(framed);
+      carried = &link_shift_variable()->key;
+    }
     for (std::size_t i = 0; i < program.branches.size(); ++i) {
       bool last = i + 1 == program.branches.size();
       int next = last ? reject : second_run && i + 1 == *second_run ? second_label : new_label();
-      registers_.start_branch(program.branches[i].link_offset, i == 0);
+      registers_.start_branch(program.branches[i].link_offset, i == 0 && !carried, carried);
       registers_.count_branch_uses(program.branches[i].condition);
       reachable_ = true;
       condition(program.branches[i].condition, accept_label(program.branches[i]), next);
@@ -410,7 +420,9 @@ BpfProgram gated(BpfProgram out, BpfProgram branches, const CodegenOptions& opti
 }  // namespace
 
 BpfProgram generate(Program program, const CodegenOptions& options) {
-  if (program.gate.empty()) return generate_branches(Program{std::move(program.branches), {}}, options);
+  if (program.gate.empty()) {
+    return generate_branches(Program{std::move(program.branches), {}, std::move(program.framing)}, options);
+  }
   BpfProgram gate = gate_code(program.gate, options);
   CodegenOptions for_branches = options;
   if (options.size_budget != 0) {
@@ -419,7 +431,8 @@ BpfProgram generate(Program program, const CodegenOptions& options) {
     std::size_t before = gate_length(gate);
     for_branches.size_budget = options.size_budget > before ? options.size_budget - before : 1;
   }
-  BpfProgram branches = generate_branches(Program{std::move(program.branches), {}}, for_branches);
+  BpfProgram branches =
+      generate_branches(Program{std::move(program.branches), {}, std::move(program.framing)}, for_branches);
   return gated(std::move(gate), std::move(branches), options);
 }
 

@@ -259,7 +259,9 @@ class JumpLayout {
                comment_of(p));
         }
       } else {
-        emit(p->insn, comment_of(p));
+        bpf_insn insn = p->insn;
+        insn.jt = insn.jf = 0;  // pending code's marks (kXHoldsLinkShift)
+        emit(insn, comment_of(p));
       }
     }
     return out;

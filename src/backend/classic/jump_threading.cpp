@@ -21,13 +21,16 @@ constexpr std::size_t kMaxFacts = 48;
 constexpr std::size_t kMaxSteps = 512;
 constexpr std::size_t kMaxDeadScan = 16;
 
-// A packet value: a load (absolute, or the length), then operations with
+// A packet value: a load (a fixed read, or the length), then operations with
 // constants, each a word `code << 32 | k`. Interned one word at a time, as
 // the word after the value before it: equal values, equal ids.
 struct Expression {
   int before = kUnknown;    // the value the last word applies to; kUnknown: the load itself
   std::uint64_t last = 0;   // the last word
   std::uint64_t load = 0;   // the first word, the load
+  // The bytes the load reads (fixed_bytes), worked out once: size 0 for
+  // none.
+  std::uint32_t load_offset = 0, load_size = 0;
 };
 
 std::uint64_t word(const bpf_insn& insn) { return std::uint64_t{insn.code} << 32 | insn.k; }
@@ -48,11 +51,13 @@ struct Fact {
   bool operator==(const Fact& o) const { return key() == o.key(); }
 };
 
-// What holds on a path: facts about packet values (sorted), and what A
-// holds (an expression id, or kUnknown).
+// What holds on a path: facts about packet values (sorted), what A holds
+// (an expression id, or kUnknown), and whether X holds the link shift
+// (kXHoldsLinkShift).
 struct State {
   std::vector<Fact> facts;
   int a = kUnknown;
+  bool x_shift = false;
 };
 
 void add_fact(std::vector<Fact>& facts, const Fact& fact) {
@@ -69,6 +74,21 @@ void meet(State& into, const State& other) {
                         std::back_inserter(both));
   into.facts = std::move(both);
   if (into.a != other.a) into.a = kUnknown;
+  into.x_shift = into.x_shift && other.x_shift;
+}
+
+// Whether X holds the link shift after the instruction, given whether it
+// did before.
+bool x_shift_after(const bpf_insn& insn, bool before) {
+  if (x_holds_link_shift(insn)) return true;
+  bool sets_x = BPF_CLASS(insn.code) == BPF_LDX ||
+                (BPF_CLASS(insn.code) == BPF_MISC && BPF_MISCOP(insn.code) == BPF_TAX);
+  return before && !sets_x;
+}
+
+// A reload of the link shift into X where X holds it already: nothing.
+bool no_op_reload(const bpf_insn& insn, bool x_shift) {
+  return x_shift && BPF_CLASS(insn.code) == BPF_LDX && x_holds_link_shift(insn);
 }
 
 // The bounds a Greater or GreaterEqual fact puts on its value.
@@ -127,20 +147,31 @@ std::optional<bool> decided_by(const Fact& f, const Fact& test) {
   return std::nullopt;
 }
 
-// The bytes an absolute load reads: [offset, offset + size).
+// The bytes a fixed read reads: [offset, offset + size).
 struct Bytes {
   std::uint32_t offset = 0, size = 0;
   bool covers(const Bytes& o) const { return offset <= o.offset && o.offset + o.size <= offset + size; }
 };
 
-std::optional<Bytes> absolute_load(std::uint64_t load) {
+// Where reads behind the link shift lie among the bytes a load reads: far
+// from any absolute offset, so that the two kinds never overlap.
+constexpr std::uint32_t kBehindLinkShift = 0x80000000;
+
+// The bytes a fixed read (fixed_read) reads; an indexed load has values
+// only where it reads behind the link shift (Threader::after).
+std::optional<Bytes> fixed_bytes(std::uint64_t load) {
   auto code = static_cast<std::uint16_t>(load >> 32);
-  if (BPF_CLASS(code) != BPF_LD || BPF_MODE(code) != BPF_ABS) return std::nullopt;
+  if (BPF_CLASS(code) != BPF_LD || (BPF_MODE(code) != BPF_ABS && BPF_MODE(code) != BPF_IND)) return std::nullopt;
   std::uint32_t size = BPF_SIZE(code) == BPF_W ? 4 : BPF_SIZE(code) == BPF_H ? 2 : 1;
-  return Bytes{static_cast<std::uint32_t>(load), size};
+  auto offset = static_cast<std::uint32_t>(load);
+  if (BPF_MODE(code) == BPF_IND) {
+    if (offset >= kBehindLinkShift) return std::nullopt;
+    offset |= kBehindLinkShift;
+  }
+  return Bytes{offset, size};
 }
 
-// An Equal fact about one absolute load as a fact about another that reads
+// An Equal fact about one fixed read as a fact about another that reads
 // some of the same bytes (`ld [0]` and `ldb [0]`): a held fact keeps the
 // bits the other load reads, a failed one only moves when the other reads
 // all of its bits.
@@ -171,15 +202,23 @@ std::optional<Fact> moved(const Fact& f, const Bytes& from, const Bytes& to, int
 
 bool is_conditional(const PendingInstruction& p) { return p.is_jump() && !p.is_unconditional_jump(); }
 
-// An instruction that only sets A and cannot end the program, but for an
-// absolute load past the end of the packet: a load of the packet (absolute)
-// or of its length, or an operation with a constant (no division by zero).
+// A load that reads the same bytes wherever it runs: absolute, or behind
+// the link shift, which stays the same for the whole frame.
+bool fixed_read(const bpf_insn& insn) {
+  return BPF_CLASS(insn.code) == BPF_LD && (BPF_MODE(insn.code) == BPF_ABS || x_holds_link_shift(insn));
+}
+
+// An instruction that only sets A and cannot end the program, but for a
+// fixed read past the end of the packet: a load of the packet (absolute or
+// behind the link shift) or of its length, or an operation with a constant
+// (no division by zero).
 bool only_sets_a(const bpf_insn& insn) {
   switch (BPF_CLASS(insn.code)) {
-    case BPF_LD: return BPF_MODE(insn.code) == BPF_LEN || BPF_MODE(insn.code) == BPF_ABS;
+    case BPF_LD: return BPF_MODE(insn.code) == BPF_LEN || fixed_read(insn);
     case BPF_ALU: {
       std::uint32_t op = BPF_OP(insn.code);
-      return BPF_SRC(insn.code) == BPF_K && ((op != BPF_DIV && op != BPF_MOD) || insn.k != 0);
+      if (BPF_SRC(insn.code) == BPF_X) return x_holds_link_shift(insn) && op != BPF_DIV && op != BPF_MOD;
+      return (op != BPF_DIV && op != BPF_MOD) || insn.k != 0;
     }
     default: return false;
   }
@@ -236,6 +275,7 @@ class Threader {
         now.reset();
       } else {
         now->a = after(p.insn, now->a);
+        now->x_shift = x_shift_after(p.insn, now->x_shift);
       }
       out.push_back(std::move(q));
     }
@@ -243,11 +283,16 @@ class Threader {
   }
 
  private:
-  // The bytes of a value that is an absolute load and nothing else.
+  // The bytes of a value that is a fixed read and nothing else.
   std::optional<Bytes> plain_load(int id) const {
     const Expression& e = expressions_[static_cast<std::size_t>(id)];
     if (e.before != kUnknown) return std::nullopt;
-    return absolute_load(e.load);
+    return load_bytes(e);
+  }
+
+  static std::optional<Bytes> load_bytes(const Expression& e) {
+    if (e.load_size == 0) return std::nullopt;
+    return Bytes{e.load_offset, e.load_size};
   }
 
   // Whether the facts decide `test`: facts about its value, and Equal facts
@@ -274,7 +319,8 @@ class Threader {
     auto [it, fresh] = ids_.try_emplace({before, last}, static_cast<int>(expressions_.size()));
     if (fresh) {
       std::uint64_t load = before == kUnknown ? last : expressions_[static_cast<std::size_t>(before)].load;
-      expressions_.push_back({before, last, load});
+      std::optional<Bytes> bytes = fixed_bytes(load);
+      expressions_.push_back({before, last, load, bytes ? bytes->offset : 0, bytes ? bytes->size : 0});
     }
     return it->second;
   }
@@ -283,10 +329,10 @@ class Threader {
   int after(const bpf_insn& insn, int a) {
     switch (BPF_CLASS(insn.code)) {
       case BPF_LD:
-        if (BPF_MODE(insn.code) == BPF_ABS || BPF_MODE(insn.code) == BPF_LEN) return intern(kUnknown, word(insn));
+        if (fixed_read(insn) || BPF_MODE(insn.code) == BPF_LEN) return intern(kUnknown, word(insn));
         return kUnknown;
       case BPF_ALU:
-        if (a == kUnknown || BPF_SRC(insn.code) == BPF_X) return kUnknown;
+        if (a == kUnknown || (BPF_SRC(insn.code) == BPF_X && !x_holds_link_shift(insn))) return kUnknown;
         return intern(a, word(insn));
       case BPF_MISC:
         return BPF_MISCOP(insn.code) == BPF_TXA ? kUnknown : a;
@@ -332,12 +378,12 @@ class Threader {
   // The load of an expression: done on the path if some fact's value or A's
   // starts with it.
   bool loaded(std::uint64_t load, const State& s, int a_at_edge) const {
-    std::optional<Bytes> bytes = absolute_load(load);
+    std::optional<Bytes> bytes = fixed_bytes(load);
     auto starts = [&](int id) {
       if (id == kUnknown) return false;
-      std::uint64_t done = expressions_[static_cast<std::size_t>(id)].load;
-      if (done == load) return true;
-      std::optional<Bytes> done_bytes = absolute_load(done);
+      const Expression& done = expressions_[static_cast<std::size_t>(id)];
+      if (done.load == load) return true;
+      std::optional<Bytes> done_bytes = load_bytes(done);
       return bytes && done_bytes && done_bytes->covers(*bytes);  // within a load that did not fail
     };
     if (starts(a_at_edge)) return true;
@@ -393,13 +439,14 @@ class Threader {
         const PendingInstruction& p = code_[index];
         if (p.is_label()) continue;
         const bpf_insn& insn = p.insn;
+        if (no_op_reload(insn, walk.x_shift)) continue;
         if (!only_sets_a(insn)) {
           plain = false;
           break;
         }
-        bool absolute = BPF_CLASS(insn.code) == BPF_LD && BPF_MODE(insn.code) == BPF_ABS;
-        if (absolute && !loaded(word(insn), walk, a_at_edge)) may_have_failed = true;
+        if (fixed_read(insn) && !loaded(word(insn), walk, a_at_edge)) may_have_failed = true;
         walk.a = after(insn, walk.a);
+        walk.x_shift = x_shift_after(insn, walk.x_shift);
       }
       if (!plain || index >= code_.size()) break;
       const PendingInstruction& end = code_[index];
@@ -424,8 +471,9 @@ class Threader {
         best_facts = walk.facts;
       }
     }
-    // A is what it was on the edge: the blocks gone past computed nothing.
-    State arriving{best_facts ? std::move(*best_facts) : std::move(edge.facts), a_at_edge};
+    // A and X are what they were on the edge: the blocks gone past computed
+    // nothing.
+    State arriving{best_facts ? std::move(*best_facts) : std::move(edge.facts), a_at_edge, edge.x_shift};
     best = past_reload(best, a_at_edge);
     auto& in = incoming_[static_cast<std::size_t>(best)];
     if (in) meet(*in, arriving);

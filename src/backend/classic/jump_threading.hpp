@@ -19,9 +19,12 @@ namespace p0fbpf {
 // the new target either reloads A or expects the value A already holds.
 // A jump to a block that starts by computing the value A already holds
 // (`ld [0]; and #M` after a failed `jeq` of that same value) goes past
-// that computation, to a label placed after it. No instruction is added;
-// code that no jump reaches any more is removed. The verdict of every
-// packet stays the same.
+// that computation, to a label placed after it. A load through X marked
+// kXHoldsLinkShift counts as a load of fixed bytes (behind Ethernet, the
+// shift is one value for the frame), and a block may start with a marked
+// reload of the shift into X where X holds it on the path already. No
+// instruction is added; code that no jump reaches any more is removed. The
+// verdict of every packet stays the same.
 PendingCode thread_jumps(const PendingCode& code);
 
 }  // namespace p0fbpf

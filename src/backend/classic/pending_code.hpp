@@ -46,6 +46,24 @@ struct PendingInstruction {
 
 static_assert(sizeof(PendingInstruction) == 24);
 
+// The jf of an instruction that reads X or reloads it from scratch memory,
+// in pending code (classic BPF reads jt and jf of jumps only; jump layout
+// writes 0 there): X holds the link shift (after it, for the reload), the
+// value the framing worked out for the frame, which no later instruction
+// changes (a branch's reads come after its framing, or after the program's:
+// Program::framing). An indexed load so marked reads the same bytes
+// wherever it runs, as an absolute load does, and `A - X` is the same
+// value; a marked reload where X already holds the shift changes nothing.
+// Jump threading relies on it.
+constexpr std::uint8_t kXHoldsLinkShift = 1;
+
+inline bool x_holds_link_shift(const bpf_insn& insn) {
+  bool uses_x = (BPF_CLASS(insn.code) == BPF_LD && BPF_MODE(insn.code) == BPF_IND) ||
+                (BPF_CLASS(insn.code) == BPF_ALU && BPF_SRC(insn.code) == BPF_X) ||
+                (BPF_CLASS(insn.code) == BPF_LDX && BPF_MODE(insn.code) == BPF_MEM);
+  return uses_x && insn.jf == kXHoldsLinkShift;
+}
+
 using PendingCode = std::vector<PendingInstruction>;
 
 // One past the largest label the code places or jumps to: how many labels

@@ -56,8 +56,14 @@ Registers::Registers(PendingCode& code, const std::vector<std::string>& spilled)
   for (const std::string& name : spilled) reserved_.emplace(name, --slot);
 }
 
-void Registers::start_branch(std::uint32_t link_offset, bool first_branch) {
-  state_ = MachineState{};
+void Registers::start_branch(std::uint32_t link_offset, bool first_branch, const std::string* carried) {
+  MachineState kept;
+  if (carried) {
+    if (state_.x == *carried) kept.x = *carried;
+    if (auto it = state_.scratch.find(*carried); it != state_.scratch.end()) kept.scratch.insert(*it);
+    if (state_.assigned.count(*carried)) kept.assigned.insert(*carried);
+  }
+  state_ = std::move(kept);
   // Classic BPF starts with X = 0 (the kernel's, libpcap's and the BSDs'
   // interpreters alike).
   if (first_branch) state_.x = constant(0)->key;
@@ -147,6 +153,7 @@ void Registers::into_a(const ValuePtr& v) {
       if (v->base) {
         into_x(v->base);
         emit(BPF_LD | BPF_IND | width_code(v->width), v->offset + link_offset_);
+        mark_if_link_shift(v->base);
       } else {
         emit(BPF_LD | BPF_ABS | width_code(v->width), v->offset + (v->frame ? 0 : link_offset_));
       }
@@ -158,11 +165,18 @@ void Registers::into_a(const ValuePtr& v) {
       } else {
         pair(v->lhs, v->rhs);
         emit(BPF_ALU | alu_code(v->op) | BPF_X, 0);
+        mark_if_link_shift(v->rhs);
       }
       break;
   }
   state_.a = v->key;
   remember(v);
+}
+
+// The instruction just emitted read X holding `in_x`: marked for jump
+// threading where that is the link shift.
+void Registers::mark_if_link_shift(const ValuePtr& in_x) {
+  if (in_x->key == link_shift_variable()->key) code_.back().insn.jf = kXHoldsLinkShift;
 }
 
 void Registers::note_missing(const ValuePtr& v) {
@@ -204,6 +218,7 @@ void Registers::into_x(const ValuePtr& v) {
   if (state_.x == v->key) return;
   if (auto it = state_.scratch.find(v->key); it != state_.scratch.end()) {
     emit(BPF_LDX | BPF_MEM, static_cast<std::uint32_t>(it->second));
+    mark_if_link_shift(v);
   } else if (v->kind == Value::Kind::Variable) {
     note_missing(v);
   } else if (v->kind == Value::Kind::Constant) {

@@ -49,8 +49,10 @@ class Registers {
 
   MachineState& state() { return state_; }
   // The state a branch starts from, its IP header `link_offset` bytes into
-  // the frame.
-  void start_branch(std::uint32_t link_offset, bool first_branch);
+  // the frame. `carried`: a variable the program's framing assigned for
+  // every branch (the link shift): where X or scratch memory holds it on
+  // every way in, it still does.
+  void start_branch(std::uint32_t link_offset, bool first_branch, const std::string* carried = nullptr);
   std::uint32_t link_offset() const { return link_offset_; }
 
   // What the instructions emitted from now on check (their comment).
@@ -79,6 +81,7 @@ class Registers {
   void count_uses(const ir::ConditionPtr& condition);
   void count_value_uses(const ir::ValuePtr& v);
   void note_missing(const ir::ValuePtr& v);
+  void mark_if_link_shift(const ir::ValuePtr& in_x);
   void remember(const ir::ValuePtr& v);
   int take_slot();
   int free_slot() const;

@@ -50,6 +50,19 @@ TEST(BlockMerge, DifferentJumpTargetsKeepBlocksApart) {
   EXPECT_EQ(instructions(merge_identical_blocks(code)), 7u);
 }
 
+// A load through X that reads behind the link shift (marked
+// kXHoldsLinkShift for jump threading) and the same load through X holding
+// another position read different bytes: their blocks stay apart.
+TEST(BlockMerge, TheLinkShiftMarkKeepsBlocksApart) {
+  PendingInstruction behind = plain(BPF_LD | BPF_B | BPF_IND, 14);
+  behind.insn.jf = kXHoldsLinkShift;
+  PendingInstruction other = plain(BPF_LD | BPF_B | BPF_IND, 14);
+  PendingCode code = {jeq(1, 1, 2), label_marker(1), other, ret(1), label_marker(2), behind, ret(1)};
+  EXPECT_EQ(instructions(merge_identical_blocks(code)), 5u);
+  code[2] = behind;
+  EXPECT_EQ(instructions(merge_identical_blocks(code)), 3u);
+}
+
 // Merging the two returns makes the blocks that jump to them equal.
 TEST(BlockMerge, MergeThatMakesEarlierBlocksEqual) {
   PendingCode code = {jeq(1, 1, 2), label_marker(1), ld(3), ja(3), label_marker(2), ld(3), ja(4),

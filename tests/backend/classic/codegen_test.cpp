@@ -304,6 +304,44 @@ std::vector<std::vector<std::uint8_t>> version_packets() {
   return out;
 }
 
+// The program's framing runs once, in front; each branch finds the shift
+// it set still in X (no reload where nothing took X) and reads behind it.
+TEST(Codegen, TheProgramsFramingRunsOnceAndItsShiftStaysInX) {
+  ValuePtr shift = link_shift_variable();
+  Program program;
+  program.framing = all({assign(shift, constant(0), "no tag"),
+                         select(eq(frame_load(Width::Half, 12), 0x8100, "tag"), assign(shift, constant(4), "tag"),
+                                always())});
+  program.branches.push_back({"a", eq(load(Width::Byte, 14, shift), 1, "a")});
+  program.branches.push_back({"b", eq(load(Width::Byte, 15, shift), 2, "b")});
+  CodegenOptions options;
+  options.accept_value = 9;
+  BpfProgram code = generate(program, options);
+  std::size_t frame_reads = 0, x_loads = 0;
+  for (const bpf_insn& i : code.instructions) {
+    frame_reads += i.code == (BPF_LD | BPF_H | BPF_ABS);
+    x_loads += BPF_CLASS(i.code) == BPF_LDX;
+    if (BPF_CLASS(i.code) != BPF_JMP) {
+      EXPECT_EQ(i.jf, 0);  // no mark of pending code left
+    }
+  }
+  EXPECT_EQ(frame_reads, 1u);
+  EXPECT_EQ(x_loads, 1u);  // ldx #4 behind a tag; X starts at 0
+  std::vector<std::uint8_t> untagged(16, 0), tagged(20, 0);
+  tagged[12] = 0x81;
+  untagged[14] = 1;
+  tagged[18] = 1;
+  EXPECT_EQ(run(code, untagged), 9u);
+  EXPECT_EQ(run(code, tagged), 9u);
+  untagged[14] = 0;
+  tagged[18] = 0;
+  EXPECT_EQ(run(code, untagged), 0u);
+  untagged[15] = 2;
+  tagged[19] = 2;
+  EXPECT_EQ(run(code, untagged), 9u);
+  EXPECT_EQ(run(code, tagged), 9u);
+}
+
 TEST(CodegenVersionSplit, EachVersionGoesToItsOwnBranches) {
   for (int first : {6, 4}) {
     BpfProgram p = generate(two_versions(first), split_options());

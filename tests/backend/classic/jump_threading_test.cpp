@@ -203,6 +203,50 @@ TEST(JumpThreading, UnreachedCodeGoes) {
   expect_same_verdicts(code);
 }
 
+// A load through X where X holds the link shift (kXHoldsLinkShift), the
+// same for the whole frame: threaded past like an absolute load. Without
+// the mark X might hold anything, and nothing is threaded.
+PendingInstruction ld_behind(std::uint32_t offset, bool marked) {
+  PendingInstruction p = plain(BPF_LD | BPF_B | BPF_IND, offset);
+  if (marked) p.insn.jf = kXHoldsLinkShift;
+  return p;
+}
+
+TEST(JumpThreading, ReadsBehindTheLinkShiftAreThreadedAsFixedOnes) {
+  for (bool marked : {true, false}) {
+    PendingCode code = {plain(BPF_LDX | BPF_IMM, 1),  // the shift
+                        ld_behind(0, marked), jeq(4, 9, 2),
+                        label_marker(2), ld_behind(0, marked), jeq(4, 9, 8),  // must fail too
+                        label_marker(8), ret(0), label_marker(9), ret(1)};
+    PendingCode threaded = thread_jumps(code);
+    EXPECT_EQ(threaded[2].false_label, marked ? 8 : 2) << marked;
+    expect_same_verdicts(code);
+  }
+}
+
+// A reload of the shift into X (ldx M[]) is gone past where X holds the
+// shift on the way in, and entered where X holds something else (after a
+// tax or another ldx: a window check's operand).
+TEST(JumpThreading, AReloadOfTheShiftIsGonePastOnlyWhereXHoldsIt) {
+  PendingInstruction reload = plain(BPF_LDX | BPF_MEM, 15);
+  reload.insn.jf = kXHoldsLinkShift;
+  for (std::uint16_t clobber : {std::uint16_t(BPF_MISC | BPF_TAX), std::uint16_t(BPF_LDX | BPF_IMM)}) {
+    PendingCode code = {plain(BPF_LDX | BPF_IMM, 1), plain(BPF_STX, 15),
+                        ld_behind(0, true), jeq(4, 3, 2),           // X holds the shift on the false edge
+                        label_marker(3), plain(clobber, 2), ld_byte(1), jeq(7, 9, 2),  // and not here
+                        label_marker(2), reload, ld_behind(0, true), jeq(4, 9, 8),
+                        label_marker(8), ret(0), label_marker(9), ret(1)};
+    PendingCode threaded = thread_jumps(code);
+    EXPECT_EQ(threaded[3].false_label, 8);  // past the reload and the compare it would fail
+    auto second = std::find_if(threaded.begin(), threaded.end(), [](const PendingInstruction& p) {
+      return !p.is_label() && BPF_CLASS(p.insn.code) == BPF_JMP && p.insn.k == 7;
+    });
+    ASSERT_NE(second, threaded.end());
+    EXPECT_EQ(second->false_label, 2) << "a clobbered X went past the reload";
+    expect_same_verdicts(code);
+  }
+}
+
 // Old and new programs of every label of a database, in every form a
 // program takes, on packets of its signatures: the same return value.
 void compare_database(const std::string& path) {

@@ -113,6 +113,50 @@ TEST(Registers, VariableOverwrittenInXIsMissing) {
   EXPECT_FALSE(registers.unassigned_variable());
 }
 
+// What reads X as the link shift says so (kXHoldsLinkShift), for jump
+// threading: a load behind it, a subtraction of it, its reload from scratch
+// memory; a load behind another position does not.
+TEST(Registers, ReadsOfTheLinkShiftAreMarked) {
+  PendingCode code;
+  ValuePtr shift = link_shift_variable();
+  Registers registers(code, {shift->key});
+  registers.start_branch(0, true);
+  registers.assign(shift, constant(4));
+  registers.into_a(load(Width::Word, 14, shift));
+  EXPECT_EQ(code.back().insn.code, BPF_LD | BPF_W | BPF_IND);
+  EXPECT_TRUE(x_holds_link_shift(code.back().insn));
+  registers.into_a(binary(BinaryOp::Sub, packet_length(), shift));
+  EXPECT_EQ(code.back().insn.code, BPF_ALU | BPF_SUB | BPF_X);
+  EXPECT_TRUE(x_holds_link_shift(code.back().insn));
+  registers.into_x(ip_header_length());  // X holds another position
+  registers.into_a(load(Width::Byte, 2, ip_header_length()));
+  EXPECT_FALSE(x_holds_link_shift(code.back().insn));
+  registers.into_x(shift);  // back from scratch memory
+  EXPECT_EQ(code.back().insn.code, BPF_LDX | BPF_MEM);
+  EXPECT_TRUE(x_holds_link_shift(code.back().insn));
+  for (const PendingInstruction& p : code) {
+    if (BPF_CLASS(p.insn.code) == BPF_STX || p.insn.code == (BPF_LDX | BPF_IMM)) {
+      EXPECT_EQ(p.insn.jf, 0);
+    }
+  }
+}
+
+// The program's framing sets the shift for every branch: a branch starts
+// with it where it was left in X or scratch memory, and with nothing else.
+TEST(Registers, ABranchKeepsTheCarriedVariable) {
+  PendingCode code;
+  ValuePtr shift = link_shift_variable();
+  Registers registers(code, {});
+  registers.start_branch(0, true);
+  registers.assign(shift, constant(4));
+  registers.into_a(load(Width::Byte, 8));
+  registers.start_branch(0, false, &shift->key);
+  EXPECT_EQ(registers.state().x, shift->key);
+  EXPECT_TRUE(registers.state().a.empty());
+  registers.start_branch(0, false);
+  EXPECT_TRUE(registers.state().x.empty());
+}
+
 TEST(Registers, MeetKeepsWhatBothPathsHold) {
   MachineState l, r;
   l.a = "a";
