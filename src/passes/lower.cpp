@@ -507,7 +507,10 @@ class ExactLowering {
 class LooseLowering {
  public:
   LooseLowering(const Signature& sig, const LowerOptions& options, bool v6)
-      : sig_(sig), response_(options.direction == Direction::Response), frame_(make_frame(v6, sig.olen)) {}
+      : sig_(sig),
+        response_(options.direction == Direction::Response),
+        early_window_(options.window_shortcut),
+        frame_(make_frame(v6, sig.olen)) {}
 
   ConditionPtr lower() {
     const Frame& f = frame_;
@@ -550,7 +553,9 @@ class LooseLowering {
     // A fixed window goes right after the flags, with the data offset (one
     // merged compare of the flags' word), as in exact mode: signatures that
     // differ by window (NMap's) part there, before their options.
-    const bool early_window = sig_.window.kind == WindowSize::Kind::Exact;
+    // Only in the forms with the window shortcut: the others keep the order
+    // before this one, so that no program loses a fit it had.
+    const bool early_window = early_window_ && sig_.window.kind == WindowSize::Kind::Exact;
     const auto after_flags = static_cast<std::ptrdiff_t>(c.size());
     ValuePtr mss = constant(0);
     ValuePtr scale = constant(0);
@@ -701,6 +706,7 @@ class LooseLowering {
 
   const Signature& sig_;
   bool response_;
+  bool early_window_;
   Frame frame_;
 };
 

@@ -521,6 +521,14 @@ TEST(LowerLoose, WindowCheckPlace) {
     ASSERT_LT(at(late, "wsize"), static_cast<long>(late.size())) << text;
     EXPECT_GT(at(late, "wsize"), at(late, "olayout[0] mss")) << text;
   }
+  // The forms without the window shortcut keep the window last, as before,
+  // so that a program that fitted in one of them still does.
+  LowerOptions full = loose;
+  full.window_shortcut = false;
+  Lowered late = lower_ok("4:64:0:*:1024,10:mss,nop,ws:df:0", full);
+  std::vector<std::string> late_fields;
+  for (const ir::ConditionPtr& c : ir::conjuncts(late.branches.at(0).condition)) late_fields.push_back(c->field);
+  EXPECT_GT(at(late_fields, "wsize"), at(late_fields, "olayout[0] mss"));
   // The verdicts stand: the window and the data offset decide.
   PacketSpec p = design_card_packet();
   p.window = 1024;
