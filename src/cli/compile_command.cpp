@@ -236,7 +236,8 @@ void CompileCommand::add_to(CLI::App& app) {
       ->check(CLI::Range(0u, 1500u));
   app.add_option("--max-insns", max_instructions,
                  "largest program allowed (default 64 for iptables and script with --link raw, xt_bpf's limit; "
-                 "4096 otherwise: behind a link header, and with --hook tc); "
+                 "2000 with --hook tc, about what tc filter add ... bpf bytecode can send; 4096 otherwise, "
+                 "the kernel's limit: behind a link header, for packet sockets); "
                  "the fastest program within it is printed")
       ->type_name("N")
       ->check(CLI::Range(1u, kBpfMaxInstructions));
@@ -495,7 +496,7 @@ int CompileCommand::run() const {
   // xt_bpf's limit for what xt_bpf can run: a program that reads the IP
   // header first, not one for tc or behind a link header.
   const bool for_xt_bpf = chosen == Format::Iptables && !tc_program && options.link.type == LinkType::Raw;
-  if (limit == 0) limit = for_xt_bpf ? kXtBpfMaxInstructions : kBpfMaxInstructions;
+  if (limit == 0) limit = for_xt_bpf ? kXtBpfMaxInstructions : tc_program ? kTcMaxInstructions : kBpfMaxInstructions;
 
   // A script has rules per IP version. Other formats have one program for
   // both, or with --split, per version when a signature is too large for one.

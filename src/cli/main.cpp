@@ -34,9 +34,9 @@ Examples:
   # A SYN+ACK signature from p0f.fp's [tcp:response], as a C array:
   p0fbpf --response -f c '*:64:0:*:mss*10,4:mss,sok,ts,nop,ws:df:0'
 
-  # tc on an Ethernet device sees the Ethernet frame (4096 instructions at most):
+  # tc on an Ethernet device sees the Ethernet frame (tc sends 2000 instructions at most):
   tc filter add dev eth0 ingress bpf bytecode \
-    "$(p0fbpf --link ether --max-insns 4096 '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0')" action drop
+    "$(p0fbpf --link ether --max-insns 2000 '*:64:0:*:mss*10,6:mss,sok,ts,nop,ws:df,id+:0')" action drop
 
   # A script that installs rules all or nothing (--hook tc --dev DEV for tc), for
   # a label of p0fbpf's own database (p0fbpf --list shows them; -F another):

@@ -34,6 +34,7 @@
 #include "p0f_database.hpp"
 #include "p0f_oracle.hpp"
 #include "p0fbpf/parser.hpp"
+#include "p0fbpf/tc_script.hpp"
 #include "signature_packets.hpp"
 #include "tc_bench.hpp"
 #include "test_env.hpp"
@@ -202,6 +203,38 @@ TEST_F(Tc, OneEtherProgramForAllSignatures) {
     fmt::print("one filter for {} signatures at {}: {} of {} frames (p0f: {})\n", sigs_.size(), name(hook),
                bench.count_at(hook), sent.size(), 2 * matched_by_any());
   }
+}
+
+// What tc takes: a classic program of kTcMaxInstructions with the action
+// the tests use (tc sends the filter in one netlink message of 16 KB, and
+// refuses a much longer program, whatever cls_bpf would take); and a tc
+// script refuses, before it runs, a selection that needs more (p0f's whole
+// request section: 2632 instructions behind Ethernet).
+TEST_F(Tc, TheLimitIsWhatTcTakes) {
+  TcBench bench;
+  ASSERT_TRUE(bench.ok());
+  auto program = [](std::size_t n) {
+    std::string out = std::to_string(n);
+    for (std::size_t i = 0; i + 1 < n; ++i) out += ",0 0 0 0";  // ld #0
+    return out + ",6 0 0 0";                                   // ret #0
+  };
+  auto add = [&](std::size_t n) {
+    int status = 0;
+    std::string out = bench.exec(fmt::format("tc filter add dev {} ingress pref 77 bpf bytecode '{}' action mirred "
+                                             "egress mirror dev {} continue",
+                                             TcBench::kDevice, program(n), TcBench::kSink),
+                                 &status);
+    bench.exec(fmt::format("tc filter del dev {} ingress pref 77", TcBench::kDevice));
+    return std::pair{status, out};
+  };
+  auto [at_limit, said] = add(kTcMaxInstructions);
+  EXPECT_EQ(at_limit, 0) << said;
+  EXPECT_NE(add(4096).first, 0) << "tc took 4096 instructions: the limit may be raised";
+  int status = 0;
+  std::string out = run_shell(std::string(P0FBPF_BINARY) + " -F /etc/p0f/p0f.fp --label . -f script --hook tc --dev eth0",
+                              &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("more than the 2000 allowed"), std::string::npos) << out;
 }
 
 // The default program reads an IP header at offset 0, where cls_bpf has the
