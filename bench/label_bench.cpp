@@ -58,7 +58,7 @@ namespace {
 using namespace p0fbpf;
 using bench::executed;
 
-constexpr std::size_t kFitWithin = 4096;  // as tc, pins and XDP allow
+constexpr std::size_t kFitWithin = 4096;  // a packet socket's limit (tc sends 2000: kTcMaxInstructions)
 
 [[noreturn]] void fail(const std::string& why) {
   fmt::print(stderr, "label_bench: {}\n", why);
