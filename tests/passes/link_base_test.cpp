@@ -123,33 +123,40 @@ std::vector<Frame> frames_around(const std::vector<std::uint8_t>& ip, bool ipv6)
   return out;
 }
 
+// Over frames around 40 packets built to match the variant's signatures
+// (and mutated), `ether` judges the datagram inside as `raw` does; `what`
+// names the pair in failures.
+void expect_raw_verdicts_inside(const Variant& v, const BpfProgram& raw, const BpfProgram& ether, bool negate,
+                                const std::string& what, testing::Random& rng) {
+  Signature first = *parse_signature(v.signature);
+  Signature second = *parse_signature(v.also.empty() ? v.signature : v.also);
+  int matched = 0;
+  for (int i = 0; i < 40; ++i) {
+    const Signature& sig = i % 3 == 2 ? second : first;
+    bool ipv6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && i % 2 == 1);
+    testing::PacketSpec spec = testing::matching_packet(sig, ipv6, false, rng);
+    if (i % 4 == 3) spec = testing::mutate(spec, rng);
+    std::vector<std::uint8_t> ip = testing::build_packet(spec);
+    for (const Frame& f : frames_around(ip, spec.ipv6)) {
+      // A frame cut inside its link header holds no SYN: the gate of a
+      // negated program lets it by too.
+      bool expected = f.inner ? testing::run_bpf(raw, *f.inner) != 0 : false;
+      matched += f.inner && expected != negate;
+      EXPECT_EQ(testing::run_bpf(ether, f.bytes) != 0, expected) << what << ", " << f.what << ", packet " << i;
+    }
+  }
+  // The packets built to match do match: the comparison is not all misses.
+  EXPECT_GT(matched, 0) << what;
+}
+
 TEST(LinkBase, EthernetVerdictIsTheRawVerdictOnTheInnerPacket) {
   testing::Random rng(11);
   for (const Variant& v : variants()) {
-    Signature first = *parse_signature(v.signature);
-    Signature second = *parse_signature(v.also.empty() ? v.signature : v.also);
     for (auto [negate, optimize] : {std::pair{false, true}, std::pair{true, true}, std::pair{false, false}}) {
       BpfProgram raw = compiled(v, LinkType::Raw, negate, optimize);
       BpfProgram ether = compiled(v, LinkType::Ethernet, negate, optimize);
-      int matched = 0;
-      for (int i = 0; i < 40; ++i) {
-        const Signature& sig = i % 3 == 2 ? second : first;
-        bool ipv6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && i % 2 == 1);
-        testing::PacketSpec spec = testing::matching_packet(sig, ipv6, false, rng);
-        if (i % 4 == 3) spec = testing::mutate(spec, rng);
-        std::vector<std::uint8_t> ip = testing::build_packet(spec);
-        for (const Frame& f : frames_around(ip, spec.ipv6)) {
-          // A frame cut inside its link header holds no SYN: the gate of a
-          // negated program lets it by too.
-          bool expected = f.inner ? testing::run_bpf(raw, *f.inner) != 0 : false;
-          matched += f.inner && expected != negate;
-          EXPECT_EQ(testing::run_bpf(ether, f.bytes) != 0, expected) << v.signature << (negate ? " negated" : "")
-                                                                     << (optimize ? "" : " -O0") << ", " << f.what
-                                                                     << ", packet " << i;
-        }
-      }
-      // The packets built to match do match: the comparison is not all misses.
-      EXPECT_GT(matched, 0) << v.signature << (negate ? " negated" : "");
+      expect_raw_verdicts_inside(v, raw, ether, negate,
+                                 v.signature + (negate ? " negated" : "") + (optimize ? "" : " -O0"), rng);
     }
   }
 }
@@ -165,9 +172,8 @@ TEST(LinkBase, FramedOnceVerdictIsTheRawVerdictOnTheInnerPacket) {
     return x.code == y.code && x.jt == y.jt && x.jf == y.jf && x.k == y.k;
   };
   for (const Variant& v : variants()) {
-    Signature first = *parse_signature(v.signature);
-    Signature second = *parse_signature(v.also.empty() ? v.signature : v.also);
-    if (first.version != IpVersion::Any && v.also.empty()) continue;  // one branch: framed in it
+    // One branch is framed in it.
+    if (parse_signature(v.signature)->version != IpVersion::Any && v.also.empty()) continue;
     for (bool negate : {false, true}) {
       BpfProgram raw = compiled(v, LinkType::Raw, negate);
       BpfProgram once = compiled(v, LinkType::Ethernet, negate, true, 0, false);
@@ -176,23 +182,7 @@ TEST(LinkBase, FramedOnceVerdictIsTheRawVerdictOnTheInnerPacket) {
                               per_branch.instructions.end(), same))
           << v.signature << ": framed in each branch";
       ++programs;
-      int matched = 0;
-      for (int i = 0; i < 40; ++i) {
-        const Signature& sig = i % 3 == 2 ? second : first;
-        bool ipv6 = sig.version == IpVersion::V6 || (sig.version == IpVersion::Any && i % 2 == 1);
-        testing::PacketSpec spec = testing::matching_packet(sig, ipv6, false, rng);
-        if (i % 4 == 3) spec = testing::mutate(spec, rng);
-        std::vector<std::uint8_t> ip = testing::build_packet(spec);
-        for (const Frame& f : frames_around(ip, spec.ipv6)) {
-          // A frame cut inside its link header holds no SYN: the gate of a
-          // negated program lets it by too.
-          bool expected = f.inner ? testing::run_bpf(raw, *f.inner) != 0 : false;
-          matched += f.inner && expected != negate;
-          EXPECT_EQ(testing::run_bpf(once, f.bytes) != 0, expected)
-              << v.signature << (negate ? " negated" : "") << ", " << f.what << ", packet " << i;
-        }
-      }
-      EXPECT_GT(matched, 0) << v.signature << (negate ? " negated" : "");
+      expect_raw_verdicts_inside(v, raw, once, negate, v.signature + (negate ? " negated" : ""), rng);
     }
   }
   EXPECT_GE(programs, 8);

@@ -221,10 +221,10 @@ TEST(LowerExact, PacketLengthCheckPlace) {
   }
 }
 
-// A fixed window size comes right after the TCP flags and data offset,
-// before the quirks and the options; one the MSS gives, after the options.
-TEST(LowerExact, WindowCheckPlace) {
-  // Each top-level check's field, or the first of its parts' that has one.
+// Each top-level check's field (or the first of its parts' that has one)
+// in the first branch of `text`, in order, and where `name` stands there
+// (the size when it is missing).
+std::vector<std::string> check_fields(const std::string& text, LowerOptions options = {}) {
   std::function<std::string(const ir::ConditionPtr&)> field = [&](const ir::ConditionPtr& c) {
     if (!c->field.empty()) return c->field;
     for (const ir::ConditionPtr& part : c->children) {
@@ -232,15 +232,22 @@ TEST(LowerExact, WindowCheckPlace) {
     }
     return std::string();
   };
-  auto fields = [&](const std::string& text) {
-    Lowered l = lower_ok(text);
-    std::vector<std::string> out;
-    for (const ir::ConditionPtr& c : ir::conjuncts(l.branches.at(0).condition)) out.push_back(field(c));
-    return out;
-  };
-  auto at = [](const std::vector<std::string>& f, const std::string& name) {
-    return std::find(f.begin(), f.end(), name) - f.begin();
-  };
+  std::vector<std::string> out;
+  for (const ir::ConditionPtr& c : ir::conjuncts(lower_ok(text, options).branches.at(0).condition)) {
+    out.push_back(field(c));
+  }
+  return out;
+}
+
+long position(const std::vector<std::string>& fields, const std::string& name) {
+  return std::find(fields.begin(), fields.end(), name) - fields.begin();
+}
+
+// A fixed window size comes right after the TCP flags and data offset,
+// before the quirks and the options; one the MSS gives, after the options.
+TEST(LowerExact, WindowCheckPlace) {
+  auto fields = [](const std::string& text) { return check_fields(text); };
+  auto at = position;
   std::vector<std::string> fixed = fields("4:64:0:*:65535,6:mss,nop,ws,sok,ts:df,id+:0");
   ASSERT_LT(at(fixed, "wsize"), static_cast<long>(fixed.size()));
   EXPECT_EQ(at(fixed, "wsize"), at(fixed, "tcp flags, olayout length") + 1);
@@ -501,15 +508,8 @@ TEST(LowerLoose, DataOffsetFollowsTheLayout) {
 TEST(LowerLoose, WindowCheckPlace) {
   LowerOptions loose;
   loose.mode = MatchMode::Loose;
-  auto fields = [&](const std::string& text) {
-    Lowered l = lower_ok(text, loose);
-    std::vector<std::string> out;
-    for (const ir::ConditionPtr& c : ir::conjuncts(l.branches.at(0).condition)) out.push_back(c->field);
-    return out;
-  };
-  auto at = [](const std::vector<std::string>& f, const std::string& name) {
-    return std::find(f.begin(), f.end(), name) - f.begin();
-  };
+  auto fields = [&](const std::string& text) { return check_fields(text, loose); };
+  auto at = position;
   std::vector<std::string> fixed = fields("4:64:0:*:1024,10:mss,nop,ws:df:0");
   ASSERT_LT(at(fixed, "wsize"), static_cast<long>(fixed.size()));
   EXPECT_EQ(at(fixed, "olayout length"), at(fixed, "tcp flags") + 1);
@@ -525,9 +525,7 @@ TEST(LowerLoose, WindowCheckPlace) {
   // so that a program that fitted in one of them still does.
   LowerOptions full = loose;
   full.window_shortcut = false;
-  Lowered late = lower_ok("4:64:0:*:1024,10:mss,nop,ws:df:0", full);
-  std::vector<std::string> late_fields;
-  for (const ir::ConditionPtr& c : ir::conjuncts(late.branches.at(0).condition)) late_fields.push_back(c->field);
+  std::vector<std::string> late_fields = check_fields("4:64:0:*:1024,10:mss,nop,ws:df:0", full);
   EXPECT_GT(at(late_fields, "wsize"), at(late_fields, "olayout[0] mss"));
   // The verdicts stand: the window and the data offset decide.
   PacketSpec p = design_card_packet();
